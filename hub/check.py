@@ -1,0 +1,69 @@
+"""`crmhub check`: is the config valid, and can every connector reach its system?"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.errors import one_line
+from hub.runners import build_tap, external_command
+from hub.sync import plugin_dir
+from schemas.config import ConnectorConfig, HubConfig, resolve_env
+
+__all__ = ["CheckResult", "check_connector"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One connector's check: ok, and the streams it offers or what went wrong."""
+
+    connector: str
+    ok: bool
+    detail: str
+
+
+def check_connector(config: HubConfig, connector: ConnectorConfig) -> CheckResult:
+    """Resolve secrets, build the tap and run its discovery (which connects to the system)."""
+    try:
+        settings = resolve_env(connector.config, f"connectors.{connector.name}.config")
+        if connector.type == "singer":
+            streams = _discover_external(config, connector, settings)
+        else:
+            with contextlib.chdir(config.base_dir):
+                tap = build_tap(connector, settings, {})
+                streams = sorted(tap.streams)
+    except Exception as exc:
+        return CheckResult(connector.name, False, one_line(exc))
+    unknown = sorted(set(connector.streams) - set(streams))
+    if unknown:
+        return CheckResult(
+            connector.name,
+            False,
+            f"hub.yaml maps stream(s) {', '.join(unknown)} the tap does not offer "
+            f"(it offers: {', '.join(streams) or 'none'})",
+        )
+    return CheckResult(connector.name, True, f"{len(streams)} stream(s): {', '.join(streams)}")
+
+
+def _discover_external(
+    config: HubConfig, connector: ConnectorConfig, settings: dict[str, object]
+) -> list[str]:
+    exe = external_command(connector, plugin_dir(config))
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as fh:
+        json.dump(settings, fh)
+        fh.flush()
+        done = subprocess.run(
+            [exe, "--config", fh.name, "--discover"],
+            capture_output=True,
+            timeout=300,
+            cwd=Path(config.base_dir),
+        )
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines() or ["no output"]
+        raise RuntimeError(f"--discover failed (exit {done.returncode}): {lines[-1]}")
+    catalog = json.loads(done.stdout)
+    return sorted(s.get("tap_stream_id") or s["stream"] for s in catalog.get("streams", []))

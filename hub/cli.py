@@ -1,0 +1,249 @@
+"""The `crmhub` command line: init, check, sync, status, quarantine, demo."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hub.check import check_connector
+from hub.demo import write_example
+from hub.errors import HubError
+from hub.records import WriteCounts
+from hub.status import hub_status, quarantined_items
+from hub.store import Store
+from hub.sync import SyncResult, sync
+from schemas.config import ConfigError, HubConfig, load_config
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="crmhub",
+    help="crm-hub: pull customer data from every system, resolve it into golden records.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path,
+    typer.Option(
+        "--config", "-c", envvar="CRMHUB_CONFIG", help="Path to hub.yaml.", show_default=True
+    ),
+]
+
+
+def _load(path: Path) -> tuple[HubConfig, Store]:
+    config = load_config(path)
+    store = Store.from_config(config)
+    store.migrate()
+    return config, store
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to write hub.yaml and data/.")] = Path(),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing hub.yaml.")] = False,
+) -> None:
+    """Write an example hub.yaml plus sample ERP, billing, support and web data."""
+    files = write_example(directory, force=force)
+    console.print(f"Wrote {len(files)} files under {directory.resolve()}:")
+    for f in files:
+        console.print(f"  {f}")
+    console.print("Next: [bold]crmhub check[/] then [bold]crmhub sync[/]")
+
+
+@app.command()
+def check(config: ConfigOpt = Path("hub.yaml")) -> None:
+    """Validate hub.yaml and test each connector's connection (runs its discovery)."""
+    cfg = load_config(config)
+    console.print(f"[green]✓[/] {config}: valid ({len(cfg.connectors)} connector(s))")
+    failed = 0
+    for conn in cfg.connectors:
+        result = check_connector(cfg, conn)
+        mark = "[green]✓[/]" if result.ok else "[red]✗[/]"
+        console.print(f"{mark} {result.connector}: {result.detail}")
+        failed += not result.ok
+    store = Store.from_config(cfg)
+    store.migrate()
+    console.print(f"[green]✓[/] store: {store.display_url}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _run_sync(
+    cfg: HubConfig, store: Store, connector: str | None, full_refresh: bool, dry_run: bool
+) -> list[SyncResult]:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.fields[counts]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        tasks: dict[str, int] = {}
+
+        def update(name: str, counts: WriteCounts) -> None:
+            if name not in tasks:
+                tasks[name] = progress.add_task(name, total=None, counts="")
+            progress.update(
+                tasks[name],
+                counts=f"{counts.read:,} read · {counts.inserted + counts.updated:,} written"
+                f" · {counts.quarantined:,} quarantined",
+            )
+
+        results = sync(
+            cfg,
+            store,
+            only=connector,
+            full_refresh=full_refresh,
+            dry_run=dry_run,
+            on_progress=update,
+        )
+        for name, task in tasks.items():
+            progress.update(task, total=1, completed=1, description=f"{name} done")
+    return results
+
+
+@app.command(name="sync")
+def sync_command(
+    config: ConfigOpt = Path("hub.yaml"),
+    connector: Annotated[
+        str | None, typer.Option("--connector", help="Sync only this connector.")
+    ] = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Ignore bookmarks and re-read everything.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Read and report what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Pull records from the configured connectors into the hub store."""
+    cfg, store = _load(config)
+    results = _run_sync(cfg, store, connector, full_refresh, dry_run)
+    for res in results:
+        style = "green" if res.ok else "red"
+        console.print(f"[{style}]{res.summary()}[/]")
+    total = WriteCounts()
+    for res in results:
+        total.add(res.counts)
+    failed = [r.connector for r in results if not r.ok]
+    prefix = "DRY RUN (nothing written): " if dry_run else ""
+    console.print(
+        f"{prefix}synced {len(results) - len(failed)}/{len(results)} connector(s): "
+        f"{total.read:,} read, {total.inserted:,} new, {total.updated:,} updated, "
+        f"{total.deleted:,} deleted, {total.quarantined:,} quarantined"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
+    if total.quarantined:
+        console.print("See what was quarantined and why: [bold]crmhub quarantine[/]")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(config: ConfigOpt = Path("hub.yaml")) -> None:
+    """Show the last runs, record counts per source, and open quarantine."""
+    _, store = _load(config)
+    st = hub_status(store)
+    runs = Table("run", "connector", "status", "started", "read", "new", "upd", "del", "quar.")
+    runs.title = "Last runs"
+    for r in st.runs:
+        runs.add_row(
+            str(r["id"]),
+            r["connector"] + (" (dry run)" if r["dry_run"] else ""),
+            r["status"] + (f": {r['error']}" if r["error"] else ""),
+            r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            *(str(r[f"records_{k}"]) for k in ("read", "inserted", "updated", "deleted")),
+            str(r["records_quarantined"]),
+        )
+    console.print(runs)
+    sources = Table("source", "records", "deleted", "customers", "interactions", "quarantined")
+    sources.title = "Per source"
+    for s in st.sources:
+        sources.add_row(
+            s.source,
+            *(str(v) for v in (s.raw, s.deleted, s.customers, s.interactions, s.quarantined)),
+        )
+    console.print(sources)
+    total_q = sum(s.quarantined for s in st.sources)
+    console.print(
+        f"{sum(s.raw for s in st.sources):,} records from {len(st.sources)} source(s), "
+        f"{total_q:,} in quarantine, {st.golden_records:,} golden records"
+    )
+
+
+@app.command(name="quarantine")
+def quarantine_command(
+    config: ConfigOpt = Path("hub.yaml"),
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
+) -> None:
+    """List quarantined records: where they came from, why, and their raw text."""
+    _, store = _load(config)
+    items = quarantined_items(store, source=source, limit=limit)
+    table = Table("source", "stream", "id", "stage", "location", "reason", "raw")
+    for q in items:
+        raw = q["raw"] if len(q["raw"]) < 60 else q["raw"][:57] + "..."
+        table.add_row(
+            q["source"],
+            q["stream"],
+            q["source_id"] or "",
+            q["stage"],
+            q["location"] or "",
+            q["reason"],
+            raw,
+        )
+    console.print(table)
+    console.print(f"{len(items)} open quarantine item(s) shown")
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Folder for the demo project.")] = Path(
+        "demo"
+    ),
+) -> None:
+    """Write the example project and run the whole pipeline on an embedded SQLite store."""
+    write_example(directory, force=True)
+    console.print(f"Example project written to {directory.resolve()}")
+    cfg, store = _load(directory / "hub.yaml")
+    results = _run_sync(cfg, store, None, False, False)
+    for res in results:
+        console.print(("[green]" if res.ok else "[red]") + res.summary() + "[/]")
+    st = hub_status(store)
+    console.print(
+        f"Demo summary: {sum(s.raw for s in st.sources)} records from {len(st.sources)} "
+        f"sources, {sum(s.customers for s in st.sources)} customer records, "
+        f"{sum(s.interactions for s in st.sources)} interactions, "
+        f"{sum(s.quarantined for s in st.sources)} quarantined, "
+        f"{st.golden_records} golden records"
+    )
+    console.print(
+        f"Explore: cd {directory} && crmhub status && crmhub quarantine "
+        "(golden records and the steward UI arrive with `crmhub resolve` and `crmhub serve`)"
+    )
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console entry point: user mistakes become one clear line and exit code 2."""
+    logging.basicConfig(level=os.environ.get("CRMHUB_LOG_LEVEL", "WARNING"))
+    for noisy in ("singer_sdk", "alembic", "tap-files", "tap-sql"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        app()
+    except (ConfigError, HubError, FileExistsError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2)

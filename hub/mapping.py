@@ -1,0 +1,148 @@
+"""Field mapping: turn a stream's records into CustomerRecord / Interaction rows.
+
+A mapping in hub.yaml maps canonical fields to a field path (`contact.email`), a constant,
+a concatenation, a split of a display name, or the first non-empty of several fields.
+Canonical fields that are not mapped are taken from a same-named field if the record has
+one; everything else stays only in the raw payload.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from schemas.config import CoalesceExpr, ConcatExpr, ConstExpr, MappingExpr, SplitExpr, StreamConfig
+from schemas.customer import CustomerRecord
+from schemas.interaction import Interaction
+
+__all__ = ["MappingError", "Mapper", "evaluate", "mapping_fingerprint"]
+
+_MODELS: dict[str, type[BaseModel]] = {"customer": CustomerRecord, "interaction": Interaction}
+
+
+class MappingError(ValueError):
+    """A mapped record does not fit the canonical model; the message says which field and why."""
+
+
+def _lookup(record: Mapping[str, Any], path: str) -> Any:
+    node: Any = record
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def evaluate(expr: MappingExpr, record: Mapping[str, Any]) -> Any:
+    """The value of one mapping expression for one record."""
+    if isinstance(expr, str):
+        return _lookup(record, expr)
+    if isinstance(expr, ConstExpr):
+        return expr.const
+    if isinstance(expr, ConcatExpr):
+        parts = [evaluate(p, record) for p in expr.concat]
+        texts = [str(p).strip() for p in parts if not _empty(p)]
+        return expr.sep.join(texts) if texts else None
+    if isinstance(expr, CoalesceExpr):
+        for option in expr.coalesce:
+            value = evaluate(option, record)
+            if not _empty(value):
+                return value
+        return None
+    if isinstance(expr, SplitExpr):
+        return _split(_lookup(record, expr.split), expr)
+    raise TypeError(f"unknown mapping expression {expr!r}")
+
+
+def _split(value: Any, expr: SplitExpr) -> str | None:
+    if _empty(value):
+        return None
+    tokens = [t for t in str(value).split(expr.sep) if t.strip()]
+    tokens = [t.strip() for t in tokens]
+    if not tokens:
+        return None
+    if expr.part == "first":
+        return tokens[0]
+    if expr.part == "last":
+        return tokens[-1] if len(tokens) > 1 else None
+    if expr.part == "rest":
+        return " ".join(tokens[1:]) or None
+    if expr.part == "all_but_last":
+        return " ".join(tokens[:-1]) or None
+    index = expr.part
+    return tokens[index] if -len(tokens) <= index < len(tokens) else None
+
+
+def mapping_fingerprint(stream: StreamConfig) -> str:
+    """A short hash of a stream's mapping: records are re-mapped when it changes."""
+    return hashlib.sha256(stream.model_dump_json().encode()).hexdigest()[:16]
+
+
+class Mapper:
+    """Maps one stream's records to canonical rows (the columns of the canonical table)."""
+
+    def __init__(self, source: str, stream: StreamConfig) -> None:
+        self.source = source
+        self.entity = stream.entity
+        self.fingerprint = mapping_fingerprint(stream)
+        self._model = _MODELS.get(stream.entity)
+        self._rules: list[tuple[str, Callable[[Mapping[str, Any]], Any]]] = []
+        if self._model is not None:
+            mapped = dict(stream.mapping)
+            for name in self._model.model_fields:
+                if name not in mapped and name not in ("source", "source_id"):
+                    mapped[name] = name  # same-named field, if the record has one
+            for target, expr in mapped.items():
+                self._rules.append((target, _bind(expr)))
+
+    def __call__(self, record: Mapping[str, Any], source_id: str) -> dict[str, Any] | None:
+        """The canonical row for `record`, None for raw streams; MappingError if invalid."""
+        if self._model is None:
+            return None
+        values: dict[str, Any] = {"source": self.source, "source_id": source_id}
+        for target, rule in self._rules:
+            value = rule(record)
+            if value is not None:
+                values[target] = value
+        try:
+            model = self._model.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}"
+                f" (got {e.get('input')!r})"
+                for e in exc.errors()
+            )
+            raise MappingError(f"does not fit {self._model.__name__}: {problems}") from None
+        return _columns(model)
+
+
+def _bind(expr: MappingExpr) -> Callable[[Mapping[str, Any]], Any]:
+    if isinstance(expr, str) and "." not in expr:
+        return lambda record: record.get(expr)
+    return lambda record: evaluate(expr, record)
+
+
+def _columns(model: BaseModel) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        if name in ("source", "source_id"):
+            continue
+        value = getattr(model, name)
+        if hasattr(value, "value"):  # enums
+            value = value.value
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            value = value.isoformat()
+        row[name] = value
+    row["source_id"] = model.source_id  # type: ignore[attr-defined]
+    row["extra"] = model.model_dump(mode="json", include=set(model.model_extra or {}))
+    return row

@@ -1,0 +1,228 @@
+"""The hub store: engine, migrations and the few queries everything else builds on.
+
+Any SQLAlchemy URL works; the default is a SQLite file under `.crmhub/`. The schema is
+owned by Alembic (`hub/migrations`); `Store.open()` upgrades it to head.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from hub.tables import connector_runs, stream_state
+from schemas.config import HubConfig, resolve_env
+
+__all__ = ["DEFAULT_URL", "Store", "dumps", "json_default", "now", "safe_url", "save_state"]
+
+DEFAULT_URL = "sqlite:///.crmhub/hub.db"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def now() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def json_default(value: object) -> object:
+    """JSON encoding for the values taps hand over in-process (datetimes, decimals, bytes)."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    raise TypeError(f"cannot store a {type(value).__name__} as JSON")
+
+
+def dumps(value: object) -> str:
+    """JSON text of a payload as the store writes it."""
+    return json.dumps(value, default=json_default, ensure_ascii=False)
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password masked, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # a malformed URL is reported elsewhere; never echo it whole
+        return "<unparseable database URL>"
+
+
+class Store:
+    """A connection pool to one hub store plus its schema management."""
+
+    def __init__(self, url: str = DEFAULT_URL, *, base_dir: Path | None = None) -> None:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            path = Path(parsed.database or "")
+            if not path.is_absolute():
+                path = (base_dir or Path.cwd()) / path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            parsed = parsed.set(database=str(path))
+        self.url = parsed.render_as_string(hide_password=False)
+        self.engine: Engine = sa.create_engine(
+            parsed, json_serializer=dumps, pool_pre_ping=True, future=True
+        )
+        if parsed.get_backend_name() == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    @classmethod
+    def from_config(cls, config: HubConfig) -> Store:
+        """The store configured in hub.yaml (`${ENV}` references resolved now)."""
+        url = resolve_env(config.store.url, "store.url")
+        return cls(url, base_dir=config.base_dir)
+
+    @classmethod
+    def open(cls, url: str = DEFAULT_URL, *, base_dir: Path | None = None) -> Store:
+        """Connect and upgrade the schema to the newest migration."""
+        store = cls(url, base_dir=base_dir)
+        store.migrate()
+        return store
+
+    @property
+    def display_url(self) -> str:
+        return safe_url(self.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        """Apply all Alembic migrations (idempotent)."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One atomic unit of work: committed on success, rolled back on any error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- runs ------------------------------------------------------------------------------
+    def start_run(self, connector: str, *, full_refresh: bool, dry_run: bool = False) -> int:
+        """Record a new connector run; runs left `running` by a dead process become `aborted`."""
+        with self.transaction() as conn:
+            stale = conn.execute(
+                sa.select(connector_runs.c.id, connector_runs.c.pid).where(
+                    connector_runs.c.connector == connector, connector_runs.c.status == "running"
+                )
+            ).all()
+            for run_id, pid in stale:
+                if pid is None or not _alive(pid):
+                    conn.execute(
+                        connector_runs.update()
+                        .where(connector_runs.c.id == run_id)
+                        .values(status="aborted", finished_at=now(), error="process ended")
+                    )
+            result = conn.execute(
+                connector_runs.insert().values(
+                    connector=connector,
+                    status="running",
+                    full_refresh=full_refresh,
+                    dry_run=dry_run,
+                    started_at=now(),
+                    pid=os.getpid(),
+                    records_read=0,
+                    records_inserted=0,
+                    records_updated=0,
+                    records_unchanged=0,
+                    records_quarantined=0,
+                    records_deleted=0,
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def finish_run(
+        self, run_id: int, *, status: str, counts: dict[str, int], error: str | None = None
+    ) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                connector_runs.update()
+                .where(connector_runs.c.id == run_id)
+                .values(
+                    status=status,
+                    finished_at=now(),
+                    error=error,
+                    **{f"records_{k}": v for k, v in counts.items()},
+                )
+            )
+
+    # -- state -----------------------------------------------------------------------------
+    def load_state(self, source: str) -> dict[str, Any]:
+        """The Singer state of one connector, assembled from its per-stream rows."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(stream_state.c.stream, stream_state.c.state).where(
+                    stream_state.c.source == source
+                )
+            ).all()
+        state: dict[str, Any] = {}
+        bookmarks: dict[str, Any] = {}
+        for stream, value in rows:
+            if stream == "":
+                state.update(value)
+            else:
+                bookmarks[stream] = value
+        if bookmarks:
+            state["bookmarks"] = bookmarks
+        return state
+
+
+def save_state(conn: Connection, source: str, state: dict[str, Any], run_id: int) -> None:
+    """Write a Singer state as per-stream rows, inside the caller's transaction."""
+    rows: dict[str, Any] = {
+        str(stream): value for stream, value in (state.get("bookmarks") or {}).items()
+    }
+    tap_level = {k: v for k, v in state.items() if k != "bookmarks"}
+    if tap_level:
+        rows[""] = tap_level
+    stamp = now()
+    for stream, value in rows.items():
+        updated = conn.execute(
+            stream_state.update()
+            .where(stream_state.c.source == source, stream_state.c.stream == stream)
+            .values(state=value, run_id=run_id, updated_at=stamp)
+        )
+        if updated.rowcount == 0:
+            conn.execute(
+                stream_state.insert().values(
+                    source=source, stream=stream, state=value, run_id=run_id, updated_at=stamp
+                )
+            )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

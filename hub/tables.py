@@ -1,0 +1,224 @@
+"""The hub store's tables (SQLAlchemy Core). Alembic migrations in hub/migrations own the DDL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+__all__ = [
+    "audit_log",
+    "connector_runs",
+    "crosswalk",
+    "customer_records",
+    "golden_records",
+    "interactions",
+    "match_candidates",
+    "metadata",
+    "quarantine",
+    "raw_records",
+    "steward_decisions",
+    "stream_state",
+]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+_TS = sa.DateTime(timezone=True)
+_JSON = sa.JSON().with_variant(JSONB(), "postgresql")
+
+connector_runs = sa.Table(
+    "connector_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("connector", sa.String(100), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False),  # running|succeeded|failed|aborted
+    sa.Column("full_refresh", sa.Boolean, nullable=False, default=False),
+    sa.Column("dry_run", sa.Boolean, nullable=False, default=False),
+    sa.Column("started_at", _TS, nullable=False),
+    sa.Column("finished_at", _TS),
+    sa.Column("pid", sa.Integer),
+    sa.Column("records_read", sa.Integer, nullable=False, default=0),
+    sa.Column("records_inserted", sa.Integer, nullable=False, default=0),
+    sa.Column("records_updated", sa.Integer, nullable=False, default=0),
+    sa.Column("records_unchanged", sa.Integer, nullable=False, default=0),
+    sa.Column("records_quarantined", sa.Integer, nullable=False, default=0),
+    sa.Column("records_deleted", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+)
+
+raw_records = sa.Table(
+    "raw_records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(100), nullable=False),
+    sa.Column("stream", sa.String(200), nullable=False),
+    sa.Column("source_id", sa.String(500), nullable=False),
+    sa.Column("payload", _JSON, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("mapping_hash", sa.String(16), nullable=False, default=""),
+    sa.Column("first_seen_at", _TS, nullable=False),
+    sa.Column("last_seen_at", _TS, nullable=False),
+    sa.Column("last_seen_run_id", sa.Integer, nullable=False),
+    sa.Column("changed_run_id", sa.Integer, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    sa.Column("deleted_at", _TS),
+    sa.UniqueConstraint("source", "stream", "source_id"),
+    sa.Index(None, "source", "stream", "last_seen_run_id"),
+)
+
+
+def _canonical_columns() -> list[sa.Column[object]]:
+    return [
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("source", sa.String(100), nullable=False),
+        sa.Column("source_id", sa.String(500), nullable=False),
+        sa.Column("stream", sa.String(200), nullable=False),
+        sa.Column("extra", _JSON, nullable=False),
+        sa.Column("content_hash", sa.String(64), nullable=False),
+        sa.Column("loaded_at", _TS, nullable=False),
+        sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    ]
+
+
+customer_records = sa.Table(
+    "customer_records",
+    metadata,
+    *_canonical_columns(),
+    sa.Column("kind", sa.String(20)),
+    sa.Column("given_name", sa.String(200)),
+    sa.Column("family_name", sa.String(200)),
+    sa.Column("full_name", sa.String(400)),
+    sa.Column("organization_name", sa.String(400)),
+    sa.Column("tax_id", sa.String(100)),
+    sa.Column("email", sa.String(320), index=True),
+    sa.Column("phone", sa.String(100)),
+    sa.Column("birth_date", sa.String(10)),
+    sa.Column("street", sa.String(400)),
+    sa.Column("house_number", sa.String(50)),
+    sa.Column("postal_code", sa.String(50)),
+    sa.Column("city", sa.String(200)),
+    sa.Column("country", sa.String(2)),
+    sa.Column("updated_at", _TS),
+    sa.UniqueConstraint("source", "source_id"),
+)
+
+interactions = sa.Table(
+    "interactions",
+    metadata,
+    *_canonical_columns(),
+    sa.Column("customer_source_id", sa.String(500), index=True),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("occurred_at", _TS, nullable=False),
+    sa.Column("amount", sa.Numeric(18, 4)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("status", sa.String(100)),
+    sa.Column("channel", sa.String(100)),
+    sa.Column("subject", sa.Text),
+    sa.UniqueConstraint("source", "source_id"),
+)
+
+stream_state = sa.Table(
+    "stream_state",
+    metadata,
+    sa.Column("source", sa.String(100), primary_key=True),
+    sa.Column("stream", sa.String(200), primary_key=True),  # "" holds tap-level keys
+    sa.Column("state", _JSON, nullable=False),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("updated_at", _TS, nullable=False),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(100), nullable=False),
+    sa.Column("stream", sa.String(200), nullable=False),
+    sa.Column("source_id", sa.String(500)),
+    sa.Column("stage", sa.String(20), nullable=False),  # parse|schema|identity|mapping|protocol
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("location", sa.String(500)),
+    sa.Column("raw", sa.Text, nullable=False),
+    sa.Column("raw_hash", sa.String(64), nullable=False),
+    sa.Column("first_run_id", sa.Integer, nullable=False),
+    sa.Column("last_run_id", sa.Integer, nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("resolved_at", _TS),
+    sa.UniqueConstraint("source", "stream", "raw_hash"),
+)
+
+golden_records = sa.Table(
+    "golden_records",
+    metadata,
+    sa.Column("golden_id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(20)),
+    sa.Column("record", _JSON, nullable=False),
+    sa.Column("provenance", _JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, default="active"),  # active|merged|retired
+    sa.Column("merged_into", sa.String(40)),
+    sa.Column("version", sa.Integer, nullable=False, default=1),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("updated_at", _TS, nullable=False),
+)
+
+crosswalk = sa.Table(
+    "crosswalk",
+    metadata,
+    sa.Column("source", sa.String(100), primary_key=True),
+    sa.Column("source_id", sa.String(500), primary_key=True),
+    sa.Column("golden_id", sa.String(40), nullable=False, index=True),
+    sa.Column("match_score", sa.Float),
+    sa.Column("assigned_by", sa.String(100), nullable=False),  # engine|steward:<user>
+    sa.Column("assigned_at", _TS, nullable=False),
+)
+
+match_candidates = sa.Table(
+    "match_candidates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("left_source", sa.String(100), nullable=False),
+    sa.Column("left_source_id", sa.String(500), nullable=False),
+    sa.Column("right_source", sa.String(100), nullable=False),
+    sa.Column("right_source_id", sa.String(500), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("weights", _JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, default="open"),  # open|decided|stale
+    sa.Column("created_at", _TS, nullable=False),
+    sa.UniqueConstraint("left_source", "left_source_id", "right_source", "right_source_id"),
+)
+
+steward_decisions = sa.Table(  # append-only
+    "steward_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("left_source", sa.String(100), nullable=False),
+    sa.Column("left_source_id", sa.String(500), nullable=False),
+    sa.Column("right_source", sa.String(100), nullable=False),
+    sa.Column("right_source_id", sa.String(500), nullable=False),
+    sa.Column("decision", sa.String(20), nullable=False),  # match|no_match|unsure|skip
+    sa.Column("score_at_decision", sa.Float),
+    sa.Column("decided_by", sa.String(100), nullable=False),
+    sa.Column("decided_at", _TS, nullable=False),
+    sa.Column("before", _JSON),
+    sa.Column("after", _JSON),
+    sa.Column("note", sa.Text),
+    sa.Index(None, "left_source", "left_source_id", "right_source", "right_source_id"),
+)
+
+audit_log = sa.Table(  # append-only
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", _TS, nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("target_type", sa.String(50), nullable=False),
+    sa.Column("target_id", sa.String(500), nullable=False),
+    sa.Column("detail", _JSON, nullable=False),
+)

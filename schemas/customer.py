@@ -1,0 +1,110 @@
+"""The canonical customer record: the public interchange contract of crm-hub."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["CUSTOMER_FIELDS", "CustomerRecord", "EntityKind"]
+
+
+class EntityKind(str, Enum):
+    """Whether a record describes a natural person or an organisation."""
+
+    person = "person"
+    organization = "organization"
+
+
+class CustomerRecord(BaseModel):
+    """One customer as one source system knows it.
+
+    The field set is a public contract (JSON Lines of it feed `crmhub resolve`). Every key
+    is null where unknown; keys beyond these are allowed and kept verbatim.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, str_strip_whitespace=True)
+
+    source: str = Field(min_length=1, description="Name of the source system (connector).")
+    source_id: str = Field(min_length=1, description="The record's id inside its source system.")
+    kind: EntityKind | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    full_name: str | None = None
+    organization_name: str | None = None
+    tax_id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    birth_date: dt.date | None = Field(default=None, description="YYYY-MM-DD")
+    street: str | None = None
+    house_number: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2, upper case.")
+    updated_at: dt.datetime | None = None
+
+    @field_validator("source_id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        """Source ids are text: integer ids from databases become their decimal string."""
+        if isinstance(value, bool):
+            raise ValueError("source_id must be text or an integer, not a boolean")
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator(
+        "given_name",
+        "family_name",
+        "full_name",
+        "organization_name",
+        "tax_id",
+        "email",
+        "phone",
+        "street",
+        "house_number",
+        "postal_code",
+        "city",
+        "country",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_null(cls, value: object) -> object:
+        """An empty string means unknown; numbers (postal codes, house numbers) become text."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator("birth_date", mode="before")
+    @classmethod
+    def _iso_date_only(cls, value: object) -> object:
+        """Birth dates are exactly YYYY-MM-DD (a timestamp's date part is accepted)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                return None
+            if len(text) > 10 and text[10] in "T ":
+                text = text[:10]
+            try:
+                return dt.date.fromisoformat(text) if len(text) == 10 else _bad_date(value)
+            except ValueError:
+                return _bad_date(value)
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _iso2(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().upper()
+        if len(code) != 2 or not code.isalpha():
+            raise ValueError(f"country must be an ISO-2 code such as 'HU', got {value!r}")
+        return code
+
+
+def _bad_date(value: object) -> object:
+    raise ValueError(f"birth_date must be YYYY-MM-DD, got {value!r}")
+
+
+CUSTOMER_FIELDS: tuple[str, ...] = tuple(CustomerRecord.model_fields)
