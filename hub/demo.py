@@ -148,7 +148,7 @@ def write_example(target: Path, *, force: bool = False) -> list[Path]:
     data = target / "data"
     data.mkdir(exist_ok=True)
     config.write_text(HUB_YAML, encoding="utf-8")
-    rng = random.Random(20261123)
+    rng = random.Random(20261123)  # noqa: S311 — reproducible sample data, not crypto
     base = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
     return [config, _erp(data, rng, base), _billing(data), *_support(data, base), _web(data)]
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 import fastjsonschema
@@ -45,6 +46,7 @@ class StreamInfo:
     validate: Callable[[Any], Any] | None
     mapper: Mapper
     records: int = 0
+    metadata_keys: frozenset[str] = frozenset()  # Singer `_sdc_*` columns: not content
 
 
 def _compile(schema: dict[str, Any]) -> Callable[[Any], Any] | None:
@@ -96,6 +98,9 @@ class Ingestor:
             full_table=full_refresh or not bookmark_properties,
             validate=_compile(schema),
             mapper=Mapper(self.connector.name, config),
+            metadata_keys=frozenset(
+                k for k in schema.get("properties", {}) if k.startswith("_sdc_")
+            ),
         )
 
     def record(self, stream: str, record: dict[str, Any]) -> None:
@@ -141,7 +146,12 @@ class Ingestor:
                 reason = f"{where}: {exc.message.removeprefix(exc.name or '').strip()}"
                 self._quarantine(stream, source_id, "schema", reason, record)
                 return
-        payload_text = json.dumps(record, default=json_default, ensure_ascii=False, sort_keys=True)
+        content = (
+            {k: v for k, v in record.items() if k not in info.metadata_keys}
+            if info.metadata_keys
+            else record
+        )
+        payload_text = json.dumps(content, default=json_default, ensure_ascii=False, sort_keys=True)
         content_hash = hashlib.sha256(payload_text.encode()).hexdigest()
         if not keys:
             source_id = content_hash  # streams without keys: a record is its content
@@ -213,12 +223,13 @@ class Ingestor:
             for stream, info in self.streams.items():
                 if not info.full_table:
                     continue
-                self.counts.deleted += self._in_transaction(
-                    lambda conn, s=stream: mark_missing_deleted(
-                        conn, source=self.connector.name, stream=s, run_id=self.run_id
-                    )
-                )
+                self.counts.deleted += self._in_transaction(partial(self._mark_deleted, stream))
         return self.counts
+
+    def _mark_deleted(self, stream: str, conn: Connection) -> int:
+        return mark_missing_deleted(
+            conn, source=self.connector.name, stream=stream, run_id=self.run_id
+        )
 
     def _in_transaction(self, work: Callable[[Connection], _T]) -> _T:
         if self.connection is not None:  # a dry run's single outer transaction

@@ -19,7 +19,7 @@ from schemas.config import CoalesceExpr, ConcatExpr, ConstExpr, MappingExpr, Spl
 from schemas.customer import CustomerRecord
 from schemas.interaction import Interaction
 
-__all__ = ["MappingError", "Mapper", "evaluate", "mapping_fingerprint"]
+__all__ = ["Mapper", "MappingError", "evaluate", "mapping_fingerprint"]
 
 _MODELS: dict[str, type[BaseModel]] = {"customer": CustomerRecord, "interaction": Interaction}
 

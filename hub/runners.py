@@ -17,10 +17,10 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from connectors.registry import load_connector
 from singer_sdk import Tap
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
-from connectors.registry import load_connector
 from hub.errors import SyncError, one_line
 from hub.ingest import Ingestor
 from schemas.config import ConnectorConfig
@@ -41,7 +41,7 @@ class IngestWriter:
         if isinstance(message, RecordMessage):
             self.ingestor.record(message.stream, message.record)
         elif isinstance(message, StateMessage):
-            self.ingestor.set_state(message.value)
+            self.ingestor.set_state(dict(message.value))
         elif isinstance(message, SchemaMessage):
             self.ingestor.schema(
                 message.stream,
@@ -58,9 +58,12 @@ def build_tap(
     """Instantiate a built-in connector's tap with resolved config."""
     tap_class = load_connector(connector.type)
     try:
-        return tap_class(config=config, state=state, message_writer=writer, parse_env_config=False)
+        tap: Tap = tap_class(
+            config=config, state=state, message_writer=writer, parse_env_config=False
+        )
     except Exception as exc:
         raise SyncError(connector.name, f"invalid connector config: {one_line(exc)}") from exc
+    return tap
 
 
 def run_builtin(

@@ -148,7 +148,9 @@ class Store:
                     records_deleted=0,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def finish_run(
         self, run_id: int, *, status: str, counts: dict[str, int], error: str | None = None

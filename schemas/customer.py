@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["CUSTOMER_FIELDS", "CustomerRecord", "EntityKind"]
 
 
-class EntityKind(str, Enum):
+class EntityKind(StrEnum):
     """Whether a record describes a natural person or an organisation."""
 
     person = "person"

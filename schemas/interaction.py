@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["INTERACTION_FIELDS", "Interaction", "InteractionType"]
 
 
-class InteractionType(str, Enum):
+class InteractionType(StrEnum):
     """What kind of event an interaction is."""
 
     order = "order"

@@ -57,8 +57,17 @@ class PostgresServer:
         self._n += 1
         name = f"crmhub_test_{os.getpid()}_{self._n}"
         subprocess.run(
-            [*self._run_as, _bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-             "-U", "postgres", name],
+            [
+                *self._run_as,
+                _bin("createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                name,
+            ],
             check=True,
             capture_output=True,
         )
@@ -74,16 +83,37 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.chown(root, "postgres", "postgres")
         run_as = ["runuser", "-u", "postgres", "--"]
     subprocess.run(
-        [*run_as, _bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-         "--encoding=UTF8", "--no-sync"],
+        [
+            *run_as,
+            _bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+        ],
         check=True,
         capture_output=True,
     )
     port = _free_port()
     options = f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c full_page_writes=off"
     subprocess.run(
-        [*run_as, _bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
-         "-w", "-t", "60", "start"],
+        [
+            *run_as,
+            _bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
         check=True,
         capture_output=True,
     )

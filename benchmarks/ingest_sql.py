@@ -1,0 +1,170 @@
+"""Ingest benchmark: a SQLite `sql` source into the hub store, against a plain-copy baseline.
+
+    python benchmarks/ingest_sql.py --rows 200000
+
+Each measurement runs in its own child process (so peak memory is its own):
+  * baseline — SQLAlchemy reads the source rows and `executemany`-inserts them into a table of
+    the same shape in a fresh SQLite file, in batches: the least work any ingest can do;
+  * hub — `crmhub sync` of the same table through the built-in `sql` connector (singer-sdk
+    tap in-process, schema validation, content hashing, mapping to CustomerRecord, raw + canonical
+    upserts, state checkpoints) into a fresh SQLite hub store.
+The hub is also run on a quarter of the rows: peak memory must not grow with the row count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+COLUMNS = (
+    "id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, phone TEXT, "
+    "street TEXT, zip TEXT, city TEXT, country TEXT, birth_date TEXT, updated_at TEXT"
+)
+GIVEN = ["Anna", "István", "Katarzyna", "Łukasz", "Avraham", "William", "Emily", "Yael"]
+FAMILY = ["Kovács", "Nagy", "Wójcik", "Nowak", "Cohen", "Smith", "Johnson", "Levi"]
+
+
+def make_source(path: Path, rows: int) -> None:
+    db = sqlite3.connect(path)
+    db.execute(f"CREATE TABLE customers ({COLUMNS})")
+    db.executemany(
+        "INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            (
+                i,
+                GIVEN[i % 8],
+                FAMILY[(i // 8) % 8],
+                f"user{i}@example.com",
+                f"+3630{i:07d}",
+                f"{i % 97} Main Street",
+                f"{1000 + i % 9000}",
+                "Budapest",
+                "HU",
+                f"19{50 + i % 50}-0{1 + i % 9}-1{i % 9}",
+                f"2026-01-01T00:00:{i % 60:02d}+00:00",
+            )
+            for i in range(1, rows + 1)
+        ),
+    )
+    db.commit()
+    db.close()
+
+
+def run_baseline(source: Path, work: Path) -> None:
+    src = sa.create_engine(f"sqlite:///{source}")
+    dst = sa.create_engine(f"sqlite:///{work / 'baseline.db'}")
+    with dst.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE customers ({COLUMNS})")
+    names = [c.split()[0] for c in COLUMNS.split(", ")]
+    insert = sa.text(
+        f"INSERT INTO customers ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+    )
+    with src.connect() as sconn:
+        result = sconn.execution_options(stream_results=True, yield_per=5000).execute(
+            sa.text("SELECT * FROM customers ORDER BY id")
+        )
+        for part in result.mappings().partitions():
+            with dst.begin() as dconn:
+                dconn.execute(insert, [dict(r) for r in part])
+
+
+HUB_YAML = """
+store: {{url: "sqlite:///{work}/hub.db"}}
+connectors:
+  - name: erp
+    type: sql
+    config:
+      url: "sqlite:///{source}"
+      streams: [{{name: customers, table: customers, primary_keys: [id]}}]
+    streams:
+      customers:
+        entity: customer
+        mapping: {{given_name: first_name, family_name: last_name, postal_code: zip,
+                   kind: {{const: person}}}}
+"""
+
+
+def run_hub(source: Path, work: Path) -> None:
+    from hub.store import Store
+    from hub.sync import RetryPolicy, sync
+    from schemas.config import load_config
+
+    (work / "hub.yaml").write_text(HUB_YAML.format(work=work, source=source))
+    config = load_config(work / "hub.yaml")
+    store = Store.from_config(config)
+    store.migrate()
+    [result] = sync(config, store, retry=RetryPolicy(attempts=1))
+    if not result.ok or result.counts.inserted == 0:
+        raise SystemExit(f"hub sync failed: {result.error}")
+
+
+def child(kind: str, source: Path, work: Path) -> None:
+    started = time.perf_counter()
+    (run_baseline if kind == "baseline" else run_hub)(source, work)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
+
+
+def measure(kind: str, source: Path, rows: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as work:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", kind, "--source", str(source), "--work", work],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    figures["rows_per_s"] = rows / figures["seconds"]
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--child", choices=["baseline", "hub"])
+    parser.add_argument("--source", type=Path)
+    parser.add_argument("--work", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.source, args.work)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        small_rows = args.rows // 4
+        big, small = Path(tmp) / "big.db", Path(tmp) / "small.db"
+        make_source(big, args.rows)
+        make_source(small, small_rows)
+        base = measure("baseline", big, args.rows)
+        hub = measure("hub", big, args.rows)
+        hub_small = measure("hub", small, small_rows)
+    ratio = hub["rows_per_s"] / base["rows_per_s"]
+    growth = hub["peak_mb"] / hub_small["peak_mb"]
+    print(
+        f"baseline executemany copy: {base['rows_per_s']:>9,.0f} rows/s  "
+        f"peak {base['peak_mb']:.0f} MB"
+    )
+    print(
+        f"hub sync ({args.rows:,} rows):  {hub['rows_per_s']:>9,.0f} rows/s  "
+        f"peak {hub['peak_mb']:.0f} MB"
+    )
+    print(
+        f"hub sync ({small_rows:,} rows):   {hub_small['rows_per_s']:>9,.0f} rows/s  "
+        f"peak {hub_small['peak_mb']:.0f} MB"
+    )
+    print(
+        f"ratio hub/baseline: {ratio:.2f} (goal >= 0.5); "
+        f"peak memory {args.rows:,} vs {small_rows:,} rows: x{growth:.2f} (goal: flat)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+"""`python -m hub` is `crmhub`."""
+
+from __future__ import annotations
+
+from hub.cli import main
+
+main()

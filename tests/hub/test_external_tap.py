@@ -1,0 +1,143 @@
+"""Any Singer tap works as a source: the real `tap-jsonl` from PyPI, run as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from hub.runners import install_plugin
+from hub.store import Store
+from hub.sync import RetryPolicy, sync
+from hub.tables import customer_records, quarantine, raw_records
+from schemas.config import ConnectorConfig, load_config
+
+NO_RETRY = RetryPolicy(attempts=1)
+SCHEMA = {
+    "type": "SCHEMA",
+    "stream": "s",
+    "key_properties": ["id"],
+    "schema": {"properties": {"id": {"type": "integer"}}},
+}
+SCHEMA_LINE = f"echo '{json.dumps(SCHEMA)}'"
+
+
+@pytest.fixture(scope="session")
+def tap_jsonl(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """tap-jsonl installed from PyPI into its own virtualenv, as the hub does for pip_url."""
+    plugins = Path(os.environ.get("CRMHUB_PLUGIN_DIR") or tmp_path_factory.mktemp("plugins"))
+    conn = ConnectorConfig(
+        name="tap-jsonl", type="singer", pip_url="tap-jsonl", executable="tap-jsonl"
+    )
+    return str(install_plugin(conn, plugins))
+
+
+def project(tmp_path: Path, executable: str, store_url: str) -> Path:
+    (tmp_path / "people.jsonl").write_text(
+        json.dumps({"id": 1, "name": "Anna Kovács", "email": "anna@example.hu"})
+        + "\n"
+        + json.dumps({"id": 2, "name": "Bill Smith", "email": "bill@example.com"})
+        + "\n"
+        + json.dumps({"id": None, "name": "Nobody", "email": "no@id"})
+        + "\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "hub.yaml").write_text(
+        f"""
+store: {{url: "{store_url}"}}
+connectors:
+  - name: legacy
+    type: singer
+    executable: {executable}
+    config: {{path: people.jsonl, stream_name: people, primary_keys: [id]}}
+    streams:
+      people:
+        entity: customer
+        mapping:
+          given_name: {{split: name, part: first}}
+          family_name: {{split: name, part: rest}}
+          full_name: name
+"""
+    )
+    return tmp_path / "hub.yaml"
+
+
+def test_tap_jsonl_subprocess_end_to_end(tmp_path: Path, tap_jsonl: str, store_url: str) -> None:
+    cfg = load_config(project(tmp_path, tap_jsonl, store_url))
+    store = Store.from_config(cfg)
+    store.migrate()
+    [first] = sync(cfg, store, retry=NO_RETRY)
+    assert first.ok, first.error
+    assert (first.counts.read, first.counts.inserted, first.counts.quarantined) == (3, 2, 1)
+    with store.engine.connect() as conn:
+        names = conn.execute(
+            sa.select(customer_records.c.given_name, customer_records.c.family_name).order_by(
+                customer_records.c.source_id
+            )
+        ).all()
+        reason = conn.execute(sa.select(quarantine.c.reason)).scalar_one()
+    assert [tuple(n) for n in names] == [("Anna", "Kovács"), ("Bill", "Smith")]
+    assert "missing id" in reason
+    assert store.load_state("legacy")["bookmarks"]["people"]  # the tap's bookmark was kept
+
+    [again] = sync(cfg, store, full_refresh=True, retry=NO_RETRY)
+    assert again.ok and again.counts.inserted == again.counts.updated == 0
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(raw_records)).scalar_one() == 2
+
+
+def fake_tap(tmp_path: Path, body: str) -> str:
+    script = tmp_path / "tap-fake"
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script)
+
+
+def test_lines_that_are_not_singer_messages_are_quarantined(tmp_path: Path) -> None:
+    exe = fake_tap(
+        tmp_path,
+        SCHEMA_LINE
+        + """
+echo 'this is not json'
+echo '{"type":"RECORD","stream":"s","record":{"id":1}}'
+echo '{"type":"STATE","value":{"bookmarks":{"s":{"x":1}}}}'
+""",
+    )
+    cfg = load_config(project(tmp_path, exe, f"sqlite:///{tmp_path / 'hub.db'}"))
+    store = Store.from_config(cfg)
+    store.migrate()
+    [result] = sync(cfg, store, retry=NO_RETRY)
+    assert result.ok and result.counts.inserted == 1 and result.counts.quarantined == 1
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(quarantine.c.stage, quarantine.c.raw)).one()
+    assert tuple(row) == ("protocol", "this is not json\n")
+
+
+def test_a_failing_tap_is_one_clear_line_and_keeps_committed_data(tmp_path: Path) -> None:
+    exe = fake_tap(
+        tmp_path,
+        SCHEMA_LINE
+        + """
+echo '{"type":"RECORD","stream":"s","record":{"id":1}}'
+echo '{"type":"STATE","value":{"bookmarks":{"s":{"x":1}}}}'
+echo 'Traceback (most recent call last):' >&2
+echo 'PermissionError: 401 Unauthorized — bad credentials' >&2
+exit 1
+""",
+    )
+    cfg = load_config(project(tmp_path, exe, f"sqlite:///{tmp_path / 'hub.db'}"))
+    store = Store.from_config(cfg)
+    store.migrate()
+    [result] = sync(cfg, store, retry=NO_RETRY)
+    assert not result.ok
+    assert (
+        result.error
+        == "tap exited with code 1: PermissionError: 401 Unauthorized — bad credentials"
+    )
+    assert store.load_state("legacy") == {"bookmarks": {"s": {"x": 1}}}
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(raw_records)).scalar_one() == 1

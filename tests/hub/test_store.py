@@ -1,0 +1,179 @@
+"""The hub store on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from hub.records import IncomingRecord, QuarantinedRecord, mark_missing_deleted, write_batch
+from hub.store import Store, save_state
+from hub.tables import customer_records, quarantine, raw_records
+
+
+def rec(sid: str, payload: dict[str, Any], stream: str = "customers") -> IncomingRecord:
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    canonical = {"source_id": sid, "email": payload.get("email"), "extra": {}}
+    return IncomingRecord(stream, sid, payload, digest, "m1", "customer", canonical)
+
+
+def count(store: Store, table: sa.Table, *where: Any) -> int:
+    with store.engine.connect() as conn:
+        return int(
+            conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
+        )
+
+
+def test_migrations_are_idempotent_and_create_every_table(store: Store) -> None:
+    store.migrate()
+    names = set(sa.inspect(store.engine).get_table_names())
+    assert {
+        "connector_runs",
+        "raw_records",
+        "customer_records",
+        "interactions",
+        "stream_state",
+        "quarantine",
+        "golden_records",
+        "crosswalk",
+        "match_candidates",
+        "steward_decisions",
+        "audit_log",
+    } <= names
+
+
+def test_upsert_inserts_updates_and_skips_unchanged(store: Store) -> None:
+    run = store.start_run("erp", full_refresh=False)
+    with store.transaction() as conn:
+        first = write_batch(
+            conn,
+            source="erp",
+            run_id=run,
+            records=[rec("1", {"email": "a@x"}), rec("2", {"email": "b@x"})],
+        )
+    assert (first.inserted, first.updated, first.unchanged) == (2, 0, 0)
+    with store.transaction() as conn:
+        second = write_batch(
+            conn,
+            source="erp",
+            run_id=run,
+            records=[rec("1", {"email": "a@x"}), rec("2", {"email": "B@x"})],
+        )
+    assert (second.inserted, second.updated, second.unchanged) == (0, 1, 1)
+    assert count(store, raw_records) == 2
+    with store.engine.connect() as conn:
+        emails = dict(
+            conn.execute(sa.select(customer_records.c.source_id, customer_records.c.email)).all()
+        )
+    assert emails == {"1": "a@x", "2": "B@x"}
+
+
+def test_last_version_in_a_batch_wins(store: Store) -> None:
+    run = store.start_run("erp", full_refresh=False)
+    with store.transaction() as conn:
+        counts = write_batch(
+            conn,
+            source="erp",
+            run_id=run,
+            records=[rec("1", {"email": "old"}), rec("1", {"email": "new"})],
+        )
+    assert counts.inserted == 1 and count(store, raw_records) == 1
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(customer_records.c.email)).scalar_one() == "new"
+
+
+def test_state_round_trips_per_stream(store: Store) -> None:
+    state = {
+        "bookmarks": {
+            "customers": {"replication_key_value": "2026-01-01"},
+            "orders": {"replication_key_value": 42},
+        },
+        "currently_syncing": None,
+    }
+    with store.transaction() as conn:
+        save_state(conn, "erp", state, 1)
+    assert store.load_state("erp") == state
+    with store.transaction() as conn:
+        save_state(conn, "erp", {"bookmarks": {"orders": {"replication_key_value": 43}}}, 2)
+    assert store.load_state("erp")["bookmarks"]["orders"] == {"replication_key_value": 43}
+    assert (
+        store.load_state("erp")["bookmarks"]["customers"]["replication_key_value"] == "2026-01-01"
+    )
+    assert store.load_state("other") == {}
+
+
+def test_rolled_back_batch_leaves_nothing(store: Store) -> None:
+    run = store.start_run("erp", full_refresh=False)
+    try:
+        with store.transaction() as conn:
+            write_batch(conn, source="erp", run_id=run, records=[rec("1", {"email": "a"})])
+            save_state(conn, "erp", {"bookmarks": {"customers": {"v": 1}}}, run)
+            raise RuntimeError("killed mid-way")
+    except RuntimeError:
+        pass
+    assert count(store, raw_records) == 0 and store.load_state("erp") == {}
+
+
+def test_full_table_records_gone_from_the_source_are_flagged_deleted(store: Store) -> None:
+    run1 = store.start_run("erp", full_refresh=False)
+    with store.transaction() as conn:
+        write_batch(
+            conn,
+            source="erp",
+            run_id=run1,
+            full_table_streams=frozenset({"customers"}),
+            records=[rec("1", {"e": 1}), rec("2", {"e": 2})],
+        )
+    run2 = store.start_run("erp", full_refresh=False)
+    with store.transaction() as conn:
+        counts = write_batch(
+            conn,
+            source="erp",
+            run_id=run2,
+            full_table_streams=frozenset({"customers"}),
+            records=[rec("1", {"e": 1})],
+        )
+        assert counts.unchanged == 1
+        assert mark_missing_deleted(conn, source="erp", stream="customers", run_id=run2) == 1
+    assert count(store, raw_records, raw_records.c.deleted.is_(True)) == 1
+    assert count(store, customer_records, customer_records.c.deleted.is_(True)) == 1
+    run3 = store.start_run("erp", full_refresh=False)  # it comes back: undeleted
+    with store.transaction() as conn:
+        back = write_batch(
+            conn,
+            source="erp",
+            run_id=run3,
+            full_table_streams=frozenset({"customers"}),
+            records=[rec("1", {"e": 1}), rec("2", {"e": 2})],
+        )
+    assert back.updated == 1
+    assert count(store, raw_records, raw_records.c.deleted.is_(True)) == 0
+
+
+def test_quarantine_deduplicates_and_resolves(store: Store) -> None:
+    bad = QuarantinedRecord("customers", "9", "schema", "age: must be integer", None, '{"age":"x"}')
+    for _ in range(2):
+        run = store.start_run("erp", full_refresh=False)
+        with store.transaction() as conn:
+            counts = write_batch(conn, source="erp", run_id=run, records=[], quarantined=[bad])
+        assert counts.quarantined == 1
+    assert count(store, quarantine) == 1
+    with store.transaction() as conn:  # the record arrives fixed: its quarantine entry closes
+        write_batch(conn, source="erp", run_id=run, records=[rec("9", {"age": 9})])
+    assert count(store, quarantine, quarantine.c.resolved_at.is_(None)) == 0
+
+
+def test_a_second_run_of_a_dead_process_is_aborted(store: Store) -> None:
+    first = store.start_run("erp", full_refresh=False)
+    with store.transaction() as conn:
+        from hub.tables import connector_runs
+
+        conn.execute(connector_runs.update().values(pid=2**22 + 12345))  # no such process
+    store.start_run("erp", full_refresh=False)
+    with store.engine.connect() as conn:
+        status = conn.execute(
+            sa.select(connector_runs.c.status).where(connector_runs.c.id == first)
+        ).scalar_one()
+    assert status == "aborted"
