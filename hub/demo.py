@@ -75,6 +75,7 @@ connectors:
           kind: {const: person}
           street: address
           postal_code: postcode
+          balance: balance                 # not a canonical field: kept as an extra
   - name: support                      # help desk export: contacts and tickets
     type: files
     config:

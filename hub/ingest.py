@@ -27,7 +27,7 @@ from hub.records import (
     mark_missing_deleted,
     write_batch,
 )
-from hub.store import Store, json_default, save_state
+from hub.store import JSONText, Store, canonical_json, json_default, save_state
 from schemas.config import ConnectorConfig, StreamConfig
 
 __all__ = ["ERROR_PROPERTY", "Ingestor", "StreamInfo"]
@@ -146,13 +146,15 @@ class Ingestor:
                 reason = f"{where}: {exc.message.removeprefix(exc.name or '').strip()}"
                 self._quarantine(stream, source_id, "schema", reason, record)
                 return
-        content = (
-            {k: v for k, v in record.items() if k not in info.metadata_keys}
-            if info.metadata_keys
-            else record
-        )
-        payload_text = json.dumps(content, default=json_default, ensure_ascii=False, sort_keys=True)
-        content_hash = hashlib.sha256(payload_text.encode()).hexdigest()
+        if info.metadata_keys:  # Singer `_sdc_*` extraction metadata is not content
+            content = canonical_json(
+                {k: v for k, v in record.items() if k not in info.metadata_keys}
+            )
+            payload: Any = record
+        else:
+            content = canonical_json(record)
+            payload = JSONText(content.decode())  # serialised once, for hash and store
+        content_hash = hashlib.sha256(content).hexdigest()
         if not keys:
             source_id = content_hash  # streams without keys: a record is its content
         if source_id is None:
@@ -169,7 +171,7 @@ class Ingestor:
             IncomingRecord(
                 stream=stream,
                 source_id=source_id,
-                payload=record,
+                payload=payload,
                 content_hash=content_hash,
                 mapping_hash=info.mapper.fingerprint,
                 entity=info.mapper.entity,

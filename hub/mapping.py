@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -21,6 +22,7 @@ from schemas.interaction import Interaction
 
 __all__ = ["Mapper", "MappingError", "evaluate", "mapping_fingerprint"]
 
+_PLAIN = frozenset({str, int, float, bool})
 _MODELS: dict[str, type[BaseModel]] = {"customer": CustomerRecord, "interaction": Interaction}
 
 
@@ -131,18 +133,17 @@ def _bind(expr: MappingExpr) -> Callable[[Mapping[str, Any]], Any]:
 
 
 def _columns(model: BaseModel) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for name in type(model).model_fields:
-        if name in ("source", "source_id"):
+    row = dict(model.__dict__)  # the declared fields only; extras live in model_extra
+    del row["source"]
+    for name, value in row.items():
+        if value is None or type(value) in _PLAIN:
             continue
-        value = getattr(model, name)
-        if hasattr(value, "value"):  # enums
-            value = value.value
-        if isinstance(value, dt.datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            value = value.isoformat()
-        row[name] = value
-    row["source_id"] = model.source_id  # type: ignore[attr-defined]
-    row["extra"] = model.model_dump(mode="json", include=set(model.model_extra or {}))
+        if isinstance(value, Enum):
+            row[name] = value.value
+        elif isinstance(value, dt.datetime):
+            row[name] = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        elif isinstance(value, dt.date):
+            row[name] = value.isoformat()
+    extra = model.model_extra
+    row["extra"] = model.model_dump(mode="json", include=set(extra)) if extra else {}
     return row

@@ -23,6 +23,7 @@ __all__ = [
     "IncomingRecord",
     "QuarantinedRecord",
     "WriteCounts",
+    "insert_many",
     "mark_missing_deleted",
     "write_batch",
 ]
@@ -37,7 +38,7 @@ class IncomingRecord:
 
     stream: str
     source_id: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] | str  # a dict, or JSONText serialised once for hashing
     content_hash: str
     mapping_hash: str
     entity: str  # customer | interaction | raw
@@ -73,6 +74,39 @@ class WriteCounts:
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def insert_many(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """`executemany` an INSERT with bind processors resolved once, not once per row.
+
+    The hot path of an initial load: SQLAlchemy's generic per-row parameter processing
+    costs more than the database's own work. Every row must carry the same keys.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(rows[0]))
+    names: list[str] = list(compiled.positiontup or []) if compiled.positional else []
+    if not compiled.positional:
+        names = [key for key in compiled.binds if key in table.c]
+    specs = []
+    for name in names:
+        column = table.c[name]
+        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+        default = column.default.arg if isinstance(column.default, sa.ColumnDefault) else None
+        specs.append((name, processor, default))
+    params: list[Any] = []
+    for row in rows:
+        values = []
+        for name, processor, default in specs:
+            value = row.get(name, default)
+            values.append(
+                processor(value) if processor is not None and value is not None else value
+            )
+        params.append(
+            tuple(values) if compiled.positional else dict(zip(names, values, strict=True))
+        )
+    conn.exec_driver_sql(compiled.string, params)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -160,8 +194,7 @@ def _write_stream(
         elif full_table:
             seen_pks.append({"pk": old[0], "last_seen_at": stamp, "last_seen_run_id": run_id})
 
-    if inserts:
-        conn.execute(raw_records.insert(), inserts)
+    insert_many(conn, raw_records, inserts)
     if updates:
         conn.execute(
             raw_records.update()
@@ -230,8 +263,7 @@ def _write_canonical(
         ]
         new = [v for v in values if v["source_id"] not in present]
         old = [{**v, "key_source_id": v["source_id"]} for v in values if v["source_id"] in present]
-        if new:
-            conn.execute(table.insert(), new)
+        insert_many(conn, table, new)
         if old:
             columns = [c for c in old[0] if c not in ("source", "source_id", "key_source_id")]
             conn.execute(

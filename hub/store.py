@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -23,7 +24,17 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from hub.tables import connector_runs, stream_state
 from schemas.config import HubConfig, resolve_env
 
-__all__ = ["DEFAULT_URL", "Store", "dumps", "json_default", "now", "safe_url", "save_state"]
+__all__ = [
+    "DEFAULT_URL",
+    "JSONText",
+    "Store",
+    "canonical_json",
+    "dumps",
+    "json_default",
+    "now",
+    "safe_url",
+    "save_state",
+]
 
 DEFAULT_URL = "sqlite:///.crmhub/hub.db"
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -47,9 +58,31 @@ def json_default(value: object) -> object:
     raise TypeError(f"cannot store a {type(value).__name__} as JSON")
 
 
+class JSONText(str):
+    """JSON already serialised (for hashing): the store writes it as it is."""
+
+    __slots__ = ()
+
+
 def dumps(value: object) -> str:
     """JSON text of a payload as the store writes it."""
-    return json.dumps(value, default=json_default, ensure_ascii=False)
+    if isinstance(value, JSONText):
+        return str(value)
+    try:
+        return orjson.dumps(value, default=json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (orjson.JSONEncodeError, TypeError):  # e.g. integers beyond 64 bits
+        return json.dumps(value, default=json_default, ensure_ascii=False)
+
+
+def canonical_json(value: object) -> bytes:
+    """Key-sorted compact JSON: the bytes a content hash is computed over."""
+    try:
+        return orjson.dumps(
+            value, default=json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+        )
+    except (orjson.JSONEncodeError, TypeError):
+        text = json.dumps(value, default=json_default, ensure_ascii=False, sort_keys=True)
+        return text.encode()
 
 
 def safe_url(url: str) -> str:

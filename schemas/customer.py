@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["CUSTOMER_FIELDS", "CustomerRecord", "EntityKind"]
 
@@ -24,7 +24,9 @@ class CustomerRecord(BaseModel):
     is null where unknown; keys beyond these are allowed and kept verbatim.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="allow", frozen=True, str_strip_whitespace=True, coerce_numbers_to_str=True
+    )
 
     source: str = Field(min_length=1, description="Name of the source system (connector).")
     source_id: str = Field(min_length=1, description="The record's id inside its source system.")
@@ -44,37 +46,18 @@ class CustomerRecord(BaseModel):
     country: str | None = Field(default=None, description="ISO 3166-1 alpha-2, upper case.")
     updated_at: dt.datetime | None = None
 
-    @field_validator("source_id", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _id_as_text(cls, value: object) -> object:
-        """Source ids are text: integer ids from databases become their decimal string."""
-        if isinstance(value, bool):
-            raise ValueError("source_id must be text or an integer, not a boolean")
-        return str(value) if isinstance(value, int) else value
-
-    @field_validator(
-        "given_name",
-        "family_name",
-        "full_name",
-        "organization_name",
-        "tax_id",
-        "email",
-        "phone",
-        "street",
-        "house_number",
-        "postal_code",
-        "city",
-        "country",
-        mode="before",
-    )
-    @classmethod
-    def _blank_is_null(cls, value: object) -> object:
-        """An empty string means unknown; numbers (postal codes, house numbers) become text."""
-        if isinstance(value, str) and not value.strip():
-            return None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
-        return value
+    def _blank_is_null(cls, data: Any) -> Any:
+        """An empty or blank string means unknown (one pass over the record, not per field)."""
+        if isinstance(data, dict):
+            return {
+                k: None
+                if isinstance(v, str) and k not in _REQUIRED and (not v or v.isspace())
+                else v
+                for k, v in data.items()
+            }
+        return data
 
     @field_validator("birth_date", mode="before")
     @classmethod
@@ -101,6 +84,9 @@ class CustomerRecord(BaseModel):
         if len(code) != 2 or not code.isalpha():
             raise ValueError(f"country must be an ISO-2 code such as 'HU', got {value!r}")
         return code
+
+
+_REQUIRED = frozenset({"source", "source_id"})
 
 
 def _bad_date(value: object) -> object:

@@ -106,7 +106,7 @@ def test_each_bad_input_kind_is_quarantined_with_its_reason(tmp_path: Path, stor
     found = {(r.source, r.stage, r.reason) for r in rows}
     for case, source, stage, hint in QUARANTINE_KINDS:
         assert any(s == source and st == stage and hint in reason for s, st, reason in found), case
-    undecodable = [r for r in rows if r.source == "support" and "decode" in r.reason.lower()]
+    undecodable = [r for r in rows if r.source == "support" and "undecodable" in r.reason]
     assert undecodable and "\\xe9" in undecodable[0].raw and undecodable[0].location
     wrong_sql_type = [r for r in rows if r.source == "erp" and r.stage == "schema"]
     assert wrong_sql_type and "total" in wrong_sql_type[0].reason
