@@ -176,6 +176,10 @@ def main() -> None:
         f"peak {base['peak_mb']:.0f} MB"
     )
     print(
+        f"sql tap alone, no hub:     {tap['rows_per_s']:>9,.0f} rows/s  "
+        f"peak {tap['peak_mb']:.0f} MB  (ratio {tap['rows_per_s'] / base['rows_per_s']:.2f})"
+    )
+    print(
         f"hub sync ({args.rows:,} rows):  {hub['rows_per_s']:>9,.0f} rows/s  "
         f"peak {hub['peak_mb']:.0f} MB"
     )

@@ -251,10 +251,12 @@ class SQLStream(Stream):
         try:
             with database_errors(self.name, self._url, "read"), self._engine.connect() as conn:
                 result = conn.execution_options(**options).execute(statement)
+                declared = self.schema["properties"]  # a declared schema may name fewer columns
                 for row in result.mappings():
                     yield {
                         name: value if type(value) in _PLAIN else json_value(value)
                         for name, value in row.items()
+                        if name in declared
                     }
         finally:
             self._engine.dispose()

@@ -17,10 +17,10 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from connectors.registry import load_connector
 from singer_sdk import Tap
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
+from connectors.registry import load_connector
 from hub.errors import SyncError, one_line
 from hub.ingest import Ingestor
 from schemas.config import ConnectorConfig
