@@ -1,0 +1,119 @@
+"""Retriable failures are re-run from the last checkpoint with backoff; fatal ones are not.
+
+The flaky tap below is a real singer-sdk Tap; only the registry lookup is patched so the
+hub finds it without installing an entry point.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+import sqlalchemy as sa
+from singer_sdk import Stream, Tap
+from singer_sdk import typing as th
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+import hub.runners
+import hub.sync
+from connectors.errors import ConnectorFatalError, ConnectorRetriableError
+from hub.errors import SyncError, is_retriable
+from hub.store import Store
+from hub.sync import RetryPolicy, sync
+from hub.tables import raw_records
+from schemas.config import load_config
+
+
+class Numbers(Stream):
+    name = "numbers"
+    primary_keys: ClassVar[list[str]] = ["id"]
+    replication_key = "id"
+    is_sorted = True
+    schema = th.PropertiesList(th.Property("id", th.IntegerType)).to_dict()
+    STATE_MSG_FREQUENCY = 5  # checkpoint every 5 records
+    failures: ClassVar[list[BaseException]] = []
+    starts: ClassVar[list[int]] = []
+
+    def get_records(self, context: Any) -> Iterable[dict[str, Any]]:
+        start = self.get_starting_replication_key_value(context) or 0
+        self.starts.append(start)
+        for i in range(max(1, start), 31):
+            if i == 20 and self.failures:
+                raise self.failures.pop(0)
+            yield {"id": i}
+
+
+class FlakyTap(Tap):
+    name = "tap-flaky"
+    config_jsonschema = th.PropertiesList().to_dict()
+
+    def discover_streams(self) -> list[Stream]:
+        return [Numbers(self)]
+
+
+@pytest.fixture
+def flaky(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Store, list[float]]:
+    monkeypatch.setattr(hub.runners, "load_connector", lambda name: FlakyTap)
+    delays: list[float] = []
+    monkeypatch.setattr(hub.sync.time, "sleep", delays.append)
+    Numbers.starts = []
+    (tmp_path / "hub.yaml").write_text(
+        f'store: {{url: "sqlite:///{tmp_path}/hub.db"}}\n'
+        "connectors:\n  - {name: flaky, type: flaky}\n"
+    )
+    config = load_config(tmp_path / "hub.yaml")
+    store = Store.from_config(config)
+    store.migrate()
+    return config, store, delays
+
+
+def test_retriable_errors_resume_from_the_checkpoint_with_backoff(
+    flaky: tuple[Any, Store, list[float]],
+) -> None:
+    config, store, delays = flaky
+    Numbers.failures = [RetriableAPIError("503 Service Unavailable"), TimeoutError("timed out")]
+    [result] = sync(config, store, retry=RetryPolicy(attempts=3, initial_delay=1, factor=2))
+    assert result.ok and result.attempts == 3
+    assert delays == [1, 2]
+    assert Numbers.starts == [0, 15, 19]  # each attempt resumed from the last checkpoint
+    with store.engine.connect() as conn:
+        ids = conn.execute(sa.select(raw_records.c.source_id)).scalars().all()
+    assert sorted(map(int, ids)) == list(range(1, 31))  # nothing lost, nothing twice
+
+
+def test_fatal_errors_fail_fast(flaky: tuple[Any, Store, list[float]]) -> None:
+    config, store, delays = flaky
+    Numbers.failures = [FatalAPIError("401 Unauthorized: check BILLING_API_KEY")]
+    [result] = sync(config, store, retry=RetryPolicy(attempts=3, initial_delay=1))
+    assert not result.ok and result.attempts == 1 and delays == []
+    assert result.error == "401 Unauthorized: check BILLING_API_KEY"
+
+
+def test_retries_give_up_after_the_last_attempt(flaky: tuple[Any, Store, list[float]]) -> None:
+    config, store, delays = flaky
+    Numbers.failures = [RetriableAPIError("429 Too Many Requests") for _ in range(5)]
+    [result] = sync(config, store, retry=RetryPolicy(attempts=3, initial_delay=0.5))
+    assert not result.ok and result.attempts == 3 and delays == [0.5, 1.0]
+    assert "429" in (result.error or "")
+
+
+CLASSIFIED = [
+    ("singer-sdk retriable (429/5xx)", RetriableAPIError("503"), True),
+    ("singer-sdk fatal (4xx)", FatalAPIError("403 Forbidden"), False),
+    ("connector timeout", ConnectorRetriableError("read timed out"), True),
+    ("connector fatal", ConnectorFatalError("no such table"), False),
+    ("socket timeout", socket.timeout("timed out"), True),
+    ("connection refused", ConnectionRefusedError(111, "Connection refused"), False),
+    ("connection reset", ConnectionResetError(104, "reset by peer"), True),
+    ("retriable sync error", SyncError("x", "tap exited", retriable=True), True),
+    ("bad credentials", PermissionError("password authentication failed"), False),
+    ("programming error", KeyError("id"), False),
+]
+
+
+@pytest.mark.parametrize(("case", "exc", "retriable"), CLASSIFIED, ids=[c[0] for c in CLASSIFIED])
+def test_error_classification(case: str, exc: BaseException, retriable: bool) -> None:
+    assert is_retriable(exc) is retriable
