@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 
 __all__ = ["HubError", "SyncError", "is_retriable", "one_line"]
 
@@ -42,7 +41,7 @@ def is_retriable(exc: BaseException) -> bool:
         return False
     if isinstance(exc, RetriableAPIError | ConnectorRetriableError):
         return True
-    if isinstance(exc, TimeoutError | socket.timeout | ConnectionResetError):
+    if isinstance(exc, TimeoutError | ConnectionResetError):  # socket.timeout is TimeoutError
         return True
     text = str(exc).lower()
     return any(hint in text for hint in ("timed out", "timeout", " 429", "too many requests"))

@@ -6,7 +6,6 @@ hub finds it without installing an entry point.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -105,7 +104,7 @@ CLASSIFIED = [
     ("singer-sdk fatal (4xx)", FatalAPIError("403 Forbidden"), False),
     ("connector timeout", ConnectorRetriableError("read timed out"), True),
     ("connector fatal", ConnectorFatalError("no such table"), False),
-    ("socket timeout", socket.timeout("timed out"), True),
+    ("socket timeout", TimeoutError("timed out"), True),
     ("connection refused", ConnectionRefusedError(111, "Connection refused"), False),
     ("connection reset", ConnectionResetError(104, "reset by peer"), True),
     ("retriable sync error", SyncError("x", "tap exited", retriable=True), True),
