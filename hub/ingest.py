@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import fastjsonschema
 from sqlalchemy.engine import Connection
 
+from connectors.errors import ERROR_PROPERTY  # built-in taps flag unreadable rows with it
 from hub.mapping import Mapper, MappingError
 from hub.records import (
     IncomingRecord,
@@ -30,9 +31,8 @@ from hub.records import (
 from hub.store import JSONText, Store, canonical_json, json_default, save_state
 from schemas.config import ConnectorConfig, StreamConfig
 
-__all__ = ["ERROR_PROPERTY", "Ingestor", "StreamInfo"]
+__all__ = ["Ingestor", "StreamInfo"]
 
-ERROR_PROPERTY = "_crmhub_error"  # built-in taps flag rows they could not parse with it
 _MAX_RAW = 100_000
 _T = TypeVar("_T")
 
