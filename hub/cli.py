@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -213,6 +214,71 @@ def quarantine_command(
         )
     console.print(table)
     console.print(f"{len(items)} open quarantine item(s) shown")
+
+
+def _resolve_batch(input_path: Path, crosswalk: Path, golden: Path | None) -> None:
+    from hub.batch import read_records, write_crosswalk, write_golden
+    from identity.resolve import resolve
+
+    started = time.monotonic()
+    with Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as progress:
+        task = progress.add_task(f"reading {input_path}", total=None)
+        read = read_records(input_path)
+        for bad in read.bad[:10]:
+            err.print(f"[yellow]warning:[/] {input_path}:{bad.line}: {bad.reason} — line skipped")
+        result = resolve(
+            read.records, progress=lambda msg: progress.update(task, description=msg)
+        )
+        progress.update(task, description=f"writing {crosswalk}")
+        write_crosswalk(result, crosswalk)
+        if golden is not None:
+            write_golden(result, golden)
+    s = result.stats
+    non_identifying = sum(v for k, v in s.items() if k.startswith("non_identifying_"))
+    console.print(
+        f"resolved {s['records']:,} records into {s['golden_records']:,} golden records "
+        f"({s['merged_records']:,} merged, {s['review_pairs']:,} pairs for review, "
+        f"{s['candidate_pairs']:,} pairs compared, {s['placeholder_values']:,} placeholder "
+        f"and {non_identifying:,} non-identifying values ignored, "
+        f"{len(read.bad):,} unusable lines) in {time.monotonic() - started:.1f}s"
+    )
+
+
+@app.command()
+def resolve(
+    config: ConfigOpt = Path("hub.yaml"),
+    input_path: Annotated[
+        Path | None,
+        typer.Option("--input", help="Batch mode: CustomerRecord JSON Lines (.jsonl or .jsonl.gz)."),
+    ] = None,
+    crosswalk: Annotated[
+        Path | None,
+        typer.Option("--crosswalk", help="Batch mode: write source,source_id,golden_id CSV here."),
+    ] = None,
+    golden: Annotated[
+        Path | None, typer.Option("--golden", help="Batch mode: also write golden records (JSONL).")
+    ] = None,
+) -> None:
+    """Resolve identities into golden records.
+
+    With --input/--crosswalk: a standalone batch run (no hub.yaml, no store, unsupervised).
+    Without: resolves the hub store's customer records incrementally, keeping golden ids stable.
+    """
+    if input_path is not None or crosswalk is not None:
+        if input_path is None or crosswalk is None:
+            raise HubError("batch mode needs both --input FILE.jsonl and --crosswalk OUT.csv")
+        if not input_path.is_file():
+            raise HubError(f"{input_path}: no such file — give a CustomerRecord JSON Lines file")
+        _resolve_batch(input_path, crosswalk, golden)
+        return
+    from hub.golden import resolve_store
+
+    cfg, store = _load(config)
+    summary = resolve_store(cfg, store, actor="crmhub resolve")
+    console.print(summary.line())
 
 
 @app.command()

@@ -1,0 +1,107 @@
+"""The batch contract: `crmhub resolve --input FILE.jsonl[.gz] --crosswalk OUT.csv`.
+
+Reads CustomerRecord JSON Lines (a missing key is null, extra keys are kept), resolves them
+with unsupervised settings, and writes `source,source_id,golden_id` — one row per input
+record — plus, optionally, the golden records as JSON Lines. No hub.yaml, no store.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from hub.store import json_default
+from identity.resolve import Resolution
+
+__all__ = ["BadLine", "read_records", "write_crosswalk", "write_golden"]
+
+
+@dataclass
+class BadLine:
+    """An input line that could not be used, with where and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass
+class ReadResult:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    bad: list[BadLine] = field(default_factory=list)
+
+
+def _open(path: Path) -> IO[bytes]:
+    raw = path.open("rb")
+    if raw.read(2) == b"\x1f\x8b":
+        raw.seek(0)
+        return gzip.open(raw, "rb")
+    raw.seek(0)
+    return raw
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with _open(path) as fh:
+        for number, line in enumerate(io.BufferedReader(fh), start=1):  # type: ignore[arg-type]
+            if line.strip():
+                yield number, line
+
+
+def read_records(path: Path) -> ReadResult:
+    """CustomerRecord dicts from JSON Lines; unusable lines are reported, never silently lost."""
+    result = ReadResult()
+    seen: set[tuple[str, str]] = set()
+    for number, line in _lines(path):
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            result.bad.append(BadLine(number, f"not valid JSON ({exc})"))
+            continue
+        if not isinstance(record, dict):
+            result.bad.append(BadLine(number, "not a JSON object"))
+            continue
+        source, source_id = record.get("source"), record.get("source_id")
+        if source in (None, "") or source_id in (None, ""):
+            result.bad.append(BadLine(number, "missing source or source_id"))
+            continue
+        key = (str(source), str(source_id))
+        if key in seen:
+            result.bad.append(BadLine(number, f"duplicate record {key[0]}/{key[1]}"))
+            continue
+        seen.add(key)
+        record["source"], record["source_id"] = key
+        result.records.append(record)
+    return result
+
+
+def write_crosswalk(resolution: Resolution, path: Path) -> None:
+    """CSV `source,source_id,golden_id`, one row per input record, in input order."""
+    crosswalk = resolution.crosswalk
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["source", "source_id", "golden_id"])
+        for key in resolution.keys:
+            out.writerow([key[0], key[1], crosswalk[key]])
+
+
+def write_golden(resolution: Resolution, path: Path) -> None:
+    """One JSON object per golden record: its values, per-field provenance and members."""
+    with path.open("wb") as fh:
+        for gid in sorted(resolution.golden):
+            golden = resolution.golden[gid]
+            doc = {
+                "golden_id": gid,
+                **golden.values,
+                "provenance": {
+                    name: {"source": p.source, "source_id": p.source_id, "rule": p.rule}
+                    for name, p in golden.provenance.items()
+                },
+                "members": [list(m) for m in golden.members],
+            }
+            fh.write(orjson.dumps(doc, default=json_default) + b"\n")

@@ -1,0 +1,189 @@
+"""`crmhub resolve` on the hub store: golden records, crosswalk and the review queue.
+
+Reads the canonical customer records, the previous crosswalk and the stewards' decisions
+(must-link / cannot-link), runs the identity engine and writes back only what changed, in
+one transaction: golden records, crosswalk rows, open review candidates, and an audit entry
+for every merge and split. Golden ids stay stable across runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from hub.store import Store, now
+from hub.tables import (
+    audit_log,
+    crosswalk,
+    customer_records,
+    golden_records,
+    match_candidates,
+    steward_decisions,
+)
+from identity.resolve import Key, Resolution, Settings, resolve
+from schemas.config import HubConfig
+from schemas.customer import CUSTOMER_FIELDS
+
+__all__ = ["ResolveSummary", "load_customer_records", "resolve_store"]
+
+
+@dataclass(frozen=True)
+class ResolveSummary:
+    """What a store resolution changed."""
+
+    records: int
+    golden: int
+    new: int
+    merged: int
+    split: int
+    changed_golden: int
+    review: int
+    non_identifying: int
+
+    def line(self) -> str:
+        return (
+            f"resolved {self.records:,} customer records into {self.golden:,} golden records: "
+            f"{self.new:,} new, {self.merged:,} merges, {self.split:,} splits, "
+            f"{self.changed_golden:,} golden records updated, {self.review:,} pairs for review, "
+            f"{self.non_identifying:,} non-identifying values ignored"
+        )
+
+
+def load_customer_records(conn: Connection) -> list[dict[str, Any]]:
+    """The live canonical customer records as CustomerRecord dicts (extras included)."""
+    c = customer_records.c
+    columns = [c[name] for name in CUSTOMER_FIELDS]
+    rows = conn.execute(
+        sa.select(*columns, c.extra).where(c.deleted.is_(False)).order_by(c.source, c.source_id)
+    )
+    records = []
+    for row in rows:
+        record = dict(row._mapping)
+        extra = record.pop("extra") or {}
+        if record["updated_at"] is not None:
+            record["updated_at"] = record["updated_at"].isoformat()
+        records.append({**extra, **record})
+    return records
+
+
+def _decisions(conn: Connection) -> tuple[list[tuple[Key, Key]], list[tuple[Key, Key]]]:
+    """The latest steward decision per pair: match -> must-link, no match -> cannot-link."""
+    d = steward_decisions.c
+    latest: dict[tuple[Key, Key], str] = {}
+    for row in conn.execute(sa.select(steward_decisions).order_by(d.id)):
+        pair = tuple(sorted([(row.left_source, row.left_source_id),
+                             (row.right_source, row.right_source_id)]))
+        latest[pair] = row.decision  # type: ignore[index]
+    must = [p for p, v in latest.items() if v == "match"]
+    cannot = [p for p, v in latest.items() if v == "no_match"]
+    return must, cannot  # type: ignore[return-value]
+
+
+def _golden_row(gid: str, golden: Any, stamp: Any) -> dict[str, Any]:
+    return {
+        "golden_id": gid,
+        "kind": golden.values.get("kind"),
+        "record": golden.values,
+        "provenance": {
+            name: {"source": p.source, "source_id": p.source_id, "rule": p.rule}
+            for name, p in golden.provenance.items()
+        },
+        "status": "active",
+        "merged_into": None,
+        "updated_at": stamp,
+    }
+
+
+def _persist(conn: Connection, result: Resolution, previous: Mapping[Key, str]) -> int:
+    stamp = now()
+    g = golden_records.c
+    existing = {
+        row.golden_id: row
+        for row in conn.execute(sa.select(g.golden_id, g.record, g.provenance, g.status, g.version))
+    }
+    changed = 0
+    for gid, golden in result.golden.items():
+        row = _golden_row(gid, golden, stamp)
+        old = existing.get(gid)
+        if old is None:
+            conn.execute(golden_records.insert().values(**row, version=1, created_at=stamp))
+            changed += 1
+        elif (old.record, old.provenance, old.status) != (row["record"], row["provenance"],
+                                                          "active"):
+            conn.execute(golden_records.update().where(g.golden_id == gid)
+                         .values(**row, version=old.version + 1))
+            changed += 1
+    for event in result.assignment.events:
+        if event.kind == "retired":
+            target = event.related[0] if event.related else None
+            conn.execute(golden_records.update().where(g.golden_id == event.golden_id)
+                         .values(status="merged", merged_into=target, updated_at=stamp))
+        if event.kind in ("merge", "split", "retired"):
+            conn.execute(audit_log.insert().values(
+                at=stamp, actor="engine", action=f"golden.{event.kind}", target_type="golden",
+                target_id=event.golden_id,
+                detail={"related": list(event.related), "members": [list(m) for m in event.members]},
+            ))
+    x = crosswalk.c
+    for key, gid in result.crosswalk.items():
+        if previous.get(key) == gid:
+            continue
+        if key in previous:
+            conn.execute(crosswalk.update().where(x.source == key[0], x.source_id == key[1])
+                         .values(golden_id=gid, assigned_by="engine", assigned_at=stamp))
+        else:
+            conn.execute(crosswalk.insert().values(source=key[0], source_id=key[1], golden_id=gid,
+                                                   assigned_by="engine", assigned_at=stamp))
+    gone = set(previous) - set(result.crosswalk)
+    for source, source_id in gone:  # source records deleted since: no longer mapped
+        conn.execute(crosswalk.delete().where(x.source == source, x.source_id == source_id))
+    m = match_candidates.c
+    conn.execute(match_candidates.delete().where(m.status == "open"))
+    for pair in result.review_pairs():
+        (ls, lid), (rs, rid) = sorted([pair["left"], pair["right"]])
+        decided = conn.execute(sa.select(m.id).where(
+            m.left_source == ls, m.left_source_id == lid,
+            m.right_source == rs, m.right_source_id == rid)).first()
+        if decided is None:
+            conn.execute(match_candidates.insert().values(
+                left_source=ls, left_source_id=lid, right_source=rs, right_source_id=rid,
+                score=pair["probability"], weights=pair["weights"], status="open",
+                created_at=stamp))
+    return changed
+
+
+def resolve_store(config: HubConfig, store: Store, *, actor: str) -> ResolveSummary:
+    """Resolve the store's customer records; persist golden records and crosswalk atomically."""
+    with store.engine.connect() as conn:
+        records = load_customer_records(conn)
+        previous: dict[Key, str] = {
+            (r.source, r.source_id): r.golden_id
+            for r in conn.execute(sa.select(crosswalk.c.source, crosswalk.c.source_id,
+                                            crosswalk.c.golden_id))
+        }
+        must, cannot = _decisions(conn)
+    ident = config.identity
+    settings = Settings(
+        upper=ident.auto_merge_threshold,
+        lower=ident.review_threshold,
+        source_priority=tuple(ident.source_priority),
+        survivorship=dict(ident.survivorship),
+    )
+    result = resolve(records, settings, previous=previous, must_link=must, cannot_link=cannot)
+    with store.transaction() as conn:
+        changed = _persist(conn, result, previous)
+    kinds = [e.kind for e in result.assignment.events]
+    return ResolveSummary(
+        records=len(records),
+        golden=len(result.golden),
+        new=kinds.count("new"),
+        merged=kinds.count("merge"),
+        split=kinds.count("split"),
+        changed_golden=changed,
+        review=int(result.clustering.review.size),
+        non_identifying=sum(v for k, v in result.stats.items() if k.startswith("non_identifying")),
+    )

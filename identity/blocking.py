@@ -1,0 +1,182 @@
+"""Blocking: which record pairs are worth comparing at all.
+
+Several rules, unioned. A rule pairs records that agree exactly on all its key columns
+(after standardisation). Every rule also keys on `kind`, so a person is never compared
+with an organisation. Before any pair is generated the candidate count of each rule is
+estimated; a block larger than `max_block` (one value shared by hundreds of records, such
+as a household e-mail or a placeholder phone) is left out with a warning, so one bad value
+cannot glue unrelated people together or explode the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import jellyfish
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DEFAULT_RULES",
+    "BlockingReport",
+    "BlockingRule",
+    "add_derived_keys",
+    "candidate_pairs",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    """Compare records that agree exactly on all of `columns`."""
+
+    name: str
+    columns: tuple[str, ...]
+
+
+DEFAULT_RULES: tuple[BlockingRule, ...] = (
+    BlockingRule("email", ("email",)),
+    BlockingRule("phone", ("phone",)),
+    BlockingRule("tax id", ("tax_id",)),
+    BlockingRule("name + postal code", ("given_canon", "family", "postal_code")),
+    BlockingRule("name + city", ("given_canon", "family", "city")),
+    BlockingRule("birth date + family name", ("birth_date", "family")),
+    BlockingRule("birth date + given name", ("birth_date", "given_canon")),
+    BlockingRule("birth date + postal code", ("birth_date", "postal_code")),
+    BlockingRule("sounds-alike name + birth year", ("family_key", "given_key", "birth_year")),
+    BlockingRule("sounds-alike family + street", ("family_key", "street_key", "postal_code")),
+    BlockingRule("given name + street", ("given_canon", "street_key", "house_number")),
+    BlockingRule("swapped names", ("name_pair",)),
+    BlockingRule("e-mail user name", ("email_local", "family_key")),
+    BlockingRule("organisation + postal code", ("org", "postal_code")),
+    BlockingRule("organisation + city", ("org", "city")),
+)
+
+
+@dataclass
+class BlockingReport:
+    """What blocking did: candidate pairs per rule, and blocks left out as too large."""
+
+    pairs_per_rule: dict[str, int] = field(default_factory=dict)
+    oversized: list[tuple[str, int, int]] = field(default_factory=list)  # rule, blocks, records
+    total_pairs: int = 0
+
+    def warnings(self) -> list[str]:
+        return [
+            f"blocking rule '{rule}': {blocks} block(s) with {records:,} records skipped as "
+            f"too large (a value shared by many records is not identifying)"
+            for rule, blocks, records in self.oversized
+        ]
+
+
+@lru_cache(maxsize=500_000)
+def _sound(name: str) -> str:
+    first = name.split(" ", 1)[0]
+    return jellyfish.metaphone(first)[:6] if first else ""
+
+
+def _keyed(series: pd.Series) -> pd.Series:
+    """Apply `_sound` once per distinct value."""
+    uniques = series.dropna().unique()
+    mapping = {value: _sound(value) or None for value in uniques}
+    return series.map(mapping)
+
+
+def add_derived_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """Blocking keys derived from the standardised columns (phonetic codes, year, pairs)."""
+    out = frame.copy()
+    out["family_key"] = _keyed(frame["family"])
+    out["given_key"] = _keyed(frame["given_canon"])
+    out["street_key"] = _keyed(frame["street"])
+    out["birth_year"] = frame["birth_date"].str.slice(0, 4)
+    given, family = frame["given_canon"], frame["family"]
+    low = np.where(given.fillna("") < family.fillna(""), given, family)
+    high = np.where(given.fillna("") < family.fillna(""), family, given)
+    pair = pd.Series(low, index=frame.index, dtype=object) + "|" + pd.Series(high, dtype=object)
+    out["name_pair"] = pair.where(given.notna() & family.notna())
+    return out
+
+
+def _group_codes(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    keys = frame[["kind", *columns]]
+    complete = keys.notna().all(axis=1).to_numpy()
+    codes = np.full(len(frame), -1, dtype=np.int64)
+    if complete.any():
+        sub = keys[complete]
+        codes[complete] = sub.groupby(list(sub.columns), sort=False, dropna=True).ngroup()
+    return codes
+
+
+def _pairs_from_codes(codes: np.ndarray, max_block: int) -> tuple[np.ndarray, int, int]:
+    """All i<j pairs within each group; groups above max_block are dropped (counted)."""
+    valid = np.flatnonzero(codes >= 0)
+    if valid.size == 0:
+        return np.empty(0, dtype=np.int64), 0, 0
+    order = valid[np.argsort(codes[valid], kind="stable")]
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    sizes = np.diff(np.r_[starts, sorted_codes.size])
+    too_big = sizes > max_block
+    keep = (sizes >= 2) & ~too_big
+    chunks: list[np.ndarray] = []
+    n_total = codes.size
+    for size in np.unique(sizes[keep]):
+        group_starts = starts[keep & (sizes == size)]
+        members = order[group_starts[:, None] + np.arange(size)[None, :]]  # (groups, size)
+        members.sort(axis=1)
+        left, right = np.triu_indices(int(size), k=1)
+        a, b = members[:, left].ravel(), members[:, right].ravel()
+        chunks.append(a.astype(np.int64) * n_total + b)
+    encoded = np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int64)
+    return encoded, int(too_big.sum()), int(sizes[too_big].sum())
+
+
+def estimate_pairs(frame: pd.DataFrame, rule: BlockingRule, max_block: int) -> int:
+    """Candidate pairs a rule would generate (before generating any)."""
+    codes = _group_codes(frame, rule.columns)
+    counts = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(0, np.int64)
+    counts = counts[(counts >= 2) & (counts <= max_block)]
+    return int((counts * (counts - 1) // 2).sum())
+
+
+def candidate_pairs(
+    frame: pd.DataFrame,
+    rules: tuple[BlockingRule, ...] = DEFAULT_RULES,
+    *,
+    max_block: int = 200,
+    max_pairs_per_rule: int = 50_000_000,
+) -> tuple[np.ndarray, np.ndarray, BlockingReport]:
+    """The union of all rules' candidate pairs, as two aligned index arrays (left < right)."""
+    keyed = frame if "family_key" in frame.columns else add_derived_keys(frame)
+    report = BlockingReport()
+    parts: list[np.ndarray] = []
+    n = len(frame)
+    for rule in rules:
+        if any(c not in keyed.columns for c in rule.columns):
+            continue
+        estimate = estimate_pairs(keyed, rule, max_block)
+        if estimate > max_pairs_per_rule:
+            log.warning(
+                "blocking rule '%s' would generate %s pairs (limit %s): skipped — "
+                "tighten the rule or lower max_block",
+                rule.name,
+                f"{estimate:,}",
+                f"{max_pairs_per_rule:,}",
+            )
+            report.oversized.append((rule.name, 0, 0))
+            continue
+        encoded, big_blocks, big_records = _pairs_from_codes(
+            _group_codes(keyed, rule.columns), max_block
+        )
+        report.pairs_per_rule[rule.name] = int(encoded.size)
+        if big_blocks:
+            report.oversized.append((rule.name, big_blocks, big_records))
+        parts.append(encoded)
+    union = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+    report.total_pairs = int(union.size)
+    for message in report.warnings():
+        log.warning(message)
+    return union // max(n, 1), union % max(n, 1), report

@@ -1,0 +1,210 @@
+"""The identity pipeline: standardise → block → compare → score → cluster → ids → survive.
+
+`resolve()` is the whole batch run; each stage lives in its own module and can be used
+alone. It needs no store: the hub feeds it records (and the previous crosswalk and steward
+decisions) and persists what it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from identity.blocking import DEFAULT_RULES, BlockingReport, BlockingRule, add_derived_keys
+from identity.blocking import candidate_pairs
+from identity.cluster import Clustering, cluster
+from identity.compare import compare_pairs
+from identity.frame import IDENTIFYING
+from identity.ids import Assignment, assign_ids
+from identity.score import Model, Scored, estimate, score
+from identity.standardise import standardise
+from identity.survivorship import GoldenRecord, survive
+
+__all__ = ["Key", "Resolution", "Settings", "resolve", "standardised"]
+
+log = logging.getLogger(__name__)
+Key = tuple[str, str]  # (source, source_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """How to resolve: thresholds (match probability), blocking and model estimation."""
+
+    upper: float = 0.95  # at or above: merged automatically
+    lower: float = 0.70  # between lower and upper: steward review; below: not a match
+    rules: tuple[BlockingRule, ...] = DEFAULT_RULES
+    max_block: int = 200
+    max_shared: int = 25  # an e-mail/phone/tax id on more records than this identifies nobody
+    random_pairs: int = 300_000
+    complete_clusters_up_to: int = 40  # compare every pair inside clusters up to this size
+    source_priority: tuple[str, ...] = ()
+    survivorship: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Resolution:
+    """Everything one run decided."""
+
+    keys: list[Key]
+    labels: np.ndarray
+    assignment: Assignment
+    golden: dict[str, GoldenRecord]
+    scored: Scored
+    clustering: Clustering
+    model: Model
+    blocking: BlockingReport
+    stats: dict[str, int]
+
+    @property
+    def crosswalk(self) -> dict[Key, str]:
+        return self.assignment.crosswalk
+
+    def review_pairs(self) -> list[dict[str, Any]]:
+        """Uncertain pairs for stewards, with the per-field weights that explain the score."""
+        out = []
+        names = [c.name for c in self.model.comparisons]
+        for i in self.clustering.review:
+            a, b = int(self.scored.left[i]), int(self.scored.right[i])
+            out.append(
+                {
+                    "left": self.keys[a],
+                    "right": self.keys[b],
+                    "probability": float(self.scored.probability[i]),
+                    "weights": {
+                        n: round(float(w), 2)
+                        for n, w, lv in zip(
+                            names, self.scored.weights[i], self.scored.levels[i], strict=True
+                        )
+                        if lv >= 0
+                    },
+                }
+            )
+        return out
+
+
+def standardised(records: Sequence[Mapping[str, Any]], settings: Settings) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The standardised frame with non-identifying shared values blanked (and counted)."""
+    frame = standardise(records)
+    stats: dict[str, int] = {}
+    for column in IDENTIFYING:
+        counts = frame[column].value_counts()
+        shared = counts[counts > settings.max_shared].index
+        if len(shared):
+            hit = frame[column].isin(shared)
+            stats[f"non_identifying_{column}"] = int(hit.sum())
+            frame.loc[hit, column] = None
+    placeholders = frame["placeholder_fields"].notna() & (frame["placeholder_fields"] != "")
+    stats["placeholder_values"] = int(placeholders.sum())
+    return add_derived_keys(frame), stats
+
+
+def _complete_clusters(
+    labels: np.ndarray, left: np.ndarray, right: np.ndarray, n: int, limit: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs inside small clusters that blocking did not produce: more evidence per cluster."""
+    sizes = np.bincount(labels, minlength=n)
+    big = np.flatnonzero((sizes >= 3) & (sizes <= limit))
+    if big.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    members = np.flatnonzero(np.isin(labels, big))
+    order = members[np.argsort(labels[members], kind="stable")]
+    groups = np.split(order, np.flatnonzero(np.diff(labels[order])) + 1)
+    al, ar = [], []
+    for g in groups:
+        i, j = np.triu_indices(g.size, k=1)
+        a, b = np.minimum(g[i], g[j]), np.maximum(g[i], g[j])
+        al.append(a)
+        ar.append(b)
+    cand_l, cand_r = np.concatenate(al), np.concatenate(ar)
+    known = set((left * n + right).tolist())
+    new = np.array([a * n + b not in known for a, b in zip(cand_l, cand_r, strict=True)])
+    return cand_l[new], cand_r[new]
+
+
+def resolve(
+    records: Sequence[Mapping[str, Any]],
+    settings: Settings | None = None,
+    *,
+    previous: Mapping[Key, str] | None = None,
+    must_link: Sequence[tuple[Key, Key]] = (),
+    cannot_link: Sequence[tuple[Key, Key]] = (),
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Resolution:
+    """Resolve `records` (CustomerRecord dicts) into clusters, stable golden ids and golden records."""
+    settings = settings or Settings()
+    step = progress or (lambda _msg: None)
+    keys: list[Key] = [(str(r["source"]), str(r["source_id"])) for r in records]
+    index = {k: i for i, k in enumerate(keys)}
+    n = len(keys)
+    step("standardising")
+    frame, stats = standardised(records, settings)
+    step("blocking")
+    left, right, report = candidate_pairs(frame, settings.rules, max_block=settings.max_block)
+    step(f"comparing {left.size:,} candidate pairs")
+    levels = compare_pairs(frame, left, right)
+    pair_index = {int(a) * n + int(b): i for i, (a, b) in enumerate(zip(left, right, strict=True))}
+    labelled: list[tuple[int, bool]] = []
+    for pairs, is_match in ((must_link, True), (cannot_link, False)):
+        for ka, kb in pairs:
+            if ka in index and kb in index:
+                a, b = sorted((index[ka], index[kb]))
+                if a * n + b in pair_index:
+                    labelled.append((pair_index[a * n + b], is_match))
+    step("estimating the model (EM, no labels needed)")
+    model = estimate(frame, levels, labels=labelled, random_pairs=settings.random_pairs)
+    step("scoring")
+    scored = score(model, frame, left, right, levels)
+    must = [(index[a], index[b]) for a, b in must_link if a in index and b in index]
+    cannot = [(index[a], index[b]) for a, b in cannot_link if a in index and b in index]
+    step("clustering")
+    first = cluster(n, left, right, scored.probability, upper=settings.upper,
+                    lower=settings.lower, must_link=must, cannot_link=cannot)
+    extra_l, extra_r = _complete_clusters(
+        first.labels, left, right, n, settings.complete_clusters_up_to
+    )
+    if extra_l.size:
+        extra = score(model, frame, extra_l, extra_r)
+        scored = Scored(
+            np.concatenate([scored.left, extra.left]),
+            np.concatenate([scored.right, extra.right]),
+            np.concatenate([scored.levels, extra.levels]),
+            np.concatenate([scored.weights, extra.weights]),
+            np.concatenate([scored.total, extra.total]),
+            np.concatenate([scored.probability, extra.probability]),
+        )
+        clustering = cluster(n, scored.left, scored.right, scored.probability,
+                             upper=settings.upper, lower=settings.lower,
+                             must_link=must, cannot_link=cannot)
+    else:
+        clustering = first
+    labels = clustering.labels
+    step("assigning golden ids")
+    assignment = assign_ids({k: int(labels[i]) for i, k in enumerate(keys)}, previous or {})
+    step("building golden records")
+    members: dict[str, list[Mapping[str, Any]]] = {}
+    for i, k in enumerate(keys):
+        members.setdefault(assignment.crosswalk[k], []).append(records[i])
+    golden = {
+        gid: survive(
+            group,
+            source_priority=settings.source_priority,
+            rules=dict(settings.survivorship) or None,
+            overrides=(overrides or {}).get(gid),
+        )
+        for gid, group in members.items()
+    }
+    stats.update(
+        records=n,
+        candidate_pairs=int(left.size),
+        golden_records=len(golden),
+        merged_records=int(n - len(golden)),
+        review_pairs=int(clustering.review.size),
+        split_links=len(clustering.cut_edges),
+    )
+    return Resolution(keys, labels, assignment, golden, scored, clustering, model, report, stats)

@@ -1,0 +1,167 @@
+"""Score: Fellegi-Sunter match weights with m/u estimated without labels.
+
+u (how often a level occurs among non-matches) comes from random record pairs; m (how often
+among matches) is estimated by expectation-maximisation on the candidate pairs, so a new
+user needs no training data. Steward labels, when present, pin m and u for the pairs they
+cover and seed EM. Exact agreement on a common value (Nagy, David, Budapest) is
+down-weighted by its term frequency. Every pair keeps its per-field weights: the
+explanation a steward sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from identity.compare import COMPARISONS, Comparison, compare_pairs
+
+__all__ = ["Model", "Scored", "estimate", "score"]
+
+_EPS = 1e-6
+
+
+@dataclass
+class Model:
+    """Estimated parameters: per comparison, m and u for each agreement level."""
+
+    comparisons: tuple[Comparison, ...]
+    m: list[np.ndarray]
+    u: list[np.ndarray]
+    prior: float  # share of matches among candidate pairs
+    iterations: int = 0
+    tf: dict[str, pd.Series] = field(default_factory=dict)  # value -> relative frequency
+
+    def weights(self, k: int) -> np.ndarray:
+        """log2(m/u) per level of comparison k: its Bayes factor in bits."""
+        return np.log2(np.clip(self.m[k], _EPS, 1) / np.clip(self.u[k], _EPS, 1))
+
+    def describe(self) -> dict[str, dict[str, float]]:
+        """Level label -> match weight, per comparison (for docs and stewards)."""
+        return {
+            c.name: {label: round(float(w), 2) for label, w in zip(c.levels, self.weights(k))}
+            for k, c in enumerate(self.comparisons)
+        }
+
+
+@dataclass
+class Scored:
+    """Candidate pairs with their per-comparison weights, total weight and probability."""
+
+    left: np.ndarray
+    right: np.ndarray
+    levels: np.ndarray  # (pairs, comparisons) int8, -1 = missing
+    weights: np.ndarray  # (pairs, comparisons) float32, bits
+    total: np.ndarray  # float64 bits, prior included
+    probability: np.ndarray
+
+
+def _level_counts(levels: np.ndarray, n_levels: int, w: np.ndarray | None = None) -> np.ndarray:
+    present = levels >= 0
+    return np.bincount(
+        levels[present], weights=None if w is None else w[present], minlength=n_levels
+    ).astype(np.float64)
+
+
+def _n_levels(c: Comparison) -> int:
+    return len(c.levels)
+
+
+def _random_pairs(frame: pd.DataFrame, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    size = len(frame)
+    left = rng.integers(0, size, n)
+    right = rng.integers(0, size, n)
+    keep = left != right
+    kinds = frame["kind"].to_numpy(dtype=object)
+    keep &= kinds[left] == kinds[right]
+    return left[keep], right[keep]
+
+
+def estimate(
+    frame: pd.DataFrame,
+    levels: np.ndarray,
+    *,
+    comparisons: tuple[Comparison, ...] = COMPARISONS,
+    labels: Sequence[tuple[int, bool]] = (),
+    random_pairs: int = 300_000,
+    max_iterations: int = 40,
+    seed: int = 7,
+) -> Model:
+    """Estimate u from random pairs and m by EM on the candidate pairs' levels.
+
+    `labels` are (candidate pair index, is_match) from stewards: they seed m and are held
+    at their known class during EM.
+    """
+    rl, rr = _random_pairs(frame, min(random_pairs, max(len(frame) ** 2 // 2, 1)), seed)
+    random_levels = compare_pairs(frame, rl, rr, comparisons)
+    u = []
+    m = []
+    for k, c in enumerate(comparisons):
+        counts = _level_counts(random_levels[:, k], _n_levels(c)) + 1.0  # Laplace smoothing
+        u.append(counts / counts.sum())
+        start = np.linspace(1, 2 ** (_n_levels(c) + 1), _n_levels(c))  # strong levels likelier
+        m.append(start / start.sum())
+    prior = 0.2
+    fixed = np.full(levels.shape[0], np.nan)
+    for index, is_match in labels:
+        fixed[index] = 1.0 if is_match else 0.0
+    known = ~np.isnan(fixed)
+    iteration = 0
+    for iteration in range(1, max_iterations + 1):  # noqa: B007
+        bits = np.full(levels.shape[0], np.log2(prior / (1 - prior)))
+        for k in range(len(comparisons)):
+            present = levels[:, k] >= 0
+            w = np.log2(np.clip(m[k], _EPS, 1) / np.clip(u[k], _EPS, 1))
+            bits[present] += w[levels[present, k]]
+        p = 1.0 / (1.0 + np.exp2(-np.clip(bits, -60, 60)))
+        p[known] = fixed[known]
+        new_m = []
+        for k, c in enumerate(comparisons):
+            counts = _level_counts(levels[:, k], _n_levels(c), p) + 1e-3
+            new_m.append(counts / counts.sum())
+        new_prior = float(np.clip(p.mean(), 1e-4, 0.9999))
+        delta = max(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
+        m, prior = new_m, new_prior
+        if delta < 1e-4:
+            break
+    if known.any():
+        for k, c in enumerate(comparisons):  # stewards' non-matches are real non-matches
+            non = levels[known & (fixed == 0), k]
+            if non.size >= 20:
+                counts = _level_counts(non, _n_levels(c)) + 1.0
+                u[k] = 0.5 * u[k] + 0.5 * counts / counts.sum()
+    tf = {}
+    for c in comparisons:
+        if c.tf_column:
+            values = frame[c.tf_column].dropna()
+            if len(values):
+                tf[c.name] = values.value_counts(normalize=True)
+    return Model(comparisons, m, u, prior, iteration, tf)
+
+
+def score(
+    model: Model, frame: pd.DataFrame, left: np.ndarray, right: np.ndarray,
+    levels: np.ndarray | None = None,
+) -> Scored:
+    """Weights and match probability of each pair under `model`."""
+    if levels is None:
+        levels = compare_pairs(frame, left, right, model.comparisons)
+    weights = np.zeros(levels.shape, dtype=np.float32)
+    for k, c in enumerate(model.comparisons):
+        present = levels[:, k] >= 0
+        weights[present, k] = model.weights(k)[levels[present, k]]
+        freq = model.tf.get(c.name)
+        if freq is not None and c.tf_column:
+            exact = np.flatnonzero(levels[:, k] == _n_levels(c) - 1)
+            if exact.size:
+                values = frame[c.tf_column].to_numpy(dtype=object)[left[exact]]
+                term = pd.Series(values).map(freq).to_numpy(dtype=np.float64)
+                u_exact = model.u[k][-1]
+                adjust = np.log2(np.clip(u_exact, _EPS, 1) / np.clip(term, _EPS, 1))
+                weights[exact, k] += np.clip(np.nan_to_num(adjust), -8, 8).astype(np.float32)
+    total = weights.sum(axis=1, dtype=np.float64) + np.log2(model.prior / (1 - model.prior))
+    probability = 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
+    return Scored(left, right, levels, weights, total, probability)

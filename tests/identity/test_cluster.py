@@ -1,0 +1,118 @@
+"""Clustering: thresholds, no chaining, steward constraints — and invariants by hypothesis."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from identity.cluster import cluster, components
+
+
+def arrays(pairs: list[tuple[int, int, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    left = np.array([a for a, _, _ in pairs], dtype=np.int64)
+    right = np.array([b for _, b, _ in pairs], dtype=np.int64)
+    prob = np.array([p for _, _, p in pairs], dtype=np.float64)
+    return left, right, prob
+
+
+def groups(labels: np.ndarray) -> set[frozenset[int]]:
+    out: dict[int, set[int]] = {}
+    for i, label in enumerate(labels):
+        out.setdefault(int(label), set()).add(i)
+    return {frozenset(g) for g in out.values()}
+
+
+CASES = [
+    ("strong pair merges", 2, [(0, 1, 0.99)], {frozenset({0, 1})}),
+    ("uncertain pair stays apart", 2, [(0, 1, 0.8)], {frozenset({0}), frozenset({1})}),
+    ("transitive merge", 3, [(0, 1, 0.99), (1, 2, 0.98), (0, 2, 0.97)], {frozenset({0, 1, 2})}),
+    (
+        "weak bridge between two people is cut",
+        4,
+        [(0, 1, 0.999), (2, 3, 0.999), (1, 2, 0.96), (0, 3, 0.01), (0, 2, 0.02)],
+        {frozenset({0, 1}), frozenset({2, 3})},
+    ),
+    (
+        "household: shared phone links, different names disagree",
+        3,
+        [(0, 1, 0.96), (1, 2, 0.97), (0, 2, 0.05)],
+        {frozenset({0}), frozenset({1, 2})},
+    ),
+]
+
+
+def test_labelled_cases() -> None:
+    for name, n, pairs, expected in CASES:
+        left, right, prob = arrays(pairs)
+        assert groups(cluster(n, left, right, prob).labels) == expected, name
+
+
+def test_review_holds_uncertain_pairs_across_clusters() -> None:
+    left, right, prob = arrays([(0, 1, 0.8), (1, 2, 0.99)])
+    result = cluster(3, left, right, prob)
+    assert result.review.tolist() == [0]
+
+
+def test_steward_constraints_win_over_scores() -> None:
+    left, right, prob = arrays([(0, 1, 0.99), (2, 3, 0.1)])
+    result = cluster(4, left, right, prob, must_link=[(2, 3)], cannot_link=[(0, 1)])
+    assert groups(result.labels) == {frozenset({0}), frozenset({1}), frozenset({2, 3})}
+
+
+def test_cannot_link_cuts_a_chain_at_its_weakest_link() -> None:
+    left, right, prob = arrays([(0, 1, 0.99), (1, 2, 0.96), (2, 3, 0.99)])
+    result = cluster(4, left, right, prob, cannot_link=[(0, 3)])
+    assert groups(result.labels) == {frozenset({0, 1}), frozenset({2, 3})}
+    assert result.cut_edges == [(1, 2, 0.96)]
+
+
+edge_lists = st.lists(
+    st.tuples(st.integers(0, 14), st.integers(0, 14), st.floats(0, 1)), max_size=40
+).map(lambda es: [(a, b, p) for a, b, p in es if a != b])
+
+
+@settings(max_examples=150, deadline=None)
+@given(edge_lists, st.randoms())
+def test_input_order_does_not_change_clusters(edges: list, rnd: object) -> None:
+    shuffled = list(edges)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    a = cluster(15, *arrays(edges)) if edges else None
+    b = cluster(15, *arrays(shuffled)) if edges else None
+    if a is not None and b is not None:
+        assert groups(a.labels) == groups(b.labels)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    edge_lists,
+    st.lists(st.tuples(st.integers(0, 14), st.integers(0, 14)), max_size=5),
+    st.lists(st.tuples(st.integers(0, 14), st.integers(0, 14)), max_size=5),
+)
+def test_constraints_are_always_honoured(edges: list, must: list, cannot: list) -> None:
+    must = [(a, b) for a, b in must if a != b]
+    cannot = [(a, b) for a, b in cannot if a != b]
+    must_graph = nx.Graph(must)
+    cannot = [  # drop contradictory demands (a must-link path joins them): stewards resolve those
+        (a, b) for a, b in cannot
+        if not (must_graph.has_node(a) and must_graph.has_node(b) and nx.has_path(must_graph, a, b))
+    ]
+    labels = cluster(15, *arrays(edges or [(0, 1, 0.0)]), must_link=must, cannot_link=cannot).labels
+    for a, b in must:
+        assert labels[a] == labels[b]
+    for a, b in cannot:
+        assert labels[a] != labels[b]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 60), st.data())
+def test_components_match_networkx_on_random_graphs(n: int, data: st.DataObject) -> None:
+    edges = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=80))
+    left = np.array([a for a, _ in edges], dtype=np.int64)
+    right = np.array([b for _, b in edges], dtype=np.int64)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(edges)
+    expected = {frozenset(c) for c in nx.connected_components(graph)}
+    assert groups(components(n, left, right)) == expected
