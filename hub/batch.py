@@ -38,17 +38,17 @@ class ReadResult:
 
 
 def _open(path: Path) -> IO[bytes]:
-    raw = path.open("rb")
-    if raw.read(2) == b"\x1f\x8b":
-        raw.seek(0)
-        return gzip.open(raw, "rb")
-    raw.seek(0)
-    return raw
+    """The file's bytes, gunzipped when it is gzip (by content, not by name)."""
+    with path.open("rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    if gzipped:
+        return io.BufferedReader(gzip.GzipFile(path, "rb"))
+    return path.open("rb")
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
     with _open(path) as fh:
-        for number, line in enumerate(io.BufferedReader(fh), start=1):  # type: ignore[arg-type]
+        for number, line in enumerate(fh, start=1):
             if line.strip():
                 yield number, line
 

@@ -222,16 +222,17 @@ def _resolve_batch(input_path: Path, crosswalk: Path, golden: Path | None) -> No
 
     started = time.monotonic()
     with Progress(
-        SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn(),
-        console=err, transient=True,
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     ) as progress:
         task = progress.add_task(f"reading {input_path}", total=None)
         read = read_records(input_path)
         for bad in read.bad[:10]:
             err.print(f"[yellow]warning:[/] {input_path}:{bad.line}: {bad.reason} — line skipped")
-        result = resolve(
-            read.records, progress=lambda msg: progress.update(task, description=msg)
-        )
+        result = resolve(read.records, progress=lambda msg: progress.update(task, description=msg))
         progress.update(task, description=f"writing {crosswalk}")
         write_crosswalk(result, crosswalk)
         if golden is not None:
@@ -252,7 +253,9 @@ def resolve(
     config: ConfigOpt = Path("hub.yaml"),
     input_path: Annotated[
         Path | None,
-        typer.Option("--input", help="Batch mode: CustomerRecord JSON Lines (.jsonl or .jsonl.gz)."),
+        typer.Option(
+            "--input", help="Batch mode: CustomerRecord JSON Lines (.jsonl or .jsonl.gz)."
+        ),
     ] = None,
     crosswalk: Annotated[
         Path | None,
@@ -294,6 +297,9 @@ def demo(
     results = _run_sync(cfg, store, None, False, False)
     for res in results:
         console.print(("[green]" if res.ok else "[red]") + res.summary() + "[/]")
+    from hub.golden import resolve_store
+
+    console.print(resolve_store(cfg, store, actor="crmhub demo").line())
     st = hub_status(store)
     console.print(
         f"Demo summary: {sum(s.raw for s in st.sources)} records from {len(st.sources)} "
@@ -303,8 +309,8 @@ def demo(
         f"{st.golden_records} golden records"
     )
     console.print(
-        f"Explore: cd {directory} && crmhub status && crmhub quarantine "
-        "(golden records and the steward UI arrive with `crmhub resolve` and `crmhub serve`)"
+        f"Explore: cd {directory} && ../.venv/bin/crmhub status && ../.venv/bin/crmhub quarantine"
+        " (the steward web UI arrives with `crmhub serve`)"
     )
     if not all(r.ok for r in results):
         raise typer.Exit(1)

@@ -9,13 +9,14 @@ for every merge and split. Golden ids stay stable across runs.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.store import Store, now
+from hub.store import Store, dumps, now
 from hub.tables import (
     audit_log,
     crosswalk,
@@ -75,8 +76,9 @@ def _decisions(conn: Connection) -> tuple[list[tuple[Key, Key]], list[tuple[Key,
     d = steward_decisions.c
     latest: dict[tuple[Key, Key], str] = {}
     for row in conn.execute(sa.select(steward_decisions).order_by(d.id)):
-        pair = tuple(sorted([(row.left_source, row.left_source_id),
-                             (row.right_source, row.right_source_id)]))
+        pair = tuple(
+            sorted([(row.left_source, row.left_source_id), (row.right_source, row.right_source_id)])
+        )
         latest[pair] = row.decision  # type: ignore[index]
     must = [p for p, v in latest.items() if v == "match"]
     cannot = [p for p, v in latest.items() if v == "no_match"]
@@ -84,10 +86,11 @@ def _decisions(conn: Connection) -> tuple[list[tuple[Key, Key]], list[tuple[Key,
 
 
 def _golden_row(gid: str, golden: Any, stamp: Any) -> dict[str, Any]:
+    values = json.loads(dumps(golden.values))  # as stored, so unchanged records compare equal
     return {
         "golden_id": gid,
-        "kind": golden.values.get("kind"),
-        "record": golden.values,
+        "kind": values.get("kind"),
+        "record": values,
         "provenance": {
             name: {"source": p.source, "source_id": p.source_id, "rule": p.rule}
             for name, p in golden.provenance.items()
@@ -112,32 +115,59 @@ def _persist(conn: Connection, result: Resolution, previous: Mapping[Key, str]) 
         if old is None:
             conn.execute(golden_records.insert().values(**row, version=1, created_at=stamp))
             changed += 1
-        elif (old.record, old.provenance, old.status) != (row["record"], row["provenance"],
-                                                          "active"):
-            conn.execute(golden_records.update().where(g.golden_id == gid)
-                         .values(**row, version=old.version + 1))
+        elif (old.record, old.provenance, old.status) != (
+            row["record"],
+            row["provenance"],
+            "active",
+        ):
+            conn.execute(
+                golden_records.update()
+                .where(g.golden_id == gid)
+                .values(**row, version=old.version + 1)
+            )
             changed += 1
     for event in result.assignment.events:
         if event.kind == "retired":
             target = event.related[0] if event.related else None
-            conn.execute(golden_records.update().where(g.golden_id == event.golden_id)
-                         .values(status="merged", merged_into=target, updated_at=stamp))
+            conn.execute(
+                golden_records.update()
+                .where(g.golden_id == event.golden_id)
+                .values(status="merged", merged_into=target, updated_at=stamp)
+            )
         if event.kind in ("merge", "split", "retired"):
-            conn.execute(audit_log.insert().values(
-                at=stamp, actor="engine", action=f"golden.{event.kind}", target_type="golden",
-                target_id=event.golden_id,
-                detail={"related": list(event.related), "members": [list(m) for m in event.members]},
-            ))
+            conn.execute(
+                audit_log.insert().values(
+                    at=stamp,
+                    actor="engine",
+                    action=f"golden.{event.kind}",
+                    target_type="golden",
+                    target_id=event.golden_id,
+                    detail={
+                        "related": list(event.related),
+                        "members": [list(m) for m in event.members],
+                    },
+                )
+            )
     x = crosswalk.c
     for key, gid in result.crosswalk.items():
         if previous.get(key) == gid:
             continue
         if key in previous:
-            conn.execute(crosswalk.update().where(x.source == key[0], x.source_id == key[1])
-                         .values(golden_id=gid, assigned_by="engine", assigned_at=stamp))
+            conn.execute(
+                crosswalk.update()
+                .where(x.source == key[0], x.source_id == key[1])
+                .values(golden_id=gid, assigned_by="engine", assigned_at=stamp)
+            )
         else:
-            conn.execute(crosswalk.insert().values(source=key[0], source_id=key[1], golden_id=gid,
-                                                   assigned_by="engine", assigned_at=stamp))
+            conn.execute(
+                crosswalk.insert().values(
+                    source=key[0],
+                    source_id=key[1],
+                    golden_id=gid,
+                    assigned_by="engine",
+                    assigned_at=stamp,
+                )
+            )
     gone = set(previous) - set(result.crosswalk)
     for source, source_id in gone:  # source records deleted since: no longer mapped
         conn.execute(crosswalk.delete().where(x.source == source, x.source_id == source_id))
@@ -145,14 +175,27 @@ def _persist(conn: Connection, result: Resolution, previous: Mapping[Key, str]) 
     conn.execute(match_candidates.delete().where(m.status == "open"))
     for pair in result.review_pairs():
         (ls, lid), (rs, rid) = sorted([pair["left"], pair["right"]])
-        decided = conn.execute(sa.select(m.id).where(
-            m.left_source == ls, m.left_source_id == lid,
-            m.right_source == rs, m.right_source_id == rid)).first()
+        decided = conn.execute(
+            sa.select(m.id).where(
+                m.left_source == ls,
+                m.left_source_id == lid,
+                m.right_source == rs,
+                m.right_source_id == rid,
+            )
+        ).first()
         if decided is None:
-            conn.execute(match_candidates.insert().values(
-                left_source=ls, left_source_id=lid, right_source=rs, right_source_id=rid,
-                score=pair["probability"], weights=pair["weights"], status="open",
-                created_at=stamp))
+            conn.execute(
+                match_candidates.insert().values(
+                    left_source=ls,
+                    left_source_id=lid,
+                    right_source=rs,
+                    right_source_id=rid,
+                    score=pair["probability"],
+                    weights=pair["weights"],
+                    status="open",
+                    created_at=stamp,
+                )
+            )
     return changed
 
 
@@ -162,10 +205,14 @@ def resolve_store(config: HubConfig, store: Store, *, actor: str) -> ResolveSumm
         records = load_customer_records(conn)
         previous: dict[Key, str] = {
             (r.source, r.source_id): r.golden_id
-            for r in conn.execute(sa.select(crosswalk.c.source, crosswalk.c.source_id,
-                                            crosswalk.c.golden_id))
+            for r in conn.execute(
+                sa.select(crosswalk.c.source, crosswalk.c.source_id, crosswalk.c.golden_id)
+            )
         }
         must, cannot = _decisions(conn)
+        created = dict(
+            conn.execute(sa.select(golden_records.c.golden_id, golden_records.c.created_at)).all()
+        )
     ident = config.identity
     settings = Settings(
         upper=ident.auto_merge_threshold,
@@ -173,7 +220,14 @@ def resolve_store(config: HubConfig, store: Store, *, actor: str) -> ResolveSumm
         source_priority=tuple(ident.source_priority),
         survivorship=dict(ident.survivorship),
     )
-    result = resolve(records, settings, previous=previous, must_link=must, cannot_link=cannot)
+    result = resolve(
+        records,
+        settings,
+        previous=previous,
+        created_order=created,
+        must_link=must,
+        cannot_link=cannot,
+    )
     with store.transaction() as conn:
         changed = _persist(conn, result, previous)
     kinds = [e.kind for e in result.assignment.events]

@@ -38,7 +38,8 @@ def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     _, raw = connected_components(graph, directed=False)
     smallest = np.full(raw.max() + 1, n, dtype=np.int64)
     np.minimum.at(smallest, raw, np.arange(n))
-    return smallest[raw]
+    result: np.ndarray = smallest[raw]
+    return result
 
 
 def cluster(

@@ -34,7 +34,8 @@ class Comparison:
 
 
 def _values(frame: pd.DataFrame, column: str, idx: np.ndarray) -> np.ndarray:
-    return frame[column].to_numpy(dtype=object)[idx]
+    values: np.ndarray = frame[column].to_numpy(dtype=object)[idx]
+    return values
 
 
 def _similarity(a: np.ndarray, b: np.ndarray, scorer: Callable[..., float]) -> np.ndarray:
@@ -66,8 +67,10 @@ def given_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.n
     levels = _graded(a, b, (0.80, 0.92), JaroWinkler.normalized_similarity)
     ia, ib = _values(frame, "given", left), _values(frame, "given", right)
     one_initial = np.array(
-        [x is not None and y is not None and (len(x) == 1 or len(y) == 1) and x[0] == y[0]
-         for x, y in zip(ia, ib, strict=True)],
+        [
+            x is not None and y is not None and (len(x) == 1 or len(y) == 1) and x[0] == y[0]
+            for x, y in zip(ia, ib, strict=True)
+        ],
         dtype=bool,
     )
     levels[one_initial & (levels < 2)] = 1
@@ -168,22 +171,50 @@ def organisation(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np
 
 
 COMPARISONS: tuple[Comparison, ...] = (
-    Comparison("given_name", ("given_canon",), ("different", "initial/similar", "similar",
-                                                "same"), given_name, "given_canon"),
-    Comparison("family_name", ("family",), ("different", "similar", "similar", "same"),
-               family_name, "family"),
-    Comparison("birth_date", ("birth_date",), ("different", "same year", "one digit off",
-                                               "same"), birth_date),
+    Comparison(
+        "given_name",
+        ("given_canon",),
+        ("different", "initial/similar", "similar", "same"),
+        given_name,
+        "given_canon",
+    ),
+    Comparison(
+        "family_name",
+        ("family",),
+        ("different", "similar", "similar", "same"),
+        family_name,
+        "family",
+    ),
+    Comparison(
+        "birth_date",
+        ("birth_date",),
+        ("different", "same year", "one digit off", "same"),
+        birth_date,
+    ),
     Comparison("email", ("email",), ("different", "same user name", "same"), email),
     Comparison("phone", ("phone",), ("different", "same last digits", "same"), phone),
     Comparison("tax_id", ("tax_id",), ("different", "one character off", "same"), tax_id),
-    Comparison("postal_code", ("postal_code",), ("different", "one character off", "same"),
-               postal_code, "postal_code"),
+    Comparison(
+        "postal_code",
+        ("postal_code",),
+        ("different", "one character off", "same"),
+        postal_code,
+        "postal_code",
+    ),
     Comparison("city", ("city",), ("different", "similar", "same"), city, "city"),
-    Comparison("street", ("street",), ("different", "similar street or another house",
-                                       "same street", "same street and number"), street),
-    Comparison("organisation", ("org",), ("different", "similar", "nearly same", "same"),
-               organisation, "org"),
+    Comparison(
+        "street",
+        ("street",),
+        ("different", "similar street or another house", "same street", "same street and number"),
+        street,
+    ),
+    Comparison(
+        "organisation",
+        ("org",),
+        ("different", "similar", "nearly same", "same"),
+        organisation,
+        "org",
+    ),
 )
 
 

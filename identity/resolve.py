@@ -21,6 +21,7 @@ from identity.cluster import Clustering, cluster
 from identity.compare import compare_pairs
 from identity.frame import IDENTIFYING
 from identity.ids import Assignment, assign_ids
+from identity.matcher import Matcher
 from identity.score import Model, Scored, estimate, score
 from identity.standardise import standardise
 from identity.survivorship import GoldenRecord, survive
@@ -59,6 +60,18 @@ class Resolution:
     model: Model
     blocking: BlockingReport
     stats: dict[str, int]
+    frame: pd.DataFrame  # the standardised records, row i = keys[i]
+
+    def matcher(self) -> Matcher:
+        """An incremental matcher over this resolution's records and model."""
+        return Matcher(
+            self.frame,
+            [self.crosswalk[k] for k in self.keys],
+            self.model,
+            rules=self.blocking_rules,
+        )
+
+    blocking_rules: tuple[BlockingRule, ...] = DEFAULT_RULES
 
     @property
     def crosswalk(self) -> dict[Key, str]:
@@ -87,7 +100,9 @@ class Resolution:
         return out
 
 
-def standardised(records: Sequence[Mapping[str, Any]], settings: Settings) -> tuple[pd.DataFrame, dict[str, int]]:
+def standardised(
+    records: Sequence[Mapping[str, Any]], settings: Settings
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """The standardised frame with non-identifying shared values blanked (and counted)."""
     frame = standardise(records)
     stats: dict[str, int] = {}
@@ -131,6 +146,7 @@ def resolve(
     settings: Settings | None = None,
     *,
     previous: Mapping[Key, str] | None = None,
+    created_order: Mapping[str, Any] | None = None,
     must_link: Sequence[tuple[Key, Key]] = (),
     cannot_link: Sequence[tuple[Key, Key]] = (),
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
@@ -163,8 +179,16 @@ def resolve(
     must = [(index[a], index[b]) for a, b in must_link if a in index and b in index]
     cannot = [(index[a], index[b]) for a, b in cannot_link if a in index and b in index]
     step("clustering")
-    first = cluster(n, left, right, scored.probability, upper=settings.upper,
-                    lower=settings.lower, must_link=must, cannot_link=cannot)
+    first = cluster(
+        n,
+        left,
+        right,
+        scored.probability,
+        upper=settings.upper,
+        lower=settings.lower,
+        must_link=must,
+        cannot_link=cannot,
+    )
     extra_l, extra_r = _complete_clusters(
         first.labels, left, right, n, settings.complete_clusters_up_to
     )
@@ -178,14 +202,23 @@ def resolve(
             np.concatenate([scored.total, extra.total]),
             np.concatenate([scored.probability, extra.probability]),
         )
-        clustering = cluster(n, scored.left, scored.right, scored.probability,
-                             upper=settings.upper, lower=settings.lower,
-                             must_link=must, cannot_link=cannot)
+        clustering = cluster(
+            n,
+            scored.left,
+            scored.right,
+            scored.probability,
+            upper=settings.upper,
+            lower=settings.lower,
+            must_link=must,
+            cannot_link=cannot,
+        )
     else:
         clustering = first
     labels = clustering.labels
     step("assigning golden ids")
-    assignment = assign_ids({k: int(labels[i]) for i, k in enumerate(keys)}, previous or {})
+    assignment = assign_ids(
+        {k: int(labels[i]) for i, k in enumerate(keys)}, previous or {}, created_order
+    )
     step("building golden records")
     members: dict[str, list[Mapping[str, Any]]] = {}
     for i, k in enumerate(keys):
@@ -207,4 +240,16 @@ def resolve(
         review_pairs=int(clustering.review.size),
         split_links=len(clustering.cut_edges),
     )
-    return Resolution(keys, labels, assignment, golden, scored, clustering, model, report, stats)
+    return Resolution(
+        keys,
+        labels,
+        assignment,
+        golden,
+        scored,
+        clustering,
+        model,
+        report,
+        stats,
+        frame,
+        settings.rules,
+    )

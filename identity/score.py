@@ -36,7 +36,8 @@ class Model:
 
     def weights(self, k: int) -> np.ndarray:
         """log2(m/u) per level of comparison k: its Bayes factor in bits."""
-        return np.log2(np.clip(self.m[k], _EPS, 1) / np.clip(self.u[k], _EPS, 1))
+        bits: np.ndarray = np.log2(np.clip(self.m[k], _EPS, 1) / np.clip(self.u[k], _EPS, 1))
+        return bits
 
     def describe(self) -> dict[str, dict[str, float]]:
         """Level label -> match weight, per comparison (for docs and stewards)."""
@@ -143,7 +144,10 @@ def estimate(
 
 
 def score(
-    model: Model, frame: pd.DataFrame, left: np.ndarray, right: np.ndarray,
+    model: Model,
+    frame: pd.DataFrame,
+    left: np.ndarray,
+    right: np.ndarray,
     levels: np.ndarray | None = None,
 ) -> Scored:
     """Weights and match probability of each pair under `model`."""
