@@ -95,7 +95,8 @@ def test_constraints_are_always_honoured(edges: list, must: list, cannot: list) 
     cannot = [(a, b) for a, b in cannot if a != b]
     must_graph = nx.Graph(must)
     cannot = [  # drop contradictory demands (a must-link path joins them): stewards resolve those
-        (a, b) for a, b in cannot
+        (a, b)
+        for a, b in cannot
         if not (must_graph.has_node(a) and must_graph.has_node(b) and nx.has_path(must_graph, a, b))
     ]
     labels = cluster(15, *arrays(edges or [(0, 1, 0.0)]), must_link=must, cannot_link=cannot).labels
@@ -108,7 +109,9 @@ def test_constraints_are_always_honoured(edges: list, must: list, cannot: list) 
 @settings(max_examples=100, deadline=None)
 @given(st.integers(1, 60), st.data())
 def test_components_match_networkx_on_random_graphs(n: int, data: st.DataObject) -> None:
-    edges = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=80))
+    edges = data.draw(
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=80)
+    )
     left = np.array([a for a, _ in edges], dtype=np.int64)
     right = np.array([b for _, b in edges], dtype=np.int64)
     graph = nx.Graph()
