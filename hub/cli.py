@@ -38,8 +38,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)  # one-line summaries stay one line (grep-able)
+err = Console(stderr=True, soft_wrap=True)
 
 ConfigOpt = Annotated[
     Path,

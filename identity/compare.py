@@ -61,18 +61,19 @@ def _graded(
     return levels
 
 
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise equality of two object arrays; missing values never agree."""
+    same: np.ndarray = ~(pd.isna(a) | pd.isna(b)) & (a == b)
+    return same
+
+
 def given_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Given names: same (nicknames count: Pista = István), similar spelling, initial only."""
     a, b = _values(frame, "given_canon", left), _values(frame, "given_canon", right)
     levels = _graded(a, b, (0.80, 0.92), JaroWinkler.normalized_similarity)
-    ia, ib = _values(frame, "given", left), _values(frame, "given", right)
-    one_initial = np.array(
-        [
-            x is not None and y is not None and (len(x) == 1 or len(y) == 1) and x[0] == y[0]
-            for x, y in zip(ia, ib, strict=True)
-        ],
-        dtype=bool,
-    )
+    ia, ib = _values(frame, "given_initial", left), _values(frame, "given_initial", right)
+    short = (frame["given"].str.len() == 1).to_numpy()
+    one_initial = _same(ia, ib) & (short[left] | short[right])
     levels[one_initial & (levels < 2)] = 1
     return _swapped(frame, left, right, levels, "given_canon", "family")
 
@@ -93,10 +94,7 @@ def _swapped(
     other: str,
 ) -> np.ndarray:
     """Given and family names entered the wrong way round count as a (weaker) match."""
-    a, b = _values(frame, own, left), _values(frame, other, right)
-    swapped = (levels == 0) & np.array(
-        [x is not None and x == y for x, y in zip(a, b, strict=True)], dtype=bool
-    )
+    swapped = (levels == 0) & _same(_values(frame, own, left), _values(frame, other, right))
     levels[swapped] = 2
     return levels
 
@@ -110,37 +108,55 @@ def birth_date(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.n
     if near.size:
         dist = cpdist(list(a[near]), list(b[near]), scorer=Levenshtein.distance, workers=-1)
         levels[near[dist <= 1]] = 2
-        years = np.array([x[:4] == y[:4] for x, y in zip(a[near], b[near], strict=True)])
+        years = _same(
+            _values(frame, "birth_year", left[near]), _values(frame, "birth_year", right[near])
+        )
         levels[near[(dist > 1) & years]] = 1
     return levels
 
 
-def _exact_or_close(column: str, close: Callable[[str, str], bool]) -> Callable[..., np.ndarray]:
-    def compute(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        a, b = _values(frame, column, left), _values(frame, column, right)
-        levels = _graded(a, b, (), Levenshtein.normalized_similarity)
-        levels[levels == 1] = 2
-        for k in np.flatnonzero(levels == 0):
-            if close(a[k], b[k]):
-                levels[k] = 1
-        return levels
+def _exact_or(
+    frame: pd.DataFrame,
+    left: np.ndarray,
+    right: np.ndarray,
+    column: str,
+    close_column: str | None = None,
+) -> np.ndarray:
+    """NULL / 0 / 1 = close (equal `close_column`, else one edit apart) / 2 = exact."""
+    a, b = _values(frame, column, left), _values(frame, column, right)
+    levels = _graded(a, b, (), Levenshtein.normalized_similarity)
+    levels[levels == 1] = 2
+    rest = np.flatnonzero(levels == 0)
+    if rest.size:
+        if close_column is not None:
+            close = _same(
+                _values(frame, close_column, left[rest]), _values(frame, close_column, right[rest])
+            )
+        else:
+            dist = cpdist(list(a[rest]), list(b[rest]), scorer=Levenshtein.distance, workers=-1)
+            close = dist <= 1
+        levels[rest[close]] = 1
+    return levels
 
-    return compute
+
+def email(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """E-mail addresses: the same, the same user name at another domain, or different."""
+    return _exact_or(frame, left, right, "email", "email_local")
 
 
-email = _exact_or_close("email", lambda x, y: x.split("@")[0] == y.split("@")[0])
-email.__doc__ = "E-mail addresses: the same, the same user name at another domain, or different."
-phone = _exact_or_close("phone", lambda x, y: x[-7:] == y[-7:])
-phone.__doc__ = "Phone numbers (E.164): the same, the same last 7 digits, or different."
-tax_id = _exact_or_close("tax_id", lambda x, y: Levenshtein.distance(x, y) <= 1)
-tax_id.__doc__ = "Tax / social-security ids: the same, one character off, or different."
+def phone(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Phone numbers (E.164): the same, the same last 7 digits, or different."""
+    return _exact_or(frame, left, right, "phone", "phone_tail")
+
+
+def tax_id(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Tax / social-security ids: the same, one character off, or different."""
+    return _exact_or(frame, left, right, "tax_id")
 
 
 def postal_code(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Postal codes: the same, one character off, or different."""
-    return _exact_or_close("postal_code", lambda x, y: Levenshtein.distance(x, y) <= 1)(
-        frame, left, right
-    )
+    return _exact_or(frame, left, right, "postal_code")
 
 
 def city(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -154,10 +170,8 @@ def street(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarr
     a, b = _values(frame, "street", left), _values(frame, "street", right)
     levels = _graded(a, b, (0.85,), JaroWinkler.normalized_similarity)  # 0,1 similar,2 same
     ha, hb = _values(frame, "house_number", left), _values(frame, "house_number", right)
-    same_number = np.array([x is not None and x == y for x, y in zip(ha, hb, strict=True)])
-    diff_number = np.array(
-        [x is not None and y is not None and x != y for x, y in zip(ha, hb, strict=True)]
-    )
+    same_number = _same(ha, hb)
+    diff_number = ~(pd.isna(ha) | pd.isna(hb)) & ~same_number
     out = levels.copy()
     out[(levels == 2) & same_number] = 3
     out[(levels == 2) & diff_number] = 1  # same street, another house: a neighbour

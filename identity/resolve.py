@@ -15,8 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from identity.blocking import DEFAULT_RULES, BlockingReport, BlockingRule, add_derived_keys
-from identity.blocking import candidate_pairs
+from identity.blocking import (
+    DEFAULT_RULES,
+    BlockingReport,
+    BlockingRule,
+    add_derived_keys,
+    candidate_pairs,
+)
 from identity.cluster import Clustering, cluster
 from identity.compare import compare_pairs
 from identity.frame import IDENTIFYING
@@ -151,8 +156,12 @@ def resolve(
     cannot_link: Sequence[tuple[Key, Key]] = (),
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     progress: Callable[[str], None] | None = None,
+    build_golden: bool = True,
 ) -> Resolution:
-    """Resolve `records` (CustomerRecord dicts) into clusters, stable golden ids and golden records."""
+    """Resolve CustomerRecord dicts into clusters, stable golden ids and golden records.
+
+    With `build_golden=False` only the crosswalk is produced (survivorship is skipped).
+    """
     settings = settings or Settings()
     step = progress or (lambda _msg: None)
     keys: list[Key] = [(str(r["source"]), str(r["source_id"])) for r in records]
@@ -219,10 +228,11 @@ def resolve(
     assignment = assign_ids(
         {k: int(labels[i]) for i, k in enumerate(keys)}, previous or {}, created_order
     )
-    step("building golden records")
     members: dict[str, list[Mapping[str, Any]]] = {}
-    for i, k in enumerate(keys):
-        members.setdefault(assignment.crosswalk[k], []).append(records[i])
+    if build_golden:
+        step("building golden records")
+        for i, k in enumerate(keys):
+            members.setdefault(assignment.crosswalk[k], []).append(records[i])
     golden = {
         gid: survive(
             group,
@@ -235,8 +245,8 @@ def resolve(
     stats.update(
         records=n,
         candidate_pairs=int(left.size),
-        golden_records=len(golden),
-        merged_records=int(n - len(golden)),
+        golden_records=len(set(assignment.crosswalk.values())),
+        merged_records=int(n - len(set(assignment.crosswalk.values()))),
         review_pairs=int(clustering.review.size),
         split_links=len(clustering.cut_edges),
     )

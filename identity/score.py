@@ -30,8 +30,9 @@ class Model:
     comparisons: tuple[Comparison, ...]
     m: list[np.ndarray]
     u: list[np.ndarray]
-    prior: float  # share of matches among candidate pairs
+    prior: float  # probability that two random records (of one kind) are the same entity
     iterations: int = 0
+    prior_candidates: float = 0.0  # share of matches among the candidate pairs, from EM
     tf: dict[str, pd.Series] = field(default_factory=dict)  # value -> relative frequency
 
     def weights(self, k: int) -> np.ndarray:
@@ -140,7 +141,14 @@ def estimate(
             values = frame[c.tf_column].dropna()
             if len(values):
                 tf[c.name] = values.value_counts(normalize=True)
-    return Model(comparisons, m, u, prior, iteration, tf)
+    # EM ran on candidate pairs, which blocking already chose for agreeing on something; the
+    # prior for scoring is the chance that two *random* records match (as Splink does):
+    # expected matches found by EM over all possible pairs.
+    kinds = frame["kind"].value_counts()
+    all_pairs = float((kinds * (kinds - 1) / 2).sum()) or 1.0
+    expected = float(p.sum()) if levels.shape[0] else 0.0
+    global_prior = float(np.clip(max(expected, 1.0) / all_pairs, 1e-12, 0.5))
+    return Model(comparisons, m, u, global_prior, iteration, tf=tf, prior_candidates=prior)
 
 
 def score(

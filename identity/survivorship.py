@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from schemas.customer import CUSTOMER_FIELDS
@@ -192,6 +193,11 @@ def resolve_rules(rules: Mapping[str, str] | None = None) -> dict[str, tuple[str
     return chains
 
 
+@lru_cache(maxsize=64)
+def _chains(rules: tuple[tuple[str, str], ...]) -> dict[str, tuple[str, ...]]:
+    return resolve_rules(dict(rules))
+
+
 def survive(
     members: Iterable[Mapping[str, Any]],
     *,
@@ -206,16 +212,17 @@ def survive(
         raise ValueError("survive() needs at least one member record")
     if len(set(keys)) != len(keys):
         raise ValueError(f"duplicate member keys in one cluster: {keys}")
-    chains = resolve_rules(rules)
+    chains = _chains(tuple(sorted((rules or {}).items())))
     trust = {s: i for i, s in reversed(list(enumerate(source_priority)))}
+    stamps = [_timestamp(record.get("updated_at")) for record in records]
+    ranks = [trust.get(key[0], len(trust)) for key in keys]
 
     def candidates(field: str) -> list[Candidate]:
         found = []
-        for key, record in zip(keys, records, strict=True):
+        for key, record, rank, stamp in zip(keys, records, ranks, stamps, strict=True):
             value = _value(record, field)
             if value is not None:
-                rank = trust.get(key[0], len(trust))
-                found.append(Candidate(key, value, rank, _timestamp(record.get("updated_at"))))
+                found.append(Candidate(key, value, rank, stamp))
         return found
 
     values: dict[str, Any] = dict.fromkeys(GOLDEN_FIELDS)
@@ -247,6 +254,8 @@ def _decide(
     """The winning candidate and the rule that left a single value, or None if none."""
     if not candidates:
         return None
+    if len(candidates) == 1:  # one value: nothing to decide (the common, singleton case)
+        return candidates[0], chain[0]
     pool, decided_by = candidates, chain[0]
     for name in (*chain, *(r for r in _TIE_BREAK if r not in chain)):
         if len({_norm(field, c.value) for c in pool}) == 1:
