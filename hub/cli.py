@@ -232,7 +232,11 @@ def _resolve_batch(input_path: Path, crosswalk: Path, golden: Path | None) -> No
         read = read_records(input_path)
         for bad in read.bad[:10]:
             err.print(f"[yellow]warning:[/] {input_path}:{bad.line}: {bad.reason} — line skipped")
-        result = resolve(read.records, progress=lambda msg: progress.update(task, description=msg))
+        result = resolve(
+            read.records,
+            progress=lambda msg: progress.update(task, description=msg),
+            build_golden=golden is not None,
+        )
         progress.update(task, description=f"writing {crosswalk}")
         write_crosswalk(result, crosswalk)
         if golden is not None:

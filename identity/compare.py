@@ -238,7 +238,7 @@ def compare_pairs(
     right: np.ndarray,
     comparisons: tuple[Comparison, ...] = COMPARISONS,
 ) -> np.ndarray:
-    """The (pairs × comparisons) int8 matrix of agreement levels."""
+    """The (pairs x comparisons) int8 matrix of agreement levels."""
     out = np.empty((left.size, len(comparisons)), dtype=np.int8)
     for k, comparison in enumerate(comparisons):
         out[:, k] = comparison.compute(frame, left, right)

@@ -43,7 +43,10 @@ class Model:
     def describe(self) -> dict[str, dict[str, float]]:
         """Level label -> match weight, per comparison (for docs and stewards)."""
         return {
-            c.name: {label: round(float(w), 2) for label, w in zip(c.levels, self.weights(k))}
+            c.name: {
+                label: round(float(w), 2)
+                for label, w in zip(c.levels, self.weights(k), strict=True)
+            }
             for k, c in enumerate(self.comparisons)
         }
 
