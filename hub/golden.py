@@ -8,8 +8,8 @@ for every merge and split. Golden ids stay stable across runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 

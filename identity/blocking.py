@@ -93,6 +93,7 @@ def add_derived_keys(frame: pd.DataFrame) -> pd.DataFrame:
     out["street_key"] = _keyed(frame["street"])
     out["birth_year"] = frame["birth_date"].str.slice(0, 4)
     out["phone_tail"] = frame["phone"].str.slice(-7)
+    out["email_letters"] = frame["email_local"].str.replace(r"[^a-z]", "", regex=True)
     given, family = frame["given_canon"], frame["family"]
     low = np.where(given.fillna("") < family.fillna(""), given, family)
     high = np.where(given.fillna("") < family.fillna(""), family, given)

@@ -87,33 +87,48 @@ def _separate(
     ep: np.ndarray,
     conflicts: list[tuple[int, int]],
 ) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
-    """Cut the weakest links (a minimum cut by probability) between each conflicting pair."""
-    affected = {int(labels[a]) for a, _ in conflicts}
-    in_affected = np.isin(labels[el], list(affected))
-    graph = nx.Graph()
-    for a, b, p in zip(el[in_affected], er[in_affected], ep[in_affected], strict=True):
-        key = (int(a), int(b))
-        if graph.has_edge(*key) and graph.edges[key]["p"] >= p:
-            continue
-        graph.add_edge(*key, p=float(p))
-        if np.isfinite(p):
-            graph.edges[key]["capacity"] = float(p)
-        else:  # a steward's must-link: no capacity attribute = infinite, never cut
-            graph.edges[key].pop("capacity", None)
-    cut: list[tuple[int, int, float]] = []
+    """Cut the weakest links (a minimum cut by probability) between each conflicting pair.
+
+    Each affected cluster is handled on its own small graph.
+    """
+    by_cluster: dict[int, list[tuple[int, int]]] = {}
     for a, b in sorted((int(x), int(y)) for x, y in conflicts):
-        if not (graph.has_node(a) and graph.has_node(b) and nx.has_path(graph, a, b)):
-            continue
-        try:
-            _, (side, _other) = nx.minimum_cut(graph, a, b)
-        except nx.NetworkXUnbounded:  # only must-links join them: the steward decides
-            continue
-        for u, v in list(graph.edges()):
-            if (u in side) != (v in side):
-                cut.append((min(u, v), max(u, v), graph.edges[u, v]["p"]))
-                graph.remove_edge(u, v)
+        by_cluster.setdefault(int(labels[a]), []).append((a, b))
+    edge_cluster = labels[el]
+    order = np.argsort(edge_cluster, kind="stable")
+    sorted_clusters = edge_cluster[order]
     new = labels.copy()
-    for nodes in nx.connected_components(graph):
-        members = np.fromiter(nodes, dtype=np.int64)
-        new[members] = members.min()
+    cut: list[tuple[int, int, float]] = []
+    for label, pairs in by_cluster.items():
+        lo, hi = np.searchsorted(sorted_clusters, [label, label + 1])
+        rows = order[lo:hi]
+        graph = _graph(el[rows], er[rows], ep[rows])
+        for a, b in pairs:
+            if not nx.has_path(graph, a, b):
+                continue
+            try:
+                _, (side, _other) = nx.minimum_cut(graph, a, b)
+            except nx.NetworkXUnbounded:  # only must-links join them: the steward decides
+                continue
+            for u, v in list(graph.edges()):
+                if (u in side) != (v in side):
+                    cut.append((min(u, v), max(u, v), graph.edges[u, v]["p"]))
+                    graph.remove_edge(u, v)
+        for nodes in nx.connected_components(graph):
+            members = np.fromiter(nodes, dtype=np.int64)
+            new[members] = members.min()
     return new, sorted(cut)
+
+
+def _graph(el: np.ndarray, er: np.ndarray, ep: np.ndarray) -> nx.Graph:
+    """The links of one cluster; a must-link has no capacity (infinite: never cut)."""
+    graph = nx.Graph()
+    for a, b, p in zip(el.tolist(), er.tolist(), ep.tolist(), strict=True):
+        if graph.has_edge(a, b) and graph.edges[a, b]["p"] >= p:
+            continue
+        graph.add_edge(a, b, p=p)
+        if np.isfinite(p):
+            graph.edges[a, b]["capacity"] = p
+        else:
+            graph.edges[a, b].pop("capacity", None)
+    return graph

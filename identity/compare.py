@@ -140,8 +140,46 @@ def _exact_or(
 
 
 def email(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """E-mail addresses: the same, the same user name at another domain, or different."""
-    return _exact_or(frame, left, right, "email", "email_local")
+    """E-mail addresses: the same, the same user name elsewhere, a typo apart, or different."""
+    levels = _exact_or(frame, left, right, "email", "email_local")  # 0 / 1 user / 2 same
+    levels[levels >= 1] += 1
+    rest = np.flatnonzero(levels == 0)
+    if rest.size:
+        a, b = _values(frame, "email", left[rest]), _values(frame, "email", right[rest])
+        dist = cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1)
+        levels[rest[dist <= 1]] = 1
+    return levels
+
+
+def email_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """A record without a full name has an e-mail spelling the other's name (hayssean@ ~ Sean Hays).
+
+    Only for records that lack a given or a family name: where both names are present, the
+    name comparisons already carry that evidence and counting it twice would overstate it.
+    """
+    letters = frame["email_letters"].to_numpy(dtype=object)
+    family = frame["family"].to_numpy(dtype=object)
+    given = frame["given_canon"].to_numpy(dtype=object)
+    first = frame["given"].to_numpy(dtype=object)
+    emails = frame["email"].to_numpy(dtype=object)
+    out = np.full(left.size, NULL, dtype=np.int8)
+    for k, (a, b) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
+        if emails[a] is not None and emails[a] == emails[b]:
+            continue  # the e-mail comparison already counts this evidence
+        if all(x is not None for x in (family[a], family[b], first[a], first[b])):
+            continue
+        best = NULL
+        for mail, fam, giv, fst in (
+            (letters[a], family[b], given[b], first[b]),
+            (letters[b], family[a], given[a], first[a]),
+        ):
+            if mail is None or fam is None or len(fam) < 3:
+                continue
+            fam_in = fam.replace(" ", "") in mail
+            giv_in = any(g is not None and len(g) >= 3 and g in mail for g in (giv, fst))
+            best = max(best, 2 if fam_in and giv_in else 1 if fam_in else 0)
+        out[k] = best
+    return out
 
 
 def phone(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -205,7 +243,15 @@ COMPARISONS: tuple[Comparison, ...] = (
         ("different", "same year", "one digit off", "same"),
         birth_date,
     ),
-    Comparison("email", ("email",), ("different", "same user name", "same"), email),
+    Comparison(
+        "email", ("email",), ("different", "one typo apart", "same user name", "same"), email
+    ),
+    Comparison(
+        "email_name",
+        ("email",),
+        ("does not spell the name", "spells the family name", "spells the full name"),
+        email_name,
+    ),
     Comparison("phone", ("phone",), ("different", "same last digits", "same"), phone),
     Comparison("tax_id", ("tax_id",), ("different", "one character off", "same"), tax_id),
     Comparison(

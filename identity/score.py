@@ -21,6 +21,7 @@ from identity.compare import COMPARISONS, Comparison, compare_pairs
 __all__ = ["Model", "Scored", "estimate", "score"]
 
 _EPS = 1e-6
+_MAX_BITS = 12.0
 
 
 @dataclass
@@ -36,9 +37,16 @@ class Model:
     tf: dict[str, pd.Series] = field(default_factory=dict)  # value -> relative frequency
 
     def weights(self, k: int) -> np.ndarray:
-        """log2(m/u) per level of comparison k: its Bayes factor in bits."""
-        bits: np.ndarray = np.log2(np.clip(self.m[k], _EPS, 1) / np.clip(self.u[k], _EPS, 1))
-        return bits
+        """log2(m/u) per level of comparison k: its Bayes factor in bits.
+
+        Kept monotone (closer agreement is never weaker evidence than a looser one) and
+        within ±12 bits, so no single field can outvote all the others on its own.
+        """
+        bits = np.log2(np.clip(self.m[k], _EPS, 1) / np.clip(self.u[k], _EPS, 1))
+        if bits.size > 2:
+            bits[1:] = np.maximum.accumulate(bits[1:])
+        clipped: np.ndarray = np.clip(bits, -_MAX_BITS, _MAX_BITS)
+        return clipped
 
     def describe(self) -> dict[str, dict[str, float]]:
         """Level label -> match weight, per comparison (for docs and stewards)."""
