@@ -174,7 +174,7 @@ def _erp(data: Path, rng: random.Random, base: dt.datetime) -> Path:
                 given,
                 family,
                 None,
-                _email(given, family, "example.com"),
+                _email(given, family, "citromail.hu"),
                 phone,
                 street,
                 zip_,
@@ -241,7 +241,7 @@ def _support(data: Path, base: dt.datetime) -> list[Path]:
                         "contact_id": f"S{i}",
                         "name": name,
                         "tel": national,
-                        "mail": _email(given, family, "example.com"),
+                        "mail": _email(given, family, "citromail.hu"),
                     }
                 )
                 + "\n"
@@ -271,7 +271,7 @@ def _web(data: Path) -> Path:
             "visitor_id": f"w-{i}",
             "first": _ascii(given),
             "last": _ascii(family),
-            "email": _email(given, family, "example.com") if i % 3 else None,
+            "email": _email(given, family, "citromail.hu") if i % 3 else None,
             "newsletter": bool(i % 2),
         }
         for i, (given, family, *_rest) in enumerate(_PEOPLE, 1)

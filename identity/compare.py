@@ -31,6 +31,8 @@ class Comparison:
     levels: tuple[str, ...]  # labels of levels 0..k, e.g. ("different", "similar", "exact")
     compute: Callable[[pd.DataFrame, np.ndarray, np.ndarray], np.ndarray]
     tf_column: str | None = None  # exact agreement on a common value weighs less
+    m_prior: tuple[float, ...] = ()  # prior knowledge of m and u per level, used to steady
+    u_prior: tuple[float, ...] = ()  # the estimates when there is little data to learn from
 
 
 def _values(frame: pd.DataFrame, column: str, idx: np.ndarray) -> np.ndarray:
@@ -229,6 +231,8 @@ COMPARISONS: tuple[Comparison, ...] = (
         ("different", "initial/similar", "similar", "same"),
         given_name,
         "given_canon",
+        m_prior=(0.05, 0.05, 0.15, 0.75),
+        u_prior=(0.9, 0.06, 0.03, 0.01),
     ),
     Comparison(
         "family_name",
@@ -236,37 +240,74 @@ COMPARISONS: tuple[Comparison, ...] = (
         ("different", "similar", "similar", "same"),
         family_name,
         "family",
+        m_prior=(0.05, 0.05, 0.1, 0.8),
+        u_prior=(0.95, 0.03, 0.015, 0.005),
     ),
     Comparison(
         "birth_date",
         ("birth_date",),
         ("different", "same year", "one digit off", "same"),
         birth_date,
+        m_prior=(0.03, 0.02, 0.1, 0.85),
+        u_prior=(0.97, 0.025, 0.004, 0.001),
     ),
     Comparison(
-        "email", ("email",), ("different", "one typo apart", "same user name", "same"), email
+        "email",
+        ("email",),
+        ("different", "one typo apart", "same user name", "same"),
+        email,
+        m_prior=(0.3, 0.05, 0.1, 0.55),
+        u_prior=(0.99985, 5e-05, 5e-05, 5e-05),
     ),
     Comparison(
         "email_name",
         ("email",),
         ("does not spell the name", "spells the family name", "spells the full name"),
         email_name,
+        m_prior=(0.3, 0.05, 0.1, 0.55),
+        u_prior=(0.99985, 5e-05, 5e-05, 5e-05),
     ),
-    Comparison("phone", ("phone",), ("different", "same last digits", "same"), phone),
-    Comparison("tax_id", ("tax_id",), ("different", "one character off", "same"), tax_id),
+    Comparison(
+        "phone",
+        ("phone",),
+        ("different", "same last digits", "same"),
+        phone,
+        m_prior=(0.4, 0.05, 0.55),
+        u_prior=(0.9998, 0.0001, 0.0001),
+    ),
+    Comparison(
+        "tax_id",
+        ("tax_id",),
+        ("different", "one character off", "same"),
+        tax_id,
+        m_prior=(0.05, 0.1, 0.85),
+        u_prior=(0.99998, 1e-05, 1e-05),
+    ),
     Comparison(
         "postal_code",
         ("postal_code",),
         ("different", "one character off", "same"),
         postal_code,
         "postal_code",
+        m_prior=(0.3, 0.05, 0.65),
+        u_prior=(0.97, 0.02, 0.01),
     ),
-    Comparison("city", ("city",), ("different", "similar", "same"), city, "city"),
+    Comparison(
+        "city",
+        ("city",),
+        ("different", "similar", "same"),
+        city,
+        "city",
+        m_prior=(0.25, 0.05, 0.7),
+        u_prior=(0.9, 0.02, 0.08),
+    ),
     Comparison(
         "street",
         ("street",),
         ("different", "similar street or another house", "same street", "same street and number"),
         street,
+        m_prior=(0.3, 0.1, 0.1, 0.5),
+        u_prior=(0.995, 0.003, 0.0015, 0.0005),
     ),
     Comparison(
         "organisation",
@@ -274,6 +315,8 @@ COMPARISONS: tuple[Comparison, ...] = (
         ("different", "similar", "nearly same", "same"),
         organisation,
         "org",
+        m_prior=(0.1, 0.1, 0.2, 0.6),
+        u_prior=(0.99, 0.005, 0.003, 0.002),
     ),
 )
 

@@ -22,6 +22,8 @@ __all__ = ["Model", "Scored", "estimate", "score"]
 
 _EPS = 1e-6
 _MAX_BITS = 12.0
+_U_PSEUDO = 200.0  # prior knowledge counts as this many random pairs ...
+_M_PSEUDO = 10.0  # ... and as this many matches: it only matters when data is scarce
 
 
 @dataclass
@@ -82,6 +84,18 @@ def _n_levels(c: Comparison) -> int:
     return len(c.levels)
 
 
+def _prior(c: Comparison, which: str) -> np.ndarray:
+    """The comparison's prior m or u per level (uniform-ish if it declares none)."""
+    given = c.m_prior if which == "m" else c.u_prior
+    if len(given) == _n_levels(c):
+        values = np.asarray(given, dtype=np.float64)
+    elif which == "m":  # stronger agreement likelier among matches
+        values = np.linspace(1, 2 ** (_n_levels(c) + 1), _n_levels(c))
+    else:
+        values = np.ones(_n_levels(c))
+    return values / values.sum()
+
+
 def _random_pairs(frame: pd.DataFrame, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     size = len(frame)
@@ -113,10 +127,9 @@ def estimate(
     u = []
     m = []
     for k, c in enumerate(comparisons):
-        counts = _level_counts(random_levels[:, k], _n_levels(c)) + 1.0  # Laplace smoothing
+        counts = _level_counts(random_levels[:, k], _n_levels(c)) + _U_PSEUDO * _prior(c, "u")
         u.append(counts / counts.sum())
-        start = np.linspace(1, 2 ** (_n_levels(c) + 1), _n_levels(c))  # strong levels likelier
-        m.append(start / start.sum())
+        m.append(_prior(c, "m"))
     prior = 0.2
     fixed = np.full(levels.shape[0], np.nan)
     for index, is_match in labels:
@@ -133,7 +146,7 @@ def estimate(
         p[known] = fixed[known]
         new_m = []
         for k, c in enumerate(comparisons):
-            counts = _level_counts(levels[:, k], _n_levels(c), p) + 1e-3
+            counts = _level_counts(levels[:, k], _n_levels(c), p) + _M_PSEUDO * _prior(c, "m")
             new_m.append(counts / counts.sum())
         new_prior = float(np.clip(p.mean(), 1e-4, 0.9999))
         delta = max(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True))

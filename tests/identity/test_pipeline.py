@@ -1,0 +1,232 @@
+"""Blocking, comparisons, scoring and incremental matching on standardised records."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pytest
+
+from identity.blocking import BlockingRule, add_derived_keys, candidate_pairs, estimate_pairs
+from identity.compare import COMPARISONS, compare_pairs
+from identity.resolve import Settings, resolve, standardised
+from identity.score import estimate, score
+from identity.standardise import standardise
+
+
+def rec(sid: str, **fields: Any) -> dict[str, Any]:
+    return {"source": fields.pop("source", "erp"), "source_id": sid, **fields}
+
+
+ANNA = rec(
+    "1",
+    given_name="Anna",
+    family_name="Kovács",
+    email="anna.kovacs@mail.hu",
+    phone="+36 30 123 4567",
+    country="HU",
+    birth_date="1980-02-03",
+    city="Budapest",
+)
+ANNA_SUPPORT = rec(
+    "S1",
+    source="support",
+    full_name="Kovács Anna",
+    email="Anna.Kovacs+help@mail.hu",
+    phone="06 30 123 4567",
+    country="HU",
+)
+ACME = rec(
+    "B7",
+    source="billing",
+    kind="organization",
+    organization_name="Acme Kft.",
+    email="anna.kovacs@mail.hu",
+)
+
+
+def levels_for(a: dict[str, Any], b: dict[str, Any]) -> dict[str, int]:
+    frame = add_derived_keys(standardise([a, b]))
+    out = compare_pairs(frame, np.array([0]), np.array([1]))[0]
+    return {c.name: int(level) for c, level in zip(COMPARISONS, out, strict=True)}
+
+
+CASES = [
+    (
+        "nickname is the same given name",
+        rec("1", given_name="István", family_name="Nagy"),
+        rec("2", given_name="Pista", family_name="Nagy"),
+        "given_name",
+        3,
+    ),
+    (
+        "typo is similar",
+        rec("1", given_name="Katarzyna", family_name="Wójcik"),
+        rec("2", given_name="Katarzyna", family_name="Wojcick"),
+        "family_name",
+        2,
+    ),
+    (
+        "initial only",
+        rec("1", given_name="A", family_name="Kovács"),
+        rec("2", given_name="Anna", family_name="Kovács"),
+        "given_name",
+        1,
+    ),
+    (
+        "swapped names",
+        rec("1", given_name="Quarmby", family_name="Zebulon"),
+        rec("2", given_name="Zebulon", family_name="Quarmby"),
+        "family_name",
+        2,
+    ),
+    (
+        "missing is no evidence",
+        rec("1", given_name="Anna"),
+        rec("2", family_name="Nagy"),
+        "given_name",
+        -1,
+    ),
+    (
+        "birth date one digit off",
+        rec("1", birth_date="1980-02-03"),
+        rec("2", birth_date="1980-02-08"),
+        "birth_date",
+        2,
+    ),
+    (
+        "e-mail +tag and case",
+        rec("1", email="Anna+x@Mail.HU"),
+        rec("2", email="anna@mail.hu"),
+        "email",
+        3,
+    ),
+    (
+        "same user name elsewhere",
+        rec("1", email="anna.k@freemail.hu"),
+        rec("2", email="anna.k@yahoo.com"),
+        "email",
+        2,
+    ),
+    (
+        "phone national vs international",
+        rec("1", phone="06 30 123 4567", country="HU"),
+        rec("2", phone="+36301234567"),
+        "phone",
+        2,
+    ),
+    (
+        "same street and number",
+        rec("1", street="Váci u.", house_number="5"),
+        rec("2", street="Váci utca", house_number="5"),
+        "street",
+        3,
+    ),
+    (
+        "neighbour",
+        rec("1", street="Váci utca", house_number="5"),
+        rec("2", street="Váci utca", house_number="7"),
+        "street",
+        1,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "a", "b", "comparison", "level"), CASES, ids=[c[0] for c in CASES]
+)
+def test_comparison_levels(
+    case: str, a: dict[str, Any], b: dict[str, Any], comparison: str, level: int
+) -> None:
+    assert levels_for(a, b)[comparison] == level
+
+
+def test_people_and_organisations_are_never_candidates() -> None:
+    frame, _ = standardised([ANNA, ANNA_SUPPORT, ACME], Settings())
+    left, right, report = candidate_pairs(frame)
+    pairs = set(zip(left.tolist(), right.tolist(), strict=True))
+    assert (0, 1) in pairs and (0, 2) not in pairs and (1, 2) not in pairs
+    assert report.total_pairs == len(pairs)
+
+
+def test_estimate_matches_generated_pairs_and_big_blocks_are_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    shared = [
+        rec(str(i), given_name=f"P{i}", family_name=f"F{i}", email="info@shop.hu")
+        for i in range(30)
+    ]
+    frame = add_derived_keys(standardise(shared))
+    rule = BlockingRule("email", ("email",))
+    assert estimate_pairs(frame, rule, max_block=100) == 30 * 29 // 2
+    with caplog.at_level(logging.WARNING):
+        left, _, report = candidate_pairs(frame, (rule,), max_block=10)
+    assert left.size == 0 and report.oversized == [("email", 1, 30)]
+    assert "not identifying" in caplog.text
+
+
+def test_a_value_shared_by_many_records_glues_nobody_together() -> None:
+    people = [
+        rec(
+            str(i),
+            given_name=f"Given{i}",
+            family_name=f"Family{i}",
+            email="test@test.com" if i % 2 else "shared@corp.example",
+            phone="0000000000",
+        )
+        for i in range(60)
+    ]
+    result = resolve(people, build_golden=False)
+    assert result.stats["golden_records"] == 60
+    assert result.stats["non_identifying_email"] == 30
+    assert result.stats["placeholder_values"] >= 30
+
+
+def test_common_names_weigh_less_than_rare_ones() -> None:
+    people = [
+        rec(f"n{i}", given_name="László", family_name="Nagy", city=f"Town{i}") for i in range(40)
+    ]
+    people += [
+        rec("r1", given_name="Zebulon", family_name="Quarmby", city="Pécs"),
+        rec("r2", given_name="Zebulon", family_name="Quarmby", city="Győr"),
+    ]
+    frame, _ = standardised(people, Settings())
+    left, right, _ = candidate_pairs(frame)
+    levels = compare_pairs(frame, left, right)
+    model = estimate(frame, levels, random_pairs=5000)
+    common = score(model, frame, np.array([0]), np.array([1]))
+    rare = score(model, frame, np.array([40]), np.array([41]))
+    assert rare.total[0] > common.total[0] + 3  # bits
+
+
+def test_records_with_nothing_to_match_on_keep_their_own_golden_record() -> None:
+    records = [ANNA, ANNA_SUPPORT, rec("x1"), rec("x2", source="web")]
+    result = resolve(records)
+    assert len({result.crosswalk[("erp", "x1")], result.crosswalk[("web", "x2")]}) == 2
+    assert result.crosswalk[("erp", "1")] == result.crosswalk[("support", "S1")]
+    assert len(result.golden) == 3
+
+
+def test_incremental_match_ranks_candidates_with_explanations() -> None:
+    population = [
+        ANNA,
+        ANNA_SUPPORT,
+        ACME,
+        rec("9", given_name="Bill", family_name="Smith", email="bill@mail.co.uk"),
+    ]
+    result = resolve(population)
+    matcher = result.matcher()
+    found = matcher.match(
+        rec(
+            "new",
+            source="web",
+            given_name="Anna",
+            family_name="Kovacs",
+            email="anna.kovacs@mail.hu",
+        )
+    )
+    assert found and found[0].golden_id == result.crosswalk[("erp", "1")]
+    assert found[0].probability > 0.9 and "email" in found[0].weights
+    assert all(c.golden_id != result.crosswalk[("billing", "B7")] for c in found)
+    assert matcher.match(rec("z", given_name="Nobody", family_name="Atall")) == []
