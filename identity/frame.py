@@ -14,7 +14,7 @@ COLUMNS: dict[str, str] = {
     "source_id": "id in the source system, as given",
     "kind": "'person' or 'organization' (inferred when the record does not say)",
     "given": "first given name, folded (kovacs anna -> 'anna')",
-    "given_canon": "given name through the nickname table: pista/pisti -> 'istvan', bill -> 'william'",
+    "given_canon": "given name through the nickname table: pista -> 'istvan', bill -> 'william'",
     "given_initial": "first letter of the given name",
     "middle": "further given names, folded, space-separated",
     "family": "family name, folded; hungarian family-name-first order resolved",

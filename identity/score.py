@@ -93,7 +93,8 @@ def _prior(c: Comparison, which: str) -> np.ndarray:
         values = np.linspace(1, 2 ** (_n_levels(c) + 1), _n_levels(c))
     else:
         values = np.ones(_n_levels(c))
-    return values / values.sum()
+    normalised: np.ndarray = values / values.sum()
+    return normalised
 
 
 def _random_pairs(frame: pd.DataFrame, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from hub.golden import resolve_store
-from hub.store import Store, now
+from hub.store import now
 from hub.sync import RetryPolicy, sync
 from hub.tables import audit_log, crosswalk, golden_records, steward_decisions
 from tests.hub.test_sync import demo_project
