@@ -52,8 +52,13 @@ def cluster(
     lower: float = 0.70,
     must_link: Iterable[tuple[int, int]] = (),
     cannot_link: Iterable[tuple[int, int]] = (),
+    max_size: int = 60,
 ) -> Clustering:
-    """Cluster records 0..n-1 from scored pairs (left[i], right[i], probability[i])."""
+    """Cluster records 0..n-1 from scored pairs (left[i], right[i], probability[i]).
+
+    A cluster larger than `max_size` (no customer has that many records: it is a chain of
+    links through shared values) loses its weakest links, tier by tier, until it breaks up.
+    """
     must = [(min(a, b), max(a, b)) for a, b in must_link if a != b]
     cannot = {(min(a, b), max(a, b)) for a, b in cannot_link if a != b}
     linked = probability >= upper
@@ -64,6 +69,18 @@ def cluster(
         banned = np.array([(a, b) in cannot for a, b in zip(el, er, strict=True)], dtype=bool)
         el, er, ep = el[~banned], er[~banned], ep[~banned]
     labels = components(n, el, er)
+    cut: list[tuple[int, int, float]] = []
+    for tier in (0.99, 0.999, 0.9999, 0.99999):
+        sizes = np.bincount(labels, minlength=n)
+        oversized = sizes[labels[el]] > max_size
+        weak = oversized & (ep < tier)
+        if not oversized.any():
+            break
+        cut += [
+            (int(a), int(b), float(p)) for a, b, p in zip(el[weak], er[weak], ep[weak], strict=True)
+        ]
+        el, er, ep = el[~weak], er[~weak], ep[~weak]
+        labels = components(n, el, er)
 
     # conflicts: pairs inside one cluster that the evidence (or a steward) says differ
     against = probability < lower
@@ -71,9 +88,9 @@ def cluster(
     inside = labels[cl] == labels[cr]
     conflicts: list[tuple[int, int]] = list(zip(cl[inside], cr[inside], strict=True))
     conflicts += [(a, b) for a, b in cannot if labels[a] == labels[b]]
-    cut: list[tuple[int, int, float]] = []
     if conflicts:
-        labels, cut = _separate(labels, el, er, ep, conflicts)
+        labels, separated = _separate(labels, el, er, ep, conflicts)
+        cut += separated
 
     between = (probability >= lower) & (probability < upper)
     review = np.flatnonzero(between & (labels[left] != labels[right]))

@@ -150,7 +150,28 @@ def email(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarra
         a, b = _values(frame, "email", left[rest]), _values(frame, "email", right[rest])
         dist = cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1)
         levels[rest[dist <= 1]] = 1
+    # anna.kovacs@ at two providers is what every Anna Kovács would pick: when the user name
+    # only spells the name, a near-match adds nothing the name comparisons have not counted
+    near = np.flatnonzero((levels == 1) | (levels == 2))
+    if near.size:
+        spells = _spells_own_name(frame, left[near]) & _spells_own_name(frame, right[near])
+        levels[near[spells]] = NULL
     return levels
+
+
+def _spells_own_name(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """Whether each record's e-mail user name is just its own name (letters only)."""
+    letters = _values(frame, "email_letters", rows)
+    family = _values(frame, "family", rows)
+    given = _values(frame, "given", rows)
+    out = np.zeros(rows.size, dtype=bool)
+    for k, (mail, fam, giv) in enumerate(zip(letters, family, given, strict=True)):
+        if mail and fam and giv:
+            fam_letters = fam.replace(" ", "")
+            out[k] = fam_letters in mail and (
+                giv in mail or mail in (giv[0] + fam_letters, fam_letters + giv[0])
+            )
+    return out
 
 
 def email_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -200,9 +221,13 @@ def postal_code(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.
 
 
 def city(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Cities: the same, similar spelling, or different."""
+    """Cities: the same, similar spelling, or different (not counted again when the postal
+    codes already agree: the town is part of what the postal code says)."""
     a, b = _values(frame, "city", left), _values(frame, "city", right)
-    return _graded(a, b, (0.88,), JaroWinkler.normalized_similarity)
+    levels = _graded(a, b, (0.88,), JaroWinkler.normalized_similarity)
+    same_postal = _same(_values(frame, "postal_code", left), _values(frame, "postal_code", right))
+    levels[same_postal] = NULL
+    return levels
 
 
 def street(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:

@@ -97,12 +97,14 @@ def _hungarian_family_names() -> frozenset[str]:
     )
 
 
+@lru_cache(maxsize=1 << 16)
 def is_family_name(token: str) -> bool:
     """The folded token is, or (hyphenated) contains, a known family name."""
     families = _family_names()
     return token in families or (" " in token and any(p in families for p in token.split()))
 
 
+@lru_cache(maxsize=1 << 16)
 def _is_given(token: str) -> bool:
     """An initial, a known given name, or a compound of known given names (anna-maria)."""
     if len(token) == 1 or is_given_name(token):

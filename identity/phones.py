@@ -48,24 +48,32 @@ def _desc_matcher(desc: PhoneNumberDesc | None) -> tuple[frozenset[int], re.Patt
 def _valid_patterns(metadata: PhoneMetadata) -> dict[int, re.Pattern[str]]:
     """Per number length, one pattern for "matches the general pattern and some type's".
 
-    A type takes part only at the lengths it allows, which is how phonenumbers matches a
-    number description; a length of -1 stands for "any" where the metadata lists none.
+    phonenumbers matches a number description by its possible lengths first (none listed:
+    any length; [-1]: no numbers of that type) and its pattern second; so does this. Key -1
+    holds the pattern for lengths no type lists (types without lengths only).
     """
     general = metadata.general_desc
     if general is None or not general.national_number_pattern:
         return {}
     by_length: dict[int, list[str]] = {}
+    any_length: list[str] = []
     for name in _TYPE_DESCS:
         desc: PhoneNumberDesc | None = getattr(metadata, name)
         if desc is None or not desc.national_number_pattern:
             continue
-        for length in desc.possible_length or (-1,):
-            by_length.setdefault(length, []).append(desc.national_number_pattern)
-    general_lengths = set(general.possible_length or ())
+        if not desc.possible_length:
+            any_length.append(desc.national_number_pattern)
+        for length in desc.possible_length or ():
+            if length > 0:
+                by_length.setdefault(length, []).append(desc.national_number_pattern)
+    if any_length:
+        by_length = {length: [*p, *any_length] for length, p in by_length.items()}
+        by_length[-1] = any_length
+    lengths = set(general.possible_length or ())
     return {
-        length: re.compile(rf"(?=(?:{general.national_number_pattern})\Z)(?:{'|'.join(patterns)})")
-        for length, patterns in by_length.items()
-        if not general_lengths or length in general_lengths or length == -1
+        length: re.compile(rf"(?=(?:{general.national_number_pattern})\Z)(?:{'|'.join(p)})")
+        for length, p in by_length.items()
+        if not lengths or length in lengths or length == -1
     }
 
 
@@ -94,6 +102,8 @@ class _Region:
 
     def valid(self, national: str) -> bool:
         """The national significant number is a valid number of this region."""
+        if self.general is not None and self.general[0] and len(national) not in self.general[0]:
+            return False
         pattern = self.valid_by_length.get(len(national)) or self.valid_by_length.get(-1)
         return pattern is not None and pattern.fullmatch(national) is not None
 

@@ -19,7 +19,7 @@ from functools import lru_cache
 from identity.contact import normalise_date
 from identity.folding import fold_words, text_or_none
 
-__all__ = ["PLACEHOLDER_FIELDS", "is_placeholder", "placeholder_text"]
+__all__ = ["PLACEHOLDER_FIELDS", "is_placeholder", "is_placeholder_email", "placeholder_text"]
 
 _FIELD_ALIASES = {
     "given_name": "given",
@@ -110,7 +110,11 @@ def _phone(text: str) -> bool:
 
 def _email(text: str) -> bool:
     local, _, domain = text.lower().strip().partition("@")
-    local = local.split("+", 1)[0]
+    return is_placeholder_email(local.split("+", 1)[0], domain)
+
+
+def is_placeholder_email(local: str, domain: str) -> bool:
+    """The lower-case e-mail local part (+tag removed) and domain identify nobody."""
     label = domain.split(".", 1)[0]
     return (
         local in _EMAIL_LOCALS

@@ -97,6 +97,76 @@ def _prior(c: Comparison, which: str) -> np.ndarray:
     return normalised
 
 
+def _agree(
+    levels: np.ndarray, names: list[str], fields: tuple[str, ...], *, all_of: bool = False
+) -> np.ndarray:
+    """Pairs that agree exactly on any (or all) of `fields`."""
+    cols = [
+        levels[:, names.index(f)] == levels[:, names.index(f)].max(initial=0)
+        for f in fields
+        if f in names
+    ]
+    if not cols:
+        return np.zeros(levels.shape[0], dtype=bool)
+    stacked = np.vstack(cols)
+    result: np.ndarray = stacked.all(axis=0) if all_of else stacked.any(axis=0)
+    return result
+
+
+def _bits(levels: np.ndarray, m: list[np.ndarray], u: list[np.ndarray], prior: float) -> np.ndarray:
+    bits = np.full(levels.shape[0], np.log2(prior / (1 - prior)))
+    for k in range(len(m)):
+        present = levels[:, k] >= 0
+        w = np.log2(np.clip(m[k], _EPS, 1) / np.clip(u[k], _EPS, 1))
+        bits[present] += w[levels[present, k]]
+    return bits
+
+
+def _expectation(
+    levels: np.ndarray,
+    comparisons: tuple[Comparison, ...],
+    m: list[np.ndarray],
+    u: list[np.ndarray],
+    fixed: np.ndarray,
+    iterations: int = 20,
+) -> tuple[np.ndarray, float]:
+    """Match probabilities of the candidate pairs and their match share, m and u held."""
+    prior, p = 0.2, np.zeros(levels.shape[0])
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp2(-np.clip(_bits(levels, m, u, prior), -60, 60)))
+        known = ~np.isnan(fixed)
+        p[known] = fixed[known]
+        prior = float(np.clip(p.mean(), 1e-4, 0.9999)) if p.size else prior
+    return p, prior
+
+
+def _em(
+    levels: np.ndarray,
+    comparisons: tuple[Comparison, ...],
+    m: list[np.ndarray],
+    u: list[np.ndarray],
+    fixed: np.ndarray,
+    max_iterations: int,
+) -> tuple[list[np.ndarray], float, int]:
+    """Expectation-maximisation of m (u held): returns m, the match share and iterations."""
+    prior = 0.2
+    known = ~np.isnan(fixed)
+    iteration = 0
+    for iteration in range(1, max_iterations + 1):  # noqa: B007
+        p = 1.0 / (1.0 + np.exp2(-np.clip(_bits(levels, m, u, prior), -60, 60)))
+        p[known] = fixed[known]
+        new_m = []
+        for k, c in enumerate(comparisons):
+            counts = _level_counts(levels[:, k], _n_levels(c), p) + _M_PSEUDO * _prior(c, "m")
+            new_m.append(counts / counts.sum())
+        new_prior = float(np.clip(p.mean(), 1e-4, 0.9999)) if p.size else prior
+        delta = max(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
+        m, prior = new_m, new_prior
+        if delta < 1e-4:
+            break
+    return m, prior, iteration
+
+
 def _random_pairs(frame: pd.DataFrame, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     size = len(frame)
@@ -131,29 +201,43 @@ def estimate(
         counts = _level_counts(random_levels[:, k], _n_levels(c)) + _U_PSEUDO * _prior(c, "u")
         u.append(counts / counts.sum())
         m.append(_prior(c, "m"))
-    prior = 0.2
     fixed = np.full(levels.shape[0], np.nan)
     for index, is_match in labels:
         fixed[index] = 1.0 if is_match else 0.0
     known = ~np.isnan(fixed)
+    names = [c.name for c in comparisons]
+    # Training sessions, as Splink does: EM on all candidate pairs would learn "has the same
+    # name" (common names dominate name-blocked pairs). Instead each field's m comes from a
+    # session whose pairs were chosen by *other* fields, so it cannot learn its own bias.
+    sessions = [
+        (
+            _agree(levels, names, ("email", "phone", "tax_id")),
+            ("email", "phone", "tax_id", "email_name"),
+        ),
+        (
+            _agree(levels, names, ("given_name", "family_name"), all_of=True),
+            ("given_name", "family_name", "email_name"),
+        ),
+    ]
+    learned: list[list[np.ndarray]] = [[] for _ in comparisons]
     iteration = 0
-    for iteration in range(1, max_iterations + 1):  # noqa: B007
-        bits = np.full(levels.shape[0], np.log2(prior / (1 - prior)))
-        for k in range(len(comparisons)):
-            present = levels[:, k] >= 0
-            w = np.log2(np.clip(m[k], _EPS, 1) / np.clip(u[k], _EPS, 1))
-            bits[present] += w[levels[present, k]]
-        p = 1.0 / (1.0 + np.exp2(-np.clip(bits, -60, 60)))
-        p[known] = fixed[known]
-        new_m = []
-        for k, c in enumerate(comparisons):
-            counts = _level_counts(levels[:, k], _n_levels(c), p) + _M_PSEUDO * _prior(c, "m")
-            new_m.append(counts / counts.sum())
-        new_prior = float(np.clip(p.mean(), 1e-4, 0.9999))
-        delta = max(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
-        m, prior = new_m, new_prior
-        if delta < 1e-4:
-            break
+    for mask, held in sessions:
+        if mask.sum() < 50:
+            continue
+        sub = levels[mask].copy()
+        for name in held:
+            if name in names:
+                sub[:, names.index(name)] = -1
+        m_s, _, its = _em(sub, comparisons, m, u, fixed[mask], max_iterations)
+        iteration = max(iteration, its)
+        for k, name in enumerate(names):
+            if name not in held:
+                learned[k].append(m_s[k])
+    if not any(learned):  # too little data for sessions: one EM over all candidate pairs
+        m_all, _, iteration = _em(levels, comparisons, m, u, fixed, max_iterations)
+        learned = [[mk] for mk in m_all]
+    m = [np.mean(found, axis=0) if found else m[k] for k, found in enumerate(learned)]
+    p, prior = _expectation(levels, comparisons, m, u, fixed)
     if known.any():
         for k, c in enumerate(comparisons):  # stewards' non-matches are real non-matches
             non = levels[known & (fixed == 0), k]

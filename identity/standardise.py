@@ -39,7 +39,12 @@ from identity.names import PersonName, parse_clean_name, parse_person_name
 from identity.nicknames import canonical_given, nickname_canons
 from identity.organisations import has_legal_form, strip_legal_form
 from identity.phones import normalise_phone, parse_phone
-from identity.placeholders import PLACEHOLDER_FIELDS, is_placeholder, placeholder_text
+from identity.placeholders import (
+    PLACEHOLDER_FIELDS,
+    is_placeholder,
+    is_placeholder_email,
+    placeholder_text,
+)
 
 __all__ = [
     "PersonName",
@@ -139,9 +144,11 @@ def _email_cell(raw: object) -> tuple[str | None, bool]:
     text = text_or_none(raw)
     if text is None:
         return None, False
-    if placeholder_text("email", text):
-        return None, True
-    return normalise_email(text), False
+    email = normalise_email(text)
+    if email is None:  # not an e-mail: "n/a" and the like are placeholders, the rest invalid
+        return None, "@" not in text and placeholder_text("email", text)
+    local, _, domain = email.partition("@")
+    return (None, True) if is_placeholder_email(local, domain) else (email, False)
 
 
 def _phone_cell(raw: object, country: str | None) -> tuple[str | None, str | None, bool]:
