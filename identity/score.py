@@ -109,7 +109,7 @@ def _agree(
     if not cols:
         return np.zeros(levels.shape[0], dtype=bool)
     stacked = np.vstack(cols)
-    result: np.ndarray = stacked.all(axis=0) if all_of else stacked.any(axis=0)
+    result = np.asarray(stacked.all(axis=0) if all_of else stacked.any(axis=0), dtype=bool)
     return result
 
 
