@@ -41,11 +41,11 @@ def fold_words(text: str) -> str:
 
 def text_or_none(value: object) -> str | None:
     """The value as stripped text, or None when it is missing or blank."""
+    if type(value) is str:  # the common case first: this runs for every value
+        return value.strip() or None
     if value is None:
         return None
-    text = value if isinstance(value, str) else str(value)
-    text = text.strip()
-    return text or None
+    return str(value).strip() or None
 
 
 def fold_or_none(value: object) -> str | None:

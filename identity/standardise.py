@@ -88,33 +88,41 @@ _NameCell = tuple[
     str | None,  # family
     str | None,  # full_name
     str | None,  # org
-    tuple[str, ...],  # placeholder fields
 ]
+_Cell = tuple[str | None, bool]  # (value or None, the raw value was a placeholder)
 
 
-def _kept(field: str, value: object, flags: list[str]) -> str | None:
-    """The value as text, or None (and the field flagged) when it is a placeholder."""
-    text = text_or_none(value)
-    if text is not None and placeholder_text(field, text):
-        flags.append(field)
-        return None
+def _as_is(text: str) -> str:
     return text
 
 
+def _screened(field: str, normalise: Callable[[str], str | None] = _as_is) -> Callable[..., _Cell]:
+    """value -> (normalised text or None, was a placeholder) for one field."""
+
+    def cell(raw: object) -> _Cell:
+        text = raw.isoformat() if isinstance(raw, dt.date) else text_or_none(raw)
+        if text is None:
+            return None, False
+        if placeholder_text(field, text):
+            return None, True
+        return normalise(text), False
+
+    return cell
+
+
+def _kind(raw: object) -> str | None:
+    return None if raw is None else _KINDS.get(fold(str(raw)))
+
+
 def _name_cell(
-    given_raw: object,
-    family_raw: object,
-    full_raw: object,
-    org_raw: object,
-    kind_raw: object,
+    given: str | None,
+    family: str | None,
+    full: str | None,
+    org: str | None,
+    kind: str | None,
     country: str | None,
 ) -> _NameCell:
-    flags: list[str] = []
-    given = None if given_raw is None else _kept("given", given_raw, flags)
-    family = None if family_raw is None else _kept("family", family_raw, flags)
-    full = None if full_raw is None else _kept("full_name", full_raw, flags)
-    org = None if org_raw is None else _kept("org", org_raw, flags)
-    kind = None if kind_raw is None else _KINDS.get(fold(str(kind_raw)))
+    """The name columns from screened text (placeholders already blanked)."""
     if kind is None:
         if org and not (given or family or full):
             kind = ORGANIZATION
@@ -125,7 +133,7 @@ def _name_cell(
     if kind == ORGANIZATION:
         name = org or full or " ".join(p for p in (given, family) if p)
         org_folded = (strip_legal_form(name) or None) if name else None
-        return kind, None, None, None, None, None, None, org_folded, tuple(flags)
+        return kind, None, None, None, None, None, None, org_folded
     person = parse_clean_name(given, family, full, country)
     return (
         kind,
@@ -136,11 +144,10 @@ def _name_cell(
         person.family,
         person.full_name,
         (strip_legal_form(org) or None) if org else None,
-        tuple(flags),
     )
 
 
-def _email_cell(raw: object) -> tuple[str | None, bool]:
+def _email_cell(raw: object) -> _Cell:
     text = text_or_none(raw)
     if text is None:
         return None, False
@@ -161,43 +168,17 @@ def _phone_cell(raw: object, country: str | None) -> tuple[str | None, str | Non
     return (parsed[0], parsed[1] or None, False) if parsed else (None, None, False)
 
 
-def _cleaned(field: str, normalise: Callable[[str], str | None]) -> Callable[..., Any]:
-    """value -> (normalised or None, was a placeholder) for one field."""
-
-    def cell(raw: object) -> tuple[str | None, bool]:
-        text = text_or_none(raw) if not isinstance(raw, dt.date) else raw.isoformat()
-        if text is None:
-            return None, False
-        if placeholder_text(field, text):
-            return None, True
-        return normalise(text), False
-
-    return cell
-
-
-_date_cell = _cleaned("birth_date", normalise_date)
-_tax_id_cell = _cleaned("tax_id", normalise_tax_id)
-_city_cell = _cleaned("city", fold_or_none)
-
-
 def _street_cell(
-    street_raw: object, number_raw: object, country: str | None
-) -> tuple[str | None, str | None, tuple[str, ...]]:
-    flags: list[str] = []
-    street = None if street_raw is None else _kept("street", street_raw, flags)
-    number = None if number_raw is None else _kept("house_number", number_raw, flags)
+    street: str | None, number: str | None, country: str | None
+) -> tuple[str | None, str | None]:
+    """Street and house number from screened text; a number written into the street split."""
     if street is not None and number is None:
         street, number = split_house_number(street)
-    return normalise_street(street, country), normalise_house_number(number), tuple(flags)
+    return normalise_street(street, country), normalise_house_number(number)
 
 
-def _postal_cell(raw: object, country: str | None) -> tuple[str | None, bool]:
-    text = text_or_none(raw)
-    if text is None:
-        return None, False
-    if placeholder_text("postal_code", text):
-        return None, True
-    return normalise_postal_code(text, country), False
+def _postal_cell(code: str | None, country: str | None) -> str | None:
+    return None if code is None else normalise_postal_code(code, country)
 
 
 def _timestamp(value: object) -> str | None:
@@ -241,12 +222,6 @@ def _unzip(cells: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return [list(map(itemgetter(k), cells)) for k in range(width)]
 
 
-def _mark(flags: list[str | None], rows: Iterable[int], field: str) -> None:
-    for i in rows:
-        current = flags[i]
-        flags[i] = field if current is None else f"{current},{field}"
-
-
 def standardise(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """The standardised frame of the records: `identity.frame.COLUMNS`, one row per record."""
     rows: Sequence[Mapping[str, Any]] = records if isinstance(records, list) else list(records)
@@ -270,41 +245,52 @@ def _standardise(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         except TypeError:  # a Mapping that is not a dict
             return [r.get(key) for r in rows]
 
+    # Screening (placeholders out) and single-value fields: one pass per column over its
+    # distinct values. Fields that need another one (the country, the house number) follow.
+    screened: dict[str, list[str | None]] = {}
+    placeholder: dict[str, list[bool]] = {}
+    for field, key, normalise in (
+        ("given", "given_name", _as_is),
+        ("family", "family_name", _as_is),
+        ("full_name", "full_name", _as_is),
+        ("org", "organization_name", _as_is),
+        ("birth_date", "birth_date", normalise_date),
+        ("tax_id", "tax_id", normalise_tax_id),
+        ("street", "street", _as_is),
+        ("house_number", "house_number", _as_is),
+        ("postal_code", "postal_code", _as_is),
+        ("city", "city", fold_or_none),
+    ):
+        screened[field], placeholder[field] = _unzip(
+            _apply(_screened(field, normalise), column(key)), 2
+        )
+    emails, placeholder["email"] = _unzip(_apply(_email_cell, column("email")), 2)
     countries = _apply(normalise_country, column("country"))
-    kinds, given, canon, initial, middle, family, full, org, name_flags = _unzip(
+    phones, phone_regions, placeholder["phone"] = _unzip(
+        _apply(_phone_cell, column("phone"), countries), 3
+    )
+    kinds, given, canon, initial, middle, family, full, org = _unzip(
         _apply(
             _name_cell,
-            column("given_name"),
-            column("family_name"),
-            column("full_name"),
-            column("organization_name"),
-            column("kind"),
+            screened["given"],
+            screened["family"],
+            screened["full_name"],
+            screened["org"],
+            _apply(_kind, column("kind")),
             countries,
         ),
-        9,
+        8,
     )
-    emails, email_flags = _unzip(_apply(_email_cell, column("email")), 2)
-    phones, phone_regions, phone_flags = _unzip(_apply(_phone_cell, column("phone"), countries), 3)
-    birth_dates, date_flags = _unzip(_apply(_date_cell, column("birth_date")), 2)
-    tax_ids, tax_flags = _unzip(_apply(_tax_id_cell, column("tax_id")), 2)
-    streets, numbers, street_flags = _unzip(
-        _apply(_street_cell, column("street"), column("house_number"), countries), 3
+    streets, numbers = _unzip(
+        _apply(_street_cell, screened["street"], screened["house_number"], countries), 2
     )
-    postals, postal_flags = _unzip(_apply(_postal_cell, column("postal_code"), countries), 2)
-    cities, city_flags = _unzip(_apply(_city_cell, column("city")), 2)
+    postals = _apply(_postal_cell, screened["postal_code"], countries)
 
     flags: list[str | None] = [None] * n
-    flagged = {"email": email_flags, "phone": phone_flags, "birth_date": date_flags}
-    flagged |= {"tax_id": tax_flags, "postal_code": postal_flags, "city": city_flags}
-    name_rows = [i for i, f in enumerate(name_flags) if f]
-    street_rows = [i for i, f in enumerate(street_flags) if f]
     for field in PLACEHOLDER_FIELDS:
-        if field in flagged:
-            _mark(flags, compress(range(n), flagged[field]), field)
-        elif field in ("street", "house_number"):
-            _mark(flags, (i for i in street_rows if field in street_flags[i]), field)
-        else:
-            _mark(flags, (i for i in name_rows if field in name_flags[i]), field)
+        for i in compress(range(n), placeholder[field]):
+            current = flags[i]
+            flags[i] = field if current is None else f"{current},{field}"
 
     data: dict[str, list[Any]] = {
         "source": column("source"),
@@ -320,12 +306,12 @@ def _standardise(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         "email": emails,
         "email_local": [e.partition("@")[0] if e else None for e in emails],
         "phone": phones,
-        "birth_date": birth_dates,
-        "tax_id": tax_ids,
+        "birth_date": screened["birth_date"],
+        "tax_id": screened["tax_id"],
         "street": streets,
         "house_number": numbers,
         "postal_code": postals,
-        "city": cities,
+        "city": screened["city"],
         "country": [c or r for c, r in zip(countries, phone_regions, strict=True)],
         "updated_at": [
             (v or None) if type(v) is str else _timestamp(v) for v in column("updated_at")

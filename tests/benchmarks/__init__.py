@@ -1,0 +1,1 @@
+"""Tests of the identity benchmark harness (benchmarks/identity)."""
