@@ -11,8 +11,11 @@ cannot glue unrelated people together or explode the run.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import jellyfish
 import numpy as np
@@ -20,10 +23,12 @@ import pandas as pd
 
 __all__ = [
     "DEFAULT_RULES",
+    "DERIVED",
     "BlockingReport",
     "BlockingRule",
     "add_derived_keys",
     "candidate_pairs",
+    "derived_keys",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,32 +78,56 @@ class BlockingReport:
 
 
 @lru_cache(maxsize=500_000)
-def _sound(name: str) -> str:
+def _sound(name: str) -> str | None:
+    """Sounds-alike code of the first word (Metaphone, 6 letters)."""
     first = name.split(" ", 1)[0]
-    return jellyfish.metaphone(first)[:6] if first else ""
+    return jellyfish.metaphone(first)[:6] or None if first else None
 
 
-def _keyed(series: pd.Series) -> pd.Series:
-    """Apply `_sound` once per distinct value."""
-    uniques = series.dropna().unique()
-    mapping = {value: _sound(value) or None for value in uniques}
-    return series.map(mapping)
+def _letters(text: str) -> str | None:
+    return re.sub(r"[^a-z]", "", text) or None
+
+
+# derived key -> (standardised column, per-value function): one definition for whole frames
+# (applied once per distinct value) and for single records (the incremental matcher)
+DERIVED: dict[str, tuple[str, Callable[[str], str | None]]] = {
+    "family_key": ("family", _sound),
+    "given_key": ("given_canon", _sound),
+    "street_key": ("street", _sound),
+    "birth_year": ("birth_date", lambda v: v[:4]),
+    "phone_tail": ("phone", lambda v: v[-7:]),
+    "email_letters": ("email_local", _letters),
+}
+
+
+def _name_pair(given: str | None, family: str | None) -> str | None:
+    """Given and family name in alphabetical order: finds records with the two swapped."""
+    if given is None or family is None:
+        return None
+    return f"{given}|{family}" if given < family else f"{family}|{given}"
 
 
 def add_derived_keys(frame: pd.DataFrame) -> pd.DataFrame:
     """Blocking keys derived from the standardised columns (phonetic codes, year, pairs)."""
     out = frame.copy()
-    out["family_key"] = _keyed(frame["family"])
-    out["given_key"] = _keyed(frame["given_canon"])
-    out["street_key"] = _keyed(frame["street"])
-    out["birth_year"] = frame["birth_date"].str.slice(0, 4)
-    out["phone_tail"] = frame["phone"].str.slice(-7)
-    out["email_letters"] = frame["email_local"].str.replace(r"[^a-z]", "", regex=True)
-    given, family = frame["given_canon"], frame["family"]
-    low = np.where(given.fillna("") < family.fillna(""), given, family)
-    high = np.where(given.fillna("") < family.fillna(""), family, given)
-    pair = pd.Series(low, index=frame.index, dtype=object) + "|" + pd.Series(high, dtype=object)
-    out["name_pair"] = pair.where(given.notna() & family.notna())
+    for name, (column, derive) in DERIVED.items():
+        values = frame[column].tolist()
+        mapping = {v: derive(v) for v in set(values) if isinstance(v, str)}
+        out[name] = pd.Series([mapping.get(v) for v in values], index=frame.index, dtype=object)
+    out["name_pair"] = [
+        _name_pair(g, f)
+        for g, f in zip(frame["given_canon"].tolist(), frame["family"].tolist(), strict=True)
+    ]
+    return out
+
+
+def derived_keys(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The same derived keys for one standardised record (a dict of frame columns)."""
+    out = dict(row)
+    for name, (column, derive) in DERIVED.items():
+        value = row.get(column)
+        out[name] = derive(value) if isinstance(value, str) else None
+    out["name_pair"] = _name_pair(row.get("given_canon"), row.get("family"))
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from identity.blocking import DEFAULT_RULES, BlockingRule, add_derived_keys
+from identity.blocking import DEFAULT_RULES, BlockingRule, derived_keys
 from identity.score import Model, score
 from identity.standardise import standardise
 
@@ -61,7 +61,7 @@ class Matcher:
                 }
             )
 
-    def candidates(self, row: pd.Series) -> np.ndarray:
+    def candidates(self, row: Mapping[str, Any]) -> np.ndarray:
         """Indexes of the records sharing at least one blocking key with `row`."""
         found: list[np.ndarray] = []
         for rule, index in zip(self.rules, self.index, strict=True):
@@ -75,10 +75,11 @@ class Matcher:
 
     def match(self, record: Mapping[str, Any], *, limit: int = 10) -> list[Candidate]:
         """Golden records `record` may belong to, most likely first."""
-        new = add_derived_keys(standardise([record]))
-        rows = self.candidates(new.iloc[0])
+        row = derived_keys(standardise([record]).iloc[0].to_dict())
+        rows = self.candidates(row)
         if rows.size == 0:
             return []
+        new = pd.DataFrame([row], columns=self.frame.columns)
         local = pd.concat([self.frame.iloc[rows], new], ignore_index=True)
         k = rows.size
         left = np.full(k, k, dtype=np.int64)

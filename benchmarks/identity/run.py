@@ -15,6 +15,7 @@ resolve` fails, its stderr is shown and the run goes on with the Splink rows.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -386,8 +387,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     crmhub = args.crmhub or default_crmhub()
     splink = args.splink if args.splink is not None else not args.scale
-    with tempfile.TemporaryDirectory(prefix="crmhub-bench-") as tmp:
-        work = args.keep or Path(tmp)
+    scratch = (
+        contextlib.nullcontext(str(args.keep))
+        if args.keep
+        else tempfile.TemporaryDirectory(prefix="crmhub-bench-")
+    )
+    with scratch as tmp:
+        work = Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         rows: list[Row] = []
         jobs: list[tuple[str, int | None]]
