@@ -320,11 +320,17 @@ def demo(
         raise typer.Exit(1)
 
 
+def _quiet_plugins(record: logging.LogRecord) -> bool:
+    """Taps' metrics and progress chatter stays out of the CLI; their warnings do not."""
+    noisy = record.name.startswith(("singer_sdk", "tap-", "alembic"))
+    return record.levelno >= logging.WARNING or not noisy
+
+
 def main() -> None:
     """Console entry point: user mistakes become one clear line and exit code 2."""
     logging.basicConfig(level=os.environ.get("CRMHUB_LOG_LEVEL", "WARNING"))
-    for noisy in ("singer_sdk", "alembic", "tap-files", "tap-sql"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:  # singer-sdk sets its own loggers to INFO
+        handler.addFilter(_quiet_plugins)
     try:
         app()
     except (ConfigError, HubError, FileExistsError) as exc:
