@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.identity import TruthRow, write_jsonl, write_truth
+from schemas.customer import CUSTOMER_FIELDS
 
 __all__ = [
     "HARD_NEGATIVE_TAGS",
@@ -65,25 +66,7 @@ HARD_NEGATIVE_TAGS: tuple[str, ...] = (
     "org_contact",
     "placeholder",
 )
-_FIELDS: tuple[str, ...] = (
-    "source",
-    "source_id",
-    "kind",
-    "given_name",
-    "family_name",
-    "full_name",
-    "organization_name",
-    "tax_id",
-    "email",
-    "phone",
-    "birth_date",
-    "street",
-    "house_number",
-    "postal_code",
-    "city",
-    "country",
-    "updated_at",
-)
+_FIELDS: tuple[str, ...] = CUSTOMER_FIELDS  # the public CustomerRecord contract
 
 
 @dataclass(frozen=True, kw_only=True)
