@@ -42,6 +42,8 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest_sql.py --rows 200000
+	$(BIN)/python -m benchmarks.identity.run --dataset all --entities 90000
+	$(BIN)/python -m benchmarks.identity.incremental --entities 90000 --queries 2000
 
 schemas: $(STAMP)
 	$(BIN)/python -m schemas.export
