@@ -1,14 +1,14 @@
 """The hub: store, sync pipeline, identity persistence and the `crmhub` CLI.
 
 It orchestrates and may import `schemas/`, `connectors/` and `identity/`; nothing imports it
-but `dags/`.
+but `dags/`. (`hub.sync.sync`, named like its module, is imported from the module.)
 """
 
 from __future__ import annotations
 
 from hub.golden import ResolveSummary, resolve_store
 from hub.store import Store
-from hub.sync import RetryPolicy, SyncResult, sync, sync_connector
+from hub.sync import RetryPolicy, SyncResult, sync_connector
 
 __all__ = [
     "ResolveSummary",
@@ -16,6 +16,5 @@ __all__ = [
     "Store",
     "SyncResult",
     "resolve_store",
-    "sync",
     "sync_connector",
 ]

@@ -122,6 +122,20 @@ def _bits(levels: np.ndarray, m: list[np.ndarray], u: list[np.ndarray], prior: f
     return bits
 
 
+def _posterior(
+    levels: np.ndarray,
+    m: list[np.ndarray],
+    u: list[np.ndarray],
+    prior: float,
+    fixed: np.ndarray,
+) -> np.ndarray:
+    """E-step: each pair's match probability; steward-labelled pairs keep their label."""
+    p: np.ndarray = 1.0 / (1.0 + np.exp2(-np.clip(_bits(levels, m, u, prior), -60, 60)))
+    known = ~np.isnan(fixed)
+    p[known] = fixed[known]
+    return p
+
+
 def _expectation(
     levels: np.ndarray,
     comparisons: tuple[Comparison, ...],
@@ -133,9 +147,7 @@ def _expectation(
     """Match probabilities of the candidate pairs and their match share, m and u held."""
     prior, p = 0.2, np.zeros(levels.shape[0])
     for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp2(-np.clip(_bits(levels, m, u, prior), -60, 60)))
-        known = ~np.isnan(fixed)
-        p[known] = fixed[known]
+        p = _posterior(levels, m, u, prior, fixed)
         prior = float(np.clip(p.mean(), 1e-4, 0.9999)) if p.size else prior
     return p, prior
 
@@ -150,11 +162,9 @@ def _em(
 ) -> tuple[list[np.ndarray], float, int]:
     """Expectation-maximisation of m (u held): returns m, the match share and iterations."""
     prior = 0.2
-    known = ~np.isnan(fixed)
     iteration = 0
     for iteration in range(1, max_iterations + 1):  # noqa: B007
-        p = 1.0 / (1.0 + np.exp2(-np.clip(_bits(levels, m, u, prior), -60, 60)))
-        p[known] = fixed[known]
+        p = _posterior(levels, m, u, prior, fixed)
         new_m = []
         for k, c in enumerate(comparisons):
             counts = _level_counts(levels[:, k], _n_levels(c), p) + _M_PSEUDO * _prior(c, "m")
