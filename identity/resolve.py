@@ -22,7 +22,7 @@ from identity.blocking import (
     add_derived_keys,
     candidate_pairs,
 )
-from identity.cluster import Clustering, cluster
+from identity.cluster import Clustering, cluster, components
 from identity.compare import compare_pairs
 from identity.frame import IDENTIFYING
 from identity.ids import Assignment, assign_ids
@@ -141,8 +141,7 @@ def _complete_clusters(
         al.append(a)
         ar.append(b)
     cand_l, cand_r = np.concatenate(al), np.concatenate(ar)
-    known = set((left * n + right).tolist())
-    new = np.array([a * n + b not in known for a, b in zip(cand_l, cand_r, strict=True)])
+    new = ~np.isin(cand_l * n + cand_r, left * n + right)
     return cand_l[new], cand_r[new]
 
 
@@ -188,19 +187,9 @@ def resolve(
     must = [(index[a], index[b]) for a, b in must_link if a in index and b in index]
     cannot = [(index[a], index[b]) for a, b in cannot_link if a in index and b in index]
     step("clustering")
-    first = cluster(
-        n,
-        left,
-        right,
-        scored.probability,
-        upper=settings.upper,
-        lower=settings.lower,
-        must_link=must,
-        cannot_link=cannot,
-    )
-    extra_l, extra_r = _complete_clusters(
-        first.labels, left, right, n, settings.complete_clusters_up_to
-    )
+    linked = scored.probability >= settings.upper  # a first, unsplit grouping: only used
+    draft = components(n, left[linked], right[linked])  # to find clusters to compare fully
+    extra_l, extra_r = _complete_clusters(draft, left, right, n, settings.complete_clusters_up_to)
     if extra_l.size:
         extra = score(model, frame, extra_l, extra_r)
         scored = Scored(
@@ -211,18 +200,16 @@ def resolve(
             np.concatenate([scored.total, extra.total]),
             np.concatenate([scored.probability, extra.probability]),
         )
-        clustering = cluster(
-            n,
-            scored.left,
-            scored.right,
-            scored.probability,
-            upper=settings.upper,
-            lower=settings.lower,
-            must_link=must,
-            cannot_link=cannot,
-        )
-    else:
-        clustering = first
+    clustering = cluster(
+        n,
+        scored.left,
+        scored.right,
+        scored.probability,
+        upper=settings.upper,
+        lower=settings.lower,
+        must_link=must,
+        cannot_link=cannot,
+    )
     labels = clustering.labels
     step("assigning golden ids")
     assignment = assign_ids(
