@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import itertools
 import json
 import sys
@@ -152,20 +151,12 @@ STAND_IN = textwrap.dedent(
 )
 
 
-# The orchestrator generates CRM data: Faker and anyascii come with the `bench` extra.
-needs_bench = pytest.mark.skipif(
-    not all(importlib.util.find_spec(m) for m in ("faker", "anyascii")),
-    reason="needs the bench extra (faker, anyascii)",
-)
-
-
 def _stand_in(tmp_path: Path, *extra: str) -> str:
     script = tmp_path / "stand_in.py"
     script.write_text(STAND_IN)
     return " ".join([sys.executable, str(script), *extra])
 
 
-@needs_bench
 def test_run_measures_and_scores_a_resolver(tmp_path: Path) -> None:
     out = tmp_path / "rows.json"
     argv = ["--dataset", "crm", "--entities", "300", "--no-splink", "--keep", str(tmp_path)]
@@ -178,7 +169,6 @@ def test_run_measures_and_scores_a_resolver(tmp_path: Path) -> None:
     assert scores["records"] == row["records"] > 300
 
 
-@needs_bench
 def test_failing_resolver_is_reported_and_the_run_goes_on(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import os
 import subprocess
 import sys
@@ -90,19 +89,12 @@ def test_entity_id_rejects_other_ids() -> None:
 
 # --- CRM generator ---------------------------------------------------------------------------
 
-# Faker and anyascii come with the `bench` extra: without it these tests skip, saying so.
-needs_bench = pytest.mark.skipif(
-    not all(importlib.util.find_spec(m) for m in ("faker", "anyascii")),
-    reason="needs the bench extra (faker, anyascii)",
-)
-
 
 @pytest.fixture(scope="module")
 def crm() -> crm_generator.GeneratedData:
     return generate_data(2500, seed=3)
 
 
-@needs_bench
 def test_generator_is_deterministic_for_a_seed() -> None:
     assert generate(300, seed=7) == generate(300, seed=7)
     assert generate(300, seed=7) != generate(300, seed=8)
@@ -129,12 +121,10 @@ def _digests_in_subprocesses(*hash_seeds: str) -> set[str]:
     return set(outputs)
 
 
-@needs_bench
 def test_generator_does_not_depend_on_string_hashing() -> None:
     assert len(_digests_in_subprocesses("1", "2")) == 1
 
 
-@needs_bench
 def test_records_are_valid_and_complete(crm: crm_generator.GeneratedData) -> None:
     for record in crm.records:
         CustomerRecord.model_validate(record)
@@ -143,7 +133,6 @@ def test_records_are_valid_and_complete(crm: crm_generator.GeneratedData) -> Non
     assert not any(r["kind"] == "organization" and r["source"] == "web" for r in crm.records)
 
 
-@needs_bench
 def test_every_record_is_in_the_truth_once(crm: crm_generator.GeneratedData) -> None:
     keys = [(r["source"], r["source_id"]) for r in crm.records]
     assert keys == [(t.source, t.source_id) for t in crm.truth]
@@ -153,7 +142,6 @@ def test_every_record_is_in_the_truth_once(crm: crm_generator.GeneratedData) -> 
     assert max(per_entity.values()) <= 5 and 1.8 < len(crm.records) / len(crm.entities) < 2.6
 
 
-@needs_bench
 def test_hard_negative_fractions_are_as_configured(crm: crm_generator.GeneratedData) -> None:
     n, cfg = len(crm.entities), GeneratorConfig()
     counts = crm.tag_counts()
@@ -184,7 +172,6 @@ def _shared_across_entities(rows: list[tuple[str, dict[str, Any]]], key: Any) ->
     return any(len(ids) > 1 for ids in owners.values())
 
 
-@needs_bench
 def test_hard_negatives_look_alike_across_entities(crm: crm_generator.GeneratedData) -> None:
     def low(value: str | None) -> str | None:
         return fold(value).lower() if value else None
@@ -207,7 +194,6 @@ def test_hard_negatives_look_alike_across_entities(crm: crm_generator.GeneratedD
     assert placeholders & {"test@test.com", "noemail@example.com", "n/a", "x@x.com"}
 
 
-@needs_bench
 def test_corruptions_are_present(crm: crm_generator.GeneratedData) -> None:
     hu_family_first = [
         r["full_name"]
@@ -231,12 +217,10 @@ def test_corruptions_are_present(crm: crm_generator.GeneratedData) -> None:
     "text, folded",
     [("Kovács Éva", "Kovacs Eva"), ("Łukasz Wójcik", "Lukasz Wojcik"), ("Őrs Gyűrű", "Ors Gyuru")],
 )
-@needs_bench
 def test_fold_drops_diacritics(text: str, folded: str) -> None:
     assert fold(text) == folded
 
 
-@needs_bench
 def test_cli_writes_records_truth_and_entities(tmp_path: Path) -> None:
     crm_generator.main(["--entities", "60", "--seed", "1", "--out", str(tmp_path)])
     with gzip.open(tmp_path / "records.jsonl.gz") as f:
@@ -247,7 +231,6 @@ def test_cli_writes_records_truth_and_entities(tmp_path: Path) -> None:
     assert lines[0] == "entity_id,kind,locale,tags" and len(lines) == 61
 
 
-@needs_bench
 def test_write_dataset_limit_keeps_records_and_truth_aligned(tmp_path: Path) -> None:
     data = generate_data(100, seed=2)
     path = crm_generator.write_dataset(data, tmp_path, limit=50)
