@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import orjson
 
+from hub.golden import provenance_json
 from hub.store import json_default
 from identity.resolve import Resolution
 
@@ -98,10 +99,7 @@ def write_golden(resolution: Resolution, path: Path) -> None:
             doc = {
                 "golden_id": gid,
                 **golden.values,
-                "provenance": {
-                    name: {"source": p.source, "source_id": p.source_id, "rule": p.rule}
-                    for name, p in golden.provenance.items()
-                },
+                "provenance": provenance_json(golden),
                 "members": [list(m) for m in golden.members],
             }
             fh.write(orjson.dumps(doc, default=json_default) + b"\n")

@@ -26,10 +26,11 @@ from hub.tables import (
     steward_decisions,
 )
 from identity.resolve import Key, Resolution, Settings, resolve
+from identity.survivorship import GoldenRecord
 from schemas.config import HubConfig
 from schemas.customer import CUSTOMER_FIELDS
 
-__all__ = ["ResolveSummary", "load_customer_records", "resolve_store"]
+__all__ = ["ResolveSummary", "load_customer_records", "provenance_json", "resolve_store"]
 
 
 @dataclass(frozen=True)
@@ -85,16 +86,21 @@ def _decisions(conn: Connection) -> tuple[list[tuple[Key, Key]], list[tuple[Key,
     return must, cannot  # type: ignore[return-value]
 
 
-def _golden_row(gid: str, golden: Any, stamp: Any) -> dict[str, Any]:
+def provenance_json(golden: GoldenRecord) -> dict[str, dict[str, Any]]:
+    """Per golden field: the source record and the survivorship rule that supplied it."""
+    return {
+        name: {"source": p.source, "source_id": p.source_id, "rule": p.rule}
+        for name, p in golden.provenance.items()
+    }
+
+
+def _golden_row(gid: str, golden: GoldenRecord, stamp: Any) -> dict[str, Any]:
     values = json.loads(dumps(golden.values))  # as stored, so unchanged records compare equal
     return {
         "golden_id": gid,
         "kind": values.get("kind"),
         "record": values,
-        "provenance": {
-            name: {"source": p.source, "source_id": p.source_id, "rule": p.rule}
-            for name, p in golden.provenance.items()
-        },
+        "provenance": provenance_json(golden),
         "status": "active",
         "merged_into": None,
         "updated_at": stamp,

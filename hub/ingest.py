@@ -10,7 +10,6 @@ recognised by their content hash: nothing is lost and nothing duplicated.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -28,7 +27,7 @@ from hub.records import (
     mark_missing_deleted,
     write_batch,
 )
-from hub.store import JSONText, Store, canonical_json, json_default, save_state
+from hub.store import JSONText, Store, canonical_json, save_state
 from schemas.config import ConnectorConfig, StreamConfig
 
 __all__ = ["Ingestor", "StreamInfo"]
@@ -61,7 +60,7 @@ def _any(_value: str) -> bool:
 
 
 def _raw_text(record: Any) -> str:
-    text = json.dumps(record, default=json_default, ensure_ascii=False, sort_keys=True)
+    text = canonical_json(record).decode()
     return text if len(text) <= _MAX_RAW else text[:_MAX_RAW] + "…(truncated)"
 
 
