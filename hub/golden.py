@@ -8,29 +8,45 @@ for every merge and split. Golden ids stay stable across runs.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.store import Store, dumps, now
+from hub.store import Store, canonical_json, dumps, now
 from hub.tables import (
     audit_log,
     crosswalk,
     customer_records,
+    golden_overrides,
     golden_records,
     match_candidates,
     steward_decisions,
 )
 from identity.resolve import Key, Resolution, Settings, resolve
-from identity.survivorship import GoldenRecord
+from identity.survivorship import GoldenRecord, Override
 from schemas.config import HubConfig
 from schemas.customer import CUSTOMER_FIELDS
 
-__all__ = ["ResolveSummary", "load_customer_records", "provenance_json", "resolve_store"]
+__all__ = [
+    "CONSTRAINING",
+    "ResolveSummary",
+    "identifying_hash",
+    "load_customer_records",
+    "load_overrides",
+    "provenance_json",
+    "resolve_store",
+]
+
+CONSTRAINING = ("match", "no_match", "reset")
+"""Decisions that set or withdraw a pair's constraint; the latest per pair wins. (`unsure`
+and `skip` are recorded too but leave the constraint as it was.)"""
+_NOT_IDENTIFYING = frozenset({"source", "source_id", "updated_at"})
 
 
 @dataclass(frozen=True)
@@ -55,13 +71,17 @@ class ResolveSummary:
         )
 
 
-def load_customer_records(conn: Connection) -> list[dict[str, Any]]:
-    """The live canonical customer records as CustomerRecord dicts (extras included)."""
+def load_customer_records(
+    conn: Connection, keys: Collection[Key] | None = None
+) -> list[dict[str, Any]]:
+    """The live canonical customer records as CustomerRecord dicts (extras included);
+    all of them, or those with the given (source, source_id) keys."""
     c = customer_records.c
     columns = [c[name] for name in CUSTOMER_FIELDS]
-    rows = conn.execute(
-        sa.select(*columns, c.extra).where(c.deleted.is_(False)).order_by(c.source, c.source_id)
-    )
+    query = sa.select(*columns, c.extra).where(c.deleted.is_(False))
+    if keys is not None:
+        query = query.where(sa.tuple_(c.source, c.source_id).in_(list(keys)))
+    rows = conn.execute(query.order_by(c.source, c.source_id))
     records = []
     for row in rows:
         record = dict(row._mapping)
@@ -73,10 +93,13 @@ def load_customer_records(conn: Connection) -> list[dict[str, Any]]:
 
 
 def _decisions(conn: Connection) -> tuple[list[tuple[Key, Key]], list[tuple[Key, Key]]]:
-    """The latest steward decision per pair: match -> must-link, no match -> cannot-link."""
+    """The latest constraining decision per pair: match -> must-link, no_match -> cannot-link,
+    reset (a withdrawn decision) -> neither."""
     d = steward_decisions.c
     latest: dict[tuple[Key, Key], str] = {}
-    for row in conn.execute(sa.select(steward_decisions).order_by(d.id)):
+    for row in conn.execute(
+        sa.select(steward_decisions).where(d.decision.in_(CONSTRAINING)).order_by(d.id)
+    ):
         pair = tuple(
             sorted([(row.left_source, row.left_source_id), (row.right_source, row.right_source_id)])
         )
@@ -88,10 +111,14 @@ def _decisions(conn: Connection) -> tuple[list[tuple[Key, Key]], list[tuple[Key,
 
 def provenance_json(golden: GoldenRecord) -> dict[str, dict[str, Any]]:
     """Per golden field: the source record and the survivorship rule that supplied it."""
-    return {
-        name: {"source": p.source, "source_id": p.source_id, "rule": p.rule}
-        for name, p in golden.provenance.items()
-    }
+    out: dict[str, dict[str, Any]] = {}
+    for name, p in golden.provenance.items():
+        entry: dict[str, Any] = {"source": p.source, "source_id": p.source_id, "rule": p.rule}
+        if p.by is not None:  # a steward's override: who and when
+            entry["by"] = p.by
+            entry["at"] = p.at.isoformat() if isinstance(p.at, dt.datetime) else p.at
+        out[name] = entry
+    return out
 
 
 def _golden_row(gid: str, golden: GoldenRecord, stamp: Any) -> dict[str, Any]:
@@ -107,7 +134,9 @@ def _golden_row(gid: str, golden: GoldenRecord, stamp: Any) -> dict[str, Any]:
     }
 
 
-def _persist(conn: Connection, result: Resolution, previous: Mapping[Key, str]) -> int:
+def _persist(
+    conn: Connection, result: Resolution, previous: Mapping[Key, str], current: Mapping[Key, str]
+) -> int:
     stamp = now()
     g = golden_records.c
     existing = {
@@ -177,32 +206,80 @@ def _persist(conn: Connection, result: Resolution, previous: Mapping[Key, str]) 
     gone = set(previous) - set(result.crosswalk)
     for source, source_id in gone:  # source records deleted since: no longer mapped
         conn.execute(crosswalk.delete().where(x.source == source, x.source_id == source_id))
-    m = match_candidates.c
-    conn.execute(match_candidates.delete().where(m.status == "open"))
+    _persist_candidates(conn, result, current, stamp)
+    return changed
+
+
+def identifying_hash(record: Mapping[str, Any]) -> str:
+    """Digest of a record's identifying data: a decided pair is asked again when it changes."""
+    values = {f: record.get(f) for f in CUSTOMER_FIELDS if f not in _NOT_IDENTIFYING}
+    return hashlib.sha256(canonical_json(values)).hexdigest()
+
+
+def _persist_candidates(
+    conn: Connection, result: Resolution, current: Mapping[Key, str], stamp: Any
+) -> None:
+    """Upsert the review queue: new pairs open, known open pairs refreshed, decided pairs
+    re-opened only when either record's identifying data changed since the decision."""
+    m, d = match_candidates.c, steward_decisions.c
+    known = {
+        (r.left_source, r.left_source_id, r.right_source, r.right_source_id): r
+        for r in conn.execute(sa.select(match_candidates))
+    }
+    hashes: dict[tuple[str, str, str, str], tuple[str | None, str | None]] = {}
+    for r in conn.execute(
+        sa.select(d.left_source, d.left_source_id, d.right_source, d.right_source_id)
+        .add_columns(d.left_hash, d.right_hash)
+        .where(d.decision.in_(CONSTRAINING))
+        .order_by(d.id)
+    ):
+        hashes[tuple(r[:4])] = (r.left_hash, r.right_hash)  # type: ignore[index]
+    wanted = set()
     for pair in result.review_pairs():
         (ls, lid), (rs, rid) = sorted([pair["left"], pair["right"]])
-        decided = conn.execute(
-            sa.select(m.id).where(
-                m.left_source == ls,
-                m.left_source_id == lid,
-                m.right_source == rs,
-                m.right_source_id == rid,
-            )
-        ).first()
-        if decided is None:
+        key = (ls, lid, rs, rid)
+        wanted.add(key)
+        weights = {
+            name: {"weight": w, "level": pair["levels"].get(name)}
+            for name, w in pair["weights"].items()
+        }
+        values = {"score": pair["probability"], "weights": weights}
+        row = known.get(key)
+        if row is None:
             conn.execute(
                 match_candidates.insert().values(
                     left_source=ls,
                     left_source_id=lid,
                     right_source=rs,
                     right_source_id=rid,
-                    score=pair["probability"],
-                    weights=pair["weights"],
                     status="open",
                     created_at=stamp,
+                    **values,
                 )
             )
-    return changed
+        elif row.status in ("open", "unsure"):
+            if (row.score, row.weights) != (values["score"], weights):
+                conn.execute(match_candidates.update().where(m.id == row.id).values(**values))
+        elif key in hashes and hashes[key] != (current.get((ls, lid)), current.get((rs, rid))):
+            conn.execute(  # identifying data changed since the decision: ask again
+                match_candidates.update().where(m.id == row.id).values(status="open", **values)
+            )
+    stale = [r.id for k, r in known.items() if r.status == "open" and k not in wanted]
+    for chunk in range(0, len(stale), 500):
+        conn.execute(match_candidates.delete().where(m.id.in_(stale[chunk : chunk + 500])))
+
+
+def load_overrides(conn: Connection) -> dict[str, dict[str, Override]]:
+    """Stewards' field overrides in force: the latest row per golden id and field."""
+    o = golden_overrides.c
+    found: dict[str, dict[str, Override]] = {}
+    for row in conn.execute(sa.select(golden_overrides).order_by(o.id)):
+        fields = found.setdefault(row.golden_id, {})
+        if row.cleared:
+            fields.pop(row.field, None)
+        else:
+            fields[row.field] = (row.value, row.by, row.at)
+    return {gid: fields for gid, fields in found.items() if fields}
 
 
 def resolve_store(config: HubConfig, store: Store, *, actor: str) -> ResolveSummary:
@@ -216,6 +293,7 @@ def resolve_store(config: HubConfig, store: Store, *, actor: str) -> ResolveSumm
             )
         }
         must, cannot = _decisions(conn)
+        overrides = load_overrides(conn)
         created = dict(
             conn.execute(sa.select(golden_records.c.golden_id, golden_records.c.created_at)).all()
         )
@@ -233,9 +311,11 @@ def resolve_store(config: HubConfig, store: Store, *, actor: str) -> ResolveSumm
         created_order=created,
         must_link=must,
         cannot_link=cannot,
+        overrides=overrides,
     )
     with store.transaction() as conn:
-        changed = _persist(conn, result, previous)
+        hashes = {(str(r["source"]), str(r["source_id"])): identifying_hash(r) for r in records}
+        changed = _persist(conn, result, previous, hashes)
     kinds = [e.kind for e in result.assignment.events]
     return ResolveSummary(
         records=len(records),

@@ -146,6 +146,15 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def write_transaction(self) -> Iterator[Connection]:
+        """A transaction that takes the write lock at once (SQLite `BEGIN IMMEDIATE`), so
+        read-check-write units of work (steward edits) serialise instead of failing late."""
+        with self.engine.begin() as conn:
+            if self.dialect == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -6,18 +6,23 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 __all__ = [
+    "api_tokens",
     "audit_log",
     "connector_runs",
     "crosswalk",
     "customer_records",
+    "golden_overrides",
     "golden_records",
     "interactions",
     "match_candidates",
     "metadata",
     "quarantine",
     "raw_records",
+    "steward_actions",
     "steward_decisions",
     "stream_state",
+    "users",
+    "web_sessions",
 ]
 
 metadata = sa.MetaData(
@@ -208,6 +213,9 @@ steward_decisions = sa.Table(  # append-only
     sa.Column("before", _JSON),
     sa.Column("after", _JSON),
     sa.Column("note", sa.Text),
+    sa.Column("action_id", sa.Integer),  # the steward action this decision belongs to
+    sa.Column("left_hash", sa.String(64)),  # identifying data at decision time: a decision
+    sa.Column("right_hash", sa.String(64)),  # is asked again only when these change
     sa.Index(None, "left_source", "left_source_id", "right_source", "right_source_id"),
 )
 
@@ -221,4 +229,62 @@ audit_log = sa.Table(  # append-only
     sa.Column("target_type", sa.String(50), nullable=False),
     sa.Column("target_id", sa.String(500), nullable=False),
     sa.Column("detail", _JSON, nullable=False),
+)
+
+steward_actions = sa.Table(  # append-only: one row per steward operation, and per undo
+    "steward_actions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # decision|merge|unmerge|override|undo
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("at", _TS, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("detail", _JSON, nullable=False),  # what an undo needs: before/after, members
+    sa.Column("undoes", sa.Integer, unique=True),  # set on an undo: the action it reverted
+)
+
+golden_overrides = sa.Table(  # append-only: the latest row per golden id and field wins
+    "golden_overrides",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("golden_id", sa.String(40), nullable=False, index=True),
+    sa.Column("field", sa.String(50), nullable=False),
+    sa.Column("value", _JSON),
+    sa.Column("cleared", sa.Boolean, nullable=False, default=False),
+    sa.Column("by", sa.String(100), nullable=False),
+    sa.Column("at", _TS, nullable=False),
+    sa.Column("action_id", sa.Integer),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(100), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),  # viewer|steward|admin
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", _TS, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),  # sha256 of the token
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("last_used_at", _TS),
+    sa.Column("revoked_at", _TS),
+)
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),  # sha256 of the cookie value
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("expires_at", _TS, nullable=False),
 )

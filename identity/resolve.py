@@ -83,7 +83,7 @@ class Resolution:
         return self.assignment.crosswalk
 
     def review_pairs(self) -> list[dict[str, Any]]:
-        """Uncertain pairs for stewards, with the per-field weights that explain the score."""
+        """Uncertain pairs for stewards: per comparison its weight (bits) and level label."""
         out = []
         names = [c.name for c in self.model.comparisons]
         for i in self.clustering.review:
@@ -98,6 +98,11 @@ class Resolution:
                         for n, w, lv in zip(
                             names, self.scored.weights[i], self.scored.levels[i], strict=True
                         )
+                        if lv >= 0
+                    },
+                    "levels": {
+                        c.name: c.levels[int(lv)]
+                        for c, lv in zip(self.model.comparisons, self.scored.levels[i], strict=True)
                         if lv >= 0
                     },
                 }

@@ -1,0 +1,67 @@
+"""Data stewardship: users and roles, the review queue, golden record maintenance (merge,
+unmerge, override, undo), customer search and the single customer view, and the audit log.
+
+Every mutation is one transaction, appends an action (undoable) and an audit entry, and is
+optimistically locked; the web server (`hub.web`) and `crmhub review` both call this API.
+"""
+
+from __future__ import annotations
+
+from hub.steward.audit import export_audit, list_audit, record_audit
+from hub.steward.auth import (
+    ROLES,
+    User,
+    add_user,
+    authenticate,
+    create_session,
+    create_token,
+    end_session,
+    has_role,
+    list_users,
+    session_user,
+    set_user,
+    token_user,
+)
+from hub.steward.customer import customer_view
+from hub.steward.edits import ActionResult, SurvivorshipSettings
+from hub.steward.errors import Conflict, InvalidInput, NotFound, StewardError
+from hub.steward.maintenance import merge_golden, override_field, undo_action, unmerge_golden
+from hub.steward.review import DECISIONS, QueueFilter, decide, decide_many, list_queue, review_pair
+from hub.steward.search import SearchHit, search_customers
+
+__all__ = [
+    "DECISIONS",
+    "ROLES",
+    "ActionResult",
+    "Conflict",
+    "InvalidInput",
+    "NotFound",
+    "QueueFilter",
+    "SearchHit",
+    "StewardError",
+    "SurvivorshipSettings",
+    "User",
+    "add_user",
+    "authenticate",
+    "create_session",
+    "create_token",
+    "customer_view",
+    "decide",
+    "decide_many",
+    "end_session",
+    "export_audit",
+    "has_role",
+    "list_audit",
+    "list_queue",
+    "list_users",
+    "merge_golden",
+    "override_field",
+    "record_audit",
+    "review_pair",
+    "search_customers",
+    "session_user",
+    "set_user",
+    "token_user",
+    "undo_action",
+    "unmerge_golden",
+]

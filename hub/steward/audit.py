@@ -1,0 +1,86 @@
+"""The audit log: every mutation writes one entry; admins read and export it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from hub.store import dumps, now
+from hub.tables import audit_log
+
+__all__ = ["AUDIT_COLUMNS", "export_audit", "list_audit", "record_audit"]
+
+AUDIT_COLUMNS = ("id", "at", "actor", "action", "target_type", "target_id", "detail")
+
+
+def record_audit(
+    conn: Connection,
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    detail: Mapping[str, Any],
+) -> None:
+    """Append one audit entry inside the caller's transaction."""
+    conn.execute(
+        audit_log.insert().values(
+            at=now(),
+            actor=actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            detail=dict(detail),
+        )
+    )
+
+
+def _query(actor: str | None, action: str | None, target_id: str | None) -> sa.Select[Any]:
+    a = audit_log.c
+    query = sa.select(*(a[name] for name in AUDIT_COLUMNS)).order_by(a.id.desc())
+    if actor:
+        query = query.where(a.actor == actor)
+    if action:
+        query = query.where(a.action.startswith(action))
+    if target_id:
+        query = query.where(a.target_id == target_id)
+    return query
+
+
+def list_audit(
+    conn: Connection,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    target_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Newest first, filtered by actor, action prefix (e.g. `golden.`) or target."""
+    rows = conn.execute(_query(actor, action, target_id).limit(limit).offset(offset))
+    return [dict(r._mapping) for r in rows]
+
+
+def export_audit(conn: Connection, fmt: str) -> Iterator[str]:
+    """The whole audit log as CSV or JSON Lines, streamed in chunks."""
+    if fmt not in ("csv", "jsonl"):
+        raise ValueError(f"unknown export format {fmt!r}; use csv or jsonl")
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(AUDIT_COLUMNS)
+        yield buffer.getvalue()
+    for row in conn.execute(_query(None, None, None).execution_options(yield_per=1000)):
+        values = dict(row._mapping)
+        if fmt == "jsonl":
+            yield dumps(values) + "\n"
+        else:
+            buffer = io.StringIO()
+            csv.writer(buffer).writerow(
+                [dumps(values["detail"]) if k == "detail" else values[k] for k in AUDIT_COLUMNS]
+            )
+            yield buffer.getvalue()

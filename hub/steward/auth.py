@@ -1,0 +1,232 @@
+"""Users, roles, password hashing (Argon2id), web sessions and API tokens.
+
+Passwords are stored only as Argon2id hashes; session cookies and API tokens only as SHA-256
+digests, so a copy of the store gives no way in. Roles are ordered: viewer < steward < admin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.engine import Connection
+
+from hub.steward.audit import record_audit
+from hub.steward.errors import InvalidInput, NotFound
+from hub.store import now
+from hub.tables import api_tokens, users, web_sessions
+
+__all__ = [
+    "ROLES",
+    "SESSION_TTL",
+    "User",
+    "add_user",
+    "authenticate",
+    "create_session",
+    "create_token",
+    "end_session",
+    "has_role",
+    "list_users",
+    "session_user",
+    "set_user",
+    "token_user",
+]
+
+ROLES: tuple[str, ...] = ("viewer", "steward", "admin")
+SESSION_TTL = dt.timedelta(hours=12)
+_HASHER = PasswordHasher()
+_DUMMY_HASH = _HASHER.hash("crm-hub: equalises timing for unknown user names")
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,100}$")
+MIN_PASSWORD = 10
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """Who is calling, and what they may do."""
+
+    id: int
+    username: str
+    role: str
+    csrf_token: str | None = None  # set for browser sessions: forms must echo it
+
+    @property
+    def actor(self) -> str:
+        return self.username
+
+
+def has_role(user: User, role: str) -> bool:
+    """True when the user's role is `role` or above."""
+    return ROLES.index(user.role) >= ROLES.index(role)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+
+
+def add_user(conn: Connection, username: str, password: str, role: str, *, actor: str) -> User:
+    """Create a user; the password is kept only as an Argon2id hash."""
+    _check_role(role)
+    if not _USERNAME.match(username):
+        raise InvalidInput(
+            f"user name {username!r}: use 2-100 letters, digits, '.', '_', '-' or '@'"
+        )
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password too short: use at least {MIN_PASSWORD} characters")
+    exists = conn.execute(sa.select(users.c.id).where(users.c.username == username)).first()
+    if exists:
+        raise InvalidInput(f"user {username!r} already exists")
+    result = conn.execute(
+        users.insert().values(
+            username=username,
+            password_hash=_HASHER.hash(password),
+            role=role,
+            active=True,
+            created_at=now(),
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    record_audit(conn, actor, "user.add", "user", username, {"role": role})
+    return User(int(key[0]), username, role)
+
+
+def set_user(
+    conn: Connection,
+    username: str,
+    *,
+    actor: str,
+    role: str | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+) -> None:
+    """Change a user's role, activity or password (admins only, checked by the caller)."""
+    row = conn.execute(sa.select(users.c.id).where(users.c.username == username)).first()
+    if row is None:
+        raise NotFound(f"no user {username!r}")
+    values: dict[str, object] = {}
+    if role is not None:
+        _check_role(role)
+        values["role"] = role
+    if active is not None:
+        values["active"] = active
+    if password is not None:
+        if len(password) < MIN_PASSWORD:
+            raise InvalidInput(f"password too short: use at least {MIN_PASSWORD} characters")
+        values["password_hash"] = _HASHER.hash(password)
+    if not values:
+        return
+    conn.execute(users.update().where(users.c.id == row.id).values(**values))
+    if active is False or password is not None:  # end their sessions
+        conn.execute(web_sessions.delete().where(web_sessions.c.user_id == row.id))
+    shown = {k: v for k, v in values.items() if k != "password_hash"}
+    if password is not None:
+        shown["password_changed"] = True
+    record_audit(conn, actor, "user.update", "user", username, shown)
+
+
+def list_users(conn: Connection) -> list[dict[str, object]]:
+    rows = conn.execute(
+        sa.select(users.c.username, users.c.role, users.c.active, users.c.created_at).order_by(
+            users.c.username
+        )
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def authenticate(conn: Connection, username: str, password: str) -> User | None:
+    """The active user with this name and password, or None (same work either way)."""
+    row = conn.execute(
+        sa.select(users.c.id, users.c.username, users.c.role, users.c.password_hash).where(
+            users.c.username == username, users.c.active.is_(True)
+        )
+    ).first()
+    try:
+        _HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if row is None:
+        return None
+    if _HASHER.check_needs_rehash(row.password_hash):
+        conn.execute(
+            users.update().where(users.c.id == row.id).values(password_hash=_HASHER.hash(password))
+        )
+    return User(row.id, row.username, row.role)
+
+
+def create_session(conn: Connection, user: User) -> tuple[str, str]:
+    """A new browser session: (cookie value, CSRF token). Only the cookie's digest is kept."""
+    cookie = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    stamp = now()
+    conn.execute(web_sessions.delete().where(web_sessions.c.expires_at < stamp))
+    conn.execute(
+        web_sessions.insert().values(
+            id_hash=_digest(cookie),
+            user_id=user.id,
+            csrf_token=csrf,
+            created_at=stamp,
+            expires_at=stamp + SESSION_TTL,
+        )
+    )
+    return cookie, csrf
+
+
+def end_session(conn: Connection, cookie: str) -> None:
+    conn.execute(web_sessions.delete().where(web_sessions.c.id_hash == _digest(cookie)))
+
+
+def session_user(conn: Connection, cookie: str) -> User | None:
+    """The user of a live session cookie, with the session's CSRF token."""
+    s, u = web_sessions.c, users.c
+    row = conn.execute(
+        sa.select(u.id, u.username, u.role, s.csrf_token, s.expires_at)
+        .join(users, users.c.id == s.user_id)
+        .where(s.id_hash == _digest(cookie), u.active.is_(True))
+    ).first()
+    if row is None or _aware(row.expires_at) < now():
+        return None
+    return User(row.id, row.username, row.role, row.csrf_token)
+
+
+def create_token(conn: Connection, username: str, name: str, *, actor: str) -> str:
+    """A new API token for a user (shown once; only its digest is stored)."""
+    row = conn.execute(sa.select(users.c.id).where(users.c.username == username)).first()
+    if row is None:
+        raise NotFound(f"no user {username!r}; create it with `crmhub user add`")
+    token = "chub_" + secrets.token_urlsafe(32)
+    conn.execute(
+        api_tokens.insert().values(
+            user_id=row.id, name=name, token_hash=_digest(token), created_at=now()
+        )
+    )
+    record_audit(conn, actor, "token.create", "user", username, {"name": name})
+    return token
+
+
+def token_user(conn: Connection, token: str) -> User | None:
+    """The active user an unrevoked API token belongs to."""
+    t, u = api_tokens.c, users.c
+    row = conn.execute(
+        sa.select(u.id, u.username, u.role, t.id.label("token_id"))
+        .join(users, users.c.id == t.user_id)
+        .where(t.token_hash == _digest(token), t.revoked_at.is_(None), u.active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    conn.execute(api_tokens.update().where(t.id == row.token_id).values(last_used_at=now()))
+    return User(row.id, row.username, row.role)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -1,0 +1,273 @@
+"""Golden record maintenance: merge, unmerge, override a field, and undo any of them.
+
+Each operation is one transaction and one append-only action. Merges and unmerges become
+pair constraints that every later `crmhub resolve` honours; overrides survive re-runs and
+show as provenance "manual, by X, at T". The stable-id rules hold: a merge keeps the oldest
+id, records moved out get a new id (or the target's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from hub.steward.edits import ActionResult, Edit, Key, SurvivorshipSettings
+from hub.steward.errors import Conflict, InvalidInput, NotFound
+from hub.tables import golden_overrides, golden_records, match_candidates, steward_actions
+from identity.survivorship import GOLDEN_FIELDS
+
+__all__ = [
+    "apply_merge",
+    "apply_unmerge",
+    "merge_golden",
+    "override_field",
+    "undo_action",
+    "undo_detail",
+    "unmerge_golden",
+]
+
+EDITABLE = tuple(f for f in GOLDEN_FIELDS if f != "updated_at")
+
+
+def apply_merge(
+    edit: Edit, golden_ids: Sequence[str], versions: Mapping[str, int | None]
+) -> dict[str, Any]:
+    """Merge golden records into the oldest of them; returns the undo detail."""
+    ids = list(dict.fromkeys(golden_ids))
+    if len(ids) < 2:
+        raise InvalidInput("merge needs two or more different golden ids")
+    rows = [edit.active(gid, versions.get(gid)) for gid in ids]
+    survivor = min(rows, key=lambda r: (r.created_at, r.golden_id)).golden_id
+    anchor = edit.members(survivor)[0]
+    carried_by_id: dict[str, list[str]] = {}
+    absorbed = []
+    kept = edit.overrides(survivor)
+    for row in rows:
+        gid = row.golden_id
+        if gid == survivor:
+            continue
+        moved = edit.members(gid)
+        edit.move(moved, survivor)
+        for key in moved:
+            edit.constrain(anchor, key, "match", note=f"merge {gid} into {survivor}")
+        carried = []
+        for name, (value, by, at) in edit.overrides(gid).items():
+            if name not in kept:
+                edit.conn.execute(
+                    golden_overrides.insert().values(
+                        golden_id=survivor, field=name, value=value, cleared=False, by=by, at=at
+                    )
+                )
+                kept[name] = (value, by, at)
+                carried.append(name)
+        carried_by_id[gid] = carried
+        edit.retire_into(gid, survivor)
+        absorbed.append({"golden_id": gid, "members": [list(k) for k in moved]})
+    edit.rebuild(survivor)
+    return {
+        "op": "merge",
+        "survivor": survivor,
+        "absorbed": absorbed,
+        "carried": sorted({f for fs in carried_by_id.values() for f in fs}),
+    }
+
+
+def apply_unmerge(
+    edit: Edit,
+    golden_id: str,
+    members: Sequence[Key],
+    version: int | None,
+    target: str | None = None,
+) -> dict[str, Any]:
+    """Move source records out of a golden record, to a new one or to `target`."""
+    edit.active(golden_id, version)
+    current = edit.members(golden_id)
+    moved = sorted({(str(s), str(i)) for s, i in members})
+    if not moved:
+        raise InvalidInput("unmerge needs at least one source record to move out")
+    strangers = [k for k in moved if k not in current]
+    if strangers:
+        raise InvalidInput(
+            f"{', '.join('/'.join(k) for k in strangers)} not in golden record {golden_id}"
+        )
+    remaining = [k for k in current if k not in moved]
+    if not remaining:
+        raise InvalidInput(
+            f"that would move every record out of {golden_id}; use merge to join it to another"
+        )
+    if target == golden_id:
+        raise InvalidInput("the target is the golden record itself")
+    created = target is None
+    if target is not None:
+        edit.active(target, None)
+    destination = target or edit.new_golden_id(moved)
+    edit.move(moved, destination)
+    note = f"unmerge from {golden_id}"
+    for key in moved:
+        for other in remaining:
+            edit.constrain(key, other, "no_match", note=note)
+    anchor = moved[0] if created else edit.members(destination)[0]
+    for key in moved:
+        if key != anchor:
+            edit.constrain(anchor, key, "match", note=note)
+    edit.rebuild(golden_id)
+    edit.rebuild(destination, new=created)
+    return {
+        "op": "unmerge",
+        "source": golden_id,
+        "target": destination,
+        "created": created,
+        "moved": [list(k) for k in moved],
+    }
+
+
+def merge_golden(
+    conn: Connection,
+    settings: SurvivorshipSettings,
+    actor: str,
+    golden_ids: Sequence[str],
+    versions: Mapping[str, int | None],
+) -> ActionResult:
+    edit = Edit(conn, settings, actor)
+    detail = apply_merge(edit, golden_ids, versions)
+    others = ", ".join(a["golden_id"] for a in detail["absorbed"])
+    return edit.finish("merge", f"merged {others} into {detail['survivor']}", detail)
+
+
+def unmerge_golden(
+    conn: Connection,
+    settings: SurvivorshipSettings,
+    actor: str,
+    golden_id: str,
+    members: Sequence[Key],
+    version: int | None,
+    target: str | None = None,
+) -> ActionResult:
+    edit = Edit(conn, settings, actor)
+    detail = apply_unmerge(edit, golden_id, members, version, target)
+    summary = f"moved {len(detail['moved'])} record(s) from {golden_id} to {detail['target']}"
+    return edit.finish("unmerge", summary, detail)
+
+
+def override_field(
+    conn: Connection,
+    settings: SurvivorshipSettings,
+    actor: str,
+    golden_id: str,
+    field: str,
+    value: Any,
+    version: int | None,
+) -> ActionResult:
+    """Set (or with value None, clear) a steward's override of one golden field."""
+    if field not in EDITABLE:
+        raise InvalidInput(f"unknown golden field {field!r}; use one of {', '.join(EDITABLE)}")
+    edit = Edit(conn, settings, actor)
+    edit.active(golden_id, version)
+    previous = edit.overrides(golden_id).get(field)
+    if value is not None and not isinstance(value, str | int | float | bool):
+        raise InvalidInput(f"{field}: an override is a single text value")
+    value = None if value is None or str(value).strip() == "" else str(value).strip()
+    if previous is None and value is None:
+        raise InvalidInput(f"{field} has no override to clear")
+    edit.conn.execute(
+        golden_overrides.insert().values(
+            golden_id=golden_id,
+            field=field,
+            value=value,
+            cleared=value is None,
+            by=actor,
+            at=edit.stamp,
+        )
+    )
+    edit.rebuild(golden_id)
+    before = None if previous is None else {"value": previous[0], "by": previous[1]}
+    detail = {"op": "override", "golden_id": golden_id, "field": field, "value": value}
+    detail["previous"] = before
+    if previous is not None:
+        detail["previous_at"] = str(previous[2])
+    summary = (
+        f"cleared the override of {field} on {golden_id}"
+        if value is None
+        else f"set {field} of {golden_id} to {value!r}"
+    )
+    return edit.finish("override", summary, detail)
+
+
+def undo_detail(edit: Edit, detail: Mapping[str, Any]) -> None:
+    """Revert one merge / unmerge / override detail inside `edit`."""
+    op = detail.get("op")
+    if op == "merge":
+        survivor = detail["survivor"]
+        for entry in detail["absorbed"]:
+            gid = entry["golden_id"]
+            edit.move([tuple(k) for k in entry["members"]], gid)
+            edit.rebuild(gid)
+        for name in detail.get("carried", []):
+            _clear_override(edit, survivor, name)
+        edit.rebuild(survivor)
+    elif op == "unmerge":
+        edit.move([tuple(k) for k in detail["moved"]], detail["source"])
+        edit.rebuild(detail["target"])
+        edit.rebuild(detail["source"])
+    elif op == "override":
+        previous = detail.get("previous")
+        gid = detail["golden_id"]
+        edit.conn.execute(
+            golden_overrides.insert().values(
+                golden_id=gid,
+                field=detail["field"],
+                value=None if previous is None else previous["value"],
+                cleared=previous is None,
+                by=edit.actor if previous is None else previous["by"],
+                at=edit.stamp,
+            )
+        )
+        edit.rebuild(gid)
+
+
+def _clear_override(edit: Edit, golden_id: str, name: str) -> None:
+    edit.conn.execute(
+        golden_overrides.insert().values(
+            golden_id=golden_id, field=name, value=None, cleared=True, by=edit.actor, at=edit.stamp
+        )
+    )
+
+
+def undo_action(
+    conn: Connection, settings: SurvivorshipSettings, actor: str, action_id: int
+) -> ActionResult:
+    """Undo a steward action, if nothing has changed its golden records since."""
+    a = steward_actions.c
+    row = conn.execute(sa.select(steward_actions).where(a.id == action_id)).first()
+    if row is None:
+        raise NotFound(f"no steward action {action_id}")
+    if row.kind == "undo":
+        raise InvalidInput(f"action {action_id} is itself an undo; redo the change instead")
+    done = conn.execute(sa.select(a.id, a.actor).where(a.undoes == action_id)).first()
+    if done is not None:
+        raise Conflict(f"action {action_id} was already undone (action {done.id} by {done.actor})")
+    detail = row.detail
+    g = golden_records.c
+    for gid, version in (detail.get("versions_after") or {}).items():
+        now_version = conn.execute(sa.select(g.version).where(g.golden_id == gid)).scalar()
+        if now_version != version:
+            raise Conflict(
+                f"golden record {gid} changed after action {action_id}; "
+                "undo the later changes first (newest first)"
+            )
+    edit = Edit(conn, settings, actor)
+    edit.versions.update(detail.get("versions_after") or {})
+    undo_detail(edit, detail.get("sub") or detail)
+    edit.restore_pairs(detail.get("pairs") or [])
+    if row.kind == "decision":
+        conn.execute(
+            match_candidates.update()
+            .where(match_candidates.c.id == detail["candidate_id"])
+            .values(status=detail.get("previous_status", "open"))
+        )
+    return edit.finish(
+        "undo", f"undid action {action_id}: {row.summary}", {"undone": action_id}, undoes=action_id
+    )

@@ -1,0 +1,251 @@
+"""The review queue: uncertain pairs, what each decision would change, and the decisions.
+
+Pairs come from `crmhub resolve` (between the two thresholds). The queue puts first what a
+decision changes most: uncertainty (a score near 0.5) times the records it would join or
+keep apart. A decision is stored append-only, applied at once (match merges the two golden
+records; not-a-match separates them when they share one) and becomes a constraint for every
+later resolution. A decided pair is not asked again unless either record's identifying
+data changes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from hub.golden import identifying_hash, load_customer_records, provenance_json
+from hub.steward.edits import ActionResult, Edit, Key, SurvivorshipSettings
+from hub.steward.errors import Conflict, InvalidInput, NotFound
+from hub.steward.maintenance import apply_merge, apply_unmerge
+from hub.tables import crosswalk, customer_records, match_candidates
+from identity.survivorship import GOLDEN_FIELDS, survive
+
+__all__ = [
+    "DECISIONS",
+    "QueueFilter",
+    "decide",
+    "decide_many",
+    "list_queue",
+    "review_pair",
+]
+
+DECISIONS = ("match", "no_match", "unsure", "skip")
+_STATUS_AFTER = {"match": "decided", "no_match": "decided", "unsure": "unsure"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueFilter:
+    """Which review items to show: by source, score band, entity kind and status."""
+
+    source: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    kind: str | None = None
+    status: str = "open"  # open | unsure
+
+
+def _golden_sizes(conn: Connection) -> tuple[dict[Key, str], Counter[str]]:
+    owner = {(r.source, r.source_id): r.golden_id for r in conn.execute(sa.select(crosswalk))}
+    return owner, Counter(owner.values())
+
+
+def list_queue(
+    conn: Connection, flt: QueueFilter | None = None, *, limit: int = 50, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """(one page of items, total matching) ordered by uncertainty x records affected."""
+    flt = flt or QueueFilter()
+    m, c = match_candidates.c, customer_records.c
+    query = sa.select(match_candidates).where(m.status == flt.status)
+    if flt.source:
+        query = query.where(sa.or_(m.left_source == flt.source, m.right_source == flt.source))
+    if flt.min_score is not None:
+        query = query.where(m.score >= flt.min_score)
+    if flt.max_score is not None:
+        query = query.where(m.score <= flt.max_score)
+    rows = conn.execute(query).all()
+    kinds = {
+        (r.source, r.source_id): r.kind
+        for r in conn.execute(sa.select(c.source, c.source_id, c.kind).where(c.deleted.is_(False)))
+    }
+    owner, sizes = _golden_sizes(conn)
+    items = []
+    for row in rows:
+        left, right = (row.left_source, row.left_source_id), (row.right_source, row.right_source_id)
+        gl, gr = owner.get(left), owner.get(right)
+        if gl is None or gr is None:
+            continue  # a record deleted since the resolution
+        if flt.kind and kinds.get(left) != flt.kind and kinds.get(right) != flt.kind:
+            continue
+        uncertainty = 1.0 - abs(2.0 * row.score - 1.0)
+        affected = sizes[gl] + (sizes[gr] if gr != gl else 0)
+        items.append(
+            {
+                "id": row.id,
+                "left": {"source": left[0], "source_id": left[1], "golden_id": gl},
+                "right": {"source": right[0], "source_id": right[1], "golden_id": gr},
+                "kind": kinds.get(left) or kinds.get(right),
+                "score": row.score,
+                "status": row.status,
+                "same_golden": gl == gr,
+                "records_affected": affected,
+                "priority": round(uncertainty * affected, 4),
+            }
+        )
+    items.sort(key=lambda i: (-i["priority"], i["id"]))
+    return items[offset : offset + limit], len(items)
+
+
+def _candidate(conn: Connection, candidate_id: int) -> Any:
+    row = conn.execute(
+        sa.select(match_candidates).where(match_candidates.c.id == candidate_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no review item {candidate_id}; it may have been resolved — reload")
+    return row
+
+
+def review_pair(
+    conn: Connection, settings: SurvivorshipSettings, candidate_id: int
+) -> dict[str, Any]:
+    """Side by side: both records, aligned fields, per-field weights, the merged preview."""
+    row = _candidate(conn, candidate_id)
+    edit = Edit(conn, settings, "preview")
+    left: Key = (row.left_source, row.left_source_id)
+    right: Key = (row.right_source, row.right_source_id)
+    records = {(r["source"], r["source_id"]): r for r in load_customer_records(conn, [left, right])}
+    sides = {}
+    members: list[Key] = []
+    for name, key in (("left", left), ("right", right)):
+        gid = edit.golden_of(key)
+        golden = edit.golden(gid)
+        group = edit.members(gid)
+        members += [k for k in group if k not in members]
+        sides[name] = {
+            "record": records.get(key, {"source": key[0], "source_id": key[1]}),
+            "golden_id": gid,
+            "golden_version": golden.version,
+            "golden_size": len(group),
+        }
+    preview = survive(
+        load_customer_records(conn, members),
+        source_priority=settings.source_priority,
+        rules=dict(settings.rules) or None,
+    )
+    fields = [
+        {
+            "field": f,
+            "left": sides["left"]["record"].get(f),
+            "right": sides["right"]["record"].get(f),
+            "merged": preview.values.get(f),
+        }
+        for f in GOLDEN_FIELDS
+    ]
+    return {
+        "id": row.id,
+        "score": row.score,
+        "status": row.status,
+        "weights": row.weights,
+        "left": sides["left"],
+        "right": sides["right"],
+        "fields": fields,
+        "merged_preview": {
+            "values": preview.values,
+            "provenance": provenance_json(preview),
+            "members": [list(k) for k in preview.members],
+        },
+    }
+
+
+def decide(
+    conn: Connection,
+    settings: SurvivorshipSettings,
+    actor: str,
+    candidate_id: int,
+    decision: str,
+    *,
+    note: str | None = None,
+) -> ActionResult:
+    """Record and apply one decision; a second steward deciding the same pair gets Conflict."""
+    if decision not in DECISIONS:
+        raise InvalidInput(f"unknown decision {decision!r}; use one of {', '.join(DECISIONS)}")
+    row = _candidate(conn, candidate_id)
+    if row.status not in ("open", "unsure"):
+        raise Conflict(f"review item {candidate_id} was already decided; reload the queue")
+    m = match_candidates.c
+    new_status = _STATUS_AFTER.get(decision, row.status)
+    claimed = conn.execute(
+        match_candidates.update()
+        .where(m.id == candidate_id, m.status == row.status)
+        .values(status=new_status)
+    )
+    if claimed.rowcount != 1:
+        raise Conflict(f"review item {candidate_id} was just decided by someone else; reload")
+    edit = Edit(conn, settings, actor)
+    left: Key = (row.left_source, row.left_source_id)
+    right: Key = (row.right_source, row.right_source_id)
+    before = {"left": edit.golden_of(left), "right": edit.golden_of(right)}
+    sub: dict[str, Any] | None = None
+    if decision == "match" and before["left"] != before["right"]:
+        sub = apply_merge(edit, [before["left"], before["right"]], {})
+    elif decision == "no_match" and before["left"] == before["right"]:
+        sub = apply_unmerge(edit, before["left"], [right], None)
+    after = {"left": edit.golden_of(left), "right": edit.golden_of(right)}
+    hashes = {
+        (r["source"], r["source_id"]): identifying_hash(r)
+        for r in load_customer_records(conn, [left, right])
+    }
+    edit.constrain(
+        left,
+        right,
+        decision,
+        score_at_decision=row.score,
+        before=before,
+        after=after,
+        note=note,
+        left_hash=hashes.get(left),
+        right_hash=hashes.get(right),
+    )
+    if decision in ("unsure", "skip"):
+        edit.pairs.pop()  # recorded, but no constraint to restore on undo
+    words = {"match": "match", "no_match": "not a match", "unsure": "unsure", "skip": "skipped"}
+    summary = f"review item {candidate_id}: {words[decision]}"
+    detail = {
+        "candidate_id": candidate_id,
+        "decision": decision,
+        "previous_status": row.status,
+        "score": row.score,
+        "before": before,
+        "after": after,
+        "sub": sub,
+    }
+    return edit.finish("decision", summary, detail)
+
+
+def decide_many(
+    conn_factory: Any,
+    settings: SurvivorshipSettings,
+    actor: str,
+    flt: QueueFilter,
+    decision: str,
+    *,
+    limit: int = 500,
+) -> dict[str, Any]:
+    """Apply one decision to every item of a filtered queue, each in its own transaction;
+    items someone else decided meanwhile are reported, not overwritten."""
+    if decision not in ("match", "no_match", "unsure"):
+        raise InvalidInput("bulk decisions are match, no_match or unsure")
+    with conn_factory() as conn:
+        items, _ = list_queue(conn, flt, limit=limit)
+    done, conflicts = [], []
+    for item in items:
+        try:
+            with conn_factory() as conn:
+                result = decide(conn, settings, actor, item["id"], decision, note="bulk")
+            done.append(result.action_id)
+        except (Conflict, NotFound) as error:
+            conflicts.append({"id": item["id"], "error": str(error)})
+    return {"decided": len(done), "actions": done, "conflicts": conflicts}
