@@ -1,4 +1,5 @@
-"""The `crmhub` command line: init, check, sync, status, quarantine, demo."""
+"""The `crmhub` command line: init, check, sync, status, quarantine, resolve, demo, and
+(from hub.steward_cli) serve, user and review."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from hub import steward_cli
 from hub.check import check_connector
 from hub.demo import write_example
 from hub.errors import HubError
@@ -318,6 +320,9 @@ def demo(
     )
     if not all(r.ok for r in results):
         raise typer.Exit(1)
+
+
+steward_cli.register(app)
 
 
 def _quiet_plugins(record: logging.LogRecord) -> bool:

@@ -112,9 +112,9 @@ class SearchIndex:
             for _, score, i in process.extract(
                 folded,
                 self.names,
-                scorer=fuzz.token_sort_ratio,
+                scorer=fuzz.WRatio,  # token order, partial names and typos
                 limit=limit * 5,
-                score_cutoff=70,
+                score_cutoff=75,
             ):
                 hit(self.name_owner[i], float(score), f"name: {self.names[i]}")
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]

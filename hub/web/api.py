@@ -1,0 +1,289 @@
+"""The REST API (`/api/...`, described at `/openapi.json`).
+
+Reading needs the viewer role; decisions, merges, unmerges, overrides and undo need
+steward; users and the audit log need admin. Conflicting concurrent changes answer 409.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.steward import (
+    ROLES,
+    ActionResult,
+    QueueFilter,
+    User,
+    add_user,
+    create_token,
+    customer_view,
+    decide,
+    decide_many,
+    export_audit,
+    list_audit,
+    list_queue,
+    list_users,
+    merge_golden,
+    override_field,
+    review_pair,
+    search_customers,
+    set_user,
+    undo_action,
+    unmerge_golden,
+)
+from hub.web.security import Hub, current_user, get_hub, require
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api")
+HubDep = Annotated[Hub, Depends(get_hub)]
+Viewer = Annotated[User, Depends(require("viewer"))]
+Steward = Annotated[User, Depends(require("steward"))]
+Admin = Annotated[User, Depends(require("admin"))]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DecisionIn(_Body):
+    decision: Literal["match", "no_match", "unsure", "skip"]
+    note: str | None = Field(None, max_length=2000)
+
+
+class BulkDecisionIn(_Body):
+    decision: Literal["match", "no_match", "unsure"]
+    source: str | None = None
+    min_score: float | None = Field(None, ge=0, le=1)
+    max_score: float | None = Field(None, ge=0, le=1)
+    kind: str | None = None
+    limit: int = Field(500, ge=1, le=5000)
+
+
+class MergeIn(_Body):
+    golden_ids: list[str] = Field(min_length=2)
+    versions: dict[str, int] = Field(description="the version of each golden record you saw")
+
+
+class SourceKey(_Body):
+    source: str
+    source_id: str
+
+
+class UnmergeIn(_Body):
+    members: list[SourceKey] = Field(min_length=1)
+    version: int
+    target: str | None = Field(None, description="an existing golden id; omit for a new one")
+
+
+class FieldIn(_Body):
+    value: str | None
+    version: int
+
+
+class UserIn(_Body):
+    username: str
+    password: str = Field(min_length=10)
+    role: Literal["viewer", "steward", "admin"]
+
+
+class UserPatch(_Body):
+    role: Literal["viewer", "steward", "admin"] | None = None
+    active: bool | None = None
+    password: str | None = Field(None, min_length=10)
+
+
+class TokenIn(_Body):
+    name: str = Field(min_length=1, max_length=100)
+
+
+def _result(result: ActionResult) -> dict[str, Any]:
+    return {"action_id": result.action_id, "summary": result.summary, "versions": result.versions}
+
+
+@router.get("/me", tags=["session"])
+def me(user: Annotated[User, Depends(current_user)]) -> dict[str, str]:
+    return {"username": user.username, "role": user.role}
+
+
+@router.get("/review", tags=["review"])
+def review_queue(
+    hub: HubDep,
+    _user: Viewer,
+    source: str | None = None,
+    min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    max_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    kind: str | None = None,
+    status: Literal["open", "unsure"] = "open",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Open review items, most consequential first (uncertainty x records affected)."""
+    flt = QueueFilter(
+        source=source, min_score=min_score, max_score=max_score, kind=kind, status=status
+    )
+    with hub.read() as conn:
+        items, total = list_queue(conn, flt, limit=limit, offset=offset)
+    return {"total": total, "items": items}
+
+
+@router.get("/review/{item_id}", tags=["review"])
+def review_item(item_id: int, hub: HubDep, _user: Viewer) -> dict[str, Any]:
+    """Both records side by side, per-field weights and the golden record if merged."""
+    with hub.read() as conn:
+        return review_pair(conn, hub.settings, item_id)
+
+
+@router.post("/review/{item_id}/decision", tags=["review"])
+def review_decide(item_id: int, body: DecisionIn, hub: HubDep, user: Steward) -> dict[str, Any]:
+    with hub.write() as conn:
+        return _result(
+            decide(conn, hub.settings, user.actor, item_id, body.decision, note=body.note)
+        )
+
+
+@router.post("/review/bulk-decision", tags=["review"])
+def review_bulk(body: BulkDecisionIn, hub: HubDep, user: Steward) -> dict[str, Any]:
+    """One decision for every open item matching the filter (each its own transaction)."""
+    flt = QueueFilter(
+        source=body.source, min_score=body.min_score, max_score=body.max_score, kind=body.kind
+    )
+    return decide_many(hub.write, hub.settings, user.actor, flt, body.decision, limit=body.limit)
+
+
+@router.get("/customers", tags=["customers"])
+def customers_search(
+    hub: HubDep, _user: Viewer, q: Annotated[str, Query(min_length=1, max_length=200)]
+) -> dict[str, Any]:
+    """Fuzzy search by name, e-mail, phone or source id."""
+    with hub.read() as conn:
+        hits = search_customers(conn, q)
+    return {"query": q, "hits": [asdict(hit) for hit in hits]}
+
+
+@router.get("/customers/{golden_id}", tags=["customers"])
+def customer(golden_id: str, hub: HubDep, _user: Viewer) -> dict[str, Any]:
+    """The single customer view: golden record, provenance, sources, timeline, reviews."""
+    with hub.read() as conn:
+        return customer_view(conn, golden_id)
+
+
+@router.post("/customers/merge", tags=["customers"])
+def customers_merge(body: MergeIn, hub: HubDep, user: Steward) -> dict[str, Any]:
+    """Merge golden records; the oldest id survives."""
+    with hub.write() as conn:
+        return _result(
+            merge_golden(conn, hub.settings, user.actor, body.golden_ids, dict(body.versions))
+        )
+
+
+@router.post("/customers/{golden_id}/unmerge", tags=["customers"])
+def customers_unmerge(
+    golden_id: str, body: UnmergeIn, hub: HubDep, user: Steward
+) -> dict[str, Any]:
+    """Move source records out to a new golden record (or to `target`)."""
+    members = [(m.source, m.source_id) for m in body.members]
+    with hub.write() as conn:
+        return _result(
+            unmerge_golden(
+                conn, hub.settings, user.actor, golden_id, members, body.version, body.target
+            )
+        )
+
+
+@router.put("/customers/{golden_id}/fields/{field}", tags=["customers"])
+def customers_override(
+    golden_id: str, field: str, body: FieldIn, hub: HubDep, user: Steward
+) -> dict[str, Any]:
+    """Override a golden field by hand (value null clears the override)."""
+    with hub.write() as conn:
+        return _result(
+            override_field(
+                conn, hub.settings, user.actor, golden_id, field, body.value, body.version
+            )
+        )
+
+
+@router.post("/actions/{action_id}/undo", tags=["customers"])
+def actions_undo(action_id: int, hub: HubDep, user: Steward) -> dict[str, Any]:
+    """Undo a decision, merge, unmerge or override (newest first when they overlap)."""
+    with hub.write() as conn:
+        return _result(undo_action(conn, hub.settings, user.actor, action_id))
+
+
+@router.get("/audit", tags=["admin"])
+def audit(
+    hub: HubDep,
+    _user: Admin,
+    actor: str | None = None,
+    action: str | None = None,
+    target_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    with hub.read() as conn:
+        entries = list_audit(
+            conn, actor=actor, action=action, target_id=target_id, limit=limit, offset=offset
+        )
+    return {"entries": entries}
+
+
+@router.get("/audit/export", tags=["admin"])
+def audit_export(
+    hub: HubDep, _user: Admin, format: Literal["csv", "jsonl"] = "csv"
+) -> StreamingResponse:
+    def chunks() -> Any:
+        with hub.read() as conn:
+            yield from export_audit(conn, format)
+
+    media = "text/csv" if format == "csv" else "application/x-ndjson"
+    return StreamingResponse(
+        chunks(),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="crmhub-audit.{format}"'},
+    )
+
+
+@router.get("/users", tags=["admin"])
+def users(hub: HubDep, _user: Admin) -> dict[str, Any]:
+    with hub.read() as conn:
+        return {"users": list_users(conn), "roles": list(ROLES)}
+
+
+@router.post("/users", tags=["admin"], status_code=201)
+def users_add(body: UserIn, hub: HubDep, user: Admin) -> dict[str, str]:
+    with hub.write() as conn:
+        created = add_user(conn, body.username, body.password, body.role, actor=user.actor)
+    return {"username": created.username, "role": created.role}
+
+
+@router.patch("/users/{username}", tags=["admin"])
+def users_change(username: str, body: UserPatch, hub: HubDep, user: Admin) -> dict[str, str]:
+    if username == user.username and (body.role not in (None, "admin") or body.active is False):
+        raise HTTPException(409, "you cannot demote or deactivate yourself; ask another admin")
+    with hub.write() as conn:
+        set_user(
+            conn,
+            username,
+            actor=user.actor,
+            role=body.role,
+            active=body.active,
+            password=body.password,
+        )
+    return {"username": username}
+
+
+@router.post("/users/{username}/tokens", tags=["admin"], status_code=201)
+def users_token(
+    username: str, body: TokenIn, hub: HubDep, user: Annotated[User, Depends(current_user)]
+) -> dict[str, str]:
+    """A new API token (shown once). Admins for anyone; everyone for themselves."""
+    if username != user.username and user.role != "admin":
+        raise HTTPException(403, "only admins create tokens for other users")
+    with hub.write() as conn:
+        token = create_token(conn, username, body.name, actor=user.actor)
+    return {"username": username, "name": body.name, "token": token}

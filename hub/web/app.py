@@ -1,0 +1,102 @@
+"""The steward web server: the FastAPI app behind `crmhub serve`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from hub.steward import StewardError, SurvivorshipSettings
+from hub.store import Store
+from hub.web import api, pages
+from hub.web.security import Hub, LoginRequired
+from schemas.config import HubConfig
+
+__all__ = ["create_app"]
+
+_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    user = getattr(request.state, "user", None)
+    response = pages.templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "message": message, "user": user, "msg": None},
+        status_code=status,
+    )
+    return response
+
+
+def create_app(config: HubConfig, store: Store, *, secure_cookies: bool = False) -> FastAPI:
+    """The app for one hub: its store and its survivorship settings."""
+    app = FastAPI(
+        title="crm-hub steward API",
+        version="1",
+        description=(
+            "Review queue, golden record maintenance and the single customer view. "
+            "Authenticate with `Authorization: Bearer <token>` (`crmhub user token NAME`)."
+        ),
+    )
+    app.state.hub = Hub(store, SurvivorshipSettings.from_config(config), secure_cookies)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount(
+        "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
+    )
+
+    @app.exception_handler(StewardError)
+    async def steward_error(request: Request, error: StewardError) -> Response:
+        return _error(request, error.status, str(error))
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, error: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={quote(error.next_url)}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": error.detail}, status_code=error.status_code, headers=error.headers
+            )
+        return _error(request, error.status_code, str(error.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}"
+            for e in error.errors()
+        )
+        if _is_api(request):
+            return JSONResponse({"detail": problems, "errors": error.errors()}, status_code=422)
+        return _error(request, 422, problems)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in _HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app

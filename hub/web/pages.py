@@ -1,0 +1,359 @@
+"""Server-rendered pages (Jinja2): sign-in, review queue, pair review, search, customer 360,
+audit log and users. Every form posts its CSRF token; every change redirects (303) back
+to a page that shows it, with a one-line message."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs, quote, urlencode
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from hub.steward import (
+    DECISIONS,
+    ROLES,
+    QueueFilter,
+    User,
+    add_user,
+    authenticate,
+    create_session,
+    customer_view,
+    decide,
+    decide_many,
+    end_session,
+    list_audit,
+    list_queue,
+    list_users,
+    merge_golden,
+    override_field,
+    record_audit,
+    review_pair,
+    search_customers,
+    set_user,
+    undo_action,
+    unmerge_golden,
+)
+from hub.steward.maintenance import EDITABLE
+from hub.tables import golden_records
+from hub.web.security import SESSION_COOKIE, Hub, get_hub, optional_user, require
+
+__all__ = ["router", "templates"]
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+HubDep = Annotated[Hub, Depends(get_hub)]
+Viewer = Annotated[User, Depends(require("viewer"))]
+Steward = Annotated[User, Depends(require("steward"))]
+Admin = Annotated[User, Depends(require("admin"))]
+_LOGIN_CSRF = "crmhub_login_csrf"
+
+
+def _page(request: Request, name: str, user: User | None, **context: Any) -> HTMLResponse:
+    context.update(user=user, msg=request.query_params.get("msg"), request=request)
+    return templates.TemplateResponse(request, name, context)
+
+
+def _back(url: str, msg: str) -> RedirectResponse:
+    joiner = "&" if "?" in url else "?"
+    return RedirectResponse(f"{url}{joiner}msg={quote(msg)}", status_code=303)
+
+
+def _safe_next(url: str | None) -> str:
+    return url if url and url.startswith("/") and not url.startswith("//") else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    response = _page(request, "login.html", None, login_csrf=token, next=_safe_next(next))
+    response.set_cookie(_LOGIN_CSRF, token, httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    hub: HubDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    if not secrets.compare_digest(csrf_token, request.cookies.get(_LOGIN_CSRF, "")):
+        raise HTTPException(403, "the sign-in form expired; reload the page and sign in again")
+    with hub.write() as conn:
+        user = authenticate(conn, username, password)
+        if user is None:
+            record_audit(conn, username[:100], "session.login_failed", "user", username[:500], {})
+        else:
+            cookie, _ = create_session(conn, user)
+            record_audit(conn, user.actor, "session.login", "user", user.username, {})
+    if user is None:
+        token = secrets.token_urlsafe(24)
+        response: Response = _page(
+            request,
+            "login.html",
+            None,
+            login_csrf=token,
+            next=_safe_next(next),
+            error="Wrong user name or password.",
+        )
+        response.status_code = 401
+        response.set_cookie(_LOGIN_CSRF, token, httponly=True, samesite="strict")
+        return response
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, cookie, httponly=True, samesite="lax", secure=hub.secure_cookies
+    )
+    response.delete_cookie(_LOGIN_CSRF)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, hub: HubDep, user: Viewer) -> Response:
+    with hub.write() as conn:
+        end_session(conn, request.cookies.get(SESSION_COOKIE, ""))
+        record_audit(conn, user.actor, "session.logout", "user", user.username, {})
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(user: Annotated[User | None, Depends(optional_user)]) -> Response:
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse("/review" if user.role != "viewer" else "/customers", status_code=303)
+
+
+def _filter(
+    source: str | None, band: str | None, kind: str | None, status: str = "open"
+) -> QueueFilter:
+    low, high = None, None
+    if band:
+        lo, _, hi = band.partition("-")
+        low, high = float(lo), float(hi)
+    return QueueFilter(
+        source=source or None, min_score=low, max_score=high, kind=kind or None, status=status
+    )
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_list(
+    request: Request,
+    hub: HubDep,
+    user: Viewer,
+    source: str = "",
+    band: str = "",
+    kind: str = "",
+    status: str = "open",
+    page: int = 1,
+) -> HTMLResponse:
+    flt = _filter(source, band, kind, status if status in ("open", "unsure") else "open")
+    size = 50
+    with hub.read() as conn:
+        items, total = list_queue(conn, flt, limit=size, offset=(max(page, 1) - 1) * size)
+    query = urlencode({"source": source, "band": band, "kind": kind, "status": flt.status})
+    return _page(
+        request,
+        "review_list.html",
+        user,
+        items=items,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // size)),
+        source=source,
+        band=band,
+        kind=kind,
+        status=flt.status,
+        query=query,
+    )
+
+
+@router.get("/review/{item_id}", response_class=HTMLResponse)
+def review_item(
+    request: Request, item_id: int, hub: HubDep, user: Viewer, q: str = ""
+) -> HTMLResponse:
+    with hub.read() as conn:
+        pair = review_pair(conn, hub.settings, item_id)
+    return _page(request, "review_pair.html", user, pair=pair, decisions=DECISIONS, query=q)
+
+
+@router.post("/review/{item_id}/decision")
+def review_decide(
+    item_id: int,
+    hub: HubDep,
+    user: Steward,
+    decision: Annotated[str, Form()],
+    note: Annotated[str | None, Form()] = None,
+    query: Annotated[str, Form()] = "",
+) -> Response:
+    with hub.write() as conn:
+        result = decide(conn, hub.settings, user.actor, item_id, decision, note=note or None)
+    flt = _filter(*_unpack(query))
+    with hub.read() as conn:
+        items, _ = list_queue(conn, flt, limit=1)
+    target = f"/review/{items[0]['id']}?q={quote(query)}" if items else f"/review?{query}"
+    return _back(target, f"{result.summary} (action {result.action_id})")
+
+
+def _unpack(query: str) -> tuple[str | None, str | None, str | None]:
+    values = {k: v[0] for k, v in parse_qs(query).items()}
+    return values.get("source"), values.get("band"), values.get("kind")
+
+
+@router.post("/review/bulk")
+def review_bulk(
+    hub: HubDep,
+    user: Steward,
+    decision: Annotated[str, Form()],
+    source: Annotated[str, Form()] = "",
+    band: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "",
+) -> Response:
+    flt = _filter(source, band, kind)
+    outcome = decide_many(hub.write, hub.settings, user.actor, flt, decision)
+    msg = f"{outcome['decided']} items decided ({decision})"
+    if outcome["conflicts"]:
+        msg += f", {len(outcome['conflicts'])} skipped: decided by someone else meanwhile"
+    return _back("/review?" + urlencode({"source": source, "band": band, "kind": kind}), msg)
+
+
+@router.get("/customers", response_class=HTMLResponse)
+def customers(request: Request, hub: HubDep, user: Viewer, q: str = "") -> HTMLResponse:
+    hits = []
+    if q.strip():
+        with hub.read() as conn:
+            hits = search_customers(conn, q)
+    return _page(request, "search.html", user, q=q, hits=hits)
+
+
+@router.get("/customers/{golden_id}", response_class=HTMLResponse)
+def customer(request: Request, golden_id: str, hub: HubDep, user: Viewer) -> Response:
+    with hub.read() as conn:
+        view = customer_view(conn, golden_id)
+    if view["status"] == "merged":
+        return _back(f"/customers/{view['merged_into']}", f"{golden_id} was merged into this one")
+    return _page(request, "customer.html", user, c=view, editable=EDITABLE)
+
+
+@router.post("/customers/{golden_id}/merge")
+def customer_merge(
+    golden_id: str,
+    hub: HubDep,
+    user: Steward,
+    other: Annotated[str, Form()],
+    version: Annotated[int, Form()],
+) -> Response:
+    other = other.strip()
+    with hub.write() as conn:
+        result = merge_golden(
+            conn, hub.settings, user.actor, [golden_id, other], {golden_id: version}
+        )
+    with hub.read() as conn:  # the oldest id survived; show that one
+        survivor = conn.execute(
+            sa.select(golden_records.c.golden_id).where(
+                golden_records.c.golden_id.in_([golden_id, other]),
+                golden_records.c.status == "active",
+            )
+        ).scalar()
+    return _back(f"/customers/{survivor or golden_id}", result.summary)
+
+
+@router.post("/customers/{golden_id}/unmerge")
+async def customer_unmerge(
+    request: Request, golden_id: str, hub: HubDep, user: Steward
+) -> Response:
+    form = await request.form()
+    members = []
+    for value in form.getlist("member"):
+        source, _, source_id = str(value).partition("/")  # connector names have no "/"
+        members.append((source, source_id))
+    target = str(form.get("target") or "").strip() or None
+    version = int(str(form.get("version") or "0"))
+    with hub.write() as conn:
+        result = unmerge_golden(conn, hub.settings, user.actor, golden_id, members, version, target)
+    return _back(f"/customers/{golden_id}", result.summary)
+
+
+@router.post("/customers/{golden_id}/fields")
+def customer_override(
+    golden_id: str,
+    hub: HubDep,
+    user: Steward,
+    field: Annotated[str, Form()],
+    version: Annotated[int, Form()],
+    value: Annotated[str, Form()] = "",
+) -> Response:
+    with hub.write() as conn:
+        result = override_field(
+            conn, hub.settings, user.actor, golden_id, field, value or None, version
+        )
+    return _back(f"/customers/{golden_id}", result.summary)
+
+
+@router.post("/actions/{action_id}/undo")
+def action_undo(
+    action_id: int, hub: HubDep, user: Steward, back: Annotated[str, Form()] = "/review"
+) -> Response:
+    with hub.write() as conn:
+        result = undo_action(conn, hub.settings, user.actor, action_id)
+    return _back(_safe_next(back), result.summary)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit(
+    request: Request, hub: HubDep, user: Admin, actor: str = "", action: str = "", page: int = 1
+) -> HTMLResponse:
+    size = 100
+    with hub.read() as conn:
+        entries = list_audit(
+            conn,
+            actor=actor or None,
+            action=action or None,
+            limit=size,
+            offset=(max(page, 1) - 1) * size,
+        )
+    return _page(
+        request, "audit.html", user, entries=entries, actor=actor, action=action, page=page
+    )
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users(request: Request, hub: HubDep, user: Admin) -> HTMLResponse:
+    with hub.read() as conn:
+        rows = list_users(conn)
+    return _page(request, "users.html", user, users=rows, roles=ROLES)
+
+
+@router.post("/users")
+def users_add(
+    hub: HubDep,
+    user: Admin,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+) -> Response:
+    with hub.write() as conn:
+        add_user(conn, username, password, role, actor=user.actor)
+    return _back("/users", f"user {username} added as {role}")
+
+
+@router.post("/users/{username}")
+def users_change(
+    username: str,
+    hub: HubDep,
+    user: Admin,
+    role: Annotated[str, Form()],
+    active: Annotated[str, Form()] = "",
+) -> Response:
+    if username == user.username:
+        return _back("/users", "you cannot change your own role here; ask another admin")
+    with hub.write() as conn:
+        set_user(conn, username, actor=user.actor, role=role, active=active == "on")
+    return _back("/users", f"user {username} updated")

@@ -1,0 +1,129 @@
+"""Who is calling, what they may do, and CSRF protection — as FastAPI dependencies.
+
+Machines send `Authorization: Bearer <token>` (created with `crmhub user token`); people
+log in and get an HttpOnly session cookie. A mutating request carried by the cookie must
+also send the session's CSRF token (form field `csrf_token` or header `X-CSRF-Token`); a
+bearer token is not sent by browsers on their own, so it needs none.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.engine import Connection
+
+from hub.steward import SurvivorshipSettings, User, has_role, session_user, token_user
+from hub.store import Store
+
+__all__ = [
+    "SESSION_COOKIE",
+    "Hub",
+    "LoginRequired",
+    "current_user",
+    "get_hub",
+    "optional_user",
+    "require",
+]
+
+SESSION_COOKIE = "crmhub_session"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Hub:
+    """What the server works on: the store and the survivorship settings of hub.yaml."""
+
+    store: Store
+    settings: SurvivorshipSettings
+    secure_cookies: bool = False
+
+    def read(self) -> AbstractContextManager[Connection]:
+        return self.store.engine.connect()
+
+    def write(self) -> AbstractContextManager[Connection]:
+        return self.store.write_transaction()
+
+
+class LoginRequired(Exception):
+    """A page needs a signed-in user: the app answers with a redirect to /login."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def get_hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+async def _csrf_value(request: Request) -> str | None:
+    header = request.headers.get("x-csrf-token")
+    if header:
+        return header
+    if request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def optional_user(request: Request, hub: Annotated[Hub, Depends(get_hub)]) -> User | None:
+    """The caller (token or session), or None; a cookie request without CSRF is refused."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        with hub.write() as conn:
+            user = token_user(conn, auth[7:].strip())
+        if user is None:
+            raise HTTPException(
+                401, "invalid or revoked API token; create one with `crmhub user token`"
+            )
+        return user
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    with hub.read() as conn:
+        user = session_user(conn, cookie)
+    if user is None:
+        return None
+    if request.method not in _SAFE_METHODS:
+        sent = await _csrf_value(request)
+        if not sent or not hmac.compare_digest(sent, user.csrf_token or ""):
+            raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
+    return user
+
+
+def _is_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+async def current_user(
+    request: Request, user: Annotated[User | None, Depends(optional_user)]
+) -> User:
+    if user is None:
+        if _is_page(request) and request.method in _SAFE_METHODS:
+            raise LoginRequired(str(request.url.path))
+        raise HTTPException(
+            401,
+            "sign in first (POST /login) or send Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+def require(role: str) -> Callable[..., Any]:
+    """A dependency admitting users with `role` or above (403 otherwise)."""
+
+    async def dependency(user: Annotated[User, Depends(current_user)]) -> User:
+        if not has_role(user, role):
+            raise HTTPException(403, f"this needs the {role} role; {user.username} is {user.role}")
+        return user
+
+    return dependency
