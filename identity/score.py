@@ -2,10 +2,10 @@
 
 u (how often a level occurs among non-matches) comes from random record pairs; m (how often
 among matches) is estimated by expectation-maximisation on the candidate pairs, so a new
-user needs no training data. Steward labels, when present, pin m and u for the pairs they
-cover and seed EM. Exact agreement on a common value (Nagy, David, Budapest) is
-down-weighted by its term frequency. Every pair keeps its per-field weights: the
-explanation a steward sees.
+user needs no training data. Steward labels, when present, are held at their class during
+EM and tell it how often pairs with the same comparison levels match, so m learns from
+them. Exact agreement on a common value (Nagy, David, Budapest) is down-weighted by its
+term frequency. Every pair keeps its per-field weights: the explanation a steward sees.
 """
 
 from __future__ import annotations
@@ -128,9 +128,17 @@ def _posterior(
     u: list[np.ndarray],
     prior: float,
     fixed: np.ndarray,
+    evidence: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """E-step: each pair's match probability; steward-labelled pairs keep their label."""
+    """E-step: each pair's match probability; steward-labelled pairs keep their label.
+
+    With `evidence` (labelled pairs with the pair's levels, matches among them) the model's
+    probability is blended with the labels' match share, the model counting _LABEL_PSEUDO.
+    """
     p: np.ndarray = 1.0 / (1.0 + np.exp2(-np.clip(_bits(levels, m, u, prior), -60, 60)))
+    if evidence is not None:
+        seen, matched = evidence
+        p = (matched + _LABEL_PSEUDO * p) / (seen + _LABEL_PSEUDO)
     known = ~np.isnan(fixed)
     p[known] = fixed[known]
     return p
@@ -159,12 +167,13 @@ def _em(
     u: list[np.ndarray],
     fixed: np.ndarray,
     max_iterations: int,
+    evidence: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[list[np.ndarray], float, int]:
     """Expectation-maximisation of m (u held): returns m, the match share and iterations."""
     prior = 0.2
     iteration = 0
     for iteration in range(1, max_iterations + 1):  # noqa: B007
-        p = _posterior(levels, m, u, prior, fixed)
+        p = _posterior(levels, m, u, prior, fixed, evidence)
         new_m = []
         for k, c in enumerate(comparisons):
             counts = _level_counts(levels[:, k], _n_levels(c), p) + _M_PSEUDO * _prior(c, "m")
@@ -175,6 +184,27 @@ def _em(
         if delta < 1e-4:
             break
     return m, prior, iteration
+
+
+_LABEL_PSEUDO = 2.0  # the model's own probability counts as this many labelled pairs
+
+
+def _label_evidence(levels: np.ndarray, fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per candidate pair: labelled pairs with the same levels, and how many were matches.
+
+    Stewards label the pairs the model is least sure of, so the labelled pairs are no
+    sample of all matches (or non-matches): m or u counted from them would be biased. What
+    they do tell, without bias, is how often a pair *with these levels* is a match. EM uses
+    that for every candidate pair sharing the levels of a labelled one, and so learns m
+    from the unlabelled pairs the labels speak for.
+    """
+    _, config = np.unique(levels, axis=0, return_inverse=True)
+    config = config.ravel()
+    known = ~np.isnan(fixed)
+    size = int(config.max()) + 1
+    seen = np.bincount(config[known], minlength=size).astype(np.float64)
+    matched = np.bincount(config[known], weights=fixed[known], minlength=size)
+    return seen[config], matched[config]
 
 
 def _random_pairs(frame: pd.DataFrame, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -200,8 +230,10 @@ def estimate(
 ) -> Model:
     """Estimate u from random pairs and m by EM on the candidate pairs' levels.
 
-    `labels` are (candidate pair index, is_match) from stewards: they seed m and are held
-    at their known class during EM.
+    `labels` are (candidate pair index, is_match) from stewards: held at their known class
+    during EM, and spread to the unlabelled pairs with the same levels (`_label_evidence`),
+    so m learns what the stewards decided. u still comes from random pairs only (labelled
+    non-matches are hard cases, not random ones), and the prior from the model's estimate.
     """
     rl, rr = _random_pairs(frame, min(random_pairs, max(len(frame) ** 2 // 2, 1)), seed)
     random_levels = compare_pairs(frame, rl, rr, comparisons)
@@ -215,6 +247,7 @@ def estimate(
     for index, is_match in labels:
         fixed[index] = 1.0 if is_match else 0.0
     known = ~np.isnan(fixed)
+    evidence = _label_evidence(levels, fixed) if known.any() else None
     names = [c.name for c in comparisons]
     # Training sessions, as Splink does: EM on all candidate pairs would learn "has the same
     # name" (common names dominate name-blocked pairs). Instead each field's m comes from a
@@ -238,22 +271,19 @@ def estimate(
         for name in held:
             if name in names:
                 sub[:, names.index(name)] = -1
-        m_s, _, its = _em(sub, comparisons, m, u, fixed[mask], max_iterations)
+        ev = None if evidence is None else (evidence[0][mask], evidence[1][mask])
+        m_s, _, its = _em(sub, comparisons, m, u, fixed[mask], max_iterations, ev)
         iteration = max(iteration, its)
         for k, name in enumerate(names):
             if name not in held:
                 learned[k].append(m_s[k])
     if not any(learned):  # too little data for sessions: one EM over all candidate pairs
-        m_all, _, iteration = _em(levels, comparisons, m, u, fixed, max_iterations)
+        m_all, _, iteration = _em(levels, comparisons, m, u, fixed, max_iterations, evidence)
         learned = [[mk] for mk in m_all]
     m = [np.mean(found, axis=0) if found else m[k] for k, found in enumerate(learned)]
+    # The prior stays the model's own estimate (labelled pairs at their label): the labels'
+    # levels are the uncertain ones, so spreading them to the prior would lower it for all.
     p, prior = _expectation(levels, comparisons, m, u, fixed)
-    if known.any():
-        for k, c in enumerate(comparisons):  # stewards' non-matches are real non-matches
-            non = levels[known & (fixed == 0), k]
-            if non.size >= 20:
-                counts = _level_counts(non, _n_levels(c)) + 1.0
-                u[k] = 0.5 * u[k] + 0.5 * counts / counts.sum()
     tf = {}
     for c in comparisons:
         if c.tf_column:

@@ -1,0 +1,293 @@
+"""Learning from steward decisions: held-out accuracy after N labelled review pairs.
+
+    python -m benchmarks.identity.learning --entities 20000 --labels 0,50,200,1000
+
+The generated CRM data's true entities are split in two, deterministically by seed: a
+*labelling* half and a *held-out* half. An unsupervised run gives the review queue; a simulated
+steward answers the first N pairs of it whose two records both belong to the labelling half
+(most uncertain first: probability closest to 0.5, ties by the larger combined cluster size),
+with the truth: same entity → must-link, different entities → cannot-link. Each N is resolved
+again with those decisions, and scored on the held-out records only (pairs whose two records
+both belong to held-out entities). The held-out half gets no labels, so a change there comes
+from what the model learnt, not from the decisions being copied into the clusters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.identity import TruthRow, crm_generator
+from benchmarks.identity.evaluate import Scores, scores_from_labels
+from identity.resolve import Key, Resolution, Settings, resolve
+
+__all__ = [
+    "Curve",
+    "Decision",
+    "Point",
+    "Split",
+    "held_out_scores",
+    "learning_curve",
+    "main",
+    "split_entities",
+    "steward_queue",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Split:
+    """True entities in two disjoint halves: one a steward may label, one held out."""
+
+    labelling: frozenset[str]
+    held_out: frozenset[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    """One simulated steward answer on a review pair."""
+
+    left: Key
+    right: Key
+    is_match: bool
+    probability: float  # in the unsupervised run
+
+
+@dataclass(frozen=True, kw_only=True)
+class Point:
+    """Held-out accuracy after `labels` steward decisions."""
+
+    labels: int
+    must_link: int
+    cannot_link: int
+    in_model: int  # decisions on blocked candidate pairs: the ones estimate() learns from
+    precision: float
+    recall: float
+    f1: float
+    fp: int
+    fn: int
+    seconds: float
+    review_pairs: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Curve:
+    """A learning curve and what it was measured on."""
+
+    entities: int
+    records: int
+    held_out_records: int
+    held_out_true_pairs: int
+    labelling_queue: int  # review pairs with both records in the labelling half
+    seed: int
+    points: tuple[Point, ...]
+
+
+def split_entities(entity_ids: Sequence[str], seed: int) -> Split:
+    """Halve the distinct entities at random (deterministic in `seed`, not in input order)."""
+    unique = np.array(sorted(set(entity_ids)), dtype=object)
+    order = np.random.default_rng(seed).permutation(unique.size)
+    half = unique.size // 2
+    return Split(
+        labelling=frozenset(str(e) for e in unique[order[:half]]),
+        held_out=frozenset(str(e) for e in unique[order[half:]]),
+    )
+
+
+def held_out_scores(
+    resolution: Resolution, entity_of: Mapping[Key, str], held_out: frozenset[str]
+) -> Scores:
+    """Pairwise scores over the records of held-out entities only."""
+    keep = [i for i, k in enumerate(resolution.keys) if entity_of[k] in held_out]
+    predicted = resolution.labels[np.asarray(keep, dtype=np.int64)]
+    truth = [entity_of[resolution.keys[i]] for i in keep]
+    return scores_from_labels(predicted, truth)
+
+
+def steward_queue(
+    resolution: Resolution, entity_of: Mapping[Key, str], labelling: frozenset[str]
+) -> list[Decision]:
+    """The labelling half's review pairs, most uncertain first, answered with the truth."""
+    index = {k: i for i, k in enumerate(resolution.keys)}
+    sizes = np.bincount(resolution.labels, minlength=len(resolution.keys))
+    ranked: list[tuple[float, int, Decision]] = []
+    for pair in resolution.review_pairs():
+        left, right = tuple(pair["left"]), tuple(pair["right"])
+        if entity_of[left] not in labelling or entity_of[right] not in labelling:
+            continue
+        p = float(pair["probability"])
+        size = int(sizes[resolution.labels[index[left]]] + sizes[resolution.labels[index[right]]])
+        decision = Decision(
+            left=left, right=right, is_match=entity_of[left] == entity_of[right], probability=p
+        )
+        ranked.append((abs(p - 0.5), -size, decision))
+    ranked.sort(key=lambda r: (r[0], r[1], r[2].left, r[2].right))
+    return [d for _, _, d in ranked]
+
+
+def _in_model(resolution: Resolution, decisions: Sequence[Decision]) -> int:
+    """How many decisions fall on blocked candidate pairs (estimate() sees only those)."""
+    index = {k: i for i, k in enumerate(resolution.keys)}
+    n = len(resolution.keys)
+    blocked = resolution.stats["candidate_pairs"]
+    codes = set(
+        (
+            resolution.scored.left[:blocked].astype(np.int64) * n
+            + resolution.scored.right[:blocked]
+        ).tolist()
+    )
+    found = 0
+    for d in decisions:
+        a, b = sorted((index[d.left], index[d.right]))
+        found += a * n + b in codes
+    return found
+
+
+def learning_curve(
+    records: Sequence[Mapping[str, Any]],
+    truth: Sequence[TruthRow],
+    label_counts: Sequence[int],
+    *,
+    seed: int = 1,
+    settings: Settings | None = None,
+) -> Curve:
+    """Held-out pairwise scores for each number of steward decisions in `label_counts`."""
+    entity_of: dict[Key, str] = {(t.source, t.source_id): t.entity_id for t in truth}
+    split = split_entities([t.entity_id for t in truth], seed)
+    held_records = sum(1 for e in entity_of.values() if e in split.held_out)
+    started = time.perf_counter()
+    base = resolve(records, settings, build_golden=False)
+    base_seconds = time.perf_counter() - started
+    queue = steward_queue(base, entity_of, split.labelling)
+    points: list[Point] = []
+    held_true_pairs = 0
+    # A count past the end of the queue labels the whole queue: measured once.
+    for n in sorted({min(n, len(queue)) for n in label_counts}):
+        decisions = queue[:n]
+        if n == 0:
+            run, seconds = base, base_seconds
+        else:
+            started = time.perf_counter()
+            run = resolve(
+                records,
+                settings,
+                build_golden=False,
+                must_link=[(d.left, d.right) for d in decisions if d.is_match],
+                cannot_link=[(d.left, d.right) for d in decisions if not d.is_match],
+            )
+            seconds = time.perf_counter() - started
+        s = held_out_scores(run, entity_of, split.held_out)
+        held_true_pairs = s.true_pairs
+        must = sum(d.is_match for d in decisions)
+        points.append(
+            Point(
+                labels=len(decisions),
+                must_link=must,
+                cannot_link=len(decisions) - must,
+                in_model=_in_model(run, decisions),
+                precision=s.precision,
+                recall=s.recall,
+                f1=s.f1,
+                fp=s.fp,
+                fn=s.fn,
+                seconds=seconds,
+                review_pairs=run.stats["review_pairs"],
+            )
+        )
+    return Curve(
+        entities=len(set(entity_of.values())),
+        records=len(records),
+        held_out_records=held_records,
+        held_out_true_pairs=held_true_pairs,
+        labelling_queue=len(queue),
+        seed=seed,
+        points=tuple(points),
+    )
+
+
+def _table(curve: Curve) -> Table:
+    table = Table(
+        title=(
+            f"Held-out accuracy after N steward decisions — {curve.records:,} records of "
+            f"{curve.entities:,} entities; held out: {curve.held_out_records:,} records, "
+            f"{curve.held_out_true_pairs:,} true pairs"
+        )
+    )
+    for name in ("N", "must", "cannot", "in model", "precision", "recall", "F1", "FP", "FN"):
+        table.add_column(name, justify="right")
+    table.add_column("review", justify="right")
+    table.add_column("seconds", justify="right")
+    for p in curve.points:
+        table.add_row(
+            f"{p.labels:,}",
+            f"{p.must_link:,}",
+            f"{p.cannot_link:,}",
+            f"{p.in_model:,}",
+            f"{p.precision:.4f}",
+            f"{p.recall:.4f}",
+            f"{p.f1:.4f}",
+            f"{p.fp:,}",
+            f"{p.fn:,}",
+            f"{p.review_pairs:,}",
+            f"{p.seconds:.1f}",
+        )
+    return table
+
+
+def summary(curve: Curve) -> str:
+    """One line: held-out F1 without labels and with the most labels."""
+    first, last = curve.points[0], curve.points[-1]
+    dp, dr = last.precision - first.precision, last.recall - first.recall
+    return (
+        f"held-out F1 {first.f1:.4f} with {first.labels:,} decisions → {last.f1:.4f} with "
+        f"{last.labels:,} ({last.f1 - first.f1:+.4f}; precision {dp:+.4f}, recall {dr:+.4f}); "
+        f"{curve.labelling_queue:,} review pairs were in the labelling half"
+    )
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--labels: expected e.g. 0,50,200, got {text!r}"
+        ) from None
+    if not counts or min(counts) < 0:
+        raise argparse.ArgumentTypeError(f"--labels: non-negative counts needed, got {text!r}")
+    return counts
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Command line: generate CRM data, print the learning curve (and write it as JSON)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entities", type=int, default=20_000)
+    parser.add_argument("--labels", type=_counts, default=[0, 50, 200, 1000])
+    parser.add_argument("--seed", type=int, default=1, help="generator and split seed")
+    parser.add_argument("--json", type=Path, help="also write the curve here")
+    args = parser.parse_args(argv)
+    console = Console(width=max(Console().width, 120))
+    started = time.perf_counter()
+    data = crm_generator.generate_data(args.entities, args.seed)
+    console.print(
+        f"generated {len(data.records):,} records of {len(data.entities):,} entities "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
+    curve = learning_curve(data.records, data.truth, args.labels, seed=args.seed)
+    console.print(_table(curve))
+    console.print(summary(curve))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(asdict(curve), indent=2) + "\n", encoding="utf-8")
+        console.print(f"written {args.json}")
+
+
+if __name__ == "__main__":
+    main()
