@@ -89,6 +89,7 @@ class Edit:
                 f"golden record {golden_id} changed since you loaded it (version "
                 f"{expected_version}, now {row.version}); reload the page and try again"
             )
+        self.versions.setdefault(golden_id, int(row.version))  # what later writes must find
         return row
 
     def members(self, golden_id: str) -> list[Key]:

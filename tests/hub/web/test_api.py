@@ -1,0 +1,251 @@
+"""The REST API through FastAPI's test client on a real store: every operation, the
+permission matrix (anonymous / viewer / steward / admin), CSRF, conflicts and the audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from hub.steward import create_token
+from hub.tables import audit_log, golden_records
+from hub.web import create_app
+from tests.hub.conftest import PASSWORD, ResolvedHub
+
+
+@pytest.fixture
+def api(sqlite_hub: ResolvedHub) -> Iterator[Callable[[str | None], TestClient]]:
+    """A client factory: `api("sam")` authenticates with sam's API token, `api(None)` none."""
+    app = create_app(sqlite_hub.config, sqlite_hub.store)
+    tokens: dict[str, str] = {}
+    with sqlite_hub.store.transaction() as conn:
+        for name in ("alice", "sam", "vera"):
+            tokens[name] = create_token(conn, name, "test", actor="test")
+
+    def client(user: str | None) -> TestClient:
+        c = TestClient(app)
+        if user:
+            c.headers["Authorization"] = f"Bearer {tokens[user]}"
+        return c
+
+    yield client
+
+
+def first_item(api: Callable[[str | None], TestClient]) -> dict[str, Any]:
+    items = api("vera").get("/api/review").json()["items"]
+    assert items
+    return items[0]
+
+
+def golden_version(hub: ResolvedHub, gid: str) -> int:
+    with hub.store.engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(golden_records.c.version).where(golden_records.c.golden_id == gid)
+            ).scalar_one()
+        )
+
+
+def test_openapi_describes_the_review_paths(api: Callable[[str | None], TestClient]) -> None:
+    schema = api(None).get("/openapi.json").json()
+    review = [p for p in schema["paths"] if "review" in p]
+    assert {"/api/review", "/api/review/{item_id}", "/api/review/{item_id}/decision"} <= set(review)
+
+
+# (method, path template, body, least role that may do it, status for that role)
+OPERATIONS: list[tuple[str, str, dict[str, Any] | None, str, int]] = [
+    ("GET", "/api/review", None, "viewer", 200),
+    ("GET", "/api/review/{item}", None, "viewer", 200),
+    ("GET", "/api/customers?q=kovacs", None, "viewer", 200),
+    ("GET", "/api/customers/{anna}", None, "viewer", 200),
+    ("POST", "/api/review/{item}/decision", {"decision": "unsure"}, "steward", 200),
+    ("POST", "/api/review/bulk-decision", {"decision": "unsure", "source": "x"}, "steward", 200),
+    ("PUT", "/api/customers/{anna}/fields/city", {"value": "Szeged", "version": 0}, "steward", 200),
+    ("POST", "/api/customers/merge", {"golden_ids": [], "versions": {}}, "steward", 422),
+    ("POST", "/api/customers/{anna}/unmerge", {"members": [], "version": 1}, "steward", 422),
+    ("POST", "/api/actions/999/undo", None, "steward", 404),
+    ("GET", "/api/audit", None, "admin", 200),
+    ("GET", "/api/audit/export?format=csv", None, "admin", 200),
+    ("GET", "/api/users", None, "admin", 200),
+    (
+        "POST",
+        "/api/users",
+        {"username": "neo", "password": PASSWORD, "role": "viewer"},
+        "admin",
+        201,
+    ),
+    ("PATCH", "/api/users/vera", {"role": "viewer"}, "admin", 200),
+]
+RANK = {"viewer": 0, "steward": 1, "admin": 2}
+USERS = {"vera": "viewer", "sam": "steward", "alice": "admin"}
+
+
+@pytest.mark.parametrize(("method", "path", "body", "least", "ok"), OPERATIONS)
+def test_permission_matrix(
+    api: Callable[[str | None], TestClient],
+    sqlite_hub: ResolvedHub,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    least: str,
+    ok: int,
+) -> None:
+    anna = sqlite_hub.crosswalk()[("erp", "1001")]
+    url = path.format(item=first_item(api)["id"], anna=anna)
+    if body and body.get("version") == 0:
+        body = {**body, "version": golden_version(sqlite_hub, anna)}
+    assert api(None).request(method, url, json=body).status_code == 401
+    for name, role in USERS.items():  # the allowed ones last, so a change happens once
+        if RANK[role] < RANK[least]:
+            response = api(name).request(method, url, json=body)
+            assert response.status_code == 403, (name, response.text)
+            assert f"needs the {least} role" in response.json()["detail"]
+    allowed = [n for n, r in USERS.items() if RANK[r] >= RANK[least]]
+    response = api(allowed[0]).request(method, url, json=body)
+    assert response.status_code == ok, response.text
+
+
+def test_decision_conflict_has_a_clear_message(api: Callable[[str | None], TestClient]) -> None:
+    item = first_item(api)
+    first = api("sam").post(f"/api/review/{item['id']}/decision", json={"decision": "match"})
+    assert first.status_code == 200 and first.json()["action_id"]
+    again = api("alice").post(f"/api/review/{item['id']}/decision", json={"decision": "no_match"})
+    assert again.status_code == 409
+    assert "already decided" in again.json()["detail"]
+
+
+def test_merge_unmerge_override_undo_through_the_api(
+    api: Callable[[str | None], TestClient], sqlite_hub: ResolvedHub
+) -> None:
+    xw = sqlite_hub.crosswalk()
+    a, b = xw[("erp", "1001")], xw[("erp", "1002")]
+    sam = api("sam")
+    versions = {g: golden_version(sqlite_hub, g) for g in (a, b)}
+    merged = sam.post("/api/customers/merge", json={"golden_ids": [a, b], "versions": versions})
+    assert merged.status_code == 200, merged.text
+    survivor = next(
+        g for g in (a, b) if sam.get(f"/api/customers/{g}").json()["status"] == "active"
+    )
+    view = sam.get(f"/api/customers/{survivor}").json()
+    assert {("erp", "1001"), ("erp", "1002")} <= {
+        (s["source"], s["source_id"]) for s in view["sources"]
+    }
+
+    stale = sam.post("/api/customers/merge", json={"golden_ids": [a, b], "versions": versions})
+    assert stale.status_code == 409
+
+    out = sam.post(
+        f"/api/customers/{survivor}/unmerge",
+        json={"members": [{"source": "erp", "source_id": "1002"}], "version": view["version"]},
+    )
+    assert out.status_code == 200, out.text
+    moved_to = sqlite_hub.crosswalk()[("erp", "1002")]
+    assert moved_to != survivor
+
+    version = golden_version(sqlite_hub, survivor)
+    put = sam.put(
+        f"/api/customers/{survivor}/fields/email",
+        json={"value": "anna@kovacs.hu", "version": version},
+    )
+    assert put.status_code == 200
+    shown = sam.get(f"/api/customers/{survivor}").json()
+    assert shown["record"]["email"] == "anna@kovacs.hu"
+    assert shown["provenance"]["email"]["explanation"].startswith("manual, by sam")
+    undo = sam.post(f"/api/actions/{put.json()['action_id']}/undo")
+    assert undo.status_code == 200
+    assert sam.get(f"/api/customers/{survivor}").json()["record"]["email"] != "anna@kovacs.hu"
+
+
+def test_search_is_fuzzy_and_format_tolerant(api: Callable[[str | None], TestClient]) -> None:
+    vera = api("vera")
+
+    def top(q: str) -> dict[str, Any]:
+        hits = vera.get("/api/customers", params={"q": q}).json()["hits"]
+        assert hits, q
+        return hits[0]
+
+    anna = top("Anna Kovács")["golden_id"]
+    assert top("Ana Kovacz")["golden_id"] == anna  # misspelled, no accents
+    assert top("kovács anna")["golden_id"] == anna  # family name first
+    assert top("06 30 123 4567")["golden_id"] == anna  # national phone format
+    assert top("+36301234567")["golden_id"] == anna
+    assert top("1001")["golden_id"] == anna  # a source id
+
+
+def test_customer_view_has_sources_timeline_newest_first(
+    api: Callable[[str | None], TestClient], sqlite_hub: ResolvedHub
+) -> None:
+    anna = sqlite_hub.crosswalk()[("erp", "1001")]
+    view = api("vera").get(f"/api/customers/{anna}").json()
+    assert {s["source"] for s in view["sources"]} >= {"erp", "billing", "support"}
+    times = [t["occurred_at"] for t in view["timeline"]]
+    assert times and times == sorted(times, reverse=True)
+    assert {t["source"] for t in view["timeline"]} >= {"erp"}
+    assert view["timeline_total"] == len(view["timeline"])
+    assert set(view["provenance"]) >= {"given_name", "family_name"}
+
+
+def test_every_mutation_is_audited_and_exportable(
+    api: Callable[[str | None], TestClient], sqlite_hub: ResolvedHub
+) -> None:
+    item = first_item(api)
+    api("sam").post(f"/api/review/{item['id']}/decision", json={"decision": "no_match"})
+    api("alice").post(
+        "/api/users", json={"username": "neo", "password": PASSWORD, "role": "viewer"}
+    )
+    entries = api("alice").get("/api/audit").json()["entries"]
+    actions = {(e["actor"], e["action"]) for e in entries}
+    assert ("sam", "steward.decision") in actions and ("alice", "user.add") in actions
+    exported = api("alice").get("/api/audit/export", params={"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert "attachment" in exported.headers["content-disposition"]
+    assert {r["action"] for r in rows} >= {"steward.decision", "user.add"}
+    lines = api("alice").get("/api/audit/export", params={"format": "jsonl"}).text.splitlines()
+    assert len(lines) == len(rows) and json.loads(lines[0])["id"]
+    with sqlite_hub.store.engine.connect() as conn:
+        secrets_logged = conn.execute(
+            sa.select(sa.func.count()).where(audit_log.c.detail.cast(sa.Text).contains(PASSWORD))
+        ).scalar()
+    assert secrets_logged == 0
+
+
+def test_browser_session_needs_the_csrf_token(sqlite_hub: ResolvedHub) -> None:
+    client = TestClient(create_app(sqlite_hub.config, sqlite_hub.store))
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    bad = client.post(
+        "/login", data={"username": "sam", "password": "wrong-password", "csrf_token": token[1]}
+    )
+    assert bad.status_code == 401 and "Wrong user name or password" in bad.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', bad.text)
+    assert token
+    good = client.post(
+        "/login",
+        data={"username": "sam", "password": PASSWORD, "csrf_token": token[1]},
+        follow_redirects=False,
+    )
+    assert good.status_code == 303 and "crmhub_session" in good.cookies
+    item = client.get("/api/review").json()["items"][0]
+    url = f"/api/review/{item['id']}/decision"
+    refused = client.post(url, json={"decision": "skip"})
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    queue = client.get("/review")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', queue.text)
+    assert csrf
+    accepted = client.post(url, json={"decision": "skip"}, headers={"X-CSRF-Token": csrf[1]})
+    assert accepted.status_code == 200
+
+
+def test_pages_redirect_anonymous_users_to_sign_in(sqlite_hub: ResolvedHub) -> None:
+    client = TestClient(create_app(sqlite_hub.config, sqlite_hub.store))
+    response = client.get("/customers", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert "frame-ancestors 'none'" in client.get("/login").headers["content-security-policy"]
