@@ -1,0 +1,79 @@
+"""`crmhub user` and `crmhub review` from the terminal, as real subprocesses on the demo hub."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from hub.store import Store
+from hub.tables import audit_log, steward_decisions
+from tests.hub.conftest import PASSWORD, ResolvedHub
+
+
+def crmhub(
+    *args: str, cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hub", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_user_add_review_list_show_decide(sqlite_hub: ResolvedHub) -> None:
+    base = sqlite_hub.config.base_dir
+    added = crmhub(
+        "user",
+        "add",
+        "stella",
+        "--role",
+        "steward",
+        "--password-stdin",
+        cwd=base,
+        stdin=PASSWORD + "\n",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "user stella added as steward" in added.stdout
+    short = crmhub("user", "add", "bob", "--password-stdin", cwd=base, stdin="short\n")
+    assert short.returncode == 2 and "password too short" in short.stderr
+
+    listed = crmhub("review", "list", cwd=base)
+    assert listed.returncode == 0 and " open" in listed.stdout
+    first = re.search(r"│ (\d+)\s+│", listed.stdout)
+    assert first, listed.stdout
+    item = first[1]
+    shown = crmhub("review", "show", item, cwd=base)
+    assert shown.returncode == 0 and "probability" in shown.stdout and "bits" in shown.stdout
+
+    viewer = crmhub("review", "decide", item, "match", "--as", "vera", cwd=base)
+    assert viewer.returncode == 2 and "needs the steward role" in viewer.stderr
+    decided = crmhub("review", "decide", item, "no_match", "--as", "stella", cwd=base)
+    assert decided.returncode == 0, decided.stderr
+    assert f"review item {item}: not a match" in decided.stdout
+    again = crmhub("review", "decide", item, "match", "--as", "sam", cwd=base)
+    assert again.returncode == 1 and "already decided" in again.stderr
+
+    store = Store.open(sqlite_hub.store.url)
+    with store.engine.connect() as conn:
+        by = conn.execute(sa.select(steward_decisions.c.decided_by)).scalars().all()
+        actions = conn.execute(sa.select(audit_log.c.actor, audit_log.c.action)).all()
+    store.dispose()
+    assert by == ["stella"]
+    assert ("stella", "steward.decision") in actions and ("cli", "user.add") in actions
+
+
+def test_user_token_prints_a_token_once(sqlite_hub: ResolvedHub) -> None:
+    base = sqlite_hub.config.base_dir
+    made = crmhub("user", "token", "sam", "--name", "airflow", cwd=base)
+    assert made.returncode == 0 and made.stdout.startswith("chub_")
+    missing = crmhub("user", "token", "nobody", cwd=base)
+    assert missing.returncode == 2 and "crmhub user add" in missing.stderr
