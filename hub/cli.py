@@ -316,7 +316,10 @@ def demo(
     )
     console.print(
         f"Explore: cd {directory} && ../.venv/bin/crmhub status && ../.venv/bin/crmhub quarantine"
-        " (the steward web UI arrives with `crmhub serve`)"
+    )
+    console.print(
+        "Steward UI: ../.venv/bin/crmhub user add NAME --role admin && "
+        "../.venv/bin/crmhub serve, then open http://127.0.0.1:8000/"
     )
     if not all(r.ok for r in results):
         raise typer.Exit(1)
