@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from hub.steward.audit import record_audit
 from hub.steward.errors import InvalidInput, NotFound
 from hub.store import now
-from hub.tables import api_tokens, users, web_sessions
+from hub.tables import api_tokens, audit_log, users, web_sessions
 
 __all__ = [
     "ROLES",
@@ -33,6 +33,7 @@ __all__ = [
     "end_session",
     "has_role",
     "list_users",
+    "login_blocked",
     "session_user",
     "set_user",
     "token_user",
@@ -40,6 +41,8 @@ __all__ = [
 
 ROLES: tuple[str, ...] = ("viewer", "steward", "admin")
 SESSION_TTL = dt.timedelta(hours=12)
+LOCKOUT_FAILURES = 5  # failed sign-ins for one user name within LOCKOUT_WINDOW lock it
+LOCKOUT_WINDOW = dt.timedelta(minutes=15)
 _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash("crm-hub: equalises timing for unknown user names")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,100}$")
@@ -162,6 +165,26 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
             users.update().where(users.c.id == row.id).values(password_hash=_HASHER.hash(password))
         )
     return User(row.id, row.username, row.role)
+
+
+def login_blocked(conn: Connection, username: str) -> bool:
+    """True after LOCKOUT_FAILURES failed sign-ins for this name within LOCKOUT_WINDOW and no
+    successful one since (the audit log is the record of attempts)."""
+    a = audit_log.c
+    since = now() - LOCKOUT_WINDOW
+    last_ok = conn.execute(
+        sa.select(sa.func.max(a.at)).where(
+            a.action == "session.login", a.target_id == username, a.at >= since
+        )
+    ).scalar()
+    failures = conn.execute(
+        sa.select(sa.func.count()).where(
+            a.action == "session.login_failed",
+            a.target_id == username,
+            a.at >= (last_ok or since),
+        )
+    ).scalar()
+    return int(failures or 0) >= LOCKOUT_FAILURES
 
 
 def create_session(conn: Connection, user: User) -> tuple[str, str]:

@@ -29,6 +29,7 @@ from hub.steward import (
     list_audit,
     list_queue,
     list_users,
+    login_blocked,
     merge_golden,
     override_field,
     record_audit,
@@ -86,6 +87,14 @@ def login(
 ) -> Response:
     if not secrets.compare_digest(csrf_token, request.cookies.get(_LOGIN_CSRF, "")):
         raise HTTPException(403, "the sign-in form expired; reload the page and sign in again")
+    with hub.write() as conn:
+        blocked = login_blocked(conn, username)
+        if blocked:
+            record_audit(conn, username[:100], "session.login_blocked", "user", username[:500], {})
+    if blocked:
+        raise HTTPException(
+            429, "too many failed sign-ins for this user: wait 15 minutes or ask an admin"
+        )
     with hub.write() as conn:
         user = authenticate(conn, username, password)
         if user is None:

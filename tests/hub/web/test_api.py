@@ -249,3 +249,24 @@ def test_pages_redirect_anonymous_users_to_sign_in(sqlite_hub: ResolvedHub) -> N
     response = client.get("/customers", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
     assert "frame-ancestors 'none'" in client.get("/login").headers["content-security-policy"]
+
+
+def test_repeated_failed_sign_ins_lock_the_user_name(sqlite_hub: ResolvedHub) -> None:
+    client = TestClient(create_app(sqlite_hub.config, sqlite_hub.store))
+
+    def attempt(password: str) -> int:
+        page = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        data = {"username": "sam", "password": password, "csrf_token": token[1]}
+        return client.post("/login", data=data, follow_redirects=False).status_code
+
+    assert [attempt("wrong-password") for _ in range(5)] == [401] * 5
+    assert attempt(PASSWORD) == 429  # even the right password, until the window passes
+    with sqlite_hub.store.engine.connect() as conn:
+        actions = (
+            conn.execute(sa.select(audit_log.c.action).where(audit_log.c.target_id == "sam"))
+            .scalars()
+            .all()
+        )
+    assert actions.count("session.login_failed") == 5 and "session.login_blocked" in actions
