@@ -18,6 +18,7 @@ from connectors.errors import (
 from connectors.files import TapFiles
 from connectors.registry import ENTRY_POINT_GROUP, available_connectors, load_connector
 from connectors.sql import TapSQL
+from connectors.writers import PushItem, WriteError, Writer, load_writer
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -25,11 +26,15 @@ __all__ = [
     "ConnectorFatalError",
     "ConnectorLoadError",
     "ConnectorRetriableError",
+    "PushItem",
     "TapFiles",
     "TapSQL",
     "UnknownConnectorError",
+    "WriteError",
+    "Writer",
     "available_connectors",
     "error_property_schema",
     "load_connector",
+    "load_writer",
     "quarantine",
 ]
