@@ -65,6 +65,9 @@ class PushItem:
     golden_id_field: str
     values: Mapping[str, Any] = field(default_factory=dict)
     before: Mapping[str, Any] = field(default_factory=dict)
+    system_fields: Mapping[str, str] = field(default_factory=dict)
+    """canonical field -> the system's field path, where hub.yaml maps it from a plain field
+    (writers of generic systems such as `sql` use it; API writers know their own fields)."""
 
 
 class Writer(abc.ABC):

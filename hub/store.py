@@ -32,6 +32,7 @@ __all__ = [
     "dumps",
     "json_default",
     "now",
+    "process_alive",
     "safe_url",
     "save_state",
 ]
@@ -168,7 +169,7 @@ class Store:
                 )
             ).all()
             for run_id, pid in stale:
-                if pid is None or not _alive(pid):
+                if pid is None or not process_alive(pid):
                     conn.execute(
                         connector_runs.update()
                         .where(connector_runs.c.id == run_id)
@@ -253,7 +254,8 @@ def save_state(conn: Connection, source: str, state: dict[str, Any], run_id: int
             )
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs (a run left `running` by a dead one is stale)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -16,6 +16,9 @@ __all__ = [
     "interactions",
     "match_candidates",
     "metadata",
+    "push_failures",
+    "push_runs",
+    "push_state",
     "quarantine",
     "raw_records",
     "steward_actions",
@@ -287,4 +290,47 @@ web_sessions = sa.Table(
     sa.Column("csrf_token", sa.String(64), nullable=False),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("expires_at", _TS, nullable=False),
+)
+
+push_runs = sa.Table(
+    "push_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("connector", sa.String(100), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False),  # running|succeeded|failed|aborted
+    sa.Column("mode", sa.String(20), nullable=False),  # upsert|update-only
+    sa.Column("dry_run", sa.Boolean, nullable=False, default=False),
+    sa.Column("started_at", _TS, nullable=False),
+    sa.Column("finished_at", _TS),
+    sa.Column("pid", sa.Integer),
+    sa.Column("created", sa.Integer, nullable=False, default=0),
+    sa.Column("updated", sa.Integer, nullable=False, default=0),
+    sa.Column("unchanged", sa.Integer, nullable=False, default=0),
+    sa.Column("failed", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+)
+
+push_state = sa.Table(  # what the hub last wrote into each record of each system
+    "push_state",
+    metadata,
+    sa.Column("connector", sa.String(100), primary_key=True),
+    sa.Column("source_id", sa.String(500), primary_key=True),
+    sa.Column("golden_id", sa.String(40), nullable=False, index=True),
+    sa.Column("written", _JSON, nullable=False),  # canonical field -> value written
+    sa.Column("written_at", _TS, nullable=False),
+    sa.Column("run_id", sa.Integer, nullable=False),
+)
+
+push_failures = sa.Table(  # records a system refused; retried on the next run
+    "push_failures",
+    metadata,
+    sa.Column("connector", sa.String(100), primary_key=True),
+    sa.Column("item_key", sa.String(500), primary_key=True),  # source id, or golden id to create
+    sa.Column("golden_id", sa.String(40), nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("retriable", sa.Boolean, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("first_failed_at", _TS, nullable=False),
+    sa.Column("last_failed_at", _TS, nullable=False),
+    sa.Column("run_id", sa.Integer, nullable=False),
 )

@@ -14,9 +14,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hub.golden import CONSTRAINING
 from hub.steward.edits import ActionResult, Edit, Key, SurvivorshipSettings
 from hub.steward.errors import Conflict, InvalidInput, NotFound
-from hub.tables import golden_overrides, golden_records, match_candidates, steward_actions
+from hub.tables import (
+    golden_overrides,
+    golden_records,
+    match_candidates,
+    steward_actions,
+    steward_decisions,
+)
 from identity.survivorship import GOLDEN_FIELDS
 
 __all__ = [
@@ -33,13 +40,17 @@ EDITABLE = tuple(f for f in GOLDEN_FIELDS if f != "updated_at")
 
 
 def apply_merge(
-    edit: Edit, golden_ids: Sequence[str], versions: Mapping[str, int | None]
+    edit: Edit,
+    golden_ids: Sequence[str],
+    versions: Mapping[str, int | None],
+    deciding: Sequence[Key] = (),
 ) -> dict[str, Any]:
     """Merge golden records into the oldest of them; returns the undo detail."""
     ids = list(dict.fromkeys(golden_ids))
     if len(ids) < 2:
         raise InvalidInput("merge needs two or more different golden ids")
     rows = [edit.active(gid, versions.get(gid)) for gid in ids]
+    _refuse_cannot_links(edit, [edit.members(gid) for gid in ids], deciding)
     survivor = min(rows, key=lambda r: (r.created_at, r.golden_id)).golden_id
     anchor = edit.members(survivor)[0]
     carried_by_id: dict[str, list[str]] = {}
@@ -73,6 +84,34 @@ def apply_merge(
         "absorbed": absorbed,
         "carried": sorted({f for fs in carried_by_id.values() for f in fs}),
     }
+
+
+def _refuse_cannot_links(
+    edit: Edit, groups: Sequence[Sequence[Key]], deciding: Sequence[Key] = ()
+) -> None:
+    """A merge may not join records a steward said are different people (undo that first)."""
+    owner = {key: i for i, group in enumerate(groups) for key in group}
+    d = steward_decisions.c
+    latest: dict[tuple[Key, Key], Any] = {}
+    rows = edit.conn.execute(
+        sa.select(steward_decisions)
+        .where(
+            d.decision.in_(CONSTRAINING),
+            sa.tuple_(d.left_source, d.left_source_id).in_(list(owner)),
+            sa.tuple_(d.right_source, d.right_source_id).in_(list(owner)),
+        )
+        .order_by(d.id)
+    )
+    for row in rows:
+        pair = ((row.left_source, row.left_source_id), (row.right_source, row.right_source_id))
+        latest[pair] = row
+    for (a, b), row in latest.items():
+        if row.decision == "no_match" and owner[a] != owner[b] and {a, b} != set(deciding):
+            raise Conflict(
+                f"{a[0]}/{a[1]} and {b[0]}/{b[1]} were decided not to match (by "
+                f"{row.decided_by} at {row.decided_at:%Y-%m-%d %H:%M}); undo that decision "
+                "or unmerge first"
+            )
 
 
 def apply_unmerge(

@@ -80,6 +80,8 @@ def list_queue(
             continue  # a record deleted since the resolution
         if flt.kind and kinds.get(left) != flt.kind and kinds.get(right) != flt.kind:
             continue
+        if gl == gr:
+            continue  # already one customer (a steward merged them): nothing left to decide
         uncertainty = 1.0 - abs(2.0 * row.score - 1.0)
         affected = sizes[gl] + (sizes[gr] if gr != gl else 0)
         items.append(
@@ -190,7 +192,7 @@ def decide(
     before = {"left": edit.golden_of(left), "right": edit.golden_of(right)}
     sub: dict[str, Any] | None = None
     if decision == "match" and before["left"] != before["right"]:
-        sub = apply_merge(edit, [before["left"], before["right"]], {})
+        sub = apply_merge(edit, [before["left"], before["right"]], {}, deciding=(left, right))
     elif decision == "no_match" and before["left"] == before["right"]:
         sub = apply_unmerge(edit, before["left"], [right], None)
     after = {"left": edit.golden_of(left), "right": edit.golden_of(right)}

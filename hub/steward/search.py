@@ -56,6 +56,7 @@ class SearchIndex:
         self.emails: dict[str, set[str]] = {}
         self.phones: dict[str, set[str]] = {}
         self.ids: dict[str, set[str]] = {}
+        self.keys: dict[str, set[str]] = {}
         self.golden: dict[str, dict[str, Any]] = {}
         for row in conn.execute(sa.select(g.golden_id, g.record).where(g.status == "active")).all():
             self.golden[row.golden_id] = row.record
@@ -69,6 +70,8 @@ class SearchIndex:
         for row in rows:
             if row.golden_id in self.golden:
                 self._add(row.golden_id, dict(row._mapping), row.source_id)
+                key = f"{row.source}/{row.source_id}".casefold()
+                self.keys.setdefault(key, set()).add(row.golden_id)
 
     def _add(self, gid: str, record: Any, source_id: str | None) -> None:
         name = fold_words(_name(record))
@@ -96,6 +99,8 @@ class SearchIndex:
 
         for gid in self.ids.get(text.casefold(), ()):
             hit(gid, 100.0, f"source id: {text}")
+        for gid in self.keys.get(text.casefold(), ()):  # "system/id", e.g. erp/1001
+            hit(gid, 100.0, f"source record: {text}")
         if "@" in text:
             email = normalise_email(text)
             for gid in self.emails.get(email or "", ()):

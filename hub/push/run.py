@@ -1,0 +1,282 @@
+"""Run a push: send each planned change through the system's writer, remember what was
+written, record what failed, and keep the run history.
+
+One record's failure never stops the others: it is kept in `push_failures` with the
+system's message and retried on the next run (a record not yet written stays in the plan).
+Retriable errors (429, 5xx, timeouts) back off exponentially within the run, honouring
+Retry-After and the writer's rate limit. The state of a record is written only after the
+system accepted it, so a run killed mid-way re-sends at most that one record next time.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from connectors.writers import PushItem, WriteError, Writer
+from hub.errors import HubError
+from hub.push.plan import Change, Plan, build_plan, writer_for
+from hub.store import Store, now, process_alive
+from hub.sync import RetryPolicy
+from hub.tables import push_failures, push_runs, push_state
+from schemas.config import HubConfig, resolve_env
+
+__all__ = ["PushResult", "push"]
+
+Progress = Callable[[str, int, int], None]  # connector, done, total
+
+
+@dataclass
+class PushResult:
+    connector: str
+    run_id: int
+    dry_run: bool
+    plan: Plan
+    created: int = 0
+    updated: int = 0
+    failed: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (record key, message)
+    status: str = "succeeded"
+
+    @property
+    def sent(self) -> int:
+        return self.created + self.updated
+
+    def summary(self) -> str:
+        if self.dry_run:
+            return (
+                f"{self.connector} (dry run): would create {len(self.plan.creates)}, "
+                f"update {len(self.plan.updates)}, unchanged {self.plan.unchanged}"
+            )
+        return (
+            f"{self.connector}: sent {self.sent} ({self.created} created, {self.updated} "
+            f"updated), unchanged {self.plan.unchanged}, failed {self.failed}"
+        )
+
+
+def _start(store: Store, name: str, mode: str, dry_run: bool) -> int:
+    r = push_runs.c
+    with store.write_transaction() as conn:
+        for run_id, pid in conn.execute(
+            sa.select(r.id, r.pid).where(r.connector == name, r.status == "running")
+        ).all():
+            if pid is not None and process_alive(pid):
+                raise HubError(f"a push to {name} is already running (pid {pid}); wait for it")
+            conn.execute(
+                push_runs.update()
+                .where(r.id == run_id)
+                .values(status="aborted", finished_at=now(), error="process ended")
+            )
+        result = conn.execute(
+            push_runs.insert().values(
+                connector=name,
+                status="running",
+                mode=mode,
+                dry_run=dry_run,
+                started_at=now(),
+                pid=os.getpid(),
+                created=0,
+                updated=0,
+                unchanged=0,
+                failed=0,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+
+def _remember(conn: Connection, name: str, change: Change, source_id: str, run_id: int) -> None:
+    s = push_state.c
+    old = conn.execute(
+        sa.select(s.written).where(s.connector == name, s.source_id == source_id)
+    ).scalar()
+    values = {**(old or {}), **change.values}
+    row = {"golden_id": change.golden_id, "written": values, "written_at": now(), "run_id": run_id}
+    if old is None:
+        conn.execute(push_state.insert().values(connector=name, source_id=source_id, **row))
+    else:
+        conn.execute(
+            push_state.update().where(s.connector == name, s.source_id == source_id).values(**row)
+        )
+    f = push_failures.c
+    conn.execute(push_failures.delete().where(f.connector == name, f.item_key == change.key))
+
+
+def _record_failure(
+    conn: Connection, name: str, change: Change, error: WriteError, run_id: int
+) -> None:
+    f = push_failures.c
+    stamp = now()
+    message = str(error)[:4000]
+    updated = conn.execute(
+        push_failures.update()
+        .where(f.connector == name, f.item_key == change.key)
+        .values(
+            error=message,
+            retriable=error.retriable,
+            attempts=f.attempts + 1,
+            last_failed_at=stamp,
+            run_id=run_id,
+            golden_id=change.golden_id,
+        )
+    )
+    if updated.rowcount == 0:
+        conn.execute(
+            push_failures.insert().values(
+                connector=name,
+                item_key=change.key,
+                golden_id=change.golden_id,
+                error=message,
+                retriable=error.retriable,
+                attempts=1,
+                first_failed_at=stamp,
+                last_failed_at=stamp,
+                run_id=run_id,
+            )
+        )
+
+
+class _Throttle:
+    def __init__(self, per_second: float | None) -> None:
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self.last = 0.0
+
+    def wait(self) -> None:
+        delay = self.last + self.interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self.last = time.monotonic()
+
+
+def _send(
+    writer: Writer, change: Change, golden_id_field: str, retry: RetryPolicy, throttle: _Throttle
+) -> str:
+    item = PushItem(
+        source_id=change.source_id,
+        stream=change.stream,
+        golden_id=change.golden_id,
+        golden_id_field=golden_id_field,
+        values=change.values,
+        before=change.before,
+        system_fields=change.system_fields,
+    )
+    delays = retry.delays()
+    for attempt in range(len(delays) + 1):
+        throttle.wait()
+        try:
+            if change.kind == "create":
+                return writer.create(item)
+            writer.update(item)
+            return str(change.source_id)
+        except WriteError as error:
+            if not error.retriable or attempt == len(delays):
+                raise
+            time.sleep(max(delays[attempt], error.retry_after or 0.0))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def push_connector(
+    config: HubConfig,
+    store: Store,
+    name: str,
+    *,
+    dry_run: bool = False,
+    retry: RetryPolicy | None = None,
+    progress: Progress | None = None,
+) -> PushResult:
+    """Plan and (unless dry_run) send one connector's changes."""
+    connector, target, writer_class = writer_for(config, name)
+    run_id = _start(store, name, target.mode, dry_run)
+    result = PushResult(name, run_id, dry_run, Plan(name, target.mode, target.golden_id_field))
+    try:
+        with store.engine.connect() as conn:
+            result.plan = plan = build_plan(conn, config, name)
+        if not dry_run and plan.changes:
+            settings: Any = resolve_env(connector.config, f"connectors.{name}.config")
+            writer = writer_class(settings)
+            throttle = _Throttle(writer_class.max_requests_per_second)
+            try:
+                for done, change in enumerate(plan.changes, 1):
+                    _apply(store, writer, change, plan, result, retry or RetryPolicy(), throttle)
+                    if progress:
+                        progress(name, done, len(plan.changes))
+            finally:
+                writer.close()
+        result.status = "succeeded"
+    except Exception as exc:
+        result.status = "failed"
+        _finish(store, result, error=f"{type(exc).__name__}: {exc}")
+        raise
+    _finish(store, result)
+    return result
+
+
+def _apply(
+    store: Store,
+    writer: Writer,
+    change: Change,
+    plan: Plan,
+    result: PushResult,
+    retry: RetryPolicy,
+    throttle: _Throttle,
+) -> None:
+    try:
+        source_id = _send(writer, change, plan.golden_id_field, retry, throttle)
+    except WriteError as error:
+        result.failed += 1
+        result.errors.append((change.key, str(error)))
+        with store.transaction() as conn:
+            _record_failure(conn, plan.connector, change, error, result.run_id)
+        return
+    with store.transaction() as conn:
+        _remember(conn, plan.connector, change, source_id, result.run_id)
+    if change.kind == "create":
+        result.created += 1
+    else:
+        result.updated += 1
+
+
+def _finish(store: Store, result: PushResult, error: str | None = None) -> None:
+    planned = len(result.plan.creates), len(result.plan.updates)
+    with store.transaction() as conn:
+        conn.execute(
+            push_runs.update()
+            .where(push_runs.c.id == result.run_id)
+            .values(
+                status=result.status,
+                finished_at=now(),
+                created=planned[0] if result.dry_run else result.created,
+                updated=planned[1] if result.dry_run else result.updated,
+                unchanged=result.plan.unchanged,
+                failed=result.failed,
+                error=error,
+            )
+        )
+
+
+def push(
+    config: HubConfig,
+    store: Store,
+    *,
+    connector: str | None = None,
+    dry_run: bool = False,
+    retry: RetryPolicy | None = None,
+    progress: Progress | None = None,
+) -> list[PushResult]:
+    """Push to one connector, or to every configured push-back target."""
+    if not config.pushback.enabled and not dry_run:
+        raise HubError("push-back is disabled; set pushback.enabled: true in hub.yaml")
+    names = [connector] if connector else list(config.pushback.targets)
+    if not names:
+        raise HubError("no push-back targets; add pushback.targets.<connector> to hub.yaml")
+    return [
+        push_connector(config, store, n, dry_run=dry_run, retry=retry, progress=progress)
+        for n in names
+    ]
