@@ -24,8 +24,10 @@ from rich.table import Table
 
 from hub import steward_cli
 from hub.check import check_connector
+from hub.collector import cli as collector_cli
 from hub.demo import write_example
 from hub.errors import HubError
+from hub.push import cli as push_cli
 from hub.records import WriteCounts
 from hub.status import hub_status, quarantined_items
 from hub.store import Store
@@ -186,6 +188,7 @@ def status(config: ConfigOpt = Path("hub.yaml")) -> None:
             *(str(v) for v in (s.raw, s.deleted, s.customers, s.interactions, s.quarantined)),
         )
     console.print(sources)
+    console.print(push_cli.push_runs_table(store))
     total_q = sum(s.quarantined for s in st.sources)
     console.print(
         f"{sum(s.raw for s in st.sources):,} records from {len(st.sources)} source(s), "
@@ -306,6 +309,10 @@ def demo(
     from hub.golden import resolve_store
 
     console.print(resolve_store(cfg, store, actor="crmhub demo").line())
+    from hub.push import push
+
+    for pushed in push(cfg, store):
+        console.print(pushed.summary())
     st = hub_status(store)
     console.print(
         f"Demo summary: {sum(s.raw for s in st.sources)} records from {len(st.sources)} "
@@ -326,6 +333,8 @@ def demo(
 
 
 steward_cli.register(app)
+collector_cli.register(app)
+push_cli.register(app)
 
 
 def _quiet_plugins(record: logging.LogRecord) -> bool:

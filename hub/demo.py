@@ -112,8 +112,13 @@ identity:
   auto_merge_threshold: 0.95
   review_threshold: 0.70
   source_priority: [erp, billing, support, web]
-pushback:
-  enabled: false
+pushback:                              # write golden ids and contact data back
+  enabled: true
+  targets:
+    erp:
+      mode: update-only                # or upsert: also create customers the ERP lacks
+      golden_id_field: crmhub_golden_id
+      fields: {email: fill-only, phone: fill-only, postal_code: never}
 """
 
 _PEOPLE = [
@@ -161,14 +166,15 @@ def _erp(data: Path, rng: random.Random, base: dt.datetime) -> Path:
     db.executescript(
         "CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT,"
         " company TEXT, email TEXT, phone TEXT, street TEXT, zip TEXT, city TEXT,"
-        " country TEXT, birth_date TEXT, updated_at TEXT);"
+        " country TEXT, birth_date TEXT, updated_at TEXT, crmhub_golden_id TEXT);"
         "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, ordered_at TEXT,"
         " total REAL, currency TEXT, status TEXT);"
     )
     for i, (given, family, country, city, zip_, street, phone) in enumerate(_PEOPLE, 1):
         birth = dt.date(1960 + 3 * i, 1 + i % 12, 1 + (7 * i) % 28).isoformat()
         db.execute(
-            "INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO customers (id, first_name, last_name, company, email, phone, street,"
+            " zip, city, country, birth_date, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 1000 + i,
                 given,

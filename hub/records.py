@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hub.echo import echoes
 from hub.store import now
 from hub.tables import customer_records, interactions, quarantine, raw_records
 
@@ -65,6 +66,7 @@ class WriteCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    echoed: int = 0  # changed only by the hub's own push-back (see hub.echo)
     quarantined: int = 0
     deleted: int = 0
 
@@ -148,12 +150,14 @@ def _write_stream(
 ) -> WriteCounts:
     t = raw_records.c
     existing: dict[str, tuple[int, str, str, bool]] = {}
+    last_seen: dict[str, Any] = {}
     for ids in _chunks(list(batch)):
-        query = sa.select(t.source_id, t.id, t.content_hash, t.mapping_hash, t.deleted).where(
-            t.source == source, t.stream == stream, t.source_id.in_(ids)
-        )
-        for sid, pk, chash, mhash, deleted in conn.execute(query):
+        query = sa.select(
+            t.source_id, t.id, t.content_hash, t.mapping_hash, t.deleted, t.last_seen_at
+        ).where(t.source == source, t.stream == stream, t.source_id.in_(ids))
+        for sid, pk, chash, mhash, deleted, seen in conn.execute(query):
             existing[sid] = (pk, chash, mhash, deleted)
+            last_seen[sid] = seen
 
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -221,11 +225,24 @@ def _write_stream(
             ),
             seen_pks,
         )
+    echoed = echoes(
+        conn,
+        source,
+        {
+            r.source_id: r.canonical
+            for r in changed
+            if r.entity == "customer" and r.canonical is not None and r.source_id in existing
+        },
+        last_seen,
+    )
     _write_canonical(conn, source, changed, stamp)
     taken = [r.source_id for r in changed if r.entity == "raw" or r.canonical is not None]
     _resolve_quarantine(conn, source, stream, taken, stamp)
     return WriteCounts(
-        inserted=len(inserts), updated=len(updates), unchanged=len(batch) - len(changed)
+        inserted=len(inserts),
+        updated=len(updates) - len(echoed),
+        unchanged=len(batch) - len(changed),
+        echoed=len(echoed),
     )
 
 

@@ -187,6 +187,7 @@ class Store:
                     records_inserted=0,
                     records_updated=0,
                     records_unchanged=0,
+                    records_echoed=0,
                     records_quarantined=0,
                     records_deleted=0,
                 )

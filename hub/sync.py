@@ -54,6 +54,8 @@ class SyncResult:
         c = self.counts
         head = f"{self.connector}: read {c.read}, inserted {c.inserted}, updated {c.updated}, "
         head += f"unchanged {c.unchanged}, deleted {c.deleted}, quarantined {c.quarantined}"
+        if c.echoed:
+            head += f", echoes of our push-back {c.echoed}"
         return head if self.ok else f"{head} — FAILED: {self.error}"
 
 

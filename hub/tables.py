@@ -56,6 +56,7 @@ connector_runs = sa.Table(
     sa.Column("records_inserted", sa.Integer, nullable=False, default=0),
     sa.Column("records_updated", sa.Integer, nullable=False, default=0),
     sa.Column("records_unchanged", sa.Integer, nullable=False, default=0),
+    sa.Column("records_echoed", sa.Integer, nullable=False, default=0),
     sa.Column("records_quarantined", sa.Integer, nullable=False, default=0),
     sa.Column("records_deleted", sa.Integer, nullable=False, default=0),
     sa.Column("error", sa.Text),

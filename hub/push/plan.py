@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from connectors.writers import Writer, load_writer
+from hub.echo import empty as _empty
+from hub.echo import same_value
 from hub.errors import HubError
 from hub.tables import crosswalk, customer_records, golden_records, push_state
-from identity.contact import normalise_email
-from identity.phones import normalise_phone
 from schemas.config import ConnectorConfig, HubConfig, PushbackTarget
 from schemas.customer import CUSTOMER_FIELDS
 
@@ -67,23 +67,6 @@ class Plan:
     @property
     def updates(self) -> list[Change]:
         return [c for c in self.changes if c.kind == "update"]
-
-
-def same_value(name: str, a: Any, b: Any, country: str | None = None) -> bool:
-    """Equal for the system's purposes: e-mails by normalised form, phones as E.164."""
-    if _empty(a) or _empty(b):
-        return _empty(a) and _empty(b)
-    if name == "email":
-        return normalise_email(str(a)) == normalise_email(str(b))
-    if name == "phone":
-        pa, pb = normalise_phone(str(a), country), normalise_phone(str(b), country)
-        if pa and pb:
-            return pa == pb
-    return str(a).strip().casefold() == str(b).strip().casefold()
-
-
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def writer_for(

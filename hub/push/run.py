@@ -10,6 +10,7 @@ system accepted it, so a run killed mid-way re-sends at most that one record nex
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from schemas.config import HubConfig, resolve_env
 __all__ = ["PushResult", "push"]
 
 Progress = Callable[[str, int, int], None]  # connector, done, total
+UNREACHABLE_AFTER = 3  # consecutive records failing retriably (after backoff) = an outage
 
 
 @dataclass
@@ -200,15 +202,8 @@ def push_connector(
             result.plan = plan = build_plan(conn, config, name)
         if not dry_run and plan.changes:
             settings: Any = resolve_env(connector.config, f"connectors.{name}.config")
-            writer = writer_class(settings)
-            throttle = _Throttle(writer_class.max_requests_per_second)
-            try:
-                for done, change in enumerate(plan.changes, 1):
-                    _apply(store, writer, change, plan, result, retry or RetryPolicy(), throttle)
-                    if progress:
-                        progress(name, done, len(plan.changes))
-            finally:
-                writer.close()
+            with contextlib.chdir(config.base_dir):  # relative paths as in hub.yaml, like sync
+                _send_all(store, writer_class(settings), plan, result, retry, progress)
         result.status = "succeeded"
     except Exception as exc:
         result.status = "failed"
@@ -216,6 +211,34 @@ def push_connector(
         raise
     _finish(store, result)
     return result
+
+
+def _send_all(
+    store: Store,
+    writer: Writer,
+    plan: Plan,
+    result: PushResult,
+    retry: RetryPolicy | None,
+    progress: Progress | None,
+) -> None:
+    """Send every change; stop early when the system stays unreachable (the rest waits for
+    the next run), so an outage costs a few backoffs, not one per record."""
+    throttle = _Throttle(type(writer).max_requests_per_second)
+    outage = 0
+    try:
+        for done, change in enumerate(plan.changes, 1):
+            error = _apply(store, writer, change, plan, result, retry or RetryPolicy(), throttle)
+            outage = outage + 1 if error is not None and error.retriable else 0
+            if outage >= UNREACHABLE_AFTER:
+                left = len(plan.changes) - done
+                raise HubError(
+                    f"{plan.connector} unreachable ({error}); stopped, {left} record(s) "
+                    "left for the next push"
+                )
+            if progress:
+                progress(plan.connector, done, len(plan.changes))
+    finally:
+        writer.close()
 
 
 def _apply(
@@ -226,7 +249,7 @@ def _apply(
     result: PushResult,
     retry: RetryPolicy,
     throttle: _Throttle,
-) -> None:
+) -> WriteError | None:
     try:
         source_id = _send(writer, change, plan.golden_id_field, retry, throttle)
     except WriteError as error:
@@ -234,13 +257,14 @@ def _apply(
         result.errors.append((change.key, str(error)))
         with store.transaction() as conn:
             _record_failure(conn, plan.connector, change, error, result.run_id)
-        return
+        return error
     with store.transaction() as conn:
         _remember(conn, plan.connector, change, source_id, result.run_id)
     if change.kind == "create":
         result.created += 1
     else:
         result.updated += 1
+    return None
 
 
 def _finish(store: Store, result: PushResult, error: str | None = None) -> None:

@@ -18,6 +18,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("connector_runs", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("records_echoed", sa.Integer(), nullable=False, server_default="0")
+        )
 
     op.create_table(
         "push_failures",
@@ -71,6 +75,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("connector_runs", schema=None) as batch_op:
+        batch_op.drop_column("records_echoed")
 
     with op.batch_alter_table("push_state", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_push_state_golden_id"))

@@ -1,0 +1,88 @@
+"""Recognising the hub's own writes when a sync reads them back (no ping-pong).
+
+After a push, the next sync of that system reads the values the hub wrote. Such a record
+is an *echo*: it is stored (the store mirrors the system) but counted as echoed, not as
+updated, because nothing new happened in the system — the hub caused it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from hub.tables import customer_records, push_state
+from identity.contact import normalise_email
+from identity.phones import normalise_phone
+from schemas.customer import CUSTOMER_FIELDS
+
+__all__ = ["echoes", "empty", "same_value"]
+
+_COMPARED = tuple(f for f in CUSTOMER_FIELDS if f not in ("source", "source_id", "updated_at"))
+
+
+def empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def same_value(name: str, a: Any, b: Any, country: str | None = None) -> bool:
+    """Equal for a system's purposes: e-mails by normalised form, phones as E.164."""
+    if empty(a) or empty(b):
+        return empty(a) and empty(b)
+    if name == "email":
+        return normalise_email(str(a)) == normalise_email(str(b))
+    if name == "phone":
+        pa, pb = normalise_phone(str(a), country), normalise_phone(str(b), country)
+        if pa and pb:
+            return pa == pb
+    return str(a).strip().casefold() == str(b).strip().casefold()
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def echoes(
+    conn: Connection,
+    source: str,
+    changed: Mapping[str, Mapping[str, Any]],
+    last_seen: Mapping[str, dt.datetime],
+) -> Collection[str]:
+    """The source ids among `changed` (source id -> new canonical customer values) whose
+    change is only what the hub pushed there since the record was last read."""
+    if not changed:
+        return set()
+    p, c = push_state.c, customer_records.c
+    ids = list(changed)
+    written = {
+        r.source_id: (r.written or {}, r.written_at)
+        for r in conn.execute(
+            sa.select(p.source_id, p.written, p.written_at).where(
+                p.connector == source, p.source_id.in_(ids)
+            )
+        )
+    }
+    if not written:
+        return set()
+    old = {
+        r.source_id: r
+        for r in conn.execute(
+            sa.select(customer_records).where(c.source == source, c.source_id.in_(list(written)))
+        )
+    }
+    found = set()
+    for sid, (values, at) in written.items():
+        seen = last_seen.get(sid)
+        if sid not in old or seen is None or _aware(at) < _aware(seen):
+            continue  # not written since the last read: a real change
+        new, before = changed[sid], old[sid]
+        country = new.get("country") or before.country
+        differs = [
+            f for f in _COMPARED if not same_value(f, new.get(f), getattr(before, f), country)
+        ]
+        if all(f in values and same_value(f, values[f], new.get(f), country) for f in differs):
+            found.add(sid)
+    return found
