@@ -1,0 +1,1 @@
+"""System tests of the Stripe connector against a real localstripe server."""

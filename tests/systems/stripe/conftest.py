@@ -1,0 +1,171 @@
+"""Fixtures: one localstripe server per session, emptied before each test, and seed helpers."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stripe
+from singer_sdk.singerlib.encoding import SimpleSingerWriter
+from singer_sdk.singerlib.messages import Message
+
+from connectors.stripe import TapStripe
+from tests.systems.stripe.server import flush, start_localstripe
+
+
+@dataclass(frozen=True)
+class LocalStripe:
+    base_url: str
+    api_key: str
+    log: Path
+
+    def config(self, **extra: Any) -> dict[str, Any]:
+        """Tap/writer settings for this server (localstripe rejects created[...] filters)."""
+        return {
+            "api_key": self.api_key,
+            "api_base": self.base_url,
+            "filter_on_server": False,
+            "timeout": 10,
+            **extra,
+        }
+
+    def client(self) -> stripe.StripeClient:
+        return stripe.StripeClient(
+            self.api_key, base_addresses={"api": self.base_url}, max_network_retries=0
+        )
+
+    def requests(self, path: str) -> int:
+        """How many GET requests for `path` (e.g. /v1/customers) the server has logged."""
+        text = self.log.read_text(errors="replace")
+        return sum(f'"GET {path}?' in line or f'"GET {path} ' in line for line in text.splitlines())
+
+
+@pytest.fixture(scope="session")
+def localstripe_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
+    folder = tmp_path_factory.mktemp("localstripe")
+    with start_localstripe(folder) as (base_url, api_key):
+        yield LocalStripe(base_url, api_key, folder / "localstripe.log")
+
+
+@pytest.fixture
+def localstripe(localstripe_session: LocalStripe) -> LocalStripe:
+    """The session's server with no objects in it."""
+    flush(localstripe_session.base_url)
+    return localstripe_session
+
+
+class Seeder:
+    """Creates objects through the official SDK, as a Stripe integration would."""
+
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self.client = client
+        self._plan: str | None = None
+
+    def customer(self, number: int, **extra: Any) -> str:
+        params: dict[str, Any] = {
+            "email": f"customer{number}@example.com",
+            "name": f"Customer {number}",
+            "phone": f"+3630{number:07d}",
+            "address": {
+                "line1": f"Fő utca {number}",
+                "postal_code": "1011",
+                "city": "Budapest",
+                "country": "HU",
+            },
+            "metadata": {"erp_id": f"E-{number}"},
+            **extra,
+        }
+        return str(self.client.v1.customers.create(params=params).id)  # type: ignore[arg-type]
+
+    def card(self, customer: str) -> str:
+        """A card payment method attached to `customer` as the invoice default."""
+        card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+        method = self.client.v1.payment_methods.create(params={"type": "card", "card": card})  # type: ignore[typeddict-item]
+        self.client.v1.payment_methods.attach(method.id, params={"customer": customer})
+        self.client.v1.customers.update(
+            customer, params={"invoice_settings": {"default_payment_method": method.id}}
+        )
+        return str(method.id)
+
+    def charge(self, customer: str, cents: int, currency: str = "eur") -> str:
+        """A charge on the customer's card (created through a payment method's token)."""
+        card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+        token = self.client.v1.tokens.create(params={"card": card})  # type: ignore[typeddict-item]
+        self.client.v1.customers.payment_sources.create(customer, params={"source": token.id})
+        params = {"amount": cents, "currency": currency, "customer": customer}
+        return str(self.client.v1.charges.create(params=params).id)  # type: ignore[arg-type]
+
+    def payment_intent(self, customer: str, cents: int) -> str:
+        method = self.card(customer)
+        params = {"amount": cents, "currency": "eur", "customer": customer}
+        intent = self.client.v1.payment_intents.create(
+            params={**params, "payment_method": method}  # type: ignore[typeddict-item]
+        )
+        self.client.v1.payment_intents.confirm(intent.id)
+        return str(intent.id)
+
+    def invoice(self, customer: str, cents: int = 2500) -> str:
+        """A paid subscription invoice (localstripe makes invoices only for subscriptions)."""
+        self.card(customer)
+        plan = self.client.v1.plans.create(
+            params={
+                "amount": cents,
+                "currency": "eur",
+                "interval": "month",
+                "product": str(self.client.v1.products.create(params={"name": "Gold"}).id),
+            }
+        )
+        subscription = self.client.v1.subscriptions.create(
+            params={"customer": customer, "items": [{"plan": plan.id}]}
+        )
+        return str(subscription.latest_invoice)
+
+
+@pytest.fixture
+def seeder(localstripe: LocalStripe) -> Seeder:
+    return Seeder(localstripe.client())
+
+
+def next_second() -> None:
+    """Sleep into the next whole second, so objects created after have a later `created`."""
+    time.sleep(1.02 - time.time() % 1)
+
+
+class CapturingWriter(SimpleSingerWriter):
+    """Keeps each Singer message as the dict a target would read."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def write_message(self, message: Message) -> None:
+        self.messages.append(json.loads(self.format_message(message)))
+
+
+@dataclass
+class Run:
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def records(self, stream: str) -> list[dict[str, Any]]:
+        return [
+            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
+        ]
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"][-1]  # type: ignore[no-any-return]
+
+
+def run_tap(
+    config: dict[str, Any],
+    state: dict[str, Any] | None = None,
+    writer: CapturingWriter | None = None,
+) -> Run:
+    """Run TapStripe in-process and keep its messages (also when it fails: pass `writer`)."""
+    writer = writer or CapturingWriter()
+    TapStripe(config=config, state=state, message_writer=writer).sync_all()
+    return Run(writer.messages)
