@@ -1,21 +1,21 @@
-"""The helpdesk streams: tickets and follow-ups from the API, contacts derived from tickets.
+"""The helpdesk streams: tickets, their follow-ups, and contacts derived from tickets.
 
-django-helpdesk's API has no modified-since filter, so every stream is a full read of all
-pages every run (DRF page-number pagination, following `next`); the hub's content hashes
-skip what did not change. Its ticket serializer has no `created`/`modified` either: they are
-taken from the ticket's follow-ups, which the API embeds (`followup_set`) — creating a
-ticket always writes a "Ticket Opened" follow-up, so `created` is the first follow-up's
-date and `modified` the last one's.
-"""
+django-helpdesk's API has no modified-since filter, so every sync reads all ticket pages
+(DRF page-number pagination, following `next`); the hub's content hashes skip what did not
+change. One read serves all three streams: the ticket list embeds each ticket's follow-ups
+(`followup_set`), and the contacts are the distinct submitter e-mails. The ticket
+serializer has no `created`/`modified`: creating a ticket always writes a "Ticket Opened"
+follow-up, so `created` is the first follow-up's date and `modified` the last one's."""
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import ParseResult, parse_qsl
 
+import orjson
 import requests
 from singer_sdk import Stream
 from singer_sdk import typing as th
@@ -24,6 +24,7 @@ from singer_sdk.pagination import BaseHATEOASPaginator
 from singer_sdk.streams import RESTStream
 
 from connectors.errors import (
+    ERROR_PROPERTY,
     ConnectorFatalError,
     ConnectorRetriableError,
     error_property_schema,
@@ -45,7 +46,7 @@ __all__ = [
     "DRFNextPaginator",
     "FollowupsStream",
     "HelpdeskStream",
-    "TicketIndex",
+    "TicketSpool",
     "TicketsStream",
 ]
 
@@ -161,36 +162,48 @@ def _dates(followups: Any) -> list[str]:
     return sorted(str(f["date"]) for f in followups if isinstance(f, dict) and f.get("date"))
 
 
-@dataclass(frozen=True)
-class TicketSummary:
-    """What the other streams need to know of a ticket."""
-
-    id: int
-    contact_id: str | None
-    created: str | None
+def _status(code: Any) -> str | None:
+    return STATUS_LABELS.get(code, str(code)) if code is not None else None
 
 
-class TicketIndex:
-    """Each ticket's customer, from one full read of the tickets per tap run.
+class TicketSpool:
+    """One read of every ticket page per sync, shared by the three streams.
 
-    The tickets stream fills it as it syncs; a stream that needs it first (or alone) makes
-    the tickets stream read the pages without emitting them.
+    The ticket list embeds each ticket's follow-ups, so it is all the tap needs: the first
+    stream to sync reads the pages into a temporary file (memory stays flat however many
+    tickets there are) and every stream reads that same snapshot, so contacts, follow-ups
+    and tickets agree. A stream asking a second time means a new sync: the pages are read
+    again.
     """
 
     def __init__(self) -> None:
-        self._tickets: dict[int, TicketSummary] | None = None
         self.reader: TicketsStream | None = None
+        self._file: IO[bytes] | None = None
+        self._consumers: set[str] = set()
 
-    def fill(self, tickets: Iterable[TicketSummary]) -> None:
-        self._tickets = {t.id: t for t in tickets}
+    def rows(self, consumer: str) -> Iterator[dict[str, Any]]:
+        """The raw ticket objects of the API (quarantine records included), in id order."""
+        if self._file is None or consumer in self._consumers:
+            self._fill()
+        self._consumers.add(consumer)
+        assert self._file is not None
+        self._file.seek(0)
+        for line in self._file:
+            yield orjson.loads(line)
 
-    def tickets(self) -> dict[int, TicketSummary]:
-        if self._tickets is None:
-            assert self.reader is not None
-            rows = self.reader.request_records(None)
-            self.fill(self.reader.summary(r) for r in rows if "_crmhub_error" not in r)
-        assert self._tickets is not None
-        return self._tickets
+    def _fill(self) -> None:
+        assert self.reader is not None
+        if self._file is not None:
+            self._file.close()
+        self._file, self._consumers = None, set()
+        file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the spool
+        try:
+            for row in self.reader.request_records(None):
+                file.write(orjson.dumps(row) + b"\n")
+        except BaseException:
+            file.close()
+            raise
+        self._file = file
 
 
 class TicketsStream(HelpdeskStream):
@@ -227,31 +240,19 @@ class TicketsStream(HelpdeskStream):
         )
     )
 
-    def __init__(self, tap: Tap, settings: HelpdeskSettings, index: TicketIndex) -> None:
+    def __init__(self, tap: Tap, settings: HelpdeskSettings, spool: TicketSpool) -> None:
         super().__init__(tap, settings)
-        self.index = index
-        index.reader = self
+        self.spool = spool
+        spool.reader = self
 
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
-        seen: list[TicketSummary] = []
-        for row in self.request_records(context):
-            if "_crmhub_error" not in row:
-                seen.append(self.summary(row))
-            yield row
-        self.index.fill(seen)
-
-    @staticmethod
-    def summary(row: dict[str, Any]) -> TicketSummary:
-        dates = _dates(row.get("followup_set"))
-        return TicketSummary(
-            int(row["id"]), contact_id(row.get("submitter_email")), dates[0] if dates else None
-        )
+        return self.spool.rows(self.name)
 
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any]:
-        if "_crmhub_error" in row:
+        if ERROR_PROPERTY in row:
             return row
-        dates = _dates(row.get("followup_set"))
-        status = row.get("status")
+        followups = row.get("followup_set") or []
+        dates = _dates(followups)
         custom = {
             key.removeprefix("custom_"): value if value != "" else None
             for key, value in row.items()
@@ -264,8 +265,8 @@ class TicketsStream(HelpdeskStream):
             "resolution": row.get("resolution"),
             "submitter_email": row.get("submitter_email") or None,
             "contact_id": contact_id(row.get("submitter_email")),
-            "status": STATUS_LABELS.get(status, str(status)) if status is not None else None,
-            "status_code": status,
+            "status": _status(row.get("status")),
+            "status_code": row.get("status"),
             "on_hold": row.get("on_hold"),
             "priority": row.get("priority"),
             "queue": row.get("queue"),
@@ -274,16 +275,19 @@ class TicketsStream(HelpdeskStream):
             "due_date": row.get("due_date"),
             "created": dates[0] if dates else None,
             "modified": dates[-1] if dates else None,
-            "followup_count": len(row.get("followup_set") or []),
+            "followup_count": len(followups) if isinstance(followups, list) else 0,
             "custom_fields": custom,
         }
 
 
-class FollowupsStream(HelpdeskStream):
-    """Every follow-up (comment or status change) of every ticket, with its customer."""
+class FollowupsStream(Stream):
+    """Every follow-up (comment or status change) of every ticket, with the ticket's customer.
+
+    Taken from the tickets' embedded `followup_set` (the same objects `/api/followups/`
+    lists), so follow-ups and their tickets come from one consistent read.
+    """
 
     name = "followups"
-    path = "followups/"
     # Ticket ids and follow-up ids overlap; the pair keeps both unique as interactions.
     primary_keys = ("ticket", "id")
     replication_key = None
@@ -302,28 +306,37 @@ class FollowupsStream(HelpdeskStream):
         )
     )
 
-    def __init__(self, tap: Tap, settings: HelpdeskSettings, index: TicketIndex) -> None:
-        super().__init__(tap, settings)
-        self.index = index
+    def __init__(self, tap: Tap, spool: TicketSpool) -> None:
+        self.spool = spool
+        super().__init__(tap)
 
-    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any]:
-        if "_crmhub_error" in row:
-            return row
-        ticket = self.index.tickets().get(row.get("ticket", -1))
-        status = row.get("new_status")
-        return {
-            "id": row["id"],
-            "ticket": row.get("ticket"),
-            # None for a ticket created after this run read the tickets: the next run fills it.
-            "contact_id": ticket.contact_id if ticket else None,
-            "date": row.get("date"),
-            "title": row.get("title"),
-            "comment": row.get("comment"),
-            "public": row.get("public"),
-            "user": row.get("user"),
-            "new_status": STATUS_LABELS.get(status, str(status)) if status is not None else None,
-            "time_spent": row.get("time_spent"),
-        }
+    def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
+        for ticket in self.spool.rows(self.name):
+            if ERROR_PROPERTY in ticket:
+                continue
+            customer = contact_id(ticket.get("submitter_email"))
+            for position, followup in enumerate(ticket.get("followup_set") or []):
+                if not isinstance(followup, dict) or not isinstance(followup.get("id"), int):
+                    yield quarantine(
+                        {"ticket": ticket["id"]},
+                        reason="follow-up is not an object with an integer id",
+                        raw=orjson.dumps(followup).decode(),
+                        location=f"ticket {ticket['id']} followup_set[{position}]",
+                        logger=self.logger,
+                    )
+                    continue
+                yield {
+                    "id": followup["id"],
+                    "ticket": ticket["id"],
+                    "contact_id": customer,
+                    "date": followup.get("date"),
+                    "title": followup.get("title"),
+                    "comment": followup.get("comment"),
+                    "public": followup.get("public"),
+                    "user": followup.get("user"),
+                    "new_status": _status(followup.get("new_status")),
+                    "time_spent": followup.get("time_spent"),
+                }
 
 
 class ContactsStream(Stream):
@@ -339,19 +352,20 @@ class ContactsStream(Stream):
         )
     )
 
-    def __init__(self, tap: Tap, index: TicketIndex) -> None:
-        self.index = index
+    def __init__(self, tap: Tap, spool: TicketSpool) -> None:
+        self.spool = spool
         super().__init__(tap)
 
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
         first: dict[str, str | None] = {}
-        for ticket in sorted(self.index.tickets().values(), key=lambda t: t.id):
-            if ticket.contact_id is None:
+        for ticket in self.spool.rows(self.name):
+            email = None if ERROR_PROPERTY in ticket else contact_id(ticket.get("submitter_email"))
+            if email is None:
                 continue
-            known = first.get(ticket.contact_id)
-            if ticket.contact_id not in first or (
-                ticket.created is not None and (known is None or ticket.created < known)
-            ):
-                first[ticket.contact_id] = ticket.created
+            dates = _dates(ticket.get("followup_set"))
+            created = dates[0] if dates else None
+            known = first.get(email)
+            if email not in first or (created is not None and (known is None or created < known)):
+                first[email] = created
         for email in sorted(first):
             yield {"email": email, "first_ticket_at": first[email]}

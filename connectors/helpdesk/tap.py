@@ -6,7 +6,7 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
 from connectors.helpdesk.api import load_settings
-from connectors.helpdesk.streams import ContactsStream, FollowupsStream, TicketIndex, TicketsStream
+from connectors.helpdesk.streams import ContactsStream, FollowupsStream, TicketSpool, TicketsStream
 
 __all__ = ["TapHelpdesk"]
 
@@ -46,11 +46,11 @@ class TapHelpdesk(Tap):
     ).to_dict()
 
     def discover_streams(self) -> list[Stream]:
-        """The three streams, sharing one read of the tickets per run."""
+        """The three streams, sharing one read of the ticket pages per sync."""
         settings = load_settings(self.name, self.config)
-        index = TicketIndex()
+        spool = TicketSpool()
         return [
-            TicketsStream(self, settings, index),
-            FollowupsStream(self, settings, index),
-            ContactsStream(self, index),
+            TicketsStream(self, settings, spool),
+            FollowupsStream(self, spool),
+            ContactsStream(self, spool),
         ]
