@@ -65,6 +65,12 @@ def customer_params(item: PushItem) -> dict[str, Any]:
     return params
 
 
+def _customers_only(item: PushItem) -> None:
+    if item.stream != "customers":
+        msg = f"stripe: only customers take push-back, not {item.stream!r} records"
+        raise WriteError(msg)
+
+
 class StripeWriter(Writer):
     """Writes golden ids (customer metadata) and contact fields into Stripe customers."""
 
@@ -84,6 +90,7 @@ class StripeWriter(Writer):
 
     def update(self, item: PushItem) -> None:
         """Modify customer `item.source_id` (Stripe's `Customer.modify`)."""
+        _customers_only(item)
         if not item.source_id:
             raise WriteError("stripe: no customer id to update; use create (mode upsert)")
         try:
@@ -93,6 +100,7 @@ class StripeWriter(Writer):
 
     def create(self, item: PushItem) -> str:
         """Create a customer with the golden id and values; return its `cus_...` id."""
+        _customers_only(item)
         try:
             created = self.client.v1.customers.create(params=customer_params(item))  # type: ignore[arg-type]
         except stripe.StripeError as exc:

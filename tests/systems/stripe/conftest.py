@@ -85,7 +85,7 @@ class Seeder:
     def card(self, customer: str) -> str:
         """A card payment method attached to `customer` as the invoice default."""
         card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
-        method = self.client.v1.payment_methods.create(params={"type": "card", "card": card})  # type: ignore[typeddict-item]
+        method = self.client.v1.payment_methods.create(params={"type": "card", "card": card})  # type: ignore[arg-type]
         self.client.v1.payment_methods.attach(method.id, params={"customer": customer})
         self.client.v1.customers.update(
             customer, params={"invoice_settings": {"default_payment_method": method.id}}
@@ -95,16 +95,20 @@ class Seeder:
     def charge(self, customer: str, cents: int, currency: str = "eur") -> str:
         """A charge on the customer's card (created through a payment method's token)."""
         card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
-        token = self.client.v1.tokens.create(params={"card": card})  # type: ignore[typeddict-item]
+        token = self.client.v1.tokens.create(params={"card": card})  # type: ignore[arg-type]
         self.client.v1.customers.payment_sources.create(customer, params={"source": token.id})
         params = {"amount": cents, "currency": currency, "customer": customer}
         return str(self.client.v1.charges.create(params=params).id)  # type: ignore[arg-type]
 
     def payment_intent(self, customer: str, cents: int) -> str:
         method = self.card(customer)
-        params = {"amount": cents, "currency": "eur", "customer": customer}
         intent = self.client.v1.payment_intents.create(
-            params={**params, "payment_method": method}  # type: ignore[typeddict-item]
+            params={
+                "amount": cents,
+                "currency": "eur",
+                "customer": customer,
+                "payment_method": method,
+            }
         )
         self.client.v1.payment_intents.confirm(intent.id)
         return str(intent.id)
