@@ -294,6 +294,19 @@ def resolve(
 
 
 @app.command()
+def unlock(
+    name: Annotated[str, typer.Argument(help="e.g. sync:erp, resolve, push:billing")],
+    config: ConfigOpt = Path("hub.yaml"),
+) -> None:
+    """Remove a lock left by a run on a host that is gone (locks on this host clear themselves)."""
+    from hub.locks import release_lock
+
+    _, store = _load(config)
+    removed = release_lock(store, name)
+    console.print(f"lock {name} removed" if removed else f"no lock {name} was held")
+
+
+@app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Folder for the demo project.")] = Path(
         "demo"

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hub.locks import hub_lock
 from hub.store import Store, canonical_json, dumps, now
 from hub.tables import (
     audit_log,
@@ -135,7 +136,11 @@ def _golden_row(gid: str, golden: GoldenRecord, stamp: Any) -> dict[str, Any]:
 
 
 def _persist(
-    conn: Connection, result: Resolution, previous: Mapping[Key, str], current: Mapping[Key, str]
+    conn: Connection,
+    result: Resolution,
+    previous: Mapping[Key, str],
+    current: Mapping[Key, str],
+    actor: str,
 ) -> int:
     stamp = now()
     g = golden_records.c
@@ -178,6 +183,7 @@ def _persist(
                     target_type="golden",
                     target_id=event.golden_id,
                     detail={
+                        "run_by": actor,
                         "related": list(event.related),
                         "members": [list(m) for m in event.members],
                     },
@@ -283,7 +289,15 @@ def load_overrides(conn: Connection) -> dict[str, dict[str, Override]]:
 
 
 def resolve_store(config: HubConfig, store: Store, *, actor: str) -> ResolveSummary:
-    """Resolve the store's customer records; persist golden records and crosswalk atomically."""
+    """Resolve the store's customer records; persist golden records and crosswalk atomically.
+
+    Raises LockError while another resolution of this store runs.
+    """
+    with hub_lock(store, "resolve"):
+        return _resolve_locked(config, store, actor)
+
+
+def _resolve_locked(config: HubConfig, store: Store, actor: str) -> ResolveSummary:
     with store.engine.connect() as conn:
         records = load_customer_records(conn)
         previous: dict[Key, str] = {
@@ -315,7 +329,7 @@ def resolve_store(config: HubConfig, store: Store, *, actor: str) -> ResolveSumm
     )
     with store.transaction() as conn:
         hashes = {(str(r["source"]), str(r["source_id"])): identifying_hash(r) for r in records}
-        changed = _persist(conn, result, previous, hashes)
+        changed = _persist(conn, result, previous, hashes, actor)
     kinds = [e.kind for e in result.assignment.events]
     return ResolveSummary(
         records=len(records),

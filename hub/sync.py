@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hub.errors import HubError, SyncError, is_retriable, one_line
 from hub.ingest import Ingestor
+from hub.locks import hub_lock
 from hub.records import WriteCounts
 from hub.runners import external_command, run_builtin, run_external
 from hub.store import Store
@@ -75,7 +76,34 @@ def sync_connector(
     on_progress: Callable[[WriteCounts], None] | None = None,
     batch_size: int = 5000,
 ) -> SyncResult:
-    """Run one connector to completion (or a clear failure); never raises for source errors."""
+    """Run one connector to completion (or a clear failure); never raises for source errors.
+
+    Raises LockError when the same connector is already syncing (anywhere).
+    """
+    with hub_lock(store, f"sync:{connector.name}"):
+        return _sync_locked(
+            config,
+            store,
+            connector,
+            full_refresh=full_refresh,
+            dry_run=dry_run,
+            retry=retry,
+            on_progress=on_progress,
+            batch_size=batch_size,
+        )
+
+
+def _sync_locked(
+    config: HubConfig,
+    store: Store,
+    connector: ConnectorConfig,
+    *,
+    full_refresh: bool,
+    dry_run: bool,
+    retry: RetryPolicy | None,
+    on_progress: Callable[[WriteCounts], None] | None,
+    batch_size: int,
+) -> SyncResult:
     retry = retry or RetryPolicy()
     started = time.monotonic()
     run_id = store.start_run(connector.name, full_refresh=full_refresh, dry_run=dry_run)

@@ -13,6 +13,7 @@ __all__ = [
     "customer_records",
     "golden_overrides",
     "golden_records",
+    "hub_locks",
     "interactions",
     "match_candidates",
     "metadata",
@@ -334,4 +335,13 @@ push_failures = sa.Table(  # records a system refused; retried on the next run
     sa.Column("first_failed_at", _TS, nullable=False),
     sa.Column("last_failed_at", _TS, nullable=False),
     sa.Column("run_id", sa.Integer, nullable=False),
+)
+
+hub_locks = sa.Table(  # one row per held lock: sync:<connector>, resolve, push:<connector>
+    "hub_locks",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("acquired_at", _TS, nullable=False),
 )

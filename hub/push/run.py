@@ -22,8 +22,9 @@ from sqlalchemy.engine import Connection
 
 from connectors.writers import PushItem, WriteError, Writer
 from hub.errors import HubError
+from hub.locks import hub_lock
 from hub.push.plan import Change, Plan, build_plan, writer_for
-from hub.store import Store, now, process_alive
+from hub.store import Store, now
 from hub.sync import RetryPolicy
 from hub.tables import push_failures, push_runs, push_state
 from schemas.config import HubConfig, resolve_env
@@ -65,11 +66,9 @@ class PushResult:
 def _start(store: Store, name: str, mode: str, dry_run: bool) -> int:
     r = push_runs.c
     with store.write_transaction() as conn:
-        for run_id, pid in conn.execute(
-            sa.select(r.id, r.pid).where(r.connector == name, r.status == "running")
+        for (run_id,) in conn.execute(  # left running by a process that died (the lock
+            sa.select(r.id).where(r.connector == name, r.status == "running")  # is ours now)
         ).all():
-            if pid is not None and process_alive(pid):
-                raise HubError(f"a push to {name} is already running (pid {pid}); wait for it")
             conn.execute(
                 push_runs.update()
                 .where(r.id == run_id)
@@ -194,6 +193,19 @@ def push_connector(
     progress: Progress | None = None,
 ) -> PushResult:
     """Plan and (unless dry_run) send one connector's changes."""
+    with hub_lock(store, f"push:{name}"):
+        return _push_locked(config, store, name, dry_run=dry_run, retry=retry, progress=progress)
+
+
+def _push_locked(
+    config: HubConfig,
+    store: Store,
+    name: str,
+    *,
+    dry_run: bool,
+    retry: RetryPolicy | None,
+    progress: Progress | None,
+) -> PushResult:
     connector, target, writer_class = writer_for(config, name)
     run_id = _start(store, name, target.mode, dry_run)
     result = PushResult(name, run_id, dry_run, Plan(name, target.mode, target.golden_id_field))

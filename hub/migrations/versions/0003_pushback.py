@@ -1,4 +1,4 @@
-"""push-back runs, state and failures
+"""push-back runs, state and failures; hub locks
 
 Revision ID: 0003
 Revises: 0002
@@ -18,6 +18,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "hub_locks",
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("host", sa.String(length=255), nullable=False),
+        sa.Column("pid", sa.Integer(), nullable=False),
+        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_hub_locks")),
+    )
     with op.batch_alter_table("connector_runs", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("records_echoed", sa.Integer(), nullable=False, server_default="0")
@@ -75,6 +83,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("hub_locks")
     with op.batch_alter_table("connector_runs", schema=None) as batch_op:
         batch_op.drop_column("records_echoed")
 
