@@ -46,6 +46,7 @@ class SyncResult:
     error: str | None = None
     attempts: int = 1
     seconds: float = 0.0
+    retriable: bool = False  # a failure worth retrying later (timeouts, 429/5xx), not fatal
 
     @property
     def ok(self) -> bool:
@@ -127,6 +128,7 @@ def _sync_locked(
             )
             result.status = "succeeded"
             result.error = None
+            result.retriable = False
             break
         except (HubError, ConfigError) as exc:
             result.error = one_line(exc).removeprefix(f"{connector.name}: ")
@@ -134,6 +136,7 @@ def _sync_locked(
         except Exception as exc:  # a source failure: classify, report, keep committed work
             result.error = one_line(exc)
             retriable = is_retriable(exc)
+        result.retriable = retriable
         if not retriable or attempt == retry.attempts:
             break
         delay = delays[attempt - 1]
