@@ -17,6 +17,7 @@ from urllib.parse import ParseResult, parse_qsl
 
 import orjson
 import requests
+from requests.auth import AuthBase
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.types import Context
@@ -87,7 +88,7 @@ class HelpdeskStream(RESTStream[ParseResult | None]):
         return max(1, round(self.settings.timeout))
 
     @property
-    def authenticator(self) -> Any:
+    def authenticator(self) -> AuthBase:
         return self.settings.auth()
 
     @property
