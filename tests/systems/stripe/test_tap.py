@@ -11,7 +11,7 @@ import stripe
 from singer_sdk.exceptions import ConfigValidationError
 
 from connectors.errors import ERROR_PROPERTY, ConnectorFatalError, ConnectorRetriableError
-from connectors.stripe import TapStripe
+from connectors.stripe import StripeSettings, TapStripe
 from connectors.stripe.settings import describe, major_units, retry_after
 from connectors.stripe.streams import CustomersStream
 from tests.systems.servers import free_port
@@ -147,6 +147,11 @@ def test_bad_api_key_is_fatal_with_what_to_do(localstripe: LocalStripe, seeder: 
     assert "check the connector's api_key" in message
     assert "not-a-stripe-key" not in message
     assert not [m for m in writer.messages if m["type"] in ("RECORD", "STATE")]
+
+
+def test_settings_schema_and_model_name_the_same_keys() -> None:
+    assert set(TapStripe.config_jsonschema["properties"]) == set(StripeSettings.model_fields)
+    assert TapStripe.config_jsonschema["properties"]["api_key"]["secret"] is True
 
 
 def test_config_errors_name_the_key() -> None:
