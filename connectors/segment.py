@@ -13,12 +13,15 @@ screen, alias, batch) and appends each message to the event store
 **Identity stitching.** An identify carrying an anonymousId (or an alias's previousId)
 links that anonymous id to the userId; the first link of an anonymous id wins, so an
 interaction never moves between customers. An anonymous event's ``customer_source_id``
-is the linked userId. Events that were read before their anonymous id was linked are
-emitted again when the link arrives, with ``cursor`` = the position of the linking
-identify: the ``events`` bookmark (``cursor``) covers both the events and the links read,
-so a run emits (a) events after the bookmark and (b) earlier anonymous events whose link
-is after the bookmark — each exactly once per link. The bookmark only advances when the
-stream completes (``is_sorted`` is false), so an interrupted run is simply read again.
+is the linked userId. Each ``events`` record has a ``cursor`` (the replication key): its
+own ``seq``, except an anonymous event from before its link, whose cursor is the link's
+``seq`` — the group of a link shares one cursor. A run emits, in cursor order, events
+after the bookmark plus every group whose link is at or after it, so events that were
+read before their anonymous id was linked are emitted again, now with their customer.
+Event cursors are unique, so (a) is exclusive; a group is inclusive — a checkpoint
+inside a group loses nothing, and the newest group is read once more on the next run
+(identical records, which the hub sees as unchanged). Records depend only on the store's
+contents, never on where earlier runs stopped.
 
 Sample hub.yaml::
 
@@ -180,7 +183,7 @@ class EventsStream(_StoreStream):
     name = "events"
     primary_keys = ("message_id",)
     replication_key = "cursor"
-    is_sorted = False  # emitted in cursor order, but the bookmark moves only at the end
+    is_sorted = True  # cursor order; checkpoints are resumable (see the module doc)
     schema = th.PropertiesList(
         th.Property("message_id", _TEXT, required=True),
         th.Property("seq", th.IntegerType, required=True),
@@ -202,8 +205,8 @@ class EventsStream(_StoreStream):
         with self._segment.reading(self.name) as conn:
             high = self._segment.high_water(conn)
             links = self._links(conn, high)
-            fresh = [anon for anon, (_, seq) in links.items() if seq > start]
-            again = sorted(self._stitched(conn, fresh, links, start), key=lambda p: p[:2])
+            fresh = [anon for anon, (_, seq) in links.items() if seq >= start]
+            groups = sorted(self._groups(conn, fresh, links), key=lambda p: p[:2])
             new = conn.execute(
                 sa.select(EVENTS)
                 .where(EVENTS.c.type.in_(INTERACTION_TYPES), EVENTS.c.seq > start)
@@ -211,8 +214,10 @@ class EventsStream(_StoreStream):
                 .order_by(EVENTS.c.seq)
                 .execution_options(yield_per=_CHUNK)
             ).mappings()
-            news: Iterator[tuple[int, int, _Row]] = ((r["seq"], r["seq"], r) for r in new)
-            ordered = heapq.merge(news, again, key=lambda p: p[:2])
+            news: Iterator[tuple[int, int, _Row]] = (
+                (row["seq"], row["seq"], row) for row in new if not self._grouped(row, links)
+            )
+            ordered = heapq.merge(news, groups, key=lambda p: p[:2])
             for cursor, _, row in ordered:
                 anon = row["anonymous_id"]
                 customer = row["user_id"] or (links[anon][0] if anon in links else None)
@@ -236,19 +241,25 @@ class EventsStream(_StoreStream):
         return links
 
     @staticmethod
-    def _stitched(
-        conn: sa.Connection, fresh: list[str], links: Mapping[str, tuple[str, int]], start: int
+    def _grouped(row: _Row, links: Mapping[str, tuple[str, int]]) -> bool:
+        """An anonymous event from before its link: it belongs to the link's group."""
+        link = links.get(row["anonymous_id"]) if row["user_id"] is None else None
+        return link is not None and row["seq"] < link[1]
+
+    @classmethod
+    def _groups(
+        cls, conn: sa.Connection, fresh: list[str], links: Mapping[str, tuple[str, int]]
     ) -> Iterator[tuple[int, int, _Row]]:
-        """(cursor, seq, row) of anonymous events read before their link (seq <= start)."""
+        """(cursor, seq, row) of the anonymous events before each of the ``fresh`` links."""
         for offset in range(0, len(fresh), _CHUNK):
             rows = conn.execute(
                 sa.select(EVENTS)
                 .where(EVENTS.c.type.in_(INTERACTION_TYPES), EVENTS.c.user_id.is_(None))
                 .where(EVENTS.c.anonymous_id.in_(fresh[offset : offset + _CHUNK]))
-                .where(EVENTS.c.seq <= start)
             ).mappings()
             for row in rows:
-                yield links[row["anonymous_id"]][1], int(row["seq"]), row
+                if cls._grouped(row, links):
+                    yield links[row["anonymous_id"]][1], int(row["seq"]), row
 
     def _event(self, row: _Row, customer: str | None, cursor: int) -> Record:
         message = _message(row["payload"])

@@ -108,7 +108,7 @@ def test_malformed_messages_in_a_batch_go_to_rejects_and_the_rest_is_stored(
     collector: Collector,
 ) -> None:
     project, base_url = collector
-    batch = [
+    batch: list[Any] = [
         {"type": "track", "userId": "mixed", "event": "Good One", "messageId": "mixed-1"},
         {"type": "track", "userId": "mixed", "messageId": "mixed-2"},  # no event name
         {"type": "page", "messageId": "mixed-3"},  # no userId / anonymousId

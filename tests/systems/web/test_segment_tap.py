@@ -140,12 +140,22 @@ def test_stitching_re_emits_earlier_anonymous_events_once(run_tap: RunTap, event
     emitted = [
         (e["message_id"], e["customer_source_id"], e["cursor"]) for e in after.records("events")
     ]
-    assert emitted == [("p-4", "newbie", 4), ("p-1", "newbie", 5), ("p-2", "newbie", 5)]
-    settled = run_tap({"events_url": events_url}, after.state)
-    assert settled.records("events") == []
+    assert emitted == [("p-1", "newbie", 5), ("p-2", "newbie", 5), ("p-4", "newbie", 5)]
+    settled = run_tap({"events_url": events_url}, after.state)  # the newest group, unchanged
+    assert settled.records("events") == after.records("events")
+    seed(events_url, msg("page", "p-7", 6, userId="newbie"))
+    moved_on = run_tap({"events_url": events_url}, settled.state)
+    assert [e["message_id"] for e in moved_on.records("events")] == ["p-1", "p-2", "p-4", "p-7"]
+    assert run_tap({"events_url": events_url}, moved_on.state).records("events") == []
     full = run_tap({"events_url": events_url})
     owners = {e["message_id"]: e["customer_source_id"] for e in full.records("events")}
-    assert owners == {"p-1": "newbie", "p-2": "newbie", "p-3": None, "p-4": "newbie"}
+    assert owners == {
+        "p-1": "newbie",
+        "p-2": "newbie",
+        "p-3": None,
+        "p-4": "newbie",
+        "p-7": "newbie",
+    }
 
 
 def test_alias_links_a_previous_id(run_tap: RunTap, events_url: str) -> None:
