@@ -15,12 +15,12 @@ links that anonymous id to the userId; the first link of an anonymous id wins, s
 interaction never moves between customers. An anonymous event's ``customer_source_id``
 is the linked userId. Each ``events`` record has a ``cursor`` (the replication key): its
 own ``seq``, except an anonymous event from before its link, whose cursor is the link's
-``seq`` — the group of a link shares one cursor. A run emits, in cursor order, events
-after the bookmark plus every group whose link is at or after it, so events that were
+``seq`` — the group of a link shares one cursor. A run emits, in cursor order, (a)
+events after the bookmark and (b) every group whose link is at or after it, so events
 read before their anonymous id was linked are emitted again, now with their customer.
-Event cursors are unique, so (a) is exclusive; a group is inclusive — a checkpoint
-inside a group loses nothing, and the newest group is read once more on the next run
-(identical records, which the hub sees as unchanged). Records depend only on the store's
+Event cursors are unique, so (a) is exclusive; (b) is inclusive — a checkpoint inside a
+group loses nothing, and the newest group is read once more on the next run (identical
+records, which the hub sees as unchanged). Records depend only on the store's
 contents, never on where earlier runs stopped.
 
 Sample hub.yaml::
