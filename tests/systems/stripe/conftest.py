@@ -39,10 +39,23 @@ class LocalStripe:
             self.api_key, base_addresses={"api": self.base_url}, max_network_retries=0
         )
 
-    def requests(self, path: str) -> int:
-        """How many GET requests for `path` (e.g. /v1/customers) the server has logged."""
-        text = self.log.read_text(errors="replace")
-        return sum(f'"GET {path}?' in line or f'"GET {path} ' in line for line in text.splitlines())
+    def logged(self, text: str, *, settle: float = 0.3, timeout: float = 5.0) -> int:
+        """How many access-log lines contain `text`, once that number stops growing.
+
+        aiohttp logs a request after sending the response, so a client can be done before
+        its last line is written: wait until the count is non-zero and steady for `settle`.
+        """
+        deadline = time.monotonic() + timeout
+        last, steady_since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            lines = self.log.read_text(errors="replace").splitlines()
+            count = sum(text in line for line in lines)
+            if count != last:
+                last, steady_since = count, time.monotonic()
+            elif count and time.monotonic() - steady_since >= settle:
+                break
+            time.sleep(0.05)
+        return last
 
 
 @pytest.fixture(scope="session")
