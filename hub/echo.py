@@ -8,13 +8,14 @@ updated, because nothing new happened in the system — the hub caused it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.tables import customer_records, push_state
+from hub.tables import customer_records, push_state, raw_records
 from identity.contact import normalise_email
 from identity.phones import normalise_phone
 from schemas.customer import CUSTOMER_FIELDS
@@ -45,14 +46,81 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+_VOLATILE = frozenset(
+    {"modified", "updated", "updated_at", "modified_at", "write_date", "last_modified", "_sdc_"}
+)
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flat(item, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+def _payload_echo(old: Any, new: Any, golden_ids: Collection[str]) -> bool:
+    """Only golden ids the hub wrote (and the system's own modification stamps) differ."""
+    a = _flat(json.loads(old) if isinstance(old, str) else old)
+    b = _flat(json.loads(new) if isinstance(new, str) else new)
+    differs = [k for k in a.keys() | b.keys() if a.get(k) != b.get(k)]
+    ours = [k for k in differs if b.get(k) in golden_ids]
+    stamps = [k for k in differs if k.rsplit(".", 1)[-1] in _VOLATILE]
+    return bool(ours) and len(ours) + len(stamps) == len(differs)
+
+
 def echoes(
     conn: Connection,
     source: str,
     changed: Mapping[str, Mapping[str, Any]],
     last_seen: Mapping[str, dt.datetime],
+    payloads: Mapping[str, tuple[int, Any]] | None = None,
 ) -> Collection[str]:
-    """The source ids among `changed` (source id -> new canonical customer values) whose
-    change is only what the hub pushed there since the record was last read."""
+    """The source ids among the changed records whose change is only what the hub pushed to
+    this system since the record was last read.
+
+    `changed`: customer records, source id -> new canonical values (a change of contact
+    data must equal what the hub wrote to that record). `payloads`: other records (e.g.
+    support tickets carrying a contact's golden id), source id -> (raw row id, new payload):
+    only golden ids the hub wrote and modification stamps may differ.
+    """
+    p = push_state.c
+    last_push = conn.execute(
+        sa.select(sa.func.max(p.written_at)).where(p.connector == source)
+    ).scalar()
+    if last_push is None:
+        return set()
+    found = set(_customer_echoes(conn, source, changed, last_seen))
+    recent = {
+        sid: item
+        for sid, item in (payloads or {}).items()
+        if sid in last_seen and _aware(last_push) >= _aware(last_seen[sid])
+    }
+    if recent:
+        golden_ids = set(
+            conn.execute(sa.select(p.golden_id).where(p.connector == source).distinct()).scalars()
+        )
+        t = raw_records.c
+        old = dict(
+            conn.execute(
+                sa.select(t.id, t.payload).where(t.id.in_([pk for pk, _ in recent.values()]))
+            ).all()
+        )
+        found.update(
+            sid
+            for sid, (pk, payload) in recent.items()
+            if pk in old and _payload_echo(old[pk], payload, golden_ids)
+        )
+    return found
+
+
+def _customer_echoes(
+    conn: Connection,
+    source: str,
+    changed: Mapping[str, Mapping[str, Any]],
+    last_seen: Mapping[str, dt.datetime],
+) -> Collection[str]:
     if not changed:
         return set()
     p, c = push_state.c, customer_records.c

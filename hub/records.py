@@ -225,15 +225,21 @@ def _write_stream(
             ),
             seen_pks,
         )
+    updated_ids = {r.source_id for r in changed if r.source_id in existing}
     echoed = echoes(
         conn,
         source,
         {
             r.source_id: r.canonical
             for r in changed
-            if r.entity == "customer" and r.canonical is not None and r.source_id in existing
+            if r.entity == "customer" and r.canonical is not None and r.source_id in updated_ids
         },
         last_seen,
+        {
+            r.source_id: (existing[r.source_id][0], r.payload)
+            for r in changed
+            if r.entity != "customer" and r.source_id in updated_ids
+        },
     )
     _write_canonical(conn, source, changed, stamp)
     taken = [r.source_id for r in changed if r.entity == "raw" or r.canonical is not None]
