@@ -126,8 +126,8 @@ def tryton_errors(settings: TrytonSettings, action: str) -> Iterator[None]:
 
 
 class _Transport(xmlrpc.client.Transport):
-    def __init__(self, timeout: float) -> None:
-        super().__init__(use_builtin_types=True)
+    def __init__(self, timeout: float, headers: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(use_builtin_types=True, headers=headers)
         self._timeout = timeout
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:
@@ -137,8 +137,8 @@ class _Transport(xmlrpc.client.Transport):
 
 
 class _SafeTransport(xmlrpc.client.SafeTransport):
-    def __init__(self, timeout: float) -> None:
-        super().__init__(use_builtin_types=True)
+    def __init__(self, timeout: float, headers: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(use_builtin_types=True, headers=headers)
         self._timeout = timeout
 
     def make_connection(self, host: Any) -> http.client.HTTPSConnection:
@@ -164,10 +164,11 @@ class TrytonClient:
         self.settings = settings
         self._config: XmlrpcConfig | None = None
 
-    def _transport(self) -> xmlrpc.client.Transport:
+    def _transport(self, headers: Sequence[tuple[str, str]] = ()) -> xmlrpc.client.Transport:
         timeout = self.settings.timeout
-        secure = self.settings.url.startswith("https")
-        return _SafeTransport(timeout) if secure else _Transport(timeout)
+        if self.settings.url.startswith("https"):
+            return _SafeTransport(timeout, headers)
+        return _Transport(timeout, headers)
 
     @property
     def config(self) -> XmlrpcConfig:
@@ -186,11 +187,8 @@ class TrytonClient:
             answer: Any = login.common.db.login(settings.user, parameters)
             user_id, session = answer[0], answer[1]
             token = base64.b64encode(f"{settings.user}:{user_id}:{session}".encode()).decode()
-            self._config = XmlrpcConfig(
-                url,
-                transport=self._transport(),
-                headers=[("Authorization", f"Session {token}")],
-            )
+            headers = [("Authorization", f"Session {token}")]
+            self._config = XmlrpcConfig(url, transport=self._transport(headers))
         return self._config
 
     def close(self) -> None:

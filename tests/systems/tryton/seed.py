@@ -1,8 +1,10 @@
-"""Test data put into Tryton through proteus, and the one server the folder shares.
+"""Test data put into Tryton through proteus' XML-RPC proxies, and the folder's server.
 
 `shared_server()` starts trytond once per test process (the singer-sdk suite needs it when
 its test class is built, at collection) and seeds a company, accounts, countries, parties
-(persons, companies, an archived one), sales and invoices; it is stopped at exit.
+(persons, companies, an archived one), sales and invoices; it is stopped at exit. Seeding
+uses plain ``create`` calls in one session: proteus' Model objects make a call per field
+change, which costs minutes here.
 """
 
 from __future__ import annotations
@@ -17,24 +19,24 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from proteus import Model
-from proteus.config import XmlrpcConfig
-
+from connectors.tryton import TrytonSettings
+from connectors.tryton.client import TrytonClient
 from tests.systems.tryton.server import TrytonServer, start_tryton
 
-__all__ = ["Seeded", "connect", "make_party", "seed", "shared_server"]
+__all__ = ["Seeded", "client", "make_party", "seed", "shared_server"]
 
 
-def connect(server: TrytonServer, **overrides: str) -> XmlrpcConfig:
-    """A proteus configuration for ``server`` (user and password as given)."""
-    user = overrides.get("user", server.user)
-    password = overrides.get("password", server.password)
-    host = server.url.removeprefix("http://")
-    return XmlrpcConfig(f"http://{user}:{password}@{host}/{server.database}/rpc/")
+def client(server: TrytonServer, **overrides: Any) -> TrytonClient:
+    """A logged-in client for ``server`` (settings overridable)."""
+    return TrytonClient(TrytonSettings.model_validate({**server.config, **overrides}))
+
+
+def _one(tryton: TrytonClient, model: str, values: dict[str, Any]) -> int:
+    return int(tryton.call(model, "create", [values])[0])
 
 
 def make_party(
-    config: XmlrpcConfig,
+    tryton: TrytonClient,
     name: str,
     *,
     email: str | None = None,
@@ -47,28 +49,24 @@ def make_party(
     category: str | None = None,
 ) -> int:
     """Create a party with the given contacts and one address; return its id."""
-    Party = Model.get("party.party", config=config)
-    party = Party(name=name)
-    for kind, value in (("email", email), ("phone", phone), ("mobile", mobile)):
-        if value:
-            party.contact_mechanisms.new(type=kind, value=value)
-    address = party.addresses[0] if party.addresses else party.addresses.new()
-    address.street = street
-    address.postal_code = postal_code
-    address.city = city
+    mechanisms = [
+        {"type": kind, "value": value}
+        for kind, value in (("email", email), ("phone", phone), ("mobile", mobile))
+        if value
+    ]
+    address: dict[str, Any] = {"street": street, "postal_code": postal_code, "city": city}
     if country:
-        Country = Model.get("country.country", config=config)
-        (address.country,) = Country.find([("code", "=", country)])
+        address["country"] = tryton.call("country.country", "search", [("code", "=", country)])[0]
+    values: dict[str, Any] = {
+        "name": name,
+        "contact_mechanisms": [("create", mechanisms)],
+        "addresses": [("create", [address])],
+    }
     if category:
-        Category = Model.get("party.category", config=config)
-        found = Category.find([("name", "=", category)])
-        if not found:
-            created = Category(name=category)
-            created.save()
-            found = [created]
-        party.categories.append(Category(found[0].id))
-    party.save()
-    return int(party.id)
+        found = tryton.call("party.category", "search", [("name", "=", category)])
+        category_id = found[0] if found else _one(tryton, "party.category", {"name": category})
+        values["categories"] = [("add", [category_id])]
+    return _one(tryton, "party.party", values)
 
 
 @dataclass
@@ -82,38 +80,42 @@ class Seeded:
     sales: list[int]
     invoices: list[int]
 
-    @property
-    def customers(self) -> list[int]:
-        return [*self.persons, *self.organizations, self.archived]
+
+def _company(server: TrytonServer) -> tuple[int, TrytonClient]:
+    tryton = client(server)
+    euro = _one(
+        tryton,
+        "currency.currency",
+        {"name": "Euro", "code": "EUR", "symbol": "€", "rounding": Decimal("0.01"), "digits": 2},
+    )
+    tryton.call(
+        "country.country",
+        "create",
+        [
+            {"name": n, "code": c}
+            for c, n in (("HU", "Hungary"), ("DE", "Germany"), ("PL", "Poland"))
+        ],
+    )
+    own = _one(tryton, "party.party", {"name": "Crm Hub Test Kft."})
+    company = _one(tryton, "company.company", {"party": own, "currency": euro})
+    user = tryton.call("res.user", "search", [("login", "=", server.user)])[0]
+    tryton.call(
+        "res.user", "write", [user], {"companies": [("add", [company])], "company": company}
+    )
+    tryton.close()
+    return company, client(server)  # a new session whose context names the company
 
 
-def _company(config: XmlrpcConfig) -> tuple[Any, XmlrpcConfig]:
-    Currency = Model.get("currency.currency", config=config)
-    euro = Currency(name="Euro", code="EUR", symbol="€", rounding=Decimal("0.01"), digits=2)
-    euro.save()
-    Country = Model.get("country.country", config=config)
-    for code, name in (("HU", "Hungary"), ("DE", "Germany"), ("PL", "Poland")):
-        Country(name=name, code=code).save()
-    Party = Model.get("party.party", config=config)
-    own = Party(name="Crm Hub Test Kft.")
-    own.save()
-    Company = Model.get("company.company", config=config)
-    company = Company(party=own, currency=euro)
-    company.save()
-    User = Model.get("res.user", config=config)
-    admin = User(config.context.get("user") or 1)
-    admin.companies.append(Company(company.id))
-    admin.company = Company(company.id)
-    admin.save()
-    return company, XmlrpcConfig(config.url)  # a new context naming the company
+def _document_line(amount: str, **extra: Any) -> dict[str, Any]:
+    return {"description": "Services", "quantity": 1.0, "unit_price": Decimal(amount), **extra}
 
 
 def seed(server: TrytonServer) -> Seeded:
     """The folder's test data (see the module docstring)."""
-    company, config = _company(connect(server))
+    company, tryton = _company(server)
     persons = [
         make_party(
-            config,
+            tryton,
             "Kovács Anna",
             email="anna.kovacs@example.com",
             phone="+36 1 234 5678",
@@ -124,7 +126,7 @@ def seed(server: TrytonServer) -> Seeded:
             category="Person",
         ),
         make_party(
-            config,
+            tryton,
             "Jan Nowak",
             email="jan.nowak@example.com",
             mobile="+48 601 234 567",
@@ -134,11 +136,11 @@ def seed(server: TrytonServer) -> Seeded:
             country="PL",
             category="Person",
         ),
-        make_party(config, "Szabó Péter", email="peter@example.com", city="Pécs"),
+        make_party(tryton, "Szabó Péter", email="peter@example.com", city="Pécs"),
     ]
     organizations = [
         make_party(
-            config,
+            tryton,
             "Müller GmbH",
             email="info@mueller.example",
             phone="+49 30 1234567",
@@ -148,64 +150,67 @@ def seed(server: TrytonServer) -> Seeded:
             country="DE",
             category="Company",
         ),
-        make_party(config, "Tisza Trade Zrt.", city="Szeged", country="HU", category="Company"),
+        make_party(tryton, "Tisza Trade Zrt.", city="Szeged", country="HU", category="Company"),
     ]
-    archived = make_party(config, "Old Customer", email="old@example.com")
-    Party = Model.get("party.party", config=config)
-    old = Party(archived)
-    old.active = False
-    old.save()
+    archived = make_party(tryton, "Old Customer", email="old@example.com")
+    tryton.call("party.party", "write", [archived], {"active": False})
 
-    Sale = Model.get("sale.sale", config=config)
-    sales = []
-    for number, (party, amount) in enumerate(
-        [(persons[0], "120.00"), (organizations[0], "990.50"), (persons[1], "35.00")], start=1
-    ):
-        sale = Sale(party=Party(party), sale_date=dt.date(2026, 3, number))
-        line = sale.lines.new()
-        line.description = "Consulting"
-        line.quantity = 1
-        line.unit_price = Decimal(amount)
-        sale.save()
-        sales.append(int(sale.id))
-    draft = Sale(party=Party(persons[2]))  # no sale date yet: occurred_at is its creation
-    draft.save()
-    sales.append(int(draft.id))
-
-    AccountType = Model.get("account.account.type", config=config)
-    receivable_type = AccountType(
-        name="Receivable", statement="balance", assets=True, receivable=True, company=company
-    )
-    receivable_type.save()
-    revenue_type = AccountType(name="Revenue", statement="income", revenue=True, company=company)
-    revenue_type.save()
-    Account = Model.get("account.account", config=config)
-    receivable = Account(
-        name="Receivable", code="311", type=receivable_type, party_required=True, company=company
-    )
-    receivable.save()
-    revenue = Account(name="Revenue", code="911", type=revenue_type, company=company)
-    revenue.save()
-    Journal = Model.get("account.journal", config=config)
-    (journal,) = Journal.find([("type", "=", "revenue")])
-    Invoice = Model.get("account.invoice", config=config)
-    invoices = []
-    for party, amount in ((persons[0], "120.00"), (organizations[1], "450.00")):
-        invoice = Invoice(
-            type="out",
-            party=Party(party),
-            account=receivable,
-            journal=journal,
-            invoice_date=dt.date(2026, 3, 10),
+    sales = [
+        _one(
+            tryton,
+            "sale.sale",
+            {
+                "party": party,
+                "sale_date": dt.date(2026, 3, day),
+                "lines": [("create", [_document_line(amount)])],
+            },
         )
-        line = invoice.lines.new()
-        line.description = "Services"
-        line.quantity = 1
-        line.unit_price = Decimal(amount)
-        line.account = revenue
-        invoice.save()
-        invoices.append(int(invoice.id))
-    return Seeded(int(company.party.id), persons, organizations, archived, sales, invoices)
+        for day, (party, amount) in enumerate(
+            [(persons[0], "120.00"), (organizations[0], "990.50"), (persons[1], "35.00")], 1
+        )
+    ]
+    sales.append(_one(tryton, "sale.sale", {"party": persons[2]}))  # a draft without a date
+
+    receivable_type, revenue_type = tryton.call(
+        "account.account.type",
+        "create",
+        [
+            {"name": "Receivable", "statement": "balance", "assets": True, "receivable": True},
+            {"name": "Revenue", "statement": "income", "revenue": True},
+        ],
+    )
+    receivable, revenue = tryton.call(
+        "account.account",
+        "create",
+        [
+            {"name": "Receivable", "code": "311", "type": receivable_type, "party_required": True},
+            {"name": "Revenue", "code": "911", "type": revenue_type},
+        ],
+    )
+    journal = tryton.call("account.journal", "search", [("type", "=", "revenue")])[0]
+    invoices = [
+        _one(
+            tryton,
+            "account.invoice",
+            {
+                "type": "out",
+                "party": party,
+                "invoice_address": tryton.call("party.address", "search", [("party", "=", party)])[
+                    0
+                ],
+                "account": receivable,
+                "journal": journal,
+                "currency": tryton.call("company.company", "read", [company], ["currency"])[0][
+                    "currency"
+                ],
+                "invoice_date": dt.date(2026, 3, 10),
+                "lines": [("create", [_document_line(amount, account=revenue)])],
+            },
+        )
+        for party, amount in ((persons[0], "120.00"), (organizations[1], "450.00"))
+    ]
+    tryton.close()
+    return Seeded(company, persons, organizations, archived, sales, invoices)
 
 
 _SHARED: tuple[TrytonServer, Seeded] | None = None
