@@ -29,7 +29,6 @@ A hub.yaml connector using it::
           parties:
             entity: customer
             mapping:
-              source_id: id
               kind: kind
               full_name: person_name
               organization_name: organization_name
@@ -43,6 +42,7 @@ A hub.yaml connector using it::
           sales:
             entity: interaction
             mapping:
+              source_id: record_ref       # sale.sale,7 (ids repeat across Tryton models)
               customer_source_id: party_id
               type: {const: order}
               occurred_at: occurred_at
@@ -53,6 +53,7 @@ A hub.yaml connector using it::
           invoices:
             entity: interaction
             mapping:
+              source_id: record_ref       # account.invoice,7
               customer_source_id: party_id
               type: {const: invoice}
               occurred_at: occurred_at
@@ -65,9 +66,10 @@ A hub.yaml connector using it::
       targets:
         erp: {mode: upsert, fields: {email: fill-only, phone: fill-only}}
 
-``source_id`` is the record's primary key (``id``) whatever the mapping says; it is listed
-for the reader. Tryton has no person/company flag: ``kind`` comes from the party's
-categories (``person_categories`` / ``organization_categories``), and is null otherwise.
+A party's ``source_id`` is its id, the one the writer takes back. Interactions use
+``record_ref`` because a sale and an invoice may share an id. Tryton has no person/company
+flag: ``kind`` comes from the party's categories (``person_categories`` /
+``organization_categories``), and is null otherwise.
 """
 
 from __future__ import annotations

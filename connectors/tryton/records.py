@@ -210,12 +210,13 @@ def party_record(row: Mapping[str, Any], settings: TrytonSettings) -> dict[str, 
     }
 
 
-def _document(row: Mapping[str, Any], date_field: str) -> dict[str, Any]:
+def _document(row: Mapping[str, Any], model: str, date_field: str) -> dict[str, Any]:
     party = row.get("party")
     if party is not None and (isinstance(party, bool) or not isinstance(party, int)):
         raise TypeError(f"party: expected a record id, got {party!r}")
     record = {
         **_stamps(row),
+        "record_ref": f"{model},{int(row['id'])}",
         "number": _text(row.get("number")),
         "reference": _text(row.get("reference")),
         "description": _text(row.get("description")),
@@ -233,9 +234,9 @@ def _document(row: Mapping[str, Any], date_field: str) -> dict[str, Any]:
 
 def sale_record(row: Mapping[str, Any], settings: TrytonSettings) -> dict[str, Any]:
     """One sale order; ``occurred_at`` is the sale date, or its creation while a draft."""
-    return _document(row, "sale_date")
+    return _document(row, "sale.sale", "sale_date")
 
 
 def invoice_record(row: Mapping[str, Any], settings: TrytonSettings) -> dict[str, Any]:
     """One invoice (``type`` out: customer, in: supplier); ``occurred_at`` as for sales."""
-    return {**_document(row, "invoice_date"), "type": _text(row.get("type"))}
+    return {**_document(row, "account.invoice", "invoice_date"), "type": _text(row.get("type"))}

@@ -134,6 +134,11 @@ class TrytonStream(Stream):
 
 
 _DOCUMENT_PROPERTIES = (
+    th.Property(
+        "record_ref",
+        th.StringType,
+        description="Tryton's reference, e.g. 'sale.sale,7': unique across sales and invoices.",
+    ),
     th.Property("number", th.StringType),
     th.Property("reference", th.StringType),
     th.Property("description", th.StringType),

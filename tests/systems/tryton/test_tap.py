@@ -121,7 +121,7 @@ def test_an_unreadable_row_is_quarantined_not_dropped(tryton: TrytonServer) -> N
 
 def test_a_refused_connection_is_retriable_and_says_where(tryton: TrytonServer) -> None:
     config = {**tryton.config, "url": f"http://127.0.0.1:{free_port()}"}
-    with pytest.raises(ConnectorRetriableError, match="cannot connect .* is the server running"):
+    with pytest.raises(ConnectorRetriableError, match=r"cannot connect .* is the server running"):
         TapTryton(config=config).sync_all()
 
 
