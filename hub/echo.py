@@ -76,7 +76,7 @@ def echoes(
     changed: Mapping[str, Mapping[str, Any]],
     last_seen: Mapping[str, dt.datetime],
     payloads: Mapping[str, tuple[int, Any]] | None = None,
-) -> Collection[str]:
+) -> dict[str, dict[str, Any]]:
     """The source ids among the changed records whose change is only what the hub pushed to
     this system since the record was last read.
 
@@ -84,14 +84,17 @@ def echoes(
     data must equal what the hub wrote to that record). `payloads`: other records (e.g.
     support tickets carrying a contact's golden id), source id -> (raw row id, new payload):
     only golden ids the hub wrote and modification stamps may differ.
+
+    Returns source id -> canonical values to keep as they were: an echoed customer keeps
+    its previous `updated_at`, so the hub's own write does not count as news downstream.
     """
     p = push_state.c
     last_push = conn.execute(
         sa.select(sa.func.max(p.written_at)).where(p.connector == source)
     ).scalar()
     if last_push is None:
-        return set()
-    found = set(_customer_echoes(conn, source, changed, last_seen))
+        return {}
+    found = _customer_echoes(conn, source, changed, last_seen)
     recent = {
         sid: item
         for sid, item in (payloads or {}).items()
@@ -108,7 +111,7 @@ def echoes(
             ).all()
         )
         found.update(
-            sid
+            (sid, {})
             for sid, (pk, payload) in recent.items()
             if pk in old and _payload_echo(old[pk], payload, golden_ids)
         )
@@ -120,9 +123,9 @@ def _customer_echoes(
     source: str,
     changed: Mapping[str, Mapping[str, Any]],
     last_seen: Mapping[str, dt.datetime],
-) -> Collection[str]:
+) -> dict[str, dict[str, Any]]:
     if not changed:
-        return set()
+        return {}
     p, c = push_state.c, customer_records.c
     ids = list(changed)
     written = {
@@ -134,14 +137,14 @@ def _customer_echoes(
         )
     }
     if not written:
-        return set()
+        return {}
     old = {
         r.source_id: r
         for r in conn.execute(
             sa.select(customer_records).where(c.source == source, c.source_id.in_(list(written)))
         )
     }
-    found = set()
+    found: dict[str, dict[str, Any]] = {}
     for sid, (values, at) in written.items():
         seen = last_seen.get(sid)
         if sid not in old or seen is None or _aware(at) < _aware(seen):
@@ -152,5 +155,5 @@ def _customer_echoes(
             f for f in _COMPARED if not same_value(f, new.get(f), getattr(before, f), country)
         ]
         if all(f in values and same_value(f, values[f], new.get(f), country) for f in differs):
-            found.add(sid)
+            found[sid] = {"updated_at": before.updated_at}
     return found

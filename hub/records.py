@@ -198,6 +198,25 @@ def _write_stream(
         elif full_table:
             seen_pks.append({"pk": old[0], "last_seen_at": stamp, "last_seen_run_id": run_id})
 
+    updated_ids = {r.source_id for r in changed if r.source_id in existing}
+    echoed = echoes(  # before the raw rows are overwritten: it compares old and new
+        conn,
+        source,
+        {
+            r.source_id: r.canonical
+            for r in changed
+            if r.entity == "customer" and r.canonical is not None and r.source_id in updated_ids
+        },
+        last_seen,
+        {
+            r.source_id: (existing[r.source_id][0], r.payload)
+            for r in changed
+            if r.entity != "customer" and r.source_id in updated_ids
+        },
+    )
+    for rec in changed:
+        if rec.source_id in echoed and rec.canonical is not None:
+            rec.canonical.update(echoed[rec.source_id])
     insert_many(conn, raw_records, inserts)
     if updates:
         conn.execute(
@@ -225,22 +244,6 @@ def _write_stream(
             ),
             seen_pks,
         )
-    updated_ids = {r.source_id for r in changed if r.source_id in existing}
-    echoed = echoes(
-        conn,
-        source,
-        {
-            r.source_id: r.canonical
-            for r in changed
-            if r.entity == "customer" and r.canonical is not None and r.source_id in updated_ids
-        },
-        last_seen,
-        {
-            r.source_id: (existing[r.source_id][0], r.payload)
-            for r in changed
-            if r.entity != "customer" and r.source_id in updated_ids
-        },
-    )
     _write_canonical(conn, source, changed, stamp)
     taken = [r.source_id for r in changed if r.entity == "raw" or r.canonical is not None]
     _resolve_quarantine(conn, source, stream, taken, stamp)
