@@ -3,16 +3,18 @@
 A pipeline is a `hub.yaml`. Its DAG (`crmhub_<pipeline>`) runs what `crmhub sync`,
 `crmhub resolve` and `crmhub push` run, task by task:
 
-    plan ─┬─ sync_<connector> (mapped, pool crmhub_<connector>) ─┬─ resolve ─┬─ push_<target>
-          └─ ...                                                 ┘  (Asset)  └─ ...
+    plan ─┬─ sync_<connector> (pool crmhub_<connector>) ─┬─ resolve ─┬─ push_<target>
+          └─ ...                                        ┘  (Asset)  └─ ...
 
-* **plan** reads and validates `hub.yaml` at run time and hands each sync/push task the
-  connectors it maps over (dynamic task mapping). Airflow fixes a task's pool when the DAG is
-  parsed (`pool` can be given to `.partial()`, never to `.expand()`), so the mapping is split
-  into one mapped task per source system, each in that system's pool: rate limits then hold
-  across every run of every pipeline that talks to the system. The parse only reads the
-  connector names from `hub.yaml`; when the file cannot be read at parse time, one mapped
-  `sync` (and `push`) task in `default_pool` maps over whatever `plan` finds.
+* **plan** reads and validates `hub.yaml` at run time, so a config mistake fails the run
+  before any source is touched. Each source system gets its own task in its own pool
+  (`crmhub_<connector>`), so its rate limits hold across every run of every pipeline that
+  uses it. Airflow fixes a task's pool at parse time: `pool` can go to `.partial()` but not
+  to `.expand()`, and an XCom with a custom key cannot be mapped over. So a task mapped over
+  the connectors could only use one shared pool, and the DAG has one task per source
+  instead. The parse reads only the connector names from `hub.yaml`. When the file cannot
+  be read at parse time, a single `sync` task in `default_pool` is dynamically mapped over
+  the connectors `plan` finds, and one `push` task pushes to every target.
 * **sync_<connector>** is `hub.sync.sync_connector` with one attempt: Airflow does the
   retrying (exponential backoff) for retriable failures (timeouts, 429, 5xx, a lock held by
   another run, the store unreachable); fatal ones (bad credentials, a missing table, a config
