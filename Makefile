@@ -36,6 +36,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy dags
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q

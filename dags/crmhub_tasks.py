@@ -51,8 +51,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 if TYPE_CHECKING:
     from airflow.sdk import DAG
 
+    from hub import HubConfig
     from hub.store import Store
-    from schemas.config import HubConfig
 
 __all__ = [
     "ASSET_URI",
@@ -298,10 +298,10 @@ def _fail(what: str, error: BaseException | str) -> NoReturn:
 def _retriable(exc: BaseException, *, hub_errors: bool) -> bool:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
+    from hub import ConfigError
     from hub.errors import HubError, is_retriable
     from hub.locks import LockError
     from hub.push import PushTargetError
-    from schemas.config import ConfigError
 
     if isinstance(exc, RetriableError | LockError | OperationalError | InterfaceError):
         return True  # the source is down, another run holds the lock, the store is unreachable
@@ -324,7 +324,7 @@ def _classified(what: str, *, hub_errors: bool = False) -> Iterator[None]:
 
 
 def _load(config_path: str | Path) -> HubConfig:
-    from schemas.config import load_config
+    from hub import load_config
 
     return load_config(config_path)
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 from hub.golden import ResolveSummary, resolve_store
 from hub.store import Store
 from hub.sync import RetryPolicy, SyncResult, sync_connector
+from schemas.config import ConfigError, HubConfig, load_config
 
 __all__ = [
+    "ConfigError",
+    "HubConfig",
     "ResolveSummary",
     "RetryPolicy",
     "Store",
     "SyncResult",
+    "load_config",
     "resolve_store",
     "sync_connector",
 ]

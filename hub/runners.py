@@ -21,7 +21,7 @@ from singer_sdk import Tap
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
 from connectors.registry import load_connector
-from hub.errors import SyncError, one_line
+from hub.errors import SyncError, is_retriable, one_line
 from hub.ingest import Ingestor
 from schemas.config import ConnectorConfig
 
@@ -61,8 +61,10 @@ def build_tap(
         tap: Tap = tap_class(
             config=config, state=state, message_writer=writer, parse_env_config=False
         )
-    except Exception as exc:
-        raise SyncError(connector.name, f"invalid connector config: {one_line(exc)}") from exc
+    except Exception as exc:  # taps connect while they are built: keep timeouts retriable
+        retriable = is_retriable(exc)
+        what = "could not reach the source" if retriable else "invalid connector config"
+        raise SyncError(connector.name, f"{what}: {one_line(exc)}", retriable=retriable) from exc
     return tap
 
 

@@ -34,6 +34,10 @@ def test_imports_flow_one_way(package: str) -> None:
     assert imported_packages(package) <= ALLOWED[package]
 
 
+def test_dags_import_only_the_hub() -> None:
+    assert imported_packages("dags") <= {"hub"}
+
+
 @pytest.mark.parametrize("package", sorted(ALLOWED))
 def test_public_api_is_exactly_all(package: str) -> None:
     module = importlib.import_module(package)

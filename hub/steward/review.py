@@ -11,6 +11,8 @@ data changes.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,7 +230,7 @@ def decide(
 
 
 def decide_many(
-    conn_factory: Any,
+    conn_factory: Callable[[], AbstractContextManager[Connection]],
     settings: SurvivorshipSettings,
     actor: str,
     flt: QueueFilter,

@@ -39,6 +39,7 @@ from hub.steward import (
     undo_action,
     unmerge_golden,
 )
+from hub.steward.errors import InvalidInput
 from hub.steward.maintenance import EDITABLE
 from hub.tables import golden_records
 from hub.web.security import SESSION_COOKIE, Hub, get_hub, optional_user, require
@@ -146,7 +147,10 @@ def _filter(
     low, high = None, None
     if band:
         lo, _, hi = band.partition("-")
-        low, high = float(lo), float(hi)
+        try:
+            low, high = float(lo), float(hi)
+        except ValueError as exc:
+            raise InvalidInput(f"score band {band!r}: use LOW-HIGH, e.g. 0.7-0.8") from exc
     return QueueFilter(
         source=source or None, min_score=low, max_score=high, kind=kind or None, status=status
     )
@@ -284,7 +288,10 @@ async def customer_unmerge(
         source, _, source_id = str(value).partition("/")  # connector names have no "/"
         members.append((source, source_id))
     target = str(form.get("target") or "").strip() or None
-    version = int(str(form.get("version") or "0"))
+    try:
+        version = int(str(form.get("version") or ""))
+    except ValueError as exc:
+        raise InvalidInput("the form lost its version; reload the page and try again") from exc
     with hub.write() as conn:
         result = unmerge_golden(conn, hub.settings, user.actor, golden_id, members, version, target)
     return _back(f"/customers/{golden_id}", result.summary)
