@@ -33,7 +33,9 @@ __all__ = [
 ]
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SECRET_KEY = re.compile(r"pass(word)?|secret|token|api_?key|private_?key|credential", re.I)
+_SECRET_KEY = re.compile(
+    r"pass(word)?|secret|token|api_?key|private_?key|credential|write_?keys?", re.I
+)
 _NAME = r"^[a-z][a-z0-9_\-]*$"
 
 
@@ -176,8 +178,10 @@ def _check_no_clear_secrets(node: Any, path: str, problems: list[str]) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
             where = f"{path}.{key}" if path else str(key)
-            if _SECRET_KEY.search(str(key)) and isinstance(value, str) and value:
-                if not _ENV_REF.fullmatch(value.strip()):
+            secret = _SECRET_KEY.search(str(key))
+            values = value if isinstance(value, list) else [value]
+            if secret and all(isinstance(v, str) for v in values) and any(values):
+                if not all(_ENV_REF.fullmatch(v.strip()) for v in values if v):
                     problems.append(
                         f"{where}: secrets must be written as ${{ENV_VAR}} references, "
                         "not in clear text"

@@ -63,8 +63,9 @@ def test_errors_name_file_and_key_path(tmp_path: Path, case: str, text: str, whe
         "connectors:\n - {name: a, type: sql, config: {password: hunter2}}",
         "connectors:\n - {name: a, type: sql, config: {api_key: sk_live_123}}",
         "store: {url: 'postgresql://u:hunter2@db/hub'}",
+        "connectors:\n - {name: w, type: segment, config: {write_keys: ['${OK}', hunter2]}}",
     ],
-    ids=["password", "api key", "url password"],
+    ids=["password", "api key", "url password", "write keys list"],
 )
 def test_secrets_in_clear_are_refused_without_echoing_them(tmp_path: Path, text: str) -> None:
     with pytest.raises(ConfigError, match=r"\$\{ENV_VAR\}") as info:
