@@ -10,10 +10,11 @@ thresholds that end up in different clusters go to steward review.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import networkx as nx
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -106,7 +107,8 @@ def _separate(
 ) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
     """Cut the weakest links (a minimum cut by probability) between each conflicting pair.
 
-    Each affected cluster is handled on its own small graph.
+    Each affected cluster is handled on its own small graph (`_Links`); the clusters are
+    then relabelled at once from the links that remain.
     """
     by_cluster: dict[int, list[tuple[int, int]]] = {}
     for a, b in sorted((int(x), int(y)) for x, y in conflicts):
@@ -114,38 +116,105 @@ def _separate(
     edge_cluster = labels[el]
     order = np.argsort(edge_cluster, kind="stable")
     sorted_clusters = edge_cluster[order]
-    new = labels.copy()
     cut: list[tuple[int, int, float]] = []
     for label, pairs in by_cluster.items():
         lo, hi = np.searchsorted(sorted_clusters, [label, label + 1])
         rows = order[lo:hi]
-        graph = _graph(el[rows], er[rows], ep[rows])
+        links = _Links(el[rows].tolist(), er[rows].tolist(), ep[rows].tolist())
         for a, b in pairs:
-            if not nx.has_path(graph, a, b):
-                continue
-            try:
-                _, (side, _other) = nx.minimum_cut(graph, a, b)
-            except nx.NetworkXUnbounded:  # only must-links join them: the steward decides
-                continue
-            for u, v in list(graph.edges()):
-                if (u in side) != (v in side):
-                    cut.append((min(u, v), max(u, v), graph.edges[u, v]["p"]))
-                    graph.remove_edge(u, v)
-        for nodes in nx.connected_components(graph):
-            members = np.fromiter(nodes, dtype=np.int64)
-            new[members] = members.min()
-    return new, sorted(cut)
+            cut += links.cut(a, b)
+    if not cut:
+        return labels, []
+    n = labels.size
+    lo_end, hi_end = np.minimum(el, er), np.maximum(el, er)
+    gone = np.array([a * n + b for a, b, _ in cut], dtype=np.int64)
+    keep = ~np.isin(lo_end * n + hi_end, gone)
+    return components(n, el[keep], er[keep]), sorted(cut)
 
 
-def _graph(el: np.ndarray, er: np.ndarray, ep: np.ndarray) -> nx.Graph:
-    """The links of one cluster; a must-link has no capacity (infinite: never cut)."""
-    graph = nx.Graph()
-    for a, b, p in zip(el.tolist(), er.tolist(), ep.tolist(), strict=True):
-        if graph.has_edge(a, b) and graph.edges[a, b]["p"] >= p:
-            continue
-        graph.add_edge(a, b, p=p)
-        if np.isfinite(p):
-            graph.edges[a, b]["capacity"] = p
-        else:
-            graph.edges[a, b].pop("capacity", None)
-    return graph
+_EXACT = float(2**53)  # a probability in [0.5, 1] times this is an exact integer
+
+
+class _Links:
+    """One cluster's links as a flow network: capacity = link probability, must-links infinite.
+
+    Capacities are the probabilities scaled to exact integers, so the maximum flow (and the
+    cut it implies) is exact: no rounding decides which of two equal cuts is taken.
+    """
+
+    def __init__(self, el: list[int], er: list[int], ep: list[float]) -> None:
+        best: dict[tuple[int, int], float] = {}
+        for a, b, p in zip(el, er, ep, strict=True):
+            key = (a, b) if a < b else (b, a)
+            if best.get(key, -1.0) < p:
+                best[key] = p
+        self.p = best
+        self.adj: dict[int, set[int]] = {}
+        for a, b in best:
+            self.adj.setdefault(a, set()).add(b)
+            self.adj.setdefault(b, set()).add(a)
+
+    def _reach(self, start: int, usable: Callable[[int, int], bool]) -> set[int]:
+        seen = {start}
+        stack = [start]
+        while stack:
+            u = stack.pop()
+            for v in self.adj[u]:
+                if v not in seen and usable(u, v):
+                    seen.add(v)
+                    stack.append(v)
+        return seen
+
+    def cut(self, s: int, t: int) -> list[tuple[int, int, float]]:
+        """Separate s from t at a minimum cut; the links removed (none if already apart).
+
+        Like networkx's `minimum_cut`, the side kept with `s` is every record that cannot
+        reach `t` through unsaturated links; a path of must-links only is left alone.
+        """
+        p = self.p
+        if s not in self.adj or t not in self.adj or t not in self._reach(s, lambda u, v: True):
+            return []
+        infinite = {k for k, v in p.items() if not math.isfinite(v)}
+        if infinite and t in self._reach(s, lambda u, v: (min(u, v), max(u, v)) in infinite):
+            return []  # only must-links join them: the steward decides
+        cap = {k: int(v * _EXACT) for k, v in p.items() if k not in infinite}
+        big = 3 * sum(cap.values()) + 1
+        cap.update(dict.fromkeys(infinite, big))
+        flow: dict[tuple[int, int], int] = {}  # on (u, v) with u < v, from u to v
+
+        def residual(u: int, v: int) -> int:
+            if u < v:
+                return cap[(u, v)] - flow.get((u, v), 0)
+            return cap[(v, u)] + flow.get((v, u), 0)
+
+        while True:  # Edmonds-Karp: shortest augmenting paths
+            parent = {s: s}
+            queue = deque([s])
+            while queue and t not in parent:
+                u = queue.popleft()
+                for v in sorted(self.adj[u]):
+                    if v not in parent and residual(u, v) > 0:
+                        parent[v] = u
+                        queue.append(v)
+            if t not in parent:
+                break
+            path = []
+            v = t
+            while v != s:
+                path.append((parent[v], v))
+                v = parent[v]
+            push = min(residual(u, v) for u, v in path)
+            for u, v in path:
+                if u < v:
+                    flow[(u, v)] = flow.get((u, v), 0) + push
+                else:
+                    flow[(v, u)] = flow.get((v, u), 0) - push
+        sink = self._reach(t, lambda u, v: residual(v, u) > 0)
+        removed = []
+        for a, b in sorted(p):
+            if (a in sink) != (b in sink):
+                removed.append((a, b, p[(a, b)]))
+                del p[(a, b)]
+                self.adj[a].discard(b)
+                self.adj[b].discard(a)
+        return removed

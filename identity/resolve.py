@@ -137,15 +137,21 @@ def _complete_clusters(
     if big.size == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     members = np.flatnonzero(np.isin(labels, big))
-    order = members[np.argsort(labels[members], kind="stable")]
-    groups = np.split(order, np.flatnonzero(np.diff(labels[order])) + 1)
-    al, ar = [], []
-    for g in groups:
-        i, j = np.triu_indices(g.size, k=1)
-        a, b = np.minimum(g[i], g[j]), np.maximum(g[i], g[j])
-        al.append(a)
-        ar.append(b)
-    cand_l, cand_r = np.concatenate(al), np.concatenate(ar)
+    order = members[np.argsort(labels[members], kind="stable")]  # by cluster, then index
+    starts = np.flatnonzero(np.r_[True, np.diff(labels[order]) != 0])
+    counts = np.diff(np.r_[starts, order.size])
+    al, ar, ak = [], [], []
+    for size in np.unique(counts).tolist():  # all clusters of one size at once
+        first = starts[counts == size]
+        grid = order[first[:, None] + np.arange(size)]  # (clusters, size), rows ascending
+        i, j = np.triu_indices(size, k=1)
+        al.append(grid[:, i].ravel())
+        ar.append(grid[:, j].ravel())
+        # the order a loop over clusters (by label) and their pairs would give
+        rank = first[:, None] * limit * limit + np.arange(i.size)
+        ak.append(rank.ravel())
+    by = np.argsort(np.concatenate(ak), kind="stable")
+    cand_l, cand_r = np.concatenate(al)[by], np.concatenate(ar)[by]
     new = ~np.isin(cand_l * n + cand_r, left * n + right)
     return cand_l[new], cand_r[new]
 
@@ -177,8 +183,12 @@ def resolve(
     left, right, report = candidate_pairs(frame, settings.rules, max_block=settings.max_block)
     step(f"comparing {left.size:,} candidate pairs")
     levels = compare_pairs(frame, left, right)
-    pair_index = {int(a) * n + int(b): i for i, (a, b) in enumerate(zip(left, right, strict=True))}
     labelled: list[tuple[int, bool]] = []
+    pair_index = (  # only steward decisions need it: a million-entry dict otherwise
+        {int(a) * n + int(b): i for i, (a, b) in enumerate(zip(left, right, strict=True))}
+        if must_link or cannot_link
+        else {}
+    )
     for pairs, is_match in ((must_link, True), (cannot_link, False)):
         for ka, kb in pairs:
             if ka in index and kb in index:

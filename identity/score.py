@@ -151,12 +151,21 @@ def _expectation(
     u: list[np.ndarray],
     fixed: np.ndarray,
     iterations: int = 20,
+    counts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
-    """Match probabilities of the candidate pairs and their match share, m and u held."""
+    """Match probabilities of the candidate pairs and their match share, m and u held.
+
+    With `counts`, each row of `levels` stands for that many pairs (`_distinct`).
+    """
     prior, p = 0.2, np.zeros(levels.shape[0])
+    bits = _bits(levels, m, u, 0.5)  # the levels' evidence; only the prior changes below
+    known = ~np.isnan(fixed)
+    total = float(levels.shape[0] if counts is None else counts.sum())
     for _ in range(iterations):
-        p = _posterior(levels, m, u, prior, fixed)
-        prior = float(np.clip(p.mean(), 1e-4, 0.9999)) if p.size else prior
+        p = 1.0 / (1.0 + np.exp2(-np.clip(bits + np.log2(prior / (1 - prior)), -60, 60)))
+        p[known] = fixed[known]
+        share = float(p.sum() if counts is None else p @ counts) / total if total else prior
+        prior = float(np.clip(share, 1e-4, 0.9999)) if p.size else prior
     return p, prior
 
 
@@ -168,22 +177,51 @@ def _em(
     fixed: np.ndarray,
     max_iterations: int,
     evidence: tuple[np.ndarray, np.ndarray] | None = None,
+    counts: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], float, int]:
-    """Expectation-maximisation of m (u held): returns m, the match share and iterations."""
+    """Expectation-maximisation of m (u held): returns m, the match share and iterations.
+
+    With `counts`, each row of `levels` stands for that many pairs (`_distinct`).
+    """
     prior = 0.2
     iteration = 0
+    total = float(levels.shape[0] if counts is None else counts.sum())
     for iteration in range(1, max_iterations + 1):  # noqa: B007
         p = _posterior(levels, m, u, prior, fixed, evidence)
+        pw = p if counts is None else p * counts
         new_m = []
         for k, c in enumerate(comparisons):
-            counts = _level_counts(levels[:, k], _n_levels(c), p) + _M_PSEUDO * _prior(c, "m")
-            new_m.append(counts / counts.sum())
-        new_prior = float(np.clip(p.mean(), 1e-4, 0.9999)) if p.size else prior
+            level_counts = _level_counts(levels[:, k], _n_levels(c), pw)
+            level_counts += _M_PSEUDO * _prior(c, "m")
+            new_m.append(level_counts / level_counts.sum())
+        new_prior = float(np.clip(pw.sum() / total, 1e-4, 0.9999)) if p.size else prior
         delta = max(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
         m, prior = new_m, new_prior
         if delta < 1e-4:
             break
     return m, prior, iteration
+
+
+def _distinct(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct rows of `levels`, how many pairs each stands for, and each pair's row.
+
+    A million candidate pairs hold a few thousand level combinations: EM over those,
+    weighted by their counts, is the same EM at a fraction of the cost.
+    """
+    if levels.shape[0] == 0:
+        return levels, np.zeros(0), np.zeros(0, dtype=np.int64)
+    shifted = levels.astype(np.int64) + 1
+    width = int(shifted.max()).bit_length()
+    if width * levels.shape[1] > 62:
+        rows, inverse, counts = np.unique(levels, axis=0, return_inverse=True, return_counts=True)
+        return rows, counts.astype(np.float64), inverse.ravel()
+    key = np.zeros(levels.shape[0], dtype=np.int64)
+    for k in range(levels.shape[1]):
+        key |= shifted[:, k] << (width * k)
+    _, first, inverse, counts = np.unique(
+        key, return_index=True, return_inverse=True, return_counts=True
+    )
+    return levels[first], counts.astype(np.float64), inverse.ravel()
 
 
 _LABEL_PSEUDO = 2.0  # the model's own probability counts as this many labelled pairs
@@ -271,8 +309,13 @@ def estimate(
         for name in held:
             if name in names:
                 sub[:, names.index(name)] = -1
-        ev = None if evidence is None else (evidence[0][mask], evidence[1][mask])
-        m_s, _, its = _em(sub, comparisons, m, u, fixed[mask], max_iterations, ev)
+        if evidence is None:  # no labels: EM over the distinct level combinations
+            rows, counts, _ = _distinct(sub)
+            nothing_fixed = np.full(rows.shape[0], np.nan)
+            m_s, _, its = _em(rows, comparisons, m, u, nothing_fixed, max_iterations, None, counts)
+        else:
+            ev = (evidence[0][mask], evidence[1][mask])
+            m_s, _, its = _em(sub, comparisons, m, u, fixed[mask], max_iterations, ev)
         iteration = max(iteration, its)
         for k, name in enumerate(names):
             if name not in held:
@@ -283,7 +326,12 @@ def estimate(
     m = [np.mean(found, axis=0) if found else m[k] for k, found in enumerate(learned)]
     # The prior stays the model's own estimate (labelled pairs at their label): the labels'
     # levels are the uncertain ones, so spreading them to the prior would lower it for all.
-    p, prior = _expectation(levels, comparisons, m, u, fixed)
+    if known.any():
+        p, prior = _expectation(levels, comparisons, m, u, fixed)
+    else:
+        rows, counts, inverse = _distinct(levels)
+        p, prior = _expectation(rows, comparisons, m, u, np.full(rows.shape[0], np.nan), 20, counts)
+        p = p[inverse]
     tf = {}
     for c in comparisons:
         if c.tf_column:

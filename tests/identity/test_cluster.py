@@ -119,3 +119,52 @@ def test_components_match_networkx_on_random_graphs(n: int, data: st.DataObject)
     graph.add_edges_from(edges)
     expected = {frozenset(c) for c in nx.connected_components(graph)}
     assert groups(components(n, left, right)) == expected
+
+
+def _networkx_separate(
+    n: int, edges: list[tuple[int, int, float]], conflicts: list[tuple[int, int]]
+) -> tuple[set[frozenset[int]], list[tuple[int, int, float]]]:
+    """The reference: networkx's minimum cut between each conflicting pair, in order."""
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    for a, b, p in edges:
+        if not graph.has_edge(a, b) or graph.edges[a, b]["p"] < p:
+            graph.add_edge(a, b, p=p, capacity=p)
+    cut = []
+    for a, b in sorted(conflicts):
+        if not nx.has_path(graph, a, b):
+            continue
+        _, (side, _other) = nx.minimum_cut(graph, a, b)
+        for u, v in list(graph.edges()):
+            if (u in side) != (v in side):
+                cut.append((min(u, v), max(u, v), graph.edges[u, v]["p"]))
+                graph.remove_edge(u, v)
+    return {frozenset(c) for c in nx.connected_components(graph)}, sorted(cut)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 11),
+            st.integers(0, 11),
+            st.sampled_from([0.951, 0.96, 0.97, 0.98, 0.99, 0.995, 0.999]),
+        ),
+        max_size=40,
+    ),
+    st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), min_size=1, max_size=4),
+)
+def test_minimum_cuts_match_networkx(edges: list, against: list) -> None:
+    """The exact max-flow cut separates the same records as networkx's minimum_cut."""
+    edges = [(min(a, b), max(a, b), p) for a, b, p in edges if a != b]
+    against = [(min(a, b), max(a, b)) for a, b in against if a != b]
+    if not edges or not against:
+        return
+    left, right, prob = arrays(edges)
+    result = cluster(12, left, right, prob, max_size=1000, cannot_link=against)
+    linked = [(a, b, p) for a, b, p in edges if (min(a, b), max(a, b)) not in set(against)]
+    labels = cluster(12, *arrays(linked or [(0, 1, 0.0)]), max_size=1000).labels
+    conflicts = [(a, b) for a, b in set(against) if labels[a] == labels[b]]
+    expected_groups, expected_cut = _networkx_separate(12, linked, conflicts)
+    assert groups(result.labels) == expected_groups
+    assert result.cut_edges == expected_cut
