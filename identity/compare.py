@@ -9,6 +9,7 @@ already exact. Each comparison's docstring is the explanation a steward sees.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,41 @@ def _values(frame: pd.DataFrame, column: str, idx: np.ndarray) -> np.ndarray:
     return values
 
 
+# While compare_pairs runs: its frame and the columns' codes computed so far (many
+# comparisons read the same column, and each column is coded once per call).
+_CODES: ContextVar[tuple[pd.DataFrame, dict[str, np.ndarray]] | None] = ContextVar(
+    "_CODES", default=None
+)
+
+
+def _codes(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Per record an integer code of its value in `column` (equal values, equal codes), -1
+    when missing: pairs are then told equal or missing by integers, not by Python objects."""
+    active = _CODES.get()
+    cache = active[1] if active is not None and active[0] is frame else None
+    if cache is not None and column in cache:
+        return cache[column]
+    codes: np.ndarray = pd.factorize(frame[column].to_numpy(dtype=object))[0]
+    if cache is not None:
+        cache[column] = codes
+    return codes
+
+
+def _present(frame: pd.DataFrame, column: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Both records of each pair have a value in `column`."""
+    codes = _codes(frame, column)
+    present: np.ndarray = (codes[left] >= 0) & (codes[right] >= 0)
+    return present
+
+
+def _same(frame: pd.DataFrame, column: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Both records of each pair have the same value in `column` (missing never agrees)."""
+    codes = _codes(frame, column)
+    a, b = codes[left], codes[right]
+    same: np.ndarray = (a >= 0) & (a == b)
+    return same
+
+
 def _similarity(a: np.ndarray, b: np.ndarray, scorer: Callable[..., float]) -> np.ndarray:
     if a.size == 0:
         return np.zeros(0, dtype=np.float32)
@@ -47,23 +83,32 @@ def _similarity(a: np.ndarray, b: np.ndarray, scorer: Callable[..., float]) -> n
 
 
 def _graded(
-    a: np.ndarray, b: np.ndarray, thresholds: tuple[float, ...], scorer: Callable[..., float]
+    frame: pd.DataFrame,
+    column: str,
+    left: np.ndarray,
+    right: np.ndarray,
+    thresholds: tuple[float, ...],
+    scorer: Callable[..., float],
 ) -> np.ndarray:
     """Levels: NULL, 0, then one level per similarity threshold (ascending), exact on top."""
-    levels = np.full(a.size, NULL, dtype=np.int8)
-    present = ~(pd.isna(a) | pd.isna(b))
+    codes = _codes(frame, column)
+    a, b = codes[left], codes[right]
+    present = (a >= 0) & (b >= 0)
     exact = present & (a == b)
+    levels = np.full(left.size, NULL, dtype=np.int8)
     levels[present] = 0
     levels[exact] = len(thresholds) + 1
     fuzzy = np.flatnonzero(present & ~exact)
-    if fuzzy.size:
-        sim = _similarity(a[fuzzy], b[fuzzy], scorer)
+    if fuzzy.size and thresholds:
+        sim = _similarity(
+            _values(frame, column, left[fuzzy]), _values(frame, column, right[fuzzy]), scorer
+        )
         for rank, threshold in enumerate(thresholds, start=1):
             levels[fuzzy[sim >= threshold]] = rank
     return levels
 
 
-def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _same_values(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Element-wise equality of two object arrays; missing values never agree."""
     same: np.ndarray = ~(pd.isna(a) | pd.isna(b)) & (a == b)
     return same
@@ -71,19 +116,18 @@ def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def given_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Given names: same (nicknames count: Pista = István), similar spelling, initial only."""
-    a, b = _values(frame, "given_canon", left), _values(frame, "given_canon", right)
-    levels = _graded(a, b, (0.80, 0.92), JaroWinkler.normalized_similarity)
-    ia, ib = _values(frame, "given_initial", left), _values(frame, "given_initial", right)
+    levels = _graded(
+        frame, "given_canon", left, right, (0.80, 0.92), JaroWinkler.normalized_similarity
+    )
     short = (frame["given"].str.len() == 1).to_numpy()
-    one_initial = _same(ia, ib) & (short[left] | short[right])
+    one_initial = _same(frame, "given_initial", left, right) & (short[left] | short[right])
     levels[one_initial & (levels < 2)] = 1
     return _swapped(frame, left, right, levels, "given_canon", "family")
 
 
 def family_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Family names: same, similar spelling (typos, transliteration), or different."""
-    a, b = _values(frame, "family", left), _values(frame, "family", right)
-    levels = _graded(a, b, (0.80, 0.92), JaroWinkler.normalized_similarity)
+    levels = _graded(frame, "family", left, right, (0.80, 0.92), JaroWinkler.normalized_similarity)
     return _swapped(frame, left, right, levels, "family", "given_canon")
 
 
@@ -96,23 +140,22 @@ def _swapped(
     other: str,
 ) -> np.ndarray:
     """Given and family names entered the wrong way round count as a (weaker) match."""
-    swapped = (levels == 0) & _same(_values(frame, own, left), _values(frame, other, right))
-    levels[swapped] = 2
+    differ = np.flatnonzero(levels == 0)
+    swapped = _same_values(_values(frame, own, left[differ]), _values(frame, other, right[differ]))
+    levels[differ[swapped]] = 2
     return levels
 
 
 def birth_date(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Birth dates: same day, one digit off (a typo), same year, or different."""
-    a, b = _values(frame, "birth_date", left), _values(frame, "birth_date", right)
-    levels = _graded(a, b, (), Levenshtein.normalized_similarity)  # NULL / 0 / 1=exact
-    levels[levels == 1] = 3
+    levels = _graded(frame, "birth_date", left, right, (), Levenshtein.normalized_similarity)
+    levels[levels == 1] = 3  # NULL / 0 / 3 = exact
     near = np.flatnonzero(levels == 0)
     if near.size:
-        dist = cpdist(list(a[near]), list(b[near]), scorer=Levenshtein.distance, workers=-1)
+        a, b = _values(frame, "birth_date", left[near]), _values(frame, "birth_date", right[near])
+        dist = cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1)
         levels[near[dist <= 1]] = 2
-        years = _same(
-            _values(frame, "birth_year", left[near]), _values(frame, "birth_year", right[near])
-        )
+        years = _same(frame, "birth_year", left[near], right[near])
         levels[near[(dist > 1) & years]] = 1
     return levels
 
@@ -125,17 +168,15 @@ def _exact_or(
     close_column: str | None = None,
 ) -> np.ndarray:
     """NULL / 0 / 1 = close (equal `close_column`, else one edit apart) / 2 = exact."""
-    a, b = _values(frame, column, left), _values(frame, column, right)
-    levels = _graded(a, b, (), Levenshtein.normalized_similarity)
+    levels = _graded(frame, column, left, right, (), Levenshtein.normalized_similarity)
     levels[levels == 1] = 2
     rest = np.flatnonzero(levels == 0)
     if rest.size:
         if close_column is not None:
-            close = _same(
-                _values(frame, close_column, left[rest]), _values(frame, close_column, right[rest])
-            )
+            close = _same(frame, close_column, left[rest], right[rest])
         else:
-            dist = cpdist(list(a[rest]), list(b[rest]), scorer=Levenshtein.distance, workers=-1)
+            a, b = _values(frame, column, left[rest]), _values(frame, column, right[rest])
+            dist = cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1)
             close = dist <= 1
         levels[rest[close]] = 1
     return levels
@@ -184,13 +225,17 @@ def email_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.n
     family = frame["family"].to_numpy(dtype=object)
     given = frame["given_canon"].to_numpy(dtype=object)
     first = frame["given"].to_numpy(dtype=object)
-    emails = frame["email"].to_numpy(dtype=object)
     out = np.full(left.size, NULL, dtype=np.int8)
-    for k, (a, b) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
-        if emails[a] is not None and emails[a] == emails[b]:
-            continue  # the e-mail comparison already counts this evidence
-        if all(x is not None for x in (family[a], family[b], first[a], first[b])):
-            continue
+    # Pairs worth a look, found with arrays: not the same e-mail (the e-mail comparison
+    # already counts that), a name missing on one side, and an e-mail to spell a family name.
+    has_letters = np.array([x is not None for x in letters], dtype=bool)
+    has_family = np.array([x is not None for x in family], dtype=bool)
+    long_family = np.array([x is not None and len(x) >= 3 for x in family], dtype=bool)
+    named = has_family & np.array([x is not None for x in first], dtype=bool)
+    spellable = (has_letters[left] & long_family[right]) | (has_letters[right] & long_family[left])
+    look = spellable & ~(named[left] & named[right]) & ~_same(frame, "email", left, right)
+    for k in np.flatnonzero(look).tolist():
+        a, b = int(left[k]), int(right[k])
         best = NULL
         for mail, fam, giv, fst in (
             (letters[a], family[b], given[b], first[b]),
@@ -223,20 +268,17 @@ def postal_code(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.
 def city(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Cities: the same, similar spelling, or different (not counted again when the postal
     codes already agree: the town is part of what the postal code says)."""
-    a, b = _values(frame, "city", left), _values(frame, "city", right)
-    levels = _graded(a, b, (0.88,), JaroWinkler.normalized_similarity)
-    same_postal = _same(_values(frame, "postal_code", left), _values(frame, "postal_code", right))
+    levels = _graded(frame, "city", left, right, (0.88,), JaroWinkler.normalized_similarity)
+    same_postal = _same(frame, "postal_code", left, right)
     levels[same_postal] = NULL
     return levels
 
 
 def street(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Street addresses: same street and number, similar street, or different."""
-    a, b = _values(frame, "street", left), _values(frame, "street", right)
-    levels = _graded(a, b, (0.85,), JaroWinkler.normalized_similarity)  # 0,1 similar,2 same
-    ha, hb = _values(frame, "house_number", left), _values(frame, "house_number", right)
-    same_number = _same(ha, hb)
-    diff_number = ~(pd.isna(ha) | pd.isna(hb)) & ~same_number
+    levels = _graded(frame, "street", left, right, (0.85,), JaroWinkler.normalized_similarity)
+    same_number = _same(frame, "house_number", left, right)  # street: 0, 1 similar, 2 same
+    diff_number = _present(frame, "house_number", left, right) & ~same_number
     out = levels.copy()
     out[(levels == 2) & same_number] = 3
     out[(levels == 2) & diff_number] = 1  # same street, another house: a neighbour
@@ -245,8 +287,7 @@ def street(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarr
 
 def organisation(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Organisation names: the same, nearly the same words, or different."""
-    a, b = _values(frame, "org", left), _values(frame, "org", right)
-    return _graded(a, b, (85.0, 95.0), token_set_ratio)
+    return _graded(frame, "org", left, right, (85.0, 95.0), token_set_ratio)
 
 
 COMPARISONS: tuple[Comparison, ...] = (
@@ -354,6 +395,10 @@ def compare_pairs(
 ) -> np.ndarray:
     """The (pairs x comparisons) int8 matrix of agreement levels."""
     out = np.empty((left.size, len(comparisons)), dtype=np.int8)
-    for k, comparison in enumerate(comparisons):
-        out[:, k] = comparison.compute(frame, left, right)
+    token = _CODES.set((frame, {}))
+    try:
+        for k, comparison in enumerate(comparisons):
+            out[:, k] = comparison.compute(frame, left, right)
+    finally:
+        _CODES.reset(token)
     return out
