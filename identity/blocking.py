@@ -131,13 +131,27 @@ def derived_keys(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _group_codes(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
-    keys = frame[["kind", *columns]]
-    complete = keys.notna().all(axis=1).to_numpy()
-    codes = np.full(len(frame), -1, dtype=np.int64)
-    if complete.any():
-        sub = keys[complete]
-        codes[complete] = sub.groupby(list(sub.columns), sort=False, dropna=True).ngroup()
+def _group_codes(
+    frame: pd.DataFrame,
+    columns: tuple[str, ...],
+    coded: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Per record a code of its (kind, *columns) values, equal for equal values; -1 when
+    any is missing. `coded` keeps each column's codes for the next rule."""
+    coded = {} if coded is None else coded
+    codes: np.ndarray | None = None
+    for column in ("kind", *columns):
+        if column not in coded:
+            coded[column] = pd.factorize(frame[column].to_numpy(dtype=object))[0].astype(np.int64)
+        own = coded[column]
+        if codes is None:
+            codes = own.copy()
+            continue
+        valid = (codes >= 0) & (own >= 0)
+        combined = codes[valid] * (int(own.max(initial=0)) + 1) + own[valid]  # < n², no overflow
+        codes = np.full(len(frame), -1, dtype=np.int64)
+        codes[valid] = pd.factorize(combined)[0]
+    assert codes is not None
     return codes
 
 
@@ -167,7 +181,10 @@ def _pairs_from_codes(codes: np.ndarray, max_block: int) -> tuple[np.ndarray, in
 
 def estimate_pairs(frame: pd.DataFrame, rule: BlockingRule, max_block: int) -> int:
     """Candidate pairs a rule would generate (before generating any)."""
-    codes = _group_codes(frame, rule.columns)
+    return _estimate_from_codes(_group_codes(frame, rule.columns), max_block)
+
+
+def _estimate_from_codes(codes: np.ndarray, max_block: int) -> int:
     counts = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(0, np.int64)
     counts = counts[(counts >= 2) & (counts <= max_block)]
     return int((counts * (counts - 1) // 2).sum())
@@ -185,10 +202,12 @@ def candidate_pairs(
     report = BlockingReport()
     parts: list[np.ndarray] = []
     n = len(frame)
+    coded: dict[str, np.ndarray] = {}
     for rule in rules:
         if any(c not in keyed.columns for c in rule.columns):
             continue
-        estimate = estimate_pairs(keyed, rule, max_block)
+        codes = _group_codes(keyed, rule.columns, coded)
+        estimate = _estimate_from_codes(codes, max_block)
         if estimate > max_pairs_per_rule:
             log.warning(
                 "blocking rule '%s' would generate %s pairs (limit %s): skipped — "
@@ -199,9 +218,7 @@ def candidate_pairs(
             )
             report.oversized.append((rule.name, 0, 0))
             continue
-        encoded, big_blocks, big_records = _pairs_from_codes(
-            _group_codes(keyed, rule.columns), max_block
-        )
+        encoded, big_blocks, big_records = _pairs_from_codes(codes, max_block)
         report.pairs_per_rule[rule.name] = int(encoded.size)
         if big_blocks:
             report.oversized.append((rule.name, big_blocks, big_records))

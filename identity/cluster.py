@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,17 +153,23 @@ class _Links:
         for a, b in best:
             self.adj.setdefault(a, set()).add(b)
             self.adj.setdefault(b, set()).add(a)
+        self.infinite = {k for k, v in best.items() if not math.isfinite(v)}
+        self.cap = {k: int(v * _EXACT) for k, v in best.items() if k not in self.infinite}
+        big = 3 * sum(self.cap.values()) + 1  # more than any cut of finite links
+        self.cap.update(dict.fromkeys(self.infinite, big))
 
-    def _reach(self, start: int, usable: Callable[[int, int], bool]) -> set[int]:
-        seen = {start}
-        stack = [start]
+    def _joined_by_must_links(self, s: int, t: int) -> bool:
+        infinite, adj = self.infinite, self.adj
+        seen, stack = {s}, [s]
         while stack:
             u = stack.pop()
-            for v in self.adj[u]:
-                if v not in seen and usable(u, v):
+            for v in adj[u]:
+                if v not in seen and ((u, v) if u < v else (v, u)) in infinite:
+                    if v == t:
+                        return True
                     seen.add(v)
                     stack.append(v)
-        return seen
+        return False
 
     def cut(self, s: int, t: int) -> list[tuple[int, int, float]]:
         """Separate s from t at a minimum cut; the links removed (none if already apart).
@@ -171,15 +177,9 @@ class _Links:
         Like networkx's `minimum_cut`, the side kept with `s` is every record that cannot
         reach `t` through unsaturated links; a path of must-links only is left alone.
         """
-        p = self.p
-        if s not in self.adj or t not in self.adj or t not in self._reach(s, lambda u, v: True):
+        adj, cap = self.adj, self.cap
+        if s not in adj or t not in adj:
             return []
-        infinite = {k for k, v in p.items() if not math.isfinite(v)}
-        if infinite and t in self._reach(s, lambda u, v: (min(u, v), max(u, v)) in infinite):
-            return []  # only must-links join them: the steward decides
-        cap = {k: int(v * _EXACT) for k, v in p.items() if k not in infinite}
-        big = 3 * sum(cap.values()) + 1
-        cap.update(dict.fromkeys(infinite, big))
         flow: dict[tuple[int, int], int] = {}  # on (u, v) with u < v, from u to v
 
         def residual(u: int, v: int) -> int:
@@ -187,17 +187,23 @@ class _Links:
                 return cap[(u, v)] - flow.get((u, v), 0)
             return cap[(v, u)] + flow.get((v, u), 0)
 
+        first = True
         while True:  # Edmonds-Karp: shortest augmenting paths
             parent = {s: s}
             queue = deque([s])
             while queue and t not in parent:
                 u = queue.popleft()
-                for v in sorted(self.adj[u]):
+                for v in adj[u]:
                     if v not in parent and residual(u, v) > 0:
                         parent[v] = u
                         queue.append(v)
             if t not in parent:
+                if first:
+                    return []  # already apart
                 break
+            if first and self.infinite and self._joined_by_must_links(s, t):
+                return []  # only must-links join them: the steward decides
+            first = False
             path = []
             v = t
             while v != s:
@@ -209,12 +215,21 @@ class _Links:
                     flow[(u, v)] = flow.get((u, v), 0) + push
                 else:
                     flow[(v, u)] = flow.get((v, u), 0) - push
-        sink = self._reach(t, lambda u, v: residual(v, u) > 0)
+        sink, stack = {t}, [t]  # who can still reach t
+        while stack:
+            v = stack.pop()
+            for u in adj[v]:
+                if u not in sink and residual(u, v) > 0:
+                    sink.add(u)
+                    stack.append(u)
         removed = []
-        for a, b in sorted(p):
-            if (a in sink) != (b in sink):
-                removed.append((a, b, p[(a, b)]))
-                del p[(a, b)]
-                self.adj[a].discard(b)
-                self.adj[b].discard(a)
+        for u in sink:
+            for v in sorted(adj[u] - sink):
+                a, b = (u, v) if u < v else (v, u)
+                removed.append((a, b, self.p.pop((a, b))))
+                del cap[(a, b)]
+                self.infinite.discard((a, b))
+        for a, b, _ in removed:
+            adj[a].discard(b)
+            adj[b].discard(a)
         return removed

@@ -228,7 +228,7 @@ def resolve(
     labels = clustering.labels
     step("assigning golden ids")
     assignment = assign_ids(
-        {k: int(labels[i]) for i, k in enumerate(keys)}, previous or {}, created_order
+        dict(zip(keys, labels.tolist(), strict=True)), previous or {}, created_order
     )
     members: dict[str, list[Mapping[str, Any]]] = {}
     if build_golden:
