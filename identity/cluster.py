@@ -157,6 +157,7 @@ class _Links:
         self.cap = {k: int(v * _EXACT) for k, v in best.items() if k not in self.infinite}
         big = 3 * sum(self.cap.values()) + 1  # more than any cut of finite links
         self.cap.update(dict.fromkeys(self.infinite, big))
+        self.part: dict[int, int] | None = None  # parts of the cluster, until the next cut
 
     def _joined_by_must_links(self, s: int, t: int) -> bool:
         infinite, adj = self.infinite, self.adj
@@ -180,6 +181,10 @@ class _Links:
         adj, cap = self.adj, self.cap
         if s not in adj or t not in adj:
             return []
+        if self.part is None:
+            self.part = self._parts()
+        if self.part[s] != self.part[t]:
+            return []  # already apart
         flow: dict[tuple[int, int], int] = {}  # on (u, v) with u < v, from u to v
 
         def residual(u: int, v: int) -> int:
@@ -232,4 +237,21 @@ class _Links:
         for a, b, _ in removed:
             adj[a].discard(b)
             adj[b].discard(a)
+        self.part = None
         return removed
+
+    def _parts(self) -> dict[int, int]:
+        """A part number per record: records joined by the remaining links share it."""
+        part: dict[int, int] = {}
+        for start in self.adj:
+            if start in part:
+                continue
+            part[start] = start
+            stack = [start]
+            while stack:
+                u = stack.pop()
+                for v in self.adj[u]:
+                    if v not in part:
+                        part[v] = start
+                        stack.append(v)
+        return part

@@ -152,7 +152,12 @@ def _complete_clusters(
         ak.append(rank.ravel())
     by = np.argsort(np.concatenate(ak), kind="stable")
     cand_l, cand_r = np.concatenate(al)[by], np.concatenate(ar)[by]
-    new = ~np.isin(cand_l * n + cand_r, left * n + right)
+    wanted, known = cand_l * n + cand_r, left * n + right
+    if known.size and bool(np.all(known[1:] > known[:-1])):  # blocking returns pairs sorted
+        at = np.minimum(np.searchsorted(known, wanted), known.size - 1)
+        new = known[at] != wanted
+    else:
+        new = ~np.isin(wanted, known)
     return cand_l[new], cand_r[new]
 
 

@@ -210,14 +210,13 @@ def _distinct(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     if levels.shape[0] == 0:
         return levels, np.zeros(0), np.zeros(0, dtype=np.int64)
-    shifted = levels.astype(np.int64) + 1
-    width = int(shifted.max()).bit_length()
+    width = (int(levels.max()) + 1).bit_length()
     if width * levels.shape[1] > 62:
         rows, inverse, counts = np.unique(levels, axis=0, return_inverse=True, return_counts=True)
         return rows, counts.astype(np.float64), inverse.ravel()
     key = np.zeros(levels.shape[0], dtype=np.int64)
-    for k in range(levels.shape[1]):
-        key |= shifted[:, k] << (width * k)
+    for k in range(levels.shape[1]):  # one column at a time: no int64 copy of the matrix
+        key |= (levels[:, k].astype(np.int64) + 1) << (width * k)
     _, first, inverse, counts = np.unique(
         key, return_index=True, return_inverse=True, return_counts=True
     )
