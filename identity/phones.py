@@ -178,6 +178,8 @@ _SLOW = ("", "")
 
 def _parse_fast(text: str, country: str | None) -> tuple[str, str] | None:
     """(E.164, region), None when invalid, or _SLOW when the shape needs phonenumbers.parse."""
+    if text.startswith("(+"):  # "(+48) 601 …": phonenumbers reads from the '+'
+        text = text[1:]
     if not text.isascii() or _PHONE_SHAPE.fullmatch(text) is None:
         return _SLOW
     plus = text.startswith("+")

@@ -127,7 +127,7 @@ def _written_numbers(draw: st.DrawFn) -> tuple[str, str | None]:
     assert metadata is not None
     code = example.country_code
     trunk = metadata.national_prefix or ""
-    form = draw(st.integers(0, 4))
+    form = draw(st.integers(0, 5))
     if form == 0:
         return f"+{code} {national}", draw(st.sampled_from([None, region, "HU"]))
     if form == 1:
@@ -136,6 +136,8 @@ def _written_numbers(draw: st.DrawFn) -> tuple[str, str | None]:
         return f"{trunk}{national}", region
     if form == 3:
         return f"{national[:2]} {national[2:5]}-{national[5:]}", region
+    if form == 4:
+        return f"(+{code}) {national[:3]} {national[3:]}", draw(st.sampled_from([None, region]))
     return f"+{code} (0){national}", None
 
 
