@@ -9,12 +9,13 @@ A package adds a connector by declaring an entry point, e.g. in its pyproject.to
 from __future__ import annotations
 
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from singer_sdk import Tap
 
 from connectors.errors import ConnectorLoadError, UnknownConnectorError
 
-__all__ = ["ENTRY_POINT_GROUP", "available_connectors", "load_connector"]
+__all__ = ["ENTRY_POINT_GROUP", "available_connectors", "load_connector", "load_entry_point"]
 
 ENTRY_POINT_GROUP = "crm_hub.connectors"
 
@@ -37,13 +38,21 @@ def load_connector(name: str) -> type[Tap]:
     entry_point = registered.get(name)
     if entry_point is None:
         raise UnknownConnectorError(name, list(registered))
-    where = f"connector {name!r} (entry point {entry_point.value!r} in {ENTRY_POINT_GROUP!r})"
+    return load_entry_point(entry_point, f"connector {name!r}", Tap, "singer_sdk.Tap")
+
+
+def load_entry_point(entry_point: EntryPoint, what: str, base: type, base_name: str) -> type[Any]:
+    """The class an entry point names, checked to subclass `base`; errors name the entry point.
+
+    Raises ConnectorLoadError when it fails to import or is not a `base` subclass.
+    """
+    where = f"{what} (entry point {entry_point.value!r} in {entry_point.group!r})"
     try:
         loaded = entry_point.load()
     except Exception as exc:
         msg = f"{where} failed to import: {type(exc).__name__}: {exc}"
         raise ConnectorLoadError(msg, name=entry_point.module) from exc
-    if not (isinstance(loaded, type) and issubclass(loaded, Tap)):
-        msg = f"{where} is {loaded!r}, not a singer_sdk.Tap subclass"
+    if not (isinstance(loaded, type) and issubclass(loaded, base)):
+        msg = f"{where} is {loaded!r}, not a {base_name} subclass"
         raise ConnectorLoadError(msg, name=entry_point.module)
     return loaded

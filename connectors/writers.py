@@ -18,10 +18,10 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar
 
-from connectors.errors import ConnectorLoadError
+from connectors.registry import load_entry_point
 
 __all__ = [
     "WRITER_ENTRY_POINT_GROUP",
@@ -96,8 +96,9 @@ class Writer(abc.ABC):
         """Release connections at the end of a run."""
 
 
-def available_writers() -> dict[str, Any]:
-    found: dict[str, Any] = {}
+def available_writers() -> dict[str, EntryPoint]:
+    """Registered writers by connector type (the first registration of a name wins)."""
+    found: dict[str, EntryPoint] = {}
     for entry_point in entry_points(group=WRITER_ENTRY_POINT_GROUP):
         found.setdefault(entry_point.name, entry_point)
     return found
@@ -108,11 +109,4 @@ def load_writer(name: str) -> type[Writer] | None:
     entry_point = available_writers().get(name)
     if entry_point is None:
         return None
-    try:
-        loaded = entry_point.load()
-    except Exception as exc:
-        msg = f"writer {name!r} ({entry_point.value!r}) failed to import: {exc}"
-        raise ConnectorLoadError(msg, name=entry_point.module) from exc
-    if not (isinstance(loaded, type) and issubclass(loaded, Writer)):
-        raise ConnectorLoadError(f"writer {name!r} is {loaded!r}, not a Writer", name=name)
-    return loaded
+    return load_entry_point(entry_point, f"writer {name!r}", Writer, "connectors.Writer")

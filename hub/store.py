@@ -32,6 +32,7 @@ __all__ = [
     "dumps",
     "json_default",
     "now",
+    "open_run",
     "process_alive",
     "safe_url",
     "save_state",
@@ -163,38 +164,14 @@ class Store:
     def start_run(self, connector: str, *, full_refresh: bool, dry_run: bool = False) -> int:
         """Record a new connector run; runs left `running` by a dead process become `aborted`."""
         with self.transaction() as conn:
-            stale = conn.execute(
-                sa.select(connector_runs.c.id, connector_runs.c.pid).where(
-                    connector_runs.c.connector == connector, connector_runs.c.status == "running"
-                )
-            ).all()
-            for run_id, pid in stale:
-                if pid is None or not process_alive(pid):
-                    conn.execute(
-                        connector_runs.update()
-                        .where(connector_runs.c.id == run_id)
-                        .values(status="aborted", finished_at=now(), error="process ended")
-                    )
-            result = conn.execute(
-                connector_runs.insert().values(
-                    connector=connector,
-                    status="running",
-                    full_refresh=full_refresh,
-                    dry_run=dry_run,
-                    started_at=now(),
-                    pid=os.getpid(),
-                    records_read=0,
-                    records_inserted=0,
-                    records_updated=0,
-                    records_unchanged=0,
-                    records_echoed=0,
-                    records_quarantined=0,
-                    records_deleted=0,
-                )
+            return open_run(
+                conn,
+                connector_runs,
+                connector,
+                full_refresh=full_refresh,
+                dry_run=dry_run,
+                **{f"records_{k}": 0 for k in RUN_COUNTS},
             )
-            key = result.inserted_primary_key
-            assert key is not None
-            return int(key[0])
 
     def finish_run(
         self, run_id: int, *, status: str, counts: dict[str, int], error: str | None = None
@@ -230,6 +207,33 @@ class Store:
         if bookmarks:
             state["bookmarks"] = bookmarks
         return state
+
+
+RUN_COUNTS = ("read", "inserted", "updated", "unchanged", "echoed", "quarantined", "deleted")
+
+
+def open_run(conn: Connection, table: sa.Table, connector: str, **values: Any) -> int:
+    """Insert a `running` row into a run-history table (connector or push runs); rows left
+    `running` by a process that has died become `aborted` first."""
+    c = table.c
+    stale = conn.execute(
+        sa.select(c.id, c.pid).where(c.connector == connector, c.status == "running")
+    ).all()
+    for run_id, pid in stale:
+        if pid is None or not process_alive(pid):
+            conn.execute(
+                table.update()
+                .where(c.id == run_id)
+                .values(status="aborted", finished_at=now(), error="process ended")
+            )
+    result = conn.execute(
+        table.insert().values(
+            connector=connector, status="running", started_at=now(), pid=os.getpid(), **values
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def save_state(conn: Connection, source: str, state: dict[str, Any], run_id: int) -> None:

@@ -11,7 +11,6 @@ system accepted it, so a run killed mid-way re-sends at most that one record nex
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from connectors.writers import PushItem, WriteError, Writer
 from hub.errors import HubError
 from hub.locks import hub_lock
 from hub.push.plan import Change, Plan, build_plan, writer_for
-from hub.store import Store, now
+from hub.store import Store, now, open_run
 from hub.sync import RetryPolicy
 from hub.tables import push_failures, push_runs, push_state
 from schemas.config import HubConfig, resolve_env
@@ -64,33 +63,18 @@ class PushResult:
 
 
 def _start(store: Store, name: str, mode: str, dry_run: bool) -> int:
-    r = push_runs.c
     with store.write_transaction() as conn:
-        for (run_id,) in conn.execute(  # left running by a process that died (the lock
-            sa.select(r.id).where(r.connector == name, r.status == "running")  # is ours now)
-        ).all():
-            conn.execute(
-                push_runs.update()
-                .where(r.id == run_id)
-                .values(status="aborted", finished_at=now(), error="process ended")
-            )
-        result = conn.execute(
-            push_runs.insert().values(
-                connector=name,
-                status="running",
-                mode=mode,
-                dry_run=dry_run,
-                started_at=now(),
-                pid=os.getpid(),
-                created=0,
-                updated=0,
-                unchanged=0,
-                failed=0,
-            )
+        return open_run(
+            conn,
+            push_runs,
+            name,
+            mode=mode,
+            dry_run=dry_run,
+            created=0,
+            updated=0,
+            unchanged=0,
+            failed=0,
         )
-        key = result.inserted_primary_key
-        assert key is not None
-        return int(key[0])
 
 
 def _remember(conn: Connection, name: str, change: Change, source_id: str, run_id: int) -> None:
