@@ -11,7 +11,7 @@ data changes.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -50,9 +50,44 @@ class QueueFilter:
     status: str = "open"  # open | unsure
 
 
-def _golden_sizes(conn: Connection) -> tuple[dict[Key, str], Counter[str]]:
-    owner = {(r.source, r.source_id): r.golden_id for r in conn.execute(sa.select(crosswalk))}
-    return owner, Counter(owner.values())
+def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _context(
+    conn: Connection, keys: set[Key]
+) -> tuple[dict[Key, str], Counter[str], dict[Key, str | None]]:
+    """For the queue's records only: golden id, golden record sizes, entity kind."""
+    x, c = crosswalk.c, customer_records.c
+    owner: dict[Key, str] = {}
+    kinds: dict[Key, str | None] = {}
+    for chunk in _chunks(sorted(keys)):
+        where = sa.tuple_(x.source, x.source_id).in_(chunk)
+        owner.update(
+            ((r.source, r.source_id), r.golden_id)
+            for r in conn.execute(sa.select(x.source, x.source_id, x.golden_id).where(where))
+        )
+        kinds.update(
+            ((r.source, r.source_id), r.kind)
+            for r in conn.execute(
+                sa.select(c.source, c.source_id, c.kind).where(
+                    sa.tuple_(c.source, c.source_id).in_(chunk), c.deleted.is_(False)
+                )
+            )
+        )
+    sizes: Counter[str] = Counter()
+    for chunk in _chunks(sorted(set(owner.values()))):
+        sizes.update(
+            dict(
+                conn.execute(
+                    sa.select(x.golden_id, sa.func.count())
+                    .where(x.golden_id.in_(chunk))
+                    .group_by(x.golden_id)
+                ).all()
+            )
+        )
+    return owner, sizes, kinds
 
 
 def list_queue(
@@ -60,7 +95,7 @@ def list_queue(
 ) -> tuple[list[dict[str, Any]], int]:
     """(one page of items, total matching) ordered by uncertainty x records affected."""
     flt = flt or QueueFilter()
-    m, c = match_candidates.c, customer_records.c
+    m = match_candidates.c
     query = sa.select(match_candidates).where(m.status == flt.status)
     if flt.source:
         query = query.where(sa.or_(m.left_source == flt.source, m.right_source == flt.source))
@@ -69,11 +104,9 @@ def list_queue(
     if flt.max_score is not None:
         query = query.where(m.score <= flt.max_score)
     rows = conn.execute(query).all()
-    kinds = {
-        (r.source, r.source_id): r.kind
-        for r in conn.execute(sa.select(c.source, c.source_id, c.kind).where(c.deleted.is_(False)))
-    }
-    owner, sizes = _golden_sizes(conn)
+    keys = {(r.left_source, r.left_source_id) for r in rows}
+    keys |= {(r.right_source, r.right_source_id) for r in rows}
+    owner, sizes, kinds = _context(conn, keys)
     items = []
     for row in rows:
         left, right = (row.left_source, row.left_source_id), (row.right_source, row.right_source_id)
