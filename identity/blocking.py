@@ -223,7 +223,9 @@ def candidate_pairs(
         if big_blocks:
             report.oversized.append((rule.name, big_blocks, big_records))
         parts.append(encoded)
-    union = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+    union = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    union.sort()  # sort and drop repeats: several times faster than np.unique's hash table here
+    union = union[np.r_[True, union[1:] != union[:-1]]] if union.size else union
     report.total_pairs = int(union.size)
     for message in report.warnings():
         log.warning(message)

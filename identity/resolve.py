@@ -7,8 +7,10 @@ decisions) and persists what it returns.
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,6 +163,33 @@ def _complete_clusters(
     return cand_l[new], cand_r[new]
 
 
+_FIELDS = ("left", "right", "levels", "weights", "total", "probability")
+
+
+def _appended(scored: Scored, extra: Scored) -> Scored:
+    """`extra` after `scored`, one array at a time, each of scored's released once copied:
+    the copy needs room for one array at a time, not for all of them (GBs at 1M records)."""
+    joined = {}
+    for name in _FIELDS:
+        joined[name] = np.concatenate([getattr(scored, name), getattr(extra, name)])
+        setattr(scored, name, joined[name][:0])
+    return Scored(**joined)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Cyclic garbage collection paused: clustering and ids build millions of small tuples
+    and dicts with no cycles among them, and each full collection would re-scan the whole
+    heap (the records, the frame) — a third of those stages' time at 500k records."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def resolve(
     records: Sequence[Mapping[str, Any]],
     settings: Settings | None = None,
@@ -210,31 +239,27 @@ def resolve(
     linked = scored.probability >= settings.upper  # a first, unsplit grouping: only used
     draft = components(n, left[linked], right[linked])  # to find clusters to compare fully
     extra_l, extra_r = _complete_clusters(draft, left, right, n, settings.complete_clusters_up_to)
+    del levels, linked  # scored holds the levels; only it may keep them alive
     if extra_l.size:
         extra = score(model, frame, extra_l, extra_r)
-        scored = Scored(
-            np.concatenate([scored.left, extra.left]),
-            np.concatenate([scored.right, extra.right]),
-            np.concatenate([scored.levels, extra.levels]),
-            np.concatenate([scored.weights, extra.weights]),
-            np.concatenate([scored.total, extra.total]),
-            np.concatenate([scored.probability, extra.probability]),
+        scored = _appended(scored, extra)
+    with _collector_paused():
+        clustering = cluster(
+            n,
+            scored.left,
+            scored.right,
+            scored.probability,
+            upper=settings.upper,
+            lower=settings.lower,
+            must_link=must,
+            cannot_link=cannot,
         )
-    clustering = cluster(
-        n,
-        scored.left,
-        scored.right,
-        scored.probability,
-        upper=settings.upper,
-        lower=settings.lower,
-        must_link=must,
-        cannot_link=cannot,
-    )
     labels = clustering.labels
     step("assigning golden ids")
-    assignment = assign_ids(
-        dict(zip(keys, labels.tolist(), strict=True)), previous or {}, created_order
-    )
+    with _collector_paused():
+        assignment = assign_ids(
+            dict(zip(keys, labels.tolist(), strict=True)), previous or {}, created_order
+        )
     members: dict[str, list[Mapping[str, Any]]] = {}
     if build_golden:
         step("building golden records")
