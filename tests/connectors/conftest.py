@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from singer_sdk import Tap
-from singer_sdk.singerlib.encoding import SimpleSingerWriter
-from singer_sdk.singerlib.messages import Message
 
 from connectors import ERROR_PROPERTY
-
-
-class CapturingWriter(SimpleSingerWriter):
-    """A Singer message writer that keeps each message as the dict a target would read."""
-
-    def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
-
-    def write_message(self, message: Message) -> None:
-        # Serialise now: STATE messages hold a live reference to the tap's state.
-        self.messages.append(json.loads(self.format_message(message)))
+from tests import singer
+from tests.singer import CapturingWriter
 
 
 @dataclass
-class Run:
-    """The messages of one in-process tap run."""
-
-    messages: list[dict[str, Any]] = field(default_factory=list)
-
-    def records(self, stream: str) -> list[dict[str, Any]]:
-        return [
-            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
-        ]
+class Run(singer.Run):
+    """The messages of one in-process tap run, with its quarantined and clean records."""
 
     def good(self, stream: str) -> list[dict[str, Any]]:
         return [r for r in self.records(stream) if ERROR_PROPERTY not in r]

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import stripe
-from singer_sdk.singerlib.encoding import SimpleSingerWriter
-from singer_sdk.singerlib.messages import Message
 
 from connectors.stripe import TapStripe
+from tests.singer import CapturingWriter, Run
 from tests.systems.stripe.server import flush, start_localstripe
 
 
@@ -151,30 +149,6 @@ def seeder(localstripe: LocalStripe) -> Seeder:
 def next_second() -> None:
     """Sleep into the next whole second, so objects created after have a later `created`."""
     time.sleep(1.02 - time.time() % 1)
-
-
-class CapturingWriter(SimpleSingerWriter):
-    """Keeps each Singer message as the dict a target would read."""
-
-    def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
-
-    def write_message(self, message: Message) -> None:
-        self.messages.append(json.loads(self.format_message(message)))
-
-
-@dataclass
-class Run:
-    messages: list[dict[str, Any]] = field(default_factory=list)
-
-    def records(self, stream: str) -> list[dict[str, Any]]:
-        return [
-            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
-        ]
-
-    @property
-    def state(self) -> dict[str, Any]:
-        return [m["value"] for m in self.messages if m["type"] == "STATE"][-1]  # type: ignore[no-any-return]
 
 
 def run_tap(

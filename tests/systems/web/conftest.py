@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import textwrap
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 import yaml
-from singer_sdk.singerlib.encoding import SimpleSingerWriter
-from singer_sdk.singerlib.messages import Message
 
 import connectors.segment
 from connectors.segment import TapSegment
 from connectors.segment_store import EVENTS, REJECTS, events_engine
 from hub.collector import Accepted, EventWriter, Rejected, WriteResult, accept
+from tests.singer import CapturingWriter, Run
 from tests.systems.web.server import start_collector
 
 WRITE_KEY = "wk-test-7d1f0c"
@@ -86,28 +83,6 @@ def msg(kind: str, mid: str, minute: int, **fields: Any) -> dict[str, Any]:
     """A Segment message of ``kind`` with id ``mid`` at T0 + ``minute`` minutes."""
     when = (T0 + dt.timedelta(minutes=minute)).isoformat()
     return {"type": kind, "messageId": mid, "timestamp": when, **fields}
-
-
-class CapturingWriter(SimpleSingerWriter):
-    def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
-
-    def write_message(self, message: Message) -> None:
-        self.messages.append(json.loads(self.format_message(message)))
-
-
-@dataclass
-class Run:
-    messages: list[dict[str, Any]] = field(default_factory=list)
-
-    def records(self, stream: str) -> list[dict[str, Any]]:
-        return [
-            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
-        ]
-
-    @property
-    def state(self) -> dict[str, Any]:
-        return dict([m["value"] for m in self.messages if m["type"] == "STATE"][-1])
 
 
 RunTap = Callable[..., Run]
