@@ -19,6 +19,7 @@ __all__ = [
     "normalise_postal_code",
     "normalise_street",
     "split_house_number",
+    "street_name",
 ]
 
 _LOCALE_OF_COUNTRY = {
@@ -63,6 +64,24 @@ def _normalise_street(text: str, country: str | None) -> str | None:
         for i, w in enumerate(words)
     ]
     return " ".join(expanded)
+
+
+@lru_cache(maxsize=1)
+def _street_types() -> frozenset[str]:
+    """Every expansion in the table (utca, ulica, street, drive...): the street's type."""
+    anywhere, last = _expansions(_ALL_LOCALES)
+    return frozenset(w for table in (anywhere, last) for v in table.values() for w in v.split())
+
+
+def street_name(street: str) -> str | None:
+    """A normalised street without its type words: "kossuth lajos utca" -> "kossuth lajos".
+
+    Similar spelling is judged on the name: "walker drive" and "clarke drive", or "ulica
+    szarych szeregow" and "ulica boleslawa chrobrego", share only what every street has.
+    """
+    types = _street_types()
+    words = [w for w in street.split() if w not in types]
+    return " ".join(words) or street
 
 
 def normalise_street(street: str | None, country: str | None = None) -> str | None:

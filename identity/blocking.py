@@ -21,6 +21,8 @@ import jellyfish
 import numpy as np
 import pandas as pd
 
+from identity.addresses import street_name
+
 __all__ = [
     "DEFAULT_RULES",
     "DERIVED",
@@ -97,6 +99,7 @@ DERIVED: dict[str, tuple[str, Callable[[str], str | None]]] = {
     "birth_year": ("birth_date", lambda v: v[:4]),
     "phone_tail": ("phone", lambda v: v[-7:]),
     "email_letters": ("email_local", _letters),
+    "street_name": ("street", street_name),
 }
 
 

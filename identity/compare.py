@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from rapidfuzz.fuzz import token_set_ratio
 from rapidfuzz.process import cpdist
 
@@ -119,6 +119,16 @@ def given_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.n
     levels = _graded(
         frame, "given_canon", left, right, (0.80, 0.92), JaroWinkler.normalized_similarity
     )
+    # short names hide typos from Jaro-Winkler (nao / noa, ktai / kati): one transposition
+    # or edit of names of three letters or more, as written or through the nickname table
+    low = np.flatnonzero((levels >= 0) & (levels < 2))
+    for column in ("given", "given_canon"):
+        length = frame[column].str.len().to_numpy(dtype=np.float64, na_value=0.0)
+        rows = low[(length[left[low]] >= 3) & (length[right[low]] >= 3)]
+        if rows.size:
+            a, b = _values(frame, column, left[rows]), _values(frame, column, right[rows])
+            dist = cpdist(list(a), list(b), scorer=OSA.distance, workers=-1)
+            levels[rows[dist <= 1]] = 2
     short = (frame["given"].str.len() == 1).to_numpy()
     one_initial = _same(frame, "given_initial", left, right) & (short[left] | short[right])
     levels[one_initial & (levels < 2)] = 1
@@ -190,29 +200,56 @@ def email(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarra
     if rest.size:
         a, b = _values(frame, "email", left[rest]), _values(frame, "email", right[rest])
         dist = cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1)
-        levels[rest[dist <= 1]] = 1
-    # anna.kovacs@ at two providers is what every Anna Kovács would pick: when the user name
-    # only spells the name, a near-match adds nothing the name comparisons have not counted
+        close = rest[dist <= 1]
+        # anna.kovacs2@ next to anna.kovacs@ is a second Anna Kovács, numbered by the
+        # provider: addresses differing only in digits are different addresses, not typos
+        letters = _same(frame, "email_letters", left[close], right[close])
+        levels[close[~letters]] = 1
+    # anna.kovacs@ at two providers (or anna_kovacs@ next to annakovacs@) is what every Anna
+    # Kovács would pick: when the user names only spell the pair's name, a near-match adds
+    # nothing the name comparisons have not already counted
     near = np.flatnonzero((levels == 1) | (levels == 2))
     if near.size:
-        spells = _spells_own_name(frame, left[near]) & _spells_own_name(frame, right[near])
-        levels[near[spells]] = NULL
+        levels[near[_spell_the_name(frame, left[near], right[near])]] = NULL
     return levels
 
 
-def _spells_own_name(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-    """Whether each record's e-mail user name is just its own name (letters only)."""
-    letters = _values(frame, "email_letters", rows)
-    family = _values(frame, "family", rows)
-    given = _values(frame, "given", rows)
-    out = np.zeros(rows.size, dtype=bool)
-    for k, (mail, fam, giv) in enumerate(zip(letters, family, given, strict=True)):
-        if mail and fam and giv:
-            fam_letters = fam.replace(" ", "")
-            out[k] = fam_letters in mail and (
-                giv in mail or mail in (giv[0] + fam_letters, fam_letters + giv[0])
-            )
+def _spell_the_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Whether both e-mail user names are just the pair's name (letters only; given names
+    as written or through the nickname table: kati and katalin both spell Szabó Katalin)."""
+    return _name_spelling(frame, left, right, both=True)
+
+
+def _names_a_person(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Whether the (shared) e-mail user name spells a given name of either record."""
+    return _name_spelling(frame, left, right, both=False)
+
+
+def _name_spelling(
+    frame: pd.DataFrame, left: np.ndarray, right: np.ndarray, *, both: bool
+) -> np.ndarray:
+    letters = frame["email_letters"].to_numpy(dtype=object)
+    family = frame["family"].to_numpy(dtype=object)
+    given = frame["given"].to_numpy(dtype=object)
+    canon = frame["given_canon"].to_numpy(dtype=object)
+    out = np.zeros(left.size, dtype=bool)
+    for k, (a, b) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
+        families = {f.replace(" ", "") for f in (family[a], family[b]) if f}
+        givens = {g.replace(" ", "") for g in (given[a], given[b], canon[a], canon[b]) if g}
+        mails = (letters[a], letters[b]) if both else (letters[a],)
+        out[k] = all(_spells(mail, families, givens) for mail in mails)
     return out
+
+
+def _spells(mail: str | None, families: set[str], givens: set[str]) -> bool:
+    if not mail:
+        return False
+    for fam in families:
+        if fam in mail:
+            rest = mail.replace(fam, "", 1)
+            if not rest or any(g in rest or rest in (g[0],) for g in givens):
+                return True
+    return False
 
 
 def email_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -276,7 +313,14 @@ def city(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray
 
 def street(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Street addresses: same street and number, similar street, or different."""
-    levels = _graded(frame, "street", left, right, (0.85,), JaroWinkler.normalized_similarity)
+    levels = _graded(frame, "street", left, right, (), JaroWinkler.normalized_similarity)
+    levels[levels == 1] = 2  # NULL / 0 / 2 = same street
+    # similar spelling of the street's name, its type (utca, ulica, drive) left aside
+    near = np.flatnonzero(levels == 0)
+    if near.size:
+        a, b = _values(frame, "street_name", left[near]), _values(frame, "street_name", right[near])
+        sim = cpdist(list(a), list(b), scorer=JaroWinkler.normalized_similarity, workers=-1)
+        levels[near[sim >= 0.85]] = 1
     same_number = _same(frame, "house_number", left, right)  # street: 0, 1 similar, 2 same
     diff_number = _present(frame, "house_number", left, right) & ~same_number
     out = levels.copy()
@@ -387,6 +431,9 @@ COMPARISONS: tuple[Comparison, ...] = (
 )
 
 
+COMPARISON_LEVELS: dict[str, tuple[str, ...]] = {c.name: c.levels for c in COMPARISONS}
+
+
 def compare_pairs(
     frame: pd.DataFrame,
     left: np.ndarray,
@@ -399,6 +446,30 @@ def compare_pairs(
     try:
         for k, comparison in enumerate(comparisons):
             out[:, k] = comparison.compute(frame, left, right)
+        _household(frame, left, right, out, [c.name for c in comparisons])
     finally:
         _CODES.reset(token)
     return out
+
+
+def _household(
+    frame: pd.DataFrame, left: np.ndarray, right: np.ndarray, out: np.ndarray, names: list[str]
+) -> None:
+    """Different given names under one family name: a shared address, or a shared mailbox
+    whose user name carries no given name (rodzina.kowalski@, the.smiths@), is what a
+    household shares, so it is not counted as evidence that the two are one person."""
+    if "given_name" not in names or "family_name" not in names:
+        return
+    given, family = out[:, names.index("given_name")], out[:, names.index("family_name")]
+    rows = np.flatnonzero((given == 0) & (family >= 1))
+    if rows.size == 0:
+        return
+    if "street" in names:
+        k = names.index("street")
+        out[rows[out[rows, k] == len(COMPARISON_LEVELS["street"]) - 1], k] = NULL
+    if "email" in names:
+        k = names.index("email")
+        shared = rows[out[rows, k] == len(COMPARISON_LEVELS["email"]) - 1]
+        if shared.size:
+            personal = _names_a_person(frame, left[shared], right[shared])
+            out[shared[~personal], k] = NULL

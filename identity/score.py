@@ -21,9 +21,11 @@ from identity.compare import COMPARISONS, Comparison, compare_pairs
 __all__ = ["Model", "Scored", "estimate", "score"]
 
 _EPS = 1e-6
-_MAX_BITS = 12.0
+_MAX_BITS = 16.0
 _U_PSEUDO = 200.0  # prior knowledge counts as this many random pairs ...
 _M_PSEUDO = 10.0  # ... and as this many matches: it only matters when data is scarce
+_MIN_SESSION = 50  # candidate pairs an EM training session needs
+_NAME_HELD = ("given_name", "family_name", "email_name")
 
 
 @dataclass
@@ -289,20 +291,26 @@ def estimate(
     # Training sessions, as Splink does: EM on all candidate pairs would learn "has the same
     # name" (common names dominate name-blocked pairs). Instead each field's m comes from a
     # session whose pairs were chosen by *other* fields, so it cannot learn its own bias.
+    same_name = _agree(levels, names, ("given_name", "family_name"), all_of=True)
+    corroborated = same_name & _agree(levels, names, ("birth_date", "street", "postal_code"))
     sessions = [
         (
             _agree(levels, names, ("email", "phone", "tax_id")),
             ("email", "phone", "tax_id", "email_name"),
         ),
+        # Same name *and* same birth date or address: nearly all matches, so EM's match class
+        # is the person and not "people called David Cohen" (whose e-mails and phones differ).
+        # Data without birth dates or addresses falls back on the same name alone.
         (
-            _agree(levels, names, ("given_name", "family_name"), all_of=True),
-            ("given_name", "family_name", "email_name"),
+            (corroborated, (*_NAME_HELD, "birth_date", "street", "postal_code"))
+            if corroborated.sum() >= _MIN_SESSION
+            else (same_name, _NAME_HELD)
         ),
     ]
     learned: list[list[np.ndarray]] = [[] for _ in comparisons]
     iteration = 0
     for mask, held in sessions:
-        if mask.sum() < 50:
+        if mask.sum() < _MIN_SESSION:
             continue
         sub = levels[mask].copy()
         for name in held:

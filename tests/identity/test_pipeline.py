@@ -130,6 +130,78 @@ CASES = [
         "street",
         1,
     ),
+    (
+        "streets sharing only their type are different",
+        rec("1", street="ul. Szarych Szeregów", house_number="3", country="PL"),
+        rec("2", street="ulica Bolesława Chrobrego", house_number="3", country="PL"),
+        "street",
+        0,
+    ),
+    (
+        "street name misspelt is similar",
+        rec("1", street="Walker Drive", house_number="33"),
+        rec("2", street="Walkre Dr", house_number="33"),
+        "street",
+        1,
+    ),
+    (
+        "a transposed short given name is similar",
+        rec("1", given_name="Noa", family_name="Ashkenazi"),
+        rec("2", given_name="Nao", family_name="Ashkenazi"),
+        "given_name",
+        2,
+    ),
+    (
+        "a misspelt nickname is similar",
+        rec("1", given_name="Kati", family_name="Major"),
+        rec("2", given_name="Ktai", family_name="Major"),
+        "given_name",
+        2,
+    ),
+    (
+        "e-mails differing in digits only are different addresses",
+        rec("1", given_name="Éva", family_name="Kovács", email="eva_kovacs2@citromail.hu"),
+        rec("2", given_name="Évi", family_name="Kovács", email="eva_kovacs@citromail.hu"),
+        "email",
+        0,
+    ),
+    (
+        "a typo in an e-mail user name",
+        rec("1", given_name="Uri", family_name="Cohen", email="uri.cochen2@bezeqint.net"),
+        rec("2", full_name="U. Cohen", email="URI.COHEN2@BEZEQINT.NET"),
+        "email",
+        1,
+    ),
+    (
+        "a user name spelling only the name (nickname on one side) is no extra evidence",
+        rec("1", given_name="Kati", family_name="Szabó", email="szabo.katalin2@yahoo.com"),
+        rec("2", given_name="Katalin", family_name="Szabó", email="szabo.katalin2@t-online.hu"),
+        "email",
+        -1,
+    ),
+    (
+        "a family mailbox shared by two given names is the household's",
+        rec("1", given_name="Natan", family_name="Buszta", email="rodzinabuszta@gmail.com"),
+        rec("2", given_name="Stanisław", family_name="Buszta", email="rodzinabuszta@gmail.com"),
+        "email",
+        -1,
+    ),
+    (
+        "a personal address stays evidence despite another given name on record",
+        rec("1", given_name="Matthew", family_name="Burnett", email="burnettm27@yahoo.com"),
+        rec("2", given_name="Maat", family_name="Burnett", email="burnettm27@yahoo.com"),
+        "email",
+        3,
+    ),
+    (
+        "an address shared by two given names is the household's",
+        rec(
+            "1", given_name="David", family_name="Klein", street="Dizengoff St.", house_number="118"
+        ),
+        rec("2", given_name="Hana", family_name="Klein", street="Dizengoff St", house_number="118"),
+        "street",
+        -1,
+    ),
 ]
 
 
