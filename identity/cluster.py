@@ -2,8 +2,9 @@
 
 Pairs at or above the upper threshold are linked (steward must-links always are); records
 linked directly or through others form a cluster. A cluster must not hold records that the
-evidence says are different people: when two of its members scored below the lower
-threshold (or a steward said "not a match"), the cluster is cut at its weakest links until
+evidence says are different people: when two of its members conflict (by default: scored
+below the lower threshold; `resolve` passes the pairs whose own evidence does not speak for
+one person) or a steward said "not a match", the cluster is cut at its weakest links until
 they are apart — so one weak link cannot chain two people together. Pairs between the
 thresholds that end up in different clusters go to steward review.
 """
@@ -54,9 +55,12 @@ def cluster(
     must_link: Iterable[tuple[int, int]] = (),
     cannot_link: Iterable[tuple[int, int]] = (),
     max_size: int = 60,
+    against: np.ndarray | None = None,
 ) -> Clustering:
     """Cluster records 0..n-1 from scored pairs (left[i], right[i], probability[i]).
 
+    `against` marks the scored pairs that must not end up in one cluster (default: those
+    below `lower`).
     A cluster larger than `max_size` (no customer has that many records: it is a chain of
     links through shared values) loses its weakest links, tier by tier, until it breaks up.
     """
@@ -84,7 +88,8 @@ def cluster(
         labels = components(n, el, er)
 
     # conflicts: pairs inside one cluster that the evidence (or a steward) says differ
-    against = probability < lower
+    if against is None:
+        against = probability < lower
     cl, cr = left[against], right[against]
     inside = labels[cl] == labels[cr]
     conflicts: list[tuple[int, int]] = list(zip(cl[inside], cr[inside], strict=True))

@@ -50,6 +50,11 @@ class Settings:
     max_shared: int = 25  # an e-mail/phone/tax id on more records than this identifies nobody
     random_pairs: int = 300_000
     complete_clusters_up_to: int = 40  # compare every pair inside clusters up to this size
+    # Two records of one cluster conflict when their own evidence (match weight without the
+    # prior) is below this many bits: then the cluster is cut between them. Not the lower
+    # threshold: a web sign-up and an ERP customer linked through their billing record share
+    # little directly, and that lack of evidence is no evidence that they differ.
+    conflict_bits: float = 4.0
     source_priority: tuple[str, ...] = ()
     survivorship: Mapping[str, str] = field(default_factory=dict)
 
@@ -253,6 +258,7 @@ def resolve(
             lower=settings.lower,
             must_link=must,
             cannot_link=cannot,
+            against=scored.total - model.prior_bits < settings.conflict_bits,
         )
     labels = clustering.labels
     step("assigning golden ids")

@@ -52,6 +52,11 @@ class Model:
         clipped: np.ndarray = np.clip(bits, -_MAX_BITS, _MAX_BITS)
         return clipped
 
+    @property
+    def prior_bits(self) -> float:
+        """The prior's share of every pair's total weight: log2 of its odds."""
+        return float(np.log2(self.prior / (1 - self.prior)))
+
     def describe(self) -> dict[str, dict[str, float]]:
         """Level label -> match weight, per comparison (for docs and stewards)."""
         return {
@@ -378,6 +383,6 @@ def score(
                 u_exact = model.u[k][-1]
                 adjust = np.log2(np.clip(u_exact, _EPS, 1) / np.clip(term, _EPS, 1))
                 weights[exact, k] += np.clip(np.nan_to_num(adjust), -8, 8).astype(np.float32)
-    total = weights.sum(axis=1, dtype=np.float64) + np.log2(model.prior / (1 - model.prior))
+    total = weights.sum(axis=1, dtype=np.float64) + model.prior_bits
     probability = 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
     return Scored(left, right, levels, weights, total, probability)

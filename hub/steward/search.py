@@ -161,9 +161,9 @@ _LOCK = threading.Lock()
 def _generation(conn: Connection) -> tuple[Any, ...]:
     g, c, x = golden_records.c, customer_records.c, crosswalk.c
     return (
-        conn.execute(sa.select(sa.func.max(g.updated_at), sa.func.count())).one()._tuple(),
-        conn.execute(sa.select(sa.func.count(), sa.func.max(c.loaded_at))).one()._tuple(),
-        conn.execute(sa.select(sa.func.count(), sa.func.max(x.assigned_at))).one()._tuple(),
+        tuple(conn.execute(sa.select(sa.func.max(g.updated_at), sa.func.count())).one()),
+        tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(c.loaded_at))).one()),
+        tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(x.assigned_at))).one()),
     )
 
 

@@ -61,6 +61,19 @@ def test_steward_constraints_win_over_scores() -> None:
     assert groups(result.labels) == {frozenset({0}), frozenset({1}), frozenset({2, 3})}
 
 
+def test_only_pairs_marked_against_split_a_cluster() -> None:
+    # web sign-up (0) and ERP customer (2) share nothing directly (0.3) but both are their
+    # billing record (1): little evidence between them is no evidence that they differ
+    left, right, prob = arrays([(0, 1, 0.99), (1, 2, 0.999), (0, 2, 0.3)])
+    assert groups(cluster(3, left, right, prob).labels) == {frozenset({0}), frozenset({1, 2})}
+    nothing_against = np.zeros(3, dtype=bool)
+    together = cluster(3, left, right, prob, against=nothing_against)
+    assert groups(together.labels) == {frozenset({0, 1, 2})}
+    against = np.array([False, False, True])
+    apart = cluster(3, left, right, prob, against=against)
+    assert groups(apart.labels) == {frozenset({0}), frozenset({1, 2})}
+
+
 def test_cannot_link_cuts_a_chain_at_its_weakest_link() -> None:
     left, right, prob = arrays([(0, 1, 0.99), (1, 2, 0.96), (2, 3, 0.99)])
     result = cluster(4, left, right, prob, cannot_link=[(0, 3)])
