@@ -151,31 +151,6 @@ def _posterior(
     return p
 
 
-def _expectation(
-    levels: np.ndarray,
-    comparisons: tuple[Comparison, ...],
-    m: list[np.ndarray],
-    u: list[np.ndarray],
-    fixed: np.ndarray,
-    iterations: int = 20,
-    counts: np.ndarray | None = None,
-) -> tuple[np.ndarray, float]:
-    """Match probabilities of the candidate pairs and their match share, m and u held.
-
-    With `counts`, each row of `levels` stands for that many pairs (`_distinct`).
-    """
-    prior, p = 0.2, np.zeros(levels.shape[0])
-    bits = _bits(levels, m, u, 0.5)  # the levels' evidence; only the prior changes below
-    known = ~np.isnan(fixed)
-    total = float(levels.shape[0] if counts is None else counts.sum())
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp2(-np.clip(bits + np.log2(prior / (1 - prior)), -60, 60)))
-        p[known] = fixed[known]
-        share = float(p.sum() if counts is None else p @ counts) / total if total else prior
-        prior = float(np.clip(share, 1e-4, 0.9999)) if p.size else prior
-    return p, prior
-
-
 def _em(
     levels: np.ndarray,
     comparisons: tuple[Comparison, ...],
@@ -336,28 +311,57 @@ def estimate(
         m_all, _, iteration = _em(levels, comparisons, m, u, fixed, max_iterations, evidence)
         learned = [[mk] for mk in m_all]
     m = [np.mean(found, axis=0) if found else m[k] for k, found in enumerate(learned)]
-    # The prior stays the model's own estimate (labelled pairs at their label): the labels'
-    # levels are the uncertain ones, so spreading them to the prior would lower it for all.
-    if known.any():
-        p, prior = _expectation(levels, comparisons, m, u, fixed)
-    else:
-        rows, counts, inverse = _distinct(levels)
-        p, prior = _expectation(rows, comparisons, m, u, np.full(rows.shape[0], np.nan), 20, counts)
-        p = p[inverse]
     tf = {}
     for c in comparisons:
         if c.tf_column:
             values = frame[c.tf_column].dropna()
             if len(values):
                 tf[c.name] = values.value_counts(normalize=True)
-    # EM ran on candidate pairs, which blocking already chose for agreeing on something; the
-    # prior for scoring is the chance that two *random* records match (as Splink does):
-    # expected matches found by EM over all possible pairs.
     kinds = frame["kind"].value_counts()
     all_pairs = float((kinds * (kinds - 1) / 2).sum()) or 1.0
-    expected = float(p.sum()) if levels.shape[0] else 0.0
-    global_prior = float(np.clip(max(expected, 1.0) / all_pairs, 1e-12, 0.5))
-    return Model(comparisons, m, u, global_prior, iteration, tf=tf, prior_candidates=prior)
+    global_prior, expected = _global_prior(levels, m, u, fixed, all_pairs)
+    share = expected / levels.shape[0] if levels.shape[0] else 0.0
+    return Model(comparisons, m, u, global_prior, iteration, tf=tf, prior_candidates=share)
+
+
+def _global_prior(
+    levels: np.ndarray,
+    m: list[np.ndarray],
+    u: list[np.ndarray],
+    fixed: np.ndarray,
+    all_pairs: float,
+) -> tuple[float, float]:
+    """The chance that two random records match, and the matches expected among candidates.
+
+    EM for the prior over *all* record pairs, m and u held: pairs blocking did not propose
+    count as non-matches, so the prior is the candidates' expected matches over all pairs,
+    each candidate's match probability taken at that same prior (a fixed point). Estimating
+    it among the candidates alone would call nearly all of them matches — blocking chose
+    them for agreeing on something — and overstate the prior several times over.
+    Steward-labelled pairs count as their label.
+    """
+    if levels.shape[0] == 0:
+        return 1.0 / all_pairs, 0.0
+    known = ~np.isnan(fixed)
+    if known.any():
+        rows, counts = levels, np.ones(levels.shape[0])
+        labels = fixed
+    else:
+        rows, counts, _ = _distinct(levels)
+        labels = np.full(rows.shape[0], np.nan)
+    evidence = _bits(rows, m, u, 0.5)  # each row's log-likelihood ratio
+    labelled = ~np.isnan(labels)
+    prior, expected = 1e-6, 0.0
+    for _ in range(200):
+        odds = np.log2(prior / (1 - prior))
+        p = 1.0 / (1.0 + np.exp2(-np.clip(evidence + odds, -60, 60)))
+        p[labelled] = labels[labelled]
+        expected = float(p @ counts)
+        new = float(np.clip(max(expected, 1.0) / all_pairs, 1e-12, 0.5))
+        if abs(new - prior) <= 1e-9 * prior:
+            break
+        prior = new
+    return new, expected
 
 
 def score(
