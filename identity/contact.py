@@ -12,12 +12,14 @@ import datetime as dt
 import re
 from functools import lru_cache
 
+import phonenumbers
 from anyascii import anyascii
 
 from identity.folding import text_or_none
 from identity.phones import normalise_phone
 
 __all__ = [
+    "country_of_email",
     "email_local",
     "normalise_date",
     "normalise_email",
@@ -59,6 +61,27 @@ def normalise_email(email: str | None) -> str | None:
     """The e-mail lower-cased and trimmed, +tag and gmail dots removed; None if not an e-mail."""
     text = text_or_none(email)
     return None if text is None else _normalise_email(text)
+
+
+# Country-code domains used as generic ones (startup.io, brand.co, about.me): no country.
+_GENERIC_CCTLDS = frozenset(
+    {"ac", "ai", "cc", "co", "fm", "gg", "io", "la", "ly", "me", "nu", "sh", "tk", "to", "tv", "ws"}
+)
+
+
+@lru_cache(maxsize=1 << 14)
+def _country_of_domain(domain: str) -> str | None:
+    tld = domain.rpartition(".")[2]
+    if len(tld) != 2 or tld in _GENERIC_CCTLDS:
+        return None
+    code = "GB" if tld == "uk" else tld.upper()
+    return code if code in phonenumbers.SUPPORTED_REGIONS else None
+
+
+def country_of_email(email: str | None) -> str | None:
+    """The country of a normalised e-mail's country-code domain: t-online.hu -> HU,
+    walla.co.il -> IL, btinternet.co.uk -> GB; None for .com and the like."""
+    return _country_of_domain(email.partition("@")[2]) if email else None
 
 
 def email_local(email: str | None) -> str | None:

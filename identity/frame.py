@@ -29,7 +29,8 @@ COLUMNS: dict[str, str] = {
     "house_number": "house number, folded",
     "postal_code": "postal code, upper-case, spaces and dashes removed",
     "city": "city, folded",
-    "country": "ISO-2 country, upper case (the record's, else inferred from the phone)",
+    "country": "ISO-2 country, upper case (the record's, else inferred from an international "
+    "phone, else from the e-mail's country-code domain)",
     "updated_at": "ISO timestamp as given (for survivorship), or None",
     "placeholder_fields": "comma-separated names of fields whose value was a placeholder "
     "(n/a, test@test.com, 000000) and was blanked",

@@ -221,8 +221,25 @@ def parse_phone_slow(text: str, country: str | None) -> tuple[str, str] | None:
     return e164, phonenumbers.region_code_for_number(number) or ""
 
 
+def _international_form(text: str) -> str:
+    """Without a country, the forms that need none: "0036 1 801 4152" (the 00 dialling
+    prefix most of the world uses) and "1-212-555-0123" (North America's 1 and ten digits)."""
+    if text.startswith(("+", "(+")) or _PHONE_SHAPE.fullmatch(text) is None:
+        return text
+    digits = _NOT_DIGIT.sub("", text)
+    if len(digits) > 4 and digits.startswith("00") and digits[2] != "0":
+        return "+" + digits[2:]
+    if len(digits) == 11 and digits[0] == "1":
+        return "+" + digits
+    return text
+
+
 def parse_phone(phone: str, country: str | None = None) -> tuple[str, str] | None:
-    """(E.164, ISO-2 region) of a valid number, national forms read in the record's country."""
+    """(E.164, ISO-2 region) of a valid number, national forms read in the record's country.
+
+    Without a country, numbers in international form (+, 00, North America's leading 1)
+    are still read; a national form ("06 30 123 4567") is not, there is no telling whose.
+    """
     text = phone.strip().lower()
     if text.startswith("tel:"):
         text = text[4:].lstrip()
@@ -230,6 +247,8 @@ def parse_phone(phone: str, country: str | None = None) -> tuple[str, str] | Non
         return None
     if country is not None and not country.isupper():
         country = country.upper()
+    elif country is None:
+        text = _international_form(text)
     fast = _parse_fast(text, country)
     return parse_phone_slow(text, country) if fast is _SLOW else fast
 

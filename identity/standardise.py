@@ -32,7 +32,13 @@ from identity.addresses import (
     normalise_street,
     split_house_number,
 )
-from identity.contact import email_local, normalise_date, normalise_email, normalise_tax_id
+from identity.contact import (
+    country_of_email,
+    email_local,
+    normalise_date,
+    normalise_email,
+    normalise_tax_id,
+)
 from identity.folding import fold, fold_or_none, text_or_none
 from identity.frame import COLUMNS
 from identity.names import PersonName, parse_clean_name, parse_person_name
@@ -265,7 +271,12 @@ def _standardise(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             _apply(_screened(field, normalise), column(key)), 2
         )
     emails, placeholder["email"] = _unzip(_apply(_email_cell, column("email")), 2)
-    countries = _apply(normalise_country, column("country"))
+    given_countries = _apply(normalise_country, column("country"))
+    # no country given: the e-mail's country-code domain reads national phone numbers and
+    # name order (kovacs.anna@t-online.hu writes "Kovács Anna" and "06 30 123 4567")
+    countries = [
+        c or e for c, e in zip(given_countries, _apply(country_of_email, emails), strict=True)
+    ]
     phones, phone_regions, placeholder["phone"] = _unzip(
         _apply(_phone_cell, column("phone"), countries), 3
     )
@@ -312,7 +323,9 @@ def _standardise(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         "house_number": numbers,
         "postal_code": postals,
         "city": screened["city"],
-        "country": [c or r for c, r in zip(countries, phone_regions, strict=True)],
+        "country": [
+            c or r or e for c, r, e in zip(given_countries, phone_regions, countries, strict=True)
+        ],
         "updated_at": [
             (v or None) if type(v) is str else _timestamp(v) for v in column("updated_at")
         ],

@@ -17,6 +17,7 @@ from identity.addresses import (
     split_house_number,
 )
 from identity.contact import (
+    country_of_email,
     email_local,
     normalise_date,
     normalise_email,
@@ -91,6 +92,10 @@ def test_normalise_email_is_idempotent(email: str) -> None:
         pytest.param("054-234-5678", "IL", "+972542345678", id="il-mobile"),
         pytest.param("06 30 123 4567 ext. 12", "HU", "+36301234567", id="extension"),
         pytest.param("06 30 123 4567", None, None, id="national-without-country"),
+        pytest.param("0036 1 801 4152", None, "+3618014152", id="idd-00-without-country"),
+        pytest.param("00972 52 417 9324", None, "+972524179324", id="il-idd-without-country"),
+        pytest.param("1-212-555-0123", None, "+12125550123", id="nanp-without-country"),
+        pytest.param("0000 123 456", None, None, id="zeros-are-no-idd"),
         pytest.param("06 30 123", "HU", None, id="too-short"),
         pytest.param("+36 30 123 456789", None, None, id="too-long"),
         pytest.param("call me", "HU", None, id="words"),
@@ -100,6 +105,22 @@ def test_normalise_email_is_idempotent(email: str) -> None:
 )
 def test_normalise_phone(phone: str, country: str | None, expected: str | None) -> None:
     assert normalise_phone(phone, country) == expected
+
+
+@pytest.mark.parametrize(
+    ("email", "expected"),
+    [
+        pytest.param("anna@t-online.hu", "HU", id="hu"),
+        pytest.param("kasia@o2.pl", "PL", id="pl"),
+        pytest.param("noa@walla.co.il", "IL", id="second-level-il"),
+        pytest.param("jo@btinternet.co.uk", "GB", id="uk-is-gb"),
+        pytest.param("jo@gmail.com", None, id="generic"),
+        pytest.param("ceo@startup.io", None, id="cctld-used-as-generic"),
+        pytest.param(None, None, id="missing"),
+    ],
+)
+def test_country_of_email(email: str | None, expected: str | None) -> None:
+    assert country_of_email(email) == expected
 
 
 def test_parse_phone_gives_the_region() -> None:

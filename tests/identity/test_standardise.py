@@ -198,6 +198,17 @@ def test_country_is_inferred_from_an_international_phone() -> None:
     assert list(frame["country"]) == ["PL", "HU"]
 
 
+def test_without_a_country_the_email_domain_reads_phone_and_name_order() -> None:
+    support = _record(
+        full_name="Kovács Anna", email="anna.kovacs@t-online.hu", phone="06 30 123 4567"
+    )
+    frame = standardise([support, _record(email="jo@gmail.com", phone="06 30 123 4567")])
+    first, second = frame.iloc[0], frame.iloc[1]
+    assert (first["country"], first["phone"]) == ("HU", "+36301234567")
+    assert (first["given"], first["family"]) == ("anna", "kovacs")
+    assert second["country"] is None and second["phone"] is None  # whose 06 30 is it?
+
+
 def test_missing_and_odd_values() -> None:
     frame = standardise(
         [
