@@ -90,6 +90,15 @@ def _letters(text: str) -> str | None:
     return re.sub(r"[^a-z]", "", text) or None
 
 
+_TRAILING_YEAR = re.compile(r"(?<!\d)(?:19|20)?(\d\d)$")
+
+
+def _email_year(local: str) -> str | None:
+    """The two-digit year an e-mail user name ends in (anna.kovacs49, kovacs1980 -> 80)."""
+    match = _TRAILING_YEAR.search(local)
+    return match.group(1) if match else None
+
+
 # derived key -> (standardised column, per-value function): one definition for whole frames
 # (applied once per distinct value) and for single records (the incremental matcher)
 DERIVED: dict[str, tuple[str, Callable[[str], str | None]]] = {
@@ -99,6 +108,8 @@ DERIVED: dict[str, tuple[str, Callable[[str], str | None]]] = {
     "birth_year": ("birth_date", lambda v: v[:4]),
     "phone_tail": ("phone", lambda v: v[-7:]),
     "email_letters": ("email_local", _letters),
+    "email_year": ("email_local", _email_year),
+    "birth_yy": ("birth_date", lambda v: v[2:4]),
     "street_name": ("street", street_name),
 }
 

@@ -287,6 +287,20 @@ def email_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.n
     return out
 
 
+def email_birth_year(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """A record without a birth date has an e-mail ending in the other's birth year
+    (anna.kovacs49@ ~ born 1949)."""
+    year, born = _codes(frame, "email_year"), _codes(frame, "birth_yy")
+    years = frame["email_year"].to_numpy(dtype=object)
+    births = frame["birth_yy"].to_numpy(dtype=object)
+    out = np.full(left.size, NULL, dtype=np.int8)
+    for mail, other in ((left, right), (right, left)):
+        ask = (year[mail] >= 0) & (born[mail] < 0) & (born[other] >= 0) & (out == NULL)
+        rows = np.flatnonzero(ask)
+        out[rows] = (years[mail[rows]] == births[other[rows]]).astype(np.int8)
+    return out
+
+
 def phone(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Phone numbers (E.164): the same, the same last 7 digits, or different."""
     return _exact_or(frame, left, right, "phone", "phone_tail")
@@ -376,6 +390,14 @@ COMPARISONS: tuple[Comparison, ...] = (
         email_name,
         m_prior=(0.3, 0.05, 0.1, 0.55),
         u_prior=(0.99985, 5e-05, 5e-05, 5e-05),
+    ),
+    Comparison(
+        "email_birth_year",
+        ("email", "birth_date"),
+        ("does not end in the birth year", "ends in the birth year"),
+        email_birth_year,
+        m_prior=(0.5, 0.5),
+        u_prior=(0.985, 0.015),
     ),
     Comparison(
         "phone",

@@ -194,6 +194,27 @@ CASES = [
         3,
     ),
     (
+        "an e-mail ending in the other's birth year",
+        rec("1", full_name="Kovács Anita", email="anita.kovacs49@yahoo.com"),
+        rec("2", given_name="A.", family_name="Kovács", birth_date="1949-10-30"),
+        "email_birth_year",
+        1,
+    ),
+    (
+        "an e-mail ending in another year",
+        rec("1", full_name="Kovács Anita", email="kovacs.anita1972@yahoo.com"),
+        rec("2", given_name="A.", family_name="Kovács", birth_date="1949-10-30"),
+        "email_birth_year",
+        0,
+    ),
+    (
+        "both birth dates known: the birth date comparison speaks, not the e-mail",
+        rec("1", email="anita.kovacs49@yahoo.com", birth_date="1949-10-30"),
+        rec("2", email="anita.kovacs49@yahoo.com", birth_date="1949-10-30"),
+        "email_birth_year",
+        -1,
+    ),
+    (
         "an address shared by two given names is the household's",
         rec(
             "1", given_name="David", family_name="Klein", street="Dizengoff St.", house_number="118"
