@@ -1,0 +1,161 @@
+"""Agreement levels: the building blocks every comparison is made of (vectorised).
+
+A comparison turns two aligned columns into an int8 level per pair: -1 (`NULL`) when either
+side is missing (no evidence either way), 0 for disagreement, and 1..k for increasingly
+strong agreement. Values are told equal by integer codes (each column coded once while
+`coded(frame)` is active), and fuzzy similarity uses rapidfuzz's batch `cpdist` on the pairs
+that are not already exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.process import cpdist
+
+__all__ = [
+    "NULL",
+    "Comparison",
+    "coded",
+    "codes",
+    "exact_or",
+    "graded",
+    "present",
+    "same",
+    "same_values",
+    "similarity",
+    "values",
+]
+
+NULL = -1
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One field's comparison: its levels (strongest last) and the function computing them."""
+
+    name: str
+    columns: tuple[str, ...]
+    levels: tuple[str, ...]  # labels of levels 0..k, e.g. ("different", "similar", "exact")
+    compute: Callable[[pd.DataFrame, np.ndarray, np.ndarray], np.ndarray]
+    tf_column: str | None = None  # exact agreement on a common value weighs less
+    m_prior: tuple[float, ...] = ()  # prior knowledge of m and u per level, used to steady
+    u_prior: tuple[float, ...] = ()  # the estimates when there is little data to learn from
+
+
+def values(frame: pd.DataFrame, column: str, idx: np.ndarray) -> np.ndarray:
+    """The values of `column` at the record indexes `idx`."""
+    picked: np.ndarray = frame[column].to_numpy(dtype=object)[idx]
+    return picked
+
+
+# While `coded(frame)` is active (compare_pairs): its frame and the columns' codes computed
+# so far (many comparisons read the same column; each column is coded once per call).
+_ACTIVE: ContextVar[tuple[pd.DataFrame, dict[str, np.ndarray]] | None] = ContextVar(
+    "_ACTIVE", default=None
+)
+
+
+def codes(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Per record an integer code of its value in `column` (equal values, equal codes), -1
+    when missing: pairs are then told equal or missing by integers, not by Python objects."""
+    active = _ACTIVE.get()
+    cache = active[1] if active is not None and active[0] is frame else None
+    if cache is not None and column in cache:
+        return cache[column]
+    coded_column: np.ndarray = pd.factorize(frame[column].to_numpy(dtype=object))[0]
+    if cache is not None:
+        cache[column] = coded_column
+    return coded_column
+
+
+def present(frame: pd.DataFrame, column: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Both records of each pair have a value in `column`."""
+    code = codes(frame, column)
+    both: np.ndarray = (code[left] >= 0) & (code[right] >= 0)
+    return both
+
+
+def same(frame: pd.DataFrame, column: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Both records of each pair have the same value in `column` (missing never agrees)."""
+    code = codes(frame, column)
+    a, b = code[left], code[right]
+    equal: np.ndarray = (a >= 0) & (a == b)
+    return equal
+
+
+def similarity(a: np.ndarray, b: np.ndarray, scorer: Callable[..., float]) -> np.ndarray:
+    """rapidfuzz `scorer` of a[i] and b[i], for all i at once."""
+    if a.size == 0:
+        return np.zeros(0, dtype=np.float32)
+    return cpdist(list(a), list(b), scorer=scorer, workers=-1).astype(np.float32)
+
+
+def graded(
+    frame: pd.DataFrame,
+    column: str,
+    left: np.ndarray,
+    right: np.ndarray,
+    thresholds: tuple[float, ...],
+    scorer: Callable[..., float],
+) -> np.ndarray:
+    """Levels: NULL, 0, then one level per similarity threshold (ascending), exact on top."""
+    code = codes(frame, column)
+    a, b = code[left], code[right]
+    both = (a >= 0) & (b >= 0)
+    exact = both & (a == b)
+    levels = np.full(left.size, NULL, dtype=np.int8)
+    levels[both] = 0
+    levels[exact] = len(thresholds) + 1
+    fuzzy = np.flatnonzero(both & ~exact)
+    if fuzzy.size and thresholds:
+        sim = similarity(
+            values(frame, column, left[fuzzy]), values(frame, column, right[fuzzy]), scorer
+        )
+        for rank, threshold in enumerate(thresholds, start=1):
+            levels[fuzzy[sim >= threshold]] = rank
+    return levels
+
+
+def same_values(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise equality of two object arrays; missing values never agree."""
+    equal: np.ndarray = ~(pd.isna(a) | pd.isna(b)) & (a == b)
+    return equal
+
+
+def exact_or(
+    frame: pd.DataFrame,
+    left: np.ndarray,
+    right: np.ndarray,
+    column: str,
+    close_column: str | None = None,
+) -> np.ndarray:
+    """NULL / 0 / 1 = close (equal `close_column`, else one edit apart) / 2 = exact."""
+    levels = graded(frame, column, left, right, (), Levenshtein.normalized_similarity)
+    levels[levels == 1] = 2
+    rest = np.flatnonzero(levels == 0)
+    if rest.size:
+        if close_column is not None:
+            close = same(frame, close_column, left[rest], right[rest])
+        else:
+            a, b = values(frame, column, left[rest]), values(frame, column, right[rest])
+            dist = cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1)
+            close = dist <= 1
+        levels[rest[close]] = 1
+    return levels
+
+
+@contextmanager
+def coded(frame: pd.DataFrame) -> Iterator[None]:
+    """While active, each column of `frame` is coded once, however many comparisons read it."""
+    token = _ACTIVE.set((frame, {}))
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
