@@ -604,12 +604,17 @@ class _Builder:
         return _Address(rng.choice(pools.streets), number, rng.choice(pools.postcodes[city]), city)
 
     def _unique_email(self, local: str, domain: str) -> str:
-        email, n = f"{local}@{domain}", 1
-        while email in self.emails_used:
+        # One mailbox, one person: Gmail ignores dots, so with anna.nowak@ taken annanowak@
+        # is taken too (and the next Anna Nowak gets anna.nowak2@)
+        def mailbox(user: str) -> str:
+            return f"{user.replace('.', '') if domain == 'gmail.com' else user}@{domain}"
+
+        user, n = local, 1
+        while mailbox(user) in self.emails_used:
             n += 1
-            email = f"{local}{n}@{domain}"
-        self.emails_used.add(email)
-        return email
+            user = f"{local}{n}"
+        self.emails_used.add(mailbox(user))
+        return f"{user}@{domain}"
 
     def _personal_email(self, locale: str, given: str, family: str, birth: dt.date) -> str:
         rng = self.rng

@@ -21,6 +21,7 @@ from benchmarks.identity.crm_generator import (
     generate,
     generate_data,
 )
+from identity.contact import normalise_email
 from schemas import CUSTOMER_FIELDS, CustomerRecord
 
 # --- FEBRL -----------------------------------------------------------------------------------
@@ -140,6 +141,20 @@ def test_every_record_is_in_the_truth_once(crm: crm_generator.GeneratedData) -> 
     assert {t.entity_id for t in crm.truth} == set(crm.entities)  # every entity has a record
     per_entity = Counter(t.entity_id for t in crm.truth)
     assert max(per_entity.values()) <= 5 and 1.8 < len(crm.records) / len(crm.entities) < 2.6
+
+
+def test_a_personal_mailbox_belongs_to_one_entity(crm: crm_generator.GeneratedData) -> None:
+    # Gmail ignores dots: anna.nowak@ and annanowak@ cannot be two people's. Households and
+    # companies carrying their contact's e-mail share one on purpose; placeholders too.
+    shared_on_purpose = {"household", "org_contact", "placeholder"}
+    owners: dict[str, set[str]] = {}
+    for record, truth in zip(crm.records, crm.truth, strict=True):
+        tags = set(crm.entities[truth.entity_id].tags)
+        if record["email"] and not tags & shared_on_purpose:
+            email = normalise_email(record["email"])
+            assert email is not None
+            owners.setdefault(email, set()).add(truth.entity_id)
+    assert max(len(o) for o in owners.values()) == 1
 
 
 def test_hard_negative_fractions_are_as_configured(crm: crm_generator.GeneratedData) -> None:
