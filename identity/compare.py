@@ -127,6 +127,12 @@ def street(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarr
     return out
 
 
+def source_system(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """From one system or two: a system seldom holds the same customer twice."""
+    out: np.ndarray = (~same(frame, "source", left, right)).astype(np.int8)
+    return out
+
+
 def organisation(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Organisation names: the same, nearly the same words, or different."""
     return graded(frame, "org", left, right, (85.0, 95.0), token_set_ratio)
@@ -224,6 +230,14 @@ COMPARISONS: tuple[Comparison, ...] = (
         street,
         m_prior=(0.3, 0.1, 0.1, 0.5),
         u_prior=(0.995, 0.003, 0.0015, 0.0005),
+    ),
+    Comparison(
+        "source_system",
+        ("source",),
+        ("the same system", "two systems"),
+        source_system,
+        m_prior=(0.2, 0.8),
+        u_prior=(0.3, 0.7),
     ),
     Comparison(
         "organisation",

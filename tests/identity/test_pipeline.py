@@ -215,6 +215,20 @@ CASES = [
         -1,
     ),
     (
+        "two records of one system",
+        rec("1", given_name="Jacek", family_name="Steinke"),
+        rec("2", given_name="Jacek", family_name="Steinke"),
+        "source_system",
+        0,
+    ),
+    (
+        "records of two systems",
+        rec("1", given_name="Jacek", family_name="Steinke"),
+        rec("2", source="web", given_name="Jacek", family_name="Steinke"),
+        "source_system",
+        1,
+    ),
+    (
         "an address shared by two given names is the household's",
         rec(
             "1", given_name="David", family_name="Klein", street="Dizengoff St.", house_number="118"
