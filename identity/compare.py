@@ -286,7 +286,8 @@ def _household(
         out[rows[out[rows, k] == len(COMPARISON_LEVELS["street"]) - 1], k] = NULL
     if "email" in names:
         k = names.index("email")
-        shared = rows[out[rows, k] == len(COMPARISON_LEVELS["email"]) - 1]
+        # the same address, or the same user name at another provider
+        shared = rows[out[rows, k] >= len(COMPARISON_LEVELS["email"]) - 2]
         if shared.size:
             personal = names_a_person(frame, left[shared], right[shared])
             out[shared[~personal], k] = NULL

@@ -187,6 +187,13 @@ CASES = [
         -1,
     ),
     (
+        "a family mailbox's user name at another provider is the household's too",
+        rec("1", given_name="Natan", family_name="Buszta", email="rodzinabuszta@gmail.com"),
+        rec("2", given_name="Stanisław", family_name="Buszta", email="rodzinabuszta@wp.pl"),
+        "email",
+        -1,
+    ),
+    (
         "a personal address stays evidence despite another given name on record",
         rec("1", given_name="Matthew", family_name="Burnett", email="burnettm27@yahoo.com"),
         rec("2", given_name="Maat", family_name="Burnett", email="burnettm27@yahoo.com"),
