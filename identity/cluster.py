@@ -56,17 +56,22 @@ def cluster(
     cannot_link: Iterable[tuple[int, int]] = (),
     max_size: int = 60,
     against: np.ndarray | None = None,
+    kept: np.ndarray | None = None,
 ) -> Clustering:
     """Cluster records 0..n-1 from scored pairs (left[i], right[i], probability[i]).
 
     `against` marks the scored pairs that must not end up in one cluster (default: those
-    below `lower`).
+    below `lower`). `kept` marks pairs that were together before (the previous run): they
+    stay linked down to `lower`, so a re-run does not undo a merge over a hair's change of
+    probability (0.951 -> 0.949) that something elsewhere caused.
     A cluster larger than `max_size` (no customer has that many records: it is a chain of
     links through shared values) loses its weakest links, tier by tier, until it breaks up.
     """
     must = [(min(a, b), max(a, b)) for a, b in must_link if a != b]
     cannot = {(min(a, b), max(a, b)) for a, b in cannot_link if a != b}
     linked = probability >= upper
+    if kept is not None:
+        linked |= kept & (probability >= lower)
     el = np.concatenate([left[linked], np.array([a for a, _ in must], dtype=np.int64)])
     er = np.concatenate([right[linked], np.array([b for _, b in must], dtype=np.int64)])
     ep = np.concatenate([probability[linked], np.full(len(must), np.inf)])

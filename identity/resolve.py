@@ -181,6 +181,21 @@ def _appended(scored: Scored, extra: Scored) -> Scored:
     return Scored(**joined)
 
 
+def _together_before(
+    keys: Sequence[Key], left: np.ndarray, right: np.ndarray, previous: Mapping[Key, str] | None
+) -> np.ndarray | None:
+    """Scored pairs whose records shared a golden id in the previous run."""
+    if not previous:
+        return None
+    codes: dict[str, int] = {}
+    before = np.array(
+        [codes.setdefault(previous[k], len(codes)) if k in previous else -1 for k in keys],
+        dtype=np.int64,
+    )
+    together: np.ndarray = (before[left] >= 0) & (before[left] == before[right])
+    return together
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Cyclic garbage collection paused: clustering and ids build millions of small tuples
@@ -259,6 +274,7 @@ def resolve(
             must_link=must,
             cannot_link=cannot,
             against=scored.total - model.prior_bits < settings.conflict_bits,
+            kept=_together_before(keys, scored.left, scored.right, previous),
         )
     labels = clustering.labels
     step("assigning golden ids")

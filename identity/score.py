@@ -340,8 +340,8 @@ def _global_prior(
     them for agreeing on something — and overstate the prior several times over.
     Steward-labelled pairs count as their label.
     """
-    if levels.shape[0] == 0:
-        return 1.0 / all_pairs, 0.0
+    if levels.shape[0] == 0:  # nothing to match (one record of a kind, or no candidates)
+        return float(np.clip(1.0 / all_pairs, 1e-12, 0.5)), 0.0
     known = ~np.isnan(fixed)
     if known.any():
         rows, counts = levels, np.ones(levels.shape[0])

@@ -74,6 +74,20 @@ def test_only_pairs_marked_against_split_a_cluster() -> None:
     assert groups(apart.labels) == {frozenset({0}), frozenset({1, 2})}
 
 
+def test_pairs_together_before_stay_linked_down_to_the_lower_threshold() -> None:
+    left, right, prob = arrays([(0, 1, 0.949), (1, 2, 0.6)])
+    kept = np.array([True, True])
+    assert groups(cluster(3, left, right, prob).labels) == {
+        frozenset({0}),
+        frozenset({1}),
+        frozenset({2}),
+    }
+    again = cluster(3, left, right, prob, kept=kept)
+    assert groups(again.labels) == {frozenset({0, 1}), frozenset({2})}  # 0.6 < lower: apart
+    conflict = cluster(3, left, right, prob, kept=kept, against=np.array([True, False]))
+    assert groups(conflict.labels) == {frozenset({0}), frozenset({1}), frozenset({2})}
+
+
 def test_cannot_link_cuts_a_chain_at_its_weakest_link() -> None:
     left, right, prob = arrays([(0, 1, 0.99), (1, 2, 0.96), (2, 3, 0.99)])
     result = cluster(4, left, right, prob, cannot_link=[(0, 3)])

@@ -322,6 +322,12 @@ def test_records_with_nothing_to_match_on_keep_their_own_golden_record() -> None
     assert len(result.golden) == 3
 
 
+def test_one_record_of_each_kind_resolves_without_pairs() -> None:
+    result = resolve([ANNA, ACME], Settings())
+    assert len(set(result.crosswalk.values())) == 2
+    assert 0 < result.model.prior <= 0.5
+
+
 def test_incremental_match_ranks_candidates_with_explanations() -> None:
     population = [
         ANNA,
