@@ -52,6 +52,8 @@ def names_a_person(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> 
 def _name_spelling(
     frame: pd.DataFrame, left: np.ndarray, right: np.ndarray, *, both: bool
 ) -> np.ndarray:
+    """Per pair: the left record's user name (and, with `both`, the right's) spells the
+    pair's names — any family name and any given name of the two records, as `_spells` says."""
     letters = frame["email_letters"].to_numpy(dtype=object)
     family = frame["family"].to_numpy(dtype=object)
     given = frame["given"].to_numpy(dtype=object)
@@ -66,8 +68,9 @@ def _name_spelling(
 
 
 def _spells(mail: str | None, families: set[str], givens: set[str]) -> bool:
-    """The user name is a family name plus a given name or its initial, and nothing else
-    that identifies (separators and digits are already gone from `email_letters`)."""
+    """The user name holds one of the family names and one of the given names, or is a
+    family name with a given name's initial (separators and digits are already gone from
+    `email_letters`)."""
     if not mail:
         return False
     for family in families:
