@@ -38,12 +38,15 @@ def given_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.n
     # or edit of names of three letters or more, as written or through the nickname table
     low = np.flatnonzero((levels >= 0) & (levels < 2))
     for column in ("given", "given_canon"):
-        length = frame[column].str.len().to_numpy(dtype=np.float64, na_value=0.0)
-        rows = low[(length[left[low]] >= 3) & (length[right[low]] >= 3)]
+        a, b = values(frame, column, left[low]), values(frame, column, right[low])
+        long_enough = [
+            x is not None and y is not None and min(len(x), len(y)) >= 3
+            for x, y in zip(a, b, strict=True)
+        ]
+        rows = np.flatnonzero(long_enough)
         if rows.size:
-            a, b = values(frame, column, left[rows]), values(frame, column, right[rows])
-            dist = cpdist(list(a), list(b), scorer=OSA.distance, workers=-1)
-            levels[rows[dist <= 1]] = 2
+            dist = cpdist(list(a[rows]), list(b[rows]), scorer=OSA.distance, workers=-1)
+            levels[low[rows[dist <= 1]]] = 2
     short = (frame["given"].str.len() == 1).to_numpy()
     one_initial = same(frame, "given_initial", left, right) & (short[left] | short[right])
     levels[one_initial & (levels < 2)] = 1
