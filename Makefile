@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --disable-pip-version-check uv
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(UV) pip install --quiet --python $(BIN)/python -e '.[test]'
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -110,8 +110,9 @@ def run_tap_only(source: Path, work: Path) -> None:
 
 
 def run_hub(source: Path, work: Path) -> None:
-    from hub.store import Store
-    from hub.sync import RetryPolicy, sync
+    from hub.core.retry import RetryPolicy
+    from hub.store.database import Store
+    from hub.sync.run import sync
     from schemas.config import load_config
 
     (work / "hub.yaml").write_text(HUB_YAML.format(work=work, source=source))
@@ -129,7 +130,7 @@ RUNNERS = {"baseline": run_baseline, "tap": run_tap_only, "hub": run_hub}
 def child(kind: str, source: Path, work: Path) -> None:
     if kind != "baseline":  # imports are start-up cost, not ingest work
         import connectors.sql  # noqa: F401
-        import hub.sync  # noqa: F401
+        import hub.sync.run  # noqa: F401
     started = time.perf_counter()
     RUNNERS[kind](source, work)
     seconds = time.perf_counter() - started

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from airflow.sdk import DAG
 
     from hub import HubConfig
-    from hub.store import Store
+    from hub.store.database import Store
 
 __all__ = [
     "ASSET_URI",
@@ -289,7 +289,7 @@ def airflow_secrets(*values: Any) -> Iterator[list[str]]:
 def _fail(what: str, error: BaseException | str) -> NoReturn:
     from airflow.sdk.exceptions import AirflowFailException
 
-    from hub.errors import one_line
+    from hub.core.errors import one_line
 
     text = error if isinstance(error, str) else one_line(error)
     raise AirflowFailException(f"{what}: {text} (not retried)")
@@ -299,9 +299,9 @@ def _retriable(exc: BaseException, *, hub_errors: bool) -> bool:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     from hub import ConfigError
-    from hub.errors import HubError, is_retriable
-    from hub.locks import LockError
+    from hub.core.errors import HubError, is_retriable
     from hub.push import PushTargetError
+    from hub.store.locks import LockError
 
     if isinstance(exc, RetriableError | LockError | OperationalError | InterfaceError):
         return True  # the source is down, another run holds the lock, the store is unreachable
@@ -331,7 +331,7 @@ def _load(config_path: str | Path) -> HubConfig:
 
 @contextlib.contextmanager
 def _store(config: HubConfig) -> Iterator[Store]:
-    from hub.store import Store
+    from hub.store.database import Store
 
     store = Store.from_config(config)
     try:
@@ -366,7 +366,8 @@ def plan_sources(config_path: str | Path, known: tuple[str, ...] | None) -> list
 
 def sync_source(config_path: str | Path, connector: str) -> dict[str, int]:
     """`crmhub sync --connector NAME` in one attempt; returns the counts the CLI prints."""
-    from hub.sync import RetryPolicy, sync_connector
+    from hub.core.retry import RetryPolicy
+    from hub.sync.run import sync_connector
 
     what = f"sync {connector}"
     with _classified(what):
@@ -388,7 +389,7 @@ def sync_source(config_path: str | Path, connector: str) -> dict[str, int]:
 
 def resolve_golden(config_path: str | Path, actor: str) -> dict[str, int]:
     """`crmhub resolve`: the store's customer records into golden records."""
-    from hub.golden import resolve_store
+    from hub.resolve.run import resolve_store
 
     with _classified("resolve"):
         config = _load(config_path)

@@ -17,6 +17,7 @@ from identity.compare_email import email, email_birth_year, email_name, names_a_
 from identity.levels import (
     NULL,
     Comparison,
+    Role,
     coded,
     exact_or,
     graded,
@@ -26,7 +27,7 @@ from identity.levels import (
     values,
 )
 
-__all__ = ["COMPARISONS", "COMPARISON_LEVELS", "Comparison", "compare_pairs"]
+__all__ = ["COMPARISONS", "COMPARISON_LEVELS", "Comparison", "Role", "compare_pairs"]
 
 
 def given_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -143,111 +144,125 @@ def organisation(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np
 
 COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
-        "given_name",
-        ("given_canon",),
-        ("different", "initial/similar", "similar", "same"),
-        given_name,
-        "given_canon",
+        name="given_name",
+        columns=("given_canon",),
+        levels=("different", "initial/similar", "similar", "same"),
+        compute=given_name,
+        role=Role.NAME,
+        tf_column="given_canon",
         m_prior=(0.05, 0.05, 0.15, 0.75),
         u_prior=(0.9, 0.06, 0.03, 0.01),
     ),
     Comparison(
-        "family_name",
-        ("family",),
-        ("different", "similar", "similar", "same"),
-        family_name,
-        "family",
+        name="family_name",
+        columns=("family",),
+        levels=("different", "similar", "similar", "same"),
+        compute=family_name,
+        role=Role.NAME,
+        tf_column="family",
         m_prior=(0.05, 0.05, 0.1, 0.8),
         u_prior=(0.95, 0.03, 0.015, 0.005),
     ),
     Comparison(
-        "birth_date",
-        ("birth_date",),
-        ("different", "same year", "one digit off", "same"),
-        birth_date,
+        name="birth_date",
+        columns=("birth_date",),
+        levels=("different", "same year", "one digit off", "same"),
+        compute=birth_date,
+        role=Role.CORROBORATING,
         m_prior=(0.03, 0.02, 0.1, 0.85),
         u_prior=(0.97, 0.025, 0.004, 0.001),
     ),
     Comparison(
-        "email",
-        ("email",),
-        ("different", "one typo apart", "same user name", "same"),
-        email,
+        name="email",
+        columns=("email",),
+        levels=("different", "one typo apart", "same user name", "same"),
+        compute=email,
+        role=Role.IDENTIFIER,
         m_prior=(0.3, 0.05, 0.1, 0.55),
         u_prior=(0.99985, 5e-05, 5e-05, 5e-05),
     ),
     Comparison(
-        "email_name",
-        ("email",),
-        ("does not spell the name", "spells the family name", "spells the full name"),
-        email_name,
+        name="email_name",
+        columns=("email",),
+        levels=("does not spell the name", "spells the family name", "spells the full name"),
+        compute=email_name,
+        role=Role.NAME_IN_IDENTIFIER,
         m_prior=(0.3, 0.05, 0.1, 0.55),
         u_prior=(0.99985, 5e-05, 5e-05, 5e-05),
     ),
     Comparison(
-        "email_birth_year",
-        ("email", "birth_date"),
-        ("does not end in the birth year", "ends in the birth year"),
-        email_birth_year,
+        name="email_birth_year",
+        columns=("email", "birth_date"),
+        levels=("does not end in the birth year", "ends in the birth year"),
+        compute=email_birth_year,
         m_prior=(0.5, 0.5),
         u_prior=(0.985, 0.015),
     ),
     Comparison(
-        "phone",
-        ("phone",),
-        ("different", "same last digits", "same"),
-        phone,
+        name="phone",
+        columns=("phone",),
+        levels=("different", "same last digits", "same"),
+        compute=phone,
+        role=Role.IDENTIFIER,
         m_prior=(0.4, 0.05, 0.55),
         u_prior=(0.9998, 0.0001, 0.0001),
     ),
     Comparison(
-        "tax_id",
-        ("tax_id",),
-        ("different", "one character off", "same"),
-        tax_id,
+        name="tax_id",
+        columns=("tax_id",),
+        levels=("different", "one character off", "same"),
+        compute=tax_id,
+        role=Role.IDENTIFIER,
         m_prior=(0.05, 0.1, 0.85),
         u_prior=(0.99998, 1e-05, 1e-05),
     ),
     Comparison(
-        "postal_code",
-        ("postal_code",),
-        ("different", "one character off", "same"),
-        postal_code,
-        "postal_code",
+        name="postal_code",
+        columns=("postal_code",),
+        levels=("different", "one character off", "same"),
+        compute=postal_code,
+        role=Role.CORROBORATING,
+        tf_column="postal_code",
         m_prior=(0.3, 0.05, 0.65),
         u_prior=(0.97, 0.02, 0.01),
     ),
     Comparison(
-        "city",
-        ("city",),
-        ("different", "similar", "same"),
-        city,
-        "city",
+        name="city",
+        columns=("city",),
+        levels=("different", "similar", "same"),
+        compute=city,
+        tf_column="city",
         m_prior=(0.25, 0.05, 0.7),
         u_prior=(0.9, 0.02, 0.08),
     ),
     Comparison(
-        "street",
-        ("street",),
-        ("different", "similar street or another house", "same street", "same street and number"),
-        street,
+        name="street",
+        columns=("street",),
+        levels=(
+            "different",
+            "similar street or another house",
+            "same street",
+            "same street and number",
+        ),
+        compute=street,
+        role=Role.CORROBORATING,
         m_prior=(0.3, 0.1, 0.1, 0.5),
         u_prior=(0.995, 0.003, 0.0015, 0.0005),
     ),
     Comparison(
-        "source_system",
-        ("source",),
-        ("the same system", "two systems"),
-        source_system,
+        name="source_system",
+        columns=("source",),
+        levels=("the same system", "two systems"),
+        compute=source_system,
         m_prior=(0.2, 0.8),
         u_prior=(0.3, 0.7),
     ),
     Comparison(
-        "organisation",
-        ("org",),
-        ("different", "similar", "nearly same", "same"),
-        organisation,
-        "org",
+        name="organisation",
+        columns=("org",),
+        levels=("different", "similar", "nearly same", "same"),
+        compute=organisation,
+        tf_column="org",
         m_prior=(0.1, 0.1, 0.2, 0.6),
         u_prior=(0.99, 0.005, 0.003, 0.002),
     ),
@@ -268,16 +283,21 @@ def compare_pairs(
     with coded(frame):
         for k, comparison in enumerate(comparisons):
             out[:, k] = comparison.compute(frame, left, right)
-        _household(frame, left, right, out, [c.name for c in comparisons])
+        _household(frame, left, right, out, comparisons)
     return out
 
 
 def _household(
-    frame: pd.DataFrame, left: np.ndarray, right: np.ndarray, out: np.ndarray, names: list[str]
+    frame: pd.DataFrame,
+    left: np.ndarray,
+    right: np.ndarray,
+    out: np.ndarray,
+    comparisons: tuple[Comparison, ...],
 ) -> None:
     """Different given names under one family name: a shared address, or a shared mailbox
     whose user name carries no given name (rodzina.kowalski@, the.smiths@), is what a
     household shares, so it is not counted as evidence that the two are one person."""
+    names = [c.name for c in comparisons]
     if "given_name" not in names or "family_name" not in names:
         return
     given, family = out[:, names.index("given_name")], out[:, names.index("family_name")]
@@ -286,11 +306,11 @@ def _household(
         return
     if "street" in names:
         k = names.index("street")
-        out[rows[out[rows, k] == len(COMPARISON_LEVELS["street"]) - 1], k] = NULL
+        out[rows[out[rows, k] == len(comparisons[k].levels) - 1], k] = NULL
     if "email" in names:
         k = names.index("email")
         # the same address, or the same user name at another provider
-        shared = rows[out[rows, k] >= len(COMPARISON_LEVELS["email"]) - 2]
+        shared = rows[out[rows, k] >= len(comparisons[k].levels) - 2]
         if shared.size:
             personal = names_a_person(frame, left[shared], right[shared])
             out[shared[~personal], k] = NULL

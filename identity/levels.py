@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from rapidfuzz.process import cpdist
 __all__ = [
     "NULL",
     "Comparison",
+    "Role",
     "coded",
     "codes",
     "exact_or",
@@ -36,14 +38,27 @@ __all__ = [
 NULL = -1
 
 
-@dataclass(frozen=True)
+class Role(Enum):
+    """What a comparison's agreement says about two records: it decides which EM training
+    sessions choose pairs by the comparison and which hold it out (`identity.training`)."""
+
+    IDENTIFIER = "identifier"  # e-mail, phone, tax id: agreeing on one all but names a person
+    NAME = "name"  # given and family name: many people share one
+    NAME_IN_IDENTIFIER = "name in identifier"  # the name as spelled inside an identifier
+    CORROBORATING = "corroborating"  # birth date, address: with the name, tells people apart
+    OTHER = "other"  # everything else: learned in every session, never chooses pairs
+
+
+@dataclass(frozen=True, kw_only=True)
 class Comparison:
-    """One field's comparison: its levels (strongest last) and the function computing them."""
+    """One field's comparison: its levels (strongest last), the function computing them, and
+    the role its agreement plays (which training sessions choose by it or hold it out)."""
 
     name: str
     columns: tuple[str, ...]
     levels: tuple[str, ...]  # labels of levels 0..k, e.g. ("different", "similar", "exact")
     compute: Callable[[pd.DataFrame, np.ndarray, np.ndarray], np.ndarray]
+    role: Role = Role.OTHER
     tf_column: str | None = None  # exact agreement on a common value weighs less
     m_prior: tuple[float, ...] = ()  # prior knowledge of m and u per level, used to steady
     u_prior: tuple[float, ...] = ()  # the estimates when there is little data to learn from

@@ -41,9 +41,48 @@ def test_dags_import_only_the_hub() -> None:
 @pytest.mark.parametrize("package", sorted(ALLOWED))
 def test_public_api_is_exactly_all(package: str) -> None:
     module = importlib.import_module(package)
-    public = {name for name in vars(module) if not name.startswith("_")}
+    public = {name for name in dir(module) if not name.startswith("_")}  # lazy names too
     submodules = {p.stem for p in (ROOT / package).glob("*.py")} | {
         p.name for p in (ROOT / package).iterdir() if p.is_dir()
     }
     assert set(module.__all__) <= public
+    assert all(getattr(module, name) is not None for name in module.__all__)
     assert public - set(module.__all__) - submodules - {"annotations"} == set()
+
+
+# Inside hub/: one folder per stage, and the same one-way rule between them. A stage may
+# import the stages before it (and itself), never one after it.
+HUB_STAGES = ("core", "store", "collector", "sync", "resolve", "steward", "push", "web", "cli")
+
+
+def hub_imports(stage: str) -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / "hub" / stage).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            found.update(n.split(".")[1] for n in names if n.startswith("hub.") and "." in n)
+    return found
+
+
+def test_hub_has_one_folder_per_stage() -> None:
+    folders = {p.name for p in (ROOT / "hub").iterdir() if p.is_dir() and p.name != "__pycache__"}
+    modules = {p.stem for p in (ROOT / "hub").glob("*.py")}
+    assert folders == set(HUB_STAGES)
+    assert modules == {"__init__", "__main__"}  # no loose modules beside the stages
+
+
+@pytest.mark.parametrize("stage", HUB_STAGES)
+def test_hub_stages_import_only_earlier_stages(stage: str) -> None:
+    earlier = set(HUB_STAGES[: HUB_STAGES.index(stage) + 1])
+    assert hub_imports(stage) <= earlier, f"hub/{stage} reaches forward"
+
+
+@pytest.mark.parametrize("package", ["hub", *(f"hub.{s}" for s in HUB_STAGES)])
+def test_every_hub_package_states_its_api(package: str) -> None:
+    module = importlib.import_module(package)
+    assert module.__doc__ and module.__all__
+    assert all(hasattr(module, name) for name in module.__all__)

@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from connectors.writers import Writer, load_writer
-from hub.echo import empty as _empty
-from hub.echo import same_value
-from hub.errors import HubError
-from hub.tables import crosswalk, customer_records, golden_records, push_state
+from hub.core.errors import HubError
+from hub.store.tables import crosswalk, customer_records, golden_records, push_state
+from hub.sync.echo import empty as _empty
+from hub.sync.echo import same_value
 from schemas.config import ConnectorConfig, HubConfig, PushbackTarget
 from schemas.customer import CUSTOMER_FIELDS
 

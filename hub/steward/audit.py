@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.store import dumps, now
-from hub.tables import audit_log
+from hub.store.database import dumps, now
+from hub.store.tables import audit_log
 
 __all__ = ["AUDIT_COLUMNS", "export_audit", "list_audit", "record_audit"]
 

@@ -17,10 +17,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.engine import Connection
 
+from hub.core.states import Role
 from hub.steward.audit import record_audit
 from hub.steward.errors import InvalidInput, NotFound
-from hub.store import now
-from hub.tables import api_tokens, audit_log, users, web_sessions
+from hub.store.database import now
+from hub.store.tables import api_tokens, audit_log, users, web_sessions
 
 __all__ = [
     "ROLES",
@@ -39,7 +40,7 @@ __all__ = [
     "token_user",
 ]
 
-ROLES: tuple[str, ...] = ("viewer", "steward", "admin")
+ROLES: tuple[str, ...] = tuple(Role)
 SESSION_TTL = dt.timedelta(hours=12)
 LOCKOUT_FAILURES = 5  # failed sign-ins for one user name within LOCKOUT_WINDOW lock it
 LOCKOUT_WINDOW = dt.timedelta(minutes=15)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub.steward.errors import NotFound
-from hub.tables import (
+from hub.store.tables import (
     audit_log,
     crosswalk,
     customer_records,

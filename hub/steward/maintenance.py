@@ -14,10 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.golden import CONSTRAINING
+from hub.resolve.run import CONSTRAINING
 from hub.steward.edits import ActionResult, Edit, Key, SurvivorshipSettings
 from hub.steward.errors import Conflict, InvalidInput, NotFound
-from hub.tables import (
+from hub.store.tables import (
     golden_overrides,
     golden_records,
     match_candidates,

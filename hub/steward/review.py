@@ -19,11 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.golden import identifying_hash, load_customer_records, provenance_json
+from hub.resolve.run import identifying_hash, load_customer_records, provenance_json
 from hub.steward.edits import ActionResult, Edit, Key, SurvivorshipSettings
 from hub.steward.errors import Conflict, InvalidInput, NotFound
 from hub.steward.maintenance import apply_merge, apply_unmerge
-from hub.tables import crosswalk, customer_records, match_candidates
+from hub.store.tables import crosswalk, customer_records, match_candidates
 from identity.survivorship import GOLDEN_FIELDS, survive
 
 __all__ = [

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from rapidfuzz import fuzz, process
 from sqlalchemy.engine import Connection
 
-from hub.tables import crosswalk, customer_records, golden_records
+from hub.store.tables import crosswalk, customer_records, golden_records
 from identity.contact import normalise_email
 from identity.folding import fold_words
 from identity.phones import normalise_phone

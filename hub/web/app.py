@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from hub.steward import StewardError, SurvivorshipSettings
-from hub.store import Store
+from hub.store.database import Store
 from hub.web import api, pages
 from hub.web.security import Hub, LoginRequired
 from schemas.config import HubConfig

@@ -41,7 +41,7 @@ from hub.steward import (
 )
 from hub.steward.errors import InvalidInput
 from hub.steward.maintenance import EDITABLE
-from hub.tables import golden_records
+from hub.store.tables import golden_records
 from hub.web.security import SESSION_COOKIE, Hub, get_hub, optional_user, require
 
 __all__ = ["router", "templates"]

@@ -18,7 +18,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.engine import Connection
 
 from hub.steward import SurvivorshipSettings, User, has_role, session_user, token_user
-from hub.store import Store
+from hub.store.database import Store
 
 __all__ = [
     "SESSION_COOKIE",

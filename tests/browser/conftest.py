@@ -55,7 +55,7 @@ def _free_port() -> int:
 def _add_users(config: Path) -> Path:
     """Create the test users the way `crmhub user add` does; return the store's file."""
     from hub.steward import add_user
-    from hub.store import Store
+    from hub.store.database import Store
     from schemas.config import load_config
 
     store = Store.from_config(load_config(config))

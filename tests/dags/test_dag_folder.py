@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.demo import write_example
+from hub.cli.example import write_example
 from tests.dags.conftest import DAGS, POOLS, airflow_env
 
 PARSE = """

@@ -17,9 +17,9 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import RetriableAPIError
 
-import hub.runners
-from hub.store import Store
-from hub.tables import hub_locks
+import hub.sync.runners
+from hub.store.database import Store
+from hub.store.tables import hub_locks
 from schemas.config import load_config
 from tests.dags.conftest import load_dag, task_states
 
@@ -73,7 +73,7 @@ def test_dag_retries_retriable_failures_and_fails_fatal_ones_at_once(
 ) -> None:
     real = hub.runners.load_connector
     monkeypatch.setattr(
-        hub.runners, "load_connector", lambda name: FlakyTap if name == "flaky" else real(name)
+        hub.sync.runners, "load_connector", lambda name: FlakyTap if name == "flaky" else real(name)
     )
     People.calls = 0
     config_path = project(tmp_path)

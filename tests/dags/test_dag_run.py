@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hub.demo import write_example
+from hub.cli.example import write_example
 from tests.dags.conftest import BIN, load_dag, task_states
 
 # Bookkeeping that differs between any two runs: surrogate keys, times, run ids, who ran it.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hub.store import Store
+from hub.store.database import Store
 from tests.dags.conftest import DAGS, load_dag, task_states
 from tests.postgres import PostgresServer
 

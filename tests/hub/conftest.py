@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hub.golden import resolve_store
+from hub.core.retry import RetryPolicy
+from hub.resolve.run import resolve_store
 from hub.steward import SurvivorshipSettings, add_user
-from hub.store import Store
-from hub.sync import RetryPolicy, sync
-from hub.tables import crosswalk
+from hub.store.database import Store
+from hub.store.tables import crosswalk
+from hub.sync.run import sync
 from schemas.config import HubConfig
 from tests.hub.test_sync import demo_project
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hub.store import Store
-from hub.tables import customer_records, interactions, raw_records
+from hub.store.database import Store
+from hub.store.tables import customer_records, interactions, raw_records
 
 __all__ = ["make_erp", "snapshot", "write_project"]
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hub.demo import write_example
+from hub.cli.example import write_example
 
 
 def crmhub(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

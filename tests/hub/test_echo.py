@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.echo import _payload_echo, same_value
+from hub.sync.echo import _payload_echo, same_value
 
 G = "G0123456789abcdef"
 

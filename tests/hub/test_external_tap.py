@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hub.runners import install_plugin
-from hub.store import Store
-from hub.sync import RetryPolicy, sync
-from hub.tables import customer_records, quarantine, raw_records
+from hub.core.retry import RetryPolicy
+from hub.store.database import Store
+from hub.store.tables import customer_records, quarantine, raw_records
+from hub.sync.run import sync
+from hub.sync.runners import install_plugin
 from schemas.config import ConnectorConfig, load_config
 
 NO_RETRY = RetryPolicy(attempts=1)

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hub.store import Store
-from hub.sync import RetryPolicy, sync
-from hub.tables import connector_runs, raw_records
+from hub.core.retry import RetryPolicy
+from hub.store.database import Store
+from hub.store.tables import connector_runs, raw_records
+from hub.sync.run import sync
 from schemas.config import load_config
 from tests.hub.helpers import make_erp, snapshot, write_project
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from hub.mapping import Mapper, MappingError, evaluate
+from hub.sync.mapping import Mapper, MappingError, evaluate
 from schemas.config import StreamConfig
 
 RECORD = {

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hub.golden import resolve_store
-from hub.store import now
-from hub.sync import RetryPolicy, sync
-from hub.tables import audit_log, crosswalk, golden_records, steward_decisions
+from hub.core.retry import RetryPolicy
+from hub.resolve.run import resolve_store
+from hub.store.database import now
+from hub.store.tables import audit_log, crosswalk, golden_records, steward_decisions
+from hub.sync.run import sync
 from tests.hub.test_sync import demo_project
 
 RECORDS = [

@@ -16,13 +16,14 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-import hub.runners
-import hub.sync
+import hub.sync.run
+import hub.sync.runners
 from connectors.errors import ConnectorFatalError, ConnectorRetriableError
-from hub.errors import SyncError, is_retriable
-from hub.store import Store
-from hub.sync import RetryPolicy, sync
-from hub.tables import raw_records
+from hub.core.errors import SyncError, is_retriable
+from hub.core.retry import RetryPolicy
+from hub.store.database import Store
+from hub.store.tables import raw_records
+from hub.sync.run import sync
 from schemas.config import load_config
 
 
@@ -55,7 +56,7 @@ class FlakyTap(Tap):
 
 @pytest.fixture
 def flaky(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Store, list[float]]:
-    monkeypatch.setattr(hub.runners, "load_connector", lambda name: FlakyTap)
+    monkeypatch.setattr(hub.sync.runners, "load_connector", lambda name: FlakyTap)
     delays: list[float] = []
     monkeypatch.setattr(hub.sync.time, "sleep", delays.append)
     Numbers.starts = []

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hub.store import Store
-from hub.tables import audit_log, steward_decisions
+from hub.store.database import Store
+from hub.store.tables import audit_log, steward_decisions
 from tests.hub.conftest import PASSWORD, ResolvedHub
 
 

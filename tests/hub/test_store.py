@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from hub.records import IncomingRecord, QuarantinedRecord, mark_missing_deleted, write_batch
-from hub.store import Store, save_state
-from hub.tables import customer_records, quarantine, raw_records
+from hub.store.database import Store, save_state
+from hub.store.tables import customer_records, quarantine, raw_records
+from hub.sync.writes import IncomingRecord, QuarantinedRecord, mark_missing_deleted, write_batch
 
 
 def rec(sid: str, payload: dict[str, Any], stream: str = "customers") -> IncomingRecord:
@@ -42,6 +43,28 @@ def test_migrations_are_idempotent_and_create_every_table(store: Store) -> None:
         "steward_decisions",
         "audit_log",
     } <= names
+
+
+def test_head_constant_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from hub.store import migrations
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    assert ScriptDirectory.from_config(config).get_heads() == [migrations.HEAD]
+
+
+def test_only_a_store_behind_head_is_migrated(tmp_path: Path) -> None:
+    fresh = Store(f"sqlite:///{tmp_path / 'new.db'}")
+    assert not fresh.at_head()  # no alembic_version table yet
+    fresh.migrate()
+    assert fresh.at_head()
+    with fresh.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0002'"))
+    assert not fresh.at_head()
+    fresh.dispose()
 
 
 def test_upsert_inserts_updates_and_skips_unchanged(store: Store) -> None:
@@ -168,7 +191,7 @@ def test_quarantine_deduplicates_and_resolves(store: Store) -> None:
 def test_a_second_run_of_a_dead_process_is_aborted(store: Store) -> None:
     first = store.start_run("erp", full_refresh=False)
     with store.transaction() as conn:
-        from hub.tables import connector_runs
+        from hub.store.tables import connector_runs
 
         conn.execute(connector_runs.update().values(pid=2**22 + 12345))  # no such process
     store.start_run("erp", full_refresh=False)

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hub.demo import write_example
-from hub.store import Store
-from hub.sync import RetryPolicy, sync
-from hub.tables import connector_runs, customer_records, interactions, quarantine, raw_records
+from hub.cli.example import write_example
+from hub.core.retry import RetryPolicy
+from hub.store.database import Store
+from hub.store.tables import connector_runs, customer_records, interactions, quarantine, raw_records
+from hub.sync.run import sync
 from schemas.config import HubConfig, load_config
 from tests.hub.helpers import make_erp, snapshot, write_project
 

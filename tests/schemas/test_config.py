@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.demo import HUB_YAML
+from hub.cli.example import HUB_YAML
 from schemas import ConfigError, load_config, resolve_env
 
 

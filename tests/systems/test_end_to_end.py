@@ -18,11 +18,12 @@ import sqlalchemy as sa
 import stripe
 import yaml
 
-from hub.golden import resolve_store
+from hub.core.retry import RetryPolicy
 from hub.push import push
-from hub.store import Store
-from hub.sync import RetryPolicy, sync
-from hub.tables import crosswalk, golden_records
+from hub.resolve.run import resolve_store
+from hub.store.database import Store
+from hub.store.tables import crosswalk, golden_records
+from hub.sync.run import sync
 from schemas.config import HubConfig, load_config
 from tests.systems.helpdesk.server import HelpdeskServer, start_helpdesk
 from tests.systems.stripe.server import start_localstripe

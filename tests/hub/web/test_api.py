@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from hub.steward import create_token
-from hub.tables import audit_log, golden_records
+from hub.store.tables import audit_log, golden_records
 from hub.web import create_app
 from tests.hub.conftest import PASSWORD, ResolvedHub
 

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 import yaml
 
 import connectors.helpdesk
-from hub.store import Store
-from hub.sync import RetryPolicy, SyncResult, sync
-from hub.tables import customer_records, interactions
+from hub.core.retry import RetryPolicy
+from hub.store.database import Store
+from hub.store.tables import customer_records, interactions
+from hub.sync.run import SyncResult, sync
 from schemas.config import HubConfig, load_config
 from tests.hub.helpers import snapshot
 from tests.systems.helpdesk.conftest import SEED_CONTACTS, Seeded

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 import yaml
 
 import connectors.stripe
-from hub.store import Store
-from hub.sync import RetryPolicy, sync
-from hub.tables import customer_records, interactions, quarantine, raw_records
+from hub.core.retry import RetryPolicy
+from hub.store.database import Store
+from hub.store.tables import customer_records, interactions, quarantine, raw_records
+from hub.sync.run import sync
 from schemas.config import HubConfig, load_config
 from tests.systems.stripe.conftest import LocalStripe, Seeder
 

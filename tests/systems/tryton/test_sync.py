@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 import connectors.tryton
-from hub.store import Store
-from hub.sync import RetryPolicy, sync
-from hub.tables import customer_records, interactions, raw_records
+from hub.core.retry import RetryPolicy
+from hub.store.database import Store
+from hub.store.tables import customer_records, interactions, raw_records
+from hub.sync.run import sync
 from schemas.config import load_config
 from tests.systems.tryton.seed import Seeded
 from tests.systems.tryton.server import TrytonServer

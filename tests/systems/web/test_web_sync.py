@@ -1,4 +1,4 @@
-"""End to end: the official client → `crmhub collect` → `hub.sync` → customers and interactions."""
+"""End to end: the official client → `crmhub collect` → sync → customers and interactions."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import pytest
 import segment.analytics as analytics
 import sqlalchemy as sa
 
-from hub.store import Store
-from hub.sync import RetryPolicy, sync
-from hub.tables import customer_records, interactions
+from hub.core.retry import RetryPolicy
+from hub.store.database import Store
+from hub.store.tables import customer_records, interactions
+from hub.sync.run import sync
 from schemas.config import load_config
 from tests.systems.servers import free_port
 from tests.systems.web.conftest import WRITE_KEY, WRITE_KEY_ENV, write_project

@@ -10,50 +10,29 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import sqlalchemy as sa
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from hub.steward import (
-    ROLES,
-    QueueFilter,
-    StewardError,
-    SurvivorshipSettings,
-    User,
-    add_user,
-    create_token,
-    decide,
-    has_role,
-    list_queue,
-    list_users,
-    review_pair,
-)
-from hub.store import Store
-from hub.tables import users
-from schemas.config import HubConfig, load_config
+from hub.cli.common import ConfigOpt, console, err, open_hub
+from hub.core.states import Role
+
+if TYPE_CHECKING:
+    from hub.steward import User
+    from hub.store.database import Store
 
 __all__ = ["register"]
 
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", envvar="CRMHUB_CONFIG", help="Path to hub.yaml.")
-]
 user_app = typer.Typer(help="Hub users: add them, list them, give them API tokens.")
 review_app = typer.Typer(help="The review queue from the terminal: list, show, decide.")
 
 
-def _open(path: Path) -> tuple[HubConfig, Store]:
-    config = load_config(path)
-    store = Store.from_config(config)
-    store.migrate()
-    return config, store
-
-
 def _acting(store: Store, name: str, role: str) -> User:
+    import sqlalchemy as sa
+
+    from hub.steward import User, has_role
+    from hub.store.tables import users
+
     with store.engine.connect() as conn:
         row = conn.execute(
             sa.select(users.c.id, users.c.username, users.c.role).where(
@@ -82,7 +61,7 @@ def _password(stdin: bool) -> str:
 @user_app.command("add")
 def user_add(
     username: str,
-    role: Annotated[str, typer.Option(help=f"One of {', '.join(ROLES)}.")] = "steward",
+    role: Annotated[str, typer.Option(help=f"One of {', '.join(Role)}.")] = "steward",
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
     ] = False,
@@ -93,7 +72,9 @@ def user_add(
     The password is prompted for, or read from stdin (--password-stdin) or the environment
     variable CRMHUB_NEW_PASSWORD; it is never taken from the command line.
     """
-    _, store = _open(config)
+    from hub.steward import StewardError, add_user
+
+    _, store = open_hub(config)
     try:
         with store.transaction() as conn:
             add_user(conn, username, _password(password_stdin), role, actor="cli")
@@ -106,7 +87,11 @@ def user_add(
 @user_app.command("list")
 def user_list(config: ConfigOpt = Path("hub.yaml")) -> None:
     """List users and their roles."""
-    _, store = _open(config)
+    from rich.table import Table
+
+    from hub.steward import list_users
+
+    _, store = open_hub(config)
     with store.engine.connect() as conn:
         rows = list_users(conn)
     table = Table("user", "role", "active", "created")
@@ -122,7 +107,9 @@ def user_token(
     config: ConfigOpt = Path("hub.yaml"),
 ) -> None:
     """Create an API token for a user; it is printed once (send it as a Bearer token)."""
-    _, store = _open(config)
+    from hub.steward import StewardError, create_token
+
+    _, store = open_hub(config)
     try:
         with store.transaction() as conn:
             token = create_token(conn, username, name, actor="cli")
@@ -142,7 +129,11 @@ def review_list(
     config: ConfigOpt = Path("hub.yaml"),
 ) -> None:
     """Open review items, most consequential first."""
-    _, store = _open(config)
+    from rich.table import Table
+
+    from hub.steward import QueueFilter, list_queue
+
+    _, store = open_hub(config)
     flt = QueueFilter(source=source, min_score=min_score, max_score=max_score, kind=kind)
     with store.engine.connect() as conn:
         items, total = list_queue(conn, flt, limit=limit)
@@ -162,7 +153,11 @@ def review_list(
 @review_app.command("show")
 def review_show(item: int, config: ConfigOpt = Path("hub.yaml")) -> None:
     """Both records of a review item side by side, with the match weights."""
-    cfg, store = _open(config)
+    from rich.table import Table
+
+    from hub.steward import StewardError, SurvivorshipSettings, review_pair
+
+    cfg, store = open_hub(config)
     try:
         with store.engine.connect() as conn:
             pair = review_pair(conn, SurvivorshipSettings.from_config(cfg), item)
@@ -195,7 +190,9 @@ def review_decide(
     config: ConfigOpt = Path("hub.yaml"),
 ) -> None:
     """Record a decision on one review item (applied at once, audited under --as)."""
-    cfg, store = _open(config)
+    from hub.steward import StewardError, SurvivorshipSettings, decide
+
+    cfg, store = open_hub(config)
     user = _acting(store, acting_as, "steward")
     try:
         with store.write_transaction() as conn:
@@ -217,11 +214,13 @@ def serve(
     config: ConfigOpt = Path("hub.yaml"),
 ) -> None:
     """Serve the steward web UI and REST API (docs at /docs, schema at /openapi.json)."""
+    import sqlalchemy as sa
     import uvicorn
 
+    from hub.store.tables import users
     from hub.web import create_app
 
-    cfg, store = _open(config)
+    cfg, store = open_hub(config)
     with store.engine.connect() as conn:
         has_users = conn.execute(sa.select(sa.func.count()).select_from(users)).scalar()
     if not has_users:

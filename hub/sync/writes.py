@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.echo import echoes
-from hub.store import now
-from hub.tables import customer_records, interactions, quarantine, raw_records
+from hub.store.database import now
+from hub.store.tables import customer_records, interactions, quarantine, raw_records
+from hub.sync.echo import echoes
 
 __all__ = [
     "IncomingRecord",
@@ -66,7 +66,7 @@ class WriteCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    echoed: int = 0  # changed only by the hub's own push-back (see hub.echo)
+    echoed: int = 0  # changed only by the hub's own push-back (see hub.sync.echo)
     quarantined: int = 0
     deleted: int = 0
 

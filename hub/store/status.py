@@ -7,8 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hub.store import Store
-from hub.tables import (
+from hub.store.database import Store
+from hub.store.tables import (
     connector_runs,
     customer_records,
     golden_records,

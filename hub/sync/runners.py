@@ -21,8 +21,8 @@ from singer_sdk import Tap
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
 from connectors.registry import load_connector
-from hub.errors import SyncError, is_retriable, one_line
-from hub.ingest import Ingestor
+from hub.core.errors import SyncError, is_retriable, one_line
+from hub.sync.ingest import Ingestor
 from schemas.config import ConnectorConfig
 
 __all__ = ["IngestWriter", "external_command", "install_plugin", "run_builtin", "run_external"]

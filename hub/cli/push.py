@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import sqlalchemy as sa
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from hub.errors import HubError
-from hub.push.plan import Plan
-from hub.push.run import push
-from hub.store import Store
-from hub.tables import push_failures, push_runs
-from schemas.config import load_config
+from hub.cli.common import ConfigOpt, console, err, open_hub
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from hub.push.plan import Plan
+    from hub.store.database import Store
 
 __all__ = ["print_plan", "push_runs_table", "register"]
-
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
 def print_plan(plan: Plan) -> None:
@@ -44,6 +38,12 @@ def print_plan(plan: Plan) -> None:
 
 
 def push_runs_table(store: Store, limit: int = 10) -> Table:
+    """The last pushes per system, with the count of records waiting to be retried."""
+    import sqlalchemy as sa
+    from rich.table import Table
+
+    from hub.store.tables import push_failures, push_runs
+
     r = push_runs.c
     table = Table("run", "system", "status", "started", "created", "updated", "unchanged", "failed")
     table.title = "Last pushes"
@@ -70,18 +70,19 @@ def push_command(
         bool,
         typer.Option("--dry-run", help="Print the plan (creates, before -> after); send nothing."),
     ] = False,
-    config: Annotated[
-        Path, typer.Option("--config", "-c", envvar="CRMHUB_CONFIG", help="Path to hub.yaml.")
-    ] = Path("hub.yaml"),
+    config: ConfigOpt = Path("hub.yaml"),
 ) -> None:
     """Push golden ids and contact corrections to the systems (pushback.targets in hub.yaml).
 
     Only changes are sent: what a system already has, or the hub already wrote, is skipped.
     A record a system refuses is recorded with its error and retried on the next push.
     """
-    cfg = load_config(config)
-    store = Store.from_config(cfg)
-    store.migrate()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hub.core.errors import HubError
+    from hub.push.run import push
+
+    cfg, store = open_hub(config)
     columns: list[Any] = [
         TextColumn("{task.description}"),
         BarColumn(),
@@ -111,4 +112,5 @@ def push_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add `crmhub push` to the app."""
     app.command(name="push")(push_command)

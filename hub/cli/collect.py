@@ -6,18 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from connectors.segment_store import events_engine
-from connectors.sql import safe_url
-from hub.collector.app import create_collector_app
-from hub.collector.settings import CollectorSettings
-from hub.collector.storage import EventWriter
-from schemas.config import load_config
+from hub.cli.common import ConfigOpt, console
 
 __all__ = ["collect", "register"]
-
-console = Console(soft_wrap=True)
 
 
 def collect(
@@ -26,12 +18,17 @@ def collect(
     ] = "web",
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8088,
-    config: Annotated[
-        Path, typer.Option("--config", "-c", envvar="CRMHUB_CONFIG", help="Path to hub.yaml.")
-    ] = Path("hub.yaml"),
+    config: ConfigOpt = Path("hub.yaml"),
 ) -> None:
     """Collect web events (Segment/RudderStack HTTP API) into the connector's event store."""
     import uvicorn
+
+    from connectors.segment_store import events_engine
+    from connectors.sql import safe_url
+    from hub.collector.app import create_collector_app
+    from hub.collector.settings import CollectorSettings
+    from hub.collector.storage import EventWriter
+    from schemas.config import load_config
 
     settings = CollectorSettings.from_hub(load_config(config), connector)
     url = settings.events_url.get_secret_value()

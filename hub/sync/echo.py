@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.tables import customer_records, push_state, raw_records
+from hub.store.tables import customer_records, push_state, raw_records
 from identity.contact import normalise_email
 from identity.phones import normalise_phone
 from schemas.customer import CUSTOMER_FIELDS

@@ -19,15 +19,15 @@ import fastjsonschema
 from sqlalchemy.engine import Connection
 
 from connectors.errors import ERROR_PROPERTY  # built-in taps flag unreadable rows with it
-from hub.mapping import Mapper, MappingError
-from hub.records import (
+from hub.store.database import JSONText, Store, canonical_json, save_state
+from hub.sync.mapping import Mapper, MappingError
+from hub.sync.writes import (
     IncomingRecord,
     QuarantinedRecord,
     WriteCounts,
     mark_missing_deleted,
     write_batch,
 )
-from hub.store import JSONText, Store, canonical_json, save_state
 from schemas.config import ConnectorConfig, StreamConfig
 
 __all__ = ["Ingestor", "StreamInfo"]

@@ -17,9 +17,9 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from hub.errors import HubError
-from hub.store import Store, now, process_alive
-from hub.tables import hub_locks
+from hub.core.errors import HubError
+from hub.store.database import Store, now, process_alive
+from hub.store.tables import hub_locks
 
 __all__ = ["LockError", "hub_lock", "release_lock"]
 

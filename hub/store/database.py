@@ -17,11 +17,10 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from hub.tables import connector_runs, stream_state
+from hub.store.migrations import HEAD
+from hub.store.tables import connector_runs, stream_state
 from schemas.config import HubConfig, resolve_env
 
 __all__ = [
@@ -120,9 +119,16 @@ class Store:
         return cls(url, base_dir=config.base_dir)
 
     @classmethod
-    def open(cls, url: str = DEFAULT_URL, *, base_dir: Path | None = None) -> Store:
-        """Connect and upgrade the schema to the newest migration."""
-        store = cls(url, base_dir=base_dir)
+    def open(cls, target: HubConfig | str = DEFAULT_URL, *, base_dir: Path | None = None) -> Store:
+        """Connect to hub.yaml's store (or a URL) and upgrade its schema to the newest migration.
+
+        The one way every command, task and page opens the hub: load the config, then
+        `Store.open(config)`.
+        """
+        if isinstance(target, HubConfig):
+            store = cls.from_config(target)
+        else:
+            store = cls(target, base_dir=base_dir)
         store.migrate()
         return store
 
@@ -134,8 +140,22 @@ class Store:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def at_head(self) -> bool:
+        """True when the schema is already at the newest migration (one cheap query)."""
+        try:
+            with self.engine.connect() as conn:
+                version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+        except sa.exc.DBAPIError:  # no alembic_version table yet: a new store
+            return False
+        return [row[0] for row in version] == [HEAD]
+
     def migrate(self) -> None:
-        """Apply all Alembic migrations (idempotent)."""
+        """Apply all Alembic migrations (idempotent; a store at head is left untouched)."""
+        if self.at_head():
+            return
+        from alembic import command  # loaded only when there is something to upgrade
+        from alembic.config import Config as AlembicConfig
+
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(_MIGRATIONS))
         with self.engine.begin() as conn:

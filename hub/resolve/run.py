@@ -18,9 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.locks import hub_lock
-from hub.store import Store, canonical_json, dumps, now
-from hub.tables import (
+from hub.store.database import Store, canonical_json, dumps, now
+from hub.store.locks import hub_lock
+from hub.store.tables import (
     audit_log,
     crosswalk,
     customer_records,

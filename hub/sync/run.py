@@ -10,29 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub.errors import HubError, SyncError, is_retriable, one_line
-from hub.ingest import Ingestor
-from hub.locks import hub_lock
-from hub.records import WriteCounts
-from hub.runners import external_command, run_builtin, run_external
-from hub.store import Store
+from hub.core.errors import HubError, SyncError, is_retriable, one_line
+from hub.core.retry import RetryPolicy
+from hub.store.database import Store
+from hub.store.locks import hub_lock
+from hub.sync.ingest import Ingestor
+from hub.sync.runners import external_command, run_builtin, run_external
+from hub.sync.writes import WriteCounts
 from schemas.config import ConfigError, ConnectorConfig, HubConfig, resolve_env
 
-__all__ = ["RetryPolicy", "SyncResult", "plugin_dir", "sync", "sync_connector"]
+__all__ = ["SyncResult", "plugin_dir", "sync", "sync_connector"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, kw_only=True)
-class RetryPolicy:
-    """Retriable failures are re-run from the last checkpoint with exponential backoff."""
-
-    attempts: int = 3
-    initial_delay: float = 2.0
-    factor: float = 2.0
-
-    def delays(self) -> list[float]:
-        return [self.initial_delay * self.factor**i for i in range(self.attempts - 1)]
 
 
 @dataclass

@@ -18,8 +18,8 @@ from typing import IO, Any
 
 import orjson
 
-from hub.golden import provenance_json
-from hub.store import json_default
+from hub.resolve.run import provenance_json
+from hub.store.database import json_default
 from identity.resolve import Resolution
 
 __all__ = ["BadLine", "read_records", "write_crosswalk", "write_golden"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from hub.tables import metadata
+from hub.store.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # `alembic` CLI use: build an engine from the configured URL

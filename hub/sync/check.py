@@ -9,9 +9,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.errors import one_line
-from hub.runners import build_tap, external_command
-from hub.sync import plugin_dir
+from hub.core.errors import one_line
+from hub.sync.run import plugin_dir
+from hub.sync.runners import build_tap, external_command
 from schemas.config import ConnectorConfig, HubConfig, resolve_env
 
 __all__ = ["CheckResult", "check_connector"]

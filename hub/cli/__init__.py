@@ -1,0 +1,21 @@
+"""The `crmhub` command line: one module per command group, all registered in `hub.cli.app`.
+
+| module | commands |
+|---|---|
+| `setup` | `init`, `check`, `demo` |
+| `sync` | `sync` |
+| `status` | `status`, `quarantine`, `unlock` |
+| `resolve` | `resolve` |
+| `steward` | `serve`, `user …`, `review …` |
+| `push` | `push` |
+| `collect` | `collect` |
+
+Command modules import the engines, the store and the web app inside the command that uses
+them, so starting the CLI costs only typer and rich.
+"""
+
+from __future__ import annotations
+
+from hub.cli.app import app, main
+
+__all__ = ["app", "main"]

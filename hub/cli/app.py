@@ -1,0 +1,47 @@
+"""The `crmhub` Typer app: every command group registered in one place, and the entry point."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+from hub.cli import collect, push, resolve, setup, status, steward, sync
+from hub.cli.common import err
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="crmhub",
+    help="crm-hub: pull customer data from every system, resolve it into golden records.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+for _group in (setup, sync, status, resolve, push, steward, collect):
+    _group.register(app)
+
+
+def _quiet_plugins(record: logging.LogRecord) -> bool:
+    """Taps' metrics and progress chatter stays out of the CLI; their warnings do not."""
+    noisy = record.name.startswith(("singer_sdk", "tap-", "alembic"))
+    return record.levelno >= logging.WARNING or not noisy
+
+
+def main() -> None:
+    """Console entry point: user mistakes become one clear line and exit code 2."""
+    logging.basicConfig(level=os.environ.get("CRMHUB_LOG_LEVEL", "WARNING"))
+    for handler in logging.getLogger().handlers:  # singer-sdk sets its own loggers to INFO
+        handler.addFilter(_quiet_plugins)
+    try:
+        app()
+    except Exception as exc:
+        from hub.core.errors import HubError  # imported late: `--help` never needs them
+        from schemas.config import ConfigError
+
+        if not isinstance(exc, ConfigError | HubError | FileExistsError):
+            raise
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2)

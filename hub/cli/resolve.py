@@ -1,0 +1,93 @@
+"""`crmhub resolve`: golden records from the hub store, or from a file (the batch contract)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub.cli.common import ConfigOpt, console, err, open_hub
+
+__all__ = ["register", "resolve"]
+
+
+def _resolve_batch(input_path: Path, crosswalk: Path, golden: Path | None) -> None:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from hub.resolve.batch import read_records, write_crosswalk, write_golden
+    from identity.resolve import resolve as resolve_records
+
+    started = time.monotonic()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"reading {input_path}", total=None)
+        read = read_records(input_path)
+        for bad in read.bad[:10]:
+            err.print(f"[yellow]warning:[/] {input_path}:{bad.line}: {bad.reason} — line skipped")
+        result = resolve_records(
+            read.records,
+            progress=lambda msg: progress.update(task, description=msg),
+            build_golden=golden is not None,
+        )
+        progress.update(task, description=f"writing {crosswalk}")
+        write_crosswalk(result, crosswalk)
+        if golden is not None:
+            write_golden(result, golden)
+    s = result.stats
+    non_identifying = sum(v for k, v in s.items() if k.startswith("non_identifying_"))
+    console.print(
+        f"resolved {s['records']:,} records into {s['golden_records']:,} golden records "
+        f"({s['merged_records']:,} merged, {s['review_pairs']:,} pairs for review, "
+        f"{s['candidate_pairs']:,} pairs compared, {s['placeholder_values']:,} placeholder "
+        f"and {non_identifying:,} non-identifying values ignored, "
+        f"{len(read.bad):,} unusable lines) in {time.monotonic() - started:.1f}s"
+    )
+
+
+def resolve(
+    config: ConfigOpt = Path("hub.yaml"),
+    input_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--input", help="Batch mode: CustomerRecord JSON Lines (.jsonl or .jsonl.gz)."
+        ),
+    ] = None,
+    crosswalk: Annotated[
+        Path | None,
+        typer.Option("--crosswalk", help="Batch mode: write source,source_id,golden_id CSV here."),
+    ] = None,
+    golden: Annotated[
+        Path | None, typer.Option("--golden", help="Batch mode: also write golden records (JSONL).")
+    ] = None,
+) -> None:
+    """Resolve identities into golden records.
+
+    With --input/--crosswalk: a standalone batch run (no hub.yaml, no store, unsupervised).
+    Without: resolves the hub store's customer records incrementally, keeping golden ids stable.
+    """
+    from hub.core.errors import HubError
+
+    if input_path is not None or crosswalk is not None:
+        if input_path is None or crosswalk is None:
+            raise HubError("batch mode needs both --input FILE.jsonl and --crosswalk OUT.csv")
+        if not input_path.is_file():
+            raise HubError(f"{input_path}: no such file — give a CustomerRecord JSON Lines file")
+        _resolve_batch(input_path, crosswalk, golden)
+        return
+    from hub.resolve.run import resolve_store
+
+    cfg, store = open_hub(config)
+    summary = resolve_store(cfg, store, actor="crmhub resolve")
+    console.print(summary.line())
+
+
+def register(app: typer.Typer) -> None:
+    """Add `crmhub resolve` to the app."""
+    app.command()(resolve)

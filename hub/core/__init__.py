@@ -1,0 +1,12 @@
+"""What every stage of the hub shares: errors, retry policy, named states.
+
+Imports nothing else of the hub (every other folder of `hub/` may import it).
+"""
+
+from __future__ import annotations
+
+from hub.core.errors import HubError, SyncError, is_retriable, one_line
+from hub.core.retry import RetryPolicy
+from hub.core.states import Role
+
+__all__ = ["HubError", "RetryPolicy", "Role", "SyncError", "is_retriable", "one_line"]
