@@ -7,7 +7,7 @@ columns are folded (lower case, diacritics removed, punctuation collapsed) or No
 
 from __future__ import annotations
 
-__all__ = ["COLUMNS", "IDENTIFYING", "NAME_COLUMNS"]
+__all__ = ["COLUMNS", "IDENTIFYING"]
 
 COLUMNS: dict[str, str] = {
     "source": "source system, as given",
@@ -36,5 +36,4 @@ COLUMNS: dict[str, str] = {
     "(n/a, test@test.com, 000000) and was blanked",
 }
 
-NAME_COLUMNS = ("given", "given_canon", "middle", "family", "full_name", "org")
 IDENTIFYING = ("email", "phone", "tax_id")

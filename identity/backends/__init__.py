@@ -1,0 +1,95 @@
+"""Executors of the declarative model: the seam between what to do and what runs it.
+
+A `Backend` runs the stages of a `ModelSpec` (`identity.model`): standardise → block →
+compare → estimate → score → cluster. `identity.backends.local.LocalBackend` runs them in
+process with NumPy and pandas; a scale-out backend (Spark) implements the same methods and
+hands back the same small results — the model, the scored pairs, the clustering — while
+the record table stays on its engine. The model never imports a backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from identity.blocking import BlockingReport
+from identity.cluster import Clustering
+from identity.model import ModelSpec
+from identity.score import Model, Scored
+
+__all__ = ["Backend", "Candidates", "Clustered", "Decisions", "Standardised"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Standardised:
+    """The standardised record table (row i = input record i) and what standardising found
+    (values blanked as placeholders or as shared by too many records)."""
+
+    frame: pd.DataFrame
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Candidates:
+    """The candidate pairs blocking proposed (left[i] < right[i], record indexes), and how."""
+
+    left: np.ndarray
+    right: np.ndarray
+    report: BlockingReport
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decisions:
+    """What the run must respect, by record index: steward links and the previous run."""
+
+    must_link: Sequence[tuple[int, int]] = ()
+    cannot_link: Sequence[tuple[int, int]] = ()
+    previous_group: np.ndarray | None = None  # per record its previous golden id's code, -1
+
+
+@dataclass(frozen=True, kw_only=True)
+class Clustered:
+    """The scored pairs clustering used (blocking's and those inside small clusters), and
+    the clusters."""
+
+    scored: Scored
+    clustering: Clustering
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Runs the stages of a `ModelSpec`; each stage's result feeds the next."""
+
+    def standardise(
+        self, records: Sequence[Mapping[str, Any]], spec: ModelSpec
+    ) -> Standardised: ...
+
+    def block(self, table: Standardised, spec: ModelSpec) -> Candidates: ...
+
+    def compare(self, table: Standardised, pairs: Candidates, spec: ModelSpec) -> np.ndarray: ...
+
+    def estimate(
+        self,
+        table: Standardised,
+        pairs: Candidates,
+        levels: np.ndarray,
+        spec: ModelSpec,
+        decisions: Decisions,
+    ) -> Model: ...
+
+    def score(
+        self, model: Model, table: Standardised, pairs: Candidates, levels: np.ndarray
+    ) -> Scored: ...
+
+    def cluster(
+        self,
+        table: Standardised,
+        scored: Scored,
+        model: Model,
+        spec: ModelSpec,
+        decisions: Decisions,
+    ) -> Clustered: ...
