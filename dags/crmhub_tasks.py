@@ -15,11 +15,11 @@ A pipeline is a `hub.yaml`. Its DAG (`crmhub_<pipeline>`) runs what `crmhub sync
   instead. The parse reads only the connector names from `hub.yaml`. When the file cannot
   be read at parse time, a single `sync` task in `default_pool` is dynamically mapped over
   the connectors `plan` finds, and one `push` task pushes to every target.
-* **sync_<connector>** is `hub.sync.sync_connector` with one attempt: Airflow does the
+* **sync_<connector>** is `hub.sync.run.sync_connector` with one attempt: Airflow does the
   retrying (exponential backoff) for retriable failures (timeouts, 429, 5xx, a lock held by
   another run, the store unreachable); fatal ones (bad credentials, a missing table, a config
   mistake) raise `AirflowFailException` and fail at once.
-* **resolve** is `hub.golden.resolve_store`; its outlet is the Asset
+* **resolve** is `hub.resolve.run.resolve_store`; its outlet is the Asset
   `crmhub://<pipeline>/golden-records`, so reports and exports can be data-triggered.
 * **push_<target>** is `hub.push.push_connector` for each `pushback.targets` entry (in the
   target system's pool); "unreachable, left for the next push" is retried.

@@ -71,7 +71,7 @@ connectors:
 def test_dag_retries_retriable_failures_and_fails_fatal_ones_at_once(
     airflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = hub.runners.load_connector
+    real = hub.sync.runners.load_connector
     monkeypatch.setattr(
         hub.sync.runners, "load_connector", lambda name: FlakyTap if name == "flaky" else real(name)
     )

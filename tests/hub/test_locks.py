@@ -61,5 +61,5 @@ def test_a_remote_lock_is_refused_until_unlocked(store: Store) -> None:
 
 def test_a_sync_refuses_while_the_same_connector_syncs(sqlite_hub: ResolvedHub) -> None:
     hub = sqlite_hub
-    with hub_lock(hub.store.database, "sync:erp"), pytest.raises(LockError, match="sync:erp"):
-        sync_connector(hub.config, hub.store.database, hub.config.connector("erp"))
+    with hub_lock(hub.store, "sync:erp"), pytest.raises(LockError, match="sync:erp"):
+        sync_connector(hub.config, hub.store, hub.config.connector("erp"))

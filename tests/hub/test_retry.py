@@ -58,7 +58,7 @@ class FlakyTap(Tap):
 def flaky(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Store, list[float]]:
     monkeypatch.setattr(hub.sync.runners, "load_connector", lambda name: FlakyTap)
     delays: list[float] = []
-    monkeypatch.setattr(hub.sync.time, "sleep", delays.append)
+    monkeypatch.setattr(hub.sync.run.time, "sleep", delays.append)
     Numbers.starts = []
     (tmp_path / "hub.yaml").write_text(
         f'store: {{url: "sqlite:///{tmp_path}/hub.db"}}\n'

@@ -40,23 +40,23 @@ def test_push_writes_golden_ids_then_sends_nothing_and_sync_sees_only_echoes(
     assert planned.updates and not planned.creates
     assert all(c.golden_id_changed for c in planned.updates)
 
-    [first] = push(hub.config, hub.store.database, retry=FAST)
+    [first] = push(hub.config, hub.store, retry=FAST)
     assert (first.updated, first.failed, first.created) == (len(planned.updates), 0, 0)
     rows = erp_rows(hub)
     for source_id, row in rows.items():
         assert row["crmhub_golden_id"] == xw[("erp", source_id)]
 
-    [second] = push(hub.config, hub.store.database, retry=FAST)
+    [second] = push(hub.config, hub.store, retry=FAST)
     assert (second.sent, second.failed) == (0, 0)
     assert second.plan.unchanged == first.updated
 
-    results = sync(hub.config, hub.store.database, full_refresh=True, retry=FAST)
+    results = sync(hub.config, hub.store, full_refresh=True, retry=FAST)
     erp = next(r for r in results if r.connector == "erp")
     assert erp.counts.updated == 0, "the golden ids we wrote are our own echo"
     assert erp.counts.echoed == len(rows)
-    summary = resolve_store(hub.config, hub.store.database, actor="test")
+    summary = resolve_store(hub.config, hub.store, actor="test")
     assert (summary.new, summary.merged, summary.split, summary.changed_golden) == (0, 0, 0, 0)
-    [third] = push(hub.config, hub.store.database, retry=FAST)
+    [third] = push(hub.config, hub.store, retry=FAST)
     assert third.sent == 0
     with hub.store.engine.connect() as conn:
         runs = conn.execute(sa.select(push_runs.c.status, push_runs.c.updated)).all()
@@ -71,8 +71,8 @@ def test_fill_only_fills_empty_fields_and_never_overwrites(sqlite_hub: ResolvedH
     db.execute("UPDATE customers SET email = 'anna.k@other.example' WHERE id = 1002")
     db.commit()
     db.close()
-    sync(hub.config, hub.store.database, full_refresh=True, retry=FAST)
-    resolve_store(hub.config, hub.store.database, actor="test")
+    sync(hub.config, hub.store, full_refresh=True, retry=FAST)
+    resolve_store(hub.config, hub.store, actor="test")
     with hub.store.engine.connect() as conn:
         planned = {c.source_id: c for c in build_plan(conn, hub.config, "erp").changes}
     assert planned["1001"].values.get("phone"), "an empty phone is filled from the golden record"
@@ -80,13 +80,13 @@ def test_fill_only_fills_empty_fields_and_never_overwrites(sqlite_hub: ResolvedH
     assert "email" not in planned["1002"].values, "fill-only never replaces a value"
     assert all("postal_code" not in c.values for c in planned.values())  # policy: never
 
-    push(hub.config, hub.store.database, retry=FAST)
+    push(hub.config, hub.store, retry=FAST)
     assert erp_rows(hub)["1001"]["phone"] == planned["1001"].values["phone"]
 
 
 def test_dry_run_sends_nothing_and_records_the_plan(sqlite_hub: ResolvedHub) -> None:
     hub = sqlite_hub
-    [result] = push(hub.config, hub.store.database, dry_run=True)
+    [result] = push(hub.config, hub.store, dry_run=True)
     assert result.dry_run and result.sent == 0 and result.plan.updates
     assert all(row["crmhub_golden_id"] is None for row in erp_rows(hub).values())
     with hub.store.engine.connect() as conn:
@@ -101,14 +101,14 @@ def test_a_refused_record_is_recorded_and_retried_next_run(sqlite_hub: ResolvedH
     db.execute("DELETE FROM customers WHERE id = 1003")  # gone since the last sync
     db.commit()
     db.close()
-    [result] = push(hub.config, hub.store.database, retry=FAST)
+    [result] = push(hub.config, hub.store, retry=FAST)
     assert result.failed == 1 and result.updated == len(result.plan.updates) - 1
     assert result.errors[0][0] == "1003" and "no row '1003'" in result.errors[0][1]
     with hub.store.engine.connect() as conn:
         failure = conn.execute(sa.select(push_failures)).one()
     assert (failure.item_key, failure.attempts, failure.retriable) == ("1003", 1, False)
 
-    [again] = push(hub.config, hub.store.database, retry=FAST)
+    [again] = push(hub.config, hub.store, retry=FAST)
     assert (again.updated, again.failed) == (0, 1), "only the refused record is tried again"
     with hub.store.engine.connect() as conn:
         assert conn.execute(sa.select(push_failures.c.attempts)).scalar() == 2
@@ -170,6 +170,6 @@ def test_push_needs_it_enabled_and_a_target(sqlite_hub: ResolvedHub) -> None:
         update={"pushback": hub.config.pushback.model_copy(update={"enabled": False})}
     )
     with pytest.raises(Exception, match=r"pushback\.enabled: true"):
-        push(disabled, hub.store.database)
+        push(disabled, hub.store)
     with pytest.raises(Exception, match=r"pushback\.targets\.billing"):
-        push(hub.config, hub.store.database, connector="billing")
+        push(hub.config, hub.store, connector="billing")

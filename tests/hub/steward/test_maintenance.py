@@ -52,7 +52,7 @@ def test_merge_keeps_the_oldest_id_and_survives_a_rerun(hub: ResolvedHub) -> Non
         actions = [r.action for r in conn.execute(sa.select(audit_log.c.action))]
     assert "steward.merge" in actions
 
-    summary = resolve_store(hub.config, hub.store.database, actor="test")  # the engine honours it
+    summary = resolve_store(hub.config, hub.store, actor="test")  # the engine honours it
     assert hub.crosswalk() == xw
     assert (summary.split, summary.new) == (0, 0)
 
@@ -71,7 +71,7 @@ def test_unmerge_moves_records_to_a_new_id_and_the_engine_keeps_them_apart(
     assert new != anna and golden(hub, new).status == "active"
     assert all(xw[k] == anna for k in members if k not in moved)  # the id stays with the rest
 
-    resolve_store(hub.config, hub.store.database, actor="test")
+    resolve_store(hub.config, hub.store, actor="test")
     assert hub.crosswalk() == xw
 
 
@@ -91,7 +91,7 @@ def test_override_survives_reruns_shows_provenance_and_undoes(hub: ResolvedHub) 
         result = override_field(
             conn, hub.settings, "sam", anna, "email", "anna@kovacs.hu", golden(hub, anna).version
         )
-    resolve_store(hub.config, hub.store.database, actor="test")
+    resolve_store(hub.config, hub.store, actor="test")
     row = golden(hub, anna)
     assert row.record["email"] == "anna@kovacs.hu"
     assert row.provenance["email"]["rule"] == "manual"
@@ -103,7 +103,7 @@ def test_override_survives_reruns_shows_provenance_and_undoes(hub: ResolvedHub) 
     with hub.store.write_transaction() as conn:
         undo_action(conn, hub.settings, "sam", result.action_id)
     assert golden(hub, anna).record["email"] != "anna@kovacs.hu"
-    resolve_store(hub.config, hub.store.database, actor="test")
+    resolve_store(hub.config, hub.store, actor="test")
     assert golden(hub, anna).provenance["email"]["rule"] != "manual"
 
 
@@ -118,7 +118,7 @@ def test_undo_merge_restores_both_records_and_lifts_the_constraint(hub: Resolved
         undo_action(conn, hub.settings, "alice", merged.action_id)
     assert hub.crosswalk() == before
     assert golden(hub, a).status == golden(hub, b).status == "active"
-    resolve_store(hub.config, hub.store.database, actor="test")
+    resolve_store(hub.config, hub.store, actor="test")
     assert hub.crosswalk() == before  # no must-link left behind
     with pytest.raises(Conflict, match="already undone"), hub.store.write_transaction() as c:
         undo_action(c, hub.settings, "alice", merged.action_id)

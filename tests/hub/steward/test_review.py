@@ -87,7 +87,7 @@ def test_match_merges_now_is_stored_append_only_and_is_not_asked_again(
     assert row.before["left"] != row.before["right"] and row.after["left"] == row.after["right"]
     assert result.summary.endswith("match")
 
-    resolve_store(hub.config, hub.store.database, actor="test")
+    resolve_store(hub.config, hub.store, actor="test")
     assert hub.crosswalk()[left] == hub.crosswalk()[right]
     assert item["id"] not in [i["id"] for i in queue(hub)]
     with pytest.raises(Conflict, match="already decided"), hub.store.write_transaction() as c:
@@ -101,7 +101,7 @@ def test_a_decided_pair_is_asked_again_when_identifying_data_changes(
     item = queue(hub)[0]
     with hub.store.write_transaction() as conn:
         decide(conn, hub.settings, "sam", item["id"], "no_match")
-    resolve_store(hub.config, hub.store.database, actor="test")
+    resolve_store(hub.config, hub.store, actor="test")
     assert item["id"] not in [i["id"] for i in queue(hub)], "same data: not asked again"
 
     c = customer_records.c
@@ -112,7 +112,7 @@ def test_a_decided_pair_is_asked_again_when_identifying_data_changes(
             .where(c.source == source, c.source_id == source_id)
             .values(birth_date="1970-01-01")
         )
-    resolve_store(hub.config, hub.store.database, actor="test")
+    resolve_store(hub.config, hub.store, actor="test")
     with hub.store.engine.connect() as conn:
         status = conn.execute(
             sa.select(match_candidates.c.status).where(match_candidates.c.id == item["id"])
