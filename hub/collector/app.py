@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from hub.collector.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, Accepted, Rejected, accept
 from hub.collector.settings import CollectorSettings
 from hub.collector.storage import EventWriter, WriteResult
+from hub.core.clock import now
 
 __all__ = ["SINGLE_ENDPOINTS", "create_collector_app"]
 
@@ -103,7 +104,7 @@ def create_collector_app(settings: CollectorSettings, writer: EventWriter) -> Fa
     )
 
     async def handle(request: Request, endpoint: str) -> JSONResponse:
-        received_at = dt.datetime.now(dt.UTC)
+        received_at = now()
         header = request.headers.get("authorization")
         if header is not None and not settings.accepts(_basic_user(header)):
             return _error(401, "unauthorized", "invalid write key (HTTP Basic user name)")

@@ -17,6 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic import model_validator as _model_validator
 
+from hub.core.clock import as_utc
+
 __all__ = [
     "MAX_BATCH_BYTES",
     "MAX_MESSAGE_BYTES",
@@ -37,8 +39,7 @@ MessageType = Literal["identify", "track", "page", "screen", "alias", "group"]
 
 def iso(moment: dt.datetime) -> str:
     """A moment as UTC ISO 8601 text with milliseconds (naive values are taken as UTC)."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return aware.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+    return as_utc(moment).isoformat(timespec="milliseconds")
 
 
 class Message(BaseModel):

@@ -1,12 +1,22 @@
-"""What every stage of the hub shares: errors, retry policy, named states.
+"""What every stage of the hub shares: errors, retry policy, named states, the clock.
 
 Imports nothing else of the hub (every other folder of `hub/` may import it).
 """
 
 from __future__ import annotations
 
+from hub.core.clock import as_utc, now
 from hub.core.errors import HubError, SyncError, is_retriable, one_line
 from hub.core.retry import RetryPolicy
 from hub.core.states import Role
 
-__all__ = ["HubError", "RetryPolicy", "Role", "SyncError", "is_retriable", "one_line"]
+__all__ = [
+    "HubError",
+    "RetryPolicy",
+    "Role",
+    "SyncError",
+    "as_utc",
+    "is_retriable",
+    "now",
+    "one_line",
+]

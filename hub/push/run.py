@@ -20,10 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from connectors.writers import PushItem, WriteError, Writer
+from hub.core.clock import now
 from hub.core.errors import HubError
 from hub.core.retry import RetryPolicy
 from hub.push.plan import Change, Plan, build_plan, writer_for
-from hub.store.database import Store, now, open_run
+from hub.store.database import Store, open_run
 from hub.store.locks import hub_lock
 from hub.store.tables import push_failures, push_runs, push_state
 from schemas.config import HubConfig, resolve_env

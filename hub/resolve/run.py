@@ -18,7 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.store.database import Store, canonical_json, dumps, now
+from hub.core.clock import now
+from hub.store.database import Store, canonical_json, dumps
 from hub.store.locks import hub_lock
 from hub.store.tables import (
     audit_log,

@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.store.database import dumps, now
+from hub.core.clock import now
+from hub.store.database import dumps
 from hub.store.tables import audit_log
 
 __all__ = ["AUDIT_COLUMNS", "export_audit", "list_audit", "record_audit"]

@@ -17,10 +17,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.engine import Connection
 
+from hub.core.clock import as_utc, now
 from hub.core.states import Role
 from hub.steward.audit import record_audit
 from hub.steward.errors import InvalidInput, NotFound
-from hub.store.database import now
 from hub.store.tables import api_tokens, audit_log, users, web_sessions
 
 __all__ = [
@@ -218,7 +218,7 @@ def session_user(conn: Connection, cookie: str) -> User | None:
         .join(users, users.c.id == s.user_id)
         .where(s.id_hash == _digest(cookie), u.active.is_(True))
     ).first()
-    if row is None or _aware(row.expires_at) < now():
+    if row is None or as_utc(row.expires_at) < now():
         return None
     return User(row.id, row.username, row.role, row.csrf_token)
 
@@ -250,7 +250,3 @@ def token_user(conn: Connection, token: str) -> User | None:
         return None
     conn.execute(api_tokens.update().where(t.id == row.token_id).values(last_used_at=now()))
     return User(row.id, row.username, row.role)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -17,10 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from hub.core.clock import now
 from hub.resolve.run import CONSTRAINING, load_customer_records, provenance_json
 from hub.steward.audit import record_audit
 from hub.steward.errors import Conflict, NotFound
-from hub.store.database import dumps, now
+from hub.store.database import dumps
 from hub.store.tables import (
     crosswalk,
     golden_overrides,

@@ -19,6 +19,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from hub.core.clock import now
 from hub.store.migrations import HEAD
 from hub.store.tables import connector_runs, stream_state
 from schemas.config import HubConfig, resolve_env
@@ -39,11 +40,6 @@ __all__ = [
 
 DEFAULT_URL = "sqlite:///.crmhub/hub.db"
 _MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def now() -> dt.datetime:
-    """The current time, timezone-aware UTC."""
-    return dt.datetime.now(dt.UTC)
 
 
 def json_default(value: object) -> object:

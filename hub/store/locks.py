@@ -17,8 +17,9 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from hub.core.clock import now
 from hub.core.errors import HubError
-from hub.store.database import Store, now, process_alive
+from hub.store.database import Store, process_alive
 from hub.store.tables import hub_locks
 
 __all__ = ["LockError", "hub_lock", "release_lock"]

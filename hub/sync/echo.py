@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hub.core.clock import as_utc
 from hub.store.tables import customer_records, push_state, raw_records
 from identity.contact import normalise_email
 from identity.phones import normalise_phone
@@ -40,10 +41,6 @@ def same_value(name: str, a: Any, b: Any, country: str | None = None) -> bool:
         if pa and pb:
             return pa == pb
     return str(a).strip().casefold() == str(b).strip().casefold()
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 _VOLATILE = frozenset(
@@ -98,7 +95,7 @@ def echoes(
     recent = {
         sid: item
         for sid, item in (payloads or {}).items()
-        if sid in last_seen and _aware(last_push) >= _aware(last_seen[sid])
+        if sid in last_seen and as_utc(last_push) >= as_utc(last_seen[sid])
     }
     if recent:
         golden_ids = set(
@@ -147,7 +144,7 @@ def _customer_echoes(
     found: dict[str, dict[str, Any]] = {}
     for sid, (values, at) in written.items():
         seen = last_seen.get(sid)
-        if sid not in old or seen is None or _aware(at) < _aware(seen):
+        if sid not in old or seen is None or as_utc(at) < as_utc(seen):
             continue  # not written since the last read: a real change
         new, before = changed[sid], old[sid]
         country = new.get("country") or before.country

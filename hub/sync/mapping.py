@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from hub.core.clock import as_utc
 from schemas.config import CoalesceExpr, ConcatExpr, ConstExpr, MappingExpr, SplitExpr, StreamConfig
 from schemas.customer import CustomerRecord
 from schemas.interaction import Interaction
@@ -141,7 +142,7 @@ def _columns(model: BaseModel) -> dict[str, Any]:
         if isinstance(value, Enum):
             row[name] = value.value
         elif isinstance(value, dt.datetime):
-            row[name] = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+            row[name] = as_utc(value)
         elif isinstance(value, dt.date):
             row[name] = value.isoformat()
     extra = model.model_extra

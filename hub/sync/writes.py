@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.store.database import now
+from hub.core.clock import now
 from hub.store.tables import customer_records, interactions, quarantine, raw_records
 from hub.sync.echo import echoes
 
