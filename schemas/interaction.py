@@ -21,10 +21,18 @@ class InteractionType(StrEnum):
     web_event = "web_event"
     call = "call"
     other = "other"
+    contract = "contract"  # a contract held, e.g. with its renewal date
+    equipment = "equipment"  # a device or installation the customer has
+    refund = "refund"  # money given back; its amount is positive
+    payout = "payout"  # money paid to the customer (commission, claim)
+    complaint = "complaint"  # a complaint, however it arrived
+    visit = "visit"  # a visit by or to the customer
+    note = "note"  # a free-text note by staff
 
 
 class Interaction(BaseModel):
-    """One order, invoice, payment, support ticket, web event or call of one customer."""
+    """One order, invoice, payment, refund, ticket, complaint, web event, call, visit, note,
+    contract or equipment record of one customer."""
 
     model_config = ConfigDict(extra="allow", frozen=True, str_strip_whitespace=True)
 
