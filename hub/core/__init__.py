@@ -6,7 +6,7 @@ Imports nothing else of the hub (every other folder of `hub/` may import it).
 from __future__ import annotations
 
 from hub.core.clock import as_utc, now
-from hub.core.errors import HubError, SyncError, is_retriable, one_line
+from hub.core.errors import HubError, SyncError, http_status, is_retriable, one_line
 from hub.core.retry import RetryPolicy
 from hub.core.states import Role
 
@@ -16,6 +16,7 @@ __all__ = [
     "Role",
     "SyncError",
     "as_utc",
+    "http_status",
     "is_retriable",
     "now",
     "one_line",

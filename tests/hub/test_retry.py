@@ -10,8 +10,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
+import httpx
 import pytest
+import requests
 import sqlalchemy as sa
+import stripe
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -100,7 +103,20 @@ def test_retries_give_up_after_the_last_attempt(flaky: tuple[Any, Store, list[fl
     assert "429" in (result.error or "")
 
 
+def _response(status: int) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    return response
+
+
+def _httpx_status_error(status: int) -> httpx.HTTPStatusError:
+    request = httpx.Request("GET", "https://api.example/customers")
+    response = httpx.Response(status, request=request)
+    return httpx.HTTPStatusError(f"{status}", request=request, response=response)
+
+
 CLASSIFIED = [
+    # by type
     ("singer-sdk retriable (429/5xx)", RetriableAPIError("503"), True),
     ("singer-sdk fatal (4xx)", FatalAPIError("403 Forbidden"), False),
     ("connector timeout", ConnectorRetriableError("read timed out"), True),
@@ -109,8 +125,29 @@ CLASSIFIED = [
     ("connection refused", ConnectionRefusedError(111, "Connection refused"), False),
     ("connection reset", ConnectionResetError(104, "reset by peer"), True),
     ("retriable sync error", SyncError("x", "tap exited", retriable=True), True),
+    ("fatal sync error", SyncError("x", "tap exited with code 1"), False),
+    ("requests timeout", requests.ReadTimeout("read timed out"), True),
+    ("requests connection refused", requests.ConnectionError("refused"), False),
+    ("httpx timeout", httpx.ReadTimeout("timed out"), True),
+    ("httpx connection refused", httpx.ConnectError("refused"), False),
+    ("stripe unreachable", stripe.APIConnectionError("no route"), True),
+    ("stripe rate limit", stripe.RateLimitError("slow down", http_status=429), True),
+    ("stripe card refused (402)", stripe.CardError("declined", None, "card_declined", 402), False),
+    ("stripe server error (500)", stripe.APIError("oops", http_status=500), True),
+    ("stripe bad key (401)", stripe.AuthenticationError("bad key", http_status=401), False),
+    ("SQLAlchemy pool timeout", sa.exc.TimeoutError("QueuePool limit reached"), True),
+    # by the HTTP status the exception carries
+    ("requests 429", requests.HTTPError("429", response=_response(429)), True),
+    ("requests 503", requests.HTTPError("503", response=_response(503)), True),
+    ("requests 404", requests.HTTPError("404", response=_response(404)), False),
+    ("httpx 502", _httpx_status_error(502), True),
+    ("httpx 400", _httpx_status_error(400), False),
+    ("singer-sdk fatal even on a 503", FatalAPIError("503", _response(503)), False),
+    # not by how the message reads
     ("bad credentials", PermissionError("password authentication failed"), False),
     ("programming error", KeyError("id"), False),
+    ("'timeout' only in the text", RuntimeError("statement timeout is not a column"), False),
+    ("'429' only in the text", ValueError("customer 429 not found"), False),
 ]
 
 
