@@ -1,7 +1,15 @@
-"""Shared fixtures: the hub store on SQLite and on a real PostgreSQL server."""
+"""Shared fixtures (the hub store on SQLite and on a real PostgreSQL server) and the tiers.
+
+Tiers: a test is marked `slow` — and left out of `make test-fast` (`pytest -m "not slow"`)
+— when it needs a real server or a heavy runtime. The markers come from where the test is
+(`SLOW_PATHS`), from its `backend` parameter (the PostgreSQL half of every test run on both
+stores) and, for the few other tests over ~5 s, from `SLOW_TESTS`; nothing is marked by
+hand. `make test` (and CI) runs every tier.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +17,30 @@ import pytest
 
 from hub.store.database import Store
 from tests.postgres import PostgresServer, postgres_server
+
+TESTS = Path(__file__).parent
+
+# folder or file under tests/ -> the markers of every test in it (each also `slow`)
+SLOW_PATHS: dict[str, tuple[str, ...]] = {
+    "systems": ("systems",),  # stand-ins for and real servers of the source systems
+    "dags": ("airflow",),  # Airflow: a metadata DB, the DAG processor, task runs
+    "browser": ("browser",),  # `crmhub serve` driven by Chromium
+    "hub/test_kill_rerun.py": ("kill_rerun",),  # SIGKILLed `crmhub sync` processes
+}
+
+# other single tests over ~5 s on 2 cores (`pytest --durations=40`), by node id without
+# parameters; a name that no longer matches a test in its module is reported
+SLOW_TESTS: frozenset[str] = frozenset(
+    {
+        # `crmhub` commands run as subprocesses, one after another
+        "tests/hub/test_cli.py::test_init_check_sync_status_quarantine",  # 11.1 s
+        "tests/hub/test_steward_cli.py::test_user_add_review_list_show_decide",  # 10.2 s
+        "tests/hub/test_cli.py::test_user_mistakes_are_one_clear_line",  # 9.1 s
+        "tests/hub/push/test_cli.py::test_push_dry_run_plan_then_push_then_status",  # 7.8 s
+        # 5-6 s to set up unless CRMHUB_PLUGIN_DIR holds it: installs tap-jsonl from PyPI
+        "tests/hub/test_external_tap.py::test_tap_jsonl_subprocess_end_to_end",
+    }
+)
 
 
 @pytest.fixture(scope="session")
@@ -18,9 +50,15 @@ def pg_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each store backend in turn (the PostgreSQL runs are marked `slow` and `postgres`)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     """A fresh, empty hub store URL on each backend."""
-    if request.param == "sqlite":
+    if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'hub.db'}"
     server: PostgresServer = request.getfixturevalue("pg_server")
     return server.create_database()
@@ -31,3 +69,40 @@ def store(store_url: str) -> Iterator[Store]:
     s = Store.open(store_url)
     yield s
     s.dispose()
+
+
+def _path_markers(path: Path) -> tuple[str, ...]:
+    try:
+        parts = path.relative_to(TESTS).parts
+    except ValueError:  # a test file outside tests/
+        return ()
+    found: list[str] = []
+    for prefix, markers in SLOW_PATHS.items():
+        if parts[: len(Path(prefix).parts)] == Path(prefix).parts:
+            found.extend(markers)
+    return tuple(found)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its tier (see the module docstring)."""
+    unmatched = set(SLOW_TESTS)
+    for item in items:
+        markers = list(_path_markers(item.path))
+        callspec = getattr(item, "callspec", None)
+        if (
+            callspec is not None and callspec.params.get("backend") == "postgresql"
+        ) or "pg_server" in getattr(item, "fixturenames", ()):
+            markers.append("postgres")
+        if item.nodeid.partition("[")[0] in SLOW_TESTS:
+            unmatched.discard(item.nodeid.partition("[")[0])
+            markers.append("slow")
+        if markers and "slow" not in markers:
+            markers.append("slow")
+        for name in dict.fromkeys(markers):
+            item.add_marker(name)
+    modules = {item.nodeid.partition("::")[0]: getattr(item, "module", None) for item in items}
+    for nodeid in sorted(unmatched):
+        path, _, name = nodeid.partition("::")
+        module = modules.get(path)
+        if module is not None and not hasattr(module, name):  # renamed? keep the list true
+            warnings.warn(pytest.PytestWarning(f"SLOW_TESTS names no test: {nodeid}"), stacklevel=1)

@@ -42,7 +42,7 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    """A running server; `create_database()` hands out fresh, empty databases."""
+    """A running server; `create_database()` hands out fresh databases, empty or copied."""
 
     def __init__(self, port: int, run_as: list[str], socket_dir: Path) -> None:
         self.port = port
@@ -53,10 +53,12 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self) -> str:
+    def create_database(self, template: str | None = None) -> str:
+        """A new database: empty, or a copy of database `template` (which must have no
+        open connections) — PostgreSQL copies the files, far quicker than rebuilding it."""
         self._n += 1
         name = f"crmhub_test_{os.getpid()}_{self._n}"
-        subprocess.run(
+        done = subprocess.run(
             [
                 *self._run_as,
                 _bin("createdb"),
@@ -66,11 +68,14 @@ class PostgresServer:
                 str(self.port),
                 "-U",
                 "postgres",
+                *(["--template", template] if template else []),
                 name,
             ],
-            check=True,
             capture_output=True,
+            text=True,
         )
+        if done.returncode != 0:
+            raise RuntimeError(f"createdb {name} failed: {done.stderr.strip()}")
         return self.url(name)
 
 
