@@ -1,10 +1,11 @@
 """Browser tests: a real `crmhub serve` on the demo hub, driven by Debian's Chromium.
 
-One demo hub is built per session (`crmhub demo`, then the users alice/admin, sam/steward
-and vera/viewer) and one server process serves it. Before every test the hub's SQLite
-database is restored from a snapshot taken right after set-up (SQLite's online backup,
-which is safe while the server holds connections), so every test starts from the same
-demo data and the tests pass in any order. Each test leaves a full-page screenshot in
+One demo hub is built per session (what `crmhub demo` does, plus the users alice/admin,
+sam/steward and vera/viewer: tests/hub/helpers.py `build_demo_hub`, shared with the hub
+tests) and one server process serves it. Before every test the hub's SQLite database is
+restored from a snapshot taken right after set-up (SQLite's online backup, which is safe
+while the server holds connections), so every test starts from the same demo data and the
+tests pass in any order. Each test leaves a full-page screenshot in
 tests/browser/screenshots/ (git-ignored); the path is printed at the end of the run.
 """
 
@@ -25,7 +26,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
-from tests.browser.helpers import PASSWORD, USERS, HubServer, copy_database
+from tests.browser.helpers import HubServer
+from tests.hub.helpers import build_demo_hub, copy_database
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package, installed by scripts/ensure-services.sh
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -52,25 +54,6 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _add_users(config: Path) -> Path:
-    """Create the test users the way `crmhub user add` does; return the store's file."""
-    from hub.steward import add_user
-    from hub.store.database import Store
-    from schemas.config import load_config
-
-    store = Store.from_config(load_config(config))
-    try:
-        store.migrate()
-        with store.transaction() as conn:
-            for name, role in USERS.items():
-                add_user(conn, name, PASSWORD, role, actor="browser-tests")
-        database = store.engine.url.database
-    finally:
-        store.dispose()
-    assert database, f"{config}: the demo hub should use a SQLite store"
-    return Path(database)
-
-
 def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -88,18 +71,9 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -
 @pytest.fixture(scope="session")
 def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
     base = tmp_path_factory.mktemp("browser-hub")
-    directory = base / "demo"
     crmhub = _crmhub()
-    demo = subprocess.run(
-        [crmhub, "demo", "--dir", str(directory)],
-        cwd=base,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert demo.returncode == 0, f"crmhub demo failed:\n{demo.stdout}\n{demo.stderr}"
-    config = directory / "hub.yaml"
-    database = _add_users(config)
+    demo = build_demo_hub(base / "demo", push=True, actor="crmhub demo")
+    directory, database, config = demo.folder, demo.sqlite_file, demo.folder / "hub.yaml"
     snapshot = base / "snapshot.db"
     copy_database(database, snapshot)
 

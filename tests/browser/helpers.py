@@ -3,36 +3,22 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 from playwright.sync_api import Page, expect
 
+from tests.hub.helpers import PASSWORD, USERS, copy_database
+
 __all__ = [
     "PASSWORD",
     "USERS",
     "HubServer",
-    "copy_database",
     "login",
     "open_customer",
     "source_records",
 ]
-
-PASSWORD = "browser-tests-pw"
-USERS = {"alice": "admin", "sam": "steward", "vera": "viewer"}
-
-
-def copy_database(source: Path, target: Path) -> None:
-    """Copy one SQLite database into another with the online backup API."""
-    src = sqlite3.connect(source, timeout=30)
-    dst = sqlite3.connect(target, timeout=30)
-    try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
 
 
 @dataclass(frozen=True)

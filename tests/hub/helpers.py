@@ -1,17 +1,121 @@
-"""Test helpers: sample sources and snapshots of the store's contents."""
+"""Test helpers: the demo hub built once and copied per test, sample sources, and
+snapshots of the store's contents."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from hub.store.database import Store
-from hub.store.tables import customer_records, interactions, raw_records
+from hub.cli.example import write_example
+from hub.core.retry import RetryPolicy
+from hub.push.run import push as push_back
+from hub.resolve.run import resolve_store
+from hub.steward import SurvivorshipSettings, add_user
+from hub.store.database import DEFAULT_URL, Store
+from hub.store.tables import crosswalk, customer_records, interactions, raw_records
+from hub.sync.run import sync
+from schemas.config import HubConfig, load_config
 
-__all__ = ["make_erp", "snapshot", "write_project"]
+__all__ = [
+    "PASSWORD",
+    "USERS",
+    "DemoHub",
+    "ResolvedHub",
+    "build_demo_hub",
+    "copy_database",
+    "make_erp",
+    "snapshot",
+    "write_project",
+]
+
+PASSWORD = "correct-horse-battery"
+USERS = {"alice": "admin", "sam": "steward", "vera": "viewer"}
+
+
+@dataclass
+class ResolvedHub:
+    """A demo hub a test may change: its config (`base_dir` is its own folder) and store."""
+
+    config: HubConfig
+    store: Store
+    settings: SurvivorshipSettings
+
+    def crosswalk(self) -> dict[tuple[str, str], str]:
+        with self.store.engine.connect() as conn:
+            return {
+                (r.source, r.source_id): r.golden_id for r in conn.execute(sa.select(crosswalk))
+            }
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """Copy one SQLite database into another with the online backup API (safe while either
+    has open connections, and with a write-ahead log not yet checkpointed)."""
+    src = sqlite3.connect(source, timeout=30)
+    dst = sqlite3.connect(target, timeout=30)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+@dataclass(frozen=True)
+class DemoHub:
+    """The demo project, built once: hub.yaml and the sample data under `folder`, the
+    store at `store_url` (closed). Tests get copies, never this one."""
+
+    folder: Path
+    store_url: str
+
+    @property
+    def sqlite_file(self) -> Path:
+        """The store's SQLite file (a relative URL is relative to `folder`)."""
+        url = sa.make_url(self.store_url)
+        assert url.get_backend_name() == "sqlite" and url.database, self.store_url
+        return self.folder / url.database  # an absolute database path wins over folder
+
+    def copy(self, target: Path, store_url: str) -> ResolvedHub:
+        """The project files copied to `target`, hub.yaml pointed at `store_url` — a copy of
+        the store the caller has made (`copy_database` for SQLite, a template database for
+        PostgreSQL). The store must lie outside `folder`, or it is copied along."""
+        shutil.copytree(self.folder, target, dirs_exist_ok=True)
+        hub_yaml = target / "hub.yaml"
+        hub_yaml.write_text(hub_yaml.read_text().replace(self.store_url, store_url))
+        return _open(load_config(hub_yaml))
+
+
+def _open(config: HubConfig) -> ResolvedHub:
+    return ResolvedHub(config, Store.open(config), SurvivorshipSettings.from_config(config))
+
+
+def build_demo_hub(
+    folder: Path, store_url: str = DEFAULT_URL, *, push: bool = False, actor: str = "test"
+) -> DemoHub:
+    """`crmhub demo` in-process: the example project under `folder`, synced and resolved on
+    `store_url` (and pushed back, as the demo does, if `push`), plus one user per role of
+    USERS with PASSWORD. Slow (four syncs, a resolve, three Argon2 hashes): build once."""
+    write_example(folder)
+    hub_yaml = folder / "hub.yaml"
+    hub_yaml.write_text(hub_yaml.read_text().replace(DEFAULT_URL, store_url))
+    resolved = _open(load_config(hub_yaml))
+    config, store = resolved.config, resolved.store
+    try:
+        results = sync(config, store, retry=RetryPolicy(attempts=1))
+        assert all(r.ok for r in results), [r.error for r in results]
+        resolve_store(config, store, actor=actor)
+        if push:
+            push_back(config, store)
+        with store.transaction() as conn:
+            for name, role in USERS.items():
+                add_user(conn, name, PASSWORD, role, actor=actor)
+    finally:
+        store.dispose()
+    return DemoHub(folder, store_url)
 
 
 def make_erp(path: Path, customers: int, orders_per_customer: int = 1) -> None:
