@@ -7,7 +7,7 @@ UV := $(BIN)/uv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export CRMHUB_PLUGIN_DIR ?= $(CURDIR)/$(VENV)/plugins
 
-.PHONY: demo test lint typecheck pytest services bench schemas clean
+.PHONY: demo test test-fast bytecode lint typecheck pytest services bench schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,18 @@ demo: $(STAMP)
 	$(BIN)/crmhub demo --dir demo
 
 ## make test — install, provide real services (PostgreSQL), lint, type-check, run pytest.
-test: $(STAMP) services lint typecheck pytest
+test: $(STAMP) bytecode services lint typecheck pytest
+
+## make test-fast — the edit loop (~3 min): lint and the fast tier, `pytest -m "not slow"`
+## (no PostgreSQL, real systems, Airflow, browser or kill-and-rerun; see tests/conftest.py).
+test-fast: $(STAMP) bytecode lint
+	$(BIN)/pytest -q -m "not slow"
+
+# PYTHONDONTWRITEBYTECODE=1 (set on our machines) keeps Python from writing .pyc files, so
+# every test subprocess would recompile our packages; compile them once up front (the
+# install step does the same for site-packages with --compile-bytecode).
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q hub identity connectors schemas dags
 
 services:
 	@bash scripts/ensure-services.sh
