@@ -8,12 +8,16 @@ from __future__ import annotations
 from hub.core.clock import as_utc, now
 from hub.core.errors import HubError, SyncError, http_status, is_retriable, one_line
 from hub.core.retry import RetryPolicy
-from hub.core.states import Role
+from hub.core.states import CandidateStatus, Decision, GoldenStatus, Role, RunStatus
 
 __all__ = [
+    "CandidateStatus",
+    "Decision",
+    "GoldenStatus",
     "HubError",
     "RetryPolicy",
     "Role",
+    "RunStatus",
     "SyncError",
     "as_utc",
     "http_status",

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from connectors.writers import Writer, load_writer
 from hub.core.errors import HubError
+from hub.core.states import GoldenStatus
 from hub.store.tables import crosswalk, customer_records, golden_records, push_state
 from hub.sync.echo import empty as _empty
 from hub.sync.echo import same_value
@@ -116,7 +117,7 @@ def build_plan(conn: Connection, config: HubConfig, name: str) -> Plan:
         sa.select(customer_records, g.golden_id, g.record, g.provenance)
         .join(crosswalk, sa.and_(x.source == c.source, x.source_id == c.source_id))
         .join(golden_records, g.golden_id == x.golden_id)
-        .where(c.source == name, c.deleted.is_(False), g.status == "active")
+        .where(c.source == name, c.deleted.is_(False), g.status == GoldenStatus.ACTIVE)
         .order_by(c.source_id)
     )
     linked: set[str] = set()
@@ -177,7 +178,9 @@ def _plan_creates(
     pending = {gid for gid, _ in state.values()}
     g = golden_records.c
     for row in conn.execute(
-        sa.select(g.golden_id, g.record).where(g.status == "active").order_by(g.golden_id)
+        sa.select(g.golden_id, g.record)
+        .where(g.status == GoldenStatus.ACTIVE)
+        .order_by(g.golden_id)
     ):
         if row.golden_id in linked or row.golden_id in pending:
             continue

@@ -23,6 +23,7 @@ from connectors.writers import PushItem, WriteError, Writer
 from hub.core.clock import now
 from hub.core.errors import HubError
 from hub.core.retry import RetryPolicy
+from hub.core.states import RunStatus
 from hub.push.plan import Change, Plan, build_plan, writer_for
 from hub.store.database import Store, open_run
 from hub.store.locks import hub_lock
@@ -45,7 +46,7 @@ class PushResult:
     updated: int = 0
     failed: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (record key, message)
-    status: str = "succeeded"
+    status: RunStatus = RunStatus.SUCCEEDED
 
     @property
     def sent(self) -> int:
@@ -130,20 +131,33 @@ def _record_failure(
 
 
 class _Throttle:
-    def __init__(self, per_second: float | None) -> None:
+    """Keeps a writer under its `max_requests_per_second`."""
+
+    def __init__(self, per_second: float | None, sleep: Callable[[float], None]) -> None:
         self.interval = 1.0 / per_second if per_second else 0.0
+        self.sleep = sleep
         self.last = 0.0
 
     def wait(self) -> None:
         delay = self.last + self.interval - time.monotonic()
         if delay > 0:
-            time.sleep(delay)
+            self.sleep(delay)
         self.last = time.monotonic()
+
+
+def _retriable(error: BaseException) -> bool:
+    return isinstance(error, WriteError) and error.retriable
+
+
+def _retry_after(error: BaseException) -> float | None:
+    return error.retry_after if isinstance(error, WriteError) else None
 
 
 def _send(
     writer: Writer, change: Change, golden_id_field: str, retry: RetryPolicy, throttle: _Throttle
 ) -> str:
+    """Write one change (retriable failures backed off, at least as long as the system's
+    Retry-After asks); returns the record's id in the system."""
     item = PushItem(
         source_id=change.source_id,
         stream=change.stream,
@@ -153,19 +167,15 @@ def _send(
         before=change.before,
         system_fields=change.system_fields,
     )
-    delays = retry.delays()
-    for attempt in range(len(delays) + 1):
+
+    def write() -> str:
         throttle.wait()
-        try:
-            if change.kind == "create":
-                return writer.create(item)
-            writer.update(item)
-            return str(change.source_id)
-        except WriteError as error:
-            if not error.retriable or attempt == len(delays):
-                raise
-            time.sleep(max(delays[attempt], error.retry_after or 0.0))
-    raise AssertionError("unreachable")  # pragma: no cover
+        if change.kind == "create":
+            return writer.create(item)
+        writer.update(item)
+        return str(change.source_id)
+
+    return retry.call(write, retriable=_retriable, at_least=_retry_after)
 
 
 def push_connector(
@@ -201,9 +211,9 @@ def _push_locked(
             settings: Any = resolve_env(connector.config, f"connectors.{name}.config")
             with contextlib.chdir(config.base_dir):  # relative paths as in hub.yaml, like sync
                 _send_all(store, writer_class(settings), plan, result, retry, progress)
-        result.status = "succeeded"
+        result.status = RunStatus.SUCCEEDED
     except Exception as exc:
-        result.status = "failed"
+        result.status = RunStatus.FAILED
         _finish(store, result, error=f"{type(exc).__name__}: {exc}")
         raise
     _finish(store, result)
@@ -220,11 +230,12 @@ def _send_all(
 ) -> None:
     """Send every change; stop early when the system stays unreachable (the rest waits for
     the next run), so an outage costs a few backoffs, not one per record."""
-    throttle = _Throttle(type(writer).max_requests_per_second)
+    retry = retry or RetryPolicy()
+    throttle = _Throttle(type(writer).max_requests_per_second, retry.sleep)
     outage = 0
     try:
         for done, change in enumerate(plan.changes, 1):
-            error = _apply(store, writer, change, plan, result, retry or RetryPolicy(), throttle)
+            error = _apply(store, writer, change, plan, result, retry, throttle)
             outage = outage + 1 if error is not None and error.retriable else 0
             if outage >= UNREACHABLE_AFTER:
                 left = len(plan.changes) - done

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub.core.clock import now
+from hub.core.states import CandidateStatus, Decision, GoldenStatus
 from hub.store.database import Store, canonical_json, dumps
 from hub.store.locks import hub_lock
 from hub.store.tables import (
@@ -45,7 +46,7 @@ __all__ = [
     "resolve_store",
 ]
 
-CONSTRAINING = ("match", "no_match", "reset")
+CONSTRAINING = (Decision.MATCH, Decision.NO_MATCH, Decision.RESET)
 """Decisions that set or withdraw a pair's constraint; the latest per pair wins. (`unsure`
 and `skip` are recorded too but leave the constraint as it was.)"""
 _NOT_IDENTIFYING = frozenset({"source", "source_id", "updated_at"})
@@ -106,8 +107,8 @@ def _decisions(conn: Connection) -> tuple[list[tuple[Key, Key]], list[tuple[Key,
             sorted([(row.left_source, row.left_source_id), (row.right_source, row.right_source_id)])
         )
         latest[pair] = row.decision  # type: ignore[index]
-    must = [p for p, v in latest.items() if v == "match"]
-    cannot = [p for p, v in latest.items() if v == "no_match"]
+    must = [p for p, v in latest.items() if v == Decision.MATCH]
+    cannot = [p for p, v in latest.items() if v == Decision.NO_MATCH]
     return must, cannot  # type: ignore[return-value]
 
 
@@ -130,7 +131,7 @@ def _golden_row(gid: str, golden: GoldenRecord, stamp: Any) -> dict[str, Any]:
         "kind": values.get("kind"),
         "record": values,
         "provenance": provenance_json(golden),
-        "status": "active",
+        "status": GoldenStatus.ACTIVE,
         "merged_into": None,
         "updated_at": stamp,
     }
@@ -159,7 +160,7 @@ def _persist(
         elif (old.record, old.provenance, old.status) != (
             row["record"],
             row["provenance"],
-            "active",
+            GoldenStatus.ACTIVE,
         ):
             conn.execute(
                 golden_records.update()
@@ -173,7 +174,7 @@ def _persist(
             conn.execute(
                 golden_records.update()
                 .where(g.golden_id == event.golden_id)
-                .values(status="merged", merged_into=target, updated_at=stamp)
+                .values(status=GoldenStatus.MERGED, merged_into=target, updated_at=stamp)
             )
         if event.kind in ("merge", "split", "retired"):
             conn.execute(
@@ -259,19 +260,21 @@ def _persist_candidates(
                     left_source_id=lid,
                     right_source=rs,
                     right_source_id=rid,
-                    status="open",
+                    status=CandidateStatus.OPEN,
                     created_at=stamp,
                     **values,
                 )
             )
-        elif row.status in ("open", "unsure"):
+        elif row.status in CandidateStatus.undecided():
             if (row.score, row.weights) != (values["score"], weights):
                 conn.execute(match_candidates.update().where(m.id == row.id).values(**values))
         elif key in hashes and hashes[key] != (current.get((ls, lid)), current.get((rs, rid))):
             conn.execute(  # identifying data changed since the decision: ask again
-                match_candidates.update().where(m.id == row.id).values(status="open", **values)
+                match_candidates.update()
+                .where(m.id == row.id)
+                .values(status=CandidateStatus.OPEN, **values)
             )
-    stale = [r.id for k, r in known.items() if r.status == "open" and k not in wanted]
+    stale = [r.id for k, r in known.items() if r.status == CandidateStatus.OPEN and k not in wanted]
     for chunk in range(0, len(stale), 500):
         conn.execute(match_candidates.delete().where(m.id.in_(stale[chunk : chunk + 500])))
 

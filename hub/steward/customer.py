@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hub.core.states import CandidateStatus, GoldenStatus
 from hub.steward.errors import NotFound
 from hub.store.tables import (
     audit_log,
@@ -38,8 +39,12 @@ def customer_view(conn: Connection, golden_id: str) -> dict[str, Any]:
     row = conn.execute(sa.select(golden_records).where(g.golden_id == golden_id)).first()
     if row is None:
         raise NotFound(f"no golden record {golden_id}; search by name, email or phone")
-    if row.status == "merged" and row.merged_into:
-        return {"golden_id": golden_id, "status": "merged", "merged_into": row.merged_into}
+    if row.status == GoldenStatus.MERGED and row.merged_into:
+        return {
+            "golden_id": golden_id,
+            "status": GoldenStatus.MERGED,
+            "merged_into": row.merged_into,
+        }
     x, c = crosswalk.c, customer_records.c
     sources = [
         dict(r._mapping)
@@ -77,7 +82,7 @@ def customer_view(conn: Connection, golden_id: str) -> dict[str, Any]:
             for r in conn.execute(
                 sa.select(match_candidates)
                 .where(
-                    m.status.in_(("open", "unsure")),
+                    m.status.in_(CandidateStatus.undecided()),
                     sa.or_(
                         sa.tuple_(m.left_source, m.left_source_id).in_(keys),
                         sa.tuple_(m.right_source, m.right_source_id).in_(keys),

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from hub.core.clock import now
+from hub.core.states import Decision, GoldenStatus
 from hub.resolve.run import CONSTRAINING, load_customer_records, provenance_json
 from hub.steward.audit import record_audit
 from hub.steward.errors import Conflict, NotFound
@@ -82,7 +83,7 @@ class Edit:
     def active(self, golden_id: str, expected_version: int | None) -> Row[Any]:
         """The golden record, refused when not active or not at the version the caller saw."""
         row = self.golden(golden_id)
-        if row.status != "active":
+        if row.status != GoldenStatus.ACTIVE:
             where = f" into {row.merged_into}" if row.merged_into else ""
             raise Conflict(f"golden record {golden_id} is {row.status}{where}; open that one")
         if expected_version is not None and row.version != expected_version:
@@ -173,7 +174,7 @@ class Edit:
         """Put back the constraints an earlier action replaced (its undo)."""
         for entry in pairs:
             ls, lid, rs, rid = entry["pair"]
-            self.constrain((ls, lid), (rs, rid), entry["was"] or "reset", note="undo")
+            self.constrain((ls, lid), (rs, rid), entry["was"] or Decision.RESET, note="undo")
 
     def new_golden_id(self, members: Sequence[Key]) -> str:
         for attempt in range(1000):
@@ -192,7 +193,7 @@ class Edit:
         """
         members = self.members(golden_id)
         if not members:
-            self._write(golden_id, status="retired", updated_at=self.stamp)
+            self._write(golden_id, status=GoldenStatus.RETIRED, updated_at=self.stamp)
             return
         golden = survive(
             load_customer_records(self.conn, members),
@@ -204,7 +205,7 @@ class Edit:
             "kind": golden.values.get("kind"),
             "record": _stored(golden.values),
             "provenance": _stored(provenance_json(golden)),
-            "status": "active",
+            "status": GoldenStatus.ACTIVE,
             "merged_into": None,
             "updated_at": self.stamp,
         }
@@ -219,7 +220,9 @@ class Edit:
         self._write(golden_id, **values)
 
     def retire_into(self, golden_id: str, survivor: str) -> None:
-        self._write(golden_id, status="merged", merged_into=survivor, updated_at=self.stamp)
+        self._write(
+            golden_id, status=GoldenStatus.MERGED, merged_into=survivor, updated_at=self.stamp
+        )
 
     def _write(self, golden_id: str, **values: Any) -> None:
         """Update a golden record at the version this edit read (optimistic lock)."""

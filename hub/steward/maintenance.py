@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hub.core.states import CandidateStatus, Decision
 from hub.resolve.run import CONSTRAINING
 from hub.steward.edits import ActionResult, Edit, Key, SurvivorshipSettings
 from hub.steward.errors import Conflict, InvalidInput, NotFound
@@ -63,7 +64,7 @@ def apply_merge(
         moved = edit.members(gid)
         edit.move(moved, survivor)
         for key in moved:
-            edit.constrain(anchor, key, "match", note=f"merge {gid} into {survivor}")
+            edit.constrain(anchor, key, Decision.MATCH, note=f"merge {gid} into {survivor}")
         carried = []
         for name, (value, by, at) in edit.overrides(gid).items():
             if name not in kept:
@@ -106,7 +107,7 @@ def _refuse_cannot_links(
         pair = ((row.left_source, row.left_source_id), (row.right_source, row.right_source_id))
         latest[pair] = row
     for (a, b), row in latest.items():
-        if row.decision == "no_match" and owner[a] != owner[b] and {a, b} != set(deciding):
+        if row.decision == Decision.NO_MATCH and owner[a] != owner[b] and {a, b} != set(deciding):
             raise Conflict(
                 f"{a[0]}/{a[1]} and {b[0]}/{b[1]} were decided not to match (by "
                 f"{row.decided_by} at {row.decided_at:%Y-%m-%d %H:%M}); undo that decision "
@@ -147,11 +148,11 @@ def apply_unmerge(
     note = f"unmerge from {golden_id}"
     for key in moved:
         for other in remaining:
-            edit.constrain(key, other, "no_match", note=note)
+            edit.constrain(key, other, Decision.NO_MATCH, note=note)
     anchor = moved[0] if created else edit.members(destination)[0]
     for key in moved:
         if key != anchor:
-            edit.constrain(anchor, key, "match", note=note)
+            edit.constrain(anchor, key, Decision.MATCH, note=note)
     edit.rebuild(golden_id)
     edit.rebuild(destination, new=created)
     return {
@@ -305,7 +306,7 @@ def undo_action(
         conn.execute(
             match_candidates.update()
             .where(match_candidates.c.id == detail["candidate_id"])
-            .values(status=detail.get("previous_status", "open"))
+            .values(status=detail.get("previous_status", CandidateStatus.OPEN))
         )
     return edit.finish(
         "undo", f"undid action {action_id}: {row.summary}", {"undone": action_id}, undoes=action_id

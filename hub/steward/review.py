@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hub.core.states import CandidateStatus, Decision
 from hub.resolve.run import identifying_hash, load_customer_records, provenance_json
 from hub.steward.edits import ActionResult, Edit, Key, SurvivorshipSettings
 from hub.steward.errors import Conflict, InvalidInput, NotFound
@@ -35,8 +36,12 @@ __all__ = [
     "review_pair",
 ]
 
-DECISIONS = ("match", "no_match", "unsure", "skip")
-_STATUS_AFTER = {"match": "decided", "no_match": "decided", "unsure": "unsure"}
+DECISIONS = (Decision.MATCH, Decision.NO_MATCH, Decision.UNSURE, Decision.SKIP)
+_STATUS_AFTER: dict[str, str] = {
+    Decision.MATCH: CandidateStatus.DECIDED,
+    Decision.NO_MATCH: CandidateStatus.DECIDED,
+    Decision.UNSURE: CandidateStatus.UNSURE,
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,7 +52,7 @@ class QueueFilter:
     min_score: float | None = None
     max_score: float | None = None
     kind: str | None = None
-    status: str = "open"  # open | unsure
+    status: str = CandidateStatus.OPEN  # open | unsure
 
 
 def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
@@ -210,7 +215,7 @@ def decide(
     if decision not in DECISIONS:
         raise InvalidInput(f"unknown decision {decision!r}; use one of {', '.join(DECISIONS)}")
     row = _candidate(conn, candidate_id)
-    if row.status not in ("open", "unsure"):
+    if row.status not in CandidateStatus.undecided():
         raise Conflict(f"review item {candidate_id} was already decided; reload the queue")
     m = match_candidates.c
     new_status = _STATUS_AFTER.get(decision, row.status)
@@ -226,9 +231,9 @@ def decide(
     right: Key = (row.right_source, row.right_source_id)
     before = {"left": edit.golden_of(left), "right": edit.golden_of(right)}
     sub: dict[str, Any] | None = None
-    if decision == "match" and before["left"] != before["right"]:
+    if decision == Decision.MATCH and before["left"] != before["right"]:
         sub = apply_merge(edit, [before["left"], before["right"]], {}, deciding=(left, right))
-    elif decision == "no_match" and before["left"] == before["right"]:
+    elif decision == Decision.NO_MATCH and before["left"] == before["right"]:
         sub = apply_unmerge(edit, before["left"], [right], None)
     after = {"left": edit.golden_of(left), "right": edit.golden_of(right)}
     hashes = {
@@ -246,9 +251,14 @@ def decide(
         left_hash=hashes.get(left),
         right_hash=hashes.get(right),
     )
-    if decision in ("unsure", "skip"):
+    if decision in (Decision.UNSURE, Decision.SKIP):
         edit.pairs.pop()  # recorded, but no constraint to restore on undo
-    words = {"match": "match", "no_match": "not a match", "unsure": "unsure", "skip": "skipped"}
+    words: dict[str, str] = {
+        Decision.MATCH: "match",
+        Decision.NO_MATCH: "not a match",
+        Decision.UNSURE: "unsure",
+        Decision.SKIP: "skipped",
+    }
     summary = f"review item {candidate_id}: {words[decision]}"
     detail = {
         "candidate_id": candidate_id,
@@ -273,7 +283,7 @@ def decide_many(
 ) -> dict[str, Any]:
     """Apply one decision to every item of a filtered queue, each in its own transaction;
     items someone else decided meanwhile are reported, not overwritten."""
-    if decision not in ("match", "no_match", "unsure"):
+    if decision not in (Decision.MATCH, Decision.NO_MATCH, Decision.UNSURE):
         raise InvalidInput("bulk decisions are match, no_match or unsure")
     with conn_factory() as conn:
         items, _ = list_queue(conn, flt, limit=limit)

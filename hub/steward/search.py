@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from rapidfuzz import fuzz, process
 from sqlalchemy.engine import Connection
 
+from hub.core.states import GoldenStatus
 from hub.store.tables import crosswalk, customer_records, golden_records
 from identity.contact import normalise_email
 from identity.folding import fold_words
@@ -58,7 +59,9 @@ class SearchIndex:
         self.ids: dict[str, set[str]] = {}
         self.keys: dict[str, set[str]] = {}
         self.golden: dict[str, dict[str, Any]] = {}
-        for row in conn.execute(sa.select(g.golden_id, g.record).where(g.status == "active")).all():
+        for row in conn.execute(
+            sa.select(g.golden_id, g.record).where(g.status == GoldenStatus.ACTIVE)
+        ).all():
             self.golden[row.golden_id] = row.record
             self._add(row.golden_id, row.record, None)
         rows = conn.execute(

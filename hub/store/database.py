@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from hub.core.clock import now
+from hub.core.states import RunStatus
 from hub.store.migrations import HEAD
 from hub.store.tables import connector_runs, stream_state
 from schemas.config import HubConfig, resolve_env
@@ -190,7 +191,7 @@ class Store:
             )
 
     def finish_run(
-        self, run_id: int, *, status: str, counts: dict[str, int], error: str | None = None
+        self, run_id: int, *, status: RunStatus, counts: dict[str, int], error: str | None = None
     ) -> None:
         with self.transaction() as conn:
             conn.execute(
@@ -233,18 +234,22 @@ def open_run(conn: Connection, table: sa.Table, connector: str, **values: Any) -
     `running` by a process that has died become `aborted` first."""
     c = table.c
     stale = conn.execute(
-        sa.select(c.id, c.pid).where(c.connector == connector, c.status == "running")
+        sa.select(c.id, c.pid).where(c.connector == connector, c.status == RunStatus.RUNNING)
     ).all()
     for run_id, pid in stale:
         if pid is None or not process_alive(pid):
             conn.execute(
                 table.update()
                 .where(c.id == run_id)
-                .values(status="aborted", finished_at=now(), error="process ended")
+                .values(status=RunStatus.ABORTED, finished_at=now(), error="process ended")
             )
     result = conn.execute(
         table.insert().values(
-            connector=connector, status="running", started_at=now(), pid=os.getpid(), **values
+            connector=connector,
+            status=RunStatus.RUNNING,
+            started_at=now(),
+            pid=os.getpid(),
+            **values,
         )
     )
     key = result.inserted_primary_key

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hub.core.states import GoldenStatus
 from hub.store.database import Store
 from hub.store.tables import (
     connector_runs,
@@ -70,7 +71,7 @@ def hub_status(store: Store, *, runs: int = 10) -> HubStatus:
             )
         ]
         golden = conn.execute(
-            sa.select(sa.func.count()).where(golden_records.c.status == "active")
+            sa.select(sa.func.count()).where(golden_records.c.status == GoldenStatus.ACTIVE)
         ).scalar_one()
     names = sorted(set(raw) | set(deleted) | set(open_q))
     sources = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from hub.core.states import CandidateStatus, GoldenStatus
+
 __all__ = [
     "api_tokens",
     "audit_log",
@@ -47,7 +49,7 @@ connector_runs = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("connector", sa.String(100), nullable=False, index=True),
-    sa.Column("status", sa.String(20), nullable=False),  # running|succeeded|failed|aborted
+    sa.Column("status", sa.String(20), nullable=False),  # RunStatus
     sa.Column("full_refresh", sa.Boolean, nullable=False, default=False),
     sa.Column("dry_run", sa.Boolean, nullable=False, default=False),
     sa.Column("started_at", _TS, nullable=False),
@@ -170,7 +172,9 @@ golden_records = sa.Table(
     sa.Column("kind", sa.String(20)),
     sa.Column("record", _JSON, nullable=False),
     sa.Column("provenance", _JSON, nullable=False),
-    sa.Column("status", sa.String(20), nullable=False, default="active"),  # active|merged|retired
+    sa.Column(
+        "status", sa.String(20), nullable=False, default=GoldenStatus.ACTIVE
+    ),  # active|merged|retired
     sa.Column("merged_into", sa.String(40)),
     sa.Column("version", sa.Integer, nullable=False, default=1),
     sa.Column("created_at", _TS, nullable=False),
@@ -198,7 +202,9 @@ match_candidates = sa.Table(
     sa.Column("right_source_id", sa.String(500), nullable=False),
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("weights", _JSON, nullable=False),
-    sa.Column("status", sa.String(20), nullable=False, default="open"),  # open|decided|stale
+    sa.Column(
+        "status", sa.String(20), nullable=False, default=CandidateStatus.OPEN
+    ),  # open|decided|stale
     sa.Column("created_at", _TS, nullable=False),
     sa.UniqueConstraint("left_source", "left_source_id", "right_source", "right_source_id"),
 )
@@ -299,7 +305,7 @@ push_runs = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("connector", sa.String(100), nullable=False, index=True),
-    sa.Column("status", sa.String(20), nullable=False),  # running|succeeded|failed|aborted
+    sa.Column("status", sa.String(20), nullable=False),  # RunStatus
     sa.Column("mode", sa.String(20), nullable=False),  # upsert|update-only
     sa.Column("dry_run", sa.Boolean, nullable=False, default=False),
     sa.Column("started_at", _TS, nullable=False),

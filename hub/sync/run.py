@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hub.core.errors import HubError, SyncError, is_retriable, one_line
 from hub.core.retry import RetryPolicy
+from hub.core.states import RunStatus
 from hub.store.database import Store
 from hub.store.locks import hub_lock
 from hub.sync.ingest import Ingestor
@@ -30,7 +31,7 @@ class SyncResult:
 
     connector: str
     run_id: int
-    status: str  # succeeded | failed
+    status: RunStatus  # succeeded | failed
     counts: WriteCounts = field(default_factory=WriteCounts)
     error: str | None = None
     attempts: int = 1
@@ -39,7 +40,7 @@ class SyncResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "succeeded"
+        return self.status == RunStatus.SUCCEEDED
 
     def summary(self) -> str:
         c = self.counts
@@ -97,40 +98,35 @@ def _sync_locked(
     retry = retry or RetryPolicy()
     started = time.monotonic()
     run_id = store.start_run(connector.name, full_refresh=full_refresh, dry_run=dry_run)
-    result = SyncResult(connector.name, run_id, "failed")
-    delays = retry.delays()
-    for attempt in range(1, retry.attempts + 1):
-        result.attempts = attempt
-        try:
-            result.counts.add(
-                _attempt(
-                    config,
-                    store,
-                    connector,
-                    run_id,
-                    fresh=full_refresh and attempt == 1,
-                    full_refresh=full_refresh,
-                    dry_run=dry_run,
-                    on_progress=on_progress,
-                    batch_size=batch_size,
-                )
-            )
-            result.status = "succeeded"
-            result.error = None
-            result.retriable = False
-            break
-        except (HubError, ConfigError) as exc:
-            result.error = one_line(exc).removeprefix(f"{connector.name}: ")
-            retriable = isinstance(exc, SyncError) and exc.retriable
-        except Exception as exc:  # a source failure: classify, report, keep committed work
-            result.error = one_line(exc)
-            retriable = is_retriable(exc)
-        result.retriable = retriable
-        if not retriable or attempt == retry.attempts:
-            break
-        delay = delays[attempt - 1]
-        log.warning("%s: %s — retrying in %.1fs", connector.name, result.error, delay)
-        time.sleep(delay)
+    result = SyncResult(connector.name, run_id, RunStatus.FAILED, attempts=0)
+
+    def attempt() -> WriteCounts:
+        result.attempts += 1
+        return _attempt(
+            config,
+            store,
+            connector,
+            run_id,
+            fresh=full_refresh and result.attempts == 1,
+            full_refresh=full_refresh,
+            dry_run=dry_run,
+            on_progress=on_progress,
+            batch_size=batch_size,
+        )
+
+    def retrying(error: BaseException, delay: float) -> None:
+        message = _classify(connector, error)[0]
+        log.warning("%s: %s — retrying in %.1fs", connector.name, message, delay)
+
+    try:
+        counts = retry.call(
+            attempt, retriable=lambda error: _classify(connector, error)[1], on_retry=retrying
+        )
+    except Exception as exc:  # a source failure: classify, report, keep committed work
+        result.error, result.retriable = _classify(connector, exc)
+    else:
+        result.counts.add(counts)
+        result.status = RunStatus.SUCCEEDED
     result.seconds = time.monotonic() - started
     store.finish_run(
         run_id,
@@ -139,6 +135,15 @@ def _sync_locked(
         error=result.error,
     )
     return result
+
+
+def _classify(connector: ConnectorConfig, error: BaseException) -> tuple[str, bool]:
+    """The one-line message of a failed attempt and whether another attempt may succeed."""
+    if isinstance(error, HubError | ConfigError):  # the hub's own: their message is for users
+        return one_line(error).removeprefix(f"{connector.name}: "), (
+            isinstance(error, SyncError) and error.retriable
+        )
+    return one_line(error), is_retriable(error)
 
 
 def _attempt(

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from hub.core.states import CandidateStatus, GoldenStatus
 from hub.steward import (
     DECISIONS,
     ROLES,
@@ -142,7 +143,7 @@ def home(user: Annotated[User | None, Depends(optional_user)]) -> Response:
 
 
 def _filter(
-    source: str | None, band: str | None, kind: str | None, status: str = "open"
+    source: str | None, band: str | None, kind: str | None, status: str = CandidateStatus.OPEN
 ) -> QueueFilter:
     low, high = None, None
     if band:
@@ -164,10 +165,15 @@ def review_list(
     source: str = "",
     band: str = "",
     kind: str = "",
-    status: str = "open",
+    status: str = CandidateStatus.OPEN,
     page: int = 1,
 ) -> HTMLResponse:
-    flt = _filter(source, band, kind, status if status in ("open", "unsure") else "open")
+    flt = _filter(
+        source,
+        band,
+        kind,
+        status if status in CandidateStatus.undecided() else CandidateStatus.OPEN,
+    )
     size = 50
     with hub.read() as conn:
         items, total = list_queue(conn, flt, limit=size, offset=(max(page, 1) - 1) * size)
@@ -250,7 +256,7 @@ def customers(request: Request, hub: HubDep, user: Viewer, q: str = "") -> HTMLR
 def customer(request: Request, golden_id: str, hub: HubDep, user: Viewer) -> Response:
     with hub.read() as conn:
         view = customer_view(conn, golden_id)
-    if view["status"] == "merged":
+    if view["status"] == GoldenStatus.MERGED:
         return _back(f"/customers/{view['merged_into']}", f"{golden_id} was merged into this one")
     return _page(request, "customer.html", user, c=view, editable=EDITABLE)
 
@@ -272,7 +278,7 @@ def customer_merge(
         survivor = conn.execute(
             sa.select(golden_records.c.golden_id).where(
                 golden_records.c.golden_id.in_([golden_id, other]),
-                golden_records.c.status == "active",
+                golden_records.c.status == GoldenStatus.ACTIVE,
             )
         ).scalar()
     return _back(f"/customers/{survivor or golden_id}", result.summary)

@@ -19,7 +19,6 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-import hub.sync.run
 import hub.sync.runners
 from connectors.errors import ConnectorFatalError, ConnectorRetriableError
 from hub.core.errors import SyncError, is_retriable
@@ -59,9 +58,9 @@ class FlakyTap(Tap):
 
 @pytest.fixture
 def flaky(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Store, list[float]]:
+    """A hub with the flaky tap; the list collects the delays slept (`RetryPolicy(sleep=)`)."""
     monkeypatch.setattr(hub.sync.runners, "load_connector", lambda name: FlakyTap)
     delays: list[float] = []
-    monkeypatch.setattr(hub.sync.run.time, "sleep", delays.append)
     Numbers.starts = []
     (tmp_path / "hub.yaml").write_text(
         f'store: {{url: "sqlite:///{tmp_path}/hub.db"}}\n'
@@ -78,7 +77,9 @@ def test_retriable_errors_resume_from_the_checkpoint_with_backoff(
 ) -> None:
     config, store, delays = flaky
     Numbers.failures = [RetriableAPIError("503 Service Unavailable"), TimeoutError("timed out")]
-    [result] = sync(config, store, retry=RetryPolicy(attempts=3, initial_delay=1, factor=2))
+    [result] = sync(
+        config, store, retry=RetryPolicy(attempts=3, initial_delay=1, factor=2, sleep=delays.append)
+    )
     assert result.ok and result.attempts == 3
     assert delays == [1, 2]
     assert Numbers.starts == [0, 15, 19]  # each attempt resumed from the last checkpoint
@@ -90,7 +91,8 @@ def test_retriable_errors_resume_from_the_checkpoint_with_backoff(
 def test_fatal_errors_fail_fast(flaky: tuple[Any, Store, list[float]]) -> None:
     config, store, delays = flaky
     Numbers.failures = [FatalAPIError("401 Unauthorized: check BILLING_API_KEY")]
-    [result] = sync(config, store, retry=RetryPolicy(attempts=3, initial_delay=1))
+    policy = RetryPolicy(attempts=3, initial_delay=1, sleep=delays.append)
+    [result] = sync(config, store, retry=policy)
     assert not result.ok and result.attempts == 1 and delays == []
     assert result.error == "401 Unauthorized: check BILLING_API_KEY"
 
@@ -98,7 +100,8 @@ def test_fatal_errors_fail_fast(flaky: tuple[Any, Store, list[float]]) -> None:
 def test_retries_give_up_after_the_last_attempt(flaky: tuple[Any, Store, list[float]]) -> None:
     config, store, delays = flaky
     Numbers.failures = [RetriableAPIError("429 Too Many Requests") for _ in range(5)]
-    [result] = sync(config, store, retry=RetryPolicy(attempts=3, initial_delay=0.5))
+    policy = RetryPolicy(attempts=3, initial_delay=0.5, sleep=delays.append)
+    [result] = sync(config, store, retry=policy)
     assert not result.ok and result.attempts == 3 and delays == [0.5, 1.0]
     assert "429" in (result.error or "")
 

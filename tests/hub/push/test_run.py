@@ -153,6 +153,41 @@ def test_retriable_errors_back_off_and_succeed(sqlite_hub: ResolvedHub, stand_in
     assert len(FlakyWriter.calls) == 3 * result.updated
 
 
+class SlowDownWriter(Writer):
+    """A stand-in system that answers 429 with Retry-After: 5 once per record."""
+
+    writable_fields: ClassVar[frozenset[str]] = frozenset({"email", "phone"})
+    calls: ClassVar[list[str]] = []
+
+    def update(self, item: PushItem) -> None:
+        SlowDownWriter.calls.append(str(item.source_id))
+        if SlowDownWriter.calls.count(str(item.source_id)) == 1:
+            raise WriteError("429 Too Many Requests", retriable=True, retry_after=5)
+
+
+def test_backoff_waits_at_least_as_long_as_retry_after_asks(
+    sqlite_hub: ResolvedHub, stand_in: Any
+) -> None:
+    stand_in(SlowDownWriter)
+    SlowDownWriter.calls.clear()
+    delays: list[float] = []
+    policy = RetryPolicy(attempts=3, initial_delay=1, factor=2, sleep=delays.append)
+    [result] = push(sqlite_hub.config, sqlite_hub.store, retry=policy)
+    assert result.failed == 0 and result.updated == len(result.plan.updates)
+    assert delays == [5] * result.updated  # Retry-After 5 s beats the first backoff of 1 s
+
+
+def test_an_unreachable_system_backs_off_exponentially(
+    sqlite_hub: ResolvedHub, stand_in: Any
+) -> None:
+    stand_in(DownWriter)
+    delays: list[float] = []
+    policy = RetryPolicy(attempts=3, initial_delay=1, factor=2, sleep=delays.append)
+    with pytest.raises(Exception, match="unreachable"):
+        push(sqlite_hub.config, sqlite_hub.store, retry=policy)
+    assert delays == [1, 2] * 3  # three records, each retried after 1 s and 2 s
+
+
 def test_an_unreachable_system_stops_the_run_early(sqlite_hub: ResolvedHub, stand_in: Any) -> None:
     stand_in(DownWriter)
     DownWriter.calls = 0
