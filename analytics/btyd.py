@@ -1,0 +1,178 @@
+"""Lifetime value and probability alive: BG/NBD (Fader, Hardie & Lee 2005) and Gamma-Gamma
+(Fader & Hardie 2013), fitted by maximum likelihood with scipy.
+
+Why not pymc-marketing, the issue's first choice: measured here (2 cores), importing it
+took 24 s and its MAP fit of BG/NBD on the 2,357-customer CDNOW sample 33 s (mostly graph
+compilation), and its default priors pull the estimates away from the published maximum
+likelihood ones (a 0.706 and b 2.092 against 0.793 and 2.426, 11-14 % off, where the goal
+is 2 %); it brings about 60 packages (580 MB). The two log-likelihoods are closed form, so
+a bounded quasi-Newton fit of the log-parameters takes well under a second on the
+per-customer summary (x, t_x, T, m), fitted on at most `max_fit` customers drawn at random
+(their estimates are as tight as the population's at that size). The formulas follow the
+papers and `lifetimes`' implementation.
+
+Time is in weeks (days / 7) as in the papers; `summarise` builds the summary from purchase
+days: x = repeat purchase days, t_x = weeks from the first to the last purchase day, T =
+weeks from the first purchase day to the last day observed, m = mean value of the repeat
+purchase days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import betaln, expit, gammaln, hyp2f1
+
+__all__ = ["BetaGeo", "GammaGamma", "summarise"]
+
+WEEK = 7.0
+
+
+def summarise(frame: pd.DataFrame, n_customers: int, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Per customer code: x, t_x, T (weeks), m (mean repeat-day value), n_days (purchase
+    days). Customers without a purchase have n_days 0 and x, t_x, T, m 0."""
+    rows = frame.loc[frame["purchase"].to_numpy() & (frame["ts"] < as_of).to_numpy()]
+    day = (rows["ts"].array.asi8 // 86_400_000_000_000).astype(np.int64)
+    daily = (
+        pd.DataFrame({"code": rows["code"].to_numpy(), "day": day, "v": rows["value"].to_numpy()})
+        .groupby(["code", "day"], sort=True)["v"]
+        .sum()
+        .reset_index()
+    )
+    grouped = daily.groupby("code", sort=True)
+    first, last, n_days = grouped["day"].min(), grouped["day"].max(), grouped.size()
+    total = grouped["v"].sum()
+    first_value = daily.drop_duplicates("code", keep="first").set_index("code")["v"]
+    end = int(as_of.value // 86_400_000_000_000) - 1  # the last whole day observed
+    out = pd.DataFrame(index=pd.RangeIndex(n_customers, name="code"))
+    out["n_days"] = n_days.reindex(out.index).fillna(0).astype(np.int64)
+    out["x"] = np.maximum(out["n_days"] - 1, 0).astype(float)
+    out["t_x"] = ((last - first) / WEEK).reindex(out.index).fillna(0.0)
+    out["T"] = ((end - first) / WEEK).reindex(out.index).fillna(0.0).clip(lower=0.0)
+    repeat_total = (total - first_value).reindex(out.index).fillna(0.0)
+    out["m"] = np.where(out["x"] > 0, repeat_total / out["x"].where(out["x"] > 0, 1.0), 0.0)
+    return out
+
+
+def _fit(nll: Callable[[np.ndarray], float], x0: np.ndarray) -> np.ndarray:
+    result = minimize(nll, x0, method="L-BFGS-B", bounds=[(-12.0, 12.0)] * len(x0))
+    return np.asarray(np.exp(np.asarray(result.x, dtype=float)))
+
+
+def _sample(n: int, max_fit: int, seed: int) -> np.ndarray:
+    if n <= max_fit:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, max_fit, replace=False))
+
+
+@dataclass(frozen=True, kw_only=True)
+class BetaGeo:
+    """A fitted BG/NBD model: purchase rate ~ Gamma(r, alpha), dropout ~ Beta(a, b)."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+    @staticmethod
+    def log_likelihood(
+        params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:
+        """Each customer's log-likelihood (FHL 2005, eq. 6, in a numerically stable form)."""
+        r, alpha, a, b = params
+        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+        a2 = betaln(a, b + x) - betaln(a, b)
+        a3 = -(r + x) * np.log(alpha + T)
+        with np.errstate(divide="ignore"):
+            a4 = np.log(a) - np.log(b + np.maximum(x, 1) - 1) - (r + x) * np.log(t_x + alpha)
+        top = np.maximum(a3, a4)
+        return np.asarray(
+            a1 + a2 + top + np.log(np.exp(a3 - top) + np.where(x > 0, np.exp(a4 - top), 0.0))
+        )
+
+    @classmethod
+    def fit(
+        cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, max_fit: int = 200_000, seed: int = 7
+    ) -> BetaGeo:
+        """Maximum likelihood estimates from repeat purchases x, recency t_x and age T."""
+        pick = _sample(len(x), max_fit, seed)
+        xs, ts, Ts = (np.asarray(v, dtype=float)[pick] for v in (x, t_x, T))
+        scale = max(float(np.mean(Ts)), 1e-3)
+
+        def nll(log_params: np.ndarray) -> float:
+            params = np.exp(log_params)
+            return -float(np.mean(cls.log_likelihood(params, xs, ts, Ts)))
+
+        r, alpha, a, b = _fit(nll, np.log([0.5, scale, 1.0, 1.0]))
+        return cls(r=float(r), alpha=float(alpha), a=float(a), b=float(b))
+
+    def p_alive(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """Probability that each customer is still active at T."""
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        x = np.asarray(x, dtype=float)
+        log_div = (r + x) * np.log((alpha + T) / (alpha + t_x)) + np.log(
+            a / (b + np.maximum(x, 1) - 1)
+        )
+        return np.asarray(np.where(x == 0, 1.0, expit(-log_div)))
+
+    def expected_purchases(
+        self, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:
+        """Expected purchases in the next `t` weeks given each customer's history."""
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+        ha, hb, hc = r + x, b + x, a + b + x - 1
+        z = t / (alpha + T + t)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_hyp = np.log(hyp2f1(ha, hb, hc, z))
+            alt = np.log(hyp2f1(hc - ha, hc - hb, hc, z)) + (hc - ha - hb) * np.log1p(-z)
+        log_hyp = np.where(np.isfinite(log_hyp), log_hyp, alt)
+        first = (a + b + x - 1) / (a - 1)
+        second = 1 - np.exp(log_hyp + (r + x) * np.log((alpha + T) / (alpha + t + T)))
+        denominator = 1 + (x > 0) * (a / (b + x - 1)) * ((alpha + T) / (alpha + t_x)) ** (r + x)
+        return np.asarray(np.nan_to_num(first * second / denominator, nan=0.0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class GammaGamma:
+    """A fitted Gamma-Gamma spend model: spend per purchase ~ Gamma(p, nu), nu ~ Gamma(q, gamma)."""
+
+    p: float
+    q: float
+    v: float
+
+    @classmethod
+    def fit(
+        cls, x: np.ndarray, m: np.ndarray, *, max_fit: int = 200_000, seed: int = 7
+    ) -> GammaGamma:
+        """Maximum likelihood from repeat purchases x > 0 and their mean value m > 0."""
+        x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+        ok = (x > 0) & (m > 0)
+        pick = _sample(int(ok.sum()), max_fit, seed)
+        xs, ms = x[ok][pick], m[ok][pick]
+        if len(xs) < 3:
+            return cls(p=1.0, q=2.0, v=float(np.mean(ms)) if len(ms) else 1.0)
+
+        def nll(log_params: np.ndarray) -> float:
+            p, q, v = np.exp(log_params)
+            px = p * xs
+            ll = gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v)
+            ll += (px - 1) * np.log(ms) + px * np.log(xs) - (px + q) * np.log(xs * ms + v)
+            return -float(np.mean(ll))
+
+        p, q, v = _fit(nll, np.log([1.0, 2.0, float(np.mean(ms))]))
+        return cls(p=float(p), q=float(q), v=float(v))
+
+    def expected_spend(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Expected value of each customer's next purchase (the population mean when x = 0)."""
+        p, q, v = self.p, self.q, self.v
+        x = np.asarray(x, dtype=float)
+        m = np.where((x > 0) & (np.asarray(m) > 0), m, 0.0)
+        x = np.where(m > 0, x, 0.0)
+        weight = p * x / (p * x + q - 1)
+        population = v * p / (q - 1) if q > 1 else float(v * p)
+        return np.asarray((1 - weight) * population + weight * m)

@@ -1,0 +1,92 @@
+"""Next best offers and look-alikes.
+
+Offers come from co-purchase: with H the customers x items matrix of what each customer
+holds, item-item co-occurrence C = HᵀH gives P(j | i) = C[i, j] / C[i, i]; a customer's
+score for an item not yet held is the sum of P(item | held) over what it holds (item-based
+collaborative filtering, Sarwar et al. 2001), ties broken by popularity. Items seen with
+fewer than `min_support` customers are never offered. Look-alikes are the customers
+nearest (cosine, on scaled behaviour features) to the centroid of a given set of buyers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+__all__ = ["holdings", "lookalikes", "next_best_offers", "popular_offers"]
+
+CHUNK = 100_000
+
+
+def holdings(
+    frame: pd.DataFrame, n_customers: int, field: str, as_of: pd.Timestamp
+) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """The binary customers x items matrix of purchases before `as_of`, and the item names."""
+    rows = frame.loc[frame["purchase"].to_numpy() & (frame["ts"] < as_of).to_numpy()]
+    rows = rows.loc[rows[field].notna()] if field in rows else rows.iloc[:0]
+    items, item_codes = np.unique(rows[field].astype(str).to_numpy(), return_inverse=True)
+    matrix = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows["code"].to_numpy(), item_codes)),
+        shape=(n_customers, len(items)),
+    )
+    matrix.data[:] = 1.0  # duplicates summed on construction: held is held
+    return matrix, items
+
+
+def _top(scores: np.ndarray, held: np.ndarray, top: int) -> np.ndarray:
+    scores = np.where(held, -np.inf, scores)
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :top]
+    taken = np.take_along_axis(scores, best, axis=1)
+    return np.where(np.isfinite(taken) & (taken > 0), best, -1)
+
+
+def next_best_offers(
+    held: sparse.csr_matrix, items: np.ndarray, *, top: int = 3, min_support: int = 5
+) -> list[list[str]]:
+    """Per customer (row of `held`) up to `top` items not held, best first."""
+    support = np.asarray(held.sum(axis=0)).ravel()
+    co = (held.T @ held).toarray().astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        conditional = np.nan_to_num(co / support[:, None])
+    np.fill_diagonal(conditional, 0.0)
+    conditional[:, support < min_support] = 0.0
+    popularity = support / max(float(support.sum()), 1.0) * 1e-6  # breaks ties only
+    out: list[list[str]] = []
+    for start in range(0, held.shape[0], CHUNK):
+        block = held[start : start + CHUNK]
+        scores = np.asarray(block @ conditional) + popularity
+        scores[np.asarray(block.sum(axis=1)).ravel() == 0] = 0.0  # nothing held: no signal
+        for row in _top(scores, block.toarray() > 0, top):
+            out.append([str(items[i]) for i in row if i >= 0])
+    return out
+
+
+def popular_offers(held: sparse.csr_matrix, items: np.ndarray, *, top: int = 3) -> list[list[str]]:
+    """The baseline: the most popular items not yet held."""
+    support = np.asarray(held.sum(axis=0)).ravel().astype(float)
+    out: list[list[str]] = []
+    for start in range(0, held.shape[0], CHUNK):
+        block = held[start : start + CHUNK].toarray() > 0
+        scores = np.broadcast_to(support, block.shape)
+        for row in _top(scores, block, top):
+            out.append([str(items[i]) for i in row if i >= 0])
+    return out
+
+
+def lookalikes(features: pd.DataFrame, seeds: pd.Index, n: int = 100) -> pd.Series:
+    """The `n` customers (index of `features`) most like the `seeds`, not seeds themselves,
+    with their cosine similarity to the seeds' centroid, most alike first."""
+    values = features.to_numpy(dtype=float)
+    mean, std = values.mean(axis=0), values.std(axis=0)
+    std[std == 0] = 1.0
+    scaled = (values - mean) / std
+    is_seed = np.asarray(features.index.isin(seeds))
+    if not is_seed.any():
+        return pd.Series(dtype=float)
+    centroid = scaled[is_seed].mean(axis=0)
+    norms = np.linalg.norm(scaled, axis=1) * max(float(np.linalg.norm(centroid)), 1e-12)
+    similarity = scaled @ centroid / np.where(norms == 0, 1.0, norms)
+    similarity[is_seed] = -np.inf
+    best = np.argsort(-similarity, kind="stable")[: min(n, int((~is_seed).sum()))]
+    return pd.Series(similarity[best], index=features.index[best], name="similarity")
