@@ -1,6 +1,7 @@
 """Identity benchmark: `crmhub resolve` against Splink on FEBRL and generated CRM data.
 
-    python -m benchmarks.identity.run                          # febrl3, febrl4, crm (20k entities)
+    python -m benchmarks.identity.run                          # febrl3, febrl4, crm, webshop
+    python -m benchmarks.identity.run --dataset webshop --no-splink --quality
     python -m benchmarks.identity.run --dataset crm --entities 50000 --no-splink
     python -m benchmarks.identity.run --scale                  # crmhub on 100k … 1M records
     python -m benchmarks.identity.run --scale --sizes 100000,200000 --splink
@@ -9,7 +10,9 @@ Each dataset is written once into a work directory (a temporary one unless ``--k
 resolvers then read the same file, each in its own child process, so its wall clock (interpreter
 start-up included, for both) and peak resident memory (``wait4`` rusage of that child) are its
 own. Crosswalks are scored with pairwise precision/recall/F1 (``evaluate.py``). If `crmhub
-resolve` fails, its stderr is shown and the run goes on with the Splink rows.
+resolve` fails, its stderr is shown and the run goes on with the Splink rows. Every data set also
+gets a row for the deterministic rule matcher (``rules.py``), the baseline to beat; ``--quality``
+adds the oracle ceiling, calibration table and review queue (``quality.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from benchmarks.identity import crm_generator, febrl, read_truth
+from benchmarks.identity import crm_generator, crm_webshop, febrl, read_truth
 from benchmarks.identity.evaluate import EvaluationError, Scores, pairwise_scores
 
 __all__ = [
@@ -41,10 +44,12 @@ __all__ = [
     "measure",
     "prepare_dataset",
     "run_crmhub",
+    "run_quality",
+    "run_rules",
     "run_splink",
 ]
 
-DATASETS: tuple[str, ...] = ("febrl3", "febrl4", "crm")
+DATASETS: tuple[str, ...] = ("febrl3", "febrl4", "crm", "webshop")
 SCALE_SIZES: tuple[int, ...] = (100_000, 200_000, 500_000, 1_000_000)
 # Generated CRM data averages ~2.21 records per entity; ask for a few more and cut to size.
 _RECORDS_PER_ENTITY = 2.15
@@ -249,6 +254,42 @@ def run_splink(
     return rows
 
 
+def run_rules(dataset: Dataset) -> Row:
+    """The deterministic rule matcher (`rules.py`) on the dataset, in this process."""
+    from benchmarks.identity.quality import read_dataset
+    from benchmarks.identity.rules import rule_scores
+
+    started = time.perf_counter()
+    records, entity = read_dataset(dataset.records_path, dataset.truth_path)
+    scores = rule_scores(records, entity)
+    return Row(
+        dataset=dataset.name,
+        records=dataset.records,
+        tool="rules",
+        seconds=time.perf_counter() - started,
+        peak_mb=None,
+        scores=scores,
+        note="deterministic rules: same e-mail, phone's last 8 digits, tax id, name+postcode/dob",
+    )
+
+
+def run_quality(dataset: Dataset, *, timeout: float) -> str:
+    """The quality report (`quality.py`: oracle, calibration, review queue), as text."""
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.identity.quality",
+        "--input",
+        str(dataset.records_path),
+        "--truth",
+        str(dataset.truth_path),
+    ]
+    m = measure(command, timeout=timeout)
+    if m.returncode != 0:
+        return f"{dataset.name}: quality report failed ({_failure('quality', m)})"
+    return f"{dataset.name}: " + m.stdout.strip()
+
+
 # ----------------------------------------------------------------------------------------------
 # Datasets
 
@@ -270,6 +311,16 @@ def prepare_dataset(
             records_path=records_path,
             truth_path=truth_path,
             records=n,
+            prepare_seconds=time.perf_counter() - started,
+        )
+    if name == "webshop":  # the second generator, written apart from the first
+        shop = crm_webshop.generate(entities, seed + 2)
+        records_path = crm_webshop.write(shop, work / name)
+        return Dataset(
+            name=name,
+            records_path=records_path,
+            truth_path=work / name / "truth.csv",
+            records=len(shop.records),
             prepare_seconds=time.perf_counter() - started,
         )
     if name != "crm":
@@ -368,6 +419,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--sweep", action="store_true", help="Also report Splink's best threshold (oracle)"
     )
+    parser.add_argument(
+        "--quality",
+        action="store_true",
+        help="Also print each data set's oracle ceiling, calibration table and review queue",
+    )
     parser.add_argument("--scale", action="store_true", help="crmhub on growing CRM data")
     parser.add_argument(
         "--sizes",
@@ -396,6 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         rows: list[Row] = []
+        reports: list[str] = []
         jobs: list[tuple[str, int | None]]
         if args.scale:
             sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -413,12 +470,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
             rows.append(run_crmhub(dataset, work, crmhub=crmhub, timeout=args.timeout))
+            if not args.scale:
+                rows.append(run_rules(dataset))
+            if args.quality:
+                reports.append(run_quality(dataset, timeout=args.timeout))
             if splink:
                 rows += run_splink(
                     dataset, work, threshold=args.threshold, sweep=args.sweep, timeout=args.timeout
                 )
         print()
         print_table(rows)
+        for report in reports:
+            print("\n" + report)
         if args.scale:
             print_scale(rows)
         if args.json:

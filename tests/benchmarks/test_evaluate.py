@@ -161,7 +161,8 @@ def test_run_measures_and_scores_a_resolver(tmp_path: Path) -> None:
     out = tmp_path / "rows.json"
     argv = ["--dataset", "crm", "--entities", "300", "--no-splink", "--keep", str(tmp_path)]
     assert run.main([*argv, "--crmhub", _stand_in(tmp_path), "--json", str(out)]) == 0
-    (row,) = json.loads(out.read_text())
+    row, rules = json.loads(out.read_text())
+    assert rules["tool"] == "rules" and 0 < rules["scores"]["f1"] <= 1  # the baseline beside it
     assert row["tool"] == "crmhub" and row["note"] == ""
     assert row["seconds"] > 0 and row["peak_mb"] > 5
     scores = row["scores"]
@@ -175,7 +176,8 @@ def test_failing_resolver_is_reported_and_the_run_goes_on(
     out = tmp_path / "rows.json"
     argv = ["--dataset", "crm", "--entities", "50", "--no-splink", "--keep", str(tmp_path)]
     assert run.main([*argv, "--crmhub", _stand_in(tmp_path, "--fail"), "--json", str(out)]) == 0
-    (row,) = json.loads(out.read_text())
+    row, rules = json.loads(out.read_text())
+    assert rules["scores"] is not None  # the baseline still runs
     assert row["scores"] is None and row["note"] == "exit code 2"
     captured = capsys.readouterr()
     assert "resolve: engine not ready" in captured.err
