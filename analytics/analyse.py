@@ -35,6 +35,8 @@ CUSTOMER_COLUMNS = (
     "churn_risk", "churn_reasons", "stage", "customer_type", "next_best_offers",
 )  # fmt: skip
 WEEKS_PER_MONTH = 52.1775 / 12
+MIN_FIT = 20  # buyers needed to fit BG/NBD; below, PRIOR stands in
+PRIOR = BetaGeo(r=0.243, alpha=4.414, a=0.793, b=2.426)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,10 +60,15 @@ def _label_spec(days: int) -> tuple[TraitSpec, ...]:
 
 def _btyd(summary: pd.DataFrame, bought: np.ndarray) -> tuple[BetaGeo | None, np.ndarray]:
     p_alive = np.full(len(summary), np.nan)
-    if bought.sum() < 2:
+    if not bought.any():
         return None, p_alive
     s = summary.loc[bought]
-    model = BetaGeo.fit(s["x"].to_numpy(), s["t_x"].to_numpy(), s["T"].to_numpy())
+    # Too few buyers to fit: the published CDNOW estimates stand in as a prior.
+    model = (
+        BetaGeo.fit(s["x"].to_numpy(), s["t_x"].to_numpy(), s["T"].to_numpy())
+        if bought.sum() >= MIN_FIT
+        else PRIOR
+    )
     p_alive[bought] = model.p_alive(s["x"].to_numpy(), s["t_x"].to_numpy(), s["T"].to_numpy())
     return model, p_alive
 
@@ -131,6 +138,9 @@ def _analyse(
     progress("fitting BG/NBD and Gamma-Gamma")
     bgnbd, p_alive = _btyd(summary, bought)
     gg = GammaGamma.fit(summary["x"].to_numpy()[bought], summary["m"].to_numpy()[bought])
+    if ((summary["x"] > 0) & (summary["m"] > 0)).sum() < MIN_FIT and bought.any():
+        spend = traits["average_order"].to_numpy(dtype=float)[bought]
+        gg = GammaGamma(p=1.0, q=2.0, v=float(np.nanmean(spend)) if len(spend) else 1.0)
     clv = np.zeros(len(summary))
     expected_h = np.zeros(len(summary))
     if bgnbd is not None:

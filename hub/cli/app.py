@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from hub.cli import collect, push, resolve, setup, status, steward, sync
+from hub.cli import analyse, collect, push, resolve, setup, status, steward, sync
 from hub.cli.common import err
 
 __all__ = ["app", "main"]
@@ -20,7 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for _group in (setup, sync, status, resolve, push, steward, collect):
+for _group in (setup, sync, status, resolve, analyse, push, steward, collect):
     _group.register(app)
 
 
