@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from hub.cli.example import write_example
+from hub.store.tables import crosswalk, interactions, raw_records
 
 
 def crmhub(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -55,7 +59,30 @@ def test_init_check_sync_status_quarantine(tmp_path: Path) -> None:
 def test_demo_prints_a_summary(tmp_path: Path) -> None:
     out = crmhub("demo", "--dir", "d", cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "Demo summary: " in out.stdout and "golden records" in out.stdout
+    summary = re.search(
+        r"Demo summary: (\d+) records from (\d+) sources, (\d+) customer records, "
+        r"(\d+) interactions, (\d+) quarantined, (\d+) golden records",
+        out.stdout,
+    )
+    assert summary, out.stdout
+    raw, sources, customers, events, quarantined, golden = map(int, summary.groups())
+    assert (sources, customers, quarantined) == (4, 37, 4)
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'd' / '.crmhub' / 'hub.db'}")
+    try:  # the printed numbers are the store's
+        with engine.connect() as conn:
+            stored = conn.execute(
+                sa.select(
+                    sa.select(sa.func.count())
+                    .where(raw_records.c.deleted.is_(False))
+                    .scalar_subquery(),
+                    sa.select(sa.func.count()).select_from(interactions).scalar_subquery(),
+                    sa.select(sa.func.count(sa.distinct(crosswalk.c.golden_id))).scalar_subquery(),
+                )
+            ).one()
+    finally:
+        engine.dispose()
+    assert (raw, events, golden) == tuple(stored)
+    assert 0 < golden < customers  # the duplicates were merged
 
 
 def test_user_mistakes_are_one_clear_line(tmp_path: Path) -> None:

@@ -83,7 +83,8 @@ def test_tap_jsonl_subprocess_end_to_end(tmp_path: Path, tap_jsonl: str, store_u
         reason = conn.execute(sa.select(quarantine.c.reason)).scalar_one()
     assert [tuple(n) for n in names] == [("Anna", "Kovács"), ("Bill", "Smith")]
     assert "missing id" in reason
-    assert store.load_state("legacy")["bookmarks"]["people"]  # the tap's bookmark was kept
+    bookmark = store.load_state("legacy")["bookmarks"]["people"]  # the tap's, kept as it was:
+    assert str(tmp_path / "people.jsonl") in json.dumps(bookmark)  # it names the file it read
 
     [again] = sync(cfg, store, full_refresh=True, retry=NO_RETRY)
     assert again.ok and again.counts.inserted == again.counts.updated == 0
