@@ -27,7 +27,7 @@ demo: $(STAMP)
 ## make test — install, provide real services (PostgreSQL), lint, type-check, run pytest.
 test: $(STAMP) bytecode services lint typecheck pytest
 
-## make test-fast — the edit loop (~3 min): lint and the fast tier, `pytest -m "not slow"`
+## make test-fast — the edit loop (~1.5 min on 2 cores): lint, then `pytest -m "not slow"`
 ## (no PostgreSQL, real systems, Airflow, browser or kill-and-rerun; see tests/conftest.py).
 test-fast: $(STAMP) bytecode lint
 	$(BIN)/pytest -q -m "not slow"
