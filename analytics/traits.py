@@ -210,6 +210,6 @@ def compute_traits(
         series = _aggregate(frame.loc[mask, columns], spec, as_of)
         series = series.reindex(out.index)
         if spec.aggregation in ZERO_WHEN_EMPTY:
-            series = series.fillna(0)
+            series = series.fillna(0).astype(float)  # one dtype however many are empty
         out[spec.name] = series
     return out
