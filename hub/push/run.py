@@ -28,6 +28,7 @@ from hub.push.plan import Change, Plan, build_plan, writer_for
 from hub.store.database import Store, open_run
 from hub.store.locks import hub_lock
 from hub.store.tables import push_failures, push_runs, push_state
+from hub.store.upsert import upsert
 from schemas.config import HubConfig, resolve_env
 
 __all__ = ["PushResult", "push"]
@@ -80,18 +81,20 @@ def _start(store: Store, name: str, mode: str, dry_run: bool) -> int:
 
 
 def _remember(conn: Connection, name: str, change: Change, source_id: str, run_id: int) -> None:
+    """What the system accepted: merged into what the hub wrote to that record before."""
     s = push_state.c
     old = conn.execute(
         sa.select(s.written).where(s.connector == name, s.source_id == source_id)
     ).scalar()
-    values = {**(old or {}), **change.values}
-    row = {"golden_id": change.golden_id, "written": values, "written_at": now(), "run_id": run_id}
-    if old is None:
-        conn.execute(push_state.insert().values(connector=name, source_id=source_id, **row))
-    else:
-        conn.execute(
-            push_state.update().where(s.connector == name, s.source_id == source_id).values(**row)
-        )
+    row = {
+        "connector": name,
+        "source_id": source_id,
+        "golden_id": change.golden_id,
+        "written": {**(old or {}), **change.values},
+        "written_at": now(),
+        "run_id": run_id,
+    }
+    upsert(conn, push_state, [row], key=("connector", "source_id"))
     f = push_failures.c
     conn.execute(push_failures.delete().where(f.connector == name, f.item_key == change.key))
 
@@ -99,35 +102,27 @@ def _remember(conn: Connection, name: str, change: Change, source_id: str, run_i
 def _record_failure(
     conn: Connection, name: str, change: Change, error: WriteError, run_id: int
 ) -> None:
-    f = push_failures.c
+    """A refused record: one row per record, counting the attempts across runs."""
     stamp = now()
-    message = str(error)[:4000]
-    updated = conn.execute(
-        push_failures.update()
-        .where(f.connector == name, f.item_key == change.key)
-        .values(
-            error=message,
-            retriable=error.retriable,
-            attempts=f.attempts + 1,
-            last_failed_at=stamp,
-            run_id=run_id,
-            golden_id=change.golden_id,
-        )
+    row = {
+        "connector": name,
+        "item_key": change.key,
+        "golden_id": change.golden_id,
+        "error": str(error)[:4000],
+        "retriable": error.retriable,
+        "attempts": 1,
+        "first_failed_at": stamp,
+        "last_failed_at": stamp,
+        "run_id": run_id,
+    }
+    upsert(
+        conn,
+        push_failures,
+        [row],
+        key=("connector", "item_key"),
+        update=("golden_id", "error", "retriable", "last_failed_at", "run_id"),
+        on_update={"attempts": push_failures.c.attempts + 1},
     )
-    if updated.rowcount == 0:
-        conn.execute(
-            push_failures.insert().values(
-                connector=name,
-                item_key=change.key,
-                golden_id=change.golden_id,
-                error=message,
-                retriable=error.retriable,
-                attempts=1,
-                first_failed_at=stamp,
-                last_failed_at=stamp,
-                run_id=run_id,
-            )
-        )
 
 
 class _Throttle:

@@ -31,6 +31,7 @@ from hub.store.tables import (
     match_candidates,
     steward_decisions,
 )
+from hub.store.upsert import upsert
 from identity.resolve import Key, Resolution, Settings, resolve
 from identity.survivorship import GoldenRecord, Override
 from schemas.config import HubConfig
@@ -150,24 +151,25 @@ def _persist(
         row.golden_id: row
         for row in conn.execute(sa.select(g.golden_id, g.record, g.provenance, g.status, g.version))
     }
-    changed = 0
+    rows = []
     for gid, golden in result.golden.items():
         row = _golden_row(gid, golden, stamp)
         old = existing.get(gid)
-        if old is None:
-            conn.execute(golden_records.insert().values(**row, version=1, created_at=stamp))
-            changed += 1
-        elif (old.record, old.provenance, old.status) != (
+        if old is None or (old.record, old.provenance, old.status) != (
             row["record"],
             row["provenance"],
             GoldenStatus.ACTIVE,
         ):
-            conn.execute(
-                golden_records.update()
-                .where(g.golden_id == gid)
-                .values(**row, version=old.version + 1)
-            )
-            changed += 1
+            rows.append({**row, "version": 1, "created_at": stamp})
+    upsert(  # a changed golden record gets the next version; created_at stays
+        conn,
+        golden_records,
+        rows,
+        key=("golden_id",),
+        update=("kind", "record", "provenance", "status", "merged_into", "updated_at"),
+        on_update={"version": g.version + 1},
+    )
+    changed = len(rows)
     for event in result.assignment.events:
         if event.kind == "retired":
             target = event.related[0] if event.related else None
@@ -192,25 +194,22 @@ def _persist(
                 )
             )
     x = crosswalk.c
-    for key, gid in result.crosswalk.items():
-        if previous.get(key) == gid:
-            continue
-        if key in previous:
-            conn.execute(
-                crosswalk.update()
-                .where(x.source == key[0], x.source_id == key[1])
-                .values(golden_id=gid, assigned_by="engine", assigned_at=stamp)
-            )
-        else:
-            conn.execute(
-                crosswalk.insert().values(
-                    source=key[0],
-                    source_id=key[1],
-                    golden_id=gid,
-                    assigned_by="engine",
-                    assigned_at=stamp,
-                )
-            )
+    upsert(
+        conn,
+        crosswalk,
+        [
+            {
+                "source": key[0],
+                "source_id": key[1],
+                "golden_id": gid,
+                "assigned_by": "engine",
+                "assigned_at": stamp,
+            }
+            for key, gid in result.crosswalk.items()
+            if previous.get(key) != gid
+        ],
+        key=("source", "source_id"),
+    )
     gone = set(previous) - set(result.crosswalk)
     for source, source_id in gone:  # source records deleted since: no longer mapped
         conn.execute(crosswalk.delete().where(x.source == source, x.source_id == source_id))

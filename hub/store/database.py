@@ -23,6 +23,7 @@ from hub.core.clock import now
 from hub.core.states import RunStatus
 from hub.store.migrations import HEAD
 from hub.store.tables import connector_runs, stream_state
+from hub.store.upsert import upsert
 from schemas.config import HubConfig, resolve_env
 
 __all__ = [
@@ -266,18 +267,21 @@ def save_state(conn: Connection, source: str, state: dict[str, Any], run_id: int
     if tap_level:
         rows[""] = tap_level
     stamp = now()
-    for stream, value in rows.items():
-        updated = conn.execute(
-            stream_state.update()
-            .where(stream_state.c.source == source, stream_state.c.stream == stream)
-            .values(state=value, run_id=run_id, updated_at=stamp)
-        )
-        if updated.rowcount == 0:
-            conn.execute(
-                stream_state.insert().values(
-                    source=source, stream=stream, state=value, run_id=run_id, updated_at=stamp
-                )
-            )
+    upsert(
+        conn,
+        stream_state,
+        [
+            {
+                "source": source,
+                "stream": stream,
+                "state": value,
+                "run_id": run_id,
+                "updated_at": stamp,
+            }
+            for stream, value in rows.items()
+        ],
+        key=("source", "stream"),
+    )
 
 
 def process_alive(pid: int) -> bool:

@@ -18,13 +18,13 @@ from sqlalchemy.engine import Connection
 
 from hub.core.clock import now
 from hub.store.tables import customer_records, interactions, quarantine, raw_records
+from hub.store.upsert import upsert
 from hub.sync.echo import echoes
 
 __all__ = [
     "IncomingRecord",
     "QuarantinedRecord",
     "WriteCounts",
-    "insert_many",
     "mark_missing_deleted",
     "write_batch",
 ]
@@ -78,39 +78,6 @@ class WriteCounts:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def insert_many(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """`executemany` an INSERT with bind processors resolved once, not once per row.
-
-    The hot path of an initial load: SQLAlchemy's generic per-row parameter processing
-    costs more than the database's own work. Every row must carry the same keys.
-    """
-    if not rows:
-        return
-    dialect = conn.dialect
-    compiled = table.insert().compile(dialect=dialect, column_keys=list(rows[0]))
-    names: list[str] = list(compiled.positiontup or []) if compiled.positional else []
-    if not compiled.positional:
-        names = [key for key in compiled.binds if key in table.c]
-    specs = []
-    for name in names:
-        column = table.c[name]
-        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
-        default = column.default.arg if isinstance(column.default, sa.ColumnDefault) else None
-        specs.append((name, processor, default))
-    params: list[Any] = []
-    for row in rows:
-        values = []
-        for name, processor, default in specs:
-            value = row.get(name, default)
-            values.append(
-                processor(value) if processor is not None and value is not None else value
-            )
-        params.append(
-            tuple(values) if compiled.positional else dict(zip(names, values, strict=True))
-        )
-    conn.exec_driver_sql(compiled.string, params)
-
-
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -139,6 +106,40 @@ def write_batch(
     return counts
 
 
+_RAW_KEY = ("source", "stream", "source_id")
+_RAW_REWRITTEN = (  # a changed record keeps its id and first_seen_at
+    "payload",
+    "content_hash",
+    "mapping_hash",
+    "last_seen_at",
+    "last_seen_run_id",
+    "changed_run_id",
+    "deleted",
+    "deleted_at",
+)
+
+
+def _stored(conn: Connection, source: str, stream: str, source_ids: list[str]) -> dict[str, Any]:
+    """The stored raw rows of these records (id, hashes, deleted, last seen), by source id."""
+    t = raw_records.c
+    found: dict[str, Any] = {}
+    for ids in _chunks(source_ids):
+        query = sa.select(
+            t.source_id, t.id, t.content_hash, t.mapping_hash, t.deleted, t.last_seen_at
+        ).where(t.source == source, t.stream == stream, t.source_id.in_(ids))
+        found.update((row.source_id, row) for row in conn.execute(query))
+    return found
+
+
+def _is_new_or_changed(old: Any, rec: IncomingRecord) -> bool:
+    return (
+        old is None
+        or old.content_hash != rec.content_hash
+        or old.mapping_hash != rec.mapping_hash
+        or bool(old.deleted)
+    )
+
+
 def _write_stream(
     conn: Connection,
     source: str,
@@ -148,111 +149,78 @@ def _write_stream(
     full_table: bool,
     stamp: Any,
 ) -> WriteCounts:
-    t = raw_records.c
-    existing: dict[str, tuple[int, str, str, bool]] = {}
-    last_seen: dict[str, Any] = {}
-    for ids in _chunks(list(batch)):
-        query = sa.select(
-            t.source_id, t.id, t.content_hash, t.mapping_hash, t.deleted, t.last_seen_at
-        ).where(t.source == source, t.stream == stream, t.source_id.in_(ids))
-        for sid, pk, chash, mhash, deleted, seen in conn.execute(query):
-            existing[sid] = (pk, chash, mhash, deleted)
-            last_seen[sid] = seen
-
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    seen_pks: list[dict[str, Any]] = []
-    changed: list[IncomingRecord] = []
-    for sid, rec in batch.items():
-        old = existing.get(sid)
-        if old is None:
-            inserts.append(
-                {
-                    "source": source,
-                    "stream": stream,
-                    "source_id": sid,
-                    "payload": rec.payload,
-                    "content_hash": rec.content_hash,
-                    "mapping_hash": rec.mapping_hash,
-                    "first_seen_at": stamp,
-                    "last_seen_at": stamp,
-                    "last_seen_run_id": run_id,
-                    "changed_run_id": run_id,
-                    "deleted": False,
-                }
-            )
-            changed.append(rec)
-        elif old[1] != rec.content_hash or old[2] != rec.mapping_hash or old[3]:
-            updates.append(
-                {
-                    "pk": old[0],
-                    "payload": rec.payload,
-                    "content_hash": rec.content_hash,
-                    "mapping_hash": rec.mapping_hash,
-                    "last_seen_at": stamp,
-                    "last_seen_run_id": run_id,
-                    "changed_run_id": run_id,
-                }
-            )
-            changed.append(rec)
-        elif full_table:
-            seen_pks.append({"pk": old[0], "last_seen_at": stamp, "last_seen_run_id": run_id})
-
-    updated_ids = {r.source_id for r in changed if r.source_id in existing}
+    stored = _stored(conn, source, stream, list(batch))
+    changed = [rec for sid, rec in batch.items() if _is_new_or_changed(stored.get(sid), rec)]
+    updated = [rec for rec in changed if rec.source_id in stored]
     echoed = echoes(  # before the raw rows are overwritten: it compares old and new
         conn,
         source,
         {
             r.source_id: r.canonical
-            for r in changed
-            if r.entity == "customer" and r.canonical is not None and r.source_id in updated_ids
+            for r in updated
+            if r.entity == "customer" and r.canonical is not None
         },
-        last_seen,
+        {sid: row.last_seen_at for sid, row in stored.items()},
         {
-            r.source_id: (existing[r.source_id][0], r.payload)
-            for r in changed
-            if r.entity != "customer" and r.source_id in updated_ids
+            r.source_id: (stored[r.source_id].id, r.payload)
+            for r in updated
+            if r.entity != "customer"
         },
     )
     for rec in changed:
         if rec.source_id in echoed and rec.canonical is not None:
             rec.canonical.update(echoed[rec.source_id])
-    insert_many(conn, raw_records, inserts)
-    if updates:
-        conn.execute(
-            raw_records.update()
-            .where(t.id == sa.bindparam("pk"))
-            .values(
-                payload=sa.bindparam("payload"),
-                content_hash=sa.bindparam("content_hash"),
-                mapping_hash=sa.bindparam("mapping_hash"),
-                last_seen_at=sa.bindparam("last_seen_at"),
-                last_seen_run_id=sa.bindparam("last_seen_run_id"),
-                changed_run_id=sa.bindparam("changed_run_id"),
-                deleted=False,
-                deleted_at=None,
-            ),
-            updates,
-        )
-    if seen_pks:  # full-table streams: remember what is still there, for delete detection
-        conn.execute(
-            raw_records.update()
-            .where(t.id == sa.bindparam("pk"))
-            .values(
-                last_seen_at=sa.bindparam("last_seen_at"),
-                last_seen_run_id=sa.bindparam("last_seen_run_id"),
-            ),
-            seen_pks,
+    upsert(
+        conn,
+        raw_records,
+        [
+            {
+                "source": source,
+                "stream": stream,
+                "source_id": rec.source_id,
+                "payload": rec.payload,
+                "content_hash": rec.content_hash,
+                "mapping_hash": rec.mapping_hash,
+                "first_seen_at": stamp,
+                "last_seen_at": stamp,
+                "last_seen_run_id": run_id,
+                "changed_run_id": run_id,
+                "deleted": False,
+                "deleted_at": None,
+            }
+            for rec in changed
+        ],
+        key=_RAW_KEY,
+        update=_RAW_REWRITTEN,
+    )
+    if full_table:  # remember what is still there, for delete detection
+        rewritten = {r.source_id for r in changed}
+        _mark_seen(
+            conn, [row.id for sid, row in stored.items() if sid not in rewritten], run_id, stamp
         )
     _write_canonical(conn, source, changed, stamp)
     taken = [r.source_id for r in changed if r.entity == "raw" or r.canonical is not None]
-    _resolve_quarantine(conn, source, stream, taken, stamp)
+    _close_quarantine(conn, source, stream, taken, stamp)
     return WriteCounts(
-        inserted=len(inserts),
-        updated=len(updates) - len(echoed),
+        inserted=len(changed) - len(updated),
+        updated=len(updated) - len(echoed),
         unchanged=len(batch) - len(changed),
         echoed=len(echoed),
     )
+
+
+def _mark_seen(conn: Connection, pks: list[int], run_id: int, stamp: Any) -> None:
+    """Stamp the unchanged records of a full-table read as seen in this run."""
+    if pks:
+        conn.execute(
+            raw_records.update()
+            .where(raw_records.c.id == sa.bindparam("pk"))
+            .values(
+                last_seen_at=sa.bindparam("last_seen_at"),
+                last_seen_run_id=sa.bindparam("last_seen_run_id"),
+            ),
+            [{"pk": pk, "last_seen_at": stamp, "last_seen_run_id": run_id} for pk in pks],
+        )
 
 
 def _write_canonical(
@@ -260,49 +228,24 @@ def _write_canonical(
 ) -> None:
     for entity, table in _CANONICAL.items():
         rows = {
-            r.canonical["source_id"]: r
-            for r in changed
-            if r.entity == entity and r.canonical is not None
-        }
-        if not rows:
-            continue
-        present: set[str] = set()
-        for ids in _chunks(list(rows)):
-            present.update(
-                conn.execute(
-                    sa.select(table.c.source_id).where(
-                        table.c.source == source, table.c.source_id.in_(ids)
-                    )
-                ).scalars()
-            )
-        values = [
-            {
-                **(r.canonical or {}),
+            r.canonical["source_id"]: {
+                **r.canonical,
                 "source": source,
-                "source_id": sid,
                 "stream": r.stream,
                 "content_hash": r.content_hash,
                 "loaded_at": stamp,
                 "deleted": False,
             }
-            for sid, r in rows.items()
-        ]
-        new = [v for v in values if v["source_id"] not in present]
-        old = [{**v, "key_source_id": v["source_id"]} for v in values if v["source_id"] in present]
-        insert_many(conn, table, new)
-        if old:
-            columns = [c for c in old[0] if c not in ("source", "source_id", "key_source_id")]
-            conn.execute(
-                table.update()
-                .where(table.c.source == source, table.c.source_id == sa.bindparam("key_source_id"))
-                .values({c: sa.bindparam(c) for c in columns}),
-                old,
-            )
+            for r in changed
+            if r.entity == entity and r.canonical is not None
+        }
+        upsert(conn, table, rows.values(), key=("source", "source_id"))
 
 
-def _resolve_quarantine(
+def _close_quarantine(
     conn: Connection, source: str, stream: str, source_ids: list[str], stamp: Any
 ) -> None:
+    """Close the open quarantine entries of records that have now been taken."""
     q = quarantine.c
     for ids in _chunks(source_ids):
         conn.execute(
@@ -322,7 +265,6 @@ def _write_quarantine(
 ) -> int:
     if not items:
         return 0
-    q = quarantine.c
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for item in items:
         raw_hash = hashlib.sha256(f"{item.stage}\0{item.raw}".encode()).hexdigest()
@@ -340,30 +282,13 @@ def _write_quarantine(
             "created_at": stamp,
             "resolved_at": None,
         }
-    known: set[tuple[str, str]] = set()
-    hashes = [h for _, h in rows]
-    for chunk in _chunks(hashes):
-        known.update(
-            (s, h)
-            for s, h in conn.execute(
-                sa.select(q.stream, q.raw_hash).where(q.source == source, q.raw_hash.in_(chunk))
-            )
-        )
-    fresh = [row for key, row in rows.items() if key not in known]
-    if fresh:
-        conn.execute(quarantine.insert(), fresh)
-    again = [{"k_stream": s, "k_hash": h} for (s, h) in rows if (s, h) in known]
-    if again:  # the same bad record seen again: keep one row, note the run, reopen it
-        conn.execute(
-            quarantine.update()
-            .where(
-                q.source == source,
-                q.stream == sa.bindparam("k_stream"),
-                q.raw_hash == sa.bindparam("k_hash"),
-            )
-            .values(last_run_id=run_id, resolved_at=None),
-            again,
-        )
+    upsert(  # the same bad record seen again: keep one row, note the run, reopen it
+        conn,
+        quarantine,
+        rows.values(),
+        key=("source", "stream", "raw_hash"),
+        update=("last_run_id", "resolved_at"),
+    )
     return len(rows)
 
 

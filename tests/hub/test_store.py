@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -9,8 +10,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hub.core.clock import as_utc
 from hub.store.database import Store, save_state
-from hub.store.tables import customer_records, quarantine, raw_records
+from hub.store.tables import customer_records, push_failures, quarantine, raw_records
+from hub.store.upsert import upsert
 from hub.sync.writes import IncomingRecord, QuarantinedRecord, mark_missing_deleted, write_batch
 
 
@@ -200,3 +203,37 @@ def test_a_second_run_of_a_dead_process_is_aborted(store: Store) -> None:
             sa.select(connector_runs.c.status).where(connector_runs.c.id == first)
         ).scalar_one()
     assert status == "aborted"
+
+
+def test_upsert_inserts_new_keys_and_updates_existing_ones_only_where_told(store: Store) -> None:
+    f = push_failures.c
+
+    def failure(key: str, error: str, at: dt.datetime) -> dict[str, Any]:
+        return {
+            "connector": "erp",
+            "item_key": key,
+            "golden_id": "G1",
+            "error": error,
+            "retriable": False,
+            "attempts": 1,
+            "first_failed_at": at,
+            "last_failed_at": at,
+            "run_id": 1,
+        }
+
+    first, later = dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    kept = ("error", "last_failed_at")
+    key, bump = ("connector", "item_key"), {"attempts": f.attempts + 1}
+    with store.transaction() as conn:
+        upsert(conn, push_failures, [failure("1", "a", first)], key=key)
+        rows = [failure("1", "b", later), failure("2", "x", later), failure("2", "c", later)]
+        upsert(conn, push_failures, rows, key=key, update=kept, on_update=bump)
+    with store.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(
+                f.item_key, f.error, f.attempts, f.first_failed_at, f.last_failed_at
+            ).order_by(f.item_key)
+        ).all()
+    assert [(k, e, n) for k, e, n, _, _ in found] == [("1", "b", 2), ("2", "c", 1)]
+    (_, _, _, since, last), _ = found
+    assert (as_utc(since), as_utc(last)) == (first, later)  # first_failed_at not in `update`
