@@ -333,9 +333,8 @@ def _load(config_path: str | Path) -> HubConfig:
 def _store(config: HubConfig) -> Iterator[Store]:
     from hub.store.database import Store
 
-    store = Store.from_config(config)
+    store = Store.open(config)
     try:
-        store.migrate()
         yield store
     finally:
         store.dispose()

@@ -77,8 +77,7 @@ def test_dag_retries_retriable_failures_and_fails_fatal_ones_at_once(
     )
     People.calls = 0
     config_path = project(tmp_path)
-    store = Store.from_config(load_config(config_path))
-    store.migrate()
+    store = Store.open(load_config(config_path))
     with store.transaction() as conn:  # a live process elsewhere holds sync:locked
         conn.execute(
             hub_locks.insert().values(

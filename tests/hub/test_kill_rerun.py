@@ -35,8 +35,7 @@ def expected(erp: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
     """The reference: what one uninterrupted sync leaves in a store."""
     ref_dir = tmp_path_factory.mktemp("reference")
     ref_cfg = load_config(write_project(ref_dir, f"sqlite:///{ref_dir / 'hub.db'}", erp))
-    ref_store = Store.from_config(ref_cfg)
-    ref_store.migrate()
+    ref_store = Store.open(ref_cfg)
     assert all(r.ok for r in sync(ref_cfg, ref_store, retry=RetryPolicy(attempts=1)))
     result = snapshot(ref_store)
     assert len(result["raw"]) == 2 * ROWS

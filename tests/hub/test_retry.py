@@ -67,9 +67,7 @@ def flaky(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Store, 
         "connectors:\n  - {name: flaky, type: flaky}\n"
     )
     config = load_config(tmp_path / "hub.yaml")
-    store = Store.from_config(config)
-    store.migrate()
-    return config, store, delays
+    return config, Store.open(config), delays
 
 
 def test_retriable_errors_resume_from_the_checkpoint_with_backoff(

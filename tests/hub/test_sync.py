@@ -24,8 +24,7 @@ def demo_project(tmp_path: Path, store_url: str) -> tuple[HubConfig, Store]:
     text = (tmp_path / "hub.yaml").read_text().replace("sqlite:///.crmhub/hub.db", store_url)
     (tmp_path / "hub.yaml").write_text(text)
     config = load_config(tmp_path / "hub.yaml")
-    store = Store.from_config(config)
-    store.migrate()
+    store = Store.open(config)
     return config, store
 
 
@@ -123,8 +122,7 @@ def test_incremental_then_full_refresh_flags_deletions(tmp_path: Path, store_url
     erp = tmp_path / "erp.sqlite"
     make_erp(erp, 50)
     config = load_config(write_project(tmp_path, store_url, erp))
-    store = Store.from_config(config)
-    store.migrate()
+    store = Store.open(config)
     [first] = sync(config, store, retry=NO_RETRY)
     assert first.ok and first.counts.inserted == 100
     db = sqlite3.connect(erp)
@@ -160,8 +158,7 @@ def test_dry_run_reports_but_writes_nothing(tmp_path: Path, store_url: str) -> N
     erp = tmp_path / "erp.sqlite"
     make_erp(erp, 30)
     config = load_config(write_project(tmp_path, store_url, erp))
-    store = Store.from_config(config)
-    store.migrate()
+    store = Store.open(config)
     [dry] = sync(config, store, dry_run=True, retry=NO_RETRY)
     assert dry.ok and dry.counts.inserted == 60
     assert snapshot(store) == {"raw": [], "customers": [], "interactions": []}
@@ -173,8 +170,7 @@ def test_changing_a_mapping_remaps_on_full_refresh(tmp_path: Path, store_url: st
     make_erp(erp, 5)
     path = write_project(tmp_path, store_url, erp)
     config = load_config(path)
-    store = Store.from_config(config)
-    store.migrate()
+    store = Store.open(config)
     sync(config, store, retry=NO_RETRY)
     path.write_text(path.read_text().replace("given_name: first_name", "given_name: city"))
     [again] = sync(load_config(path), store, full_refresh=True, retry=NO_RETRY)
@@ -198,8 +194,7 @@ def test_whole_source_failure_is_one_line_and_keeps_earlier_data(
     make_erp(erp, 10)
     path = write_project(tmp_path, store_url, erp)
     config = load_config(path)
-    store = Store.from_config(config)
-    store.migrate()
+    store = Store.open(config)
     sync(config, store, retry=NO_RETRY)
     before, state = snapshot(store), store.load_state("erp")
     path.write_text(path.read_text().replace(f"sqlite:///{erp}", url))
