@@ -57,7 +57,20 @@ def given_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.n
 def family_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Family names: same, similar spelling (typos, transliteration), or different."""
     levels = graded(frame, "family", left, right, (0.80, 0.92), JaroWinkler.normalized_similarity)
-    return _swapped(frame, left, right, levels, "family", "given_canon")
+    levels = _swapped(frame, left, right, levels, "family", "given_canon")
+    # a lone name ("wilfried" as a help-desk display name) may be the given name: when it is
+    # the other record's given name, the family names are unknown, not different
+    differ = np.flatnonzero(levels == 0)
+    if differ.size:
+        lone = frame["given"].isna().to_numpy()
+        for one, other in ((left, right), (right, left)):
+            rows = differ[lone[one[differ]]]
+            if rows.size:
+                own = values(frame, "family", one[rows])
+                hit = same_values(own, values(frame, "given", other[rows]))
+                hit |= same_values(own, values(frame, "given_canon", other[rows]))
+                levels[rows[hit]] = NULL
+    return levels
 
 
 def _swapped(
@@ -254,6 +267,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         columns=("source",),
         levels=("the same system", "two systems"),
         compute=source_system,
+        role=Role.PROVENANCE,
         m_prior=(0.2, 0.8),
         u_prior=(0.3, 0.7),
     ),
@@ -287,6 +301,39 @@ def compare_pairs(
     return out
 
 
+_SHARED_COLUMNS = {"email": "email", "phone": "phone"}  # comparison -> the column it reads
+
+
+def _shared_by_household(
+    frame: pd.DataFrame,
+    left: np.ndarray,
+    right: np.ndarray,
+    out: np.ndarray,
+    comparisons: tuple[Comparison, ...],
+) -> None:
+    """An e-mail or phone that records of given names with different initials hold (a family
+    mailbox, a landline) does not tell which of them a record without a given name is: the exact
+    agreement of such a record with any of them counts as unknown."""
+    names = [c.name for c in comparisons]
+    nameless = frame["given_canon"].isna().to_numpy()
+    for name, column in _SHARED_COLUMNS.items():
+        if name not in names or column not in frame:
+            continue
+        k = names.index(name)
+        top = len(comparisons[k].levels) - 1
+        rows = np.flatnonzero((out[:, k] == top) & (nameless[left] | nameless[right]))
+        if rows.size == 0:
+            continue
+        # different initials: a typo, a nickname or an initial for the same name do not count
+        named = frame[[column, "given_initial"]].dropna()
+        given_names = named.groupby(column, sort=False)["given_initial"].nunique()
+        shared = given_names.index[given_names > 1]
+        if len(shared) == 0:
+            continue
+        held = frame[column].isin(shared).to_numpy()
+        out[rows[held[left[rows]]], k] = NULL
+
+
 def _household(
     frame: pd.DataFrame,
     left: np.ndarray,
@@ -300,10 +347,14 @@ def _household(
     names = [c.name for c in comparisons]
     if "given_name" not in names or "family_name" not in names:
         return
+    _shared_by_household(frame, left, right, out, comparisons)
     given, family = out[:, names.index("given_name")], out[:, names.index("family_name")]
     rows = np.flatnonzero((given == 0) & (family >= 1))
     if rows.size == 0:
         return
+    if "phone" in names:  # the family's landline
+        k = names.index("phone")
+        out[rows[out[rows, k] >= 1], k] = NULL
     if "street" in names:
         k = names.index("street")
         out[rows[out[rows, k] == len(comparisons[k].levels) - 1], k] = NULL

@@ -46,6 +46,9 @@ class Role(Enum):
     NAME = "name"  # given and family name: many people share one
     NAME_IN_IDENTIFIER = "name in identifier"  # the name as spelled inside an identifier
     CORROBORATING = "corroborating"  # birth date, address: with the name, tells people apart
+    # which systems the records come from: learned like OTHER, but it says nothing about the
+    # customer, so it never counts as evidence that two members of one cluster differ
+    PROVENANCE = "provenance"
     OTHER = "other"  # everything else: learned in every session, never chooses pairs
 
 

@@ -164,6 +164,10 @@ def _parse_full(full: str, country: str | None) -> PersonName:
         return EMPTY
     if len(tokens) == 1:
         return _one_token(tokens[0])
+    first, last = tokens[0], tokens[-1]
+    if len(last) == 1 and len(first) > 1 and not is_family_name(first):
+        # "John S." (a display name: the family name's initial), not "Kovács A."
+        return _split_given(tokens[0], list(tokens[1:-1]), [])
     evidence = family_first_evidence(tokens[0], tokens[-1])
     if evidence > 0 or (evidence == 0 and _hungarian(full, tokens[0], country)):
         return _family_first(tokens)

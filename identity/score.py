@@ -17,9 +17,11 @@ import numpy as np
 import pandas as pd
 
 from identity.compare import COMPARISONS, Comparison, compare_pairs
+from identity.levels import Role
 from identity.training import (
     EPS,
     SESSIONS,
+    U_EPS,
     Session,
     bits,
     distinct,
@@ -30,7 +32,11 @@ from identity.training import (
 
 __all__ = ["Model", "Scored", "estimate", "score"]
 
-_MAX_BITS = 16.0  # no level weighs more than this, for or against
+_MAX_BITS = 16.0  # no level weighs more than this against, nor for (unless `_OVER_PRIOR`)
+# An identifier's exact agreement may outweigh the prior by this many bits on its own: the
+# prior falls as log2(records) while the chance that two strangers share one e-mail falls as
+# fast, so a fixed cap would make a shared rare identifier count for less and less.
+_OVER_PRIOR = 8.0
 _U_PSEUDO = 200.0  # prior knowledge of u counts as this many random pairs
 
 
@@ -52,11 +58,17 @@ class Model:
         Kept monotone (closer agreement is never weaker evidence than a looser one) and
         within ±16 bits (`_MAX_BITS`), so no single field can outvote all the others on its own.
         """
-        bits = np.log2(np.clip(self.m[k], EPS, 1) / np.clip(self.u[k], EPS, 1))
+        bits = np.log2(np.clip(self.m[k], EPS, 1) / np.clip(self.u[k], U_EPS, 1))
         if bits.size > 2:
             bits[1:] = np.maximum.accumulate(bits[1:])
-        clipped: np.ndarray = np.clip(bits, -_MAX_BITS, _MAX_BITS)
+        clipped: np.ndarray = np.clip(bits, -_MAX_BITS, self.max_bits)
         return clipped
+
+    @property
+    def max_bits(self) -> float:
+        """The most any one level weighs for a match: 16 bits, or as much as the prior
+        weighs against plus `_OVER_PRIOR`, whichever is more (so it grows with the data)."""
+        return max(_MAX_BITS, _OVER_PRIOR - self.prior_bits)
 
     @property
     def prior_bits(self) -> float:
@@ -140,8 +152,79 @@ def estimate(
     kinds = frame["kind"].value_counts()
     all_pairs = float((kinds * (kinds - 1) / 2).sum()) or 1.0
     global_prior, expected = _global_prior(levels, m, u, fixed, all_pairs)
+    for k, c in enumerate(comparisons):
+        if c.role is Role.IDENTIFIER:
+            found = _identifier_u(frame, levels, k, c, m, u, global_prior, all_pairs)
+            if found is not None:
+                u[k], tf[c.name] = found
+    if any(c.role is Role.IDENTIFIER for c in comparisons):
+        global_prior, expected = _global_prior(levels, m, u, fixed, all_pairs)
     share = expected / levels.shape[0] if levels.shape[0] else 0.0
     return Model(comparisons, m, u, global_prior, iteration, tf=tf, prior_candidates=share)
+
+
+# What an identifier's role says before the data speak: of the pairs sharing one, this share
+# are one customer, held as this many pairs (it matters only when few pairs share a value).
+_SAME_PRIOR, _SAME_PSEUDO = 0.9, 2.0
+
+
+def _identifier_u(
+    frame: pd.DataFrame,
+    levels: np.ndarray,
+    k: int,
+    c: Comparison,
+    m: list[np.ndarray],
+    u: list[np.ndarray],
+    prior: float,
+    all_pairs: float,
+) -> tuple[np.ndarray, pd.Series] | None:
+    """u of exact agreement on an identifier from its values' frequencies, and its per-value
+    term frequencies: the chance that two records which are *not* one customer share it.
+
+    Random pairs see a shared e-mail a handful of times, and mostly in pairs that are the
+    same person, so they overstate u by orders of magnitude. Instead: the pairs of records
+    (of one kind) that share a value number sum n_v(n_v-1)/2; the share of them that are
+    different people is read off the candidate pairs that agree exactly, by the evidence of
+    every *other* comparison (a one-parameter EM: a shared family mailbox between different
+    names counts against, a pair with nothing else known counts for neither). Per value, u
+    grows with how many records hold it (a value on six records is less telling than one on
+    two); averaged over the sharing pairs it is the global u.
+    """
+    top = len(c.levels) - 1
+    column = c.columns[0]
+    exact = levels[:, k] == top
+    if not exact.any() or column not in frame:
+        return None
+    held = frame[[column, "kind"]].dropna(subset=[column])
+    n_v = held.groupby(["kind", column], observed=True).size()
+    n_v = n_v[n_v > 1]
+    sharing = float((n_v * (n_v - 1) / 2).sum())
+    if sharing <= 0:
+        return None
+    rows, counts, _ = distinct(levels[exact])
+    others = rows.copy()
+    others[:, k] = -1
+    evidence = bits(others, m, u, 0.5)
+    pi = 0.5
+    for _ in range(200):  # P(same customer | same value): EM over the sharing pairs
+        odds = np.log2(pi / (1 - pi))
+        p = 1.0 / (1.0 + np.exp2(-np.clip(evidence + odds, -60, 60)))
+        new = (float(p @ counts) + _SAME_PRIOR * _SAME_PSEUDO) / (
+            float(counts.sum()) + _SAME_PSEUDO
+        )
+        if abs(new - pi) < 1e-9:
+            break
+        pi = new
+    strangers = sharing * (1.0 - pi)  # pairs sharing a value that are different customers
+    u_exact = max(strangers / (all_pairs * (1.0 - prior)), U_EPS)
+    u_k = u[k].copy()
+    u_k[top] = u_exact
+    u_k[:top] *= (1.0 - u_exact) / max(float(u_k[:top].sum()), EPS)
+    by_value = n_v.droplevel("kind")
+    per_pair = float((n_v * (n_v - 1) * (n_v - 1)).sum() / (n_v * (n_v - 1)).sum())
+    term = (by_value - 1) / per_pair * u_exact
+    term = term.groupby(level=0).max()  # a value held in two kinds: the commoner
+    return u_k, term
 
 
 def _global_prior(
@@ -199,13 +282,14 @@ def score(
         present = levels[:, k] >= 0
         weights[present, k] = model.weights(k)[levels[present, k]]
         freq = model.tf.get(c.name)
-        if freq is not None and c.tf_column:
+        column = c.tf_column or (c.columns[0] if c.role is Role.IDENTIFIER else None)
+        if freq is not None and column:
             exact = np.flatnonzero(levels[:, k] == len(c.levels) - 1)
             if exact.size:
-                values = frame[c.tf_column].to_numpy(dtype=object)[left[exact]]
+                values = frame[column].to_numpy(dtype=object)[left[exact]]
                 term = pd.Series(values).map(freq).to_numpy(dtype=np.float64)
                 u_exact = model.u[k][-1]
-                adjust = np.log2(np.clip(u_exact, EPS, 1) / np.clip(term, EPS, 1))
+                adjust = np.log2(np.clip(u_exact, U_EPS, 1) / np.clip(term, U_EPS, 1))
                 weights[exact, k] += np.clip(np.nan_to_num(adjust), -8, 8).astype(np.float32)
     total = weights.sum(axis=1, dtype=np.float64) + model.prior_bits
     probability = 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))

@@ -19,6 +19,7 @@ from identity.levels import Comparison, Role
 __all__ = [
     "EPS",
     "SESSIONS",
+    "U_EPS",
     "Session",
     "bits",
     "chosen_sessions",
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 EPS = 1e-6
+U_EPS = 1e-13  # u of exact agreement on a near-unique identifier can be this small (1M records)
 M_PSEUDO = 10.0  # prior knowledge of m counts as this many matches: only matters when scarce
 MIN_SESSION = 50  # candidate pairs an EM training session needs
 LABEL_PSEUDO = 2.0  # the model's own probability counts as this many labelled pairs
@@ -143,7 +145,7 @@ def bits(levels: np.ndarray, m: list[np.ndarray], u: list[np.ndarray], prior: fl
     total = np.full(levels.shape[0], np.log2(prior / (1 - prior)))
     for k in range(len(m)):
         present = levels[:, k] >= 0
-        w = np.log2(np.clip(m[k], EPS, 1) / np.clip(u[k], EPS, 1))
+        w = np.log2(np.clip(m[k], EPS, 1) / np.clip(u[k], U_EPS, 1))
         total[present] += w[levels[present, k]]
     return total
 

@@ -15,11 +15,12 @@ from identity.blocking import add_derived_keys, candidate_pairs
 from identity.cluster import cluster, components
 from identity.compare import compare_pairs
 from identity.frame import IDENTIFYING
+from identity.levels import Role
 from identity.model import ModelSpec
 from identity.score import Model, Scored, estimate, score
 from identity.standardise import standardise
 
-__all__ = ["LocalBackend", "collector_paused", "standardised_frame"]
+__all__ = ["LocalBackend", "collector_paused", "conflicting", "standardised_frame"]
 
 
 class LocalBackend:
@@ -94,10 +95,27 @@ class LocalBackend:
                 lower=thresholds.lower,
                 must_link=decisions.must_link,
                 cannot_link=decisions.cannot_link,
-                against=scored.total - model.prior_bits < thresholds.conflict_bits,
+                against=conflicting(scored, model, thresholds.conflict_bits),
                 kept=kept,
             )
         return Clustered(scored=scored, clustering=clustering)
+
+
+_AGAINST_BITS = -1.0  # a comparison weighing at most this much speaks against the pair
+
+
+def conflicting(scored: Scored, model: Model, conflict_bits: float) -> np.ndarray:
+    """Pairs whose own evidence says they are different customers: weak in sum (below
+    `conflict_bits`) *and* at least one comparison of the customer (not of the records'
+    systems: `Role.PROVENANCE`) against them. A pair with nothing to
+    compare (a web sign-up with only an e-mail and a card payment with only a name) is
+    silent, not against: it may share a cluster through the members each does match."""
+    weak = scored.total - model.prior_bits < conflict_bits
+    about = [k for k, c in enumerate(model.comparisons) if c.role is not Role.PROVENANCE]
+    if scored.weights.size == 0 or not about:
+        return weak
+    against: np.ndarray = weak & (scored.weights[:, about].min(axis=1) <= _AGAINST_BITS)
+    return against
 
 
 def standardised_frame(

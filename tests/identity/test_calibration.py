@@ -1,0 +1,131 @@
+"""Identifier-only records, rare against common identifiers, and scores that hold as data grows."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from identity.resolve import Resolution, resolve
+
+_GIVEN = ["anna", "peter", "maria", "john", "eva", "adam", "julia", "tomas", "nora", "laszlo"]
+_FAMILY = ["kiss", "nagy", "smith", "weber", "kowalski", "cohen", "brown", "meyer", "rossi"]
+
+
+def _people(n: int, seed: int, prefix: str = "", town: int = 1000) -> list[dict[str, Any]]:
+    """n people, each in a CRM (full record) and a billing system (name, postcode, e-mail)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        given, family = rng.choice(_GIVEN), rng.choice(_FAMILY)
+        email = f"{given}.{family}.{prefix}{i}@mail.example"
+        postal = str(town + rng.randrange(300))
+        phone = f"+3630{rng.randrange(10**7):07d}"
+        out.append(
+            {
+                "source": "crm",
+                "source_id": f"{prefix}c{i}",
+                "given_name": given.title(),
+                "family_name": family.title(),
+                "email": email,
+                "phone": phone,
+                "postal_code": postal,
+                "country": "GB",
+            }
+        )
+        out.append(
+            {
+                "source": "billing",
+                "source_id": f"{prefix}b{i}",
+                "full_name": f"{given.title()} {family.title()}",
+                "email": email.upper() if i % 3 == 0 else email,
+                "postal_code": postal,
+                "country": "GB",
+            }
+        )
+    return out
+
+
+def _together(result: Resolution, a: tuple[str, str], b: tuple[str, str]) -> bool:
+    return result.crosswalk[a] == result.crosswalk[b]
+
+
+def test_identifier_only_records_join_the_customer_that_holds_the_identifier() -> None:
+    records = _people(300, 1)
+    records += [
+        {"source": "web", "source_id": "w1", "email": "Anna.Kiss.7@mail.example"},
+        {"source": "web", "source_id": "w2", "phone": "+36 30 000 0001"},
+        {"source": "web", "source_id": "w3", "email": "test@test.com"},  # a placeholder
+        {"source": "web", "source_id": "w4", "email": "thekisses@mail.example"},  # family box
+    ]
+    # w1's address as customer c7 holds it (whatever c7's random name is)
+    records[-4]["email"] = records[14]["email"].upper()
+    records[14 + 2 * 0]["phone"] = "+36300000001"  # c7 also holds w2's phone
+    for i, first in ((20, "Peter"), (22, "Eva")):  # a mailbox two given names share
+        records[i].update(given_name=first, family_name="Kiss", email="thekisses@mail.example")
+    result = resolve(records, build_golden=False)
+    c7 = ("crm", "c7")
+    assert _together(result, ("web", "w1"), c7)  # the same address, in capitals
+    assert _together(result, ("web", "w2"), c7)  # the same phone number
+    assert not any(
+        _together(result, ("web", "w3"), ("crm", f"c{i}")) for i in range(300)
+    )  # a placeholder identifies nobody
+    assert not _together(result, ("web", "w4"), ("crm", "c10"))  # whose of the family?
+    assert not _together(result, ("web", "w4"), ("crm", "c11"))
+    assert not _together(result, ("crm", "c10"), ("crm", "c11"))  # the two stay apart
+
+
+def _email_weight(result: Resolution, a: tuple[str, str], b: tuple[str, str]) -> float:
+    index = {k: i for i, k in enumerate(result.keys)}
+    i, j = sorted((index[a], index[b]))
+    s = result.scored
+    at = np.flatnonzero((s.left == i) & (s.right == j))
+    k = [c.name for c in result.model.comparisons].index("email")
+    return float(s.weights[at[0], k])
+
+
+def test_a_rare_identifier_weighs_more_than_a_common_one() -> None:
+    records = _people(300, 2)
+    for n in range(6):  # one office mailbox on six people's records (below max_shared)
+        records[2 * n]["email"] = "office@firm.example"
+    result = resolve(records, build_golden=False)
+    rare = _email_weight(result, ("crm", "c100"), ("billing", "b100"))
+    common = _email_weight(result, ("crm", "c0"), ("crm", "c1"))
+    assert rare > common + 1.0
+    # and a rare shared e-mail alone, nothing else known, outweighs the prior
+    assert rare + result.model.prior_bits > 4.3  # p > 0.95
+
+
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(st.integers(min_value=0, max_value=10_000))
+def test_doubling_the_data_leaves_the_scores_of_the_original_pairs(seed: int) -> None:
+    """A second population like the first (new ids and identifiers, names from the same
+    lists, living in other towns) doubles every count. The prior halves (one bit) and so does
+    the chance that strangers share an e-mail: a pair that shares one keeps its probability.
+    Agreement on a name, which twice as many namesakes now share, or a postcode (whose u
+    comes from sampled pairs) may lose up to the prior's bit and EM's noise on 200 people."""
+    original = _people(200, seed)
+    doubled = original + _people(200, seed + 1, prefix="x", town=5000)
+    before, after = resolve(original, build_golden=False), resolve(doubled, build_golden=False)
+    index = {
+        (after.keys[a], after.keys[b]): i
+        for i, (a, b) in enumerate(zip(after.scored.left.tolist(), after.scored.right.tolist()))
+    }
+    names = [c.name for c in before.model.comparisons]
+    k_email = names.index("email")
+    checked = 0
+    for i, (a, b) in enumerate(zip(before.scored.left.tolist(), before.scored.right.tolist())):
+        j = index.get((before.keys[a], before.keys[b]))
+        if j is None:
+            continue
+        checked += 1
+        bits_moved = abs(after.scored.total[j] - before.scored.total[i])
+        assert bits_moved <= 3.0
+        levels = before.scored.levels[i]
+        if levels[k_email] == 3:  # shares an e-mail address
+            moved = abs(after.scored.probability[j] - before.scored.probability[i])
+            assert moved <= 0.05, (before.keys[a], before.keys[b], moved)
+    assert checked > 300
