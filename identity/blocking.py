@@ -50,6 +50,8 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("tax id", ("tax_id",)),
     BlockingRule("name + postal code", ("given_canon", "family", "postal_code")),
     BlockingRule("name + city", ("given_canon", "family", "city")),
+    # a card or a display name gives only the initial: J SMITH, postcode checked by the card
+    BlockingRule("initial + family name + postal code", ("given_initial", "family", "postal_code")),
     BlockingRule("birth date + family name", ("birth_date", "family")),
     BlockingRule("birth date + given name", ("birth_date", "given_canon")),
     BlockingRule("birth date + postal code", ("birth_date", "postal_code")),

@@ -101,20 +101,24 @@ class LocalBackend:
         return Clustered(scored=scored, clustering=clustering)
 
 
-_AGAINST_BITS = -1.0  # a comparison weighing at most this much speaks against the pair
+# the comparisons against a pair must weigh at least this much together to set it apart: an
+# e-mail that does not spell the other's name (-4.7 bits) or a second address alone does not
+_AGAINST_BITS = -6.0
 
 
 def conflicting(scored: Scored, model: Model, conflict_bits: float) -> np.ndarray:
     """Pairs whose own evidence says they are different customers: weak in sum (below
-    `conflict_bits`) *and* at least one comparison of the customer (not of the records'
-    systems: `Role.PROVENANCE`) against them. A pair with nothing to
-    compare (a web sign-up with only an e-mail and a card payment with only a name) is
-    silent, not against: it may share a cluster through the members each does match."""
+    `conflict_bits`) *and* the comparisons of the customer (not of the records' systems:
+    `Role.PROVENANCE`) that speak against them weigh `_AGAINST_BITS` or more together. A
+    pair with nothing to compare (a web sign-up with only an e-mail and a card payment with
+    only a name) is silent, not against: it may share a cluster through the members each
+    does match."""
     weak = scored.total - model.prior_bits < conflict_bits
     about = [k for k, c in enumerate(model.comparisons) if c.role is not Role.PROVENANCE]
     if scored.weights.size == 0 or not about:
         return weak
-    against: np.ndarray = weak & (scored.weights[:, about].min(axis=1) <= _AGAINST_BITS)
+    negative = np.minimum(scored.weights[:, about], 0).sum(axis=1)
+    against: np.ndarray = weak & (negative <= _AGAINST_BITS)
     return against
 
 
