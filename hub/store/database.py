@@ -1,7 +1,7 @@
 """The hub store: engine, migrations and the few queries everything else builds on.
 
 Any SQLAlchemy URL works; the default is a SQLite file under `.crmhub/`. The schema is
-owned by Alembic (`hub/migrations`); `Store.open()` upgrades it to head.
+owned by Alembic (`hub/store/migrations`); `Store.open()` upgrades it to head.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The hub store's tables (SQLAlchemy Core). Alembic migrations in hub/migrations own the DDL."""
+"""The hub store's tables (SQLAlchemy Core); the migrations in hub/store/migrations own the DDL."""
 
 from __future__ import annotations
 
