@@ -53,7 +53,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/ingest_sql.py --rows 200000
+	$(BIN)/python -m benchmarks.ingest_sql --rows 200000
 	$(BIN)/python -m benchmarks.identity.run --dataset all --entities 90000
 	$(BIN)/python -m benchmarks.identity.incremental --entities 90000 --queries 2000
 

@@ -1,6 +1,6 @@
 """Ingest benchmark: a SQLite `sql` source into the hub store, against a plain-copy baseline.
 
-    python benchmarks/ingest_sql.py --rows 200000
+    python -m benchmarks.ingest_sql --rows 200000
 
 Each measurement runs in its own child process (so peak memory is its own):
   * baseline — SQLAlchemy reads the source rows and `executemany`-inserts them into a table of
@@ -141,7 +141,7 @@ def child(kind: str, source: Path, work: Path) -> None:
 def measure(kind: str, source: Path, rows: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as work:
         out = subprocess.run(
-            [sys.executable, __file__, "--child", kind, "--source", str(source), "--work", work],
+            [sys.executable, "-m", "benchmarks.ingest_sql", "--child", kind, "--source", str(source), "--work", work],
             check=True,
             capture_output=True,
             text=True,
