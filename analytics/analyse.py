@@ -185,7 +185,8 @@ def _analyse(
         )
         out.loc[bought, "customer_type"] = types.labels.to_numpy()
     progress("lifecycle and next best offers")
-    held, items = backend.holdings(data, spec.offers.item_field, as_of_ts)
+    bought_n, items = backend.holdings(data, spec.offers.item_field, as_of_ts, counts=True)
+    held = bought_n.sign()
     before, _ = backend.holdings(data, spec.offers.item_field, as_of_ts - pd.Timedelta(days=365))
     before = _align(before, _, items)
     had_any = np.asarray(before.sum(axis=1)).ravel() > 0
@@ -193,7 +194,9 @@ def _analyse(
     out["stage"] = lifecycle_stage(
         traits, pd.Series(risk), pd.Series(new_items), spec.lifecycle
     ).to_numpy()
-    offers = next_best_offers(held, items, top=spec.offers.top, min_support=spec.offers.min_support)
+    offers = next_best_offers(
+        held, items, top=spec.offers.top, min_support=spec.offers.min_support, counts=bought_n
+    )
     out["next_best_offers"] = [";".join(o) for o in offers]
     for col in ("revenue", "margin", "cost_to_serve", "profit"):
         out[col] = value[col].to_numpy()

@@ -1,11 +1,17 @@
 """Next best offers and look-alikes.
 
-Offers come from co-purchase: with H the customers x items matrix of what each customer
-holds, item-item co-occurrence C = HᵀH gives P(j | i) = C[i, j] / C[i, i]; a customer's
-score for an item not yet held is the sum of P(item | held) over what it holds (item-based
-collaborative filtering, Sarwar et al. 2001), ties broken by popularity. Items seen with
-fewer than `min_support` customers are never offered. Look-alikes are the customers
-nearest (cosine, on scaled behaviour features) to the centroid of a given set of buyers.
+Offers come from co-purchase: with H the binary customers x items matrix of what each
+customer holds, item-item co-occurrence C = HᵀH gives the cosine similarity
+S[i, j] = C[i, j] / sqrt(C[i, i] C[j, j]); a customer's score for an item not yet held is
+the sum of S[held, item] weighted by how often it bought each held item, log(1 + n), so
+that a category bought once by chance counts less than one bought again and again
+(item-based collaborative filtering, Sarwar et al. 2001); ties are broken by popularity,
+and a customer who holds nothing is offered the most popular items. Items seen with fewer
+than `min_support` customers are never offered. Measured on a time split of generated data
+(`python -m benchmarks.analytics.nbo`, 20,000 customers), hit rate at 3: P(j | i) summed
+over binary holdings 0.524, cosine 0.574, cosine with log(1 + n) weights 0.590.
+Look-alikes are the customers nearest (cosine, on scaled behaviour features) to the
+centroid of a given set of buyers.
 """
 
 from __future__ import annotations
@@ -20,9 +26,10 @@ CHUNK = 100_000
 
 
 def holdings(
-    frame: pd.DataFrame, n_customers: int, field: str, as_of: pd.Timestamp
+    frame: pd.DataFrame, n_customers: int, field: str, as_of: pd.Timestamp, *, counts: bool = False
 ) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """The binary customers x items matrix of purchases before `as_of`, and the item names."""
+    """The customers x items matrix of purchases before `as_of` (1 where held, or the number
+    of purchases with `counts`), and the item names."""
     rows = frame.loc[frame["purchase"].to_numpy() & (frame["ts"] < as_of).to_numpy()]
     rows = rows.loc[rows[field].notna()] if field in rows else rows.iloc[:0]
     items, item_codes = np.unique(rows[field].astype(str).to_numpy(), return_inverse=True)
@@ -30,7 +37,8 @@ def holdings(
         (np.ones(len(rows), dtype=np.float32), (rows["code"].to_numpy(), item_codes)),
         shape=(n_customers, len(items)),
     )
-    matrix.data[:] = 1.0  # duplicates summed on construction: held is held
+    if not counts:
+        matrix.data[:] = 1.0  # duplicates summed on construction: held is held
     return matrix, items
 
 
@@ -42,21 +50,32 @@ def _top(scores: np.ndarray, held: np.ndarray, top: int) -> np.ndarray:
 
 
 def next_best_offers(
-    held: sparse.csr_matrix, items: np.ndarray, *, top: int = 3, min_support: int = 5
+    held: sparse.csr_matrix,
+    items: np.ndarray,
+    *,
+    top: int = 3,
+    min_support: int = 5,
+    counts: sparse.csr_matrix | None = None,
 ) -> list[list[str]]:
-    """Per customer (row of `held`) up to `top` items not held, best first."""
-    support = np.asarray(held.sum(axis=0)).ravel()
-    co = (held.T @ held).toarray().astype(np.float64)
+    """Per customer (row of `held`) up to `top` items not held, best first; `counts` (the
+    purchases per customer and item) weighs what is held, else every holding weighs 1."""
+    binary = sparse.csr_matrix(held, dtype=np.float64)
+    binary.data[:] = 1.0
+    support = np.asarray(binary.sum(axis=0)).ravel()
+    co = (binary.T @ binary).toarray()
     with np.errstate(divide="ignore", invalid="ignore"):
-        conditional = np.nan_to_num(co / support[:, None])
-    np.fill_diagonal(conditional, 0.0)
-    conditional[:, support < min_support] = 0.0
-    popularity = support / max(float(support.sum()), 1.0) * 1e-6  # breaks ties only
+        similarity = np.nan_to_num(co / np.sqrt(np.outer(support, support)))
+    np.fill_diagonal(similarity, 0.0)
+    similarity[:, support < min_support] = 0.0
+    weights = binary if counts is None else sparse.csr_matrix(counts, dtype=np.float64).log1p()
+    popularity = np.where(support >= min_support, support, 0.0)
+    popularity = popularity / max(float(popularity.sum()), 1.0)
     out: list[list[str]] = []
     for start in range(0, held.shape[0], CHUNK):
-        block = held[start : start + CHUNK]
-        scores = np.asarray(block @ conditional) + popularity
-        scores[np.asarray(block.sum(axis=1)).ravel() == 0] = 0.0  # nothing held: no signal
+        block = binary[start : start + CHUNK]
+        scores = np.asarray(weights[start : start + CHUNK] @ similarity) + popularity * 1e-6
+        empty = np.asarray(block.sum(axis=1)).ravel() == 0
+        scores[empty] = popularity  # nothing held: the most popular
         for row in _top(scores, block.toarray() > 0, top):
             out.append([str(items[i]) for i in row if i >= 0])
     return out

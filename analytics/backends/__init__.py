@@ -43,5 +43,5 @@ class Backend(Protocol):
     def mix(self, data: Prepared, fields: Sequence[str], as_of: pd.Timestamp) -> pd.DataFrame: ...
 
     def holdings(
-        self, data: Prepared, field: str, as_of: pd.Timestamp
+        self, data: Prepared, field: str, as_of: pd.Timestamp, *, counts: bool = False
     ) -> tuple[sparse.csr_matrix, np.ndarray]: ...

@@ -59,6 +59,6 @@ class LocalBackend:
         return out.fillna(0.0)
 
     def holdings(
-        self, data: Prepared, field: str, as_of: pd.Timestamp
+        self, data: Prepared, field: str, as_of: pd.Timestamp, *, counts: bool = False
     ) -> tuple[sparse.csr_matrix, np.ndarray]:
-        return holdings(data.frame, data.n_customers, field, as_of)
+        return holdings(data.frame, data.n_customers, field, as_of, counts=counts)
