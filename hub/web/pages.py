@@ -5,14 +5,12 @@ to a page that shows it, with a one-line message."""
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import parse_qs, quote, urlencode
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from hub.core.states import CandidateStatus, GoldenStatus
 from hub.steward import (
@@ -43,12 +41,12 @@ from hub.steward import (
 from hub.steward.errors import InvalidInput
 from hub.steward.maintenance import EDITABLE
 from hub.store.tables import golden_records
+from hub.web.render import render, templates
 from hub.web.security import SESSION_COOKIE, Hub, get_hub, optional_user, require
 
 __all__ = ["router", "templates"]
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 HubDep = Annotated[Hub, Depends(get_hub)]
 Viewer = Annotated[User, Depends(require("viewer"))]
 Steward = Annotated[User, Depends(require("steward"))]
@@ -56,9 +54,7 @@ Admin = Annotated[User, Depends(require("admin"))]
 _LOGIN_CSRF = "crmhub_login_csrf"
 
 
-def _page(request: Request, name: str, user: User | None, **context: Any) -> HTMLResponse:
-    context.update(user=user, msg=request.query_params.get("msg"), request=request)
-    return templates.TemplateResponse(request, name, context)
+_page = render
 
 
 def _back(url: str, msg: str) -> RedirectResponse:
@@ -256,9 +252,10 @@ def customers(request: Request, hub: HubDep, user: Viewer, q: str = "") -> HTMLR
 def customer(request: Request, golden_id: str, hub: HubDep, user: Viewer) -> Response:
     with hub.read() as conn:
         view = customer_view(conn, golden_id)
+        card = None
     if view["status"] == GoldenStatus.MERGED:
         return _back(f"/customers/{view['merged_into']}", f"{golden_id} was merged into this one")
-    return _page(request, "customer.html", user, c=view, editable=EDITABLE)
+    return _page(request, "customer.html", user, c=view, editable=EDITABLE, profile=card)
 
 
 @router.post("/customers/{golden_id}/merge")
