@@ -298,7 +298,22 @@ def compare_pairs(
         for k, comparison in enumerate(comparisons):
             out[:, k] = comparison.compute(frame, left, right)
         _household(frame, left, right, out, comparisons)
+    _one_address(out, comparisons)
     return out
+
+
+def _one_address(out: np.ndarray, comparisons: tuple[Comparison, ...]) -> None:
+    """The same postal code and the same (or a similar) street are one address, not two
+    coincidences (a street lies in one postal code): only the stronger counts, the street
+    when it is the same, else the postal code."""
+    names = [c.name for c in comparisons]
+    if "street" not in names or "postal_code" not in names:
+        return
+    k_street, k_postal = names.index("street"), names.index("postal_code")
+    same_postal = out[:, k_postal] == len(comparisons[k_postal].levels) - 1
+    street = out[:, k_street].copy()
+    out[same_postal & (street >= 2), k_postal] = NULL  # the same street says it all
+    out[same_postal & (street == 1), k_street] = NULL  # a similar street adds nothing
 
 
 _SHARED_COLUMNS = {"email": "email", "phone": "phone"}  # comparison -> the column it reads
