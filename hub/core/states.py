@@ -20,7 +20,8 @@ class Role(StrEnum):
 
 
 class RunStatus(StrEnum):
-    """Where a sync or push run is: `running` until it ends; `aborted` when its process died."""
+    """Where a sync, push or analysis run is: `running` until it ends; `aborted` when its
+    process died."""
 
     RUNNING = "running"
     SUCCEEDED = "succeeded"

@@ -8,10 +8,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from hub.core.states import CandidateStatus, GoldenStatus
 
 __all__ = [
+    "analysis_runs",
     "api_tokens",
     "audit_log",
     "connector_runs",
     "crosswalk",
+    "customer_profiles",
     "customer_records",
     "golden_overrides",
     "golden_records",
@@ -19,11 +21,15 @@ __all__ = [
     "interactions",
     "match_candidates",
     "metadata",
+    "profit_lorenz",
     "push_failures",
     "push_runs",
     "push_state",
     "quarantine",
     "raw_records",
+    "segment_members",
+    "segment_values",
+    "stage_history",
     "steward_actions",
     "steward_decisions",
     "stream_state",
@@ -350,4 +356,92 @@ hub_locks = sa.Table(  # one row per held lock: sync:<connector>, resolve, push:
     sa.Column("host", sa.String(255), nullable=False),
     sa.Column("pid", sa.Integer, nullable=False),
     sa.Column("acquired_at", _TS, nullable=False),
+)
+
+
+# -- analytics (`crmhub analyse`): the latest run's results, replaced by each run ------------
+
+_MONEY = sa.Numeric(18, 4)
+
+analysis_runs = sa.Table(
+    "analysis_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("status", sa.String(20), nullable=False),  # RunStatus
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("started_at", _TS, nullable=False),
+    sa.Column("finished_at", _TS),
+    sa.Column("pid", sa.Integer),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("horizon_days", sa.Integer, nullable=False),
+    sa.Column("customers", sa.Integer, nullable=False, default=0),
+    sa.Column("interactions", sa.Integer, nullable=False, default=0),
+    sa.Column("unmapped", sa.Integer, nullable=False, default=0),  # no golden id
+    sa.Column("rejected", _JSON, nullable=False),  # reason -> interactions left out
+    sa.Column("note", sa.Text),  # how churn risk was scored: model or rules
+    sa.Column("error", sa.Text),
+)
+
+customer_profiles = sa.Table(  # one row per golden record, from the latest run
+    "customer_profiles",
+    metadata,
+    sa.Column("golden_id", sa.String(40), primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("recency_days", sa.Float),
+    sa.Column("frequency", sa.Integer, nullable=False, default=0),
+    sa.Column("monetary", _MONEY),
+    sa.Column("revenue", _MONEY),
+    sa.Column("profit", _MONEY),
+    sa.Column("clv_12m", _MONEY),
+    sa.Column("p_alive", sa.Float),
+    sa.Column("churn_risk", sa.Float),
+    sa.Column("churn_reasons", sa.Text, nullable=False, default=""),  # ";"-separated
+    sa.Column("stage", sa.String(20), nullable=False, index=True),
+    sa.Column("customer_type", sa.String(200), nullable=False),
+    sa.Column("rfm_segment", sa.String(100)),
+    sa.Column("next_best_offers", sa.Text, nullable=False, default=""),  # ";"-separated
+    sa.Column("traits", _JSON, nullable=False),
+)
+
+segment_values = sa.Table(  # share of customers against share of revenue and profit
+    "segment_values",
+    metadata,
+    sa.Column("segmentation", sa.String(100), primary_key=True),
+    sa.Column("segment", sa.String(200), primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("customers", sa.Integer, nullable=False),
+    sa.Column("customers_share", sa.Float, nullable=False),
+    sa.Column("revenue_share", sa.Float, nullable=False),
+    sa.Column("profit_share", sa.Float, nullable=False),
+    sa.Column("revenue", _MONEY, nullable=False),
+    sa.Column("profit", _MONEY, nullable=False),
+)
+
+segment_members = sa.Table(  # each customer in one segment of each segmentation
+    "segment_members",
+    metadata,
+    sa.Column("segmentation", sa.String(100), primary_key=True),
+    sa.Column("golden_id", sa.String(40), primary_key=True),
+    sa.Column("segment", sa.String(200), nullable=False),
+    sa.Index(None, "segmentation", "segment"),
+)
+
+stage_history = sa.Table(  # append-only: a row when a customer's lifecycle stage changes
+    "stage_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("golden_id", sa.String(40), nullable=False, index=True),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("entered_at", sa.Date, nullable=False),  # the as-of date of the run that saw it
+    sa.Column("run_id", sa.Integer, nullable=False),
+)
+
+profit_lorenz = sa.Table(  # the profit concentration curve of the latest run
+    "profit_lorenz",
+    metadata,
+    sa.Column("point", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("customer_share", sa.Float, nullable=False),
+    sa.Column("profit_share", sa.Float, nullable=False),
 )

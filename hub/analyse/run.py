@@ -1,0 +1,413 @@
+"""`crmhub analyse` on the hub store: customer intelligence on the golden records.
+
+Reads the live interactions joined through the crosswalk to their golden ids (an
+interaction whose customer record has no golden id yet is counted, not analysed), the
+golden records' attributes (birth date, kind, country), runs the `analytics` engine as of a
+day, and writes in one transaction: a profile per customer, the value of every segment,
+each customer's segment per segmentation and the profit curve — replacing the previous
+run's — and a stage-history row for every customer whose lifecycle stage changed (kept
+across runs). The run itself is recorded in `analysis_runs`, under the hub lock `analyse`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from analytics import Analysis, AnalysisSpec, with_horizon
+from analytics import analyse as run_engine
+from analytics.frame import COLUMNS
+from hub.core.clock import as_utc, now
+from hub.core.errors import HubError, one_line
+from hub.core.states import GoldenStatus, RunStatus
+from hub.store.database import Store
+from hub.store.locks import hub_lock
+from hub.store.tables import (
+    analysis_runs,
+    crosswalk,
+    customer_profiles,
+    golden_records,
+    interactions,
+    profit_lorenz,
+    segment_members,
+    segment_values,
+    stage_history,
+)
+from schemas.config import HubConfig
+
+__all__ = ["STEPS", "AnalyseSummary", "analyse_store", "load_customers", "load_interactions"]
+
+LOCK = "analyse"
+STEPS = (
+    "reading interactions",
+    "preparing interactions",
+    "computing traits",
+    "fitting BG/NBD and Gamma-Gamma",
+    "training churn model on snapshots",
+    "value, segments and types",
+    "lifecycle and next best offers",
+    "writing profiles",
+)
+"""The progress messages of a run, in order (a progress bar's steps)."""
+ATTRIBUTES = ("birth_date", "kind", "country")
+"""Golden-record fields handed to the engine: birth date for the birthday trait, the others
+become segmentations of their own."""
+_STORED = frozenset(
+    {
+        "customer_id", "recency_days", "frequency", "monetary", "clv_12m", "p_alive",
+        "churn_risk", "churn_reasons", "stage", "customer_type", "next_best_offers",
+        "rfm_segment", "revenue", "profit",
+    }
+)  # fmt: skip
+_COLUMN_OF = {"customer_type": "customer_type", "rfm": "rfm_segment", "stage": "stage"}
+_CANONICAL = frozenset(
+    {"customer_id", "type", "occurred_at", "amount", "currency", "status", "channel", "subject"}
+)
+_CHUNK = 2_000
+
+
+@dataclass(frozen=True)
+class AnalyseSummary:
+    """What a store analysis found and wrote."""
+
+    run_id: int
+    as_of: dt.date
+    customers: int
+    interactions: int
+    unmapped: int
+    rejected: Mapping[str, int] = field(default_factory=dict)
+    at_risk: int = 0
+    stage_changes: int = 0
+    segments: int = 0
+    note: str = ""
+
+    def line(self) -> str:
+        left_out = {k: v for k, v in self.rejected.items() if k != "after_as_of"}
+        why = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(left_out.items()))
+        return (
+            f"analysed {self.customers:,} customers as of {self.as_of} from "
+            f"{self.interactions:,} interactions ({self.unmapped:,} without a golden record, "
+            f"{self.rejected.get('after_as_of', 0):,} on or after {self.as_of} ignored, "
+            f"left out: {why or 'none'}): {self.at_risk:,} at risk, "
+            f"{self.stage_changes:,} stage changes, {self.segments:,} segments; {self.note}"
+        )
+
+
+def load_interactions(conn: Connection) -> tuple[pd.DataFrame, int]:
+    """The live interactions as the engine's raw columns, `customer_id` the golden id of
+    the customer record each names; and how many name a record without a golden id."""
+    i, x = interactions.c, crosswalk.c
+    query = (
+        sa.select(x.golden_id, i.type, i.occurred_at, i.amount, i.currency, i.status, i.channel)
+        .add_columns(i.subject, i.extra)
+        .join(
+            crosswalk,
+            sa.and_(x.source == i.source, x.source_id == i.customer_source_id),
+            isouter=True,
+        )
+        .where(i.deleted.is_(False))
+    )
+    columns: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+    extras = [c for c in COLUMNS if c not in _CANONICAL]
+    unmapped = 0
+    for row in conn.execute(query).yield_per(10_000):
+        if row.golden_id is None:
+            unmapped += 1
+            continue
+        extra = row.extra or {}
+        columns["customer_id"].append(row.golden_id)
+        columns["type"].append(row.type)
+        columns["occurred_at"].append(
+            as_utc(row.occurred_at).isoformat() if row.occurred_at is not None else None
+        )
+        columns["amount"].append(None if row.amount is None else float(row.amount))
+        for name in ("currency", "status", "channel", "subject"):
+            columns[name].append(getattr(row, name))
+        for name in extras:
+            value = extra.get(name)
+            columns[name].append(None if isinstance(value, dict | list) else value)
+    return pd.DataFrame(columns, dtype=object), unmapped
+
+
+def load_customers(conn: Connection) -> pd.DataFrame:
+    """The active golden records as the engine's customer list: `customer_id` and the
+    ATTRIBUTES (so customers without interactions get a profile too, as prospects)."""
+    g = golden_records.c
+    rows = conn.execute(
+        sa.select(g.golden_id, g.record)
+        .where(g.status == GoldenStatus.ACTIVE)
+        .order_by(g.golden_id)
+    )
+    data: dict[str, list[Any]] = {"customer_id": [], **{a: [] for a in ATTRIBUTES}}
+    for golden_id, record in rows:
+        data["customer_id"].append(golden_id)
+        for name in ATTRIBUTES:
+            data[name].append((record or {}).get(name))
+    return pd.DataFrame(data, dtype=object)
+
+
+def _jsonable(value: Any) -> Any:
+    """A frame cell as plain JSON: NaN and NaT as null, numpy scalars as Python numbers,
+    timestamps as ISO text, arrays as lists."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_jsonable(v) for v in value]
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _number(value: Any, digits: int | None = None) -> float | None:
+    value = _jsonable(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    return round(float(value), digits) if digits is not None else float(value)
+
+
+def _profiles(analysis: Analysis, run_id: int, as_of: dt.date) -> list[dict[str, Any]]:
+    frame = analysis.customers
+    extra = [c for c in frame.columns if c not in _STORED]
+    records = frame.to_dict("records")
+    return [
+        {
+            "golden_id": str(r["customer_id"]),
+            "run_id": run_id,
+            "as_of": as_of,
+            "recency_days": _number(r["recency_days"], 4),
+            "frequency": int(_number(r["frequency"]) or 0),
+            "monetary": _number(r["monetary"], 4),
+            "revenue": _number(r["revenue"], 4),
+            "profit": _number(r["profit"], 4),
+            "clv_12m": _number(r["clv_12m"], 4),
+            "p_alive": _number(r["p_alive"], 6),
+            "churn_risk": _number(r["churn_risk"], 6),
+            "churn_reasons": str(r["churn_reasons"] or ""),
+            "stage": str(r["stage"]),
+            "customer_type": str(r["customer_type"]),
+            "rfm_segment": None if r["rfm_segment"] is None else str(r["rfm_segment"]),
+            "next_best_offers": str(r["next_best_offers"] or ""),
+            "traits": {name: _jsonable(r[name]) for name in extra},
+        }
+        for r in records
+    ]
+
+
+def _members(analysis: Analysis, customers: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each customer's segment in every segmentation the engine valued."""
+    ids = analysis.customers["customer_id"].astype(str)
+    attrs = customers.assign(customer_id=customers["customer_id"].astype(str))
+    attrs = attrs.drop_duplicates("customer_id").set_index("customer_id")
+    rows: list[dict[str, Any]] = []
+    for name in analysis.segments["segmentation"].drop_duplicates():
+        if name in _COLUMN_OF:
+            labels = analysis.customers[_COLUMN_OF[name]].astype(str)
+        elif name in attrs:
+            labels = attrs[name].reindex(ids).fillna("unknown").astype(str)
+        else:  # a segmentation the store does not know how to list: values only
+            continue
+        rows.extend(
+            {"segmentation": str(name), "segment": s, "golden_id": g}
+            for g, s in zip(ids, labels.to_numpy(), strict=True)
+        )
+    return rows
+
+
+def _segments(analysis: Analysis, run_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "segmentation": str(r["segmentation"]),
+            "segment": str(r["segment"]),
+            "run_id": run_id,
+            "customers": int(r["customers"]),
+            "customers_share": _number(r["customers_share"]) or 0.0,
+            "revenue_share": _number(r["revenue_share"]) or 0.0,
+            "profit_share": _number(r["profit_share"]) or 0.0,
+            "revenue": _number(r["revenue"], 4) or 0.0,
+            "profit": _number(r["profit"], 4) or 0.0,
+        }
+        for r in analysis.segments.to_dict("records")
+    ]
+
+
+def _insert(conn: Connection, table: sa.Table, rows: Iterable[dict[str, Any]]) -> None:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= _CHUNK:
+            conn.execute(table.insert(), batch)
+            batch = []
+    if batch:
+        conn.execute(table.insert(), batch)
+
+
+def _stage_changes(
+    conn: Connection, stages: Mapping[str, str], run_id: int, as_of: dt.date
+) -> list[dict[str, Any]]:
+    """A history row for each customer whose stage differs from its latest recorded one."""
+    h = stage_history.c
+    latest = sa.select(sa.func.max(h.id).label("id")).group_by(h.golden_id).subquery()
+    current = dict(
+        conn.execute(sa.select(h.golden_id, h.stage).join(latest, latest.c.id == h.id))
+        .tuples()
+        .all()
+    )
+    return [
+        {"golden_id": gid, "stage": stage, "entered_at": as_of, "run_id": run_id}
+        for gid, stage in stages.items()
+        if current.get(gid) != stage
+    ]
+
+
+def _note(analysis: Analysis) -> str:
+    model = analysis.churn_model
+    if model is None:
+        return "churn: rules (too little history)"
+    return f"churn: gradient boosting on {model.rows:,} snapshots"
+
+
+def _write(
+    conn: Connection,
+    analysis: Analysis,
+    customers: pd.DataFrame,
+    run_id: int,
+    as_of: dt.date,
+) -> int:
+    """Replace the previous run's results with this one's; append stage changes."""
+    for table in (customer_profiles, segment_values, segment_members, profit_lorenz):
+        conn.execute(table.delete())
+    profiles = _profiles(analysis, run_id, as_of)
+    _insert(conn, customer_profiles, profiles)
+    _insert(conn, segment_values, _segments(analysis, run_id))
+    _insert(conn, segment_members, _members(analysis, customers))
+    curve = analysis.lorenz.to_dict("records")
+    _insert(
+        conn,
+        profit_lorenz,
+        (
+            {
+                "point": n,
+                "run_id": run_id,
+                "customer_share": float(p["customers_share"]),
+                "profit_share": _number(p["value_share"]) or 0.0,
+            }
+            for n, p in enumerate(curve, start=1)
+        ),
+    )
+    changes = _stage_changes(conn, {p["golden_id"]: p["stage"] for p in profiles}, run_id, as_of)
+    _insert(conn, stage_history, changes)
+    return len(changes)
+
+
+def analyse_store(
+    config: HubConfig,
+    store: Store,
+    *,
+    as_of: dt.date | None = None,
+    horizon_days: int = 90,
+    actor: str = "crmhub analyse",
+    progress: Callable[[str], None] = lambda _: None,
+    spec: AnalysisSpec | None = None,
+) -> AnalyseSummary:
+    """Analyse the store's interactions as of `as_of` (only what happened before that day;
+    default today, UTC) and persist the results atomically.
+
+    Raises LockError while another analysis of this store runs; HubError for a bad horizon.
+    """
+    del config  # the spec has built-in defaults; hub.yaml has no analytics section yet
+    if horizon_days < 1:
+        raise HubError("--horizon-days must be at least 1")
+    day = as_of or now().date()
+    with hub_lock(store, LOCK):
+        with store.transaction() as conn:
+            inserted = conn.execute(
+                analysis_runs.insert().values(
+                    status=RunStatus.RUNNING,
+                    actor=actor,
+                    started_at=now(),
+                    pid=os.getpid(),
+                    as_of=day,
+                    horizon_days=horizon_days,
+                    rejected={},
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            run_id = int(inserted[0])
+        try:
+            return _run(store, run_id, day, horizon_days, progress, spec)
+        except BaseException as exc:
+            with store.transaction() as conn:
+                conn.execute(
+                    analysis_runs.update()
+                    .where(analysis_runs.c.id == run_id)
+                    .values(status=RunStatus.FAILED, finished_at=now(), error=one_line(exc))
+                )
+            raise
+
+
+def _run(
+    store: Store,
+    run_id: int,
+    day: dt.date,
+    horizon_days: int,
+    progress: Callable[[str], None],
+    spec: AnalysisSpec | None,
+) -> AnalyseSummary:
+    progress(STEPS[0])
+    with store.engine.connect() as conn:
+        raw, unmapped = load_interactions(conn)
+        customers = load_customers(conn)
+    analysis = run_engine(
+        raw,
+        str(day),
+        with_horizon(spec or AnalysisSpec(), horizon_days),
+        customers=customers,
+        progress=progress,
+    )
+    progress(STEPS[-1])
+    note = _note(analysis)
+    rejected = {str(k): int(v) for k, v in analysis.rejected.items()}
+    with store.transaction() as conn:
+        changes = _write(conn, analysis, customers, run_id, day)
+        conn.execute(
+            analysis_runs.update()
+            .where(analysis_runs.c.id == run_id)
+            .values(
+                status=RunStatus.SUCCEEDED,
+                finished_at=now(),
+                customers=len(analysis.customers),
+                interactions=len(raw) + unmapped,
+                unmapped=unmapped,
+                rejected=rejected,
+                note=note,
+            )
+        )
+    return AnalyseSummary(
+        run_id=run_id,
+        as_of=day,
+        customers=len(analysis.customers),
+        interactions=len(raw) + unmapped,
+        unmapped=unmapped,
+        rejected=rejected,
+        at_risk=int((analysis.customers["stage"] == "at risk").sum()),
+        stage_changes=changes,
+        segments=len(analysis.segments),
+        note=note,
+    )
