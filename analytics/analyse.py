@@ -18,7 +18,15 @@ from scipy import sparse
 
 from analytics.backends import Backend
 from analytics.btyd import BetaGeo, GammaGamma
-from analytics.churn import FEATURES, ChurnModel, churn_features, reasons, rule_risk
+from analytics.churn import (
+    EXPLAIN_FROM,
+    FEATURES,
+    GROUPS,
+    ChurnModel,
+    churn_features,
+    reasons,
+    rule_risk,
+)
 from analytics.customer_types import TypeModel, behaviour_features, find_types
 from analytics.frame import Prepared
 from analytics.lifecycle import lifecycle_stage
@@ -158,11 +166,17 @@ def _analyse(
     scored = features.loc[bought]
     if model is not None:
         risk[bought] = model.predict(scored)
-        contributions = model.contributions(scored, risk[bought])
+        explained = risk[bought] >= EXPLAIN_FROM  # only these get reasons from the model
+        contributions = pd.DataFrame(0.0, index=scored.index, columns=list(GROUPS))
+        contributions.loc[explained] = model.contributions(
+            scored.loc[explained], risk[bought][explained]
+        ).to_numpy()
     else:
         risk[bought] = rule_risk(expected_h[bought])
     why = np.full(len(summary), "", dtype=object)
-    why[bought] = reasons(scored, contributions, risk[bought], top=spec.churn.reasons)
+    why[bought] = reasons(
+        scored, contributions, risk[bought], top=spec.churn.reasons, explain_from=EXPLAIN_FROM
+    )
     progress("value, segments and types")
     value = backend.value(data, spec.value, as_of_ts)
     out = pd.DataFrame({"customer_id": data.customer_ids})

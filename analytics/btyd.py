@@ -7,9 +7,10 @@ compilation), and its default priors pull the estimates away from the published 
 likelihood ones (a 0.706 and b 2.092 against 0.793 and 2.426, 11-14 % off, where the goal
 is 2 %); it brings about 60 packages (580 MB). The two log-likelihoods are closed form, so
 a bounded quasi-Newton fit of the log-parameters takes well under a second on the
-per-customer summary (x, t_x, T, m), fitted on at most `max_fit` customers drawn at random
-(their estimates are as tight as the population's at that size). The formulas follow the
-papers and `lifetimes`' implementation.
+per-customer summary (x, t_x, T, m), fitted on at most `max_fit` (50,000) customers drawn
+at random: the standard errors of four or three parameters from 50,000 customers are well
+under 1 % of their values, and the fit's time no longer grows with the population. The
+formulas follow the papers and `lifetimes`' implementation.
 
 Time is in weeks (days / 7) as in the papers; `summarise` builds the summary from purchase
 days: x = repeat purchase days, t_x = weeks from the first to the last purchase day, T =
@@ -96,7 +97,7 @@ class BetaGeo:
 
     @classmethod
     def fit(
-        cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, max_fit: int = 200_000, seed: int = 7
+        cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, max_fit: int = 50_000, seed: int = 7
     ) -> BetaGeo:
         """Maximum likelihood estimates from repeat purchases x, recency t_x and age T."""
         pick = _sample(len(x), max_fit, seed)
@@ -147,7 +148,7 @@ class GammaGamma:
 
     @classmethod
     def fit(
-        cls, x: np.ndarray, m: np.ndarray, *, max_fit: int = 200_000, seed: int = 7
+        cls, x: np.ndarray, m: np.ndarray, *, max_fit: int = 50_000, seed: int = 7
     ) -> GammaGamma:
         """Maximum likelihood from repeat purchases x > 0 and their mean value m > 0."""
         x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)

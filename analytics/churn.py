@@ -21,7 +21,15 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from analytics.model import Churn
 
-__all__ = ["FEATURES", "ChurnModel", "churn_features", "reasons", "rule_risk"]
+__all__ = [
+    "EXPLAIN_FROM",
+    "FEATURES",
+    "GROUPS",
+    "ChurnModel",
+    "churn_features",
+    "reasons",
+    "rule_risk",
+]
 
 FEATURES = (
     "recency_days", "recency_ratio", "frequency", "tenure_days", "mean_gap", "p_alive",
@@ -43,6 +51,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "history": ("frequency", "tenure_days", "mean_gap"),
 }  # fmt: skip
 
+EXPLAIN_FROM = 0.3  # risks below this are "low risk", with no reasons
 RULES_NOTE = "rule-based estimate (too little history for a model)"
 
 
@@ -168,7 +177,7 @@ def reasons(
     *,
     top: int = 3,
     floor: float = 0.02,
-    explain_from: float = 0.3,
+    explain_from: float = EXPLAIN_FROM,
 ) -> list[str]:
     """Per customer its top reasons, `;`-separated, the strongest first. Without
     contributions (rules stood in) the reasons are the rules' own signs, and say so."""

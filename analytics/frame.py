@@ -44,8 +44,29 @@ class Prepared:
         return len(self.customer_ids)
 
 
+def _string_dtype() -> pd.StringDtype:
+    """Arrow-backed strings when pyarrow is there (vectorised strip/lower/isin), else
+    pandas' own."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:  # pragma: no cover
+        return pd.StringDtype()
+    return pd.StringDtype("pyarrow")
+
+
+def _text(col: pd.Series) -> pd.Series:
+    """Stripped text (missing stays missing)."""
+    dtype = _string_dtype()
+    if col.dtype != dtype:
+        col = col.astype(object).where(col.notna(), None).astype(dtype)
+    return col.str.strip()
+
+
 def _numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Floats, and where a value was given but is not a number."""
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        numbers = col.to_numpy(dtype=float, na_value=np.nan)
+        return numbers, np.zeros(len(col), dtype=bool)
     given = col.notna() & (col.astype(str).str.strip() != "")
     numbers = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
     return numbers, np.asarray(given) & np.isnan(numbers)
@@ -56,7 +77,28 @@ def _dates(col: pd.Series) -> pd.Series:
         return col.dt.tz_convert("UTC")
     if pd.api.types.is_datetime64_any_dtype(col):
         return col.dt.tz_localize("UTC")
+    if col.dtype == _string_dtype() and _string_dtype().storage == "pyarrow":
+        fast = _arrow_dates(col)
+        if fast is not None:
+            return fast
     return pd.to_datetime(col, utc=True, errors="coerce", format="ISO8601")
+
+
+def _arrow_dates(col: pd.Series) -> pd.Series | None:
+    """ISO 8601 texts with a zone (or none: UTC) parsed by Arrow, or None when any one is
+    not of that form (pandas then parses them one by one and marks the unreadable)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(col.array)
+    try:
+        zoned = pc.cast(array, pa.timestamp("ns", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        try:
+            zoned = pc.cast(pc.cast(array, pa.timestamp("ns")), pa.timestamp("ns", tz="UTC"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    return pd.Series(zoned.to_pandas(), index=col.index).dt.tz_convert("UTC")
 
 
 def prepare(
@@ -83,20 +125,20 @@ def prepare(
     def reject(mask: np.ndarray, why: str) -> None:
         reason[(reason == "") & mask] = why
 
-    ids = get["customer_id"].astype("string").str.strip()
+    ids = _text(get["customer_id"])
     reject(np.asarray(ids.isna() | (ids == "")), "missing customer_id")
     ts = _dates(get["occurred_at"])
     reject(np.asarray(ts.isna()), "missing or unreadable date")
     reject(np.asarray(ts < pd.Timestamp(earliest, tz="UTC")), f"date before {earliest}")
     reject(np.asarray(ts > now), "date in the future")
-    kind = get["type"].astype("string").str.strip().str.lower()
+    kind = _text(get["type"]).str.lower()
     reject(np.asarray(~kind.isin(KNOWN_TYPES)), "unknown interaction type")
     amount, bad_amount = _numbers(get["amount"])
     reject(bad_amount, "unreadable amount")
     is_refund = np.asarray(kind == "refund")
     amount = np.where(is_refund, np.abs(amount), amount)
     reject(amount < 0, "negative amount")
-    currency = get["currency"].astype("string").str.strip().str.upper()
+    currency = _text(get["currency"]).str.upper()
     rate = currency.map(rates).astype(float).to_numpy()
     has_currency = np.asarray(currency.notna() & (currency != ""))
     reject(has_currency & np.isnan(rate), "unknown currency")
@@ -112,38 +154,39 @@ def prepare(
     if future.any():
         rejected["after_as_of"] = int(future.sum())
     keep = ok & ~future
+    kept = np.flatnonzero(keep)
+    ids_kept = ids.iloc[kept].reset_index(drop=True)
     frame = pd.DataFrame(
         {
-            "customer_id": ids.to_numpy()[keep],
-            "type": kind.to_numpy()[keep].astype(str),
-            "ts": ts[keep].reset_index(drop=True),
+            "type": pd.Categorical(kind.iloc[kept].to_numpy(), categories=sorted(KNOWN_TYPES)),
+            "ts": ts.iloc[kept].reset_index(drop=True),
             "amount": amount[keep],
             "margin": (margin * rate)[keep],
             "days_late": days_late[keep],
         }
     )
     for name in TEXT:
-        frame[name] = get[name].astype("string").str.strip().to_numpy()[keep]
+        frame[name] = _text(get[name]).iloc[kept].reset_index(drop=True)
     status = frame["status"].str.lower()
-    purchase = frame["type"].isin(purchase_types) & ~status.isin(cancelled).fillna(False)
-    frame["purchase"] = purchase.to_numpy(dtype=bool)
-    frame["value"] = np.where(
-        frame["purchase"],
-        frame["amount"],
-        np.where(frame["type"] == "refund", -frame["amount"], np.nan),
+    cancelled_now = np.asarray(status.isin(cancelled).fillna(False), dtype=bool)
+    purchase = np.asarray(frame["type"].isin(purchase_types), dtype=bool) & ~cancelled_now
+    frame["purchase"] = purchase
+    is_refund_kept = np.asarray(frame["type"] == "refund", dtype=bool)
+    value = np.where(purchase, frame["amount"], np.where(is_refund_kept, -frame["amount"], np.nan))
+    frame["value"] = np.where(purchase & np.isnan(value), 0.0, value)
+    flagged = np.asarray(
+        _text(get["complaint"]).str.lower().isin(("true", "1", "yes")).fillna(False), dtype=bool
     )
-    frame.loc[frame["purchase"] & frame["value"].isna(), "value"] = 0.0
-    flagged = get["complaint"].astype("string").str.lower().isin(("true", "1", "yes"))
     subject = frame["subject"].str.lower().fillna("")
-    frame["complaint"] = (frame["type"] == "complaint") | (
-        (frame["type"] == "ticket")
-        & (np.asarray(flagged)[keep] | subject.str.startswith("complaint").to_numpy())
+    is_ticket = np.asarray(frame["type"] == "ticket", dtype=bool)
+    frame["complaint"] = np.asarray(frame["type"] == "complaint", dtype=bool) | (
+        is_ticket & (flagged[keep] | np.asarray(subject.str.startswith("complaint"), dtype=bool))
     )
-    frame["renewal_at"] = _dates(get["renewal_at"])[keep].reset_index(drop=True)
-    known = np.union1d(frame["customer_id"].unique().astype(str), np.asarray(customers, dtype=str))
-    frame["code"] = np.searchsorted(known, frame["customer_id"].to_numpy(dtype=str)).astype(
-        np.int64
-    )
+    frame["renewal_at"] = _dates(get["renewal_at"]).iloc[kept].reset_index(drop=True)
+    codes, uniques = pd.factorize(ids_kept)
+    known = np.union1d(np.asarray(uniques, dtype=str), np.asarray(customers, dtype=str))
+    frame["code"] = np.searchsorted(known, np.asarray(uniques, dtype=str))[codes].astype(np.int64)
+    frame["customer_id"] = ids_kept
     order = np.lexsort((frame["ts"].array.asi8, frame["code"].to_numpy()))
     frame = frame.iloc[order].reset_index(drop=True)
     return Prepared(frame=frame, customer_ids=known, as_of=as_of, rejected=rejected)

@@ -112,12 +112,8 @@ def generate(n: int = 5_000, seed: int = 1, prospects: float = 0.03) -> Generate
     currency = rng.choice(list(RATES), len(who), p=[0.9, 0.06, 0.04])
     to_eur = np.array([RATES[c] for c in currency])
     channels = [SEGMENTS[s][5] for s in names]
-    channel = np.array(
-        [
-            channels[seg[w]][int(k) % len(channels[seg[w]])]
-            for w, k in zip(who, rng.integers(0, 2, len(who)), strict=True)
-        ]
-    )
+    by_seg = np.array([[c[k % len(c)] for k in range(2)] for c in channels])
+    channel = by_seg[seg[who], rng.integers(0, 2, len(who))]
     orders = pd.DataFrame(
         {
             "customer_id": who,
