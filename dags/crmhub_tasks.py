@@ -4,7 +4,8 @@ A pipeline is a `hub.yaml`. Its DAG (`crmhub_<pipeline>`) runs what `crmhub sync
 `crmhub resolve` and `crmhub push` run, task by task:
 
     plan ─┬─ sync_<connector> (pool crmhub_<connector>) ─┬─ resolve ─┬─ push_<target>
-          └─ ...                                        ┘  (Asset)  └─ ...
+          └─ ...                                        ┘  (Asset)  ├─ ...
+                                                                    └─ analyse (Asset)
 
 * **plan** reads and validates `hub.yaml` at run time, so a config mistake fails the run
   before any source is touched. Each source system gets its own task in its own pool
@@ -21,6 +22,10 @@ A pipeline is a `hub.yaml`. Its DAG (`crmhub_<pipeline>`) runs what `crmhub sync
   mistake) raise `AirflowFailException` and fail at once.
 * **resolve** is `hub.resolve.run.resolve_store`; its outlet is the Asset
   `crmhub://<pipeline>/golden-records`, so reports and exports can be data-triggered.
+* **analyse** is `hub.analyse.run.analyse_store` as of the day the task runs: customer
+  profiles, segment values and stage history on the new golden records; its outlet is the
+  Asset `crmhub://<pipeline>/customer-profiles`. It runs beside the push, so a source
+  system that refuses writes does not hold the analysis back.
 * **push_<target>** is `hub.push.push_connector` for each `pushback.targets` entry (in the
   target system's pool); "unreachable, left for the next push" is retried.
 
@@ -55,14 +60,17 @@ if TYPE_CHECKING:
     from hub.store.database import Store
 
 __all__ = [
+    "ANALYSIS_ASSET_URI",
     "ASSET_URI",
     "DEFAULT_POOL",
     "Pipeline",
     "RetriableError",
     "Sources",
     "airflow_secrets",
+    "analyse_customers",
     "build_dag",
     "configured_pipelines",
+    "customer_profiles_asset",
     "env_duration",
     "env_references",
     "golden_records_asset",
@@ -79,6 +87,8 @@ log = logging.getLogger("crmhub.airflow")
 
 ASSET_URI = "crmhub://{pipeline}/golden-records"
 """The Asset each pipeline's resolve task updates (downstream DAGs schedule on it)."""
+ANALYSIS_ASSET_URI = "crmhub://{pipeline}/customer-profiles"
+"""The Asset each pipeline's analyse task updates (profiles, segments, stage history)."""
 DEFAULT_POOL = "default_pool"
 """Used only when the source systems cannot be read from hub.yaml at parse time."""
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
@@ -196,6 +206,12 @@ def golden_records_asset(pipeline: str) -> Any:
     from airflow.sdk import Asset
 
     return Asset(ASSET_URI.format(pipeline=pipeline))
+
+
+def customer_profiles_asset(pipeline: str) -> Any:
+    from airflow.sdk import Asset
+
+    return Asset(ANALYSIS_ASSET_URI.format(pipeline=pipeline))
 
 
 # -- secrets: Airflow Connections -> the ${ENV_VAR} references of hub.yaml --------------------
@@ -398,6 +414,27 @@ def resolve_golden(config_path: str | Path, actor: str) -> dict[str, int]:
     return dataclasses.asdict(summary)
 
 
+def analyse_customers(config_path: str | Path, actor: str) -> dict[str, Any]:
+    """`crmhub analyse`: profiles, segments and stage history as of today (UTC)."""
+    from hub.analyse.run import analyse_store
+
+    with _classified("analyse"):
+        config = _load(config_path)
+        with airflow_secrets(config.store.url), _store(config) as store:
+            summary = analyse_store(config, store, actor=actor)
+    log.info(summary.line())
+    return {
+        "run_id": summary.run_id,
+        "as_of": summary.as_of.isoformat(),
+        "customers": summary.customers,
+        "interactions": summary.interactions,
+        "unmapped": summary.unmapped,
+        "at_risk": summary.at_risk,
+        "stage_changes": summary.stage_changes,
+        "note": summary.note,
+    }
+
+
 def push_target(config_path: str | Path, target: str) -> dict[str, int]:
     """`crmhub push --connector NAME`: golden ids and corrections into one system."""
     from hub.push import push_connector
@@ -451,12 +488,14 @@ def build_dag(
     max_retry_delay: timedelta = timedelta(minutes=30),
     sources: Sources | None = None,
 ) -> DAG:
-    """The DAG `crmhub_<pipeline>`: plan -> sync per source -> resolve -> push per target."""
+    """The DAG `crmhub_<pipeline>`: plan -> sync per source -> resolve -> push per target,
+    and analyse after resolve."""
     from airflow.sdk import DAG, task
 
     config_path = str(pipeline.config_path)
     found = sources if sources is not None else read_sources(pipeline.config_path)
     asset = golden_records_asset(pipeline.name)
+    profiles_asset = customer_profiles_asset(pipeline.name)
 
     def plan() -> list[str]:
         return plan_sources(config_path, found.connectors)
@@ -476,6 +515,17 @@ def build_dag(
             }
         return summary
 
+    def analyse() -> dict[str, Any]:
+        from airflow.sdk import get_current_context
+
+        summary = analyse_customers(config_path, actor=f"airflow:{pipeline.dag_id}")
+        with contextlib.suppress(Exception):
+            get_current_context()["outlet_events"][profiles_asset].extra = {
+                "pipeline": pipeline.name,
+                **summary,
+            }
+        return summary
+
     def push(target: str) -> dict[str, int]:
         _label(target)
         return push_target(config_path, target)
@@ -485,7 +535,9 @@ def build_dag(
 
     with DAG(
         dag_id=pipeline.dag_id,
-        description=f"crm-hub pipeline {pipeline.name}: sync -> resolve -> push ({config_path})",
+        description=(
+            f"crm-hub pipeline {pipeline.name}: sync -> resolve -> push, analyse ({config_path})"
+        ),
         schedule=schedule,
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
@@ -535,8 +587,12 @@ def build_dag(
             ]
         for sync_task in synced:
             sync_task >> resolved
+        analysed = task(task_id="analyse", outlets=[profiles_asset], multiple_outputs=False)(
+            analyse
+        )()
         for push_task in pushed:
             resolved >> push_task
+        resolved >> analysed
     return dag
 
 

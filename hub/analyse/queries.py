@@ -204,7 +204,7 @@ def stage_funnel(conn: Connection) -> list[dict[str, Any]]:
     at risk, lapsed); every stage present, zero when empty."""
     p = customer_profiles.c
     counts: dict[str, int] = dict(
-        conn.execute(sa.select(p.stage, sa.func.count()).group_by(p.stage)).tuples().all()
+        conn.execute(sa.select(p.stage, sa.func.count()).group_by(p.stage)).all()
     )
     stages = [*STAGES, *sorted(set(counts) - set(STAGES))]  # an engine's new stage too
     return [{"stage": stage, "customers": int(counts.get(stage, 0))} for stage in stages]
@@ -218,9 +218,7 @@ def risk_distribution(conn: Connection, bins: int = 10) -> list[dict[str, Any]]:
     cuts = [(risk < (k + 1) / bins, k) for k in range(bins - 1)]
     band = (sa.case(*cuts, else_=bins - 1) if cuts else sa.literal(0)).label("band")
     counts: dict[int, int] = dict(
-        conn.execute(sa.select(band, sa.func.count()).where(risk.is_not(None)).group_by(band))
-        .tuples()
-        .all()
+        conn.execute(sa.select(band, sa.func.count()).where(risk.is_not(None)).group_by(band)).all()
     )
     return [
         {"low": k / bins, "high": (k + 1) / bins, "customers": int(counts.get(k, 0))}

@@ -265,9 +265,7 @@ def _stage_changes(
     h = stage_history.c
     latest = sa.select(sa.func.max(h.id).label("id")).group_by(h.golden_id).subquery()
     current = dict(
-        conn.execute(sa.select(h.golden_id, h.stage).join(latest, latest.c.id == h.id))
-        .tuples()
-        .all()
+        conn.execute(sa.select(h.golden_id, h.stage).join(latest, latest.c.id == h.id)).all()
     )
     return [
         {"golden_id": gid, "stage": stage, "entered_at": as_of, "run_id": run_id}

@@ -1,44 +1,118 @@
-"""`crmhub analyse`: customer intelligence from interactions (the batch contract)."""
+"""`crmhub analyse`: customer intelligence on the hub store, or from a file (the batch
+contract)."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hub.cli.common import console, err
+from hub.cli.common import ConfigOpt, console, err, open_hub
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 __all__ = ["analyse", "register"]
 
 
 def analyse(
+    config: ConfigOpt = Path("hub.yaml"),
     interactions: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--interactions",
-            help="Interaction JSON Lines (.jsonl or .jsonl.gz) with the extra key customer_id.",
+            help="Batch mode: Interaction JSON Lines (.jsonl or .jsonl.gz) with the extra key "
+            "customer_id.",
         ),
-    ],
+    ] = None,
     as_of: Annotated[
-        str, typer.Option("--as-of", help="Cut-off date YYYY-MM-DD: only what happened before.")
-    ],
-    out: Annotated[Path, typer.Option("--out", help="Write customers.csv and segments.csv here.")],
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Cut-off date YYYY-MM-DD: only what happened before (store mode: today).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Batch mode: write customers.csv and segments.csv here."),
+    ] = None,
     horizon_days: Annotated[
         int, typer.Option("--horizon-days", help="Churn risk: no purchase in this many days.")
     ] = 90,
     customers: Annotated[
         Path | None,
-        typer.Option("--customers", help="Known customers (JSON Lines: customer_id, segment…)."),
+        typer.Option(
+            "--customers", help="Batch mode: known customers (JSON Lines: customer_id, segment…)."
+        ),
     ] = None,
 ) -> None:
     """Profiles, lifetime value, churn risk with reasons, types, stage, offers, segment value.
 
-    A standalone batch run: no hub.yaml, no store.
+    Without --interactions: analyses the hub store's interactions by golden record (after
+    `crmhub resolve`) and writes profiles, segments and stage history to the store. With
+    --interactions/--as-of/--out: a standalone batch run (no hub.yaml, no store).
     """
     import datetime as dt
 
+    from hub.core.errors import HubError
+
+    cut: dt.date | None = None
+    if as_of is not None:
+        try:
+            cut = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise HubError(f"--as-of {as_of!r}: give a date as YYYY-MM-DD") from None
+    if horizon_days < 1:
+        raise HubError("--horizon-days must be at least 1")
+    if interactions is None:
+        if out is not None or customers is not None:
+            raise HubError("--out and --customers are for batch mode: add --interactions FILE")
+        _analyse_store(config, cut, horizon_days)
+        return
+    if cut is None or out is None:
+        raise HubError("batch mode needs --interactions FILE, --as-of YYYY-MM-DD and --out DIR")
+    _analyse_batch(interactions, cut, out, horizon_days, customers)
+
+
+def _analyse_store(config: Path, as_of: dt.date | None, horizon_days: int) -> None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hub.analyse.run import STEPS, analyse_store
+
+    cfg, store = open_hub(config)
+    try:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("analysing", total=len(STEPS))
+
+            def step(message: str) -> None:
+                done = STEPS.index(message) if message in STEPS else None
+                progress.update(task, description=message, completed=done)
+
+            summary = analyse_store(
+                cfg,
+                store,
+                as_of=as_of,
+                horizon_days=horizon_days,
+                actor="crmhub analyse",
+                progress=step,
+            )
+    finally:
+        store.dispose()
+    console.print(summary.line())
+
+
+def _analyse_batch(
+    interactions: Path, cut: dt.date, out: Path, horizon_days: int, customers: Path | None
+) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from analytics import AnalysisSpec, with_horizon
@@ -46,15 +120,9 @@ def analyse(
     from hub.analyse.batch import read_customers, read_interactions, write_results
     from hub.core.errors import HubError
 
-    try:
-        cut = dt.date.fromisoformat(as_of)
-    except ValueError:
-        raise HubError(f"--as-of {as_of!r}: give a date as YYYY-MM-DD") from None
     for path in (interactions, customers):
         if path is not None and not path.is_file():
             raise HubError(f"{path}: no such file - give an Interaction JSON Lines file")
-    if horizon_days < 1:
-        raise HubError("--horizon-days must be at least 1")
     started = time.monotonic()
     with Progress(
         SpinnerColumn(),

@@ -52,6 +52,7 @@ def demo(
     ),
 ) -> None:
     """Write the example project and run the whole pipeline on an embedded SQLite store."""
+    from hub.analyse.run import analyse_store
     from hub.cli.example import write_example
     from hub.cli.sync import run_sync
     from hub.push.run import push
@@ -65,6 +66,7 @@ def demo(
     for res in results:
         console.print(("[green]" if res.ok else "[red]") + res.summary() + "[/]")
     console.print(resolve_store(cfg, store, actor="crmhub demo").line())
+    console.print(analyse_store(cfg, store, actor="crmhub demo").line())
     for pushed in push(cfg, store):
         console.print(pushed.summary())
     st = hub_status(store)

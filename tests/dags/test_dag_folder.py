@@ -69,6 +69,7 @@ def test_dag_folder_loads_without_errors_fast_and_without_the_hub(
         "sync_web",
         "resolve",
         "push_erp",
+        "analyse",
     }
     for source in ("erp", "billing", "support", "web"):
         assert tasks[f"sync_{source}"]["pool"] == f"crmhub_{source}"
@@ -76,8 +77,10 @@ def test_dag_folder_loads_without_errors_fast_and_without_the_hub(
         assert tasks[f"sync_{source}"]["retries"] == 3
         assert tasks[f"sync_{source}"]["backoff"] == 2.0
     assert tasks["push_erp"]["pool"] == "crmhub_erp"
-    assert tasks["resolve"]["downstream"] == ["push_erp"]
+    assert tasks["resolve"]["downstream"] == ["analyse", "push_erp"]
     assert tasks["resolve"]["outlets"] == ["crmhub://demo/golden-records"]
+    assert tasks["analyse"]["downstream"] == []
+    assert tasks["analyse"]["outlets"] == ["crmhub://demo/customer-profiles"]
     assert {f"crmhub_{s}" for s in ("erp", "billing", "support", "web")} <= set(POOLS)
 
 

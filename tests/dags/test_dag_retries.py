@@ -101,6 +101,7 @@ def test_dag_retries_retriable_failures_and_fails_fatal_ones_at_once(
     assert states["sync_missing"] == ("failed", 1)  # missing table: AirflowFailException
     assert states["sync_locked"] == ("failed", 3)  # lock held throughout: every retry used
     assert states["resolve"][0] == "upstream_failed"
+    assert states["analyse"][0] == "upstream_failed"
     assert str(run.state) == "failed"
     with store.engine.connect() as conn:
         runs = conn.exec_driver_sql(

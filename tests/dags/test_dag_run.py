@@ -1,5 +1,5 @@
 """`dag.test()` runs the demo pipeline on Airflow's SQLite metadata DB and leaves the hub
-exactly as `crmhub sync` + `crmhub resolve` + `crmhub push` leave it."""
+exactly as `crmhub sync` + `crmhub resolve` + `crmhub analyse` + `crmhub push` leave it."""
 
 from __future__ import annotations
 
@@ -63,13 +63,13 @@ def test_dag_test_leaves_the_hub_as_the_cli_does(
     via_airflow, via_cli = tmp_path / "airflow", tmp_path / "cli"
     write_example(via_airflow)
     write_example(via_cli)
-    printed = [crmhub(via_cli, command) for command in ("sync", "resolve", "push")]
+    printed = [crmhub(via_cli, command) for command in ("sync", "resolve", "analyse", "push")]
     cli_lines = [
         line
         for line in "".join(printed).splitlines()
-        if line.startswith(("erp:", "billing:", "support:", "web:", "resolved "))
+        if line.startswith(("erp:", "billing:", "support:", "web:", "resolved ", "analysed "))
     ]
-    assert len(cli_lines) == 6  # four sources, the resolution, the push to the ERP
+    assert len(cli_lines) == 7  # four sources, the resolution, the analysis, the ERP push
 
     monkeypatch.setenv("CRMHUB_PIPELINES", f"demo={via_airflow / 'hub.yaml'}")
     dag = load_dag("crmhub_demo")
@@ -87,13 +87,22 @@ def test_dag_test_leaves_the_hub_as_the_cli_does(
             "sync_support",
             "sync_web",
             "resolve",
+            "analyse",
             "push_erp",
         )
     }
     expected = store_contents(via_cli / ".crmhub" / "hub.db")
     actual = store_contents(via_airflow / ".crmhub" / "hub.db")
     assert set(actual) == set(expected)
-    for table in ("golden_records", "crosswalk", "customer_records", "raw_records"):
+    for table in (
+        "golden_records",
+        "crosswalk",
+        "customer_records",
+        "raw_records",
+        "customer_profiles",
+        "segment_values",
+        "stage_history",
+    ):
         assert actual[table], table
     for table in expected:  # golden records, crosswalk, quarantine, runs' counts, push state...
         assert actual[table] == expected[table], table
@@ -115,3 +124,11 @@ def test_dag_test_leaves_the_hub_as_the_cli_does(
         ).all()
     golden = int(cli_lines[4].split(" into ")[1].split()[0])
     assert extras and extras[-1]["golden"] == golden  # downstream DAGs can schedule on it
+    with create_session() as session:
+        analysed = session.scalars(
+            sa.select(AssetEvent.extra)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.uri == "crmhub://demo/customer-profiles")
+        ).all()
+    customers = int(cli_lines[5].split()[1].replace(",", ""))
+    assert analysed and analysed[-1]["customers"] == customers  # the analysis's own Asset

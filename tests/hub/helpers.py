@@ -3,6 +3,7 @@ snapshots of the store's contents."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import sqlite3
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hub.analyse.run import analyse_store
 from hub.cli.example import write_example
 from hub.core.retry import RetryPolicy
 from hub.push.run import push as push_back
@@ -22,6 +24,7 @@ from hub.sync.run import sync
 from schemas.config import HubConfig, load_config
 
 __all__ = [
+    "DEMO_AS_OF",
     "PASSWORD",
     "USERS",
     "DemoHub",
@@ -34,6 +37,9 @@ __all__ = [
 ]
 
 PASSWORD = "correct-horse-battery"
+DEMO_AS_OF = dt.date(2026, 3, 1)
+"""The demo hub's analysis day: after the example's orders and tickets (January-February
+2026), so it has new, repeat and at-risk customers alike."""
 USERS = {"alice": "admin", "sam": "steward", "vera": "viewer"}
 
 
@@ -96,9 +102,11 @@ def _open(config: HubConfig) -> ResolvedHub:
 def build_demo_hub(
     folder: Path, store_url: str = DEFAULT_URL, *, push: bool = False, actor: str = "test"
 ) -> DemoHub:
-    """`crmhub demo` in-process: the example project under `folder`, synced and resolved on
+    """`crmhub demo` in-process: the example project under `folder`, synced, resolved and
+    analysed (as of DEMO_AS_OF, so profiles and stages do not drift with the calendar) on
     `store_url` (and pushed back, as the demo does, if `push`), plus one user per role of
-    USERS with PASSWORD. Slow (four syncs, a resolve, three Argon2 hashes): build once."""
+    USERS with PASSWORD. Slow (four syncs, a resolve, an analysis, three Argon2 hashes):
+    build once."""
     write_example(folder)
     hub_yaml = folder / "hub.yaml"
     hub_yaml.write_text(hub_yaml.read_text().replace(DEFAULT_URL, store_url))
@@ -108,6 +116,7 @@ def build_demo_hub(
         results = sync(config, store, retry=RetryPolicy(attempts=1))
         assert all(r.ok for r in results), [r.error for r in results]
         resolve_store(config, store, actor=actor)
+        analyse_store(config, store, as_of=DEMO_AS_OF, actor=actor)
         if push:
             push_back(config, store)
         with store.transaction() as conn:
