@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hub.steward import StewardError, SurvivorshipSettings
 from hub.store.database import Store
-from hub.web import api, pages
+from hub.web import analytics_api, api, insights, pages
 from hub.web.security import Hub, LoginRequired
 from schemas.config import HubConfig
 
@@ -59,7 +59,9 @@ def create_app(config: HubConfig, store: Store, *, secure_cookies: bool = False)
     )
     app.state.hub = Hub(store, SurvivorshipSettings.from_config(config), secure_cookies)
     app.include_router(api.router)
+    app.include_router(analytics_api.router)
     app.include_router(pages.router)
+    app.include_router(insights.router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )

@@ -35,10 +35,12 @@ def escape(text: str) -> str:
     return _escape(_NOT_XML.sub("", text))
 
 
-def _svg(height: int, title: str, desc: str, body: list[str], width: int = WIDTH) -> Markup:
+def _svg(
+    height: int, title: str, desc: str, body: list[str], width: int = WIDTH, kind: str = "wide"
+) -> Markup:
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" class="chart" aria-label="{escape(title)}">'
+        f'width="{width}" role="img" class="chart {kind}" aria-label="{escape(title)}">'
         f"<title>{escape(title)}</title><desc>{escape(desc)}</desc>"
     )
     return Markup(head + "".join(body) + "</svg>")  # noqa: S704 — every value escaped above
@@ -97,12 +99,17 @@ def paired_bars(
 
 
 def horizontal_bars(
-    rows: Sequence[tuple[str, float]], *, title: str, unit: str = "", colour: str = BLUE
+    rows: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    unit: str = "",
+    colour: str = BLUE,
+    width: int = 440,
 ) -> Markup:
     """One bar per row (a funnel's stages, a distribution's bands), the value at its end."""
-    left = 170
+    left = 100
     highest = max([1.0, *(abs(v) for _, v in rows)])
-    scale = (WIDTH - left - 90) / highest
+    scale = (width - left - 80) / highest
     body = []
     y = 6
     for name, value in rows:
@@ -112,14 +119,14 @@ def horizontal_bars(
         body.append(_text(left + abs(value) * scale + 6, y + 15, f"{value:,.0f}{unit}"))
         y += ROW
     desc = "; ".join(f"{name}: {value:,.0f}{unit}" for name, value in rows)
-    return _svg(y + 6, title, desc, body)
+    return _svg(y + 6, title, desc, body, width=width, kind="half")
 
 
-def histogram(rows: Sequence[tuple[float, float, int]], *, title: str) -> Markup:
+def histogram(rows: Sequence[tuple[float, float, int]], *, title: str, size: int = 440) -> Markup:
     """Counts per band (low, high, count), e.g. churn risk from 0 to 1; high bands in red."""
     height, bottom, left = 180, 150, 40
     highest = max([1, *(c for *_, c in rows)])
-    width = (WIDTH - left - 10) / max(len(rows), 1)
+    width = (size - left - 10) / max(len(rows), 1)
     body = [_text(4, 14, f"{highest:,}", fill=MUTED)]
     for k, (low, high, count) in enumerate(rows):
         h = (bottom - 20) * count / highest
@@ -129,9 +136,9 @@ def histogram(rows: Sequence[tuple[float, float, int]], *, title: str) -> Markup
             _rect(x + 2, bottom - h, width - 4, h, colour, f"{low:.0%} to {high:.0%}: {count:,}")
         )
         body.append(_text(x + width / 2, bottom + 16, f"{low:.0%}", anchor="middle"))
-    body.append(f'<line x1="{left}" y1="{bottom}" x2="{WIDTH - 10}" y2="{bottom}" stroke="{INK}"/>')
+    body.append(f'<line x1="{left}" y1="{bottom}" x2="{size - 10}" y2="{bottom}" stroke="{INK}"/>')
     desc = "; ".join(f"{low:.0%} to {high:.0%}: {count:,} customers" for low, high, count in rows)
-    return _svg(height, title, desc, body)
+    return _svg(height, title, desc, body, width=size, kind="half")
 
 
 def lorenz_curve(points: Sequence[tuple[float, float]], *, title: str) -> Markup:
@@ -157,4 +164,4 @@ def lorenz_curve(points: Sequence[tuple[float, float]], *, title: str) -> Markup
     if points:
         top = next((p for c, p in points if c >= 0.2), points[-1][1])
         desc = f"The best 20 % of customers bring {top:.0%} of the profit."
-    return _svg(size, title, desc, body, width=size + 40)
+    return _svg(size, title, desc, body, width=size + 40, kind="square")

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hub.analyse.queries import profile
 from hub.core.states import CandidateStatus, GoldenStatus
 from hub.steward import (
     DECISIONS,
@@ -252,7 +253,7 @@ def customers(request: Request, hub: HubDep, user: Viewer, q: str = "") -> HTMLR
 def customer(request: Request, golden_id: str, hub: HubDep, user: Viewer) -> Response:
     with hub.read() as conn:
         view = customer_view(conn, golden_id)
-        card = None
+        card = profile(conn, golden_id) if view["status"] != GoldenStatus.MERGED else None
     if view["status"] == GoldenStatus.MERGED:
         return _back(f"/customers/{view['merged_into']}", f"{golden_id} was merged into this one")
     return _page(request, "customer.html", user, c=view, editable=EDITABLE, profile=card)
