@@ -60,7 +60,6 @@ def create_app(config: HubConfig, store: Store, *, secure_cookies: bool = False)
     app.state.hub = Hub(store, SurvivorshipSettings.from_config(config), secure_cookies)
     app.include_router(api.router)
     app.include_router(analytics_api.router)
-    app.include_router(analytics_api.router)
     app.include_router(pages.router)
     app.include_router(insights.router)
     app.mount(
