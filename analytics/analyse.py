@@ -66,19 +66,22 @@ def _label_spec(days: int) -> tuple[TraitSpec, ...]:
     return (TraitSpec(name="bought", aggregation="count", window_days=days, condition=PURCHASE),)
 
 
-def _btyd(summary: pd.DataFrame, bought: np.ndarray) -> tuple[BetaGeo | None, np.ndarray]:
+def _btyd(
+    summary: pd.DataFrame, bought: np.ndarray, horizon_weeks: float
+) -> tuple[BetaGeo | None, np.ndarray, np.ndarray]:
+    """BG/NBD on the buyers: the model, P(alive) and the expected purchases in the horizon
+    per customer (NaN and 0 for those who never bought)."""
     p_alive = np.full(len(summary), np.nan)
+    expected = np.zeros(len(summary))
     if not bought.any():
-        return None, p_alive
+        return None, p_alive, expected
     s = summary.loc[bought]
+    args = (s["x"].to_numpy(), s["t_x"].to_numpy(), s["T"].to_numpy())
     # Too few buyers to fit: the published CDNOW estimates stand in as a prior.
-    model = (
-        BetaGeo.fit(s["x"].to_numpy(), s["t_x"].to_numpy(), s["T"].to_numpy())
-        if bought.sum() >= MIN_FIT
-        else PRIOR
-    )
-    p_alive[bought] = model.p_alive(s["x"].to_numpy(), s["t_x"].to_numpy(), s["T"].to_numpy())
-    return model, p_alive
+    model = BetaGeo.fit(*args) if bought.sum() >= MIN_FIT else PRIOR
+    p_alive[bought] = model.p_alive(*args)
+    expected[bought] = model.expected_purchases(horizon_weeks, *args)
+    return model, p_alive, expected
 
 
 def churn_snapshots(
@@ -94,9 +97,9 @@ def churn_snapshots(
         bought = summary["n_days"].to_numpy() > 0
         if bought.sum() < 2:
             break
-        _, p_alive = _btyd(summary, bought)
+        _, p_alive, expected = _btyd(summary, bought, h / 7.0)
         traits = backend.traits(data, tuple(t for t in spec.traits if t.name in FEATURES), cut)
-        features = churn_features(traits, summary, p_alive).loc[bought]
+        features = churn_features(traits, summary, p_alive, expected).loc[bought]
         later = backend.traits(data, _label_spec(h), cut + pd.Timedelta(days=h))["bought"]
         frames.append(features)
         labels.append(later.to_numpy()[bought] == 0)
@@ -144,21 +147,19 @@ def _analyse(
     summary = backend.summary(data, as_of_ts)
     bought = summary["n_days"].to_numpy() > 0
     progress("fitting BG/NBD and Gamma-Gamma")
-    bgnbd, p_alive = _btyd(summary, bought)
+    bgnbd, p_alive, expected_h = _btyd(summary, bought, spec.churn.horizon_days / 7.0)
     gg = GammaGamma.fit(summary["x"].to_numpy()[bought], summary["m"].to_numpy()[bought])
     if ((summary["x"] > 0) & (summary["m"] > 0)).sum() < MIN_FIT and bought.any():
         spend = traits["average_order"].to_numpy(dtype=float)[bought]
         gg = GammaGamma(p=1.0, q=2.0, v=float(np.nanmean(spend)) if len(spend) else 1.0)
     clv = np.zeros(len(summary))
-    expected_h = np.zeros(len(summary))
     if bgnbd is not None:
         s = summary.loc[bought]
         args = (s["x"].to_numpy(), s["t_x"].to_numpy(), s["T"].to_numpy())
         purchases = bgnbd.expected_purchases(spec.value.clv_months * WEEKS_PER_MONTH, *args)
         clv[bought] = purchases * gg.expected_spend(s["x"].to_numpy(), s["m"].to_numpy())
-        expected_h[bought] = bgnbd.expected_purchases(spec.churn.horizon_days / 7.0, *args)
     progress("training churn model on snapshots")
-    features = churn_features(traits, summary, p_alive)
+    features = churn_features(traits, summary, p_alive, expected_h)
     train_x, train_y = churn_snapshots(data, spec, backend)
     model = ChurnModel.train(train_x, train_y, spec.churn) if len(train_x) else None
     risk = np.full(len(summary), np.nan)
@@ -216,7 +217,7 @@ def _analyse(
         out[col] = value[col].to_numpy()
     for trait in spec.traits:
         if trait.name not in out:
-            out[trait.name] = traits[trait.name].to_numpy()
+            out[trait.name] = traits[trait.name].array  # keeps time zones, no copy
     segmentations = [("customer_type", out["customer_type"]), ("rfm", out["rfm_segment"]),
                      ("stage", out["stage"])]  # fmt: skip
     if customers is not None:

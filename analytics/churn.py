@@ -32,23 +32,25 @@ __all__ = [
 ]
 
 FEATURES = (
-    "recency_days", "recency_ratio", "frequency", "tenure_days", "mean_gap", "p_alive",
-    "revenue_90d", "revenue_prev_90d", "revenue_365d", "revenue_prev_365d", "trend_90",
-    "trend_365", "purchases_365d", "purchases_prev_365d", "complaints_90d",
-    "complaints_prev_90d", "complaints_365d", "complaints_prev_365d", "payment_delays_365d",
-    "open_tickets",
+    "recency_days", "recency_ratio", "frequency", "tenure_days", "mean_gap", "purchase_rate",
+    "p_alive", "expected_purchases", "revenue_90d", "revenue_prev_90d", "revenue_365d",
+    "revenue_prev_365d", "trend_90", "trend_365", "purchases_90d", "purchases_prev_90d",
+    "purchases_365d", "purchases_prev_365d", "purchases_vs_usual", "complaints_90d",
+    "complaints_prev_90d", "complaints_365d", "complaints_prev_365d", "complaint_trend",
+    "days_since_complaint", "payment_delays_365d", "payment_delays_prev_365d", "open_tickets",
 )  # fmt: skip
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "volume": ("revenue_90d", "revenue_prev_90d", "revenue_365d", "revenue_prev_365d",
-               "trend_90", "trend_365", "purchases_365d", "purchases_prev_365d"),
+               "trend_90", "trend_365", "purchases_90d", "purchases_prev_90d",
+               "purchases_365d", "purchases_prev_365d", "purchases_vs_usual"),
     "complaints": ("complaints_90d", "complaints_prev_90d", "complaints_365d",
-                   "complaints_prev_365d"),
+                   "complaints_prev_365d", "complaint_trend", "days_since_complaint"),
     "recency": ("recency_days", "recency_ratio"),
-    "payments": ("payment_delays_365d",),
+    "payments": ("payment_delays_365d", "payment_delays_prev_365d"),
     "tickets": ("open_tickets",),
-    "alive": ("p_alive",),
-    "history": ("frequency", "tenure_days", "mean_gap"),
+    "alive": ("p_alive", "expected_purchases"),
+    "history": ("frequency", "tenure_days", "mean_gap", "purchase_rate"),
 }  # fmt: skip
 
 EXPLAIN_FROM = 0.3  # risks below this are "low risk", with no reasons
@@ -60,9 +62,11 @@ def _trend(now: pd.Series, before: pd.Series) -> pd.Series:
 
 
 def churn_features(
-    traits: pd.DataFrame, summary: pd.DataFrame, p_alive: np.ndarray
+    traits: pd.DataFrame, summary: pd.DataFrame, p_alive: np.ndarray, expected: np.ndarray
 ) -> pd.DataFrame:
-    """The model's features per customer from traits, the BG/NBD summary and p_alive."""
+    """The model's features per customer from traits, the BG/NBD summary, p_alive and
+    BG/NBD's expected purchases in the horizon: volume and complaint trends, and the
+    customer's recent pace against their own rhythm."""
     out = pd.DataFrame(index=traits.index)
     for name in FEATURES:
         if name in traits:
@@ -71,9 +75,16 @@ def churn_features(
     gap = np.where(x > 0, summary["t_x"].to_numpy(dtype=float) * 7.0 / np.maximum(x, 1), np.nan)
     out["mean_gap"] = gap
     out["recency_ratio"] = out["recency_days"] / np.where(np.isnan(gap), np.nan, np.maximum(gap, 1))
+    tenure = out["tenure_days"].clip(lower=30.0)
+    out["purchase_rate"] = out["frequency"] / tenure * 365.0
+    # purchases in the last year against what the customer's own lifetime pace would give
+    usual = out["purchase_rate"] * np.minimum(tenure, 365.0) / 365.0
+    out["purchases_vs_usual"] = out["purchases_365d"] / usual.where(usual > 0)
     out["p_alive"] = p_alive
+    out["expected_purchases"] = expected
     out["trend_90"] = _trend(out["revenue_90d"], out["revenue_prev_90d"])
     out["trend_365"] = _trend(out["revenue_365d"], out["revenue_prev_365d"])
+    out["complaint_trend"] = out["complaints_90d"] - out["complaints_prev_90d"]
     return out[list(FEATURES)]
 
 

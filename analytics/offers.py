@@ -32,7 +32,8 @@ def holdings(
     of purchases with `counts`), and the item names."""
     rows = frame.loc[frame["purchase"].to_numpy() & (frame["ts"] < as_of).to_numpy()]
     rows = rows.loc[rows[field].notna()] if field in rows else rows.iloc[:0]
-    items, item_codes = np.unique(rows[field].astype(str).to_numpy(), return_inverse=True)
+    item_codes, uniques = pd.factorize(rows[field].astype(str), sort=True)
+    items = np.asarray(uniques, dtype=object)
     matrix = sparse.csr_matrix(
         (np.ones(len(rows), dtype=np.float32), (rows["code"].to_numpy(), item_codes)),
         shape=(n_customers, len(items)),

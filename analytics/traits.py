@@ -119,6 +119,16 @@ DEFAULT_TRAITS: tuple[TraitSpec, ...] = (
               description="purchases in the last 365 days"),
     TraitSpec(name="purchases_prev_365d", aggregation="count", window_days=365,
               offset_days=365, condition=PURCHASE, description="purchases in the year before"),
+    TraitSpec(name="purchases_90d", aggregation="count", window_days=90, condition=PURCHASE,
+              description="purchases in the last 90 days"),
+    TraitSpec(name="purchases_prev_90d", aggregation="count", window_days=90, offset_days=90,
+              condition=PURCHASE, description="purchases in the 90 days before"),
+    TraitSpec(name="days_since_complaint", aggregation="days_since_last", condition=COMPLAINT,
+              description="days since the last complaint"),
+    TraitSpec(name="payment_delays_prev_365d", aggregation="count", kinds=("payment", "invoice"),
+              window_days=365, offset_days=365,
+              condition=Condition(field="days_late", op="gt", number=0.0),
+              description="late payments in the year before"),
     TraitSpec(name="payment_delays_365d", aggregation="count", kinds=("payment", "invoice"),
               window_days=365, condition=Condition(field="days_late", op="gt", number=0.0),
               description="late payments in the last 365 days"),
@@ -198,6 +208,15 @@ def _joined(codes: np.ndarray, texts: np.ndarray, sep: str) -> pd.Series:
 ZERO_WHEN_EMPTY = ("count", "sum", "nunique")
 
 
+def _spread(series: pd.Series, n_customers: int) -> pd.Series:
+    """A per-code result laid out on codes 0..n_customers-1 (missing where absent)."""
+    if series.dtype.kind in "fiu":
+        values = np.full(n_customers, np.nan)
+        values[series.index.to_numpy(dtype=np.int64)] = series.to_numpy(dtype=float)
+        return pd.Series(values, index=pd.RangeIndex(n_customers, name="code"))
+    return series.reindex(pd.RangeIndex(n_customers, name="code"))
+
+
 def compute_traits(
     frame: pd.DataFrame, n_customers: int, traits: tuple[TraitSpec, ...], as_of: pd.Timestamp
 ) -> pd.DataFrame:
@@ -208,7 +227,7 @@ def compute_traits(
         mask = _rows(frame, spec, as_of)
         columns = ["code", "ts"] + ([spec.field] if spec.field not in ("code", "ts") else [])
         series = _aggregate(frame.loc[mask, columns], spec, as_of)
-        series = series.reindex(out.index)
+        series = _spread(series, n_customers)
         if spec.aggregation in ZERO_WHEN_EMPTY:
             series = series.fillna(0).astype(float)  # one dtype however many are empty
         out[spec.name] = series
