@@ -22,11 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 __all__ = ["BetaGeo", "GammaGamma", "summarise"]
 
@@ -59,8 +60,8 @@ def summarise(frame: pd.DataFrame, n_customers: int, as_of: pd.Timestamp) -> pd.
     return out
 
 
-def _fit(nll: Callable[[np.ndarray], float], x0: np.ndarray) -> np.ndarray:
-    result = minimize(nll, x0, method="L-BFGS-B", bounds=[(-12.0, 12.0)] * len(x0))
+def _fit(nll: Callable[[np.ndarray], Any], x0: np.ndarray, *, jac: bool = False) -> np.ndarray:
+    result = minimize(nll, x0, method="L-BFGS-B", jac=jac, bounds=[(-12.0, 12.0)] * len(x0))
     return np.asarray(np.exp(np.asarray(result.x, dtype=float)))
 
 
@@ -104,12 +105,44 @@ class BetaGeo:
         xs, ts, Ts = (np.asarray(v, dtype=float)[pick] for v in (x, t_x, T))
         scale = max(float(np.mean(Ts)), 1e-3)
 
-        def nll(log_params: np.ndarray) -> float:
+        def nll(log_params: np.ndarray) -> tuple[float, np.ndarray]:
             params = np.exp(log_params)
-            return -float(np.mean(cls.log_likelihood(params, xs, ts, Ts)))
+            ll, grad = cls.log_likelihood_and_gradient(params, xs, ts, Ts)
+            return -float(np.mean(ll)), -grad.mean(axis=1) * params
 
-        r, alpha, a, b = _fit(nll, np.log([0.5, scale, 1.0, 1.0]))
+        r, alpha, a, b = _fit(nll, np.log([0.5, scale, 1.0, 1.0]), jac=True)
         return cls(r=float(r), alpha=float(alpha), a=float(a), b=float(b))
+
+    @staticmethod
+    def log_likelihood_and_gradient(
+        params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each customer's log-likelihood and its gradient in (r, alpha, a, b) (4 x n): the
+        closed-form derivatives make a fit several times faster than finite differences."""
+        r, alpha, a, b = params
+        repeat = x > 0
+        x1 = np.maximum(x, 1)
+        log_t, log_tx = np.log(alpha + T), np.log(alpha + t_x)
+        a3 = -(r + x) * log_t
+        a4 = np.log(a) - np.log(b + x1 - 1) - (r + x) * log_tx
+        top = np.where(repeat, np.maximum(a3, a4), a3)
+        e3, e4 = np.exp(a3 - top), np.where(repeat, np.exp(a4 - top), 0.0)
+        total = e3 + e4
+        w3, w4 = e3 / total, e4 / total
+        ll = (
+            gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+            + betaln(a, b + x) - betaln(a, b) + top + np.log(total)
+        )  # fmt: skip
+        psi_ab, psi_abx = digamma(a + b), digamma(a + b + x)
+        grad = np.stack(
+            [
+                digamma(r + x) - digamma(r) + np.log(alpha) - w3 * log_t - w4 * log_tx,
+                r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + t_x)),
+                psi_ab - psi_abx + w4 / a,
+                digamma(b + x) - digamma(b) + psi_ab - psi_abx - w4 / (b + x1 - 1),
+            ]
+        )
+        return np.asarray(ll), grad
 
     def p_alive(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         """Probability that each customer is still active at T."""
