@@ -30,7 +30,8 @@ KNOWN_TYPES = frozenset(t.value for t in InteractionType)
 
 @dataclass(frozen=True, kw_only=True)
 class Prepared:
-    """Usable interactions before the cut-off (column `code` indexes `customer_ids`), the
+    """Usable interactions before the cut-off, sorted by customer and time (column `code`
+    indexes `customer_ids`; the id texts are not repeated per row), the
     customers (sorted ids; those from a customer list may have no interactions) and the
     count of rows left out by reason."""
 
@@ -154,19 +155,32 @@ def prepare(
     if future.any():
         rejected["after_as_of"] = int(future.sum())
     keep = ok & ~future
+    # customer codes first, so that the frame is built once, already in (customer, time)
+    # order: at ten million rows every extra copy of the frame is gigabytes
     kept = np.flatnonzero(keep)
-    ids_kept = ids.iloc[kept].reset_index(drop=True)
+    codes, uniques = pd.factorize(ids.iloc[kept])
+    known = np.union1d(np.asarray(uniques, dtype=str), np.asarray(customers, dtype=str))
+    code = np.searchsorted(known, np.asarray(uniques, dtype=str))[codes].astype(np.int64)
+    ts_kept = ts.iloc[kept]
+    order = np.lexsort((ts_kept.array.asi8, code))
+    rows = kept[order]
+    del codes, uniques, ts_kept
+
+    def take(col: pd.Series) -> pd.Series:
+        return col.iloc[rows].reset_index(drop=True)
+
     frame = pd.DataFrame(
         {
-            "type": pd.Categorical(kind.iloc[kept].to_numpy(), categories=sorted(KNOWN_TYPES)),
-            "ts": ts.iloc[kept].reset_index(drop=True),
-            "amount": amount[keep],
-            "margin": (margin * rate)[keep],
-            "days_late": days_late[keep],
+            "code": code[order],
+            "type": pd.Categorical(kind.to_numpy()[rows], categories=sorted(KNOWN_TYPES)),
+            "ts": take(ts),
+            "amount": amount[rows],
+            "margin": (margin * rate)[rows],
+            "days_late": days_late[rows],
         }
     )
     for name in TEXT:
-        frame[name] = _text(get[name]).iloc[kept].reset_index(drop=True)
+        frame[name] = take(_text(get[name]))
     status = frame["status"].str.lower()
     cancelled_now = np.asarray(status.isin(cancelled).fillna(False), dtype=bool)
     purchase = np.asarray(frame["type"].isin(purchase_types), dtype=bool) & ~cancelled_now
@@ -180,13 +194,7 @@ def prepare(
     subject = frame["subject"].str.lower().fillna("")
     is_ticket = np.asarray(frame["type"] == "ticket", dtype=bool)
     frame["complaint"] = np.asarray(frame["type"] == "complaint", dtype=bool) | (
-        is_ticket & (flagged[keep] | np.asarray(subject.str.startswith("complaint"), dtype=bool))
+        is_ticket & (flagged[rows] | np.asarray(subject.str.startswith("complaint"), dtype=bool))
     )
-    frame["renewal_at"] = _dates(get["renewal_at"]).iloc[kept].reset_index(drop=True)
-    codes, uniques = pd.factorize(ids_kept)
-    known = np.union1d(np.asarray(uniques, dtype=str), np.asarray(customers, dtype=str))
-    frame["code"] = np.searchsorted(known, np.asarray(uniques, dtype=str))[codes].astype(np.int64)
-    frame["customer_id"] = ids_kept
-    order = np.lexsort((frame["ts"].array.asi8, frame["code"].to_numpy()))
-    frame = frame.iloc[order].reset_index(drop=True)
+    frame["renewal_at"] = take(_dates(get["renewal_at"]))
     return Prepared(frame=frame, customer_ids=known, as_of=as_of, rejected=rejected)

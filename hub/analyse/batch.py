@@ -106,9 +106,9 @@ def _blocks(path: Path) -> Iterator[tuple[bytes, int, int]]:
             yield rest + b"\n", first, 1
 
 
-def _fast_block(block: bytes, lines: int) -> pd.DataFrame | None:
-    """A block through pyarrow's JSON reader, or None when any line needs a closer look
-    (not JSON, not an object, a value of another type than the usual)."""
+def _fast_block(block: bytes, lines: int) -> Any | None:
+    """A block through pyarrow's JSON reader as an Arrow table, or None when any line
+    needs a closer look (not JSON, not an object, a value of another type than usual)."""
     import pyarrow as pa
     import pyarrow.json as pj
 
@@ -125,7 +125,17 @@ def _fast_block(block: bytes, lines: int) -> pd.DataFrame | None:
         return None
     if table.num_rows != lines:
         return None  # blank lines or a line that is not an object: count them properly
-    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    return table
+
+
+def _to_pandas(tables: list[Any]) -> pd.DataFrame:
+    import pyarrow as pa
+
+    table = pa.concat_tables(tables)
+    tables.clear()
+    return table.to_pandas(
+        types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get, self_destruct=True
+    )
 
 
 def read_interactions(path: Path) -> ReadResult:
@@ -142,14 +152,21 @@ def read_interactions(path: Path) -> ReadResult:
         fast = True
     except ImportError:  # pragma: no cover - pyarrow comes with pandas' usual extras
         fast = False
-    frames: list[pd.DataFrame] = []
+    tables: list[Any] = []
+    frames: list[pd.DataFrame] = []  # blocks read line by line
     for block, first, lines in _blocks(path):
-        frame = _fast_block(block, lines) if fast else None
-        frames.append(frame if frame is not None else _slow_block(block, first, bad))
+        table = _fast_block(block, lines) if fast else None
+        if table is None:
+            frames.append(_slow_block(block, first, bad))
+        else:
+            tables.append(table)
     if not frames:
-        return ReadResult(frame=pd.DataFrame({c: [] for c in COLUMNS}, dtype=object), bad=bad)
-    if len({tuple(map(str, f.dtypes)) for f in frames}) > 1:  # typed and line-by-line blocks
-        frames = [f.astype(object) for f in frames]
+        frame = _to_pandas(tables) if tables else _slow_block(b"", 1, bad)
+        return ReadResult(frame=frame, bad=bad)
+    # Some blocks had bad lines: all as plain objects (the engine does not depend on the
+    # order of the rows, so the typed blocks simply follow).
+    if tables:
+        frames.append(_to_pandas(tables).astype(object))
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return ReadResult(frame=frame, bad=bad)
 
