@@ -117,7 +117,9 @@ def conflicting(scored: Scored, model: Model, conflict_bits: float) -> np.ndarra
     about = [k for k, c in enumerate(model.comparisons) if c.role is not Role.PROVENANCE]
     if scored.weights.size == 0 or not about:
         return weak
-    negative = np.minimum(scored.weights[:, about], 0).sum(axis=1)
+    negative = np.zeros(scored.weights.shape[0], dtype=np.float32)
+    for k in about:  # a column at a time: no copy of the (pairs x comparisons) matrix
+        negative += np.minimum(scored.weights[:, k], 0)
     against: np.ndarray = weak & (negative <= _AGAINST_BITS)
     return against
 
