@@ -48,7 +48,9 @@ def lorenz(values: pd.Series, points: int = 20) -> pd.DataFrame:
     total = ranked.sum()
     cumulative = np.cumsum(ranked) / total if total else np.zeros_like(ranked)
     shares = np.linspace(0, 1, points + 1)[1:]
-    idx = np.clip(np.ceil(shares * len(ranked)).astype(int) - 1, 0, max(len(ranked) - 1, 0))
+    # round first: 0.6 * 5 is 3.0000000000000004 in floating point, and its ceiling 4
+    counts = np.ceil(np.round(shares * len(ranked), 9)).astype(int)
+    idx = np.clip(counts - 1, 0, max(len(ranked) - 1, 0))
     value_share = cumulative[idx] if len(ranked) else np.zeros_like(shares)
     return pd.DataFrame({"customers_share": shares, "value_share": value_share})
 
