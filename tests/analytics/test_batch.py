@@ -49,3 +49,26 @@ def test_bad_as_of_is_one_clear_line(tmp_path: Path) -> None:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 2 and "YYYY-MM-DD" in done.stderr
+
+
+def test_the_fast_reader_and_the_line_by_line_reader_agree(tmp_path: Path) -> None:
+    import gzip
+
+    from hub.analyse.batch import read_interactions
+
+    data = generate(60, seed=2)
+    good = tmp_path / "good.jsonl.gz"
+    write_jsonl(data.interactions, good)
+    bad = tmp_path / "bad.jsonl"
+    body = gzip.decompress(good.read_bytes())
+    bad.write_bytes(body + b'[1, 2]\n{"broken\n\n')
+    fast, slow = read_interactions(good), read_interactions(bad)
+    assert not fast.bad and [(b.line, b.reason[:8]) for b in slow.bad] == [
+        (len(data.interactions) + 1, "not a JS"),
+        (len(data.interactions) + 2, "not vali"),
+    ]
+    assert str(fast.frame["amount"].dtype) == "float64"  # typed, through pyarrow
+    for column in ("customer_id", "type", "occurred_at", "amount", "category", "days_late"):
+        a = fast.frame[column].astype(object).where(fast.frame[column].notna(), None)
+        b = slow.frame[column].astype(object).where(slow.frame[column].notna(), None)
+        assert a.tolist() == b.tolist(), column

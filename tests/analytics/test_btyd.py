@@ -27,3 +27,19 @@ def test_one_purchase_gets_a_value_not_nan() -> None:
     assert (
         GammaGamma(p=6.25, q=3.74, v=15.45).expected_spend(np.array([0.0]), np.array([0.0]))[0] > 0
     )
+
+
+def test_the_closed_form_gradient_is_the_likelihoods() -> None:
+    import numpy as np
+    from scipy.optimize import approx_fprime
+
+    rng = np.random.default_rng(3)
+    T = rng.uniform(5, 40, 300)
+    t_x = T * rng.uniform(0, 1, 300)
+    x = np.where(rng.random(300) < 0.4, 0.0, rng.integers(1, 12, 300)).astype(float)
+    t_x = np.where(x == 0, 0.0, t_x)
+    params = np.array([0.4, 6.0, 0.9, 2.2])
+    ll, grad = BetaGeo.log_likelihood_and_gradient(params, x, t_x, T)
+    assert ll == pytest.approx(BetaGeo.log_likelihood(params, x, t_x, T))
+    numeric = approx_fprime(params, lambda p: BetaGeo.log_likelihood(p, x, t_x, T).mean(), 1e-7)
+    assert grad.mean(axis=1) == pytest.approx(numeric, rel=1e-4, abs=1e-7)
