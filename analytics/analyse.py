@@ -31,7 +31,7 @@ from analytics.customer_types import TypeModel, behaviour_features, find_types
 from analytics.frame import Prepared
 from analytics.lifecycle import lifecycle_stage
 from analytics.model import AnalysisSpec
-from analytics.offers import next_best_offers
+from analytics.offers import combine, next_best_offers, upsell_offers
 from analytics.rfm import rfm_scores, rfm_segments
 from analytics.segments import lorenz, segment_value
 from analytics.traits import PURCHASE, TraitSpec
@@ -209,9 +209,20 @@ def _analyse(
     out["stage"] = lifecycle_stage(
         traits, pd.Series(risk), pd.Series(new_items), spec.lifecycle
     ).to_numpy()
+    longest = max((len(t) for t in spec.offers.tiers.values()), default=0)
     offers = next_best_offers(
-        held, items, top=spec.offers.top, min_support=spec.offers.min_support, counts=bought_n
+        held,
+        items,
+        top=spec.offers.top + longest,  # room for the ladders' tiers left out below
+        min_support=spec.offers.min_support,
+        counts=bought_n,
     )
+    upsells, other_tiers = (
+        upsell_offers(held, items, spec.offers.tiers)
+        if spec.offers.tiers
+        else ([[] for _ in offers], [set() for _ in offers])
+    )
+    offers = combine(upsells, offers, spec.offers.top, other_tiers)
     out["next_best_offers"] = [";".join(o) for o in offers]
     for col in ("revenue", "margin", "cost_to_serve", "profit"):
         out[col] = value[col].to_numpy()

@@ -139,11 +139,15 @@ class Lifecycle:
 
 @dataclass(frozen=True, kw_only=True)
 class Offers:
-    """Next best offers from co-purchase: `top` items not yet held, on `item_field`."""
+    """Next best offers: up-sells first — the next tier up of a ladder in `tiers` (name ->
+    items from lowest to highest, e.g. {"broadband": ("basic", "plus", "premium")}) whose
+    highest held tier is below the top — then cross-sells from co-purchase; `top` items not
+    yet held in all, on `item_field`."""
 
     item_field: str = "category"
     top: int = 3
     min_support: int = 5
+    tiers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from analytics.offers import holdings, lookalikes, next_best_offers, popular_offers
+from analytics.offers import (
+    combine,
+    holdings,
+    lookalikes,
+    next_best_offers,
+    popular_offers,
+    upsell_offers,
+)
 
 ITEMS = np.array(["books", "games", "music", "paint", "tools", "toys"])
 
@@ -90,3 +97,33 @@ def test_lookalikes_are_the_nearest_non_seeds() -> None:
     assert got.index[0] == "near" and not set(got.index) & {"s1", "s2", "s3"}
     assert got.iloc[0] == pytest.approx(1.0, abs=0.05) and got.is_monotonic_decreasing
     assert lookalikes(features, pd.Index(["nobody"])).empty
+
+
+LADDERS = {"broadband": ("basic", "plus", "premium"), "phone": ("prepaid", "contract")}
+TIER_ITEMS = np.array(["basic", "contract", "plus", "premium", "prepaid", "router"])
+
+
+def tier_matrix(rows: list[set[str]]) -> sparse.csr_matrix:
+    return sparse.csr_matrix(np.array([[i in r for i in TIER_ITEMS] for r in rows], dtype=float))
+
+
+@pytest.mark.parametrize(
+    ("holds", "upsells", "left_out"),
+    [
+        ({"basic"}, ["plus"], {"premium", "basic"}),
+        ({"basic", "plus"}, ["premium"], {"basic", "plus"}),  # the highest held tier counts
+        ({"premium"}, [], {"basic", "plus", "premium"}),  # already at the top
+        ({"plus", "prepaid"}, ["premium", "contract"], {"basic", "plus", "prepaid"}),
+        ({"router"}, [], set()),  # no ladder held
+    ],
+)
+def test_upsell_is_the_next_tier_up(
+    holds: set[str], upsells: list[str], left_out: set[str]
+) -> None:
+    up, other = upsell_offers(tier_matrix([holds]), TIER_ITEMS, LADDERS)
+    assert up == [upsells] and other == [left_out]
+
+
+def test_upsells_come_first_and_cross_sells_skip_other_tiers() -> None:
+    got = combine([["plus"]], [["premium", "router", "plus", "prepaid"]], 3, [{"basic", "premium"}])
+    assert got == [["plus", "router", "prepaid"]]
