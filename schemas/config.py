@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = [
+    "AnalyticsConfig",
     "ConcatExpr",
     "ConfigError",
     "ConnectorConfig",
@@ -28,6 +29,8 @@ __all__ = [
     "SplitExpr",
     "StoreConfig",
     "StreamConfig",
+    "TraitCondition",
+    "TraitConfig",
     "load_config",
     "resolve_env",
 ]
@@ -131,6 +134,52 @@ class IdentityConfig(_Frozen):
         return self
 
 
+class TraitCondition(_Frozen):
+    """Which interactions a trait counts: a column of the prepared interactions `in` /
+    `not_in` a set of values, `true`, `notna`, or `gt` / `lt` a number."""
+
+    field: str = Field(min_length=1)
+    op: Literal["in", "not_in", "true", "notna", "gt", "lt"]
+    values: list[str] = Field(default_factory=list)
+    number: float = 0.0
+
+
+class TraitConfig(_Frozen):
+    """A profile trait declared in hub.yaml (as Segment computed traits or Dynamics
+    measures): `aggregation` of `field` over the interactions of `kinds` meeting `where`,
+    in the `window_days` before the analysis date (shifted back by `offset_days`)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    aggregation: str = Field(
+        description="count, sum, mean, max, nunique, first, last, days_since_first, "
+        "days_since_last, last_value, values or mix"
+    )
+    kinds: list[str] = Field(default_factory=list, description="interaction types; all if empty")
+    field: str = "value"
+    window_days: int | None = Field(default=None, ge=1)
+    offset_days: int = Field(default=0, ge=0)
+    where: TraitCondition | None = None
+    description: str = ""
+
+
+class AnalyticsConfig(_Frozen):
+    """Customer intelligence (`crmhub analyse`): traits beyond the built-in ones, the churn
+    horizon, and the value rules (margins and the unit costs of serving a customer)."""
+
+    horizon_days: int = Field(default=90, ge=1, description="churn: no purchase in N days")
+    base_currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    default_margin_rate: float = Field(default=0.30, ge=-1, le=1)
+    category_margin_rates: dict[str, float] = Field(default_factory=dict)
+    unit_costs: dict[str, float] = Field(
+        default_factory=dict,
+        description="cost to serve per interaction type, e.g. {ticket: 8, visit: 40}; "
+        "merged over the built-in costs",
+    )
+    traits: list[TraitConfig] = Field(
+        default_factory=list, description="added to the built-in traits; a same name replaces"
+    )
+
+
 class PushbackTarget(_Frozen):
     """How golden data is written back to one connector's system."""
 
@@ -154,6 +203,7 @@ class HubConfig(_Frozen):
     connectors: list[ConnectorConfig] = Field(default_factory=list)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     pushback: PushbackConfig = Field(default_factory=PushbackConfig)
+    analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     base_dir: Path = Field(default=Path("."), exclude=True, description="hub.yaml's folder.")
 
     @field_validator("connectors")

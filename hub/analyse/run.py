@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from analytics import Analysis, AnalysisSpec, with_horizon
 from analytics import analyse as run_engine
 from analytics.frame import COLUMNS
+from hub.analyse.settings import spec_from_config
 from hub.core.clock import as_utc, now
 from hub.core.errors import HubError, one_line
 from hub.core.states import GoldenStatus, RunStatus
@@ -319,17 +320,20 @@ def analyse_store(
     store: Store,
     *,
     as_of: dt.date | None = None,
-    horizon_days: int = 90,
+    horizon_days: int | None = None,
     actor: str = "crmhub analyse",
     progress: Callable[[str], None] = lambda _: None,
     spec: AnalysisSpec | None = None,
 ) -> AnalyseSummary:
     """Analyse the store's interactions as of `as_of` (only what happened before that day;
-    default today, UTC) and persist the results atomically.
+    default today, UTC) and persist the results atomically. `horizon_days` (the churn
+    question: no purchase in that many days) defaults to hub.yaml's `analytics.horizon_days`.
 
     Raises LockError while another analysis of this store runs; HubError for a bad horizon.
     """
-    del config  # the spec has built-in defaults; hub.yaml has no analytics section yet
+    spec = spec or spec_from_config(config.analytics)  # hub.yaml's traits, margins, costs
+    if horizon_days is None:
+        horizon_days = spec.churn.horizon_days
     if horizon_days < 1:
         raise HubError("--horizon-days must be at least 1")
     day = as_of or now().date()

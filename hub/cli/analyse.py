@@ -39,8 +39,13 @@ def analyse(
         typer.Option("--out", help="Batch mode: write customers.csv and segments.csv here."),
     ] = None,
     horizon_days: Annotated[
-        int, typer.Option("--horizon-days", help="Churn risk: no purchase in this many days.")
-    ] = 90,
+        int | None,
+        typer.Option(
+            "--horizon-days",
+            help="Churn risk: no purchase in this many days [default: hub.yaml's "
+            "analytics.horizon_days, or 90].",
+        ),
+    ] = None,
     customers: Annotated[
         Path | None,
         typer.Option(
@@ -64,7 +69,7 @@ def analyse(
             cut = dt.date.fromisoformat(as_of)
         except ValueError:
             raise HubError(f"--as-of {as_of!r}: give a date as YYYY-MM-DD") from None
-    if horizon_days < 1:
+    if horizon_days is not None and horizon_days < 1:
         raise HubError("--horizon-days must be at least 1")
     if interactions is None:
         if out is not None or customers is not None:
@@ -73,10 +78,10 @@ def analyse(
         return
     if cut is None or out is None:
         raise HubError("batch mode needs --interactions FILE, --as-of YYYY-MM-DD and --out DIR")
-    _analyse_batch(interactions, cut, out, horizon_days, customers)
+    _analyse_batch(interactions, cut, out, horizon_days or 90, customers)
 
 
-def _analyse_store(config: Path, as_of: dt.date | None, horizon_days: int) -> None:
+def _analyse_store(config: Path, as_of: dt.date | None, horizon_days: int | None) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hub.analyse.run import STEPS, analyse_store

@@ -119,6 +119,16 @@ pushback:                              # write golden ids and contact data back
       mode: update-only                # or upsert: also create customers the ERP lacks
       golden_id_field: crmhub_golden_id
       fields: {email: fill-only, phone: fill-only, postal_code: never}
+analytics:                             # crmhub analyse: customer intelligence
+  horizon_days: 90                     # churn risk = no purchase in the next 90 days
+  default_margin_rate: 0.30            # operating margin where an order carries none
+  unit_costs: {ticket: 8, call: 5, visit: 40}   # cost to serve, per interaction
+  traits:                              # computed traits beside the built-in ones
+    - name: tickets_last_year
+      aggregation: count
+      kinds: [ticket]
+      window_days: 365
+      description: Support tickets in the last 12 months
 """
 
 _PEOPLE = [

@@ -28,12 +28,17 @@ def init(
 
 def check(config: ConfigOpt = Path("hub.yaml")) -> None:
     """Validate hub.yaml and test each connector's connection (runs its discovery)."""
+    from hub.analyse.settings import spec_from_config
     from hub.store.database import Store
     from hub.sync.check import check_connector
     from schemas.config import load_config
 
     cfg = load_config(config)
-    console.print(f"[green]✓[/] {config}: valid ({len(cfg.connectors)} connector(s))")
+    spec = spec_from_config(cfg.analytics)  # a bad trait is refused here, not at 2 a.m.
+    console.print(
+        f"[green]✓[/] {config}: valid ({len(cfg.connectors)} connector(s), "
+        f"{len(spec.traits)} profile traits)"
+    )
     failed = 0
     for conn in cfg.connectors:
         result = check_connector(cfg, conn)
