@@ -54,9 +54,7 @@ def test_reason_in_words(
 
 
 def test_low_risk_has_no_reasons() -> None:
-    got = reasons(
-        pd.DataFrame([row()]), pd.DataFrame([contributions(volume=0.5)]), np.array([0.1])
-    )
+    got = reasons(pd.DataFrame([row()]), pd.DataFrame([contributions(volume=0.5)]), np.array([0.1]))
     assert got == ["low risk"]
 
 
