@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import sparse
 
 from analytics.backends import Backend
-from analytics.btyd import BetaGeo, GammaGamma
+from analytics.btyd import MODELS, BetaGeo, GammaGamma, PurchaseModel, select
 from analytics.churn import (
     EXPLAIN_FROM,
     FEATURES,
@@ -55,7 +55,7 @@ class Analysis:
     customers: pd.DataFrame
     segments: pd.DataFrame
     lorenz: pd.DataFrame
-    bgnbd: BetaGeo | None
+    bgnbd: PurchaseModel | None  # BG/NBD, or Pareto/NBD when the spec chose it
     gamma_gamma: GammaGamma | None
     churn_model: ChurnModel | None  # None: rules stood in
     types: TypeModel | None
@@ -67,10 +67,11 @@ def _label_spec(days: int) -> tuple[TraitSpec, ...]:
 
 
 def _btyd(
-    summary: pd.DataFrame, bought: np.ndarray, horizon_weeks: float
-) -> tuple[BetaGeo | None, np.ndarray, np.ndarray]:
-    """BG/NBD on the buyers: the model, P(alive) and the expected purchases in the horizon
-    per customer (NaN and 0 for those who never bought)."""
+    summary: pd.DataFrame, bought: np.ndarray, horizon_weeks: float, kind: str = "bgnbd"
+) -> tuple[PurchaseModel | None, np.ndarray, np.ndarray]:
+    """The purchase model (`kind`, BG/NBD by default) on the buyers: the model, P(alive)
+    and the expected purchases in the horizon per customer (NaN and 0 for those who never
+    bought)."""
     p_alive = np.full(len(summary), np.nan)
     expected = np.zeros(len(summary))
     if not bought.any():
@@ -78,14 +79,32 @@ def _btyd(
     s = summary.loc[bought]
     args = (s["x"].to_numpy(), s["t_x"].to_numpy(), s["T"].to_numpy())
     # Too few buyers to fit: the published CDNOW estimates stand in as a prior.
-    model = BetaGeo.fit(*args) if bought.sum() >= MIN_FIT else PRIOR
+    model = MODELS[kind].fit(*args) if bought.sum() >= MIN_FIT else PRIOR
     p_alive[bought] = model.p_alive(*args)
     expected[bought] = model.expected_purchases(horizon_weeks, *args)
     return model, p_alive, expected
 
 
+def purchase_model_kind(data: Prepared, spec: AnalysisSpec, backend: Backend) -> str:
+    """The spec's purchase model; for "auto", the one `analytics.btyd.select` chooses on
+    the last `selection_weeks` before the cut-off (the bought-before customers)."""
+    kind = spec.value.purchase_model
+    if kind != "auto":
+        return kind
+    weeks = spec.value.selection_weeks
+    earlier = backend.summary(data, data.as_of - pd.Timedelta(weeks=weeks))
+    now = backend.summary(data, data.as_of)
+    seen = earlier["n_days"].to_numpy() > 0
+    if seen.sum() < MIN_FIT:
+        return "bgnbd"
+    later = (now["n_days"].to_numpy() - earlier["n_days"].to_numpy())[seen]
+    e = earlier.loc[seen]
+    chosen, _ = select(e["x"].to_numpy(), e["t_x"].to_numpy(), e["T"].to_numpy(), later, weeks)
+    return chosen
+
+
 def churn_snapshots(
-    data: Prepared, spec: AnalysisSpec, backend: Backend
+    data: Prepared, spec: AnalysisSpec, backend: Backend, kind: str = "bgnbd"
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Training rows: at cut-offs h, 2h, … days before the run's, the features of every
     customer who had bought by then, and whether they then bought nothing for h days."""
@@ -97,7 +116,7 @@ def churn_snapshots(
         bought = summary["n_days"].to_numpy() > 0
         if bought.sum() < 2:
             break
-        _, p_alive, expected = _btyd(summary, bought, h / 7.0)
+        _, p_alive, expected = _btyd(summary, bought, h / 7.0, kind)
         traits = backend.traits(data, tuple(t for t in spec.traits if t.name in FEATURES), cut)
         features = churn_features(traits, summary, p_alive, expected).loc[bought]
         later = backend.traits(data, _label_spec(h), cut + pd.Timedelta(days=h))["bought"]
@@ -147,7 +166,8 @@ def _analyse(
     summary = backend.summary(data, as_of_ts)
     bought = summary["n_days"].to_numpy() > 0
     progress("fitting BG/NBD and Gamma-Gamma")
-    bgnbd, p_alive, expected_h = _btyd(summary, bought, spec.churn.horizon_days / 7.0)
+    kind = purchase_model_kind(data, spec, backend)
+    bgnbd, p_alive, expected_h = _btyd(summary, bought, spec.churn.horizon_days / 7.0, kind)
     gg = GammaGamma.fit(summary["x"].to_numpy()[bought], summary["m"].to_numpy()[bought])
     if ((summary["x"] > 0) & (summary["m"] > 0)).sum() < MIN_FIT and bought.any():
         spend = traits["average_order"].to_numpy(dtype=float)[bought]
@@ -160,7 +180,7 @@ def _analyse(
         clv[bought] = purchases * gg.expected_spend(s["x"].to_numpy(), s["m"].to_numpy())
     progress("training churn model on snapshots")
     features = churn_features(traits, summary, p_alive, expected_h)
-    train_x, train_y = churn_snapshots(data, spec, backend)
+    train_x, train_y = churn_snapshots(data, spec, backend, kind)
     model = ChurnModel.train(train_x, train_y, spec.churn) if len(train_x) else None
     risk = np.full(len(summary), np.nan)
     contributions = None

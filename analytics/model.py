@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
 
 from analytics.traits import DEFAULT_TRAITS, TraitSpec
 
@@ -71,6 +72,11 @@ class Value:
         default_factory=lambda: {"ticket": 8.0, "complaint": 25.0, "call": 5.0, "visit": 40.0}
     )
     clv_months: int = 12
+    # Purchase model for p_alive, lifetime value and the churn features: "bgnbd", "pareto"
+    # (Pareto/NBD), or "auto": the one with the lower error on the last `selection_weeks`
+    # before the cut-off, fitted on what came before (analytics.btyd.select).
+    purchase_model: Literal["bgnbd", "pareto", "auto"] = "bgnbd"
+    selection_weeks: float = 13.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -43,3 +43,41 @@ def test_the_closed_form_gradient_is_the_likelihoods() -> None:
     assert ll == pytest.approx(BetaGeo.log_likelihood(params, x, t_x, T))
     numeric = approx_fprime(params, lambda p: BetaGeo.log_likelihood(p, x, t_x, T).mean(), 1e-7)
     assert grad.mean(axis=1) == pytest.approx(numeric, rel=1e-4, abs=1e-7)
+
+
+def test_pareto_nbd_reproduces_the_published_cdnow_sample_fit() -> None:
+    from analytics.btyd import ParetoNBD
+
+    s = _summary(load("sample"), CUT)
+    x, t_x, T = (s[c].to_numpy() for c in ("x", "t_x", "T"))
+    model = ParetoNBD.fit(x, t_x, T)
+    # Fader & Hardie (2005), and lifetimes' ParetoNBDFitter on the same file
+    for got, want in ((model.r, 0.553), (model.alpha, 10.58), (model.s, 0.606),
+                      (model.beta, 11.67)):  # fmt: skip
+        assert got == pytest.approx(want, rel=0.02)
+    assert model.expected_purchases(39.0, x, t_x, T).sum() == pytest.approx(1665.5, rel=0.005)
+    alive = model.p_alive(x, t_x, T)
+    assert ((alive >= 0) & (alive <= 1)).all() and alive[x == 0].mean() < 1
+
+
+def test_auto_chooses_a_purchase_model_on_the_calibration_period_only() -> None:
+    from dataclasses import replace
+
+    from analytics import AnalysisSpec, analyse
+    from analytics.btyd import ParetoNBD
+    from benchmarks.analytics.generator import AS_OF, generate
+
+    data = generate(500, seed=4)
+    spec = AnalysisSpec()
+    for kind, expected in (("pareto", ParetoNBD), ("bgnbd", BetaGeo)):
+        chosen = replace(spec, value=replace(spec.value, purchase_model=kind))
+        result = analyse(data.interactions, AS_OF.tz_localize(None), chosen)
+        assert isinstance(result.bgnbd, expected)
+        assert result.customers["p_alive"].between(0, 1).sum() > 300
+    auto = replace(spec, value=replace(spec.value, purchase_model="auto"))
+    when = data.interactions["occurred_at"]
+    # what happens after the cut-off (moved later still) must not change the choice
+    after = data.interactions.assign(occurred_at=when.where(when < AS_OF, when + (when - AS_OF)))
+    first = analyse(data.interactions, AS_OF.tz_localize(None), auto).bgnbd
+    second = analyse(after, AS_OF.tz_localize(None), auto).bgnbd
+    assert type(first) is type(second) and first == second
