@@ -36,7 +36,7 @@ test-fast: $(STAMP) bytecode lint
 # every test subprocess would recompile our packages; compile them once up front (the
 # install step does the same for site-packages with --compile-bytecode).
 bytecode: $(STAMP)
-	$(BIN)/python -m compileall -q hub identity connectors schemas dags
+	$(BIN)/python -m compileall -q analytics hub identity connectors schemas dags
 
 services:
 	@bash scripts/ensure-services.sh

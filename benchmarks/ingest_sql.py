@@ -141,7 +141,17 @@ def child(kind: str, source: Path, work: Path) -> None:
 def measure(kind: str, source: Path, rows: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as work:
         out = subprocess.run(
-            [sys.executable, "-m", "benchmarks.ingest_sql", "--child", kind, "--source", str(source), "--work", work],
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.ingest_sql",
+                "--child",
+                kind,
+                "--source",
+                str(source),
+                "--work",
+                work,
+            ],
             check=True,
             capture_output=True,
             text=True,
