@@ -10,18 +10,17 @@ row per customer, the contract's columns) and `DIR/segments.csv`.
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 import pandas as pd
 
 from analytics import CUSTOMER_COLUMNS, Analysis
 from analytics.frame import COLUMNS
+from hub.core.files import BadLine, open_bytes
 
 __all__ = ["BadLine", "read_customers", "read_interactions", "write_results"]
 
@@ -33,30 +32,13 @@ SEGMENT_COLUMNS = (
 
 
 @dataclass
-class BadLine:
-    """An input line that could not be used, with where and why."""
-
-    line: int
-    reason: str
-
-
-@dataclass
 class ReadResult:
     frame: pd.DataFrame
     bad: list[BadLine] = field(default_factory=list)
 
 
-def _open(path: Path) -> IO[bytes]:
-    """The file's bytes, gunzipped when it is gzip (by content, not by name)."""
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    if gzipped:
-        return io.BufferedReader(gzip.GzipFile(path, "rb"))
-    return path.open("rb")
-
-
 def _objects(path: Path, bad: list[BadLine]) -> Iterator[dict[str, Any]]:
-    with _open(path) as fh:
+    with open_bytes(path) as fh:
         yield from _parse(fh, 1, bad)
 
 
@@ -90,7 +72,7 @@ def _blocks(path: Path) -> Iterator[tuple[bytes, int, int]]:
     """The file in blocks of whole lines, each with the number of its first line and its
     number of lines."""
     first = 1
-    with _open(path) as fh:
+    with open_bytes(path) as fh:
         rest = b""
         while chunk := fh.read(BLOCK_BYTES):
             chunk = rest + chunk

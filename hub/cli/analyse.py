@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hub.cli.common import ConfigOpt, console, err, open_hub
+from hub.cli.common import ConfigOpt, console, err, open_hub, spinner
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -118,8 +118,6 @@ def _analyse_store(config: Path, as_of: dt.date | None, horizon_days: int | None
 def _analyse_batch(
     interactions: Path, cut: dt.date, out: Path, horizon_days: int, customers: Path | None
 ) -> None:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from analytics import AnalysisSpec, with_horizon
     from analytics import analyse as run_analysis
     from hub.analyse.batch import read_customers, read_interactions, write_results
@@ -129,13 +127,7 @@ def _analyse_batch(
         if path is not None and not path.is_file():
             raise HubError(f"{path}: no such file - give an Interaction JSON Lines file")
     started = time.monotonic()
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
+    with spinner() as progress:
         task = progress.add_task(f"reading {interactions}", total=None)
         read = read_interactions(interactions)
         known = read_customers(customers) if customers is not None else None

@@ -14,10 +14,12 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from hub.store.database import Store
     from schemas.config import HubConfig
 
-__all__ = ["ConfigOpt", "console", "err", "fail", "open_hub"]
+__all__ = ["ConfigOpt", "console", "err", "fail", "open_hub", "spinner"]
 
 console = Console(soft_wrap=True)  # one-line summaries stay one line (grep-able)
 err = Console(stderr=True, soft_wrap=True)
@@ -43,3 +45,16 @@ def fail(message: object, code: int = 2) -> typer.Exit:
     """Print `error: message` on stderr and return the Exit to raise (`raise fail(...)`)."""
     err.print(f"[red]error:[/] {message}")
     return typer.Exit(code)
+
+
+def spinner() -> Progress:
+    """A transient progress line on stderr: spinner, the current step, the time taken."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )

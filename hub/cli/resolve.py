@@ -8,25 +8,17 @@ from typing import Annotated
 
 import typer
 
-from hub.cli.common import ConfigOpt, console, err, open_hub
+from hub.cli.common import ConfigOpt, console, err, open_hub, spinner
 
 __all__ = ["register", "resolve"]
 
 
 def _resolve_batch(input_path: Path, crosswalk: Path, golden: Path | None) -> None:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from hub.resolve.batch import read_records, write_crosswalk, write_golden
     from identity.resolve import resolve as resolve_records
 
     started = time.monotonic()
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
+    with spinner() as progress:
         task = progress.add_task(f"reading {input_path}", total=None)
         read = read_records(input_path)
         for bad in read.bad[:10]:

@@ -8,16 +8,15 @@ record — plus, optionally, the golden records as JSON Lines. No hub.yaml, no s
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
+from hub.core.files import BadLine, open_bytes
 from hub.resolve.run import provenance_json
 from hub.store.database import json_default
 from identity.resolve import Resolution
@@ -26,30 +25,13 @@ __all__ = ["BadLine", "read_records", "write_crosswalk", "write_golden"]
 
 
 @dataclass
-class BadLine:
-    """An input line that could not be used, with where and why."""
-
-    line: int
-    reason: str
-
-
-@dataclass
 class ReadResult:
     records: list[dict[str, Any]] = field(default_factory=list)
     bad: list[BadLine] = field(default_factory=list)
 
 
-def _open(path: Path) -> IO[bytes]:
-    """The file's bytes, gunzipped when it is gzip (by content, not by name)."""
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    if gzipped:
-        return io.BufferedReader(gzip.GzipFile(path, "rb"))
-    return path.open("rb")
-
-
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    with _open(path) as fh:
+    with open_bytes(path) as fh:
         for number, line in enumerate(fh, start=1):
             if line.strip():
                 yield number, line
