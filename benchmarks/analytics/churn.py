@@ -18,13 +18,12 @@ they bought in the 90 days after. Figures:
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from benchmarks.analytics.common import Figure, print_figures, run_generated
+from benchmarks.analytics import common
+from benchmarks.analytics.common import Figure, run_generated
 from benchmarks.analytics.generator import AS_OF
 
 __all__ = ["names_cause", "run"]
@@ -84,14 +83,7 @@ def run(n: int = 20_000, seed: int = 1) -> tuple[list[Figure], dict[str, float]]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    args = parser.parse_args()
-    figures, extra = run(args.customers, args.seed)
-    print_figures(figures, extra, args.json)
-    return 0
+    return common.main((__doc__ or "").splitlines()[0], run)
 
 
 if __name__ == "__main__":

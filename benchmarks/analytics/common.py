@@ -3,8 +3,9 @@ joined with its planted truth, and the one-line figure format."""
 
 from __future__ import annotations
 
+import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ import pandas as pd
 from analytics import Analysis, AnalysisSpec, analyse
 from benchmarks.analytics.generator import AS_OF, Generated, generate
 
-__all__ = ["Figure", "Run", "print_figures", "run_generated"]
+__all__ = ["Figure", "Run", "main", "print_figures", "run_generated"]
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,17 @@ def print_figures(figures: Sequence[Figure], extra: dict[str, Any], as_json: boo
         return
     for figure in figures:
         print(figure.line())
+
+
+def main(
+    description: str, run: Callable[[int, int], tuple[Sequence[Figure], dict[str, Any]]]
+) -> int:
+    """The command line every generated-data benchmark shares: --customers, --seed, --json."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    figures, extra = run(args.customers, args.seed)
+    print_figures(figures, extra, args.json)
+    return 0

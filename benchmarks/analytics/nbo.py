@@ -10,15 +10,14 @@ run offers the three most popular categories not yet held. Goal: >= 2x the basel
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import pandas as pd
 
 from analytics.backends.local import LocalBackend
 from analytics.model import AnalysisSpec
 from analytics.offers import popular_offers
-from benchmarks.analytics.common import Figure, print_figures, run_generated
+from benchmarks.analytics import common
+from benchmarks.analytics.common import Figure, run_generated
 from benchmarks.analytics.generator import AS_OF
 
 __all__ = ["hit_rate", "run"]
@@ -65,14 +64,7 @@ def run(n: int = 20_000, seed: int = 1) -> tuple[list[Figure], dict[str, float]]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    args = parser.parse_args()
-    figures, extra = run(args.customers, args.seed)
-    print_figures(figures, extra, args.json)
-    return 0
+    return common.main((__doc__ or "").splitlines()[0], run)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,10 @@ is what a CRM without cost to serve reports as "profit": a flat margin on revenu
 
 from __future__ import annotations
 
-import argparse
-
 import pandas as pd
 
-from benchmarks.analytics.common import Figure, print_figures, run_generated
+from benchmarks.analytics import common
+from benchmarks.analytics.common import Figure, run_generated
 
 __all__ = ["run"]
 
@@ -72,14 +71,7 @@ def run(n: int = 20_000, seed: int = 1) -> tuple[list[Figure], dict[str, object]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    args = parser.parse_args()
-    figures, extra = run(args.customers, args.seed)
-    print_figures(figures, extra, args.json)
-    return 0
+    return common.main((__doc__ or "").splitlines()[0], run)
 
 
 if __name__ == "__main__":
