@@ -1,4 +1,5 @@
-"""Reading the batch contracts' input files: gzip or not, and the lines that cannot be used."""
+"""Files in and out: the batch contracts' input (gzip or not, unusable lines) and CSV cells
+that are safe to open in a spreadsheet."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import gzip
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-__all__ = ["BadLine", "open_bytes"]
+__all__ = ["BadLine", "neutralise", "open_bytes"]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -26,3 +29,12 @@ def open_bytes(path: Path) -> IO[bytes]:
     if gzipped:
         return io.BufferedReader(gzip.GzipFile(path, "rb"))
     return path.open("rb")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (= + - @ tab CR first) gets a
+    leading apostrophe; numbers and other text pass unchanged. For every CSV the app
+    exports to people (audit log, segment members), not for the batch contracts' data."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub.core.clock import now
+from hub.core.files import neutralise
 from hub.store.database import dumps
 from hub.store.tables import audit_log
 
@@ -82,6 +83,9 @@ def export_audit(conn: Connection, fmt: str) -> Iterator[str]:
         else:
             buffer = io.StringIO()
             csv.writer(buffer).writerow(
-                [dumps(values["detail"]) if k == "detail" else values[k] for k in AUDIT_COLUMNS]
+                [
+                    neutralise(dumps(values["detail"]) if k == "detail" else values[k])
+                    for k in AUDIT_COLUMNS
+                ]
             )
             yield buffer.getvalue()

@@ -19,10 +19,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from hub.analyse import queries
+from hub.core.files import neutralise
 from hub.steward import User
 from hub.web.security import Hub, get_hub, require
 
-__all__ = ["MEMBER_COLUMNS", "neutralise", "router"]
+__all__ = ["MEMBER_COLUMNS", "router"]
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 HubDep = Annotated[Hub, Depends(get_hub)]
@@ -31,15 +32,6 @@ Viewer = Annotated[User, Depends(require("viewer"))]
 MEMBER_COLUMNS = (
     "golden_id", "name", "stage", "customer_type", "churn_risk", "clv_12m", "profit",
 )  # fmt: skip
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula (= + - @ tab CR first) gets a
-    leading apostrophe; numbers and other text pass unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 class Run(BaseModel):

@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from hub.core.files import neutralise
 from hub.steward import create_token
 from hub.store.tables import customer_profiles, golden_records
-from hub.web.analytics_api import neutralise
 from hub.web.app import create_app
 from tests.hub.conftest import ResolvedHub
 

@@ -283,3 +283,24 @@ def test_repeated_failed_sign_ins_lock_the_user_name(sqlite_hub: ResolvedHub) ->
             .all()
         )
     assert actions.count("session.login_failed") == 5 and "session.login_blocked" in actions
+
+
+def test_the_audit_export_neutralises_formulas_typed_as_a_user_name(
+    api: Callable[[str | None], TestClient], sqlite_hub: ResolvedHub
+) -> None:
+    client = TestClient(create_app(sqlite_hub.config, sqlite_hub.store))
+    attack = '=HYPERLINK("http://evil.example","click")'
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    failed = client.post(
+        "/login", data={"username": attack, "password": "x", "csrf_token": token[1]}
+    )
+    assert failed.status_code == 401
+    exported = api("alice").get("/api/audit/export", params={"format": "csv"}).text
+    cells = [cell for row in csv.reader(io.StringIO(exported)) for cell in row]
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
+    assert any(attack in cell and cell.startswith("'") for cell in cells)  # kept, made inert
+    # JSON Lines is data, not a spreadsheet: the typed text stays as it was.
+    lines = api("alice").get("/api/audit/export", params={"format": "jsonl"}).text
+    assert json.dumps(attack)[1:-1] in lines
