@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
 from hub.core.states import CandidateStatus, Decision
@@ -25,7 +26,10 @@ from hub.store.tables import (
     steward_actions,
     steward_decisions,
 )
+from identity.contact import normalise_email
+from identity.phones import normalise_phone
 from identity.survivorship import GOLDEN_FIELDS
+from schemas.customer import CustomerRecord
 
 __all__ = [
     "apply_merge",
@@ -192,6 +196,24 @@ def unmerge_golden(
     return edit.finish("unmerge", summary, detail)
 
 
+def valid_override(field: str, value: str, country: str | None = None) -> str:
+    """`value` if the canonical model (and, for e-mail and phone, the standardisers that
+    matching uses) accepts it for `field`; else InvalidInput (422) saying what to write."""
+    try:
+        CustomerRecord.model_validate({"source": "steward", "source_id": "override", field: value})
+    except ValidationError as error:
+        problem = error.errors()[0]["msg"].removeprefix("Value error, ")
+        raise InvalidInput(f"{field}: {problem}") from error
+    if field == "email" and normalise_email(value) is None:
+        raise InvalidInput(f"email: {value!r} is not an e-mail address; write name@example.com")
+    if field == "phone" and normalise_phone(value, country) is None:
+        raise InvalidInput(
+            f"phone: {value!r} is not a valid phone number; write it with its country code, "
+            "e.g. +36 30 123 4567"
+        )
+    return value
+
+
 def override_field(
     conn: Connection,
     settings: SurvivorshipSettings,
@@ -205,11 +227,14 @@ def override_field(
     if field not in EDITABLE:
         raise InvalidInput(f"unknown golden field {field!r}; use one of {', '.join(EDITABLE)}")
     edit = Edit(conn, settings, actor)
-    edit.active(golden_id, version)
+    row = edit.active(golden_id, version)
     previous = edit.overrides(golden_id).get(field)
     if value is not None and not isinstance(value, str | int | float | bool):
         raise InvalidInput(f"{field}: an override is a single text value")
     value = None if value is None or str(value).strip() == "" else str(value).strip()
+    if value is not None:
+        country = (row.record or {}).get("country") if field == "phone" else None
+        value = valid_override(field, value, country)
     if previous is None and value is None:
         raise InvalidInput(f"{field} has no override to clear")
     edit.conn.execute(

@@ -162,6 +162,13 @@ def test_a_stale_version_is_a_conflict_not_a_lost_update(hub: ResolvedHub) -> No
         ("shoe_size", "42", "unknown golden field"),
         ("source", "x", "unknown golden field"),
         ("email", None, "no override to clear"),
+        ("kind", "banana", "kind: Input should be 'person' or 'organization'"),
+        ("email", "not an email", "not an e-mail address; write name@example.com"),
+        ("email", "anna@@example.hu", "not an e-mail address"),
+        ("phone", "call me maybe", "not a valid phone number; write it with its country code"),
+        ("phone", "123", "not a valid phone number"),
+        ("birth_date", "1990-13-01", "birth_date: birth_date must be YYYY-MM-DD"),
+        ("country", "Hungary", "country: country must be an ISO-2 code"),
     ],
 )
 def test_override_rejects_bad_input_clearly(
@@ -171,3 +178,24 @@ def test_override_rejects_bad_input_clearly(
     anna = hub.crosswalk()[("erp", "1001")]
     with pytest.raises(InvalidInput, match=error), hub.store.write_transaction() as conn:
         override_field(conn, hub.settings, "sam", anna, field, value, None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("kind", "organization"),
+        ("email", "Anna.Kovacs+news@Example.hu"),
+        ("phone", "06 30 999 8877"),  # national form: read with the golden record's country
+        ("phone", "+44 20 7946 0958"),
+        ("birth_date", "1979-04-02"),
+        ("country", "AT"),
+    ],
+)
+def test_override_accepts_what_the_standardisers_read(
+    sqlite_hub: ResolvedHub, field: str, value: str
+) -> None:
+    hub = sqlite_hub
+    anna = hub.crosswalk()[("erp", "1001")]
+    with hub.store.write_transaction() as conn:
+        override_field(conn, hub.settings, "sam", anna, field, value, None)
+    assert str(golden(hub, anna).record[field]) == value

@@ -304,3 +304,28 @@ def test_the_audit_export_neutralises_formulas_typed_as_a_user_name(
     # JSON Lines is data, not a spreadsheet: the typed text stays as it was.
     lines = api("alice").get("/api/audit/export", params={"format": "jsonl"}).text
     assert json.dumps(attack)[1:-1] in lines
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("kind", "banana", "kind: Input should be 'person' or 'organization'"),
+        ("email", "not an email", "email: 'not an email' is not an e-mail address"),
+    ],
+)
+def test_an_invalid_override_is_a_clear_422(
+    api: Callable[[str | None], TestClient],
+    sqlite_hub: ResolvedHub,
+    field: str,
+    value: str,
+    says: str,
+) -> None:
+    anna = sqlite_hub.crosswalk()[("erp", "1001")]
+    version = api("sam").get(f"/api/customers/{anna}").json()["version"]
+    response = api("sam").put(
+        f"/api/customers/{anna}/fields/{field}", json={"value": value, "version": version}
+    )
+    assert response.status_code == 422
+    assert says in response.json()["detail"]
+    view = api("sam").get(f"/api/customers/{anna}").json()
+    assert view["record"][field] != value  # nothing was written
