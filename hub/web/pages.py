@@ -42,7 +42,7 @@ from hub.steward import (
 from hub.steward.errors import InvalidInput
 from hub.steward.maintenance import EDITABLE
 from hub.store.tables import golden_records
-from hub.web.render import render, templates
+from hub.web.render import flash, render, templates
 from hub.web.security import SESSION_COOKIE, Hub, get_hub, optional_user, require
 
 __all__ = ["router", "templates"]
@@ -58,9 +58,7 @@ _LOGIN_CSRF = "crmhub_login_csrf"
 _page = render
 
 
-def _back(url: str, msg: str) -> RedirectResponse:
-    joiner = "&" if "?" in url else "?"
-    return RedirectResponse(f"{url}{joiner}msg={quote(msg)}", status_code=303)
+_back = flash
 
 
 def _safe_next(url: str | None) -> str:

@@ -329,3 +329,30 @@ def test_an_invalid_override_is_a_clear_422(
     assert says in response.json()["detail"]
     view = api("sam").get(f"/api/customers/{anna}").json()
     assert view["record"][field] != value  # nothing was written
+
+
+def test_only_the_servers_own_messages_show_as_the_success_banner(
+    sqlite_hub: ResolvedHub,
+) -> None:
+    client = TestClient(create_app(sqlite_hub.config, sqlite_hub.store))
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    forged = "Your account is locked: call +1 555 0100"
+    signed_in = client.post(
+        "/login",
+        data={
+            "username": "sam",
+            "password": PASSWORD,
+            "csrf_token": token[1],
+            "next": f"/customers?msg={forged}",
+        },
+    )
+    assert signed_in.status_code == 200 and forged not in signed_in.text
+    assert forged not in client.get("/review", params={"msg": forged, "sig": "0" * 32}).text
+    # A message the server made itself (after an action) still shows.
+    from hub.web.render import flash
+
+    location = flash("/review", "2 decided").headers["location"]
+    shown = client.get(location).text
+    assert 'class="flash"' in shown and "2 decided" in shown
