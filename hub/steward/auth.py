@@ -34,7 +34,7 @@ __all__ = [
     "end_session",
     "has_role",
     "list_users",
-    "login_blocked",
+    "login_delay",
     "session_user",
     "set_user",
     "token_user",
@@ -42,8 +42,10 @@ __all__ = [
 
 ROLES: tuple[str, ...] = tuple(Role)
 SESSION_TTL = dt.timedelta(hours=12)
-LOCKOUT_FAILURES = 5  # failed sign-ins for one user name within LOCKOUT_WINDOW lock it
+LOCKOUT_FAILURES = 5  # failed sign-ins for one user name before attempts slow down
+CLIENT_FAILURES = 20  # failed sign-ins from one address (any names) before they slow down
 LOCKOUT_WINDOW = dt.timedelta(minutes=15)
+MAX_DELAY = dt.timedelta(seconds=30)  # the longest a throttled sign-in waits
 _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash("crm-hub: equalises timing for unknown user names")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,100}$")
@@ -168,24 +170,50 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
     return User(row.id, row.username, row.role)
 
 
-def login_blocked(conn: Connection, username: str) -> bool:
-    """True after LOCKOUT_FAILURES failed sign-ins for this name within LOCKOUT_WINDOW and no
-    successful one since (the audit log is the record of attempts)."""
+def _backoff(failures: int, threshold: int, last: dt.datetime | None, at: dt.datetime) -> float:
+    """Seconds still to wait: none below `threshold` failures, then 2, 4, 8 ... up to
+    MAX_DELAY seconds after the last failure."""
+    if last is None or failures < threshold:
+        return 0.0
+    delay = min(2.0 ** (failures - threshold + 1), MAX_DELAY.total_seconds())
+    return max(0.0, (as_utc(last) + dt.timedelta(seconds=delay) - at).total_seconds())
+
+
+def login_delay(
+    conn: Connection, username: str, client: str, *, at: dt.datetime | None = None
+) -> float:
+    """Seconds before a sign-in for `username` from `client` may be checked (0: now).
+
+    Failed sign-ins slow down, they never lock: after LOCKOUT_FAILURES failures for one
+    user name (since its last success) or CLIENT_FAILURES from one address within
+    LOCKOUT_WINDOW, each attempt waits 2, 4, 8 ... up to MAX_DELAY seconds after the last
+    failure. A throttled attempt is not checked and so not counted, which means a stranger
+    guessing at someone's name delays the right password by MAX_DELAY at most. The audit
+    log (with each failure's client address) is the record of attempts.
+    """
+    at = at or now()
     a = audit_log.c
-    since = now() - LOCKOUT_WINDOW
+    since = at - LOCKOUT_WINDOW
     last_ok = conn.execute(
         sa.select(sa.func.max(a.at)).where(
             a.action == "session.login", a.target_id == username, a.at >= since
         )
     ).scalar()
-    failures = conn.execute(
-        sa.select(sa.func.count()).where(
-            a.action == "session.login_failed",
-            a.target_id == username,
-            a.at >= (last_ok or since),
+    failed = a.action == "session.login_failed"
+    by_name = conn.execute(
+        sa.select(sa.func.count(), sa.func.max(a.at)).where(
+            failed, a.target_id == username, a.at >= (last_ok or since)
         )
-    ).scalar()
-    return int(failures or 0) >= LOCKOUT_FAILURES
+    ).one()
+    by_client = conn.execute(
+        sa.select(sa.func.count(), sa.func.max(a.at)).where(
+            failed, a.detail["client"].as_string() == client, a.at >= since
+        )
+    ).one()
+    return max(
+        _backoff(int(by_name[0]), LOCKOUT_FAILURES, by_name[1], at),
+        _backoff(int(by_client[0]), CLIENT_FAILURES, by_client[1], at),
+    )
 
 
 def create_session(conn: Connection, user: User) -> tuple[str, str]:

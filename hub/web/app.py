@@ -80,7 +80,9 @@ def create_app(config: HubConfig, store: Store, *, secure_cookies: bool = False)
             return JSONResponse(
                 {"detail": error.detail}, status_code=error.status_code, headers=error.headers
             )
-        return _error(request, error.status_code, str(error.detail))
+        response = _error(request, error.status_code, str(error.detail))
+        response.headers.update(error.headers or {})  # e.g. Retry-After on a throttled sign-in
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:

@@ -4,6 +4,7 @@ to a page that shows it, with a one-line message."""
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Annotated
 from urllib.parse import parse_qs, quote, urlencode
@@ -29,7 +30,7 @@ from hub.steward import (
     list_audit,
     list_queue,
     list_users,
-    login_blocked,
+    login_delay,
     merge_golden,
     override_field,
     record_audit,
@@ -84,18 +85,31 @@ def login(
 ) -> Response:
     if not secrets.compare_digest(csrf_token, request.cookies.get(_LOGIN_CSRF, "")):
         raise HTTPException(403, "the sign-in form expired; reload the page and sign in again")
+    client = request.client.host if request.client else "unknown"
     with hub.write() as conn:
-        blocked = login_blocked(conn, username)
-        if blocked:
-            record_audit(conn, username[:100], "session.login_blocked", "user", username[:500], {})
-    if blocked:
+        wait = login_delay(conn, username, client)
+        if wait:  # a burst of failures: audited, so an admin sees the attack
+            detail = {"client": client, "wait_seconds": math.ceil(wait)}
+            record_audit(
+                conn, username[:100], "session.login_throttled", "user", username[:500], detail
+            )
+    if wait:
         raise HTTPException(
-            429, "too many failed sign-ins for this user: wait 15 minutes or ask an admin"
+            429,
+            f"too many failed sign-ins: try again in {math.ceil(wait)} seconds",
+            headers={"Retry-After": str(math.ceil(wait))},
         )
     with hub.write() as conn:
         user = authenticate(conn, username, password)
         if user is None:
-            record_audit(conn, username[:100], "session.login_failed", "user", username[:500], {})
+            record_audit(
+                conn,
+                username[:100],
+                "session.login_failed",
+                "user",
+                username[:500],
+                {"client": client},
+            )
         else:
             cookie, _ = create_session(conn, user)
             record_audit(conn, user.actor, "session.login", "user", user.username, {})

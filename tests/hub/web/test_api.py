@@ -4,6 +4,7 @@ permission matrix (anonymous / viewer / steward / admin), CSRF, conflicts and th
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -264,25 +265,61 @@ def test_pages_redirect_anonymous_users_to_sign_in(sqlite_hub: ResolvedHub) -> N
     assert "frame-ancestors 'none'" in client.get("/login").headers["content-security-policy"]
 
 
-def test_repeated_failed_sign_ins_lock_the_user_name(sqlite_hub: ResolvedHub) -> None:
+def _sign_in(client: TestClient, username: str, password: str) -> Any:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    data = {"username": username, "password": password, "csrf_token": token[1]}
+    return client.post("/login", data=data, follow_redirects=False)
+
+
+def _age_failures(hub: ResolvedHub, seconds: int) -> None:
+    """Move every failed sign-in `seconds` into the past (instead of sleeping)."""
+    with hub.store.engine.begin() as conn:
+        failures = conn.execute(
+            sa.select(audit_log.c.id, audit_log.c.at).where(
+                audit_log.c.action == "session.login_failed"
+            )
+        ).all()
+        for row in failures:
+            conn.execute(
+                audit_log.update()
+                .where(audit_log.c.id == row.id)
+                .values(at=row.at - dt.timedelta(seconds=seconds))
+            )
+
+
+def test_failed_sign_ins_slow_down_but_never_lock_out_the_right_password(
+    sqlite_hub: ResolvedHub,
+) -> None:
     client = TestClient(create_app(sqlite_hub.config, sqlite_hub.store))
-
-    def attempt(password: str) -> int:
-        page = client.get("/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert token
-        data = {"username": "sam", "password": password, "csrf_token": token[1]}
-        return client.post("/login", data=data, follow_redirects=False).status_code
-
-    assert [attempt("wrong-password") for _ in range(5)] == [401] * 5
-    assert attempt(PASSWORD) == 429  # even the right password, until the window passes
+    assert [_sign_in(client, "sam", "wrong-password").status_code for _ in range(5)] == [401] * 5
+    throttled = _sign_in(client, "sam", PASSWORD)  # a stranger's guesses delay sam briefly
+    assert throttled.status_code == 429
+    assert 1 <= int(throttled.headers["retry-after"]) <= 30
+    assert "try again in" in throttled.text
+    # more attempts while throttled are not even checked, so they cannot extend the wait
+    assert _sign_in(client, "sam", "wrong-password").status_code == 429
+    _age_failures(sqlite_hub, 31)  # the longest wait is 30 s after the last failure
+    assert _sign_in(client, "sam", PASSWORD).status_code == 303
     with sqlite_hub.store.engine.connect() as conn:
-        actions = (
-            conn.execute(sa.select(audit_log.c.action).where(audit_log.c.target_id == "sam"))
-            .scalars()
-            .all()
-        )
-    assert actions.count("session.login_failed") == 5 and "session.login_blocked" in actions
+        rows = conn.execute(
+            sa.select(audit_log.c.action, audit_log.c.detail).where(audit_log.c.target_id == "sam")
+        ).all()
+    actions = [r.action for r in rows]
+    assert actions.count("session.login_failed") == 5
+    assert actions.count("session.login_throttled") == 2  # the burst is in the audit log
+    attempts = [r for r in rows if r.action in ("session.login_failed", "session.login_throttled")]
+    assert all(r.detail["client"] == "testclient" for r in attempts)
+
+
+def test_many_names_from_one_address_are_throttled_too(sqlite_hub: ResolvedHub) -> None:
+    client = TestClient(create_app(sqlite_hub.config, sqlite_hub.store))
+    statuses = [_sign_in(client, f"guess{i}", "wrong-password").status_code for i in range(20)]
+    assert statuses == [401] * 20  # no single name reached its own limit
+    assert _sign_in(client, "guess99", "wrong-password").status_code == 429
+    _age_failures(sqlite_hub, 31)
+    assert _sign_in(client, "vera", PASSWORD).status_code == 303
 
 
 def test_the_audit_export_neutralises_formulas_typed_as_a_user_name(
