@@ -134,6 +134,10 @@ class FileStream(Stream):
         elif config.file_format == "csv":
             properties = {}
             for path in paths:
+                if path.stat().st_size == 0:
+                    logger.warning(
+                        "stream %r: %s: file is empty (no header line)", config.name, path
+                    )
                 header = read_csv_header(path, encoding=config.encoding, delimiter=config.delimiter)
                 properties.update((name, nullable_string()) for name in header if name)
         else:
@@ -182,6 +186,9 @@ class FileStream(Stream):
             self.logger.warning("no file matches %r", self.file_config.path)
         for path in paths:
             self.logger.info("reading %s", path)
+            if path.stat().st_size == 0:  # said, not silent: an export that wrote nothing
+                self.logger.warning("%s: file is empty; nothing to read", path)
+                continue
             for row in self._read(path):
                 record = self._to_record(row)
                 value = record.setdefault(key, None) if key else None

@@ -52,12 +52,25 @@ class _Lines:
         self.line_no = 0
         self.row_start = 1
         self.row_raw: list[str] = []
+        self.row_text: list[str] = []
         self.decode_error: str | None = None
+        self._again: list[tuple[int, str, str]] = []  # lines to read again, next first
 
     def __iter__(self) -> _Lines:
         return self
 
+    def read_again(self, lines: list[tuple[int, str, str]]) -> None:
+        """Serve these (line number, text, raw) lines again before reading on."""
+        self._again = lines + self._again
+
     def __next__(self) -> str:
+        if self._again:
+            number, text, raw = self._again.pop(0)
+            if not self.row_raw:
+                self.row_start = number
+            self.row_raw.append(raw)
+            self.row_text.append(text)
+            return text
         data = self._handle.readline()
         if not data:
             raise StopIteration
@@ -77,14 +90,32 @@ class _Lines:
         if self.line_no == 1:
             text, raw = text.removeprefix("\ufeff"), raw.removeprefix("\ufeff")
         self.row_raw.append(raw)
+        self.row_text.append(text)
         return text
 
     def take_row(self) -> tuple[int, str, str | None]:
         """(first line number, raw text, decode error) of the row just read; reset."""
         result = (self.row_start, "".join(self.row_raw).rstrip("\r\n"), self.decode_error)
         self.row_raw = []
+        self.row_text = []
         self.decode_error = None
         return result
+
+    def split_row(self) -> tuple[int, str] | None:
+        """For a row that ran over several lines and did not parse (an unclosed quote took
+        the lines after it): keep only its first line as the bad row — (line number, raw
+        text) — and read the rest again as rows of their own. None for a one-line row."""
+        if len(self.row_text) < 2:
+            return None
+        first = self.row_start
+        rest = [
+            (first + k, text, raw)
+            for k, (text, raw) in enumerate(zip(self.row_text, self.row_raw, strict=True))
+        ][1:]
+        raw = self.row_raw[0].rstrip("\r\n")
+        self.row_raw, self.row_text, self.decode_error = [], [], None
+        self.read_again(rest)
+        return first, raw
 
 
 def _undecodable(value: Any) -> bool:
@@ -113,6 +144,9 @@ def _column_names(header: list[str], encoding: str) -> list[str]:
     ]
 
 
+UNCLOSED = "malformed CSV: unclosed quote; the lines after it are read as rows of their own"
+
+
 def _csv_reader(lines: _Lines, delimiter: str) -> Iterator[list[str]]:
     # strict: an unterminated quote is an error, not a field swallowing the next rows.
     return csv.reader(lines, delimiter=delimiter, strict=True)
@@ -137,9 +171,18 @@ def read_csv(path: Path, *, encoding: str, delimiter: str) -> Iterator[SourceRow
             except StopIteration:
                 return
             except csv.Error as exc:
-                line, raw, _ = lines.take_row()
-                yield SourceRow(f"{path.name}:{line}", raw, error=f"malformed CSV: {exc}")
+                split = lines.split_row()
+                line, raw = split if split else lines.take_row()[:2]
+                reason = f"{UNCLOSED} ({exc})" if split else f"malformed CSV: {exc}"
+                yield SourceRow(f"{path.name}:{line}", raw, error=reason)
+                reader = _csv_reader(lines, delimiter)  # start afresh at the next line
                 continue
+            if header is not None and row and len(row) != len(header):
+                split = lines.split_row()
+                if split is not None:  # an unclosed quote swallowed the lines after it
+                    yield SourceRow(f"{path.name}:{split[0]}", split[1], error=UNCLOSED)
+                    reader = _csv_reader(lines, delimiter)
+                    continue
             line, raw, decode_error = lines.take_row()
             location = f"{path.name}:{line}"
             if header is None:

@@ -42,6 +42,9 @@ class SyncError(HubError):
 def one_line(exc: BaseException) -> str:
     """The first line of an error's message, with any URL password masked."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    details = getattr(exc, "errors", None)  # singer-sdk's ConfigValidationError: which keys
+    if isinstance(details, list) and details and all(isinstance(d, str) for d in details):
+        text = f"{text}: {'; '.join(details)}"
     text = _SECRETS.sub(r"\1***@", text)
     return text if len(text) <= 300 else text[:297] + "..."
 

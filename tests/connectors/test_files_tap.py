@@ -231,16 +231,38 @@ def test_unparseable_json_document_is_one_quarantined_record(run_tap: Any, write
     assert "invalid JSON document" in bad[ERROR_PROPERTY]["reason"]
 
 
-def test_unterminated_quote_does_not_swallow_rows_silently(run_tap: Any, write_file: Any) -> None:
+def test_unterminated_quote_quarantines_its_row_only(run_tap: Any, write_file: Any) -> None:
     path = write_file("people.csv", 'id,name\n1,Ann\n2,"Bob\n3,Cid\n')
     run = run_tap(TapFiles, {"streams": [{"name": "people", "path": str(path)}]})
-    assert [r["id"] for r in run.good("people")] == ["1"]
+    assert [r["id"] for r in run.good("people")] == ["1", "3"]
     [bad] = run.bad("people")
     assert bad[ERROR_PROPERTY] == {
-        "reason": "malformed CSV: unexpected end of data",
-        "raw": '2,"Bob\n3,Cid',
+        "reason": "malformed CSV: unclosed quote; the lines after it are read as rows of their "
+        "own (unexpected end of data)",
+        "raw": '2,"Bob',
         "location": "people.csv:3",
     }
+
+
+def test_an_unclosed_quote_mid_file_does_not_swallow_the_good_rows_after_it(
+    run_tap: Any, write_file: Any
+) -> None:
+    rows = "".join(f"{i},Name {i}\n" for i in range(4, 10))
+    path = write_file("people.csv", f'id,name\n1,Ann\n2,"Bob\n3,Cid\n{rows}10,"Quoted, Closed"\n')
+    run = run_tap(TapFiles, {"streams": [{"name": "people", "path": str(path)}]})
+    assert [r["id"] for r in run.good("people")] == [str(i) for i in range(1, 11) if i != 2]
+    assert run.good("people")[-1]["name"] == "Quoted, Closed"
+    [bad] = run.bad("people")
+    assert bad[ERROR_PROPERTY]["location"] == "people.csv:3"
+    assert bad[ERROR_PROPERTY]["raw"] == '2,"Bob'
+    assert "unclosed quote" in bad[ERROR_PROPERTY]["reason"]
+
+
+def test_a_quoted_field_over_several_lines_is_still_one_row(run_tap: Any, write_file: Any) -> None:
+    path = write_file("people.csv", 'id,name,street\n1,Ann,"Main St 1\nFlat 2"\n2,Bob,Elm\n')
+    run = run_tap(TapFiles, {"streams": [{"name": "people", "path": str(path)}]})
+    assert [r["street"] for r in run.good("people")] == ["Main St 1\nFlat 2", "Elm"]
+    assert run.bad("people") == []
 
 
 def test_null_primary_keys_are_passed_through(run_tap: Any, write_file: Any) -> None:
@@ -417,3 +439,10 @@ def test_cli_about_discover_and_sync(tmp_path: Path) -> None:
         "id": "1",
         "name": "Ann",
     }
+
+
+def test_an_empty_file_says_so(run_tap: Any, write_file: Any, caplog: Any) -> None:
+    path = write_file("people.csv", "")
+    run = run_tap(TapFiles, {"streams": [{"name": "people", "path": str(path)}]})
+    assert run.good("people") == [] and run.bad("people") == []
+    assert any("people.csv: file is empty" in r.getMessage() for r in caplog.records)
