@@ -33,6 +33,7 @@ __all__ = [
     "Provenance",
     "Rule",
     "explain",
+    "is_name",
     "is_valid",
     "most_complete",
     "most_frequent",
@@ -221,7 +222,7 @@ def survive(
         found = []
         for key, record, rank, stamp in zip(keys, records, ranks, stamps, strict=True):
             value = _value(record, field)
-            if value is not None:
+            if value is not None and (field not in _NAMES or is_name(field, value)):
                 found.append(Candidate(key, value, rank, stamp))
         return found
 
@@ -370,6 +371,21 @@ _VALIDATORS: dict[str, Callable[[Any], bool]] = {
     "postal_code": lambda v: bool(_POSTAL.fullmatch(str(v).strip())),
     "kind": lambda v: str(v) in ("person", "organization"),
 }
+
+
+# Text no name holds: markup, URLs, control characters, and (in a person's name) digits.
+_NOT_A_NAME = re.compile(r"[<>{}\[\]\\|=`]|https?://|www\.|[\x00-\x1f\x7f]", re.I)
+_DIGIT = re.compile(r"\d")
+
+
+def is_name(field: str, value: Any) -> bool:
+    """Whether a name field's value could be a name: junk such as `<script>… Kovács`,
+    `http://spam.example` or `Anna2` never becomes a golden record's name, whatever its
+    length or source (organisation names may hold digits: 3M, 7-Eleven)."""
+    text = str(value)
+    if _NOT_A_NAME.search(text):
+        return False
+    return field == "organization_name" or not _DIGIT.search(text)
 
 
 def is_valid(field: str, value: Any) -> bool:

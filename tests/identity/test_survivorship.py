@@ -510,3 +510,34 @@ def test_survive_is_order_independent(
         member["source_id"] = str(i)
     shuffled = data.draw(st.permutations(members))
     assert survive(shuffled, source_priority=priority) == survive(members, source_priority=priority)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "is_a_name"),
+    [
+        ("given_name", "Anna", True),
+        ("family_name", "O'Brien-Smith", True),
+        ("full_name", "José María Núñez", True),
+        ("given_name", "<script>alert(1)</script> Anna", False),
+        ("full_name", "Visit http://spam.example", False),
+        ("full_name", "www.cheap-pills.example", False),
+        ("given_name", "Anna2", False),
+        ("family_name", "Kovács\x07", False),
+        ("organization_name", "7-Eleven", True),
+        ("organization_name", "3M <b>Hungary</b>", False),
+    ],
+)
+def test_is_name(field: str, value: str, is_a_name: bool) -> None:
+    assert survivorship.is_name(field, value) is is_a_name
+
+
+def test_junk_never_takes_over_a_golden_name() -> None:
+    erp = rec("erp", "1", given_name="Anna", family_name="Kovács", updated_at=T1)
+    junk = rec(
+        "billing", "B1", given_name="<script>alert(1)</script> Anna", family_name="Kovács",
+        full_name="<script>alert(1)</script> Anna Kovács", updated_at=T2,
+    )  # fmt: skip
+    golden = survive([erp, junk], source_priority=["billing", "erp"])  # junk even ranked first
+    assert golden.values["given_name"] == "Anna"
+    assert golden.provenance["given_name"].source == "erp"
+    assert golden.values["full_name"] is None  # only junk offered one: none is better
