@@ -35,6 +35,8 @@ SLOW_TESTS: frozenset[str] = frozenset(
         # `crmhub` commands run as subprocesses, one after another
         "tests/hub/test_cli.py::test_init_check_sync_status_quarantine",  # 11.1 s
         "tests/hub/test_steward_cli.py::test_user_add_review_list_show_decide",  # 10.2 s
+        "tests/hub/test_steward_cli.py::test_user_tokens_lists_and_revoke_revokes_one",  # 12 s
+        "tests/hub/analyse/test_settings.py::test_crmhub_check_refuses_an_unknown_aggregation",
         "tests/hub/test_cli.py::test_user_mistakes_are_one_clear_line",  # 9.1 s
         "tests/hub/push/test_cli.py::test_push_dry_run_plan_then_push_then_status",  # 7.8 s
         # 5-6 s to set up unless CRMHUB_PLUGIN_DIR holds it: installs tap-jsonl from PyPI

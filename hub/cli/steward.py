@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-user_app = typer.Typer(help="Hub users: add them, list them, give them API tokens.")
+user_app = typer.Typer(help="Hub users: add them, list them, give and revoke API tokens.")
 review_app = typer.Typer(help="The review queue from the terminal: list, show, decide.")
 
 
@@ -104,6 +104,10 @@ def user_list(config: ConfigOpt = Path("hub.yaml")) -> None:
 def user_token(
     username: str,
     name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    expires_days: Annotated[
+        int | None,
+        typer.Option("--expires-days", help="Valid for this many days (default: until revoked)."),
+    ] = None,
     config: ConfigOpt = Path("hub.yaml"),
 ) -> None:
     """Create an API token for a user; it is printed once (send it as a Bearer token)."""
@@ -112,11 +116,57 @@ def user_token(
     _, store = open_hub(config)
     try:
         with store.transaction() as conn:
-            token = create_token(conn, username, name, actor="cli")
+            token = create_token(conn, username, name, actor="cli", expires_days=expires_days)
     except StewardError as error:
         err.print(f"[red]error:[/] {error}")
         raise typer.Exit(2) from error
     print(token)
+
+
+@user_app.command("tokens")
+def user_tokens(username: str, config: ConfigOpt = Path("hub.yaml")) -> None:
+    """A user's API tokens: id, name, created, last used, expiry, revoked."""
+    from rich.table import Table
+
+    from hub.steward import StewardError, list_tokens
+
+    _, store = open_hub(config)
+    try:
+        with store.engine.connect() as conn:
+            rows = list_tokens(conn, username)
+    except StewardError as error:
+        err.print(f"[red]error:[/] {error}")
+        raise typer.Exit(2) from error
+    table = Table("id", "name", "created", "last used", "expires", "revoked", title=username)
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["name"],
+            *(
+                f"{row[k]:%Y-%m-%d %H:%M}" if row[k] else "—"
+                for k in ("created_at", "last_used_at", "expires_at", "revoked_at")
+            ),
+        )
+    console.print(table)
+    console.print(f"{sum(r['revoked_at'] is None for r in rows)} of {len(rows)} token(s) usable")
+
+
+@user_app.command("revoke")
+def user_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see `crmhub user tokens`).")],
+    config: ConfigOpt = Path("hub.yaml"),
+) -> None:
+    """Revoke one API token for good (audited); the user's other tokens keep working."""
+    from hub.steward import StewardError, revoke_token
+
+    _, store = open_hub(config)
+    try:
+        with store.transaction() as conn:
+            revoked = revoke_token(conn, token_id, actor="cli")
+    except StewardError as error:
+        err.print(f"[red]error:[/] {error}")
+        raise typer.Exit(2) from error
+    console.print(f"token {token_id} ({revoked['name']}) of {revoked['username']} revoked")
 
 
 @review_app.command("list")

@@ -11,6 +11,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -33,8 +34,10 @@ __all__ = [
     "create_token",
     "end_session",
     "has_role",
+    "list_tokens",
     "list_users",
     "login_delay",
+    "revoke_token",
     "session_user",
     "set_user",
     "token_user",
@@ -135,6 +138,12 @@ def set_user(
     conn.execute(users.update().where(users.c.id == row.id).values(**values))
     if active is False or password is not None:  # end their sessions
         conn.execute(web_sessions.delete().where(web_sessions.c.user_id == row.id))
+    if active is False:  # and revoke their tokens: reactivating brings none of them back
+        conn.execute(
+            api_tokens.update()
+            .where(api_tokens.c.user_id == row.id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now())
+        )
     shown = {k: v for k, v in values.items() if k != "password_hash"}
     if password is not None:
         shown["password_changed"] = True
@@ -251,19 +260,62 @@ def session_user(conn: Connection, cookie: str) -> User | None:
     return User(row.id, row.username, row.role, row.csrf_token)
 
 
-def create_token(conn: Connection, username: str, name: str, *, actor: str) -> str:
-    """A new API token for a user (shown once; only its digest is stored)."""
+def create_token(
+    conn: Connection, username: str, name: str, *, actor: str, expires_days: int | None = None
+) -> str:
+    """A new API token for a user (shown once; only its digest is stored), valid until
+    revoked or, with `expires_days`, until then."""
     row = conn.execute(sa.select(users.c.id).where(users.c.username == username)).first()
     if row is None:
         raise NotFound(f"no user {username!r}; create it with `crmhub user add`")
+    if expires_days is not None and expires_days < 1:
+        raise InvalidInput("a token's expiry is at least 1 day")
     token = "chub_" + secrets.token_urlsafe(32)
+    stamp = now()
+    expires = stamp + dt.timedelta(days=expires_days) if expires_days else None
     conn.execute(
         api_tokens.insert().values(
-            user_id=row.id, name=name, token_hash=_digest(token), created_at=now()
+            user_id=row.id,
+            name=name,
+            token_hash=_digest(token),
+            created_at=stamp,
+            expires_at=expires,
         )
     )
-    record_audit(conn, actor, "token.create", "user", username, {"name": name})
+    detail = {"name": name, "expires_at": expires.isoformat() if expires else None}
+    record_audit(conn, actor, "token.create", "user", username, detail)
     return token
+
+
+def list_tokens(conn: Connection, username: str) -> list[dict[str, Any]]:
+    """A user's API tokens, newest first: id, name, created, last used, expiry, revoked."""
+    t = api_tokens.c
+    user = conn.execute(sa.select(users.c.id).where(users.c.username == username)).first()
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    rows = conn.execute(
+        sa.select(t.id, t.name, t.created_at, t.last_used_at, t.expires_at, t.revoked_at)
+        .where(t.user_id == user.id)
+        .order_by(t.id.desc())
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def revoke_token(conn: Connection, token_id: int, *, actor: str) -> dict[str, Any]:
+    """Revoke one API token (for good: a revoked token never works again); audited."""
+    t = api_tokens.c
+    row = conn.execute(
+        sa.select(t.id, t.name, t.revoked_at, users.c.username)
+        .join(users, users.c.id == t.user_id)
+        .where(t.id == token_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no API token {token_id}; list them with `crmhub user tokens NAME`")
+    if row.revoked_at is None:
+        conn.execute(api_tokens.update().where(t.id == token_id).values(revoked_at=now()))
+        detail = {"token_id": token_id, "name": row.name}
+        record_audit(conn, actor, "token.revoke", "user", row.username, detail)
+    return {"id": token_id, "name": row.name, "username": row.username}
 
 
 def token_user(conn: Connection, token: str) -> User | None:
@@ -272,7 +324,12 @@ def token_user(conn: Connection, token: str) -> User | None:
     row = conn.execute(
         sa.select(u.id, u.username, u.role, t.id.label("token_id"))
         .join(users, users.c.id == t.user_id)
-        .where(t.token_hash == _digest(token), t.revoked_at.is_(None), u.active.is_(True))
+        .where(
+            t.token_hash == _digest(token),
+            t.revoked_at.is_(None),
+            sa.or_(t.expires_at.is_(None), t.expires_at > now()),
+            u.active.is_(True),
+        )
     ).first()
     if row is None:
         return None

@@ -294,6 +294,7 @@ api_tokens = sa.Table(
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("last_used_at", _TS),
     sa.Column("revoked_at", _TS),
+    sa.Column("expires_at", _TS),  # None: until revoked
 )
 
 web_sessions = sa.Table(

@@ -26,10 +26,12 @@ from hub.steward import (
     export_audit,
     list_audit,
     list_queue,
+    list_tokens,
     list_users,
     merge_golden,
     override_field,
     review_pair,
+    revoke_token,
     search_customers,
     set_user,
     undo_action,
@@ -99,6 +101,7 @@ class UserPatch(_Body):
 
 class TokenIn(_Body):
     name: str = Field(min_length=1, max_length=100)
+    expires_days: int | None = Field(default=None, ge=1, description="None: until revoked")
 
 
 def _result(result: ActionResult) -> dict[str, Any]:
@@ -285,5 +288,26 @@ def users_token(
     if username != user.username and user.role != "admin":
         raise HTTPException(403, "only admins create tokens for other users")
     with hub.write() as conn:
-        token = create_token(conn, username, body.name, actor=user.actor)
+        token = create_token(
+            conn, username, body.name, actor=user.actor, expires_days=body.expires_days
+        )
     return {"username": username, "name": body.name, "token": token}
+
+
+@router.get("/users/{username}/tokens", tags=["admin"])
+def users_tokens(
+    username: str, hub: HubDep, user: Annotated[User, Depends(current_user)]
+) -> dict[str, Any]:
+    """A user's API tokens (never the secrets): name, created, last used, expiry, revoked.
+    Admins for anyone; everyone for themselves."""
+    if username != user.username and user.role != "admin":
+        raise HTTPException(403, "only admins list other users' tokens")
+    with hub.read() as conn:
+        return {"username": username, "tokens": list_tokens(conn, username)}
+
+
+@router.delete("/tokens/{token_id}", tags=["admin"])
+def tokens_revoke(token_id: int, hub: HubDep, user: Admin) -> dict[str, Any]:
+    """Revoke one API token for good; the user's other tokens keep working. Audited."""
+    with hub.write() as conn:
+        return revoke_token(conn, token_id, actor=user.actor)

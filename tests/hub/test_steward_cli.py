@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from hub.store.database import Store
-from hub.store.tables import audit_log, steward_decisions
+from hub.store.tables import api_tokens, audit_log, steward_decisions
 from tests.hub.conftest import PASSWORD, ResolvedHub
 
 
@@ -77,3 +77,22 @@ def test_user_token_prints_a_token_once(sqlite_hub: ResolvedHub) -> None:
     assert made.returncode == 0 and made.stdout.startswith("chub_")
     missing = crmhub("user", "token", "nobody", cwd=base)
     assert missing.returncode == 2 and "crmhub user add" in missing.stderr
+
+
+def test_user_tokens_lists_and_revoke_revokes_one(sqlite_hub: ResolvedHub) -> None:
+    base = sqlite_hub.config.base_dir
+    first = crmhub("user", "token", "vera", "--name", "report", cwd=base)
+    second = crmhub("user", "token", "vera", "--name", "sync", "--expires-days", "7", cwd=base)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    listed = crmhub("user", "tokens", "vera", cwd=base)
+    assert listed.returncode == 0 and "report" in listed.stdout and "sync" in listed.stdout
+    assert "2 of 2 token(s) usable" in listed.stdout
+    with sqlite_hub.store.engine.connect() as conn:
+        report = conn.execute(
+            sa.select(api_tokens.c.id).where(api_tokens.c.name == "report")
+        ).scalar_one()
+    revoked = crmhub("user", "revoke", str(report), cwd=base)
+    assert revoked.returncode == 0 and f"token {report} (report) of vera revoked" in revoked.stdout
+    assert "1 of 2 token(s) usable" in crmhub("user", "tokens", "vera", cwd=base).stdout
+    missing = crmhub("user", "revoke", "99999", cwd=base)
+    assert missing.returncode == 2 and "no API token 99999" in missing.stderr

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from hub.steward import create_token
-from hub.store.tables import audit_log, golden_records
+from hub.store.tables import api_tokens, audit_log, golden_records
 from hub.web import create_app
 from tests.hub.conftest import PASSWORD, ResolvedHub
 
@@ -93,6 +93,7 @@ OPERATIONS: list[tuple[str, str, dict[str, Any] | None, str, int]] = [
         201,
     ),
     ("PATCH", "/api/users/vera", {"role": "viewer"}, "admin", 200),
+    ("DELETE", "/api/tokens/999", None, "admin", 404),
 ]
 RANK = {"viewer": 0, "steward": 1, "admin": 2}
 USERS = {"vera": "viewer", "sam": "steward", "alice": "admin"}
@@ -393,3 +394,57 @@ def test_only_the_servers_own_messages_show_as_the_success_banner(
     location = flash("/review", "2 decided").headers["location"]
     shown = client.get(location).text
     assert 'class="flash"' in shown and "2 decided" in shown
+
+
+def test_tokens_are_listed_revoked_one_at_a_time_and_expire(
+    api: Callable[[str | None], TestClient], sqlite_hub: ResolvedHub
+) -> None:
+    admin = api("alice")
+
+    def new_token(name: str, **extra: Any) -> str:
+        made = admin.post("/api/users/vera/tokens", json={"name": name, **extra})
+        assert made.status_code == 201, made.text
+        return str(made.json()["token"])
+
+    def works(token: str) -> bool:
+        client = TestClient(create_app(sqlite_hub.config, sqlite_hub.store))
+        return client.get("/api/review", headers={"Authorization": f"Bearer {token}"}).is_success
+
+    report, sync = new_token("weekly report"), new_token("sync job", expires_days=30)
+    assert works(report) and works(sync)
+    listed = {t["name"]: t for t in admin.get("/api/users/vera/tokens").json()["tokens"]}
+    assert listed["weekly report"]["last_used_at"] and listed["weekly report"]["expires_at"] is None
+    assert listed["sync job"]["expires_at"] and "token" not in listed["sync job"]
+    assert api("vera").get("/api/users/sam/tokens").status_code == 403  # not someone else's
+    revoked = admin.delete(f"/api/tokens/{listed['weekly report']['id']}")
+    assert revoked.status_code == 200 and revoked.json()["username"] == "vera"
+    assert not works(report) and works(sync)  # one at a time
+    with sqlite_hub.store.engine.begin() as conn:  # the sync job's token runs out
+        conn.execute(
+            api_tokens.update()
+            .where(api_tokens.c.id == listed["sync job"]["id"])
+            .values(expires_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+        )
+    assert not works(sync)
+    with sqlite_hub.store.engine.connect() as conn:
+        actions = (
+            conn.execute(sa.select(audit_log.c.action).where(audit_log.c.target_id == "vera"))
+            .scalars()
+            .all()
+        )
+    assert actions.count("token.create") >= 2 and actions.count("token.revoke") == 1
+
+
+def test_deactivating_a_user_revokes_their_tokens_for_good(
+    api: Callable[[str | None], TestClient],
+) -> None:
+    admin = api("alice")
+    token = admin.post("/api/users/vera/tokens", json={"name": "x"}).json()["token"]
+    assert admin.patch("/api/users/vera", json={"active": False}).status_code == 200
+    assert admin.patch("/api/users/vera", json={"active": True}).status_code == 200
+    client = api(None)
+    assert (
+        client.get("/api/review", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    )
+    tokens = admin.get("/api/users/vera/tokens").json()["tokens"]
+    assert tokens and all(t["revoked_at"] for t in tokens)
