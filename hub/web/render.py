@@ -14,10 +14,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from hub.steward import User
+from hub.web import formatting
 
 __all__ = ["flash", "render", "templates"]
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+formatting.install(templates.env)
 
 
 # Flash messages travel in the redirect's URL, signed with a key only this server knows, so
