@@ -68,9 +68,10 @@ def moment(value: datetime | date | str | None) -> str:
         return "—"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            parsed: datetime | date = datetime.fromisoformat(value)
         except ValueError:
             return value
+        value = parsed
     if isinstance(value, datetime):
         zone = " UTC" if value.utcoffset() is not None and not value.utcoffset() else ""
         return value.strftime("%Y-%m-%d %H:%M") + zone
