@@ -8,6 +8,8 @@ survive the chain go to `source_priority`, then `most_recent`, then `stable_orde
 result never depends on the order of the members. The address is a unit: street, house
 number, postal code, city and country all come from the same member record. Blank values
 never win over present ones, and a steward's manual override always wins (rule `manual`).
+Names honour the configured source priority before "most complete" (only a name's own
+initials lose to its written-out form), and a value that is no name never survives.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from identity.folding import fold_words
 from schemas.customer import CUSTOMER_FIELDS
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "stable_order",
     "survive",
     "valid_format",
+    "written_out",
 ]
 
 Key = tuple[str, str]
@@ -57,7 +61,7 @@ GOLDEN_FIELDS: tuple[str, ...] = tuple(
 _NAMES = ("given_name", "family_name", "full_name", "organization_name")
 
 DEFAULT_RULES: Mapping[str, str] = {
-    **dict.fromkeys(_NAMES, "most_complete,source_priority"),
+    **dict.fromkeys(_NAMES, "written_out,source_priority,most_complete"),
     **dict.fromkeys(("email", "phone"), "valid_format,most_recent"),
     **dict.fromkeys(("birth_date", "tax_id"), "most_frequent,source_priority"),
     "kind": "most_frequent",
@@ -110,6 +114,17 @@ def most_complete(field: str, candidates: Sequence[Candidate]) -> list[Candidate
     return [c for c in candidates if _completeness(c.value) == best]
 
 
+def written_out(field: str, candidates: Sequence[Candidate]) -> list[Candidate]:
+    """A written-out name rather than its initials ("Kovács Anna" rather than "Kovács A.")."""
+    words = [_words(c.value) for c in candidates]
+    full = [
+        c
+        for c, mine in zip(candidates, words, strict=True)
+        if not any(_abbreviates(mine, other) for other in words if other != mine)
+    ]
+    return full or list(candidates)
+
+
 def valid_format(field: str, candidates: Sequence[Candidate]) -> list[Candidate]:
     """The value in a valid format for the field (well-formed e-mail, phone, date, country)."""
     valid = [c for c in candidates if is_valid(field, c.value)]
@@ -127,6 +142,7 @@ RULES: dict[str, Rule] = {
     "most_frequent": most_frequent,
     "most_complete": most_complete,
     "valid_format": valid_format,
+    "written_out": written_out,
     "stable_order": stable_order,
 }
 _TIE_BREAK = ("source_priority", "most_recent", "stable_order")
@@ -320,6 +336,23 @@ def _norm(field: str, value: Any) -> Any:
     if field in ("postal_code", "tax_id"):
         return re.sub(r"[\s\-./]", "", text)
     return text
+
+
+def _words(value: Any) -> tuple[str, ...]:
+    return tuple(fold_words(_text(value)).split())
+
+
+def _abbreviates(short: tuple[str, ...], full: tuple[str, ...]) -> bool:
+    """`short` is `full` with some words cut to their initial ("a" for "anna"), none added."""
+    if not short or len(short) > len(full) or not any(len(w) == 1 for w in short):
+        return False
+    rest = list(full)
+    for word in short:
+        found = next((w for w in rest if w == word or (len(word) == 1 and w[0] == word)), None)
+        if found is None:
+            return False
+        rest.remove(found)
+    return True
 
 
 def _completeness(value: Any) -> tuple[int, int, int]:

@@ -244,11 +244,35 @@ def test_rule(
 # label, field, members, source priority, expected value, deciding rule (defaults only)
 DEFAULT_CASES: list[tuple[str, str, list[dict[str, Any]], list[str], Any, str]] = [
     (
-        "names: most complete, whatever the trust order",
+        "names: a trusted source's initials lose to the written-out name",
         "given_name",
         [rec("crm", "1", given_name="A."), rec("erp", "2", given_name="Anna Mária")],
         ["crm"],
         "Anna Mária",
+        "written_out",
+    ),
+    (
+        "names: a trusted source's abbreviated full name loses to its written-out form",
+        "full_name",
+        [rec("crm", "1", full_name="Kovacs A."), rec("erp", "2", full_name="Kovács Anna")],
+        ["crm"],
+        "Kovács Anna",
+        "written_out",
+    ),
+    (
+        "names: the configured priority comes before 'most complete'",
+        "given_name",
+        [rec("erp", "1", given_name="Anna"), rec("billing", "2", given_name="Annamária Kata")],
+        ["erp", "billing"],
+        "Anna",
+        "source_priority",
+    ),
+    (
+        "names: without a priority the most complete wins",
+        "given_name",
+        [rec("erp", "1", given_name="Anna"), rec("billing", "2", given_name="Annamária Kata")],
+        [],
+        "Annamária Kata",
         "most_complete",
     ),
     (
