@@ -87,9 +87,10 @@ def quarantine(
 ) -> dict[str, Any]:
     """A record for a row that could not be read: what was recovered plus the error.
 
-    Logs one warning naming the location and the reason (never the raw text).
+    Logs the location and the reason (never the raw text) at DEBUG: the row goes to the hub's
+    quarantine table, and a sync prints one count per connector, not a line per row.
     """
-    logger.warning("quarantined row at %s: %s", location, reason)
+    logger.debug("quarantined row at %s: %s", location, reason)
     return {**recovered, ERROR_PROPERTY: error_value(reason, raw, location)}
 
 

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from hub.cli.common import ConfigOpt, console, err, open_hub, spinner
+from hub.cli.common import ConfigOpt, err, open_hub, spinner
+from hub.cli.output import JsonOpt, print_json, summary_line
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -52,12 +54,17 @@ def analyse(
             "--customers", help="Batch mode: known customers (JSON Lines: customer_id, segment…)."
         ),
     ] = None,
+    json: JsonOpt = False,
 ) -> None:
     """Profiles, lifetime value, churn risk with reasons, types, stage, offers, segment value.
 
     Without --interactions: analyses the hub store's interactions by golden record (after
     `crmhub resolve`) and writes profiles, segments and stage history to the store. With
     --interactions/--as-of/--out: a standalone batch run (no hub.yaml, no store).
+
+    --json keys (store): run_id, as_of, customers, interactions, unmapped, rejected, at_risk,
+    stage_changes, segments, note. (batch): as_of, customers, interactions, ignored_after_as_of,
+    unreadable_lines, left_out, churn_risk_by, at_risk, files, seconds.
     """
     import datetime as dt
 
@@ -74,14 +81,16 @@ def analyse(
     if interactions is None:
         if out is not None or customers is not None:
             raise HubError("--out and --customers are for batch mode: add --interactions FILE")
-        _analyse_store(config, cut, horizon_days)
+        _analyse_store(config, cut, horizon_days, json)
         return
     if cut is None or out is None:
         raise HubError("batch mode needs --interactions FILE, --as-of YYYY-MM-DD and --out DIR")
-    _analyse_batch(interactions, cut, out, horizon_days or 90, customers)
+    _analyse_batch(interactions, cut, out, horizon_days or 90, customers, json)
 
 
-def _analyse_store(config: Path, as_of: dt.date | None, horizon_days: int | None) -> None:
+def _analyse_store(
+    config: Path, as_of: dt.date | None, horizon_days: int | None, json: bool
+) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hub.analyse.run import STEPS, analyse_store
@@ -95,6 +104,7 @@ def _analyse_store(config: Path, as_of: dt.date | None, horizon_days: int | None
             TimeElapsedColumn(),
             console=err,
             transient=True,
+            disable=json,
         ) as progress:
             task = progress.add_task("analysing", total=len(STEPS))
 
@@ -112,11 +122,20 @@ def _analyse_store(config: Path, as_of: dt.date | None, horizon_days: int | None
             )
     finally:
         store.dispose()
-    console.print(summary.line())
+    if json:
+        keys = ("run_id", "as_of", "customers", "interactions", "unmapped", "rejected", "at_risk")
+        print_json({k: getattr(summary, k) for k in (*keys, "stage_changes", "segments", "note")})
+    else:
+        summary_line(summary.line())
 
 
 def _analyse_batch(
-    interactions: Path, cut: dt.date, out: Path, horizon_days: int, customers: Path | None
+    interactions: Path,
+    cut: dt.date,
+    out: Path,
+    horizon_days: int,
+    customers: Path | None,
+    json: bool,
 ) -> None:
     from analytics import AnalysisSpec, with_horizon
     from analytics import analyse as run_analysis
@@ -127,13 +146,13 @@ def _analyse_batch(
         if path is not None and not path.is_file():
             raise HubError(f"{path}: no such file - give an Interaction JSON Lines file")
     started = time.monotonic()
-    with spinner() as progress:
+    with spinner(disable=json) as progress:
         task = progress.add_task(f"reading {interactions}", total=None)
         read = read_interactions(interactions)
         known = read_customers(customers) if customers is not None else None
         bad = read.bad + (known.bad if known is not None else [])
         for line in bad[:10]:
-            err.print(f"[yellow]warning:[/] line {line.line}: {line.reason} - left out")
+            err.print(f"[yellow]warning:[/] line {line.line}: {escape(line.reason)} - left out")
         result = run_analysis(
             read.frame,
             str(cut),
@@ -145,13 +164,31 @@ def _analyse_batch(
         write_results(result, out)
     rows = result.customers
     left_out = {k: v for k, v in result.rejected.items() if k != "after_as_of"}
+    model = "model" if result.churn_model is not None else "rules"
+    at_risk = int((rows["stage"] == "at risk").sum())
+    if json:
+        print_json(
+            {
+                "as_of": cut,
+                "customers": len(rows),
+                "interactions": len(read.frame),
+                "ignored_after_as_of": result.rejected.get("after_as_of", 0),
+                "unreadable_lines": len(bad),
+                "left_out": left_out,
+                "churn_risk_by": model,
+                "at_risk": at_risk,
+                "files": [str(out / "customers.csv"), str(out / "segments.csv")],
+                "seconds": round(time.monotonic() - started, 2),
+            }
+        )
+        return
     why = ", ".join(f"{v:,} {k}" for k, v in sorted(left_out.items())) or "none"
-    model = "model" if result.churn_model is not None else "rules (too little history)"
-    console.print(
+    summary_line(
         f"analysed {len(rows):,} customers from {len(read.frame):,} interactions "
         f"({result.rejected.get('after_as_of', 0):,} on or after {cut} ignored; "
-        f"{len(bad):,} unreadable lines; left out: {why}); churn risk by {model}; "
-        f"{(rows['stage'] == 'at risk').sum():,} at risk; wrote {out}/customers.csv and "
+        f"{len(bad):,} unreadable lines; left out: {why}); churn risk by "
+        f"{'model' if model == 'model' else 'rules (too little history)'}; "
+        f"{at_risk:,} at risk; wrote {out}/customers.csv and "
         f"segments.csv in {time.monotonic() - started:.1f}s"
     )
 

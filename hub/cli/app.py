@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+from types import FrameType
 
 import typer
 
-from hub.cli import analyse, collect, push, resolve, setup, status, steward, sync
-from hub.cli.common import err
+from hub.cli import analyse, collect, push, quarantine, resolve, setup, status, steward, sync
+from hub.cli.common import EXIT_CODES_HELP, err, exit_code_for
 
 __all__ = ["app", "main"]
 
@@ -18,9 +20,10 @@ app = typer.Typer(
     help="crm-hub: pull customer data from every system, resolve it into golden records.",
     no_args_is_help=True,
     add_completion=False,
+    epilog=EXIT_CODES_HELP,
 )
 
-for _group in (setup, sync, status, resolve, analyse, push, steward, collect):
+for _group in (setup, sync, status, quarantine, resolve, analyse, push, steward, collect):
     _group.register(app)
 
 
@@ -30,18 +33,27 @@ def _quiet_plugins(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING or not noisy
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (a scheduler stopping the run) ends the run as Ctrl-C does: cleanly, exit 130."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    """Console entry point: user mistakes become one clear line and exit code 2."""
+    """Console entry point: user mistakes become one clear line and exit code 2, a run
+    locked by another 3; SIGTERM is handled as Ctrl-C (see `ExitCode`)."""
     logging.basicConfig(level=os.environ.get("CRMHUB_LOG_LEVEL", "WARNING"))
     for handler in logging.getLogger().handlers:  # singer-sdk sets its own loggers to INFO
         handler.addFilter(_quiet_plugins)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except Exception as exc:
+        from rich.markup import escape
+
         from hub.core.errors import HubError  # imported late: `--help` never needs them
         from schemas.config import ConfigError
 
         if not isinstance(exc, ConfigError | HubError | FileExistsError):
             raise
-        err.print(f"[red]error:[/] {exc}")
-        sys.exit(2)
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(exit_code_for(exc))

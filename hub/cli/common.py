@@ -7,6 +7,7 @@ so `crmhub --help` does not pay for them.
 
 from __future__ import annotations
 
+from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,7 +20,33 @@ if TYPE_CHECKING:
     from hub.store.database import Store
     from schemas.config import HubConfig
 
-__all__ = ["ConfigOpt", "console", "err", "fail", "open_hub", "spinner"]
+__all__ = [
+    "EXIT_CODES_HELP",
+    "ConfigOpt",
+    "ExitCode",
+    "console",
+    "err",
+    "exit_code_for",
+    "fail",
+    "open_hub",
+    "spinner",
+]
+
+
+class ExitCode(IntEnum):
+    """What a `crmhub` exit status means; scripts and schedulers may rely on these."""
+
+    OK = 0
+    FAILED = 1  # the command ran and a run failed: a connector, a push, a conflicting decision
+    USAGE = 2  # a usage or configuration error: fix the command line or hub.yaml and re-run
+    LOCKED = 3  # the same work is already running (another sync, resolve or push): retry later
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM: committed work is kept, the next run resumes
+
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok · 1 a run failed · 2 usage or configuration error · "
+    "3 locked by another run · 130 interrupted (Ctrl-C, SIGTERM)."
+)
 
 console = Console(soft_wrap=True)  # one-line summaries stay one line (grep-able)
 err = Console(stderr=True, soft_wrap=True)
@@ -41,13 +68,20 @@ def open_hub(path: Path) -> tuple[HubConfig, Store]:
     return config, Store.open(config)
 
 
-def fail(message: object, code: int = 2) -> typer.Exit:
+def fail(message: object, code: int = ExitCode.USAGE) -> typer.Exit:
     """Print `error: message` on stderr and return the Exit to raise (`raise fail(...)`)."""
     err.print(f"[red]error:[/] {message}")
     return typer.Exit(code)
 
 
-def spinner() -> Progress:
+def exit_code_for(error: BaseException) -> ExitCode:
+    """The exit status for a user-facing error: 3 when the work is locked by another run."""
+    from hub.store.locks import LockError  # imported late: only an error pays for it
+
+    return ExitCode.LOCKED if isinstance(error, LockError) else ExitCode.USAGE
+
+
+def spinner(*, disable: bool = False) -> Progress:
     """A transient progress line on stderr: spinner, the current step, the time taken."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -57,4 +91,5 @@ def spinner() -> Progress:
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        disable=disable,
     )

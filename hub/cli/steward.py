@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from hub.cli.common import ConfigOpt, console, err, open_hub
+from hub.cli.common import ConfigOpt, ExitCode, console, err, open_hub
+from hub.cli.output import JsonOpt, WideOpt, add_columns, moment, new_table, print_json, say
 from hub.core.states import Role
 
 if TYPE_CHECKING:
@@ -41,11 +42,11 @@ def _acting(store: Store, name: str, role: str) -> User:
         ).first()
     if row is None:
         err.print(f"[red]error:[/] no active user {name!r}; create one with `crmhub user add`")
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
     user = User(row.id, row.username, row.role)
     if not has_role(user, role):
         err.print(f"[red]error:[/] {name} is {user.role}; this needs the {role} role")
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
     return user
 
 
@@ -80,24 +81,38 @@ def user_add(
             add_user(conn, username, _password(password_stdin), role, actor="cli")
     except StewardError as error:
         err.print(f"[red]error:[/] {error}")
-        raise typer.Exit(2) from error
+        raise typer.Exit(ExitCode.USAGE) from error
     console.print(f"user {username} added as {role}")
 
 
 @user_app.command("list")
-def user_list(config: ConfigOpt = Path("hub.yaml")) -> None:
-    """List users and their roles."""
-    from rich.table import Table
+def user_list(
+    config: ConfigOpt = Path("hub.yaml"), json: JsonOpt = False, wide: WideOpt = False
+) -> None:
+    """List users and their roles.
+
+    --json keys: users (username, role, active, created_at).
+    """
+    from rich.text import Text
 
     from hub.steward import list_users
 
     _, store = open_hub(config)
     with store.engine.connect() as conn:
         rows = list_users(conn)
-    table = Table("user", "role", "active", "created")
+    store.dispose()
+    if json:
+        keys = ("username", "role", "active", "created_at")
+        print_json({"users": [{k: row[k] for k in keys} for row in rows]})
+        return
+    table = new_table()
+    add_columns(table, "user", "=role", "=active", "=created")
     for row in rows:
-        table.add_row(*(str(row[k]) for k in ("username", "role", "active", "created_at")))
+        created: Any = row["created_at"]
+        active = "yes" if row["active"] else "no"
+        table.add_row(Text(str(row["username"])), str(row["role"]), active, moment(created, wide))
     console.print(table)
+    say(f"{len(rows)} user(s), {sum(bool(r['active']) for r in rows)} active")
 
 
 @user_app.command("token")
@@ -119,15 +134,25 @@ def user_token(
             token = create_token(conn, username, name, actor="cli", expires_days=expires_days)
     except StewardError as error:
         err.print(f"[red]error:[/] {error}")
-        raise typer.Exit(2) from error
+        raise typer.Exit(ExitCode.USAGE) from error
     print(token)
 
 
 @user_app.command("tokens")
-def user_tokens(username: str, config: ConfigOpt = Path("hub.yaml")) -> None:
-    """A user's API tokens: id, name, created, last used, expiry, revoked."""
-    from rich.table import Table
+def user_tokens(
+    username: str,
+    config: ConfigOpt = Path("hub.yaml"),
+    json: JsonOpt = False,
+    wide: WideOpt = False,
+) -> None:
+    """A user's API tokens: id, name, created, last used, expiry, revoked.
 
+    --json keys: user, usable (count), tokens (id, name, created_at, last_used_at,
+    expires_at, revoked_at, usable).
+    """
+    from rich.text import Text
+
+    from hub.core.clock import as_utc, now
     from hub.steward import StewardError, list_tokens
 
     _, store = open_hub(config)
@@ -136,19 +161,32 @@ def user_tokens(username: str, config: ConfigOpt = Path("hub.yaml")) -> None:
             rows = list_tokens(conn, username)
     except StewardError as error:
         err.print(f"[red]error:[/] {error}")
-        raise typer.Exit(2) from error
-    table = Table("id", "name", "created", "last used", "expires", "revoked", title=username)
+        raise typer.Exit(ExitCode.USAGE) from error
+    finally:
+        store.dispose()
+    at = now()
     for row in rows:
-        table.add_row(
-            str(row["id"]),
-            row["name"],
-            *(
-                f"{row[k]:%Y-%m-%d %H:%M}" if row[k] else "—"
-                for k in ("created_at", "last_used_at", "expires_at", "revoked_at")
-            ),
-        )
+        expired = row["expires_at"] is not None and as_utc(row["expires_at"]) <= at
+        row["state"] = "revoked" if row["revoked_at"] else "expired" if expired else "usable"
+    usable = sum(row["state"] == "usable" for row in rows)
+    if json:
+        keys = ("id", "name", "created_at", "last_used_at", "expires_at", "revoked_at")
+        tokens = [{**{k: row[k] for k in keys}, "usable": row["state"] == "usable"} for row in rows]
+        print_json({"user": username, "usable": usable, "tokens": tokens})
+        return
+    table = new_table(title=f"API tokens of {username}")
+    add_columns(table, "#id", "name", "=created", "=last used", "=expires", "=state")
+    if wide:
+        add_columns(table, "=revoked")
+    for row in rows:
+        cells = [str(row["id"]), row["name"], moment(row["created_at"], wide)]
+        cells += [moment(row["last_used_at"], wide, missing="never")]
+        expires = row["expires_at"]
+        cells += [moment(expires, True)[:10] if expires and not wide else moment(expires, wide)]
+        cells += [row["state"]] + ([moment(row["revoked_at"], wide)] if wide else [])
+        table.add_row(*(Text(c) for c in cells))
     console.print(table)
-    console.print(f"{sum(r['revoked_at'] is None for r in rows)} of {len(rows)} token(s) usable")
+    say(f"{usable} of {len(rows)} token(s) usable")
 
 
 @user_app.command("revoke")
@@ -165,7 +203,7 @@ def user_revoke(
             revoked = revoke_token(conn, token_id, actor="cli")
     except StewardError as error:
         err.print(f"[red]error:[/] {error}")
-        raise typer.Exit(2) from error
+        raise typer.Exit(ExitCode.USAGE) from error
     console.print(f"token {token_id} ({revoked['name']}) of {revoked['username']} revoked")
 
 
@@ -175,11 +213,17 @@ def review_list(
     min_score: Annotated[float | None, typer.Option(help="Lowest match probability.")] = None,
     max_score: Annotated[float | None, typer.Option(help="Highest match probability.")] = None,
     kind: Annotated[str | None, typer.Option(help="person or organization.")] = None,
-    limit: int = 50,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 50,
     config: ConfigOpt = Path("hub.yaml"),
+    json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
-    """Open review items, most consequential first."""
-    from rich.table import Table
+    """Open review items, most consequential first.
+
+    --json keys: total (open items matching), shown, items (id, left and right {source,
+    source_id, golden_id}, kind, score, records_affected, priority).
+    """
+    from rich.text import Text
 
     from hub.steward import QueueFilter, list_queue
 
@@ -187,23 +231,40 @@ def review_list(
     flt = QueueFilter(source=source, min_score=min_score, max_score=max_score, kind=kind)
     with store.engine.connect() as conn:
         items, total = list_queue(conn, flt, limit=limit)
-    table = Table("id", "left", "right", "kind", "score", "affected", title=f"{total} open")
+    store.dispose()
+    if json:
+        keys = ("id", "left", "right", "kind", "score", "records_affected", "priority")
+        shown = [{k: i[k] for k in keys} for i in items]
+        print_json({"total": total, "shown": len(shown), "items": shown})
+        return
+    table = new_table()
+    add_columns(table, "#id", "left", "right", "=kind", "#score", "#affected")
+    if wide:
+        add_columns(table, "left golden", "right golden", "#priority")
     for i in items:
-        table.add_row(
-            str(i["id"]),
-            f"{i['left']['source']}/{i['left']['source_id']}",
-            f"{i['right']['source']}/{i['right']['source_id']}",
-            i["kind"] or "",
-            f"{i['score']:.2f}",
-            str(i["records_affected"]),
-        )
-    console.print(table)
+        left, right = i["left"], i["right"]
+        cells = [str(i["id"]), f"{left['source']}/{left['source_id']}"]
+        cells += [f"{right['source']}/{right['source_id']}", i["kind"] or "—"]
+        cells += [f"{i['score']:.2f}", str(i["records_affected"])]
+        if wide:
+            cells += [left["golden_id"], right["golden_id"], f"{i['priority']:.3f}"]
+        table.add_row(*(Text(c) for c in cells))
+    if items:
+        console.print(table)
+    more = " — use --limit or --json" if len(items) < total else ""
+    say(f"showing {len(items):,} of {total:,} open review item(s){more}")
 
 
 @review_app.command("show")
-def review_show(item: int, config: ConfigOpt = Path("hub.yaml")) -> None:
-    """Both records of a review item side by side, with the match weights."""
-    from rich.table import Table
+def review_show(
+    item: int, config: ConfigOpt = Path("hub.yaml"), json: JsonOpt = False, wide: WideOpt = False
+) -> None:
+    """Both records of a review item side by side, with the match weights.
+
+    --json keys: id, score, status, left and right {source, source_id, golden_id},
+    fields (field, left, right, merged), weights (name, level, weight in bits).
+    """
+    from rich.text import Text
 
     from hub.steward import StewardError, SurvivorshipSettings, review_pair
 
@@ -213,22 +274,49 @@ def review_show(item: int, config: ConfigOpt = Path("hub.yaml")) -> None:
             pair = review_pair(conn, SurvivorshipSettings.from_config(cfg), item)
     except StewardError as error:
         err.print(f"[red]error:[/] {error}")
-        raise typer.Exit(2) from error
-    left, right = pair["left"]["record"], pair["right"]["record"]
-    table = Table(
-        "field",
-        f"{left['source']}/{left['source_id']}",
-        f"{right['source']}/{right['source_id']}",
-        title=f"item {item}: probability {pair['score']:.2f}",
-    )
-    for f in pair["fields"]:
-        if f["left"] is not None or f["right"] is not None:
-            table.add_row(f["field"], str(f["left"] or ""), str(f["right"] or ""))
-    console.print(table)
+        raise typer.Exit(ExitCode.USAGE) from error
+    finally:
+        store.dispose()
+    weights = []
     for name, w in pair["weights"].items():
         weight = w["weight"] if isinstance(w, dict) else w
         level = w.get("level", "") if isinstance(w, dict) else ""
-        console.print(f"  {name:<14} {level:<32} {weight:+.1f} bits")
+        weights.append({"name": name, "level": level or None, "weight": weight})
+    sides = {}
+    for side in ("left", "right"):
+        record = pair[side]["record"]
+        sides[side] = {
+            "source": record["source"],
+            "source_id": record["source_id"],
+            "golden_id": pair[side]["golden_id"],
+        }
+    if json:
+        print_json(
+            {
+                "id": pair["id"],
+                "score": pair["score"],
+                "status": pair["status"],
+                **sides,
+                "fields": pair["fields"],
+                "weights": weights,
+            }
+        )
+        return
+    left, right = sides["left"], sides["right"]
+    table = new_table(title=f"item {item}: probability {pair['score']:.2f}")
+    add_columns(table, "=field", f"{left['source']}/{left['source_id']}")
+    add_columns(table, f"{right['source']}/{right['source_id']}", *(("merged",) if wide else ()))
+    for f in pair["fields"]:
+        if f["left"] is not None or f["right"] is not None:
+            cells = [f["field"], str(f["left"] or ""), str(f["right"] or "")]
+            cells += [str(f["merged"] or "")] if wide else []
+            table.add_row(*(Text(c) for c in cells))
+    console.print(table)
+    evidence = new_table(title="match weights")
+    add_columns(evidence, "=comparison", "level", "#bits")
+    for w in weights:
+        evidence.add_row(Text(w["name"]), Text(w["level"] or ""), f"{w['weight']:+.1f}")
+    console.print(evidence)
 
 
 @review_app.command("decide")
@@ -251,7 +339,7 @@ def review_decide(
             )
     except StewardError as error:
         err.print(f"[red]error:[/] {error}")
-        raise typer.Exit(1 if error.status == 409 else 2) from error
+        raise typer.Exit(ExitCode.FAILED if error.status == 409 else ExitCode.USAGE) from error
     console.print(f"{result.summary} (action {result.action_id})")
 
 

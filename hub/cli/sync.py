@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from hub.cli.common import ConfigOpt, console, open_hub
+from hub.cli.common import ConfigOpt, ExitCode, console, err, open_hub
 
 if TYPE_CHECKING:
     from hub.store.database import Store
@@ -20,7 +21,11 @@ __all__ = ["register", "run_sync", "sync_command"]
 def run_sync(
     cfg: HubConfig, store: Store, connector: str | None, full_refresh: bool, dry_run: bool
 ) -> list[SyncResult]:
-    """Sync with one live progress line per connector (read · written · quarantined)."""
+    """Sync with one live progress line per connector (read · written · quarantined).
+
+    Ctrl-C or SIGTERM ends it cleanly: what each connector had committed is kept and said,
+    and the command exits 130 (the next sync resumes from the last checkpoint).
+    """
     from rich.progress import (
         BarColumn,
         Progress,
@@ -33,37 +38,69 @@ def run_sync(
     from hub.sync.run import sync
     from hub.sync.writes import WriteCounts
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(bar_width=None),
-        TextColumn("{task.fields[counts]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as progress:
-        tasks: dict[str, TaskID] = {}
+    targets = [connector] if connector else [c.name for c in cfg.connectors]
+    results: list[SyncResult] = []
+    committed: dict[str, int] = {}  # records read and committed, as of the last flush
+    current: str | None = None
+    try:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(bar_width=None),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            tasks: dict[str, TaskID] = {}
 
-        def update(name: str, counts: WriteCounts) -> None:
-            if name not in tasks:
-                tasks[name] = progress.add_task(name, total=None, counts="")
-            progress.update(
-                tasks[name],
-                counts=f"{counts.read:,} read · {counts.inserted + counts.updated:,} written"
-                f" · {counts.quarantined:,} quarantined",
-            )
+            def update(name: str, counts: WriteCounts) -> None:
+                committed[name] = counts.read
+                if name not in tasks:
+                    tasks[name] = progress.add_task(name, total=None, counts="")
+                progress.update(
+                    tasks[name],
+                    counts=f"{counts.read:,} read · {counts.inserted + counts.updated:,} written"
+                    f" · {counts.quarantined:,} quarantined",
+                )
 
-        results = sync(
-            cfg,
-            store,
-            only=connector,
-            full_refresh=full_refresh,
-            dry_run=dry_run,
-            on_progress=update,
-        )
-        for name, task in tasks.items():
-            progress.update(task, total=1, completed=1, description=f"{name} done")
+            for current in targets:  # one at a time, to know which one an interrupt stops
+                results += sync(
+                    cfg,
+                    store,
+                    only=current,
+                    full_refresh=full_refresh,
+                    dry_run=dry_run,
+                    on_progress=update,
+                )
+            current = None
+            for name, task in tasks.items():
+                progress.update(task, total=1, completed=1, description=f"{name} done")
+    except KeyboardInterrupt:
+        _report_interrupt(results, current, committed.get(current or "", 0), targets, dry_run)
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     return results
+
+
+def _report_interrupt(
+    results: list[SyncResult], current: str | None, records: int, targets: list[str], dry: bool
+) -> None:
+    """What an interrupted sync leaves: the finished connectors, the one it stopped, the rest."""
+    for res in results:
+        console.print(f"[{'green' if res.ok else 'red'}]{escape(res.summary())}[/]")
+    if dry:
+        err.print("[yellow]interrupted[/] — a dry run: nothing was written")
+    elif current is not None:
+        kept = (
+            f"{records:,} records committed up to the last checkpoint; the next sync resumes "
+            "from there"
+            if records
+            else "nothing committed yet; the next sync starts it again"
+        )
+        err.print(f"[yellow]interrupted[/] — {escape(current)}: {kept}")
+    rest = targets[targets.index(current) + 1 :] if current in targets else []
+    if rest:
+        err.print(f"not started: {escape(', '.join(rest))}")
 
 
 def sync_command(
@@ -79,13 +116,19 @@ def sync_command(
     ] = False,
 ) -> None:
     """Pull records from the configured connectors into the hub store."""
+    from hub.cli.quarantine import quarantine_line
     from hub.sync.writes import WriteCounts
 
     cfg, store = open_hub(config)
     results = run_sync(cfg, store, connector, full_refresh, dry_run)
     for res in results:
         style = "green" if res.ok else "red"
-        console.print(f"[{style}]{res.summary()}[/]")
+        console.print(f"[{style}]{escape(res.summary())}[/]")
+        if res.counts.quarantined and dry_run:
+            console.print(f"  {res.connector}: {res.counts.quarantined:,} would be quarantined")
+        elif res.counts.quarantined:  # one line per connector; the rows are in the store
+            line = quarantine_line(store, res.connector, res.run_id, res.counts.quarantined)
+            console.print(f"  [yellow]{escape(line)}[/]")
     total = WriteCounts()
     for res in results:
         total.add(res.counts)
@@ -97,10 +140,8 @@ def sync_command(
         f"{total.deleted:,} deleted, {total.quarantined:,} quarantined"
         + (f"; failed: {', '.join(failed)}" if failed else "")
     )
-    if total.quarantined:
-        console.print("See what was quarantined and why: [bold]crmhub quarantine[/]")
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def register(app: typer.Typer) -> None:

@@ -99,6 +99,12 @@ def _sync_locked(
     started = time.monotonic()
     run_id = store.start_run(connector.name, full_refresh=full_refresh, dry_run=dry_run)
     result = SyncResult(connector.name, run_id, RunStatus.FAILED, attempts=0)
+    committed: dict[str, int] = {}  # as of the last flush, for a run interrupted by Ctrl-C
+
+    def progress(counts: WriteCounts) -> None:
+        committed.update(counts.as_dict())
+        if on_progress is not None:
+            on_progress(counts)
 
     def attempt() -> WriteCounts:
         result.attempts += 1
@@ -110,7 +116,7 @@ def _sync_locked(
             fresh=full_refresh and result.attempts == 1,
             full_refresh=full_refresh,
             dry_run=dry_run,
-            on_progress=on_progress,
+            on_progress=progress,
             batch_size=batch_size,
         )
 
@@ -122,6 +128,9 @@ def _sync_locked(
         counts = retry.call(
             attempt, retriable=lambda error: _classify(connector, error)[1], on_retry=retrying
         )
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: committed work stays; the run says so
+        store.finish_run(run_id, status=RunStatus.ABORTED, counts=committed, error="interrupted")
+        raise
     except Exception as exc:  # a source failure: classify, report, keep committed work
         result.error, result.retriable = _classify(connector, exc)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import gzip
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -208,6 +209,7 @@ def test_bad_row_is_quarantined_and_neighbours_pass(
     expected: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # each row's detail is DEBUG; a sync prints one count
     path = write_file(name, content)
     run = run_tap(TapFiles, {"streams": [{"name": "people", "path": str(path), **extra}]})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -47,10 +48,10 @@ def test_user_add_review_list_show_decide(sqlite_hub: ResolvedHub) -> None:
     assert short.returncode == 2 and "password too short" in short.stderr
 
     listed = crmhub("review", "list", cwd=base)
-    assert listed.returncode == 0 and " open" in listed.stdout
-    first = re.search(r"│ (\d+)\s+│", listed.stdout)
-    assert first, listed.stdout
-    item = first[1]
+    assert listed.returncode == 0 and " open review item(s)" in listed.stdout
+    queue = json.loads(crmhub("review", "list", "--json", cwd=base).stdout)
+    item = str(queue["items"][0]["id"])
+    assert re.search(rf"^ *{item} ", listed.stdout, re.MULTILINE), listed.stdout
     shown = crmhub("review", "show", item, cwd=base)
     assert shown.returncode == 0 and "probability" in shown.stdout and "bits" in shown.stdout
 
