@@ -40,7 +40,6 @@ def run_sync(
 
     targets = [connector] if connector else [c.name for c in cfg.connectors]
     results: list[SyncResult] = []
-    committed: dict[str, int] = {}  # records read and committed, as of the last flush
     current: str | None = None
     try:
         with Progress(
@@ -55,7 +54,6 @@ def run_sync(
             tasks: dict[str, TaskID] = {}
 
             def update(name: str, counts: WriteCounts) -> None:
-                committed[name] = counts.read
                 if name not in tasks:
                     tasks[name] = progress.add_task(name, total=None, counts="")
                 progress.update(
@@ -77,27 +75,66 @@ def run_sync(
             for name, task in tasks.items():
                 progress.update(task, total=1, completed=1, description=f"{name} done")
     except KeyboardInterrupt:
-        _report_interrupt(results, current, committed.get(current or "", 0), targets, dry_run)
+        records, saved = (0, False) if current is None or dry_run else _kept(store, current)
+        _report_interrupt(results, current, records, saved, targets, dry_run)
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     return results
 
 
+def _kept(store: Store, connector: str) -> tuple[int, bool]:
+    """What the connector's last run committed: the records it stored or quarantined, and
+    whether it saved a checkpoint (a Singer state) to resume from."""
+    import sqlalchemy as sa
+
+    from hub.store.tables import connector_runs, quarantine, raw_records, stream_state
+
+    run = (
+        sa.select(sa.func.max(connector_runs.c.id))
+        .where(connector_runs.c.connector == connector)
+        .scalar_subquery()
+    )
+    r, q, s = raw_records.c, quarantine.c, stream_state.c
+    with store.engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(sa.func.count()).where(r.source == connector, r.last_seen_run_id == run)
+        ).scalar_one()
+        bad = conn.execute(
+            sa.select(sa.func.count()).where(q.source == connector, q.last_run_id == run)
+        ).scalar_one()
+        saved = conn.execute(
+            sa.select(sa.func.count()).where(s.source == connector, s.run_id == run)
+        ).scalar_one()
+    return int(stored) + int(bad), bool(saved)
+
+
 def _report_interrupt(
-    results: list[SyncResult], current: str | None, records: int, targets: list[str], dry: bool
+    results: list[SyncResult],
+    current: str | None,
+    records: int,
+    checkpointed: bool,
+    targets: list[str],
+    dry: bool,
 ) -> None:
     """What an interrupted sync leaves: the finished connectors, the one it stopped, the rest."""
     for res in results:
         console.print(f"[{'green' if res.ok else 'red'}]{escape(res.summary())}[/]")
     if dry:
-        err.print("[yellow]interrupted[/] — a dry run: nothing was written")
-    elif current is not None:
+        kept = "a dry run: nothing was written"
+    elif current is None:
+        kept = "every connector had finished"
+    elif records and checkpointed:
         kept = (
-            f"{records:,} records committed up to the last checkpoint; the next sync resumes "
-            "from there"
-            if records
-            else "nothing committed yet; the next sync starts it again"
+            f"{current}: {records:,} records committed up to the last checkpoint; the next "
+            "sync resumes from there"
         )
-        err.print(f"[yellow]interrupted[/] — {escape(current)}: {kept}")
+    elif records:
+        kept = (
+            f"{current}: {records:,} records committed, before its first checkpoint; the next "
+            "sync reads it again from its previous bookmark and finds those records unchanged"
+        )
+    else:
+        kept = f"{current}: nothing committed yet; the next sync starts it again"
+    err.print(f"[yellow]interrupted[/] — {escape(kept)}", soft_wrap=False)
     rest = targets[targets.index(current) + 1 :] if current in targets else []
     if rest:
         err.print(f"not started: {escape(', '.join(rest))}")

@@ -10,9 +10,11 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -80,7 +82,13 @@ def run_builtin(
     """Run a registered singer-sdk tap in this process (relative paths resolve from `cwd`)."""
     with contextlib.chdir(cwd):
         writer = IngestWriter(ingestor, full_refresh=full_refresh)
+        # singer-sdk's SIGINT/SIGTERM handlers write state from inside the handler (re-entering
+        # the Ingestor mid-write) and exit 0: keep ours, so Ctrl-C ends the run as an interrupt
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         tap = build_tap(connector, config, state, writer)
+        for signum, handler in handlers.items():
+            if threading.current_thread() is threading.main_thread() and handler is not None:
+                signal.signal(signum, handler)
         tap.sync_all()
 
 
