@@ -4,11 +4,15 @@
 |---|---|
 | `setup` | `init`, `check`, `demo` |
 | `sync` | `sync` |
-| `status` | `status`, `quarantine`, `unlock` |
+| `status` | `status`, `unlock` |
+| `quarantine` | `quarantine` (and the one line per connector a sync prints) |
 | `resolve` | `resolve` |
 | `steward` | `serve`, `user …`, `review …` |
 | `push` | `push` |
 | `collect` | `collect` |
+
+`common` holds the consoles, `--config` and the exit codes (`ExitCode`); `output` the table
+style and `--json`/`--wide`, so every table command prints the same way.
 
 Command modules import the engines, the store and the web app inside the command that uses
 them, so starting the CLI costs only typer and rich.
