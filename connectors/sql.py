@@ -3,7 +3,7 @@
 Built for ERP databases. Reads stream with server-side cursors in ``batch_size``
 chunks; incremental streams read ``WHERE key >= :bookmark ORDER BY key``. Values
 become JSON: temporal values ISO 8601 strings (naive datetimes taken as UTC),
-``Decimal`` a float (the schema says ``number``), binary data base64 text, so no
+``Decimal`` kept exact (a JSON number with all its digits), binary data base64 text, so no
 SQL row is ever quarantined. Connection failures raise one-line errors naming the
 stream and the URL without its password: timeouts :class:`ConnectorRetriableError`,
 everything else :class:`ConnectorFatalError`.
@@ -120,7 +120,7 @@ def json_value(value: Any) -> Any:
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
-        return float(value)
+        return value  # exact: singer-sdk writes it with every digit, the hub stores it so
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, uuid.UUID):

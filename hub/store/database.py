@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from hub.core.clock import now
 from hub.core.states import RunStatus
 from hub.store.migrations import HEAD
-from hub.store.tables import connector_runs, stream_state
+from hub.store.tables import connector_runs, decimal_text, stream_state
 from hub.store.upsert import upsert
 from schemas.config import HubConfig, resolve_env
 
@@ -31,6 +30,7 @@ __all__ = [
     "JSONText",
     "Store",
     "canonical_json",
+    "decimal_text",
     "dumps",
     "json_default",
     "now",
@@ -45,16 +45,28 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def json_default(value: object) -> object:
-    """JSON encoding for the values taps hand over in-process (datetimes, decimals, bytes)."""
+    """JSON encoding (for orjson) of the values taps hand over in-process: datetimes, exact
+    decimals (a JSON number with all its digits, see `decimal_text`), bytes, sets."""
+    if isinstance(value, decimal.Decimal):
+        return orjson.Fragment(decimal_text(value))
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="backslashreplace")
     if isinstance(value, set | frozenset):
         return sorted(value, key=str)
     raise TypeError(f"cannot store a {type(value).__name__} as JSON")
+
+
+def _big_ints(value: object) -> object:
+    """The value with integers beyond 64 bits as JSON fragments (orjson refuses them)."""
+    if isinstance(value, dict):
+        return {k: _big_ints(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_big_ints(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return orjson.Fragment(str(value))
+    return value
 
 
 class JSONText(str):
@@ -67,21 +79,25 @@ def dumps(value: object) -> str:
     """JSON text of a payload as the store writes it."""
     if isinstance(value, JSONText):
         return str(value)
-    try:
-        return orjson.dumps(value, default=json_default, option=orjson.OPT_NON_STR_KEYS).decode()
-    except (orjson.JSONEncodeError, TypeError):  # e.g. integers beyond 64 bits
-        return json.dumps(value, default=json_default, ensure_ascii=False)
+    return _orjson(value, orjson.OPT_NON_STR_KEYS).decode()
 
 
 def canonical_json(value: object) -> bytes:
-    """Key-sorted compact JSON: the bytes a content hash is computed over."""
+    """Key-sorted compact JSON: the bytes a content hash is computed over.
+
+    Decimals are JSON numbers with every digit (never floats, never strings), written in one
+    canonical form so that equal amounts hash equal (see `decimal_text`).
+    """
+    return _orjson(value, orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+
+
+def _orjson(value: object, option: int) -> bytes:
     try:
-        return orjson.dumps(
-            value, default=json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-        )
-    except (orjson.JSONEncodeError, TypeError):
-        text = json.dumps(value, default=json_default, ensure_ascii=False, sort_keys=True)
-        return text.encode()
+        return orjson.dumps(value, default=json_default, option=option)
+    except orjson.JSONEncodeError as exc:
+        if "Integer exceeds 64-bit range" not in str(exc):
+            raise TypeError(str(exc)) from exc
+        return orjson.dumps(_big_ints(value), default=json_default, option=option)
 
 
 def safe_url(url: str) -> str:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import decimal
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 
 from hub.core.states import CandidateStatus, GoldenStatus
 
 __all__ = [
+    "Money",
     "analysis_runs",
     "api_tokens",
+    "as_decimal",
     "audit_log",
     "connector_runs",
     "crosswalk",
     "customer_profiles",
     "customer_records",
+    "decimal_text",
     "golden_overrides",
     "golden_records",
     "hub_locks",
@@ -48,6 +55,63 @@ metadata = sa.MetaData(
 )
 
 _TS = sa.DateTime(timezone=True)
+
+
+class Money(sa.TypeDecorator[decimal.Decimal]):
+    """An exact amount: `NUMERIC` without a fixed scale on PostgreSQL, the canonical decimal
+    text on SQLite (whose NUMERIC/REAL affinity would round it to a float).
+
+    Binds Decimal, int, float (by its shortest repr) or numeric text; reads back Decimal.
+    Sum amounts in Python (`sum(..., Decimal(0))`), never with SQL `SUM()`, which SQLite
+    computes in floating point.
+    """
+
+    impl = sa.Numeric
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.Text())
+        return dialect.type_descriptor(sa.Numeric(asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        amount = as_decimal(value)
+        if not amount.is_finite():
+            return None  # NaN or infinity: no amount
+        text = decimal_text(amount)  # one form per value: 19.90 and 19.9 are stored alike
+        return text if dialect.name == "sqlite" else decimal.Decimal(text)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> decimal.Decimal | None:
+        return None if value is None else as_decimal(value)
+
+
+def as_decimal(value: Any) -> decimal.Decimal:
+    """An amount as an exact Decimal (a float by its shortest repr: `0.1` is `0.1`)."""
+    if isinstance(value, decimal.Decimal):
+        return value
+    if isinstance(value, bool):
+        raise TypeError("an amount cannot be a boolean")
+    if isinstance(value, int | str):
+        return decimal.Decimal(value)
+    if isinstance(value, float):
+        return decimal.Decimal(repr(value))
+    raise TypeError(f"an amount must be a number, not {type(value).__name__}")
+
+
+def decimal_text(value: decimal.Decimal) -> str:
+    """A decimal as canonical text: every digit, no exponent, no trailing zeros (`1.50` and
+    `1.5E0` are both `1.5`; `1E+2` is `100`), so equal amounts have equal text. Nothing is
+    rounded. NaN and infinities have no JSON form: they become `null`."""
+    if not value.is_finite():
+        return "null"
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 _JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 
 connector_runs = sa.Table(
@@ -134,7 +198,7 @@ interactions = sa.Table(
     sa.Column("customer_source_id", sa.String(500), index=True),
     sa.Column("type", sa.String(20), nullable=False),
     sa.Column("occurred_at", _TS, nullable=False),
-    sa.Column("amount", sa.Numeric(18, 4)),
+    sa.Column("amount", Money()),
     sa.Column("currency", sa.String(3)),
     sa.Column("status", sa.String(100)),
     sa.Column("channel", sa.String(100)),

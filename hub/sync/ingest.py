@@ -10,17 +10,18 @@ recognised by their content hash: nothing is lost and nothing duplicated.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-import fastjsonschema
 from sqlalchemy.engine import Connection
 
 from connectors.errors import ERROR_PROPERTY  # built-in taps flag unreadable rows with it
 from hub.store.database import JSONText, Store, canonical_json, save_state
 from hub.sync.mapping import Mapper, MappingError
+from hub.sync.validation import RecordValidator, compile_schema
 from hub.sync.writes import (
     IncomingRecord,
     QuarantinedRecord,
@@ -32,6 +33,8 @@ from schemas.config import ConnectorConfig, StreamConfig
 
 __all__ = ["Ingestor", "StreamInfo"]
 
+log = logging.getLogger(__name__)
+
 _MAX_RAW = 100_000
 _T = TypeVar("_T")
 
@@ -42,21 +45,10 @@ class StreamInfo:
 
     key_properties: list[str]
     full_table: bool
-    validate: Callable[[Any], Any] | None
+    validator: RecordValidator
     mapper: Mapper
     records: int = 0
     metadata_keys: frozenset[str] = frozenset()  # Singer `_sdc_*` columns: not content
-
-
-def _compile(schema: dict[str, Any]) -> Callable[[Any], Any] | None:
-    try:
-        return fastjsonschema.compile(schema, formats={"date-time": _any, "date": _any})  # type: ignore[no-any-return]
-    except fastjsonschema.JsonSchemaDefinitionException:
-        return None
-
-
-def _any(_value: str) -> bool:
-    return True
 
 
 def _raw_text(record: Any) -> str:
@@ -80,6 +72,7 @@ class Ingestor:
     _records: list[IncomingRecord] = field(default_factory=list)
     _bad: list[QuarantinedRecord] = field(default_factory=list)
     _pending_state: bool = False
+    _warned: set[str] = field(default_factory=set)
 
     # -- Singer messages -------------------------------------------------------------------
     def schema(
@@ -95,7 +88,7 @@ class Ingestor:
         self.streams[stream] = StreamInfo(
             key_properties=list(key_properties or []),
             full_table=full_refresh or not bookmark_properties,
-            validate=_compile(schema),
+            validator=compile_schema(schema),
             mapper=Mapper(self.connector.name, config),
             metadata_keys=frozenset(
                 k for k in schema.get("properties", {}) if k.startswith("_sdc_")
@@ -137,14 +130,12 @@ class Ingestor:
             location = error.get("location") if isinstance(error, dict) else None
             self._quarantine(stream, source_id, "parse", reason, raw or record, location)
             return
-        if info.validate is not None:
-            try:
-                info.validate(record)
-            except fastjsonschema.JsonSchemaValueException as exc:
-                where = exc.name.removeprefix("data.") if exc.name else "record"
-                reason = f"{where}: {exc.message.removeprefix(exc.name or '').strip()}"
-                self._quarantine(stream, source_id, "schema", reason, record)
-                return
+        invalid = info.validator.reason(record)
+        if info.validator.problem is not None:
+            self._warn(stream, info.validator.problem)
+        if invalid is not None:
+            self._quarantine(stream, source_id, "schema", invalid, record)
+            return
         if info.metadata_keys:  # Singer `_sdc_*` extraction metadata is not content
             content = canonical_json(
                 {k: v for k, v in record.items() if k not in info.metadata_keys}
@@ -177,6 +168,12 @@ class Ingestor:
                 canonical=canonical,
             )
         )
+
+    def _warn(self, stream: str, problem: str) -> None:
+        """Say once per stream why its records are taken without (full) validation."""
+        if stream not in self._warned:
+            self._warned.add(stream)
+            log.warning("%s: stream %r: %s", self.connector.name, stream, problem)
 
     def _quarantine(
         self,

@@ -254,7 +254,11 @@ def test_database_errors_are_classified(
         pytest.param(dt.date(2024, 1, 2), "2024-01-02", id="date"),
         pytest.param(dt.time(3, 4), "03:04:00", id="time"),
         pytest.param(b"\x00\xff", "AP8=", id="bytes-base64"),
-        pytest.param(__import__("decimal").Decimal("1.25"), 1.25, id="decimal-float"),
+        pytest.param(
+            __import__("decimal").Decimal("1.25"),
+            __import__("decimal").Decimal("1.25"),
+            id="decimal-exact",
+        ),
         pytest.param("x", "x", id="passthrough"),
     ],
 )
