@@ -105,6 +105,9 @@ def user_list(
         keys = ("username", "role", "active", "created_at")
         print_json({"users": [{k: row[k] for k in keys} for row in rows]})
         return
+    if not rows:
+        say("no users yet: create the first admin with `crmhub user add NAME --role admin`")
+        return
     table = new_table()
     add_columns(table, "user", "=role", "=active", "=created")
     for row in rows:
