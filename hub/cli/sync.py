@@ -35,6 +35,7 @@ def run_sync(
         TimeElapsedColumn,
     )
 
+    from hub.store.locks import LockError
     from hub.sync.run import sync
     from hub.sync.writes import WriteCounts
 
@@ -78,6 +79,10 @@ def run_sync(
         records, saved = (0, False) if current is None or dry_run else _kept(store, current)
         _report_interrupt(results, current, records, saved, targets, dry_run)
         raise typer.Exit(ExitCode.INTERRUPTED) from None
+    except LockError:  # another run holds one connector: say what did run, then exit 3
+        for res in results:
+            console.print(f"[{'green' if res.ok else 'red'}]{escape(res.summary())}[/]")
+        raise
     return results
 
 

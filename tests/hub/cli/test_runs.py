@@ -75,11 +75,15 @@ def test_a_locked_sync_exits_3_naming_the_holder(tmp_path: Path) -> None:
     try:
         with hub_lock(store, "sync:erp"):
             out = crmhub("sync", "--connector", "erp", cwd=tmp_path)
+        with hub_lock(store, "sync:billing"):  # the second connector: the first one ran
+            every = crmhub("sync", cwd=tmp_path)
     finally:
         store.dispose()
     assert out.returncode == 3, out.stdout + out.stderr
     assert "sync:erp is already running" in out.stderr and f"pid {os.getpid()}" in out.stderr
     assert "Traceback" not in out.stderr
+    assert every.returncode == 3 and "sync:billing is already running" in every.stderr
+    assert "erp: read 41, inserted 41" in every.stdout  # said, not lost with the refusal
     usage = crmhub("sync", "--connector", "nope", cwd=tmp_path)  # a config error stays 2
     assert usage.returncode == 2
 
