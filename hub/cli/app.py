@@ -27,6 +27,24 @@ for _group in (setup, sync, status, quarantine, resolve, analyse, push, steward,
     _group.register(app)
 
 
+def _flowing(typer_app: typer.Typer) -> None:
+    """Help paragraphs reflow to the terminal: a docstring's line breaks inside a paragraph
+    (kept there for the source's line length) would otherwise break `--help` mid-sentence."""
+    import inspect
+    import re
+
+    for info in typer_app.registered_commands:
+        doc = info.help or inspect.getdoc(info.callback)
+        if doc:
+            info.help = re.sub(r"(?<!\n)\n(?!\n)", " ", inspect.cleandoc(doc))
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _flowing(group.typer_instance)
+
+
+_flowing(app)
+
+
 def _quiet_plugins(record: logging.LogRecord) -> bool:
     """Taps' metrics and progress chatter stays out of the CLI; their warnings do not."""
     noisy = record.name.startswith(("singer_sdk", "tap-", "alembic"))
