@@ -26,41 +26,60 @@ from hub.steward.auth import (
     token_user,
 )
 from hub.steward.customer import customer_view
+from hub.steward.customers_list import BROWSE_SORTS, BrowsePage, BrowseRow, browse_customers
+from hub.steward.dashboard import Dashboard, SourceHealth, dashboard
 from hub.steward.edits import ActionResult, SurvivorshipSettings
 from hub.steward.errors import Conflict, InvalidInput, NotFound, StewardError
 from hub.steward.maintenance import merge_golden, override_field, undo_action, unmerge_golden
+from hub.steward.quarantine import (
+    QuarantineFacets,
+    QuarantinePage,
+    list_quarantine,
+    quarantine_facets,
+)
 from hub.steward.review import DECISIONS, QueueFilter, decide, decide_many, list_queue, review_pair
 from hub.steward.search import SearchHit, search_customers
 
 __all__ = [
+    "BROWSE_SORTS",
     "DECISIONS",
     "ROLES",
     "ActionResult",
+    "BrowsePage",
+    "BrowseRow",
     "Conflict",
+    "Dashboard",
     "InvalidInput",
     "NotFound",
+    "QuarantineFacets",
+    "QuarantinePage",
     "QueueFilter",
     "SearchHit",
+    "SourceHealth",
     "StewardError",
     "SurvivorshipSettings",
     "User",
     "add_user",
     "authenticate",
+    "browse_customers",
     "create_session",
     "create_token",
     "customer_view",
+    "dashboard",
     "decide",
     "decide_many",
     "end_session",
     "export_audit",
     "has_role",
     "list_audit",
+    "list_quarantine",
     "list_queue",
     "list_tokens",
     "list_users",
     "login_delay",
     "merge_golden",
     "override_field",
+    "quarantine_facets",
     "record_audit",
     "review_pair",
     "revoke_token",
