@@ -38,11 +38,20 @@ from hub.steward.quarantine import (
     quarantine_facets,
 )
 from hub.steward.review import DECISIONS, QueueFilter, decide, decide_many, list_queue, review_pair
-from hub.steward.search import SearchHit, search_customers
+from hub.steward.search import (
+    MAX_TOTAL,
+    SearchHit,
+    SearchPage,
+    index_info,
+    search_customers,
+    search_page,
+    warm_search_index,
+)
 
 __all__ = [
     "BROWSE_SORTS",
     "DECISIONS",
+    "MAX_TOTAL",
     "ROLES",
     "ActionResult",
     "BrowsePage",
@@ -55,6 +64,7 @@ __all__ = [
     "QuarantinePage",
     "QueueFilter",
     "SearchHit",
+    "SearchPage",
     "SourceHealth",
     "StewardError",
     "SurvivorshipSettings",
@@ -71,6 +81,7 @@ __all__ = [
     "end_session",
     "export_audit",
     "has_role",
+    "index_info",
     "list_audit",
     "list_quarantine",
     "list_queue",
@@ -84,9 +95,11 @@ __all__ = [
     "review_pair",
     "revoke_token",
     "search_customers",
+    "search_page",
     "session_user",
     "set_user",
     "token_user",
     "undo_action",
     "unmerge_golden",
+    "warm_search_index",
 ]

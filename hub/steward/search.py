@@ -3,30 +3,50 @@
 Names are folded (Kovács → kovacs) and compared with rapidfuzz, so misspellings, swapped
 name order and missing accents still find the customer; e-mails and phones are normalised
 the way the identity engine does (E.164 phones, so 06 30…, +36 30… and 0036 30… agree).
-The index is built from the store and rebuilt when the store's golden data changes.
+
+One index per store (`hub.steward.search_index`), built when the web server starts
+(`warm_search_index`) or else by the first search. Each search checks whether the store
+changed with primary-key maxima only (the newest audit entry and steward action — every
+steward edit and every engine merge or split writes one — and, on SQLite, the newest golden
+record and crosswalk row). What those miss — a resolve that only changes the fields of
+existing golden records — a full fingerprint (counts and latest timestamps, scans at 1M rows)
+catches: it is taken off the request path, by a thread, at most every `FULL_CHECK_SECONDS`.
+A small index (up to `SYNC_REBUILD_LIMIT` golden records) is rebuilt
+at once, so the next search sees a change; a large one is rebuilt in a background thread
+while the old index keeps serving (hits are read from the store, so records merged away
+meanwhile are already left out).
 """
 
 from __future__ import annotations
 
-import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from rapidfuzz import fuzz, process
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from hub.core.states import GoldenStatus
-from hub.store.tables import crosswalk, customer_records, golden_records
-from identity.contact import normalise_email
-from identity.folding import fold_words
-from identity.phones import normalise_phone
+from hub.steward.search_index import Ranked, SearchIndex, display_name
+from hub.store.tables import audit_log, crosswalk, golden_records, steward_actions
 
-__all__ = ["SearchHit", "SearchIndex", "search_customers"]
+__all__ = [
+    "FULL_CHECK_SECONDS",
+    "MAX_TOTAL",
+    "SYNC_REBUILD_LIMIT",
+    "IndexInfo",
+    "SearchHit",
+    "SearchPage",
+    "index_info",
+    "search_customers",
+    "search_page",
+    "warm_search_index",
+]
 
-_DIGITS = re.compile(r"\D+")
-_PHONE_LIKE = re.compile(r"^[\s+()./0-9-]{6,}$")
+MAX_TOTAL = 1000  # matches counted per query; more are reported as "1,000+"
+SYNC_REBUILD_LIMIT = 100_000  # golden records up to which a change is indexed in the request
+FULL_CHECK_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,142 +61,204 @@ class SearchHit:
     kind: str | None
 
 
-def _name(record: Any) -> str:
-    parts = [record.get("given_name"), record.get("family_name")]
-    joined = " ".join(p for p in parts if p)
-    return joined or record.get("full_name") or record.get("organization_name") or ""
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of hits and how many golden records match in all.
+
+    `total` counts at most `MAX_TOTAL` matches; when `capped` is true there are more than
+    that, and a page should say "1,000+" rather than a number. Pages past the cap are empty.
+    """
+
+    hits: list[SearchHit]
+    total: int
+    capped: bool
+    offset: int
+    limit: int
 
 
-class SearchIndex:
-    """Folded names, normalised e-mails and phones, and source ids → golden ids."""
+@dataclass(frozen=True, slots=True)
+class IndexInfo:
+    """What the search index of one store holds, and how often it was built."""
 
-    def __init__(self, conn: Connection) -> None:
-        c, x, g = customer_records.c, crosswalk.c, golden_records.c
-        self.names: list[str] = []
-        self.name_owner: list[str] = []
-        self.emails: dict[str, set[str]] = {}
-        self.phones: dict[str, set[str]] = {}
-        self.ids: dict[str, set[str]] = {}
-        self.keys: dict[str, set[str]] = {}
-        self.golden: dict[str, dict[str, Any]] = {}
-        for row in conn.execute(
-            sa.select(g.golden_id, g.record).where(g.status == GoldenStatus.ACTIVE)
-        ).all():
-            self.golden[row.golden_id] = row.record
-            self._add(row.golden_id, row.record, None)
-        rows = conn.execute(
-            sa.select(c.source, c.source_id, c.given_name, c.family_name, c.full_name)
-            .add_columns(c.organization_name, c.email, c.phone, c.country, x.golden_id)
-            .join(crosswalk, sa.and_(x.source == c.source, x.source_id == c.source_id))
-            .where(c.deleted.is_(False))
-        )
-        for row in rows:
-            if row.golden_id in self.golden:
-                self._add(row.golden_id, dict(row._mapping), row.source_id)
-                key = f"{row.source}/{row.source_id}".casefold()
-                self.keys.setdefault(key, set()).add(row.golden_id)
-
-    def _add(self, gid: str, record: Any, source_id: str | None) -> None:
-        name = fold_words(_name(record))
-        if name:
-            self.names.append(name)
-            self.name_owner.append(gid)
-        email = normalise_email(record.get("email"))
-        if email:
-            self.emails.setdefault(email, set()).add(gid)
-        phone = normalise_phone(record.get("phone"), record.get("country"))
-        if phone:
-            self.phones.setdefault(_DIGITS.sub("", phone), set()).add(gid)
-        if source_id:
-            self.ids.setdefault(source_id.casefold(), set()).add(gid)
-
-    def search(self, query: str, *, limit: int = 20) -> list[SearchHit]:
-        text = query.strip()
-        if not text:
-            return []
-        best: dict[str, tuple[float, str]] = {}
-
-        def hit(gid: str, score: float, matched: str) -> None:
-            if gid in self.golden and score > best.get(gid, (-1.0, ""))[0]:
-                best[gid] = (score, matched)
-
-        for gid in self.ids.get(text.casefold(), ()):
-            hit(gid, 100.0, f"source id: {text}")
-        for gid in self.keys.get(text.casefold(), ()):  # "system/id", e.g. erp/1001
-            hit(gid, 100.0, f"source record: {text}")
-        if "@" in text:
-            email = normalise_email(text)
-            for gid in self.emails.get(email or "", ()):
-                hit(gid, 100.0, f"email: {email}")
-            for found, score, _ in process.extract(
-                text.casefold(), list(self.emails), scorer=fuzz.ratio, limit=10, score_cutoff=85
-            ):
-                for gid in self.emails[found]:
-                    hit(gid, float(score) * 0.95, f"email: {found}")
-        if _PHONE_LIKE.match(text):
-            self._phone(text, hit)
-        folded = fold_words(text)
-        if folded and not text.replace("+", "").replace(" ", "").isdigit():
-            for _, score, i in process.extract(
-                folded,
-                self.names,
-                scorer=fuzz.WRatio,  # token order, partial names and typos
-                limit=limit * 5,
-                score_cutoff=75,
-            ):
-                hit(self.name_owner[i], float(score), f"name: {self.names[i]}")
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
-        return [self._hit(gid, score, matched) for gid, (score, matched) in ranked]
-
-    def _phone(self, text: str, hit: Any) -> None:
-        digits = _DIGITS.sub("", text)
-        countries = {None, "HU", "PL", "IL", "GB", "US", "DE"}
-        for country in countries:
-            phone = normalise_phone(text, country)
-            if phone:
-                for gid in self.phones.get(_DIGITS.sub("", phone), ()):
-                    hit(gid, 100.0, f"phone: {phone}")
-        if len(digits) >= 7:  # a national number typed without prefix: match the tail
-            tail = digits.lstrip("0")[-9:]
-            for stored, gids in self.phones.items():
-                if stored.endswith(tail):
-                    for gid in gids:
-                        hit(gid, 90.0, f"phone: +{stored}")
-
-    def _hit(self, gid: str, score: float, matched: str) -> SearchHit:
-        record = self.golden[gid]
-        return SearchHit(
-            gid,
-            round(score, 1),
-            matched,
-            _name(record) or None,
-            record.get("email"),
-            record.get("phone"),
-            record.get("city"),
-            record.get("kind"),
-        )
+    builds: int
+    golden: int
+    names: int
+    build_seconds: float
+    rebuilding: bool
 
 
-_CACHE: dict[str, tuple[tuple[Any, ...], SearchIndex]] = {}
-_LOCK = threading.Lock()
+class _Slot:
+    """The index of one store, its change marker, and the background rebuild if one runs."""
+
+    def __init__(self) -> None:
+        self.index: SearchIndex | None = None
+        self.marker: tuple[Any, ...] | None = None
+        self.fingerprint: tuple[Any, ...] | None = None
+        self.checked_at = 0.0
+        self.builds = 0
+        self.build_seconds = 0.0
+        self.rebuilding: threading.Thread | None = None
+        self.lock = threading.Lock()  # one build at a time per store
 
 
-def _generation(conn: Connection) -> tuple[Any, ...]:
-    g, c, x = golden_records.c, customer_records.c, crosswalk.c
+_SLOTS: dict[str, _Slot] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+def _slot(engine: Engine) -> _Slot:
+    key = str(engine.url)
+    with _SLOTS_LOCK:
+        return _SLOTS.setdefault(key, _Slot())
+
+
+def _marker(conn: Connection) -> tuple[Any, ...]:
+    """Cheap change marker: primary-key maxima only (no counts, no scans)."""
+    marks: list[Any] = [
+        conn.execute(sa.select(sa.func.max(audit_log.c.id))).scalar(),
+        conn.execute(sa.select(sa.func.max(steward_actions.c.id))).scalar(),
+    ]
+    if conn.dialect.name == "sqlite":  # new golden records and crosswalk rows: rowid maxima
+        marks += [
+            conn.exec_driver_sql("SELECT max(rowid) FROM golden_records").scalar(),
+            conn.exec_driver_sql("SELECT max(rowid) FROM crosswalk").scalar(),
+        ]
+    return tuple(marks)
+
+
+def _fingerprint(conn: Connection) -> tuple[Any, ...]:
+    """Full change fingerprint: counts and latest timestamps (scans; never per request)."""
+    g, x = golden_records.c, crosswalk.c
     return (
         tuple(conn.execute(sa.select(sa.func.max(g.updated_at), sa.func.count())).one()),
-        tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(c.loaded_at))).one()),
         tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(x.assigned_at))).one()),
+    )
+
+
+def _build(slot: _Slot, engine: Engine, marker: tuple[Any, ...]) -> None:
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        fingerprint = _fingerprint(conn)
+        index = SearchIndex(conn)
+    slot.index, slot.marker, slot.fingerprint = index, marker, fingerprint
+    slot.checked_at = time.monotonic()
+    slot.builds += 1
+    slot.build_seconds = time.perf_counter() - started
+
+
+def _background(slot: _Slot, engine: Engine, marker: tuple[Any, ...]) -> None:
+    try:
+        with slot.lock:
+            _build(slot, engine, marker)
+    finally:
+        slot.rebuilding = None
+
+
+def _full_check(slot: _Slot, engine: Engine, marker: tuple[Any, ...]) -> None:
+    with engine.connect() as conn:
+        changed = _fingerprint(conn) != slot.fingerprint
+    if changed:
+        _background(slot, engine, marker)
+    else:
+        slot.rebuilding = None
+
+
+def _start(slot: _Slot, target: Any, engine: Engine, marker: tuple[Any, ...]) -> None:
+    with _SLOTS_LOCK:
+        if slot.rebuilding is None:
+            slot.checked_at = time.monotonic()
+            slot.rebuilding = threading.Thread(
+                target=target, args=(slot, engine, marker), daemon=True
+            )
+            slot.rebuilding.start()
+
+
+def _current(conn: Connection) -> SearchIndex:
+    """The store's index, brought up to date as the module docstring describes."""
+    slot = _slot(conn.engine)
+    marker = _marker(conn)
+    index = slot.index
+    if index is not None and slot.marker == marker:
+        if time.monotonic() - slot.checked_at > FULL_CHECK_SECONDS:
+            _start(slot, _full_check, conn.engine, marker)
+        return index
+    if index is not None and index.size > SYNC_REBUILD_LIMIT:
+        _start(slot, _background, conn.engine, marker)
+        return index
+    with slot.lock:
+        if slot.index is None or slot.marker != marker:
+            _build(slot, conn.engine, marker)
+    assert slot.index is not None
+    return slot.index
+
+
+def warm_search_index(engine: Engine) -> IndexInfo:
+    """Build the store's index now (the web server calls this at start-up)."""
+    with engine.connect() as conn:
+        _current(conn)
+    return index_info(engine)
+
+
+def index_info(engine: Engine) -> IndexInfo:
+    slot = _slot(engine)
+    index = slot.index
+    return IndexInfo(
+        builds=slot.builds,
+        golden=index.size if index else 0,
+        names=len(index.names) if index else 0,
+        build_seconds=round(slot.build_seconds, 3),
+        rebuilding=slot.rebuilding is not None,
+    )
+
+
+def _hits(conn: Connection, ranked: Ranked) -> list[SearchHit]:
+    """The hits as SearchHit, read from the store; ids no longer active are left out."""
+    if not ranked:
+        return []
+    g = golden_records.c
+    rows = conn.execute(
+        sa.select(g.golden_id, g.kind, g.record).where(
+            g.golden_id.in_([gid for gid, _, _ in ranked]), g.status == GoldenStatus.ACTIVE
+        )
+    ).all()
+    records = {row.golden_id: row for row in rows}
+    hits = []
+    for gid, score, matched in ranked:
+        row = records.get(gid)
+        if row is None:
+            continue
+        record = row.record
+        hits.append(
+            SearchHit(
+                gid,
+                round(score, 1),
+                matched,
+                display_name(record) or None,
+                record.get("email"),
+                record.get("phone"),
+                record.get("city"),
+                record.get("kind") or row.kind,
+            )
+        )
+    return hits
+
+
+def search_page(conn: Connection, query: str, *, limit: int = 20, offset: int = 0) -> SearchPage:
+    """One page of golden records matching a name, e-mail, phone or source id, best first,
+    and the number of matches (at most `MAX_TOTAL`; `capped` means "1,000+")."""
+    if limit < 1 or offset < 0:
+        raise ValueError(f"search_page: limit must be ≥ 1 and offset ≥ 0 (got {limit}, {offset})")
+    ranked = _current(conn).rank(query, cap=MAX_TOTAL + 1)
+    capped = len(ranked) > MAX_TOTAL
+    ranked = ranked[:MAX_TOTAL]
+    return SearchPage(
+        _hits(conn, ranked[offset : offset + limit]),
+        total=len(ranked),
+        capped=capped,
+        offset=offset,
+        limit=limit,
     )
 
 
 def search_customers(conn: Connection, query: str, *, limit: int = 20) -> list[SearchHit]:
     """Golden records matching a name, e-mail, phone or source id, best first."""
-    key = str(conn.engine.url)
-    generation = _generation(conn)
-    with _LOCK:
-        cached = _CACHE.get(key)
-        if cached is None or cached[0] != generation:
-            cached = (generation, SearchIndex(conn))
-            _CACHE[key] = cached
-    return cached[1].search(query, limit=limit)
+    return search_page(conn, query, limit=limit).hits

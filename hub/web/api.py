@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.steward import (
+    MAX_TOTAL,
     ROLES,
     ActionResult,
     QueueFilter,
@@ -32,7 +33,7 @@ from hub.steward import (
     override_field,
     review_pair,
     revoke_token,
-    search_customers,
+    search_page,
     set_user,
     undo_action,
     unmerge_golden,
@@ -160,12 +161,27 @@ def review_bulk(body: BulkDecisionIn, hub: HubDep, user: Steward) -> dict[str, A
 
 @router.get("/customers", tags=["customers"])
 def customers_search(
-    hub: HubDep, _user: Viewer, q: Annotated[str, Query(min_length=1, max_length=200)]
+    hub: HubDep,
+    _user: Viewer,
+    q: Annotated[str, Query(min_length=1, max_length=200)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_TOTAL)] = 0,
 ) -> dict[str, Any]:
-    """Fuzzy search by name, e-mail, phone or source id."""
+    """Fuzzy search by name, e-mail, phone or source id, a page at a time.
+
+    `total` counts the matching golden records up to 1,000; `total_capped` true means more
+    ("1,000+").
+    """
     with hub.read() as conn:
-        hits = search_customers(conn, q)
-    return {"query": q, "hits": [asdict(hit) for hit in hits]}
+        page = search_page(conn, q, limit=limit, offset=offset)
+    return {
+        "query": q,
+        "hits": [asdict(hit) for hit in page.hits],
+        "total": page.total,
+        "total_capped": page.capped,
+        "offset": offset,
+        "limit": limit,
+    }
 
 
 @router.get("/customers/{golden_id}", tags=["customers"])

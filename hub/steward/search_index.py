@@ -1,0 +1,247 @@
+"""The in-memory customer search index: inverted name tokens, e-mails, phones and source ids.
+
+Scales to millions of golden records: a name query never scores every name. Each folded
+query word picks its candidate names through an inverted index of folded name tokens —
+the word itself, vocabulary words within a few typos (rapidfuzz over the vocabulary, not
+the names) and words it is a prefix of — and only those candidates are scored with
+rapidfuzz's WRatio (token order, partial names, typos). E-mails, phones and source ids are
+dictionary lookups; a mistyped e-mail is compared only with e-mails sharing its first or
+last three letters, a phone tail only with phones ending in the same six digits.
+
+The index keeps no display data: the page's hits are read from the store, so a golden
+record merged away since the build never shows up, even before the next rebuild.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from array import array
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from rapidfuzz import fuzz, process
+from sqlalchemy.engine import Connection
+
+from hub.core.states import GoldenStatus
+from hub.store.tables import crosswalk, customer_records, golden_records
+from identity.contact import normalise_email
+from identity.folding import fold_words
+from identity.phones import normalise_phone
+
+__all__ = ["MAX_CANDIDATES", "Ranked", "SearchIndex", "display_name"]
+
+MAX_CANDIDATES = 30_000  # names scored per query at most: those sharing most query words
+_VOCAB_MATCHES = 40  # vocabulary words per query word within typo distance
+_PREFIX_MATCHES = 200  # vocabulary words per query word it is a prefix of
+_DIGITS = re.compile(r"\D+")
+_PHONE_LIKE = re.compile(r"^[\s+()./0-9-]{6,}$")
+_COUNTRIES = (None, "HU", "PL", "IL", "GB", "US", "DE")
+
+Ranked = list[tuple[str, float, str]]  # (golden id, score, which value matched)
+_Owners = str | tuple[str, ...]
+
+
+def display_name(record: Any) -> str:
+    """The name a person reads: given + family name, else full or organisation name."""
+    parts = [record.get("given_name"), record.get("family_name")]
+    joined = " ".join(p for p in parts if p)
+    return joined or record.get("full_name") or record.get("organization_name") or ""
+
+
+def _put(table: dict[str, _Owners], key: str, gid: str) -> None:
+    """One owner is kept as a plain string (most keys have one): a third of a set's memory."""
+    had = table.get(key)
+    if had is None:
+        table[key] = gid
+    elif isinstance(had, str):
+        if had != gid:
+            table[key] = (had, gid)
+    elif gid not in had:
+        table[key] = (*had, gid)
+
+
+def _owners(value: _Owners | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else value
+
+
+class SearchIndex:
+    """Folded names (inverted by token), normalised e-mails and phones, source ids."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.names: list[str] = []
+        self.name_owner = array("i")  # name position -> golden position
+        self.golden_ids: list[str] = []
+        self.emails: dict[str, _Owners] = {}
+        self.phones: dict[str, _Owners] = {}
+        self.ids: dict[str, _Owners] = {}
+        self.keys: dict[str, _Owners] = {}
+        self._postings: dict[str, array[int]] = {}
+        self._email_buckets: dict[str, list[str]] = {}
+        self._phone_tails: dict[str, list[str]] = {}
+        position: dict[str, int] = {}
+        g, c, x = golden_records.c, customer_records.c, crosswalk.c
+        fields = ("given_name", "family_name", "full_name", "organization_name")
+        golden_fields = [g.record[f].as_string().label(f) for f in (*fields, "email", "phone")]
+        rows = conn.execute(
+            sa.select(g.golden_id, *golden_fields, g.record["country"].as_string().label("country"))
+            .where(g.status == GoldenStatus.ACTIVE)
+            .execution_options(yield_per=20_000)
+        )
+        for row in rows:
+            position[row.golden_id] = len(self.golden_ids)
+            self.golden_ids.append(row.golden_id)
+            self._add(row.golden_id, position[row.golden_id], row._mapping, None)
+        rows = conn.execute(
+            sa.select(c.source, c.source_id, c.given_name, c.family_name, c.full_name)
+            .add_columns(c.organization_name, c.email, c.phone, c.country, x.golden_id)
+            .join(crosswalk, sa.and_(x.source == c.source, x.source_id == c.source_id))
+            .where(c.deleted.is_(False))
+            .execution_options(yield_per=20_000)
+        )
+        for row in rows:
+            at = position.get(row.golden_id)
+            if at is not None:
+                self._add(row.golden_id, at, row._mapping, row.source_id)
+                _put(self.keys, f"{row.source}/{row.source_id}".casefold(), row.golden_id)
+        self.vocabulary = sorted(self._postings)
+
+    def _add(self, gid: str, at: int, record: Any, source_id: str | None) -> None:
+        name = fold_words(display_name(record))
+        if name:
+            index = len(self.names)
+            self.names.append(name)
+            self.name_owner.append(at)
+            for token in set(name.split()):
+                postings = self._postings.get(token)
+                if postings is None:
+                    postings = self._postings[token] = array("i")
+                postings.append(index)
+        email = normalise_email(record.get("email"))
+        if email and email not in self.emails:
+            local = email.partition("@")[0]
+            for key in (f"<{local[:3]}", f">{local[-3:]}"):
+                self._email_buckets.setdefault(key, []).append(email)
+        if email:
+            _put(self.emails, email, gid)
+        phone = normalise_phone(record.get("phone"), record.get("country"))
+        if phone:
+            digits = _DIGITS.sub("", phone)
+            if digits not in self.phones:
+                self._phone_tails.setdefault(digits[-6:], []).append(digits)
+            _put(self.phones, digits, gid)
+        if source_id:
+            _put(self.ids, source_id.casefold(), gid)
+
+    @property
+    def size(self) -> int:
+        return len(self.golden_ids)
+
+    # -- querying --------------------------------------------------------------------------
+    def rank(self, query: str, *, cap: int) -> Ranked:
+        """Every golden record matching the query (at most `cap`), best first."""
+        text = query.strip()
+        if not text:
+            return []
+        best: dict[str, tuple[float, str]] = {}
+
+        def hit(gid: str, score: float, matched: str) -> None:
+            if score > best.get(gid, (-1.0, ""))[0]:
+                best[gid] = (score, matched)
+
+        for gid in _owners(self.ids.get(text.casefold())):
+            hit(gid, 100.0, f"source id: {text}")
+        for gid in _owners(self.keys.get(text.casefold())):  # "system/id", e.g. erp/1001
+            hit(gid, 100.0, f"source record: {text}")
+        if "@" in text:
+            self._email(text, hit)
+        if _PHONE_LIKE.match(text):
+            self._phone(text, hit)
+        folded = fold_words(text)
+        if folded and not text.replace("+", "").replace(" ", "").isdigit():
+            self._names(folded, cap, hit)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:cap]
+        return [(gid, score, matched) for gid, (score, matched) in ranked]
+
+    def _email(self, text: str, hit: Callable[[str, float, str], None]) -> None:
+        email = normalise_email(text)
+        for gid in _owners(self.emails.get(email or "")):
+            hit(gid, 100.0, f"email: {email}")
+        typed = text.casefold()
+        local = typed.partition("@")[0]
+        nearby = {
+            *self._email_buckets.get(f"<{local[:3]}", ()),
+            *self._email_buckets.get(f">{local[-3:]}", ()),
+        }
+        for found, score, _ in process.extract(
+            typed, list(nearby), scorer=fuzz.ratio, limit=10, score_cutoff=85
+        ):
+            for gid in _owners(self.emails[found]):
+                hit(gid, float(score) * 0.95, f"email: {found}")
+
+    def _phone(self, text: str, hit: Callable[[str, float, str], None]) -> None:
+        for country in _COUNTRIES:
+            phone = normalise_phone(text, country)
+            if phone:
+                for gid in _owners(self.phones.get(_DIGITS.sub("", phone))):
+                    hit(gid, 100.0, f"phone: {phone}")
+        digits = _DIGITS.sub("", text)
+        if len(digits) >= 7:  # a national number typed without prefix: match the tail
+            tail = digits.lstrip("0")[-9:]
+            stored: Iterable[str] = (
+                self._phone_tails.get(tail[-6:], ()) if len(tail) >= 6 else self.phones
+            )
+            for number in stored:
+                if number.endswith(tail):
+                    for gid in _owners(self.phones[number]):
+                        hit(gid, 90.0, f"phone: +{number}")
+
+    def _vocabulary_for(self, word: str) -> set[str]:
+        """Index words a query word may stand for: itself, near spellings, continuations."""
+        found = {word} if word in self._postings else set()
+        for match, _, _ in process.extract(
+            word, self.vocabulary, scorer=fuzz.ratio, limit=_VOCAB_MATCHES, score_cutoff=70
+        ):
+            found.add(match)
+        if len(word) >= 2:
+            start = bisect.bisect_left(self.vocabulary, word)
+            for candidate in self.vocabulary[start : start + _PREFIX_MATCHES]:
+                if not candidate.startswith(word):
+                    break
+                found.add(candidate)
+        return found
+
+    def candidates(self, folded: str) -> np.ndarray[Any, np.dtype[np.int32]]:
+        """Positions of the names sharing a (near) word with the query, most shared first."""
+        per_word = []
+        for word in dict.fromkeys(folded.split()):
+            lists = [
+                np.frombuffer(self._postings[token], dtype=np.int32)
+                for token in self._vocabulary_for(word)
+            ]
+            if lists:
+                per_word.append(np.unique(np.concatenate(lists)))
+        if not per_word:
+            return np.empty(0, dtype=np.int32)
+        names, shared = np.unique(np.concatenate(per_word), return_counts=True)
+        if len(names) > MAX_CANDIDATES:
+            names = names[np.argsort(-shared, kind="stable")[:MAX_CANDIDATES]]
+        return names.astype(np.int32, copy=False)
+
+    def _names(self, folded: str, cap: int, hit: Callable[[str, float, str], None]) -> None:
+        picked = self.candidates(folded)
+        choices = [self.names[i] for i in picked]
+        for _, score, i in process.extract(
+            folded,
+            choices,
+            scorer=fuzz.WRatio,  # token order, partial names and typos
+            limit=max(cap * 5, 100),
+            score_cutoff=75,
+        ):
+            at = int(picked[i])
+            owner = self.golden_ids[self.name_owner[at]]
+            hit(owner, float(score), f"name: {self.names[at]}")

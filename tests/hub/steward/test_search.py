@@ -1,0 +1,175 @@
+"""Customer search on the demo store (SQLite and PostgreSQL): a table of labelled queries,
+paging and totals, and an index that follows merges, overrides and resolves without being
+rebuilt per request or scanning the store per search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from hub.resolve.run import resolve_store
+from hub.steward import (
+    index_info,
+    merge_golden,
+    override_field,
+    search_customers,
+    search_page,
+    warm_search_index,
+)
+from hub.steward.search_index import SearchIndex
+from hub.store.tables import customer_records, golden_records
+from tests.hub.conftest import ResolvedHub
+
+# (label, query, source record whose golden id must be the best hit)
+LABELLED = [
+    ("exact name", "Anna Kovács", ("erp", "1001")),
+    ("missing accents", "anna kovacs", ("erp", "1001")),
+    ("swapped order", "Kovács Anna", ("erp", "1001")),
+    ("typo", "Anna Kovasc", ("erp", "1001")),
+    ("family name alone", "Wójcik", ("erp", "1004")),
+    ("prefix of a name", "wojc", ("erp", "1004")),
+    ("nickname in a source", "Pista Nagy", ("erp", "1002")),
+    ("folded Polish letter", "lukasz nowak", ("erp", "1005")),
+    ("e-mail, any case", "ANNA.KOVACS@gmail.com", ("erp", "1001")),
+    ("e-mail with a typo", "anna.kovacs@citromial.hu", ("erp", "1001")),
+    ("system/id", "erp/1001", ("erp", "1001")),
+    ("bare source id", "B-0008", ("erp", "1008")),
+    ("E.164 phone", "+36 30 123 4567", ("erp", "1001")),
+    ("national phone", "06 30 123 4567", ("erp", "1001")),
+    ("international prefix 00", "0036 30 123 4567", ("erp", "1001")),
+    ("phone tail", "1234567", ("erp", "1001")),
+    ("Polish number without prefix", "601 234 567", ("erp", "1004")),
+]
+
+
+def best(hub: ResolvedHub, query: str) -> str | None:
+    with hub.store.engine.connect() as conn:
+        hits = search_customers(conn, query)
+    return hits[0].golden_id if hits else None
+
+
+@pytest.mark.parametrize(("label", "query", "key"), LABELLED, ids=[c[0] for c in LABELLED])
+def test_labelled_queries_find_their_customer(
+    hub: ResolvedHub, label: str, query: str, key: tuple[str, str]
+) -> None:
+    assert best(hub, query) == hub.crosswalk()[key], label
+
+
+@pytest.mark.parametrize("query", ["zzzqqq xylophone", "nobody@nowhere.invalid", "   "])
+def test_queries_matching_nobody_find_nothing(hub: ResolvedHub, query: str) -> None:
+    with hub.store.engine.connect() as conn:
+        page = search_page(conn, query)
+    assert (page.hits, page.total, page.capped) == ([], 0, False)
+
+
+def test_pages_cover_all_matches_once_in_rank_order(sqlite_hub: ResolvedHub) -> None:
+    with sqlite_hub.store.engine.connect() as conn:
+        whole = search_page(conn, "cohen", limit=50)
+        pages = [search_page(conn, "cohen", limit=1, offset=i) for i in range(whole.total + 1)]
+    assert whole.total >= 2 and not whole.capped  # two Cohens (and the unmerged Avraham)
+    assert all(p.total == whole.total for p in pages)
+    assert [h.golden_id for p in pages for h in p.hits] == [h.golden_id for h in whole.hits]
+    assert pages[-1].hits == []  # past the end: empty, not an error
+    assert [h.score for h in whole.hits] == sorted((h.score for h in whole.hits), reverse=True)
+
+
+def test_the_total_is_capped_and_says_so(
+    sqlite_hub: ResolvedHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("hub.steward.search.MAX_TOTAL", 2)
+    with sqlite_hub.store.engine.connect() as conn:
+        page = search_page(conn, "cohen", limit=10)
+        past = search_page(conn, "cohen", limit=10, offset=2)
+    assert (page.total, page.capped, len(page.hits)) == (2, True, 2)
+    assert past.hits == []
+
+
+@pytest.mark.parametrize(("limit", "offset"), [(0, 0), (5, -1)])
+def test_bad_paging_is_refused(sqlite_hub: ResolvedHub, limit: int, offset: int) -> None:
+    with (
+        sqlite_hub.store.engine.connect() as conn,
+        pytest.raises(ValueError, match="limit must be"),
+    ):
+        search_page(conn, "anna", limit=limit, offset=offset)
+
+
+def _version(hub: ResolvedHub, gid: str) -> int:
+    with hub.store.engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(golden_records.c.version).where(golden_records.c.golden_id == gid)
+            ).scalar_one()
+        )
+
+
+def test_a_merge_is_seen_by_the_next_search(hub: ResolvedHub) -> None:
+    xw = hub.crosswalk()
+    anna, pista = xw[("erp", "1001")], xw[("erp", "1002")]
+    warm_search_index(hub.store.engine)
+    versions = {anna: _version(hub, anna), pista: _version(hub, pista)}
+    with hub.store.write_transaction() as conn:
+        result = merge_golden(conn, hub.settings, "sam", [anna, pista], versions)
+    survivor = next(iter(result.versions))
+    assert best(hub, "Pista Nagy") == survivor
+    assert best(hub, "Anna Kovács") == survivor
+
+
+def test_an_override_is_seen_by_the_next_search(hub: ResolvedHub) -> None:
+    anna = hub.crosswalk()[("erp", "1001")]
+    warm_search_index(hub.store.engine)
+    assert best(hub, "Zsófia Quaternion") is None
+    with hub.store.write_transaction() as conn:
+        override_field(
+            conn, hub.settings, "sam", anna, "email", "zq@example.org", _version(hub, anna)
+        )
+    assert best(hub, "zq@example.org") == anna
+
+
+def test_a_resolve_of_new_records_is_seen_by_the_next_search(sqlite_hub: ResolvedHub) -> None:
+    warm_search_index(sqlite_hub.store.engine)
+    with sqlite_hub.store.transaction() as conn:
+        row: dict[str, Any] = dict(
+            conn.execute(sa.select(customer_records).where(customer_records.c.source_id == "1009"))
+            .one()
+            ._mapping
+        )
+        row.pop("id", None)
+        row.update(source_id="1999", given_name="Quentin", family_name="Zebulon", email=None)
+        row.update(full_name=None, phone=None, tax_id=None)
+        conn.execute(customer_records.insert().values(**row))
+    resolve_store(sqlite_hub.config, sqlite_hub.store, actor="test")
+    assert best(sqlite_hub, "Quentin Zebulon") == sqlite_hub.crosswalk()[("erp", "1999")]
+
+
+def test_searches_reuse_the_index_and_query_no_full_tables(
+    sqlite_hub: ResolvedHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warm_search_index(sqlite_hub.store.engine)
+    builds = index_info(sqlite_hub.store.engine).builds
+    statements: list[str] = []
+
+    def seen(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    sa.event.listen(sqlite_hub.store.engine, "before_cursor_execute", seen)
+    try:
+        for query in ("anna", "erp/1001", "+36 30 123 4567", "cohen"):
+            best(sqlite_hub, query)
+    finally:
+        sa.event.remove(sqlite_hub.store.engine, "before_cursor_execute", seen)
+    assert index_info(sqlite_hub.store.engine).builds == builds
+    assert not [s for s in statements if "count(" in s.lower()], statements
+    assert not [s for s in statements if "customer_records" in s], statements
+    # per search: the change marker (primary-key maxima) and one read of the page's hits
+    assert len(statements) <= 4 * 5, statements
+
+
+def test_the_index_is_built_from_active_golden_records_only(sqlite_hub: ResolvedHub) -> None:
+    with sqlite_hub.store.engine.connect() as conn:
+        index = SearchIndex(conn)
+        active = conn.execute(
+            sa.select(sa.func.count()).where(golden_records.c.status == "active")
+        ).scalar_one()
+    assert index.size == active
