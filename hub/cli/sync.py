@@ -88,7 +88,7 @@ def run_sync(
 
 def _kept(store: Store, connector: str) -> tuple[int, bool]:
     """What the connector's last run committed: the records it stored or quarantined, and
-    whether it saved a checkpoint (a Singer state) to resume from."""
+    whether it saved a checkpoint (a stream's bookmark in its Singer state) to resume from."""
     import sqlalchemy as sa
 
     from hub.store.tables import connector_runs, quarantine, raw_records, stream_state
@@ -106,10 +106,12 @@ def _kept(store: Store, connector: str) -> tuple[int, bool]:
         bad = conn.execute(
             sa.select(sa.func.count()).where(q.source == connector, q.last_run_id == run)
         ).scalar_one()
-        saved = conn.execute(
-            sa.select(sa.func.count()).where(s.source == connector, s.run_id == run)
-        ).scalar_one()
-    return int(stored) + int(bad), bool(saved)
+        states = conn.execute(
+            sa.select(s.state).where(s.source == connector, s.run_id == run)
+        ).scalars()
+        # a bookmark to resume from; progress markers of an unsorted stream are not one
+        saved = any(isinstance(v, dict) and "replication_key_value" in v for v in states)
+    return int(stored) + int(bad), saved
 
 
 def _report_interrupt(
