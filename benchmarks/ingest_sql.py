@@ -1,6 +1,7 @@
 """Ingest benchmark: a SQLite `sql` source into the hub store, against a plain-copy baseline.
 
-    python -m benchmarks.ingest_sql --rows 200000
+    python -m benchmarks.ingest_sql --rows 200000      (from the repository root; `make bench`)
+    python benchmarks/ingest_sql.py --rows 200000      (the file form works too)
 
 Each measurement runs in its own child process (so peak memory is its own):
   * baseline — SQLAlchemy reads the source rows and `executemany`-inserts them into a table of
@@ -24,7 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
+ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):  # run as a file: benchmarks/ would shadow packages (identity)
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+    sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
 
 COLUMNS = (
     "id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, phone TEXT, "
@@ -153,6 +159,7 @@ def measure(kind: str, source: Path, rows: int) -> dict[str, float]:
                 work,
             ],
             check=True,
+            cwd=ROOT,
             capture_output=True,
             text=True,
         ).stdout

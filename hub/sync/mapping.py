@@ -98,6 +98,7 @@ class Mapper:
         self.fingerprint = mapping_fingerprint(stream)
         self._model = _MODELS.get(stream.entity)
         self._rules: list[tuple[str, Callable[[Mapping[str, Any]], Any]]] = []
+        self._converted = _converted_fields(self._model) if self._model is not None else ()
         if self._model is not None:
             mapped = dict(stream.mapping)
             for name in self._model.model_fields:
@@ -124,7 +125,7 @@ class Mapper:
                 for e in exc.errors()
             )
             raise MappingError(f"does not fit {self._model.__name__}: {problems}") from None
-        return _columns(model)
+        return _columns(model, self._converted)
 
 
 def _bind(expr: MappingExpr) -> Callable[[Mapping[str, Any]], Any]:
@@ -133,10 +134,27 @@ def _bind(expr: MappingExpr) -> Callable[[Mapping[str, Any]], Any]:
     return lambda record: evaluate(expr, record)
 
 
-def _columns(model: BaseModel) -> dict[str, Any]:
+def _converted_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields whose values need converting to columns (enums, datetimes, dates): only
+    those are looked at per record."""
+    names = []
+    for name, info in model.model_fields.items():
+        text = repr(info.annotation)
+        if "datetime" in text or "date" in text or "Enum" in text or _has_enum(info.annotation):
+            names.append(name)
+    return tuple(names)
+
+
+def _has_enum(annotation: Any) -> bool:
+    args = getattr(annotation, "__args__", None) or (annotation,)
+    return any(isinstance(a, type) and issubclass(a, Enum) for a in args)
+
+
+def _columns(model: BaseModel, converted: tuple[str, ...]) -> dict[str, Any]:
     row = dict(model.__dict__)  # the declared fields only; extras live in model_extra
     del row["source"]
-    for name, value in row.items():
+    for name in converted:
+        value = row[name]
         if value is None or type(value) in _PLAIN:
             continue
         if isinstance(value, Enum):
