@@ -318,11 +318,45 @@ def revoke_token(conn: Connection, token_id: int, *, actor: str) -> dict[str, An
     return {"id": token_id, "name": row.name, "username": row.username}
 
 
-def token_user(conn: Connection, token: str) -> User | None:
-    """The active user an unrevoked API token belongs to."""
+TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=1)  # last_used_at is kept to this precision
+
+
+def token_user(conn: Connection, token: str, *, touch: bool = True) -> User | None:
+    """The active user an unrevoked API token belongs to (a SHA-256 lookup, no Argon2).
+
+    The token's `last_used_at` is written only when it is older than `TOKEN_TOUCH_INTERVAL`
+    (and only if `touch`): a write per request would take the store's write lock on every
+    API call and serialise them all. With `touch=False` the caller checks `token_is_stale`
+    and calls `touch_token` in a write transaction of its own.
+    """
+    row = _token_row(conn, token)
+    if row is None:
+        return None
+    if touch and _stale(row.last_used_at):
+        touch_token(conn, row.token_id)
+    return User(row.id, row.username, row.role)
+
+
+def token_is_stale(conn: Connection, token: str) -> int | None:
+    """The token's id if its `last_used_at` should be refreshed, else None."""
+    row = _token_row(conn, token)
+    return row.token_id if row is not None and _stale(row.last_used_at) else None
+
+
+def touch_token(conn: Connection, token_id: int) -> None:
+    """Record that the token was used now."""
+    t = api_tokens.c
+    conn.execute(api_tokens.update().where(t.id == token_id).values(last_used_at=now()))
+
+
+def _stale(last_used: dt.datetime | None) -> bool:
+    return last_used is None or now() - as_utc(last_used) >= TOKEN_TOUCH_INTERVAL
+
+
+def _token_row(conn: Connection, token: str) -> Any:
     t, u = api_tokens.c, users.c
-    row = conn.execute(
-        sa.select(u.id, u.username, u.role, t.id.label("token_id"))
+    return conn.execute(
+        sa.select(u.id, u.username, u.role, t.id.label("token_id"), t.last_used_at)
         .join(users, users.c.id == t.user_id)
         .where(
             t.token_hash == _digest(token),
@@ -331,7 +365,3 @@ def token_user(conn: Connection, token: str) -> User | None:
             u.active.is_(True),
         )
     ).first()
-    if row is None:
-        return None
-    conn.execute(api_tokens.update().where(t.id == row.token_id).values(last_used_at=now()))
-    return User(row.id, row.username, row.role)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from hub.steward import StewardError, SurvivorshipSettings
+from hub.steward import StewardError, SurvivorshipSettings, warm_search_index
 from hub.store.database import Store
 from hub.web import analytics_api, api, insights, pages
 from hub.web.security import Hub, LoginRequired
@@ -48,8 +50,19 @@ def _error(request: Request, status: int, message: str) -> Response:
 
 
 def create_app(config: HubConfig, store: Store, *, secure_cookies: bool = False) -> FastAPI:
-    """The app for one hub: its store and its survivorship settings."""
+    """The app for one hub: its store and its survivorship settings.
+
+    Starting the app (its lifespan) builds the customer search index, so no request pays
+    for it; requests served without the lifespan (e.g. a bare TestClient) build it lazily.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(warm_search_index, store.engine)
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="crm-hub steward API",
         version="1",
         description=(

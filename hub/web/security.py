@@ -18,6 +18,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.engine import Connection
 
 from hub.steward import SurvivorshipSettings, User, has_role, session_user, token_user
+from hub.steward.auth import token_is_stale, touch_token
 from hub.store.database import Store
 
 __all__ = [
@@ -79,8 +80,15 @@ async def optional_user(request: Request, hub: Annotated[Hub, Depends(get_hub)])
     """The caller (token or session), or None; a cookie request without CSRF is refused."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        with hub.write() as conn:
-            user = token_user(conn, auth[7:].strip())
+        token = auth[7:].strip()
+        with hub.read() as conn:  # a read: no write lock per API call (see token_user)
+            user = token_user(conn, token, touch=False)
+            stale = user is not None and token_is_stale(conn, token)
+        if user is not None and stale:
+            with hub.write() as conn:  # at most once a minute per token
+                token_id = token_is_stale(conn, token)
+                if token_id is not None:
+                    touch_token(conn, token_id)
         if user is None:
             raise HTTPException(
                 401, "invalid or revoked API token; create one with `crmhub user token`"

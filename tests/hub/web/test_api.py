@@ -448,3 +448,67 @@ def test_deactivating_a_user_revokes_their_tokens_for_good(
     )
     tokens = admin.get("/api/users/vera/tokens").json()["tokens"]
     assert tokens and all(t["revoked_at"] for t in tokens)
+
+
+def test_search_pages_carry_the_total(api: Callable[[str | None], TestClient]) -> None:
+    client = api("vera")
+    whole = client.get("/api/customers", params={"q": "cohen", "limit": 50}).json()
+    assert whole["total"] == len(whole["hits"]) >= 2 and whole["total_capped"] is False
+    second = client.get("/api/customers", params={"q": "cohen", "limit": 1, "offset": 1}).json()
+    assert [h["golden_id"] for h in second["hits"]] == [whole["hits"][1]["golden_id"]]
+    assert (second["total"], second["offset"], second["limit"]) == (whole["total"], 1, 1)
+    bad = client.get("/api/customers", params={"q": "cohen", "limit": 0})
+    assert bad.status_code == 422 and "limit" in bad.json()["detail"]
+
+
+def test_the_search_index_is_built_at_start_not_by_the_first_request(
+    sqlite_hub: ResolvedHub,
+) -> None:
+    from hub.steward import index_info
+
+    engine = sqlite_hub.store.engine
+    with sqlite_hub.store.transaction() as conn:
+        token = create_token(conn, "vera", "load", actor="test")
+    app = create_app(sqlite_hub.config, sqlite_hub.store)
+    before = index_info(engine).builds
+    with TestClient(app) as client:  # runs the lifespan
+        started = index_info(engine).builds
+        client.headers["Authorization"] = f"Bearer {token}"
+        for q in ("anna", "erp/1001", "+36 30 123 4567"):
+            assert client.get("/api/customers", params={"q": q}).json()["hits"]
+    assert started == before + 1
+    assert index_info(engine).builds == started  # the requests reused it
+
+
+def test_token_requests_take_no_write_lock_and_run_no_argon2(
+    api: Callable[[str | None], TestClient],
+    sqlite_hub: ResolvedHub,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Why 20 clients were served one at a time: every bearer request opened a
+    `BEGIN IMMEDIATE` transaction to write `last_used_at`. Now a token is checked with a
+    read (SHA-256 lookup) and its use is written at most once a minute."""
+    import argon2
+
+    client = api("vera")
+    assert client.get("/api/review").status_code == 200  # first use: recorded
+    statements: list[str] = []
+
+    def seen(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    def no_argon2(*_args: Any, **_kw: Any) -> bool:
+        raise AssertionError("Argon2 verify on an API request")
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", no_argon2)
+    sa.event.listen(sqlite_hub.store.engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(5):
+            assert client.get("/api/customers", params={"q": "anna"}).status_code == 200
+    finally:
+        sa.event.remove(sqlite_hub.store.engine, "before_cursor_execute", seen)
+    writes = [s for s in statements if s.split()[0].upper() in {"BEGIN", "UPDATE", "INSERT"}]
+    assert writes == [], writes
+    with sqlite_hub.store.engine.connect() as conn:
+        used = conn.execute(sa.select(api_tokens.c.last_used_at)).scalars().all()
+    assert any(used)
