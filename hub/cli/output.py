@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 __all__ = [
+    "DAY",
     "JsonOpt",
     "WideOpt",
     "add_columns",
@@ -70,11 +71,22 @@ def print_json(document: Mapping[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def moment(value: dt.datetime | None, wide: bool = False, *, missing: str = "—") -> str:
-    """A timestamp for a table, UTC: `MM-DD HH:MM` (`YYYY-MM-DD HH:MM:SS` with --wide)."""
+DAY = "%Y-%m-%d"
+"""`moment(..., short=DAY)`: for what is counted in days (accounts, tokens, expiry)."""
+
+
+def moment(
+    value: dt.datetime | None,
+    wide: bool = False,
+    *,
+    missing: str = "—",
+    short: str = "%m-%d %H:%M",
+) -> str:
+    """A timestamp for a table, UTC: `short` (recent runs: `MM-DD HH:MM`), or
+    `YYYY-MM-DD HH:MM:SS` with --wide."""
     if value is None:
         return missing
-    return f"{value:%Y-%m-%d %H:%M:%S}" if wide else f"{value:%m-%d %H:%M}"
+    return f"{value:%Y-%m-%d %H:%M:%S}" if wide else format(value, short)
 
 
 def new_table(*, title: str | None = None, caption: str | None = None) -> Table:

@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hub.cli.common import ConfigOpt, ExitCode, console, err, open_hub
-from hub.cli.output import JsonOpt, WideOpt, add_columns, moment, new_table, print_json, say
+from hub.cli.output import (
+    DAY,
+    JsonOpt,
+    WideOpt,
+    add_columns,
+    moment,
+    new_table,
+    print_json,
+    say,
+)
 from hub.core.states import Role
 
 if TYPE_CHECKING:
@@ -113,7 +122,8 @@ def user_list(
     for row in rows:
         created: Any = row["created_at"]
         active = "yes" if row["active"] else "no"
-        table.add_row(Text(str(row["username"])), str(row["role"]), active, moment(created, wide))
+        when = moment(created, wide, short=DAY)
+        table.add_row(Text(str(row["username"])), str(row["role"]), active, when)
     console.print(table)
     say(f"{len(rows)} user(s), {sum(bool(r['active']) for r in rows)} active")
 
@@ -182,10 +192,9 @@ def user_tokens(
     if wide:
         add_columns(table, "=revoked")
     for row in rows:
-        cells = [str(row["id"]), row["name"], moment(row["created_at"], wide)]
-        cells += [moment(row["last_used_at"], wide, missing="never")]
-        expires = row["expires_at"]
-        cells += [moment(expires, True)[:10] if expires and not wide else moment(expires, wide)]
+        cells = [str(row["id"]), row["name"], moment(row["created_at"], wide, short=DAY)]
+        cells += [moment(row["last_used_at"], wide, missing="never", short=DAY)]
+        cells += [moment(row["expires_at"], wide, missing="never", short=DAY)]
         cells += [row["state"]] + ([moment(row["revoked_at"], wide)] if wide else [])
         table.add_row(*(Text(c) for c in cells))
     console.print(table)
