@@ -6,10 +6,14 @@ with HTTP Basic, the write key as user name and an empty password (a ``writeKey`
 body is accepted when there is no Authorization header, as Segment does); a wrong or
 missing key is ``401`` and nothing is stored. Bodies may be gzip-encoded.
 
-Answers follow Segment: ``200 {"success": true, ...}`` with counts; ``400`` for a body that
-is not JSON, too large (32 KB per message, 500 KB per batch) or, on a single-message
-endpoint, an invalid message. Invalid messages are stored in ``segment_rejects`` with the
-reason (in a batch the others are accepted); duplicates by messageId are stored once.
+Answers follow Segment: ``200 {"success": true, ...}`` with counts; ``413
+payload_too_large`` for a body over the limit (32 KB per message, 500 KB per batch, after
+gunzip); ``400`` for a body that is not JSON or, on a single-message endpoint, an invalid
+message. Invalid messages are stored in ``segment_rejects`` with the reason (in a batch the
+others are accepted); an oversized body from a caller with a valid write key leaves a row
+there too — the reason with the size and limit, and only the first `REJECT_HEAD_BYTES` of
+the body (an anonymous oversized body leaves none, so it cannot fill the table).
+Duplicates by messageId are stored once.
 """
 
 from __future__ import annotations
@@ -31,15 +35,44 @@ from hub.collector.settings import CollectorSettings
 from hub.collector.storage import EventWriter, WriteResult
 from hub.core.clock import now
 
-__all__ = ["SINGLE_ENDPOINTS", "create_collector_app"]
+__all__ = ["REJECT_HEAD_BYTES", "SINGLE_ENDPOINTS", "create_collector_app"]
 
 SINGLE_ENDPOINTS = ("identify", "track", "page", "screen", "alias", "group")
+REJECT_HEAD_BYTES = 1024  # of an oversized body, kept in segment_rejects
 
 
 class _Refused(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+class _TooLarge(_Refused):
+    """An oversized body: how large (`size`, or `None` if only 'over the limit' is known)."""
+
+    def __init__(self, limit: int, size: int | None, head: bytes, note: str = "") -> None:
+        shown = f"{size:,} bytes" if size is not None else "more"
+        super().__init__(
+            413,
+            "payload_too_large",
+            f"request body is {shown}{note}; the limit is {limit // 1024} KB "
+            "(send fewer messages per batch)",
+        )
+        self.head = head[:REJECT_HEAD_BYTES]
+
+    def reject(self) -> Rejected:
+        head = self.head.decode(errors="replace")
+        return Rejected(f"payload_too_large: {self.message}", f"{head}… [truncated]")
+
+
+async def _head(request: Request) -> bytes:
+    """The first REJECT_HEAD_BYTES of a body that will not be read in full."""
+    head = b""
+    async for chunk in request.stream():
+        head += chunk
+        if len(head) >= REJECT_HEAD_BYTES:
+            break
+    return head
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -59,18 +92,21 @@ def _basic_user(header: str) -> str | None:
 
 async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    too_large = _Refused(400, "payload_too_large", f"request exceeds {limit // 1024} KB")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise too_large
+    gzipped = request.headers.get("content-encoding", "").lower() == "gzip"
+    if declared and declared.isdigit() and int(declared) > limit:  # not read in full
+        head = b"" if gzipped else await _head(request)
+        raise _TooLarge(limit, int(declared), head, " (gzip)" if gzipped else "")
     body = await request.body()
-    if request.headers.get("content-encoding", "").lower() == "gzip":
+    if gzipped:
         inflater = zlib.decompressobj(wbits=31)
         try:
             body = inflater.decompress(body, limit + 1)
         except zlib.error:
             raise _Refused(400, "bad_encoding", "body is not valid gzip") from None
+        if len(body) > limit:
+            raise _TooLarge(limit, None, body, " after gunzip")
     if len(body) > limit:
-        raise too_large
+        raise _TooLarge(limit, len(body), body)
     return body
 
 
@@ -132,6 +168,10 @@ def create_collector_app(settings: CollectorSettings, writer: EventWriter) -> Fa
                     raise
             else:
                 items = [accept(_without_key(body), received_at, implied_type=endpoint)]
+        except _TooLarge as refused:
+            if header is not None:  # a known sender: keep a trace of what was refused
+                await _store(endpoint, received_at, [refused.reject()])
+            return _error(refused.status, refused.code, refused.message)
         except _Refused as refused:
             return _error(refused.status, refused.code, refused.message)
         result = await _store(endpoint, received_at, items)

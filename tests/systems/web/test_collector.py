@@ -179,9 +179,9 @@ def test_single_calls_answer_400_for_bad_input_and_keep_it(collector: Collector)
         headers={"Content-Encoding": "gzip"},
         timeout=5,
     )
-    assert [r.status_code for r in (invalid, not_json, too_big, no_list)] == [400] * 4
+    assert [r.status_code for r in (invalid, not_json, no_list)] == [400] * 3
     assert invalid.json()["code"] == "invalid_message" and "event" in invalid.json()["message"]
-    assert too_big.json()["code"] == "payload_too_large"
+    assert (too_big.status_code, too_big.json()["code"]) == (413, "payload_too_large")
     kept = [r["reason"] for r in rejects(events_url_of(project))]
     assert "body is not valid JSON" in kept
     assert any("`batch` list" in reason for reason in kept)
@@ -194,6 +194,48 @@ def test_single_calls_answer_400_for_bad_input_and_keep_it(collector: Collector)
     assert (
         typed.status_code == 200 and by_id(project)["s-2"]["type"] == "page"
     )  # the endpoint decides
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+def test_an_oversized_batch_is_413_and_leaves_a_truncated_reject(
+    collector: Collector, gzipped: bool
+) -> None:
+    """A 589 KB batch (over the 500 KB limit): Segment's 413 body, nothing stored but a
+    reject row with the size, the endpoint and the first KB of the body, not all of it."""
+    project, base_url = collector
+    batch = [
+        {"type": "track", "userId": f"big-{i}", "event": "E", "messageId": f"big-{i}"}
+        | {"properties": {"pad": "x" * 5_000}}
+        for i in range(115)
+    ]
+    body = json.dumps({"batch": batch}).encode()
+    assert 580_000 < len(body) < 600_000
+    data = gzip.compress(body) if gzipped else body
+    headers = {"Content-Encoding": "gzip"} if gzipped else {}
+    before = len(rejects(events_url_of(project)))
+    answer = requests.post(
+        f"{base_url}/v1/batch", data=data, auth=(WRITE_KEY, ""), headers=headers, timeout=10
+    )
+    assert answer.status_code == 413
+    assert answer.json()["success"] is False and answer.json()["code"] == "payload_too_large"
+    assert "500 KB" in answer.json()["message"]
+    assert not [r for r in stored(events_url_of(project)) if r["message_id"].startswith("big-")]
+    new = rejects(events_url_of(project))[before:]
+    assert len(new) == 1 and new[0]["endpoint"] == "batch"
+    assert new[0]["reason"].startswith("payload_too_large") and "500 KB" in new[0]["reason"]
+    if not gzipped:
+        assert f"{len(body):,} bytes" in new[0]["reason"]
+        assert new[0]["raw"].startswith('{"batch": [{"type": "track"')
+    assert len(new[0]["raw"]) < 2_000  # a head, not the whole body
+
+
+def test_an_anonymous_oversized_body_is_413_and_stores_nothing(collector: Collector) -> None:
+    project, base_url = collector
+    before = len(rejects(events_url_of(project)))
+    huge = json.dumps({"writeKey": WRITE_KEY, "batch": [], "pad": "x" * 600_000}).encode()
+    answer = requests.post(f"{base_url}/v1/batch", data=huge, timeout=10)
+    assert answer.status_code == 413 and answer.json()["code"] == "payload_too_large"
+    assert len(rejects(events_url_of(project))) == before
 
 
 @pytest.mark.parametrize(
