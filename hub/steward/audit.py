@@ -15,9 +15,20 @@ from hub.core.files import neutralise
 from hub.store.database import dumps
 from hub.store.tables import audit_log
 
-__all__ = ["AUDIT_COLUMNS", "export_audit", "list_audit", "record_audit"]
+__all__ = ["AUDIT_COLUMNS", "SIGN_IN_ATTEMPTS", "export_audit", "list_audit", "record_audit", "who"]
 
 AUDIT_COLUMNS = ("id", "at", "actor", "action", "target_type", "target_id", "detail")
+
+# sign-ins that did not succeed: their actor is the text typed as the user name, not a user
+SIGN_IN_ATTEMPTS = ("session.login_failed", "session.login_throttled")
+
+
+def who(entry: Mapping[str, Any]) -> str:
+    """Who an entry is by, for people: a user's name, or for a failed or throttled sign-in
+    `attempt for 'x'` with the text typed as it was typed (anyone can type a name)."""
+    if entry["action"] in SIGN_IN_ATTEMPTS:
+        return f"attempt for '{entry['target_id']}'"
+    return str(entry["actor"])
 
 
 def record_audit(
@@ -62,9 +73,10 @@ def list_audit(
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Newest first, filtered by actor, action prefix (e.g. `golden.`) or target."""
+    """Newest first, filtered by actor, action prefix (e.g. `golden.`) or target; each entry
+    also says `who` it is by, as people should read it (see `who`)."""
     rows = conn.execute(_query(actor, action, target_id).limit(limit).offset(offset))
-    return [dict(r._mapping) for r in rows]
+    return [{**row, "who": who(row)} for row in (dict(r._mapping) for r in rows)]
 
 
 def export_audit(conn: Connection, fmt: str) -> Iterator[str]:

@@ -15,7 +15,16 @@ from fastapi.staticfiles import StaticFiles
 
 from hub.steward import StewardError, SurvivorshipSettings, warm_search_index
 from hub.store.database import Store
-from hub.web import analytics_api, api, insights, pages
+from hub.web import (
+    admin_pages,
+    analytics_api,
+    api,
+    customers_page,
+    dashboard_api,
+    home,
+    insights,
+    pages,
+)
 from hub.web.security import Hub, LoginRequired
 from schemas.config import HubConfig
 
@@ -71,9 +80,13 @@ def create_app(config: HubConfig, store: Store, *, secure_cookies: bool = False)
         ),
     )
     app.state.hub = Hub(store, SurvivorshipSettings.from_config(config), secure_cookies)
+    app.include_router(dashboard_api.router)  # before api: /api/customers/browse
     app.include_router(api.router)
     app.include_router(analytics_api.router)
     app.include_router(pages.router)
+    app.include_router(home.router)
+    app.include_router(customers_page.router)
+    app.include_router(admin_pages.router)
     app.include_router(insights.router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"

@@ -7,13 +7,14 @@ search and the customer page say the same thing the same way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from babel.numbers import format_currency, format_decimal
 
-__all__ = ["DEFAULT_LOCALE", "install", "moment", "money", "percent"]
+__all__ = ["DEFAULT_LOCALE", "details", "install", "moment", "money", "percent"]
 
 DEFAULT_LOCALE = "en_GB"
 
@@ -78,8 +79,50 @@ def moment(value: datetime | date | str | None) -> str:
     return value.isoformat()
 
 
+_DETAIL_WIDTH = 160  # characters of one value on a page; the export keeps every one
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items()) or "—"
+    if isinstance(value, list | tuple):
+        return (
+            ", ".join(
+                "/".join(str(p) for p in v) if isinstance(v, list | tuple) else _plain(v)
+                for v in value
+            )
+            or "—"
+        )
+    return str(value)
+
+
+def details(
+    detail: Mapping[str, Any] | None, *, skip: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    """An audit entry's detail as readable `(key, value)` pairs: the summary first, nested
+    values flattened (`members: erp/1, web/7`), long ones shortened with `…`; an empty
+    detail gives no pairs (the page then shows —)."""
+    if not detail:
+        return []
+    keys = sorted(detail, key=lambda k: (k != "summary", k))
+    pairs = []
+    for key in keys:
+        if key in skip:
+            continue
+        text = _plain(detail[key])
+        if len(text) > _DETAIL_WIDTH:
+            text = text[: _DETAIL_WIDTH - 1] + "…"
+        pairs.append((key.replace("_", " "), text))
+    return pairs
+
+
 def install(env: Any) -> None:
     """Register the filters on a Jinja environment."""
     env.filters["percent"] = percent
     env.filters["money"] = money
     env.filters["moment"] = moment
+    env.filters["details"] = details

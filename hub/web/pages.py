@@ -1,6 +1,7 @@
-"""Server-rendered pages (Jinja2): sign-in, review queue, pair review, search, customer 360,
-audit log and users. Every form posts its CSRF token; every change redirects (303) back
-to a page that shows it, with a one-line message."""
+"""Server-rendered pages (Jinja2): sign-in, review queue, pair review, customer 360 and the
+audit log (the home page and quarantine: hub/web/home.py; the customers list:
+hub/web/customers_page.py; users and tokens: hub/web/admin_pages.py). Every form posts its
+CSRF token; every change redirects (303) back to a page that shows it, with a one-line message."""
 
 from __future__ import annotations
 
@@ -17,10 +18,8 @@ from hub.analyse.queries import profile
 from hub.core.states import CandidateStatus, GoldenStatus
 from hub.steward import (
     DECISIONS,
-    ROLES,
     QueueFilter,
     User,
-    add_user,
     authenticate,
     create_session,
     customer_view,
@@ -29,14 +28,11 @@ from hub.steward import (
     end_session,
     list_audit,
     list_queue,
-    list_users,
     login_delay,
     merge_golden,
     override_field,
     record_audit,
     review_pair,
-    search_customers,
-    set_user,
     undo_action,
     unmerge_golden,
 )
@@ -44,7 +40,7 @@ from hub.steward.errors import InvalidInput
 from hub.steward.maintenance import EDITABLE
 from hub.store.tables import golden_records
 from hub.web.render import flash, render, templates
-from hub.web.security import SESSION_COOKIE, Hub, get_hub, optional_user, require
+from hub.web.security import SESSION_COOKIE, Hub, get_hub, require
 
 __all__ = ["router", "templates"]
 
@@ -142,13 +138,6 @@ def logout(request: Request, hub: HubDep, user: Viewer) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
-
-
-@router.get("/", response_class=HTMLResponse)
-def home(user: Annotated[User | None, Depends(optional_user)]) -> Response:
-    if user is None:
-        return RedirectResponse("/login", status_code=303)
-    return RedirectResponse("/review" if user.role != "viewer" else "/customers", status_code=303)
 
 
 def _filter(
@@ -252,15 +241,6 @@ def review_bulk(
     return _back("/review?" + urlencode({"source": source, "band": band, "kind": kind}), msg)
 
 
-@router.get("/customers", response_class=HTMLResponse)
-def customers(request: Request, hub: HubDep, user: Viewer, q: str = "") -> HTMLResponse:
-    hits = []
-    if q.strip():
-        with hub.read() as conn:
-            hits = search_customers(conn, q)
-    return _page(request, "search.html", user, q=q, hits=hits)
-
-
 @router.get("/customers/{golden_id}", response_class=HTMLResponse)
 def customer(request: Request, golden_id: str, hub: HubDep, user: Viewer) -> Response:
     with hub.read() as conn:
@@ -354,38 +334,3 @@ def audit(
     return _page(
         request, "audit.html", user, entries=entries, actor=actor, action=action, page=page
     )
-
-
-@router.get("/users", response_class=HTMLResponse)
-def users(request: Request, hub: HubDep, user: Admin) -> HTMLResponse:
-    with hub.read() as conn:
-        rows = list_users(conn)
-    return _page(request, "users.html", user, users=rows, roles=ROLES)
-
-
-@router.post("/users")
-def users_add(
-    hub: HubDep,
-    user: Admin,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-    role: Annotated[str, Form()],
-) -> Response:
-    with hub.write() as conn:
-        add_user(conn, username, password, role, actor=user.actor)
-    return _back("/users", f"user {username} added as {role}")
-
-
-@router.post("/users/{username}")
-def users_change(
-    username: str,
-    hub: HubDep,
-    user: Admin,
-    role: Annotated[str, Form()],
-    active: Annotated[str, Form()] = "",
-) -> Response:
-    if username == user.username:
-        return _back("/users", "you cannot change your own role here; ask another admin")
-    with hub.write() as conn:
-        set_user(conn, username, actor=user.actor, role=role, active=active == "on")
-    return _back("/users", f"user {username} updated")

@@ -25,9 +25,11 @@ def test_wrong_password_shows_an_error_and_the_right_one_lands_on_the_queue(page
     page.get_by_label("User name").fill("sam")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/review$"))
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Review queue")
+    page.wait_for_url(re.compile(r"/$"))  # the home page: the hub at a glance
+    expect(page.get_by_role("heading", level=1)).to_have_text("The hub today")
     expect(page.locator("header .whoami")).to_contain_text("sam (steward)")
+    page.locator("#fig-review").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Review queue")
     expect(page.locator("a.item-link")).to_have_count(3)
 
 
@@ -38,7 +40,7 @@ def test_a_page_asked_for_before_signing_in_opens_after_signing_in(page: Page) -
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/customers$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Find a customer")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Customers")
 
 
 def test_signing_out_ends_the_session(page: Page) -> None:
