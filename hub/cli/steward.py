@@ -361,6 +361,13 @@ def serve(
     secure_cookies: Annotated[
         bool, typer.Option(help="Mark session cookies Secure (behind HTTPS).")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes; each holds its own customer search index (memory x N).",
+        ),
+    ] = 1,
     config: ConfigOpt = Path("hub.yaml"),
 ) -> None:
     """Serve the steward web UI and REST API (docs at /docs, schema at /openapi.json)."""
@@ -379,8 +386,32 @@ def serve(
             "`crmhub user add NAME --role admin`"
         )
     console.print(f"crm-hub steward UI on http://{host}:{port}/ (store {store.display_url})")
+    if workers > 1:  # uvicorn starts the workers and imports the app in each by name
+        os.environ[_SERVE_CONFIG] = str(config.resolve())
+        os.environ[_SERVE_SECURE] = "1" if secure_cookies else ""
+        store.dispose()
+        uvicorn.run(
+            f"{__name__}:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+        return
     app = create_app(cfg, store, secure_cookies=secure_cookies)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+_SERVE_CONFIG, _SERVE_SECURE = "CRMHUB_SERVE_CONFIG", "CRMHUB_SERVE_SECURE"
+
+
+def worker_app() -> Any:
+    """The app of one `crmhub serve --workers N` process (uvicorn calls this factory)."""
+    from hub.web import create_app
+
+    cfg, store = open_hub(Path(os.environ[_SERVE_CONFIG]))
+    return create_app(cfg, store, secure_cookies=bool(os.environ.get(_SERVE_SECURE)))
 
 
 def register(app: typer.Typer) -> None:

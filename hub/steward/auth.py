@@ -326,8 +326,7 @@ def token_user(conn: Connection, token: str, *, touch: bool = True) -> User | No
 
     The token's `last_used_at` is written only when it is older than `TOKEN_TOUCH_INTERVAL`
     (and only if `touch`): a write per request would take the store's write lock on every
-    API call and serialise them all. With `touch=False` the caller checks `token_is_stale`
-    and calls `touch_token` in a write transaction of its own.
+    API call and serialise them all. The web server uses `token_lookup` instead.
     """
     row = _token_row(conn, token)
     if row is None:
@@ -337,10 +336,15 @@ def token_user(conn: Connection, token: str, *, touch: bool = True) -> User | No
     return User(row.id, row.username, row.role)
 
 
-def token_is_stale(conn: Connection, token: str) -> int | None:
-    """The token's id if its `last_used_at` should be refreshed, else None."""
+def token_lookup(conn: Connection, token: str) -> tuple[User, int | None] | None:
+    """The token's user and — if its `last_used_at` is due for a refresh — its id, in one
+    read; the caller then calls `touch_token` in a write transaction of its own."""
     row = _token_row(conn, token)
-    return row.token_id if row is not None and _stale(row.last_used_at) else None
+    if row is None:
+        return None
+    return User(row.id, row.username, row.role), (
+        row.token_id if _stale(row.last_used_at) else None
+    )
 
 
 def touch_token(conn: Connection, token_id: int) -> None:

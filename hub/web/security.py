@@ -16,9 +16,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.engine import Connection
+from starlette.concurrency import run_in_threadpool
 
-from hub.steward import SurvivorshipSettings, User, has_role, session_user, token_user
-from hub.steward.auth import token_is_stale, touch_token
+from hub.steward import SurvivorshipSettings, User, has_role, session_user
+from hub.steward.auth import token_lookup, touch_token
 from hub.store.database import Store
 
 __all__ = [
@@ -76,19 +77,32 @@ async def _csrf_value(request: Request) -> str | None:
     return None
 
 
+def _token_caller(hub: Hub, token: str) -> User | None:
+    """The token's user, checked with a read (a SHA-256 lookup); its use is written at most
+    once a minute — a write per request took the write lock on every API call."""
+    with hub.read() as conn:
+        found = token_lookup(conn, token)
+    if found is None:
+        return None
+    user, stale_id = found
+    if stale_id is not None:
+        with hub.write() as conn:
+            touch_token(conn, stale_id)
+    return user
+
+
+def _session_caller(hub: Hub, cookie: str) -> User | None:
+    with hub.read() as conn:
+        return session_user(conn, cookie)
+
+
 async def optional_user(request: Request, hub: Annotated[Hub, Depends(get_hub)]) -> User | None:
     """The caller (token or session), or None; a cookie request without CSRF is refused."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        token = auth[7:].strip()
-        with hub.read() as conn:  # a read: no write lock per API call (see token_user)
-            user = token_user(conn, token, touch=False)
-            stale = user is not None and token_is_stale(conn, token)
-        if user is not None and stale:
-            with hub.write() as conn:  # at most once a minute per token
-                token_id = token_is_stale(conn, token)
-                if token_id is not None:
-                    touch_token(conn, token_id)
+        # In a worker thread: this dependency is async, and a blocking store call here
+        # (above all a write waiting for SQLite's lock) would stall every request.
+        user = await run_in_threadpool(_token_caller, hub, auth[7:].strip())
         if user is None:
             raise HTTPException(
                 401, "invalid or revoked API token; create one with `crmhub user token`"
@@ -97,8 +111,7 @@ async def optional_user(request: Request, hub: Annotated[Hub, Depends(get_hub)])
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    with hub.read() as conn:
-        user = session_user(conn, cookie)
+    user = await run_in_threadpool(_session_caller, hub, cookie)
     if user is None:
         return None
     if request.method not in _SAFE_METHODS:
