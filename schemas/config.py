@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,12 +27,15 @@ __all__ = [
     "MappingExpr",
     "PushbackConfig",
     "PushbackTarget",
+    "SettingDefinition",
     "SplitExpr",
     "StoreConfig",
     "StreamConfig",
     "TraitCondition",
     "TraitConfig",
+    "is_secret_key",
     "load_config",
+    "resolve_connector_config",
     "resolve_env",
 ]
 
@@ -40,6 +44,11 @@ _SECRET_KEY = re.compile(
     r"pass(word)?|secret|token|api_?key|private_?key|credential|write_?keys?", re.I
 )
 _NAME = r"^[a-z][a-z0-9_\-]*$"
+
+
+def is_secret_key(name: str) -> bool:
+    """A config key that names a secret (password, token, api_key, ...)."""
+    return bool(_SECRET_KEY.search(name))
 
 
 class ConfigError(ValueError):
@@ -90,25 +99,132 @@ class StreamConfig(_Frozen):
 
     entity: Literal["customer", "interaction", "raw"] = "raw"
     mapping: dict[str, MappingExpr] = Field(default_factory=dict)
+    key_properties: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Replaces the key the tap declares for this stream (e.g. a file tap's "
+        "`path|line` key) before the hub reads its records.",
+    )
+
+
+class SettingDefinition(BaseModel):
+    """A Meltano setting definition (`settings:` of a meltano.yml plugin), accepted as is:
+    `name` with `kind`, a default `value`, `label`, `description`, `env`, ... A setting not
+    given in `config:` is read from the environment as Meltano does (see
+    `resolve_connector_config`)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    name: str = Field(min_length=1)
+    kind: str | None = None
+    value: Any = None
+    label: str | None = None
+    description: str | None = None
+    env: str | None = Field(default=None, description="An explicit environment variable.")
+    sensitive: bool = False
+
+    @property
+    def secret(self) -> bool:
+        return self.sensitive or self.kind in ("password", "oauth") or is_secret_key(self.name)
+
+
+_SINGER_ONLY = (
+    "executable",
+    "pip_url",
+    "variant",
+    "namespace",
+    "settings",
+    "capabilities",
+    "select",
+    "metadata",
+    "schema_",
+    "load_schema",
+    "select_filter",
+)
 
 
 class ConnectorConfig(_Frozen):
-    """One source system."""
+    """One source system. A meltano.yml extractor block can be pasted as is: with `pip_url`
+    or `executable` and no `type`, it is a `singer` connector."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     name: str = Field(pattern=_NAME, description="Becomes the `source` of its records.")
-    type: str = Field(description="A registered connector (sql, files, ...) or `singer`.")
+    type: str = Field(
+        default="singer",
+        description="A registered connector (sql, files, ...) or `singer` (the default: an "
+        "external tap given by `executable` or `pip_url`).",
+    )
     config: dict[str, Any] = Field(default_factory=dict, description="Settings for the tap.")
-    executable: str | None = Field(default=None, description="`singer` only: the tap command.")
+    executable: str | None = Field(
+        default=None,
+        description="`singer` only: the tap command; a relative path is relative to hub.yaml.",
+    )
     pip_url: str | None = Field(default=None, description="`singer` only: installs the tap.")
     streams: dict[str, StreamConfig] = Field(default_factory=dict)
+    # Meltano extractor keys (`singer` only)
+    variant: str | None = Field(default=None, description="Meltano: which fork of the tap.")
+    namespace: str | None = Field(
+        default=None, description="Meltano: also the prefix of its settings' env variables."
+    )
+    settings: list[SettingDefinition] = Field(default_factory=list)
+    capabilities: list[str] | None = Field(
+        default=None,
+        description="catalog, properties, discover, state, about... (asked with `--about` "
+        "when not given)",
+    )
+    select: list[str] | None = Field(
+        default=None,
+        description="Meltano select patterns (`stream.property`, `!` excludes, `*`/`?`); "
+        "all streams and properties when not given.",
+    )
+    metadata: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Catalog metadata per stream pattern."
+    )
+    schema_: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, alias="schema", description="Catalog schema overrides."
+    )
+    load_schema: str | None = None
+    select_filter: list[str] = Field(default_factory=list)
+    settings_group_validation: list[list[str]] = Field(default_factory=list)
+    label: str | None = None
+    description: str | None = None
+    docs: str | None = None
+    repo: str | None = None
+    logo_url: str | None = None
 
     @model_validator(mode="after")
     def _singer_needs_command(self) -> ConnectorConfig:
         if self.type == "singer" and not (self.executable or self.pip_url):
-            raise ValueError("a `singer` connector needs `executable` (or `pip_url`)")
-        if self.type != "singer" and (self.executable or self.pip_url):
-            raise ValueError("`executable`/`pip_url` only apply to `type: singer` connectors")
+            raise ValueError(
+                "a `singer` connector needs `executable` (or `pip_url`); for a built-in "
+                "connector set `type:` (sql, files, ...)"
+            )
+        if self.type != "singer":
+            given = [k for k in _SINGER_ONLY if k in self.model_fields_set]
+            if given:
+                names = ", ".join(f"`{k.rstrip('_')}`" for k in given)
+                raise ValueError(f"{names} only apply to `type: singer` connectors")
+        for i, setting in enumerate(self.settings):
+            value = setting.value
+            clear = isinstance(value, str) and value and not _ENV_REF.fullmatch(value.strip())
+            if setting.secret and clear:
+                raise ValueError(
+                    f"settings.{i}.value: secrets must be written as ${{ENV_VAR}} "
+                    "references (or left to the environment), not in clear text"
+                )
         return self
+
+    def env_prefixes(self) -> list[str]:
+        """Meltano's env-variable prefixes: the name (`tap-postgres` -> `TAP_POSTGRES`), then
+        the namespace."""
+        names = [self.name, *([self.namespace] if self.namespace else [])]
+        return list(dict.fromkeys(re.sub(r"[^A-Za-z0-9]", "_", n).upper() for n in names))
+
+    def secret_keys(self) -> set[str]:
+        """Config keys that hold secrets (by name, or declared so in `settings`)."""
+        keys = {s.name for s in self.settings if s.secret}
+        return keys | {k for k in self.config if is_secret_key(k)}
 
 
 class StoreConfig(_Frozen):
@@ -294,3 +410,64 @@ def resolve_env(value: Any, where: str = "") -> Any:
 
         return _ENV_REF.sub(sub, value)
     return value
+
+
+def resolve_connector_config(
+    connector: ConnectorConfig, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The connector's settings for its tap: `${VAR}` references substituted, then, as
+    Meltano does, each setting the config does not set taken from the environment
+    (`TAP_POSTGRES_PASSWORD` for setting `password` of `tap-postgres`; the namespace form
+    `TAP_POSTGRES_PASSWORD` too, or the setting's own `env:`), else its default `value`.
+    Secret-named variables with the connector's prefix are read even when undeclared.
+
+    The result holds secrets in clear: hand it to the tap, never log or store it.
+    """
+    env = os.environ if environ is None else environ
+    where = f"connectors.{connector.name}.config"
+    config: dict[str, Any] = resolve_env(dict(connector.config), where)
+    if connector.type != "singer":
+        return config
+    prefixes = connector.env_prefixes()
+    for setting in connector.settings:
+        if _get_path(config, setting.name) is not None:
+            continue
+        suffix = re.sub(r"[^A-Za-z0-9]", "_", setting.name).upper()
+        names = [*([setting.env] if setting.env else []), *(f"{p}_{suffix}" for p in prefixes)]
+        found = next((env[n] for n in names if n in env), None)
+        if found is not None:
+            _set_path(config, setting.name, found)
+        elif setting.value is not None:
+            value = resolve_env(setting.value, f"connectors.{connector.name}.settings")
+            _set_path(config, setting.name, value)
+    declared = {s.name for s in connector.settings}
+    for prefix in prefixes:
+        for var, value in env.items():
+            if var.startswith(prefix + "_"):
+                key = var[len(prefix) + 1 :].lower()
+                if is_secret_key(key) and key not in config and key not in declared:
+                    config[key] = value
+    return config
+
+
+def _get_path(config: Mapping[str, Any], dotted: str) -> Any:
+    if dotted in config:
+        return config[dotted]
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _set_path(config: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = config
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            config[dotted] = value
+            return
+        node = child
+    node[parts[-1]] = value

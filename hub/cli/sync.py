@@ -166,7 +166,7 @@ def sync_command(
     cfg, store = open_hub(config)
     results = run_sync(cfg, store, connector, full_refresh, dry_run)
     for res in results:
-        style = "green" if res.ok else "red"
+        style = ("yellow" if res.warnings else "green") if res.ok else "red"
         console.print(f"[{style}]{escape(res.summary())}[/]")
         if res.counts.quarantined and dry_run:
             console.print(f"  {res.connector}: {res.counts.quarantined:,} would be quarantined")
@@ -183,6 +183,7 @@ def sync_command(
         f"{total.read:,} read, {total.inserted:,} new, {total.updated:,} updated, "
         f"{total.deleted:,} deleted, {total.quarantined:,} quarantined"
         + (f"; failed: {', '.join(failed)}" if failed else "")
+        + (f"; {warned} warning(s)" if (warned := sum(len(r.warnings) for r in results)) else "")
     )
     if failed:
         raise typer.Exit(ExitCode.FAILED)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.core.errors import one_line
+from hub.sync.discovery import prepare_catalog
 from hub.sync.run import plugin_dir
 from hub.sync.runners import build_tap, external_command
-from schemas.config import ConnectorConfig, HubConfig, resolve_env
+from schemas.config import ConnectorConfig, HubConfig, resolve_connector_config
 
 __all__ = ["CheckResult", "check_connector"]
 
@@ -27,11 +28,21 @@ class CheckResult:
 
 
 def check_connector(config: HubConfig, connector: ConnectorConfig) -> CheckResult:
-    """Resolve secrets, build the tap and run its discovery (which connects to the system)."""
+    """Resolve secrets, build the tap and run its discovery (which connects to the system).
+
+    For an external tap that takes a catalog, discovery is run afresh (and cached for the
+    next sync) and the detail says how many streams hub.yaml's `select:` selects; selecting
+    none fails the check, as it would fail the sync."""
+    selected: list[str] | None = None
     try:
-        settings = resolve_env(connector.config, f"connectors.{connector.name}.config")
+        settings = resolve_connector_config(connector)
         if connector.type == "singer":
-            streams = _discover_external(config, connector, settings)
+            exe = external_command(connector, plugin_dir(config), config.base_dir)
+            catalog = prepare_catalog(config, connector, settings, exe, refresh=True)
+            if catalog is None:
+                streams = _discover_external(config, connector, settings, exe)
+            else:
+                streams, selected = catalog.streams, catalog.selected
         else:
             with contextlib.chdir(config.base_dir):
                 tap = build_tap(connector, settings, {})
@@ -46,13 +57,25 @@ def check_connector(config: HubConfig, connector: ConnectorConfig) -> CheckResul
             f"hub.yaml maps stream(s) {', '.join(unknown)} the tap does not offer "
             f"(it offers: {', '.join(streams) or 'none'})",
         )
-    return CheckResult(connector.name, True, f"{len(streams)} stream(s): {', '.join(streams)}")
+    if selected is None:
+        return CheckResult(connector.name, True, f"{len(streams)} stream(s): {', '.join(streams)}")
+    if not selected:
+        return CheckResult(
+            connector.name,
+            False,
+            f"{len(streams)} stream(s), none selected — a sync would read nothing; check "
+            f"`select:` in hub.yaml (streams: {', '.join(streams) or 'none'})",
+        )
+    return CheckResult(
+        connector.name,
+        True,
+        f"{len(streams)} stream(s), {len(selected)} selected: {', '.join(selected)}",
+    )
 
 
 def _discover_external(
-    config: HubConfig, connector: ConnectorConfig, settings: dict[str, object]
+    config: HubConfig, connector: ConnectorConfig, settings: dict[str, object], exe: str
 ) -> list[str]:
-    exe = external_command(connector, plugin_dir(config))
     with tempfile.NamedTemporaryFile("w", suffix=".json") as fh:
         json.dump(settings, fh)
         fh.flush()

@@ -15,12 +15,13 @@ from hub.core.retry import RetryPolicy
 from hub.core.states import RunStatus
 from hub.store.database import Store
 from hub.store.locks import hub_lock
+from hub.sync.discovery import TapCatalog, prepare_catalog
 from hub.sync.ingest import Ingestor
-from hub.sync.runners import external_command, run_builtin, run_external
+from hub.sync.runners import TapReport, external_command, run_builtin, run_external
 from hub.sync.writes import WriteCounts
-from schemas.config import ConfigError, ConnectorConfig, HubConfig, resolve_env
+from schemas.config import ConfigError, ConnectorConfig, HubConfig, resolve_connector_config
 
-__all__ = ["SyncResult", "plugin_dir", "sync", "sync_connector"]
+__all__ = ["SyncResult", "log_path", "plugin_dir", "sync", "sync_connector", "tap_warnings"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class SyncResult:
     attempts: int = 1
     seconds: float = 0.0
     retriable: bool = False  # a failure worth retrying later (timeouts, 429/5xx), not fatal
+    warnings: list[str] = field(default_factory=list)  # e.g. a selected stream read nothing
 
     @property
     def ok(self) -> bool:
@@ -48,7 +50,43 @@ class SyncResult:
         head += f"unchanged {c.unchanged}, deleted {c.deleted}, quarantined {c.quarantined}"
         if c.echoed:
             head += f", echoes of our push-back {c.echoed}"
+        head += "".join(f" — WARNING: {w}" for w in self.warnings)
         return head if self.ok else f"{head} — FAILED: {self.error}"
+
+
+def log_path(config: HubConfig, connector: ConnectorConfig, run_id: int) -> Path:
+    """Where a run keeps its external tap's stderr: `.crmhub/logs/run-<id>-<connector>.log`."""
+    return Path(config.base_dir) / ".crmhub" / "logs" / f"run-{run_id}-{connector.name}.log"
+
+
+def tap_warnings(
+    report: TapReport, catalog: TapCatalog | None, state: dict[str, object]
+) -> list[str]:
+    """What a user must hear about a run that otherwise succeeded.
+
+    A selected stream that sent no record on a run without a bookmark for it (a first or
+    full sync — an incremental run with nothing new is normal) is a warning, not a failure:
+    a table may be empty, as Airbyte and Meltano also report such a sync as succeeded. The
+    tap's WARNING/ERROR log lines are counted, with the log's path.
+    """
+    warnings = []
+    bookmarks = state.get("bookmarks")
+    marked = set(bookmarks) if isinstance(bookmarks, dict) else set()
+    if catalog is not None:
+        empty = [s for s in catalog.selected if not report.records[s] and s not in marked]
+        if empty:
+            warnings.append(
+                f"selected stream(s) {', '.join(empty)} sent no records — "
+                "check the tap's log and the source"
+            )
+    elif not report.records and not state:
+        warnings.append("the tap sent no records")
+    if report.warning_lines or report.error_lines:
+        warnings.append(
+            f"the tap logged {report.warning_lines} warning(s) and {report.error_lines} "
+            f"error(s) — see {report.log_file}"
+        )
+    return warnings
 
 
 def plugin_dir(config: HubConfig) -> Path:
@@ -106,7 +144,7 @@ def _sync_locked(
         if on_progress is not None:
             on_progress(counts)
 
-    def attempt() -> WriteCounts:
+    def attempt() -> tuple[WriteCounts, list[str]]:
         result.attempts += 1
         return _attempt(
             config,
@@ -125,7 +163,7 @@ def _sync_locked(
         log.warning("%s: %s — retrying in %.1fs", connector.name, message, delay)
 
     try:
-        counts = retry.call(
+        counts, warnings = retry.call(
             attempt, retriable=lambda error: _classify(connector, error)[1], on_retry=retrying
         )
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: committed work stays; the run says so
@@ -135,7 +173,10 @@ def _sync_locked(
         result.error, result.retriable = _classify(connector, exc)
     else:
         result.counts.add(counts)
+        result.warnings = warnings
         result.status = RunStatus.SUCCEEDED
+        for warning in warnings:
+            log.warning("%s: %s", connector.name, warning)
     result.seconds = time.monotonic() - started
     store.finish_run(
         run_id,
@@ -166,27 +207,29 @@ def _attempt(
     dry_run: bool,
     on_progress: Callable[[WriteCounts], None] | None,
     batch_size: int,
-) -> WriteCounts:
-    settings = resolve_env(connector.config, f"connectors.{connector.name}.config")
+) -> tuple[WriteCounts, list[str]]:
+    settings = resolve_connector_config(connector)
     state = {} if fresh else store.load_state(connector.name)
-    cwd = config.base_dir
+    log_file = log_path(config, connector, run_id)
     if dry_run:
         with store.engine.connect() as conn:
             outer = conn.begin()
             try:
                 ingestor = Ingestor(store, connector, run_id, conn, batch_size, on_progress)
-                _run(connector, settings, state, ingestor, full_refresh, cwd, config)
-                return ingestor.finish(complete=True)
+                warnings = _run(
+                    connector, settings, state, ingestor, full_refresh, config, log_file
+                )
+                return ingestor.finish(complete=True), warnings
             finally:
                 outer.rollback()  # a dry run reports what would change and keeps nothing
     ingestor = Ingestor(store, connector, run_id, None, batch_size, on_progress)
     try:
-        _run(connector, settings, state, ingestor, full_refresh, cwd, config)
+        warnings = _run(connector, settings, state, ingestor, full_refresh, config, log_file)
     except BaseException:
         with contextlib.suppress(Exception):
             ingestor.flush()  # safe without a state: re-sent records are seen as unchanged
         raise
-    return ingestor.finish(complete=True)
+    return ingestor.finish(complete=True), warnings
 
 
 def _run(
@@ -195,16 +238,36 @@ def _run(
     state: dict[str, object],
     ingestor: Ingestor,
     full_refresh: bool,
-    cwd: Path,
     config: HubConfig,
-) -> None:
-    if connector.type == "singer":
-        exe = external_command(connector, plugin_dir(config))
-        run_external(
-            connector, settings, state, ingestor, executable=exe, full_refresh=full_refresh, cwd=cwd
-        )
-    else:
+    log_file: Path,
+) -> list[str]:
+    cwd = config.base_dir
+    if connector.type != "singer":
         run_builtin(connector, settings, state, ingestor, full_refresh=full_refresh, cwd=cwd)
+        return []
+    exe = external_command(connector, plugin_dir(config), cwd)
+    catalog = prepare_catalog(config, connector, settings, exe)
+    if catalog is not None and not catalog.selected:
+        # a failure, not a warning: the run could not read anything the user wanted, and
+        # "succeeded" would hide that (Airbyte likewise refuses a sync with no stream enabled)
+        raise SyncError(
+            connector.name,
+            f"the catalog selects no stream (the tap offers {len(catalog.streams)}: "
+            f"{', '.join(catalog.streams) or 'none'}) — check `select:` in hub.yaml; "
+            "`crmhub discover` lists streams and what is selected",
+        )
+    report = run_external(
+        connector,
+        settings,
+        state,
+        ingestor,
+        executable=exe,
+        full_refresh=full_refresh,
+        cwd=cwd,
+        catalog=catalog,
+        log_file=log_file,
+    )
+    return tap_warnings(report, catalog, state)
 
 
 def sync(

@@ -9,25 +9,59 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
-from collections import deque
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 from singer_sdk import Tap
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
 from connectors.registry import load_connector
 from hub.core.errors import SyncError, is_retriable, one_line
+from hub.sync.discovery import TapCatalog
 from hub.sync.ingest import Ingestor
 from schemas.config import ConnectorConfig
 
-__all__ = ["IngestWriter", "external_command", "install_plugin", "run_builtin", "run_external"]
+__all__ = [
+    "IngestWriter",
+    "TapReport",
+    "external_command",
+    "install_plugin",
+    "parse_message",
+    "run_builtin",
+    "run_external",
+]
+
+_DECIMAL_JSON = json.JSONDecoder(parse_float=Decimal)
+_LOG_LEVEL = re.compile(rb"\b(WARNING|WARN|ERROR|CRITICAL|FATAL)\b")
+
+
+@dataclass
+class TapReport:
+    """What an external tap did besides its messages: records per stream, its stderr log
+    (kept under .crmhub/logs/) and how many WARNING / ERROR lines that log holds."""
+
+    records: Counter[str] = field(default_factory=Counter)
+    log_file: Path | None = None
+    warning_lines: int = 0
+    error_lines: int = 0
+
+
+def key_override(connector: ConnectorConfig, stream: str) -> list[str] | None:
+    """hub.yaml's `streams.<name>.key_properties`, which replaces the tap's key."""
+    conf = connector.streams.get(stream)
+    return list(conf.key_properties) if conf and conf.key_properties else None
+
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +69,16 @@ log = logging.getLogger(__name__)
 class IngestWriter:
     """A singer-sdk message writer that hands messages straight to an Ingestor."""
 
-    def __init__(self, ingestor: Ingestor, *, full_refresh: bool) -> None:
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        *,
+        full_refresh: bool,
+        connector: ConnectorConfig | None = None,
+    ) -> None:
         self.ingestor = ingestor
         self.full_refresh = full_refresh
+        self.connector = connector
 
     def write_message(self, message: Any) -> None:
         if isinstance(message, RecordMessage):
@@ -45,10 +86,11 @@ class IngestWriter:
         elif isinstance(message, StateMessage):
             self.ingestor.set_state(dict(message.value))
         elif isinstance(message, SchemaMessage):
+            keys = self.connector and key_override(self.connector, message.stream)
             self.ingestor.schema(
                 message.stream,
                 message.schema,
-                list(message.key_properties or []),
+                keys or list(message.key_properties or []),
                 list(message.bookmark_properties or []),
                 full_refresh=self.full_refresh,
             )
@@ -81,7 +123,7 @@ def run_builtin(
 ) -> None:
     """Run a registered singer-sdk tap in this process (relative paths resolve from `cwd`)."""
     with contextlib.chdir(cwd):
-        writer = IngestWriter(ingestor, full_refresh=full_refresh)
+        writer = IngestWriter(ingestor, full_refresh=full_refresh, connector=connector)
         # singer-sdk's SIGINT/SIGTERM handlers write state from inside the handler (re-entering
         # the Ingestor mid-write) and exit 0: keep ours, so Ctrl-C ends the run as an interrupt
         handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -92,20 +134,35 @@ def run_builtin(
         tap.sync_all()
 
 
-def external_command(connector: ConnectorConfig, plugin_dir: Path) -> str:
-    """The executable of an external tap: on PATH, a path, or installed from `pip_url`."""
+def external_command(
+    connector: ConnectorConfig, plugin_dir: Path, base_dir: Path | None = None
+) -> str:
+    """The executable of an external tap: a path (a relative one is relative to hub.yaml's
+    folder `base_dir`, not to the shell's), a command on PATH, or installed from `pip_url`."""
     name = connector.executable or connector.name
-    found = shutil.which(name)
-    if found:
-        return found
+    looked: list[str] = []
+    if "/" in name or os.sep in name:
+        path = Path(name).expanduser()
+        if not path.is_absolute():
+            path = Path(base_dir or ".").resolve() / path
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+        looked.append(str(path) + (" (not executable)" if path.is_file() else ""))
+    else:
+        found = shutil.which(name)
+        if found:
+            return found
+        looked.append(f"{name!r} on PATH")
     installed = plugin_dir / connector.name / "bin" / Path(name).name
     if installed.exists():
         return str(installed)
+    looked.append(str(installed))
     if connector.pip_url:
         return str(install_plugin(connector, plugin_dir))
     raise SyncError(
         connector.name,
-        f"tap executable {name!r} not found — install it, give its path, or set pip_url",
+        f"tap executable {name!r} not found (looked at {'; '.join(looked)}) — install it, "
+        "give its path (relative paths are relative to hub.yaml's folder), or set pip_url",
     )
 
 
@@ -138,8 +195,15 @@ def run_external(
     executable: str,
     full_refresh: bool,
     cwd: Path,
-) -> None:
-    """Run a Singer tap as a subprocess and ingest its SCHEMA/RECORD/STATE messages."""
+    catalog: TapCatalog | None = None,
+    log_file: Path | None = None,
+) -> TapReport:
+    """Run a Singer tap as a subprocess and ingest its SCHEMA/RECORD/STATE messages.
+
+    With `catalog`, the tap gets it as `--catalog` or `--properties`. Its stderr goes to
+    `log_file` (kept), whose WARNING/ERROR lines are counted into the report.
+    """
+    report = TapReport(log_file=log_file)
     with tempfile.TemporaryDirectory(prefix="crmhub-tap-") as tmp:
         config_file = Path(tmp) / "config.json"
         fd = os.open(config_file, os.O_WRONLY | os.O_CREAT, 0o600)  # holds resolved secrets
@@ -150,53 +214,104 @@ def run_external(
             state_file = Path(tmp) / "state.json"
             state_file.write_text(json.dumps(state))
             args += ["--state", str(state_file)]
-        stderr_file = Path(tmp) / "stderr.log"
+        if catalog is not None:
+            catalog_file = Path(tmp) / "catalog.json"
+            catalog_file.write_text(json.dumps(catalog.catalog))
+            args += [catalog.flag, str(catalog_file)]
+        stderr_file = log_file or Path(tmp) / "stderr.log"
+        stderr_file.parent.mkdir(parents=True, exist_ok=True)
+        overrides = {name: key_override(connector, name) for name in connector.streams}
         with stderr_file.open("wb") as err:
             proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, cwd=cwd)
             try:
                 assert proc.stdout is not None
                 for line in proc.stdout:
-                    _dispatch(line, ingestor, full_refresh)
+                    _dispatch(line, ingestor, full_refresh, overrides, report.records)
                 code = proc.wait()
             except BaseException:
                 proc.kill()
                 proc.wait()
                 raise
+        tail: deque[str] = deque(maxlen=1)
+        with stderr_file.open("rb") as fh:
+            for raw in fh:
+                level = _LOG_LEVEL.search(raw[:200])
+                if level:
+                    if level.group(1) in (b"WARNING", b"WARN"):
+                        report.warning_lines += 1
+                    else:
+                        report.error_lines += 1
+                if raw.strip():
+                    tail.append(raw.decode("utf-8", errors="replace").strip())
         if code != 0:
-            tail: deque[str] = deque(maxlen=1)
-            with stderr_file.open(encoding="utf-8", errors="replace") as fh:
-                for text in fh:
-                    if text.strip():
-                        tail.append(text.strip())
             last = tail[0] if tail else "no error output"
+            where = f" (tap log: {log_file})" if log_file else ""
             raise SyncError(
-                connector.name, f"tap exited with code {code}: {one_line(Exception(last))}"
+                connector.name,
+                f"tap exited with code {code}: {one_line(Exception(last))}{where}",
             )
+    return report
 
 
-def _dispatch(line: bytes, ingestor: Ingestor, full_refresh: bool) -> None:
+def parse_message(line: bytes) -> Any:
+    """One Singer message; JSON numbers with a fraction become `Decimal` so that amounts such
+    as 12345678901234.5678 reach the hub exact. orjson parses first (fast); only a record
+    holding a float (or a line orjson refuses: NaN, >64-bit ints) is parsed again by the
+    standard library with `parse_float=Decimal` — about 2x faster than always doing that."""
+    try:
+        message = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return _DECIMAL_JSON.decode(line.decode("utf-8", errors="backslashreplace"))
+    if isinstance(message, dict) and _has_float(message.get("record")):
+        return _DECIMAL_JSON.decode(line.decode("utf-8", errors="backslashreplace"))
+    return message
+
+
+def _has_float(value: Any) -> bool:
+    kind = type(value)
+    if kind is float:
+        return True
+    if kind is dict:
+        return any(_has_float(v) for v in value.values())
+    if kind is list:
+        return any(_has_float(v) for v in value)
+    return False
+
+
+def _dispatch(
+    line: bytes,
+    ingestor: Ingestor,
+    full_refresh: bool,
+    key_overrides: dict[str, list[str] | None] | None = None,
+    records: Counter[str] | None = None,
+) -> None:
     if not line.strip():
         return
-    text = line.decode("utf-8", errors="backslashreplace")
     try:
-        message = json.loads(text)
+        message = parse_message(line)
     except json.JSONDecodeError as exc:
+        text = line.decode("utf-8", errors="backslashreplace")
         ingestor.protocol_error(f"not a Singer message (invalid JSON: {exc.msg})", text)
         return
     kind = message.get("type") if isinstance(message, dict) else None
     if kind == "RECORD" and isinstance(message.get("record"), dict):
-        ingestor.record(str(message.get("stream")), message["record"])
+        stream = str(message.get("stream"))
+        if records is not None:
+            records[stream] += 1
+        ingestor.record(stream, message["record"])
     elif kind == "STATE" and isinstance(message.get("value"), dict):
         ingestor.set_state(message["value"])
     elif kind == "SCHEMA" and isinstance(message.get("schema"), dict):
+        stream = str(message.get("stream"))
         ingestor.schema(
-            str(message.get("stream")),
+            stream,
             message["schema"],
-            message.get("key_properties") or [],
+            (key_overrides or {}).get(stream) or message.get("key_properties") or [],
             message.get("bookmark_properties") or [],
             full_refresh=full_refresh,
         )
     elif kind in ("ACTIVATE_VERSION", "BATCH"):
         return
     else:
+        text = line.decode("utf-8", errors="backslashreplace")
         ingestor.protocol_error(f"not a Singer message (type {kind!r})", text)

@@ -136,10 +136,12 @@ exit 1
     store.migrate()
     [result] = sync(cfg, store, retry=NO_RETRY)
     assert not result.ok
-    assert (
-        result.error
-        == "tap exited with code 1: PermissionError: 401 Unauthorized — bad credentials"
+    log = tmp_path / ".crmhub" / "logs" / f"run-{result.run_id}-legacy.log"
+    assert result.error == (
+        "tap exited with code 1: PermissionError: 401 Unauthorized — bad credentials"
+        f" (tap log: {log})"
     )
+    assert "Traceback (most recent call last):" in log.read_text(encoding="utf-8")
     assert store.load_state("legacy") == {"bookmarks": {"s": {"x": 1}}}
     with store.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(raw_records)).scalar_one() == 1

@@ -1,0 +1,155 @@
+"""An external tap's capabilities and catalog: `--about`, `--discover` (cached), the rules.
+
+The discovered catalog is cached per connector in `.crmhub/catalogs/<name>.json`, keyed by a
+hash of the tap command and of the non-secret config, so a changed config rediscovers;
+`crmhub discover` refreshes it. The select/metadata/schema rules of hub.yaml are applied to
+it (`hub.sync.catalog`) each time, so editing `select:` needs no rediscovery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hub.core.errors import SyncError
+from hub.sync.catalog import apply_catalog_rules, selected_streams, stream_ids
+from schemas.config import ConnectorConfig, HubConfig
+
+__all__ = ["TapCatalog", "capabilities", "catalog_path", "discover", "prepare_catalog"]
+
+CATALOG_FLAGS = (("catalog", "--catalog"), ("properties", "--properties"))
+
+
+@dataclass(frozen=True)
+class TapCatalog:
+    """What the hub hands an external tap: the catalog with hub.yaml's rules applied, the flag
+    that passes it (`--catalog` or `--properties`), and which streams exist / are selected."""
+
+    catalog: dict[str, Any]
+    flag: str
+    streams: list[str]
+    selected: list[str] = field(default_factory=list)
+
+
+def catalog_path(config: HubConfig, connector: ConnectorConfig) -> Path:
+    return Path(config.base_dir) / ".crmhub" / "catalogs" / f"{connector.name}.json"
+
+
+def _cache_key(connector: ConnectorConfig, settings: dict[str, Any], executable: str) -> str:
+    secret = connector.secret_keys()
+    public = {k: v for k, v in settings.items() if k not in secret}
+    text = json.dumps(
+        [Path(executable).name, connector.pip_url, connector.variant, public],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _run_tap(executable: str, args: list[str], settings: dict[str, Any], cwd: Path) -> Any:
+    with tempfile.TemporaryDirectory(prefix="crmhub-tap-") as tmp:
+        config_file = Path(tmp) / "config.json"
+        fd = os.open(config_file, os.O_WRONLY | os.O_CREAT, 0o600)  # holds resolved secrets
+        with os.fdopen(fd, "w") as fh:
+            json.dump(settings, fh)
+        return subprocess.run(
+            [executable, "--config", str(config_file), *args],
+            capture_output=True,
+            timeout=600,
+            cwd=cwd,
+        )
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = [x for x in stderr.decode(errors="replace").splitlines() if x.strip()]
+    return lines[-1].strip() if lines else "no error output"
+
+
+def capabilities(
+    connector: ConnectorConfig, executable: str, settings: dict[str, Any], cwd: Path
+) -> list[str]:
+    """`capabilities:` from hub.yaml, else the tap's `--about --format json` (singer-sdk taps);
+    a tap that has no `--about` (most singer-python taps) declares none."""
+    if connector.capabilities is not None:
+        return list(connector.capabilities)
+    done = _run_tap(executable, ["--about", "--format", "json"], settings, cwd)
+    if done.returncode != 0:
+        return []
+    try:
+        about = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return []
+    caps = about.get("capabilities") if isinstance(about, dict) else None
+    return [str(c) for c in caps] if isinstance(caps, list) else []
+
+
+def discover(
+    config: HubConfig,
+    connector: ConnectorConfig,
+    settings: dict[str, Any],
+    executable: str,
+    *,
+    refresh: bool = False,
+) -> dict[str, Any]:
+    """The tap's `--discover` catalog, from the cache unless stale or `refresh`."""
+    path = catalog_path(config, connector)
+    key = _cache_key(connector, settings, executable)
+    if not refresh and path.is_file():
+        try:
+            cached = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            cached = {}
+        if cached.get("key") == key and isinstance(cached.get("catalog"), dict):
+            return dict(cached["catalog"])
+    done = _run_tap(executable, ["--discover"], settings, Path(config.base_dir))
+    if done.returncode != 0:
+        raise SyncError(
+            connector.name,
+            f"--discover failed (exit {done.returncode}): {_last_line(done.stderr)}",
+            retriable=False,
+        )
+    try:
+        catalog = json.loads(done.stdout)
+    except json.JSONDecodeError as exc:
+        raise SyncError(
+            connector.name, f"--discover printed no JSON catalog ({exc.msg})", retriable=False
+        ) from None
+    if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
+        raise SyncError(connector.name, "--discover printed no `streams` list", retriable=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"key": key, "catalog": catalog}, indent=1), encoding="utf-8")
+    return catalog
+
+
+def prepare_catalog(
+    config: HubConfig,
+    connector: ConnectorConfig,
+    settings: dict[str, Any],
+    executable: str,
+    *,
+    refresh: bool = False,
+) -> TapCatalog | None:
+    """The catalog to run the tap with, or None for a tap that takes none (no `catalog` or
+    `properties` capability: it is run with `--config`/`--state` only, as before)."""
+    caps = capabilities(connector, executable, settings, Path(config.base_dir))
+    flag = next((f for cap, f in CATALOG_FLAGS if cap in caps), None)
+    if flag is None:
+        return None
+    raw = discover(config, connector, settings, executable, refresh=refresh)
+    try:
+        catalog = apply_catalog_rules(
+            raw,
+            select=connector.select,
+            metadata=connector.metadata,
+            schema=connector.schema_,
+            select_filter=connector.select_filter,
+        )
+    except ValueError as exc:
+        raise SyncError(connector.name, f"hub.yaml: {exc}", retriable=False) from None
+    return TapCatalog(catalog, flag, stream_ids(catalog), selected_streams(catalog))
