@@ -37,7 +37,14 @@ from hub.steward.quarantine import (
     list_quarantine,
     quarantine_facets,
 )
-from hub.steward.review import DECISIONS, QueueFilter, decide, decide_many, list_queue, review_pair
+from hub.steward.review import DECISIONS, QueueFilter, decide, list_queue, review_pair
+from hub.steward.review_cluster import (
+    decide_group,
+    decide_many,
+    explain_pair,
+    list_groups,
+    review_group,
+)
 from hub.steward.search import (
     MAX_TOTAL,
     SearchHit,
@@ -77,12 +84,15 @@ __all__ = [
     "customer_view",
     "dashboard",
     "decide",
+    "decide_group",
     "decide_many",
     "end_session",
+    "explain_pair",
     "export_audit",
     "has_role",
     "index_info",
     "list_audit",
+    "list_groups",
     "list_quarantine",
     "list_queue",
     "list_tokens",
@@ -92,6 +102,7 @@ __all__ = [
     "override_field",
     "quarantine_facets",
     "record_audit",
+    "review_group",
     "review_pair",
     "revoke_token",
     "search_customers",

@@ -11,8 +11,7 @@ data changes.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +29,8 @@ from identity.survivorship import GOLDEN_FIELDS, survive
 __all__ = [
     "DECISIONS",
     "QueueFilter",
+    "candidate_row",
     "decide",
-    "decide_many",
     "list_queue",
     "review_pair",
 ]
@@ -127,8 +126,18 @@ def list_queue(
         items.append(
             {
                 "id": row.id,
-                "left": {"source": left[0], "source_id": left[1], "golden_id": gl},
-                "right": {"source": right[0], "source_id": right[1], "golden_id": gr},
+                "left": {
+                    "source": left[0],
+                    "source_id": left[1],
+                    "golden_id": gl,
+                    "golden_size": sizes[gl],
+                },
+                "right": {
+                    "source": right[0],
+                    "source_id": right[1],
+                    "golden_id": gr,
+                    "golden_size": sizes[gr],
+                },
                 "kind": kinds.get(left) or kinds.get(right),
                 "score": row.score,
                 "status": row.status,
@@ -141,7 +150,8 @@ def list_queue(
     return items[offset : offset + limit], len(items)
 
 
-def _candidate(conn: Connection, candidate_id: int) -> Any:
+def candidate_row(conn: Connection, candidate_id: int) -> Any:
+    """The stored review item (one pair), or NotFound saying to reload."""
     row = conn.execute(
         sa.select(match_candidates).where(match_candidates.c.id == candidate_id)
     ).first()
@@ -154,7 +164,7 @@ def review_pair(
     conn: Connection, settings: SurvivorshipSettings, candidate_id: int
 ) -> dict[str, Any]:
     """Side by side: both records, aligned fields, per-field weights, the merged preview."""
-    row = _candidate(conn, candidate_id)
+    row = candidate_row(conn, candidate_id)
     edit = Edit(conn, settings, "preview")
     left: Key = (row.left_source, row.left_source_id)
     right: Key = (row.right_source, row.right_source_id)
@@ -214,7 +224,7 @@ def decide(
     """Record and apply one decision; a second steward deciding the same pair gets Conflict."""
     if decision not in DECISIONS:
         raise InvalidInput(f"unknown decision {decision!r}; use one of {', '.join(DECISIONS)}")
-    row = _candidate(conn, candidate_id)
+    row = candidate_row(conn, candidate_id)
     if row.status not in CandidateStatus.undecided():
         raise Conflict(f"review item {candidate_id} was already decided; reload the queue")
     m = match_candidates.c
@@ -270,29 +280,3 @@ def decide(
         "sub": sub,
     }
     return edit.finish("decision", summary, detail)
-
-
-def decide_many(
-    conn_factory: Callable[[], AbstractContextManager[Connection]],
-    settings: SurvivorshipSettings,
-    actor: str,
-    flt: QueueFilter,
-    decision: str,
-    *,
-    limit: int = 500,
-) -> dict[str, Any]:
-    """Apply one decision to every item of a filtered queue, each in its own transaction;
-    items someone else decided meanwhile are reported, not overwritten."""
-    if decision not in (Decision.MATCH, Decision.NO_MATCH, Decision.UNSURE):
-        raise InvalidInput("bulk decisions are match, no_match or unsure")
-    with conn_factory() as conn:
-        items, _ = list_queue(conn, flt, limit=limit)
-    done, conflicts = [], []
-    for item in items:
-        try:
-            with conn_factory() as conn:
-                result = decide(conn, settings, actor, item["id"], decision, note="bulk")
-            done.append(result.action_id)
-        except (Conflict, NotFound) as error:
-            conflicts.append({"id": item["id"], "error": str(error)})
-    return {"decided": len(done), "actions": done, "conflicts": conflicts}

@@ -22,15 +22,17 @@ from hub.steward import (
     add_user,
     create_token,
     customer_view,
-    decide,
+    decide_group,
     decide_many,
     export_audit,
     list_audit,
+    list_groups,
     list_queue,
     list_tokens,
     list_users,
     merge_golden,
     override_field,
+    review_group,
     review_pair,
     revoke_token,
     search_page,
@@ -56,6 +58,9 @@ class _Body(BaseModel):
 class DecisionIn(_Body):
     decision: Literal["match", "no_match", "unsure", "skip"]
     note: str | None = Field(None, max_length=2000)
+    pairs: list[int] | None = Field(
+        None, description="the pair ids of the group you reviewed; 409 if it changed since"
+    )
 
 
 class BulkDecisionIn(_Body):
@@ -123,36 +128,76 @@ def review_queue(
     max_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     kind: str | None = None,
     status: Literal["open", "unsure"] = "open",
+    group: Annotated[
+        bool, Query(description="false: one item per pair, as before the grouping")
+    ] = True,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    """Open review items, most consequential first (uncertainty x records affected)."""
+    """The review queue, most consequential first (uncertainty x records affected).
+
+    One item per group: a candidate against a golden record, covering every uncertain pair
+    between them. Each item keeps its first pair's fields (`id`, `left`, `right`, `kind`,
+    `score`, `status`, `records_affected`, `priority`) and adds `candidate` and `golden`
+    ({`golden_id`, `size`, `records`: [[source, source_id], ...]}), `pair_ids`, `pair_count`,
+    `min_score` and `max_score`. Every score is a match probability, a float 0..1. `total`
+    counts groups (with `group=false`: pairs, one item per pair).
+    """
     flt = QueueFilter(
         source=source, min_score=min_score, max_score=max_score, kind=kind, status=status
     )
     with hub.read() as conn:
-        items, total = list_queue(conn, flt, limit=limit, offset=offset)
+        if group:
+            items, total = list_groups(conn, flt, limit=limit, offset=offset)
+        else:
+            items, total = list_queue(conn, flt, limit=limit, offset=offset)
     return {"total": total, "items": items}
 
 
 @router.get("/review/{item_id}", tags=["review"])
-def review_item(item_id: int, hub: HubDep, _user: Viewer) -> dict[str, Any]:
-    """Both records side by side, per-field weights and the golden record if merged."""
+def review_item(
+    item_id: int,
+    hub: HubDep,
+    _user: Viewer,
+    view: Annotated[
+        Literal["group", "pair"], Query(description="pair: the single pair, as before")
+    ] = "group",
+) -> dict[str, Any]:
+    """The group of review item `item_id` (any of its pair ids): the candidate's and the
+    golden record's members (`candidate`, `golden`: {`golden_id`, `version`, `size`,
+    `records`}), aligned `fields`, `merged_preview`, and per pair (`pairs`: {`id`, `score`,
+    `candidate`, `member`, `explanation`}) every comparison of the model: `name`,
+    `sentence` (the engine's explanation), `level`, `weight` (bits; null when there was
+    no evidence) and `note` (why not); `prior_bits`, `total_bits`. Scores are 0..1.
+    With `view=pair`: the pair side by side with its stored weights, as before."""
     with hub.read() as conn:
-        return review_pair(conn, hub.settings, item_id)
+        if view == "pair":
+            return review_pair(conn, hub.settings, item_id)
+        return review_group(conn, hub.settings, item_id)
 
 
 @router.post("/review/{item_id}/decision", tags=["review"])
 def review_decide(item_id: int, body: DecisionIn, hub: HubDep, user: Steward) -> dict[str, Any]:
+    """Decide the whole group of review item `item_id` once: a decision row for every pair
+    of it, one action, one audit entry. Send `pairs` (the `pair_ids` you reviewed) to be
+    told (409) when the group changed meanwhile; a group decided by someone else is 409."""
     with hub.write() as conn:
-        return _result(
-            decide(conn, hub.settings, user.actor, item_id, body.decision, note=body.note)
+        result = decide_group(
+            conn,
+            hub.settings,
+            user.actor,
+            item_id,
+            body.decision,
+            note=body.note,
+            expected_pairs=body.pairs,
         )
+    return _result(result)
 
 
 @router.post("/review/bulk-decision", tags=["review"])
 def review_bulk(body: BulkDecisionIn, hub: HubDep, user: Steward) -> dict[str, Any]:
-    """One decision for every open item matching the filter (each its own transaction)."""
+    """One decision for every open group matching the filter (each its own transaction):
+    `decided` counts pairs, `groups` groups, `conflicts` the groups decided meanwhile."""
     flt = QueueFilter(
         source=body.source, min_score=body.min_score, max_score=body.max_score, kind=body.kind
     )

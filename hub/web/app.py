@@ -24,6 +24,7 @@ from hub.web import (
     home,
     insights,
     pages,
+    review_pages,
 )
 from hub.web.security import Hub, LoginRequired
 from schemas.config import HubConfig
@@ -84,6 +85,7 @@ def create_app(config: HubConfig, store: Store, *, secure_cookies: bool = False)
     app.include_router(api.router)
     app.include_router(analytics_api.router)
     app.include_router(pages.router)
+    app.include_router(review_pages.router)
     app.include_router(home.router)
     app.include_router(customers_page.router)
     app.include_router(admin_pages.router)

@@ -1,5 +1,5 @@
-"""Server-rendered pages (Jinja2): sign-in, review queue, pair review, customer 360 and the
-audit log (the home page and quarantine: hub/web/home.py; the customers list:
+"""Server-rendered pages (Jinja2): sign-in, customer 360 and the audit log (the review
+queue: hub/web/review_pages.py; the home page and quarantine: hub/web/home.py; the customers list:
 hub/web/customers_page.py; users and tokens: hub/web/admin_pages.py). Every form posts its
 CSRF token; every change redirects (303) back to a page that shows it, with a one-line message."""
 
@@ -8,31 +8,24 @@ from __future__ import annotations
 import math
 import secrets
 from typing import Annotated
-from urllib.parse import parse_qs, quote, urlencode
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.analyse.queries import profile
-from hub.core.states import CandidateStatus, GoldenStatus
+from hub.core.states import GoldenStatus
 from hub.steward import (
-    DECISIONS,
-    QueueFilter,
     User,
     authenticate,
     create_session,
     customer_view,
-    decide,
-    decide_many,
     end_session,
     list_audit,
-    list_queue,
     login_delay,
     merge_golden,
     override_field,
     record_audit,
-    review_pair,
     undo_action,
     unmerge_golden,
 )
@@ -138,107 +131,6 @@ def logout(request: Request, hub: HubDep, user: Viewer) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
-
-
-def _filter(
-    source: str | None, band: str | None, kind: str | None, status: str = CandidateStatus.OPEN
-) -> QueueFilter:
-    low, high = None, None
-    if band:
-        lo, _, hi = band.partition("-")
-        try:
-            low, high = float(lo), float(hi)
-        except ValueError as exc:
-            raise InvalidInput(f"score band {band!r}: use LOW-HIGH, e.g. 0.7-0.8") from exc
-    return QueueFilter(
-        source=source or None, min_score=low, max_score=high, kind=kind or None, status=status
-    )
-
-
-@router.get("/review", response_class=HTMLResponse)
-def review_list(
-    request: Request,
-    hub: HubDep,
-    user: Viewer,
-    source: str = "",
-    band: str = "",
-    kind: str = "",
-    status: str = CandidateStatus.OPEN,
-    page: int = 1,
-) -> HTMLResponse:
-    flt = _filter(
-        source,
-        band,
-        kind,
-        status if status in CandidateStatus.undecided() else CandidateStatus.OPEN,
-    )
-    size = 50
-    with hub.read() as conn:
-        items, total = list_queue(conn, flt, limit=size, offset=(max(page, 1) - 1) * size)
-    query = urlencode({"source": source, "band": band, "kind": kind, "status": flt.status})
-    return _page(
-        request,
-        "review_list.html",
-        user,
-        items=items,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // size)),
-        source=source,
-        band=band,
-        kind=kind,
-        status=flt.status,
-        query=query,
-    )
-
-
-@router.get("/review/{item_id}", response_class=HTMLResponse)
-def review_item(
-    request: Request, item_id: int, hub: HubDep, user: Viewer, q: str = ""
-) -> HTMLResponse:
-    with hub.read() as conn:
-        pair = review_pair(conn, hub.settings, item_id)
-    return _page(request, "review_pair.html", user, pair=pair, decisions=DECISIONS, query=q)
-
-
-@router.post("/review/{item_id}/decision")
-def review_decide(
-    item_id: int,
-    hub: HubDep,
-    user: Steward,
-    decision: Annotated[str, Form()],
-    note: Annotated[str | None, Form()] = None,
-    query: Annotated[str, Form()] = "",
-) -> Response:
-    with hub.write() as conn:
-        result = decide(conn, hub.settings, user.actor, item_id, decision, note=note or None)
-    flt = _filter(*_unpack(query))
-    with hub.read() as conn:
-        items, _ = list_queue(conn, flt, limit=1)
-    target = f"/review/{items[0]['id']}?q={quote(query)}" if items else f"/review?{query}"
-    return _back(target, f"{result.summary} (action {result.action_id})")
-
-
-def _unpack(query: str) -> tuple[str | None, str | None, str | None]:
-    values = {k: v[0] for k, v in parse_qs(query).items()}
-    return values.get("source"), values.get("band"), values.get("kind")
-
-
-@router.post("/review/bulk")
-def review_bulk(
-    hub: HubDep,
-    user: Steward,
-    decision: Annotated[str, Form()],
-    source: Annotated[str, Form()] = "",
-    band: Annotated[str, Form()] = "",
-    kind: Annotated[str, Form()] = "",
-) -> Response:
-    flt = _filter(source, band, kind)
-    outcome = decide_many(hub.write, hub.settings, user.actor, flt, decision)
-    msg = f"{outcome['decided']} items decided ({decision})"
-    if outcome["conflicts"]:
-        msg += f", {len(outcome['conflicts'])} skipped: decided by someone else meanwhile"
-    return _back("/review?" + urlencode({"source": source, "band": band, "kind": kind}), msg)
 
 
 @router.get("/customers/{golden_id}", response_class=HTMLResponse)
