@@ -13,6 +13,7 @@ writes thousands of rows per batch, and that per-row handling was a third of its
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,12 +44,11 @@ def upsert(
     `table.c.attempts + 1`). Rows are keyed by name; within one call the last row for a
     key wins. All writes use the caller's transaction.
     """
-    by_key: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in rows:
-        by_key[tuple(row[k] for k in key)] = row if isinstance(row, dict) else dict(row)
+    key_of = itemgetter(*key) if len(key) > 1 else (lambda row: (row[key[0]],))
+    by_key: dict[Any, Mapping[str, Any]] = {key_of(row): row for row in rows}
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in by_key.values():  # one statement per set of columns named
-        shapes.setdefault(tuple(row), []).append(row)
+        shapes.setdefault(tuple(row), []).append(row if isinstance(row, dict) else dict(row))
     extra = dict(on_update or {})
     dialect_insert = _DIALECT_INSERTS.get(conn.dialect.name)
     for columns, batch in shapes.items():
@@ -85,25 +85,25 @@ def _driver_executemany(
     if compiled.positional and sorted(names) != sorted(columns):  # not a plain insert: be safe
         conn.execute(statement, rows)
         return
-    processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
-    sentinel = object()
-    last_in = [sentinel] * len(names)
-    last_out: list[Any] = [None] * len(names)
-
-    def value(index: int, raw: Any) -> Any:
-        process = processors[index]
-        if process is None or raw is None:
-            return raw
-        if raw is last_in[index]:
-            return last_out[index]
-        out = process(raw)
-        last_in[index], last_out[index] = raw, out
-        return out
-
-    params: list[Any] = [tuple(value(i, row[name]) for i, name in enumerate(names)) for row in rows]
+    columns_out = [
+        _processed([row[name] for row in rows], table.c[name].type._cached_bind_processor(dialect))
+        for name in names
+    ]
+    params: list[Any] = list(zip(*columns_out, strict=True))
     if not compiled.positional:
         params = [dict(zip(names, values, strict=True)) for values in params]
     conn.exec_driver_sql(compiled.string, params)
+
+
+def _processed(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
+    """One column's values as the driver takes them; a value shared by every row (a batch's
+    timestamp, run id) is converted once."""
+    if process is None or not values:
+        return values
+    first = values[0]
+    if all(v is first for v in values):
+        return [process(first)] * len(values)
+    return [process(v) for v in values]
 
 
 def _update_else_insert(

@@ -97,7 +97,8 @@ class Mapper:
         self.entity = stream.entity
         self.fingerprint = mapping_fingerprint(stream)
         self._model = _MODELS.get(stream.entity)
-        self._rules: list[tuple[str, Callable[[Mapping[str, Any]], Any]]] = []
+        # (target, field name, None) for a plain field, (target, None, rule) for the rest
+        self._rules: list[tuple[str, str | None, Callable[[Mapping[str, Any]], Any] | None]] = []
         self._converted = _converted_fields(self._model) if self._model is not None else ()
         if self._model is not None:
             mapped = dict(stream.mapping)
@@ -105,15 +106,19 @@ class Mapper:
                 if name not in mapped and name not in ("source", "source_id"):
                     mapped[name] = name  # same-named field, if the record has one
             for target, expr in mapped.items():
-                self._rules.append((target, _bind(expr)))
+                if isinstance(expr, str) and "." not in expr:
+                    self._rules.append((target, expr, None))
+                else:
+                    self._rules.append((target, None, _bind(expr)))
 
     def __call__(self, record: Mapping[str, Any], source_id: str) -> dict[str, Any] | None:
         """The canonical row for `record`, None for raw streams; MappingError if invalid."""
         if self._model is None:
             return None
         values: dict[str, Any] = {"source": self.source, "source_id": source_id}
-        for target, rule in self._rules:
-            value = rule(record)
+        get = record.get
+        for target, name, rule in self._rules:
+            value = rule(record) if rule is not None else get(name or "")
             if value is not None:
                 values[target] = value
         try:
@@ -129,8 +134,9 @@ class Mapper:
 
 
 def _bind(expr: MappingExpr) -> Callable[[Mapping[str, Any]], Any]:
-    if isinstance(expr, str) and "." not in expr:
-        return lambda record: record.get(expr)
+    if isinstance(expr, ConstExpr):
+        const = expr.const
+        return lambda _record: const
     return lambda record: evaluate(expr, record)
 
 
