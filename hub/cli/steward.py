@@ -245,8 +245,16 @@ def review_list(
         items, total = list_queue(conn, flt, limit=limit)
     store.dispose()
     if json:
-        keys = ("id", "left", "right", "kind", "score", "records_affected", "priority")
-        shown = [{k: i[k] for k in keys} for i in items]
+        side = ("source", "source_id", "golden_id")  # stable keys, whatever the queue adds
+        keys = ("id", "kind", "score", "records_affected", "priority")
+        shown = [
+            {
+                **{k: i[k] for k in keys},
+                "left": {k: i["left"].get(k) for k in side},
+                "right": {k: i["right"].get(k) for k in side},
+            }
+            for i in items
+        ]
         print_json({"total": total, "shown": len(shown), "items": shown})
         return
     table = new_table()
@@ -309,7 +317,10 @@ def review_show(
                 "score": pair["score"],
                 "status": pair["status"],
                 **sides,
-                "fields": pair["fields"],
+                "fields": [
+                    {k: f.get(k) for k in ("field", "left", "right", "merged")}
+                    for f in pair["fields"]
+                ],
                 "weights": weights,
             }
         )
