@@ -16,6 +16,7 @@ def test_the_audit_log_shows_a_stewards_decision_and_merge_to_an_admin(
     steward = browser.new_context(base_url=hub.url)
     try:
         sam = login(steward.new_page(), "sam")
+        sam.goto("/review")
         sam.locator("a.item-link").first.click()
         sam.wait_for_url(re.compile(r"/review/\d+"))
         item = re.search(r"/review/(\d+)", sam.url).group(1)  # type: ignore[union-attr]
