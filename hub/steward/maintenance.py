@@ -9,12 +9,15 @@ id, records moved out get a new id (or the target's).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
+from hub.core.clock import as_utc
 from hub.core.states import CandidateStatus, Decision
 from hub.resolve.run import CONSTRAINING
 from hub.steward.edits import ActionResult, Edit, Key, SurvivorshipSettings
@@ -32,8 +35,10 @@ from identity.survivorship import GOLDEN_FIELDS
 from schemas.customer import CustomerRecord
 
 __all__ = [
+    "CannotLink",
     "apply_merge",
     "apply_unmerge",
+    "cannot_links",
     "merge_golden",
     "override_field",
     "undo_action",
@@ -91,32 +96,75 @@ def apply_merge(
     }
 
 
+@dataclass(frozen=True, kw_only=True)
+class CannotLink:
+    """A "not a match" in force between two records: the latest match / no_match / reset
+    decision of the pair, with who made it, when, in which action and why."""
+
+    left: Key
+    right: Key
+    decided_by: str
+    decided_at: datetime
+    action_id: int | None
+    note: str | None
+
+    def describe(self) -> str:
+        """`web/w-6 and erp/1006 were decided not to match by sam at 2026-12-05 07:40 UTC
+        (action 12)`: the pair, who, when and the action to undo."""
+        (ls, lid), (rs, rid) = self.left, self.right
+        text = (
+            f"{ls}/{lid} and {rs}/{rid} were decided not to match by {self.decided_by} "
+            f"at {as_utc(self.decided_at):%Y-%m-%d %H:%M} UTC"
+        )
+        if self.action_id is not None:
+            text += f" (action {self.action_id}" + (f": {self.note})" if self.note else ")")
+        return text
+
+
+def cannot_links(conn: Connection, groups: Sequence[Sequence[Key]]) -> list[CannotLink]:
+    """The "not a match" decisions in force between records of different `groups` (e.g. the
+    members of two golden records), oldest first."""
+    owner = {key: i for i, group in enumerate(groups) for key in group}
+    if not owner:
+        return []
+    d = steward_decisions.c
+    latest: dict[tuple[Key, Key], Any] = {}
+    keys = list(owner)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        rows = conn.execute(
+            sa.select(steward_decisions).where(
+                d.decision.in_(CONSTRAINING),
+                sa.tuple_(d.left_source, d.left_source_id).in_(chunk),
+                sa.tuple_(d.right_source, d.right_source_id).in_(keys),
+            )
+        )
+        for row in rows:
+            pair = ((row.left_source, row.left_source_id), (row.right_source, row.right_source_id))
+            if pair not in latest or latest[pair].id < row.id:
+                latest[pair] = row
+    return [
+        CannotLink(
+            left=a,
+            right=b,
+            decided_by=row.decided_by,
+            decided_at=row.decided_at,
+            action_id=row.action_id,
+            note=row.note,
+        )
+        for (a, b), row in sorted(latest.items(), key=lambda item: item[1].id)
+        if row.decision == Decision.NO_MATCH and owner[a] != owner[b]
+    ]
+
+
 def _refuse_cannot_links(
     edit: Edit, groups: Sequence[Sequence[Key]], deciding: Sequence[Key] = ()
 ) -> None:
     """A merge may not join records a steward said are different people (undo that first)."""
-    owner = {key: i for i, group in enumerate(groups) for key in group}
-    d = steward_decisions.c
-    latest: dict[tuple[Key, Key], Any] = {}
-    rows = edit.conn.execute(
-        sa.select(steward_decisions)
-        .where(
-            d.decision.in_(CONSTRAINING),
-            sa.tuple_(d.left_source, d.left_source_id).in_(list(owner)),
-            sa.tuple_(d.right_source, d.right_source_id).in_(list(owner)),
-        )
-        .order_by(d.id)
-    )
-    for row in rows:
-        pair = ((row.left_source, row.left_source_id), (row.right_source, row.right_source_id))
-        latest[pair] = row
-    for (a, b), row in latest.items():
-        if row.decision == Decision.NO_MATCH and owner[a] != owner[b] and {a, b} != set(deciding):
-            raise Conflict(
-                f"{a[0]}/{a[1]} and {b[0]}/{b[1]} were decided not to match (by "
-                f"{row.decided_by} at {row.decided_at:%Y-%m-%d %H:%M}); undo that decision "
-                "or unmerge first"
-            )
+    for link in cannot_links(edit.conn, groups):
+        if {link.left, link.right} != set(deciding):
+            action = f"undo action {link.action_id}" if link.action_id else "undo that decision"
+            raise Conflict(f"{link.describe()}; {action} or unmerge first")
 
 
 def apply_unmerge(
@@ -326,11 +374,14 @@ def undo_action(
     edit = Edit(conn, settings, actor)
     edit.versions.update(detail.get("versions_after") or {})
     undo_detail(edit, detail.get("sub") or detail)
-    edit.restore_pairs(detail.get("pairs") or [])
-    if row.kind == "decision":
+    # newest first: a pair constrained twice by the action (a merge's link and the decision
+    # itself) ends at what it was before the action, not at the action's first change
+    edit.restore_pairs(list(reversed(detail.get("pairs") or [])))
+    if row.kind == "decision":  # every pair the decision covered goes back to the queue
+        pairs = detail.get("candidate_ids") or [detail["candidate_id"]]
         conn.execute(
             match_candidates.update()
-            .where(match_candidates.c.id == detail["candidate_id"])
+            .where(match_candidates.c.id.in_(pairs))
             .values(status=detail.get("previous_status", CandidateStatus.OPEN))
         )
     return edit.finish(

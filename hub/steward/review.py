@@ -11,7 +11,7 @@ data changes.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,14 +28,24 @@ from identity.survivorship import GOLDEN_FIELDS, survive
 
 __all__ = [
     "DECISIONS",
+    "DECISION_WORDS",
     "QueueFilter",
+    "Recorded",
     "candidate_row",
     "decide",
     "list_queue",
+    "open_row",
+    "record_decision",
     "review_pair",
 ]
 
 DECISIONS = (Decision.MATCH, Decision.NO_MATCH, Decision.UNSURE, Decision.SKIP)
+DECISION_WORDS: dict[str, str] = {  # how a summary, a flash and the audit log say each
+    Decision.MATCH: "match",
+    Decision.NO_MATCH: "not a match",
+    Decision.UNSURE: "unsure",
+    Decision.SKIP: "skipped",
+}
 _STATUS_AFTER: dict[str, str] = {
     Decision.MATCH: CandidateStatus.DECIDED,
     Decision.NO_MATCH: CandidateStatus.DECIDED,
@@ -212,6 +222,86 @@ def review_pair(
     }
 
 
+def open_row(conn: Connection, candidate_id: int, decision: str) -> Any:
+    """The review item to decide: InvalidInput for an unknown decision, NotFound for an
+    unknown item, Conflict when it was decided already."""
+    if decision not in DECISIONS:
+        raise InvalidInput(f"unknown decision {decision!r}; use one of {', '.join(DECISIONS)}")
+    row = candidate_row(conn, candidate_id)
+    if row.status not in CandidateStatus.undecided():
+        raise Conflict(f"review item {candidate_id} was already decided; reload the queue")
+    return row
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a decision did to its pairs: where each pair's two records were before and
+    after (golden ids, in the order of the rows), and the merge or unmerge it made (the
+    undo detail), if any."""
+
+    before: list[dict[str, str]]
+    after: list[dict[str, str]]
+    sub: dict[str, Any] | None
+
+
+Apply = Callable[[list[dict[str, str]]], dict[str, Any] | None]
+
+
+def record_decision(
+    edit: Edit,
+    rows: Sequence[Any],
+    decision: str,
+    *,
+    note: str | None = None,
+    apply: Apply | None = None,
+) -> Recorded:
+    """The steward decision data for the review pairs `rows` (match_candidates rows), in
+    `edit`'s transaction — the one way a pair decision is stored.
+
+    Each pair is claimed first: its status moves on only if it is still the status read, so
+    of two stewards deciding at once one gets Conflict before anything changed. Then `apply`
+    (given where the records are) makes the merge or unmerge the decision calls for, and one
+    decision row per pair is appended (append-only: who and when, the score the steward saw,
+    the golden records before and after, and the identifying-data hashes that make the pair
+    asked again when either record changes). match / no_match are constraints every later
+    `crmhub resolve` honours; unsure / skip are recorded but constrain nothing.
+    """
+    m = match_candidates.c
+    for r in rows:
+        claimed = edit.conn.execute(
+            match_candidates.update()
+            .where(m.id == r.id, m.status == r.status)
+            .values(status=_STATUS_AFTER.get(decision, r.status))
+        )
+        if claimed.rowcount != 1:
+            raise Conflict(f"review item {r.id} was just decided by someone else; reload")
+    keys: list[tuple[Key, Key]] = [
+        ((r.left_source, r.left_source_id), (r.right_source, r.right_source_id)) for r in rows
+    ]
+    before = [{"left": edit.golden_of(a), "right": edit.golden_of(b)} for a, b in keys]
+    sub = apply(before) if apply is not None else None
+    after = [{"left": edit.golden_of(a), "right": edit.golden_of(b)} for a, b in keys]
+    hashes = {
+        (r["source"], r["source_id"]): identifying_hash(r)
+        for r in load_customer_records(edit.conn, {k for pair in keys for k in pair})
+    }
+    for r, (a, b), was, now in zip(rows, keys, before, after, strict=True):
+        edit.constrain(
+            a,
+            b,
+            decision,
+            score_at_decision=r.score,
+            before=was,
+            after=now,
+            note=note,
+            left_hash=hashes.get(a),
+            right_hash=hashes.get(b),
+        )
+        if decision in (Decision.UNSURE, Decision.SKIP):
+            edit.pairs.pop()  # recorded, but no constraint to restore on undo
+    return Recorded(before, after, sub)
+
+
 def decide(
     conn: Connection,
     settings: SurvivorshipSettings,
@@ -221,62 +311,32 @@ def decide(
     *,
     note: str | None = None,
 ) -> ActionResult:
-    """Record and apply one decision; a second steward deciding the same pair gets Conflict."""
-    if decision not in DECISIONS:
-        raise InvalidInput(f"unknown decision {decision!r}; use one of {', '.join(DECISIONS)}")
-    row = candidate_row(conn, candidate_id)
-    if row.status not in CandidateStatus.undecided():
-        raise Conflict(f"review item {candidate_id} was already decided; reload the queue")
-    m = match_candidates.c
-    new_status = _STATUS_AFTER.get(decision, row.status)
-    claimed = conn.execute(
-        match_candidates.update()
-        .where(m.id == candidate_id, m.status == row.status)
-        .values(status=new_status)
-    )
-    if claimed.rowcount != 1:
-        raise Conflict(f"review item {candidate_id} was just decided by someone else; reload")
+    """Record and apply one pair's decision; a second steward deciding the same pair gets
+    Conflict. A match may overrule this very pair's earlier "not a match" (it is asked again
+    because a record changed); any other "not a match" between the two golden records
+    refuses the merge."""
+    row = open_row(conn, candidate_id, decision)
     edit = Edit(conn, settings, actor)
     left: Key = (row.left_source, row.left_source_id)
     right: Key = (row.right_source, row.right_source_id)
-    before = {"left": edit.golden_of(left), "right": edit.golden_of(right)}
-    sub: dict[str, Any] | None = None
-    if decision == Decision.MATCH and before["left"] != before["right"]:
-        sub = apply_merge(edit, [before["left"], before["right"]], {}, deciding=(left, right))
-    elif decision == Decision.NO_MATCH and before["left"] == before["right"]:
-        sub = apply_unmerge(edit, before["left"], [right], None)
-    after = {"left": edit.golden_of(left), "right": edit.golden_of(right)}
-    hashes = {
-        (r["source"], r["source_id"]): identifying_hash(r)
-        for r in load_customer_records(conn, [left, right])
-    }
-    edit.constrain(
-        left,
-        right,
-        decision,
-        score_at_decision=row.score,
-        before=before,
-        after=after,
-        note=note,
-        left_hash=hashes.get(left),
-        right_hash=hashes.get(right),
-    )
-    if decision in (Decision.UNSURE, Decision.SKIP):
-        edit.pairs.pop()  # recorded, but no constraint to restore on undo
-    words: dict[str, str] = {
-        Decision.MATCH: "match",
-        Decision.NO_MATCH: "not a match",
-        Decision.UNSURE: "unsure",
-        Decision.SKIP: "skipped",
-    }
-    summary = f"review item {candidate_id}: {words[decision]}"
+
+    def apply(before: list[dict[str, str]]) -> dict[str, Any] | None:
+        gl, gr = before[0]["left"], before[0]["right"]
+        if decision == Decision.MATCH and gl != gr:
+            return apply_merge(edit, [gl, gr], {}, deciding=(left, right))
+        if decision == Decision.NO_MATCH and gl == gr:
+            return apply_unmerge(edit, gl, [right], None)
+        return None
+
+    recorded = record_decision(edit, [row], decision, note=note, apply=apply)
     detail = {
         "candidate_id": candidate_id,
         "decision": decision,
         "previous_status": row.status,
         "score": row.score,
-        "before": before,
-        "after": after,
-        "sub": sub,
+        "before": recorded.before[0],
+        "after": recorded.after[0],
+        "sub": recorded.sub,
     }
+    summary = f"review item {candidate_id}: {DECISION_WORDS[decision]}"
     return edit.finish("decision", summary, detail)

@@ -9,6 +9,13 @@ action with one audit entry: match merges the two golden records; not a match re
 cannot-link for every pair (the later resolves keep them apart); unsure and skip record the
 judgement without a constraint. A group is named by its lowest pair id (its `id`), so links to
 any pair of the group still open it.
+
+A "not a match" is never overridden as a side effect: when a steward said earlier that the
+candidate and one member are different people (and that decision still stands), a match on
+the group is refused — as Reltio and Informatica MDM keep a "not a match" until someone
+removes it — with the pair, who, when and the action to undo; the group's page says so
+before anyone decides. Only a group of one pair, asked again because a record changed since,
+may overrule its own earlier answer.
 """
 
 from __future__ import annotations
@@ -22,29 +29,26 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.core.states import CandidateStatus, Decision
-from hub.resolve.run import identifying_hash, load_customer_records, provenance_json
+from hub.core.states import Decision
+from hub.resolve.run import load_customer_records, provenance_json
 from hub.steward.edits import ActionResult, Edit, Key, SurvivorshipSettings
 from hub.steward.errors import Conflict, InvalidInput, NotFound
-from hub.steward.maintenance import apply_merge
-from hub.steward.review import DECISIONS, QueueFilter, candidate_row, decide, list_queue
+from hub.steward.maintenance import CannotLink, apply_merge, cannot_links
+from hub.steward.review import (
+    DECISION_WORDS,
+    QueueFilter,
+    candidate_row,
+    decide,
+    list_queue,
+    open_row,
+    record_decision,
+)
 from hub.store.tables import match_candidates
 from identity.explain import describe_comparisons
 from identity.survivorship import GOLDEN_FIELDS, survive
 
 __all__ = ["decide_group", "decide_many", "explain_pair", "list_groups", "review_group"]
 
-_WORDS: dict[str, str] = {
-    Decision.MATCH: "match",
-    Decision.NO_MATCH: "not a match",
-    Decision.UNSURE: "unsure",
-    Decision.SKIP: "skipped",
-}
-_STATUS_AFTER: dict[str, str] = {
-    Decision.MATCH: CandidateStatus.DECIDED,
-    Decision.NO_MATCH: CandidateStatus.DECIDED,
-    Decision.UNSURE: CandidateStatus.UNSURE,
-}
 _SHOWN = tuple(f for f in GOLDEN_FIELDS if f not in ("kind", "updated_at"))
 
 
@@ -154,6 +158,41 @@ def _group(conn: Connection, edit: Edit, row: Any) -> _Group | None:
     return _Group(cand, gold, rows)
 
 
+def _standing_no_match(conn: Connection, edit: Edit, group: _Group) -> list[CannotLink]:
+    """The "not a match" decisions still standing between the candidate's records and the
+    golden record's (oldest first)."""
+    return cannot_links(conn, [edit.members(group.candidate), edit.members(group.golden)])
+
+
+def _overridden(group: _Group, links: Sequence[CannotLink]) -> list[CannotLink]:
+    """The standing "not a match" decisions a match on the group would override: all of
+    them, except in a group of one pair that pair's own (asked again: its answer may
+    change)."""
+    if len(group.rows) == 1:
+        r = group.rows[0]
+        own = {(r.left_source, r.left_source_id), (r.right_source, r.right_source_id)}
+        return [link for link in links if {link.left, link.right} != own]
+    return list(links)
+
+
+def _refusal(item_id: int, pairs: int, links: Sequence[CannotLink]) -> str:
+    """Why a match on the group is refused and what to do instead."""
+    first = links[0]
+    more = f" (and {len(links) - 1} more)" if len(links) > 1 else ""
+    undo = (
+        f"undo action {first.action_id} (its Undo button on this page, or "
+        f"POST /api/actions/{first.action_id}/undo) and decide again"
+        if first.action_id is not None
+        else "withdraw that decision and decide again"
+    )
+    scope = f"all {pairs} pairs of" if pairs > 1 else "the pair of"
+    return (
+        f"review item {item_id}: match refused — {first.describe()}{more}. A match would "
+        f"override that for {scope} this group. If that decision was wrong, {undo}; "
+        "otherwise decide 'not a match' or 'unsure'"
+    )
+
+
 def explain_pair(
     weights: dict[str, Any] | None,
     score: float,
@@ -235,7 +274,10 @@ def review_group(conn: Connection, settings: SurvivorshipSettings, item_id: int)
     Fields: `id` (the group's lowest pair id), `status`, `pair_ids`, `min_score` /
     `max_score` (0..1), `candidate` and `golden` ({golden_id, version, size, records}),
     `fields` ([{field, candidate: [...], golden: [...], merged}]), `merged_preview`,
-    `pairs` ([{id, score, candidate, member, explanation}]).
+    `pairs` ([{id, score, candidate, member, explanation}]), `earlier_no_match` (the "not
+    a match" decisions standing between the two: {left, right, decided_by, decided_at,
+    action_id, note, pair_id, text}) and `match_refused` (why a match would be refused, or
+    None).
     """
     row = candidate_row(conn, item_id)
     edit = Edit(conn, settings, "preview")
@@ -292,10 +334,32 @@ def review_group(conn: Connection, settings: SurvivorshipSettings, item_id: int)
             }
         )
     scores = [p["score"] for p in pairs]
+    standing = _standing_no_match(conn, edit, group) if group.candidate != group.golden else []
+    overridden = _overridden(group, standing)
+    pair_of = {
+        frozenset({(r.left_source, r.left_source_id), (r.right_source, r.right_source_id)}): r.id
+        for r in group.rows
+    }
     return {
         "id": group.rows[0].id,
         "status": row.status,
         "pair_ids": [p["id"] for p in pairs],
+        "earlier_no_match": [
+            {
+                "left": list(link.left),
+                "right": list(link.right),
+                "decided_by": link.decided_by,
+                "decided_at": link.decided_at,
+                "action_id": link.action_id,
+                "note": link.note,
+                "pair_id": pair_of.get(frozenset({link.left, link.right})),
+                "text": link.describe(),
+            }
+            for link in standing
+        ],
+        "match_refused": (
+            _refusal(group.rows[0].id, len(group.rows), overridden) if overridden else None
+        ),
         "min_score": min(scores),
         "max_score": max(scores),
         "candidate": candidate,
@@ -322,12 +386,9 @@ def decide_group(
 ) -> ActionResult:
     """Decide the group of review item `item_id` once: one decision row per pair, one action
     and one audit entry. `expected_pairs` (the pair ids the steward saw) guards against a
-    group that changed meanwhile; a group someone else decided answers Conflict."""
-    if decision not in DECISIONS:
-        raise InvalidInput(f"unknown decision {decision!r}; use one of {', '.join(DECISIONS)}")
-    row = candidate_row(conn, item_id)
-    if row.status not in CandidateStatus.undecided():
-        raise Conflict(f"review item {item_id} was already decided; reload the queue")
+    group that changed meanwhile; a group someone else decided answers Conflict, and so
+    does a match that would override a standing "not a match" (see the module docstring)."""
+    row = open_row(conn, item_id, decision)
     edit = Edit(conn, settings, actor)
     group = _group(conn, edit, row)
     if group is None:  # its records share a golden record already: the pair decision applies
@@ -338,50 +399,26 @@ def decide_group(
             f"review item {item_id} now covers pairs {', '.join(map(str, ids))} (you saw "
             f"{', '.join(map(str, sorted(expected_pairs)))}); reload and decide again"
         )
-    m = match_candidates.c
-    new_status = _STATUS_AFTER.get(decision, row.status)
-    for r in group.rows:
-        claimed = conn.execute(
-            match_candidates.update()
-            .where(m.id == r.id, m.status == r.status)
-            .values(status=new_status)
-        )
-        if claimed.rowcount != 1:
-            raise Conflict(f"review item {r.id} was just decided by someone else; reload")
-    keys = [
-        ((r.left_source, r.left_source_id), (r.right_source, r.right_source_id)) for r in group.rows
-    ]
-    before = [{"left": edit.golden_of(a), "right": edit.golden_of(b)} for a, b in keys]
+    if decision == Decision.MATCH:
+        overridden = _overridden(group, _standing_no_match(conn, edit, group))
+        if overridden:
+            raise Conflict(_refusal(ids[0], len(ids), overridden))
     cand_members = edit.members(group.candidate)
     who = _label(cand_members[0]) if len(cand_members) == 1 else group.candidate
-    sub: dict[str, Any] | None = None
-    if decision == Decision.MATCH:
-        # a single pair may overrule its own earlier "not a match" (re-asked after its data
-        # changed); any other cannot-link between the two golden records refuses the merge
-        deciding = keys[0] if len(keys) == 1 else ()
-        sub = apply_merge(edit, [group.candidate, group.golden], {}, deciding=deciding)
-    after = [{"left": edit.golden_of(a), "right": edit.golden_of(b)} for a, b in keys]
-    hashes = {
-        (r["source"], r["source_id"]): identifying_hash(r)
-        for r in load_customer_records(conn, {k for pair in keys for k in pair})
-    }
-    for r, (a, b), was, now in zip(group.rows, keys, before, after, strict=True):
-        edit.constrain(
-            a,
-            b,
-            decision,
-            score_at_decision=r.score,
-            before=was,
-            after=now,
-            note=note,
-            left_hash=hashes.get(a),
-            right_hash=hashes.get(b),
-        )
-        if decision in (Decision.UNSURE, Decision.SKIP):
-            edit.pairs.pop()  # recorded, but no constraint to restore on undo
-    summary = f"review item {ids[0]}: {_WORDS[decision]}"
+
+    def apply(_before: list[dict[str, str]]) -> dict[str, Any] | None:
+        if decision != Decision.MATCH:
+            return None
+        r = group.rows[0]
+        own = [(r.left_source, r.left_source_id), (r.right_source, r.right_source_id)]
+        deciding = own if len(group.rows) == 1 else ()
+        return apply_merge(edit, [group.candidate, group.golden], {}, deciding=deciding)
+
+    recorded = record_decision(edit, group.rows, decision, note=note, apply=apply)
+    summary = f"review item {ids[0]}: {DECISION_WORDS[decision]}"
     if len(ids) > 1:
         summary += f" ({len(ids)} pairs: {who} against {group.golden})"
+    single = len(ids) == 1
     detail = {
         "candidate_id": item_id,
         "candidate_ids": ids,
@@ -389,9 +426,9 @@ def decide_group(
         "previous_status": row.status,
         "score": row.score,
         "group": {"candidate": group.candidate, "golden": group.golden},
-        "before": before[0] if len(ids) == 1 else before,
-        "after": after[0] if len(ids) == 1 else after,
-        "sub": sub,
+        "before": recorded.before[0] if single else recorded.before,
+        "after": recorded.after[0] if single else recorded.after,
+        "sub": recorded.sub,
     }
     return edit.finish("decision", summary, detail)
 
