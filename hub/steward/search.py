@@ -5,16 +5,18 @@ name order and missing accents still find the customer; e-mails and phones are n
 the way the identity engine does (E.164 phones, so 06 30…, +36 30… and 0036 30… agree).
 
 One index per store (`hub.steward.search_index`), built when the web server starts
-(`warm_search_index`) or else by the first search. Each search checks whether the store
-changed with primary-key maxima only (the newest audit entry and steward action — every
-steward edit and every engine merge or split writes one — and, on SQLite, the newest golden
-record and crosswalk row). What those miss — a resolve that only changes the fields of
-existing golden records — a full fingerprint (counts and latest timestamps, scans at 1M rows)
-catches: it is taken off the request path, by a thread, at most every `FULL_CHECK_SECONDS`.
-A small index (up to `SYNC_REBUILD_LIMIT` golden records) is rebuilt
-at once, so the next search sees a change; a large one is rebuilt in a background thread
-while the old index keeps serving (hits are read from the store, so records merged away
-meanwhile are already left out).
+(`warm_search_index`) or else by the first search, and kept current without rebuilding it
+per change. Each search reads a change marker in one statement of indexed maxima: the newest
+audit entry and steward action (every steward edit and engine merge or split writes one), the
+latest golden `updated_at` and crosswalk `assigned_at` (a resolve stamps every record it
+changes) and, on SQLite, the newest golden and crosswalk rowids. When it moved, the golden
+records changed since are found from those same columns and re-indexed into a small overlay
+index: the full index leaves them out of its answers, the overlay answers for them. Past
+`OVERLAY_LIMIT` changed records the whole index is rebuilt — at once for a small store (up
+to `SYNC_REBUILD_LIMIT` golden records), else in a background thread while the old index and
+its overlay keep serving. Hits are read from the store, so records merged away meanwhile are
+already left out. A build never takes a second connection from the pool while a request holds
+one (the request's own connection is used), so a burst of searches cannot starve the pool.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ from hub.steward.search_index import Ranked, SearchIndex, display_name
 from hub.store.tables import audit_log, crosswalk, golden_records, steward_actions
 
 __all__ = [
-    "FULL_CHECK_SECONDS",
     "MAX_TOTAL",
+    "OVERLAY_LIMIT",
     "SYNC_REBUILD_LIMIT",
     "IndexInfo",
     "SearchHit",
@@ -45,8 +47,8 @@ __all__ = [
 ]
 
 MAX_TOTAL = 1000  # matches counted per query; more are reported as "1,000+"
-SYNC_REBUILD_LIMIT = 100_000  # golden records up to which a change is indexed in the request
-FULL_CHECK_SECONDS = 30.0
+SYNC_REBUILD_LIMIT = 100_000  # golden records up to which a full rebuild runs in the request
+OVERLAY_LIMIT = 5_000  # changed golden records kept in the overlay before a full rebuild
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,20 +87,42 @@ class IndexInfo:
     names: int
     build_seconds: float
     rebuilding: bool
+    changed: int = 0  # golden records served from the overlay (changed since the build)
+
+
+@dataclass(frozen=True, slots=True)
+class _Marker:
+    """Indexed maxima that move whenever something the index holds may have changed."""
+
+    audit: int | None
+    action: int | None
+    updated: Any  # latest golden_records.updated_at
+    assigned: Any  # latest crosswalk.assigned_at
+    golden_row: int | None  # SQLite rowid maxima: rows inserted (None elsewhere)
+    crosswalk_row: int | None
 
 
 class _Slot:
-    """The index of one store, its change marker, and the background rebuild if one runs."""
+    """The index of one store: the full build, the overlay of records changed since, the
+    marker both are current to, and the background rebuild if one runs."""
 
     def __init__(self) -> None:
         self.index: SearchIndex | None = None
-        self.marker: tuple[Any, ...] | None = None
-        self.fingerprint: tuple[Any, ...] | None = None
-        self.checked_at = 0.0
+        self.overlay: SearchIndex | None = None
+        self.changed: frozenset[str] = frozenset()  # golden ids the overlay answers for
+        self.marker: _Marker | None = None
         self.builds = 0
         self.build_seconds = 0.0
         self.rebuilding: threading.Thread | None = None
-        self.lock = threading.Lock()  # one build at a time per store
+        self.lock = threading.Lock()  # one refresh or synchronous build at a time
+        self.view: tuple[SearchIndex, SearchIndex | None, frozenset[str]] | None = None
+
+    def serve(
+        self, index: SearchIndex, overlay: SearchIndex | None, changed: frozenset[str]
+    ) -> None:
+        """Swap in what searches read, as one tuple (a search never sees half a swap)."""
+        self.index, self.overlay, self.changed = index, overlay, changed
+        self.view = (index, overlay, changed)
 
 
 _SLOTS: dict[str, _Slot] = {}
@@ -111,84 +135,141 @@ def _slot(engine: Engine) -> _Slot:
         return _SLOTS.setdefault(key, _Slot())
 
 
-def _marker(conn: Connection) -> tuple[Any, ...]:
-    """Cheap change marker: primary-key maxima only (no counts, no scans)."""
-    marks: list[Any] = [
-        conn.execute(sa.select(sa.func.max(audit_log.c.id))).scalar(),
-        conn.execute(sa.select(sa.func.max(steward_actions.c.id))).scalar(),
-    ]
-    if conn.dialect.name == "sqlite":  # new golden records and crosswalk rows: rowid maxima
-        marks += [
-            conn.exec_driver_sql("SELECT max(rowid) FROM golden_records").scalar(),
-            conn.exec_driver_sql("SELECT max(rowid) FROM crosswalk").scalar(),
-        ]
-    return tuple(marks)
-
-
-def _fingerprint(conn: Connection) -> tuple[Any, ...]:
-    """Full change fingerprint: counts and latest timestamps (scans; never per request)."""
+def _marker(conn: Connection) -> _Marker:
+    """The change marker, in one statement of maxima on indexed columns (no scans)."""
     g, x = golden_records.c, crosswalk.c
-    return (
-        tuple(conn.execute(sa.select(sa.func.max(g.updated_at), sa.func.count())).one()),
-        tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(x.assigned_at))).one()),
-    )
+    columns: list[Any] = [
+        sa.select(sa.func.max(audit_log.c.id)).scalar_subquery(),
+        sa.select(sa.func.max(steward_actions.c.id)).scalar_subquery(),
+        sa.select(sa.func.max(g.updated_at)).scalar_subquery(),
+        sa.select(sa.func.max(x.assigned_at)).scalar_subquery(),
+    ]
+    if conn.dialect.name == "sqlite":  # inserted rows, even with an old timestamp
+        rowid: sa.ColumnClause[Any] = sa.literal_column("rowid")
+        columns += [
+            sa.select(sa.func.max(rowid)).select_from(golden_records).scalar_subquery(),
+            sa.select(sa.func.max(rowid)).select_from(crosswalk).scalar_subquery(),
+        ]
+    else:
+        columns += [sa.null(), sa.null()]
+    return _Marker(*conn.execute(sa.select(*columns)).one())
 
 
-def _build(slot: _Slot, engine: Engine, marker: tuple[Any, ...]) -> None:
+def _changed_since(conn: Connection, old: _Marker, new: _Marker) -> set[str] | None:
+    """Golden ids that may have changed between two markers; None when more than
+    OVERLAY_LIMIT did (or the old marker knows too little): rebuild the whole index."""
+    if None in (old.updated, old.assigned) and (new.updated, new.assigned) != (None, None):
+        return None
+    g, x, a = golden_records.c, crosswalk.c, audit_log.c
+    limit = OVERLAY_LIMIT + 1
+    queries: list[Any] = []
+    if new.updated != old.updated:
+        queries.append(sa.select(g.golden_id).where(g.updated_at > old.updated).limit(limit))
+    if new.assigned != old.assigned:
+        queries.append(
+            sa.select(x.golden_id).where(x.assigned_at > old.assigned).distinct().limit(limit)
+        )
+    if new.golden_row != old.golden_row and old.golden_row is not None:
+        g_row: sa.ColumnClause[Any] = sa.literal_column("golden_records.rowid")
+        queries.append(sa.select(g.golden_id).where(g_row > old.golden_row).limit(limit))
+    if new.crosswalk_row != old.crosswalk_row and old.crosswalk_row is not None:
+        x_row: sa.ColumnClause[Any] = sa.literal_column("crosswalk.rowid")
+        queries.append(sa.select(x.golden_id).where(x_row > old.crosswalk_row).limit(limit))
+    found: set[str] = set()
+    for query in queries:
+        found.update(conn.execute(query).scalars())
+        if len(found) > OVERLAY_LIMIT:
+            return None
+    if new.audit != old.audit:  # steward edits and engine merges name every record touched
+        entries = conn.execute(
+            sa.select(a.target_id, a.detail)
+            .where(a.id > (old.audit or 0), a.target_type == "golden")
+            .limit(limit)
+        ).all()
+        if len(entries) > OVERLAY_LIMIT:
+            return None
+        for target, detail in entries:
+            found.update(t for t in target.split(",") if t)
+            found.update(str(r) for r in (detail or {}).get("related") or ())
+    return None if len(found) > OVERLAY_LIMIT else found
+
+
+def _build(slot: _Slot, conn: Connection, marker: _Marker) -> None:
+    """A full build on the caller's connection; the overlay starts empty."""
     started = time.perf_counter()
-    with engine.connect() as conn:
-        fingerprint = _fingerprint(conn)
-        index = SearchIndex(conn)
-    slot.index, slot.marker, slot.fingerprint = index, marker, fingerprint
-    slot.checked_at = time.monotonic()
+    slot.serve(SearchIndex(conn), None, frozenset())
+    slot.marker = marker
     slot.builds += 1
     slot.build_seconds = time.perf_counter() - started
 
 
-def _background(slot: _Slot, engine: Engine, marker: tuple[Any, ...]) -> None:
+def _background(slot: _Slot, engine: Engine) -> None:
+    """A full rebuild off the request path; requests keep the old index and its overlay
+    meanwhile, and catch up from the build's marker once it is swapped in."""
     try:
+        started = time.perf_counter()
+        with engine.connect() as conn:
+            marker = _marker(conn)
+            index = SearchIndex(conn)
         with slot.lock:
-            _build(slot, engine, marker)
+            slot.serve(index, None, frozenset())
+            slot.marker = marker
+            slot.builds += 1
+            slot.build_seconds = time.perf_counter() - started
     finally:
         slot.rebuilding = None
 
 
-def _full_check(slot: _Slot, engine: Engine, marker: tuple[Any, ...]) -> None:
-    with engine.connect() as conn:
-        changed = _fingerprint(conn) != slot.fingerprint
-    if changed:
-        _background(slot, engine, marker)
-    else:
-        slot.rebuilding = None
-
-
-def _start(slot: _Slot, target: Any, engine: Engine, marker: tuple[Any, ...]) -> None:
+def _start_rebuild(slot: _Slot, engine: Engine) -> None:
     with _SLOTS_LOCK:
         if slot.rebuilding is None:
-            slot.checked_at = time.monotonic()
-            slot.rebuilding = threading.Thread(
-                target=target, args=(slot, engine, marker), daemon=True
-            )
+            slot.rebuilding = threading.Thread(target=_background, args=(slot, engine), daemon=True)
             slot.rebuilding.start()
 
 
-def _current(conn: Connection) -> SearchIndex:
-    """The store's index, brought up to date as the module docstring describes."""
+def _refresh(slot: _Slot, conn: Connection, marker: _Marker) -> None:
+    """Bring the slot to `marker` (the caller holds slot.lock)."""
+    if slot.index is None or slot.marker is None:
+        _build(slot, conn, marker)
+        return
+    changed = _changed_since(conn, slot.marker, marker)
+    if changed is not None:
+        changed |= slot.changed
+    if changed is None or len(changed) > OVERLAY_LIMIT:
+        if slot.index.size <= SYNC_REBUILD_LIMIT:
+            _build(slot, conn, marker)
+            return
+        _start_rebuild(slot, conn.engine)  # meanwhile: the overlay as it is
+        if changed is None:
+            return
+    slot.serve(slot.index, SearchIndex(conn, only=changed) if changed else None, frozenset(changed))
+    slot.marker = marker
+
+
+def _current(conn: Connection) -> _Slot:
+    """The store's index and overlay, brought up to date as the module docstring says."""
     slot = _slot(conn.engine)
+    if slot.index is not None and slot.rebuilding is not None:
+        return slot  # a full rebuild is under way: it catches up from its own marker
     marker = _marker(conn)
-    index = slot.index
-    if index is not None and slot.marker == marker:
-        if time.monotonic() - slot.checked_at > FULL_CHECK_SECONDS:
-            _start(slot, _full_check, conn.engine, marker)
-        return index
-    if index is not None and index.size > SYNC_REBUILD_LIMIT:
-        _start(slot, _background, conn.engine, marker)
-        return index
-    with slot.lock:
-        if slot.index is None or slot.marker != marker:
-            _build(slot, conn.engine, marker)
-    assert slot.index is not None
-    return slot.index
+    if slot.index is None or slot.marker != marker:
+        with slot.lock:
+            if slot.index is None or slot.marker != marker:
+                _refresh(slot, conn, marker)
+    return slot
+
+
+def _rank(slot: _Slot, query: str, cap: int) -> Ranked:
+    """The full index's matches minus the records it holds stale, plus the overlay's."""
+    assert slot.view is not None
+    index, overlay, changed = slot.view
+    if not changed:
+        return index.rank(query, cap=cap)
+    ranked = [r for r in index.rank(query, cap=cap + len(changed)) if r[0] not in changed]
+    if overlay is not None:
+        ranked += overlay.rank(query, cap=cap)
+    ranked.sort(key=lambda r: (-r[1], r[0]))
+    return ranked[:cap]
 
 
 def warm_search_index(engine: Engine) -> IndexInfo:
@@ -207,6 +288,7 @@ def index_info(engine: Engine) -> IndexInfo:
         names=len(index.names) if index else 0,
         build_seconds=round(slot.build_seconds, 3),
         rebuilding=slot.rebuilding is not None,
+        changed=len(slot.changed),
     )
 
 
@@ -247,7 +329,7 @@ def search_page(conn: Connection, query: str, *, limit: int = 20, offset: int = 
     and the number of matches (at most `MAX_TOTAL`; `capped` means "1,000+")."""
     if limit < 1 or offset < 0:
         raise ValueError(f"search_page: limit must be ≥ 1 and offset ≥ 0 (got {limit}, {offset})")
-    ranked = _current(conn).rank(query, cap=MAX_TOTAL + 1)
+    ranked = _rank(_current(conn), query, MAX_TOTAL + 1)
     capped = len(ranked) > MAX_TOTAL
     ranked = ranked[:MAX_TOTAL]
     return SearchPage(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import re
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ __all__ = ["MAX_CANDIDATES", "Ranked", "SearchIndex", "display_name"]
 MAX_CANDIDATES = 30_000  # names scored per query at most: those sharing most query words
 _VOCAB_MATCHES = 40  # vocabulary words per query word within typo distance
 _PREFIX_MATCHES = 200  # vocabulary words per query word it is a prefix of
+_CHUNK = 500  # golden ids per IN (...) when indexing a chosen few
 _DIGITS = re.compile(r"\D+")
 _PHONE_LIKE = re.compile(r"^[\s+()./0-9-]{6,}$")
 _COUNTRIES = (None, "HU", "PL", "IL", "GB", "US", "DE")
@@ -72,7 +73,9 @@ def _owners(value: _Owners | None) -> tuple[str, ...]:
 class SearchIndex:
     """Folded names (inverted by token), normalised e-mails and phones, source ids."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, only: Collection[str] | None = None) -> None:
+        """Index the store's active golden records, or with `only` just those golden ids
+        (the small overlay of records changed since a full build, see hub.steward.search)."""
         self.names: list[str] = []
         self.name_owner = array("i")  # name position -> golden position
         self.golden_ids: list[str] = []
@@ -83,32 +86,40 @@ class SearchIndex:
         self._postings: dict[str, array[int]] = {}
         self._email_buckets: dict[str, list[str]] = {}
         self._phone_tails: dict[str, list[str]] = {}
-        position: dict[str, int] = {}
+        if only is None:
+            self._load(conn, None)
+        else:
+            wanted = sorted(set(only))
+            for start in range(0, len(wanted), _CHUNK):
+                self._load(conn, wanted[start : start + _CHUNK])
+        self.vocabulary = sorted(self._postings)
+
+    def _load(self, conn: Connection, gids: list[str] | None) -> None:
         g, c, x = golden_records.c, customer_records.c, crosswalk.c
         fields = ("given_name", "family_name", "full_name", "organization_name")
         golden_fields = [g.record[f].as_string().label(f) for f in (*fields, "email", "phone")]
-        rows = conn.execute(
-            sa.select(g.golden_id, *golden_fields, g.record["country"].as_string().label("country"))
-            .where(g.status == GoldenStatus.ACTIVE)
-            .execution_options(yield_per=20_000)
-        )
-        for row in rows:
-            position[row.golden_id] = len(self.golden_ids)
-            self.golden_ids.append(row.golden_id)
-            self._add(row.golden_id, position[row.golden_id], row._mapping, None)
-        rows = conn.execute(
+        golden = sa.select(
+            g.golden_id, *golden_fields, g.record["country"].as_string().label("country")
+        ).where(g.status == GoldenStatus.ACTIVE)
+        sources = (
             sa.select(c.source, c.source_id, c.given_name, c.family_name, c.full_name)
             .add_columns(c.organization_name, c.email, c.phone, c.country, x.golden_id)
             .join(crosswalk, sa.and_(x.source == c.source, x.source_id == c.source_id))
             .where(c.deleted.is_(False))
-            .execution_options(yield_per=20_000)
         )
-        for row in rows:
+        if gids is not None:
+            golden = golden.where(g.golden_id.in_(gids))
+            sources = sources.where(x.golden_id.in_(gids))
+        position: dict[str, int] = {}
+        for row in conn.execute(golden.execution_options(yield_per=20_000)):
+            position[row.golden_id] = len(self.golden_ids)
+            self.golden_ids.append(row.golden_id)
+            self._add(row.golden_id, position[row.golden_id], row._mapping, None)
+        for row in conn.execute(sources.execution_options(yield_per=20_000)):
             at = position.get(row.golden_id)
             if at is not None:
                 self._add(row.golden_id, at, row._mapping, row.source_id)
                 _put(self.keys, f"{row.source}/{row.source_id}".casefold(), row.golden_id)
-        self.vocabulary = sorted(self._postings)
 
     def _add(self, gid: str, at: int, record: Any, source_id: str | None) -> None:
         name = fold_words(display_name(record))

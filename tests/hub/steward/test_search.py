@@ -173,3 +173,61 @@ def test_the_index_is_built_from_active_golden_records_only(sqlite_hub: Resolved
             sa.select(sa.func.count()).where(golden_records.c.status == "active")
         ).scalar_one()
     assert index.size == active
+
+
+def test_an_edit_is_indexed_into_the_overlay_not_by_a_full_rebuild(hub: ResolvedHub) -> None:
+    """At 1M golden records a full build takes most of a minute: an override must not cause
+    one. The edited record is re-indexed alone; its old name no longer finds it."""
+    anna = hub.crosswalk()[("erp", "1001")]
+    engine = hub.store.engine
+    warm_search_index(engine)
+    builds = index_info(engine).builds
+    with hub.store.write_transaction() as conn:
+        override_field(
+            conn, hub.settings, "sam", anna, "family_name", "Quaternion", _version(hub, anna)
+        )
+    assert best(hub, "Anna Quaternion") == anna
+    info = index_info(engine)
+    assert (info.builds, info.changed) == (builds, 1)
+    with engine.connect() as conn:
+        hits = search_customers(conn, "Anna Quaternion", limit=50)
+    assert [h.golden_id for h in hits].count(anna) == 1  # once, from the overlay
+    assert hits[0].matched == "name: anna quaternion"
+
+
+def test_too_many_changes_rebuild_the_whole_index(
+    hub: ResolvedHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("hub.steward.search.OVERLAY_LIMIT", 0)
+    anna = hub.crosswalk()[("erp", "1001")]
+    engine = hub.store.engine
+    warm_search_index(engine)
+    builds = index_info(engine).builds
+    with hub.store.write_transaction() as conn:
+        override_field(
+            conn, hub.settings, "sam", anna, "family_name", "Quaternion", _version(hub, anna)
+        )
+    assert best(hub, "Anna Quaternion") == anna
+    info = index_info(engine)
+    assert (info.builds, info.changed) == (builds + 1, 0)
+
+
+def test_a_refresh_needs_no_second_connection_from_the_pool(sqlite_hub: ResolvedHub) -> None:
+    """Twenty searches after an edit once starved the pool: each held a connection while
+    waiting for the index lock, and the build under the lock asked the pool for another
+    (30 s timeouts, 500s). A refresh now uses the searching request's own connection."""
+    engine = sa.create_engine(sqlite_hub.store.url, pool_size=1, max_overflow=0, pool_timeout=2)
+    try:
+        with engine.connect() as conn:
+            assert search_customers(conn, "anna kovacs")  # the first build, on this conn
+        anna = sqlite_hub.crosswalk()[("erp", "1001")]
+        with sqlite_hub.store.write_transaction() as conn:
+            version = _version(sqlite_hub, anna)
+            override_field(
+                conn, sqlite_hub.settings, "sam", anna, "email", "q@example.org", version
+            )
+        with engine.connect() as conn:  # the only connection: a refresh asking for more fails
+            hits = search_customers(conn, "q@example.org")
+        assert [h.golden_id for h in hits] == [anna]
+    finally:
+        engine.dispose()
