@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.core.errors import one_line
-from hub.sync.discovery import prepare_catalog
+from hub.sync.discovery import no_stream_selected, prepare_catalog
 from hub.sync.run import plugin_dir
 from hub.sync.runners import build_tap, external_command
 from schemas.config import ConnectorConfig, HubConfig, resolve_connector_config
@@ -48,7 +48,8 @@ def check_connector(config: HubConfig, connector: ConnectorConfig) -> CheckResul
                 tap = build_tap(connector, settings, {})
                 streams = sorted(tap.streams)
     except Exception as exc:
-        return CheckResult(connector.name, False, one_line(exc))
+        detail = one_line(exc).removeprefix(f"{connector.name}: ")  # the CLI names it
+        return CheckResult(connector.name, False, detail)
     unknown = sorted(set(connector.streams) - set(streams))
     if unknown:
         return CheckResult(
@@ -60,12 +61,8 @@ def check_connector(config: HubConfig, connector: ConnectorConfig) -> CheckResul
     if selected is None:
         return CheckResult(connector.name, True, f"{len(streams)} stream(s): {', '.join(streams)}")
     if not selected:
-        return CheckResult(
-            connector.name,
-            False,
-            f"{len(streams)} stream(s), none selected — a sync would read nothing; check "
-            f"`select:` in hub.yaml (streams: {', '.join(streams) or 'none'})",
-        )
+        assert catalog is not None  # `selected` comes from it
+        return CheckResult(connector.name, False, no_stream_selected(connector, catalog))
     return CheckResult(
         connector.name,
         True,

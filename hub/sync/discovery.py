@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +23,24 @@ from hub.core.errors import SyncError
 from hub.sync.catalog import apply_catalog_rules, selected_streams, stream_ids
 from schemas.config import ConnectorConfig, HubConfig
 
-__all__ = ["TapCatalog", "capabilities", "catalog_path", "discover", "prepare_catalog"]
+__all__ = [
+    "TapCatalog",
+    "capabilities",
+    "catalog_path",
+    "discover",
+    "no_stream_selected",
+    "prepare_catalog",
+    "tap_error_line",
+]
 
 CATALOG_FLAGS = (("catalog", "--catalog"), ("properties", "--properties"))
+# the line of a tap's stderr that says what went wrong: an exception's `Type: message`
+# (`sqlalchemy.exc.OperationalError: ...`) or a log line at ERROR level and above
+_ERROR_LINE = re.compile(
+    r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Failure|Fault)\b.*:"
+    r"|.*\b(?:level=)?(?:ERROR|CRITICAL|FATAL)\b)"
+)
+_NOISE = ("(Background on this error at:", "The above exception was", "During handling of")
 
 
 @dataclass(frozen=True)
@@ -66,9 +83,49 @@ def _run_tap(executable: str, args: list[str], settings: dict[str, Any], cwd: Pa
         )
 
 
+def tap_error_line(lines: Iterable[str]) -> str:
+    """The line of a failed tap's stderr that says why: the last exception (`Type: message`)
+    or ERROR-level log line, else the last line that is not a pointer such as SQLAlchemy's
+    "(Background on this error at: ...)"."""
+    text = [x.strip() for x in lines if x.strip()]
+    found = next((x for x in reversed(text) if _ERROR_LINE.match(x)), None)
+    if found is None:
+        found = next((x for x in reversed(text) if not x.startswith(_NOISE)), None)
+    return found or "no error output"
+
+
 def _last_line(stderr: bytes) -> str:
-    lines = [x for x in stderr.decode(errors="replace").splitlines() if x.strip()]
-    return lines[-1].strip() if lines else "no error output"
+    return tap_error_line(stderr.decode(errors="replace").splitlines())
+
+
+def _examples(streams: list[str], limit: int = 6) -> str:
+    """A few stream ids, one per `schema-` prefix when there are many (a database tap's
+    `information_schema-*` would otherwise hide the user's own tables)."""
+    if len(streams) <= limit:
+        return ", ".join(streams) or "none"
+    groups: dict[str, list[str]] = {}
+    for sid in streams:
+        groups.setdefault(sid.split("-", 1)[0] if "-" in sid else sid, []).append(sid)
+    if len(groups) > limit:
+        return ", ".join(streams[:limit]) + f", ... ({len(streams) - limit} more)"
+    shown = []
+    for members in groups.values():
+        more = f" (+{len(members) - 1} more like it)" if len(members) > 1 else ""
+        shown.append(members[0] + more)
+    return ", ".join(shown)
+
+
+def no_stream_selected(connector: ConnectorConfig, catalog: TapCatalog) -> str:
+    """Why a sync of `catalog` would read nothing, naming hub.yaml's patterns and some of
+    the streams the tap offers, and what to do."""
+    chosen = ["*.* (the default)"] if connector.select is None else connector.select
+    patterns = [*chosen, *(f"select_filter {f}" for f in connector.select_filter)]
+    said = ", ".join(patterns) if patterns else "[] (nothing)"
+    return (
+        f"the catalog selects no stream: select: {said} matches none of the tap's "
+        f"{len(catalog.streams)} stream(s) ({_examples(catalog.streams)}) — fix `select:` "
+        "in hub.yaml; `crmhub discover` lists every stream and what is selected"
+    )
 
 
 def capabilities(

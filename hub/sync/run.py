@@ -15,7 +15,7 @@ from hub.core.retry import RetryPolicy
 from hub.core.states import RunStatus
 from hub.store.database import Store
 from hub.store.locks import hub_lock
-from hub.sync.discovery import TapCatalog, prepare_catalog
+from hub.sync.discovery import TapCatalog, no_stream_selected, prepare_catalog
 from hub.sync.ingest import Ingestor
 from hub.sync.runners import TapReport, external_command, run_builtin, run_external
 from hub.sync.writes import WriteCounts
@@ -250,12 +250,7 @@ def _run(
     if catalog is not None and not catalog.selected:
         # a failure, not a warning: the run could not read anything the user wanted, and
         # "succeeded" would hide that (Airbyte likewise refuses a sync with no stream enabled)
-        raise SyncError(
-            connector.name,
-            f"the catalog selects no stream (the tap offers {len(catalog.streams)}: "
-            f"{', '.join(catalog.streams) or 'none'}) — check `select:` in hub.yaml; "
-            "`crmhub discover` lists streams and what is selected",
-        )
+        raise SyncError(connector.name, no_stream_selected(connector, catalog))
     report = run_external(
         connector,
         settings,

@@ -28,7 +28,7 @@ from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
 from connectors.registry import load_connector
 from hub.core.errors import SyncError, is_retriable, one_line
-from hub.sync.discovery import TapCatalog
+from hub.sync.discovery import TapCatalog, tap_error_line
 from hub.sync.ingest import Ingestor
 from schemas.config import ConnectorConfig
 
@@ -154,11 +154,11 @@ def external_command(
             return found
         looked.append(f"{name!r} on PATH")
     installed = plugin_dir / connector.name / "bin" / Path(name).name
+    if connector.pip_url:  # installed already unless pip_url changed (a new version pin)
+        return str(install_plugin(connector, plugin_dir))
     if installed.exists():
         return str(installed)
     looked.append(str(installed))
-    if connector.pip_url:
-        return str(install_plugin(connector, plugin_dir))
     raise SyncError(
         connector.name,
         f"tap executable {name!r} not found (looked at {'; '.join(looked)}) — install it, "
@@ -167,13 +167,20 @@ def external_command(
 
 
 def install_plugin(connector: ConnectorConfig, plugin_dir: Path) -> Path:
-    """Install an external tap into its own virtualenv (as Meltano does) and return its path."""
+    """Install an external tap into its own virtualenv (as Meltano does) and return its path.
+
+    The venv remembers the `pip_url` it was installed from (`.crmhub-pip-url`): a changed
+    `pip_url` (a new version pin) installs again into the same venv instead of running the
+    old tap."""
     venv = plugin_dir / connector.name
     exe = venv / "bin" / Path(connector.executable or connector.name).name
-    if exe.exists():
+    stamp = venv / ".crmhub-pip-url"
+    wanted = connector.pip_url or ""
+    if exe.exists() and (not wanted or _read(stamp) == wanted):
         return exe
     log.info("installing %s (%s) into %s", connector.name, connector.pip_url, venv)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    if not (venv / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     uv = Path(sys.executable).with_name("uv")
     if uv.exists():
         cmd = [str(uv), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
@@ -183,7 +190,15 @@ def install_plugin(connector: ConnectorConfig, plugin_dir: Path) -> Path:
     if result.returncode != 0 or not exe.exists():
         tail = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise SyncError(connector.name, f"could not install {connector.pip_url!r}: {tail[0]}")
+    stamp.write_text(wanted, encoding="utf-8")
     return exe
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def run_external(
@@ -232,7 +247,7 @@ def run_external(
                 proc.kill()
                 proc.wait()
                 raise
-        tail: deque[str] = deque(maxlen=1)
+        tail: deque[str] = deque(maxlen=40)  # enough for a traceback's last frames
         with stderr_file.open("rb") as fh:
             for raw in fh:
                 level = _LOG_LEVEL.search(raw[:200])
@@ -244,7 +259,7 @@ def run_external(
                 if raw.strip():
                     tail.append(raw.decode("utf-8", errors="replace").strip())
         if code != 0:
-            last = tail[0] if tail else "no error output"
+            last = tap_error_line(tail)
             where = f" (tap log: {log_file})" if log_file else ""
             raise SyncError(
                 connector.name,
