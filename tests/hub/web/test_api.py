@@ -64,6 +64,8 @@ def test_openapi_describes_the_review_paths(api: Callable[[str | None], TestClie
 OPERATIONS: list[tuple[str, str, dict[str, Any] | None, str, int]] = [
     ("GET", "/api/review", None, "viewer", 200),
     ("GET", "/api/review/{item}", None, "viewer", 200),
+    ("GET", "/api/review?group=false", None, "viewer", 200),  # the pairs, one item each
+    ("GET", "/api/review/{item}?view=pair", None, "viewer", 200),
     ("GET", "/api/customers?q=kovacs", None, "viewer", 200),
     ("GET", "/api/customers/{anna}", None, "viewer", 200),
     ("GET", "/api/analytics/runs/last", None, "viewer", 200),
@@ -77,6 +79,13 @@ OPERATIONS: list[tuple[str, str, dict[str, Any] | None, str, int]] = [
     ("GET", "/api/analytics/deciles", None, "viewer", 200),
     ("GET", "/api/analytics/lorenz", None, "viewer", 200),
     ("POST", "/api/review/{item}/decision", {"decision": "unsure"}, "steward", 200),
+    (
+        "POST",
+        "/api/review/{item}/decision",
+        {"decision": "skip", "pairs": [1, 2, 3]},
+        "steward",
+        200,
+    ),
     ("POST", "/api/review/bulk-decision", {"decision": "unsure", "source": "x"}, "steward", 200),
     ("PUT", "/api/customers/{anna}/fields/city", {"value": "Szeged", "version": 0}, "steward", 200),
     ("POST", "/api/customers/merge", {"golden_ids": [], "versions": {}}, "steward", 422),
