@@ -47,7 +47,20 @@ from hub.store.tables import match_candidates
 from identity.explain import describe_comparisons
 from identity.survivorship import GOLDEN_FIELDS, survive
 
-__all__ = ["decide_group", "decide_many", "explain_pair", "list_groups", "review_group"]
+__all__ = [
+    "MatchRefused",
+    "decide_group",
+    "decide_many",
+    "explain_pair",
+    "list_groups",
+    "review_group",
+]
+
+
+class MatchRefused(Conflict):
+    """A match on a group refused because a "not a match" still stands between the
+    candidate and a member (409): the message names the pair, who, when and what to do."""
+
 
 _SHOWN = tuple(f for f in GOLDEN_FIELDS if f not in ("kind", "updated_at"))
 
@@ -402,7 +415,7 @@ def decide_group(
     if decision == Decision.MATCH:
         overridden = _overridden(group, _standing_no_match(conn, edit, group))
         if overridden:
-            raise Conflict(_refusal(ids[0], len(ids), overridden))
+            raise MatchRefused(_refusal(ids[0], len(ids), overridden))
     cand_members = edit.members(group.candidate)
     who = _label(cand_members[0]) if len(cand_members) == 1 else group.candidate
 
@@ -443,13 +456,14 @@ def decide_many(
     limit: int = 500,
 ) -> dict[str, Any]:
     """Apply one decision to every group of a filtered queue, each group in its own
-    transaction; groups someone else decided meanwhile are reported, not overwritten.
-    `decided` counts pairs, `groups` the groups decided."""
+    transaction; groups someone else decided meanwhile, and matches refused by a standing
+    "not a match", are reported in `conflicts` ({id, error}), not overwritten. `decided`
+    counts pairs, `groups` the groups decided, `refused` the refused matches."""
     if decision not in (Decision.MATCH, Decision.NO_MATCH, Decision.UNSURE):
         raise InvalidInput("bulk decisions are match, no_match or unsure")
     with conn_factory() as conn:
         groups, _ = list_groups(conn, flt, limit=limit)
-    done, conflicts, pairs = [], [], 0
+    done, conflicts, pairs, refused = [], [], 0, 0
     for group in groups:
         try:
             with conn_factory() as conn:
@@ -465,5 +479,12 @@ def decide_many(
             done.append(result.action_id)
             pairs += group["pair_count"]
         except (Conflict, NotFound) as error:
+            refused += isinstance(error, MatchRefused)
             conflicts.append({"id": group["id"], "error": str(error)})
-    return {"decided": pairs, "groups": len(done), "actions": done, "conflicts": conflicts}
+    return {
+        "decided": pairs,
+        "groups": len(done),
+        "actions": done,
+        "conflicts": conflicts,
+        "refused": refused,
+    }

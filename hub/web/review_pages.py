@@ -151,6 +151,12 @@ def review_bulk(
         f"{outcome['groups']} group{'' if outcome['groups'] == 1 else 's'} decided "
         f"({outcome['decided']} pair{'' if outcome['decided'] == 1 else 's'}, {decision})"
     )
-    if outcome["conflicts"]:
-        msg += f", {len(outcome['conflicts'])} skipped: decided by someone else meanwhile"
+    meanwhile = len(outcome["conflicts"]) - outcome["refused"]
+    if meanwhile:
+        msg += f", {meanwhile} skipped: decided by someone else meanwhile"
+    if outcome["refused"]:
+        msg += (
+            f", {outcome['refused']} match{'' if outcome['refused'] == 1 else 'es'} refused: "
+            "an earlier 'not a match' stands (open the group to see it and undo it)"
+        )
     return flash("/review?" + urlencode({"source": source, "band": band, "kind": kind}), msg)

@@ -258,10 +258,21 @@ def test_bulk_decides_each_group_once(hub: ResolvedHub) -> None:
         hub.store.write_transaction, hub.settings, "sam", QueueFilter(source="web"), "unsure"
     )
     assert (outcome["groups"], outcome["decided"], outcome["conflicts"]) == (1, 3, [])
+    assert outcome["refused"] == 0
     assert groups(hub) == [] and len(groups(hub, QueueFilter(status="unsure"))) == 1
 
 
 # -- a standing "not a match" ------------------------------------------------------------------
+
+
+def test_a_bulk_match_reports_the_refused_group_and_changes_nothing(hub: ResolvedHub) -> None:
+    with hub.store.write_transaction() as conn:
+        decide(conn, hub.settings, "alice", 2, "no_match")
+    outcome = decide_many(hub.store.write_transaction, hub.settings, "sam", QueueFilter(), "match")
+    assert (outcome["groups"], outcome["decided"], outcome["refused"]) == (0, 0, 1)
+    (conflict,) = outcome["conflicts"]
+    assert conflict["id"] == 1 and "match refused — erp/1006 and web/w-6" in conflict["error"]
+    assert groups(hub)[0]["pair_ids"] == [1, 3] and len(decision_rows(hub)) == 1
 
 
 def test_a_match_on_the_group_never_overrides_an_earlier_not_a_match(hub: ResolvedHub) -> None:

@@ -243,3 +243,17 @@ def test_the_group_page_explains_a_refused_match_and_offers_the_undo(
     assert undone.status_code == 303 and undone.headers["location"].startswith("/review/1")
     again = client("sam").get("/review/1").text
     assert "Decided earlier" not in again and 'data-key="m"' in again
+
+
+def test_a_refused_match_from_the_pages_says_why(client: Client, sqlite_hub: ResolvedHub) -> None:
+    with sqlite_hub.store.write_transaction() as conn:
+        decide(conn, sqlite_hub.settings, "alice", 2, "no_match")
+    sam = client("sam")
+    form = sam.post("/review/1/decision", data={"decision": "match", "pairs": "1,3"})
+    assert form.status_code == 409
+    assert "match refused — erp/1006 and web/w-6 were decided not to match by alice" in form.text
+    bulk = sam.post("/review/bulk", data={"decision": "match"})
+    assert bulk.status_code == 200 and 'class="flash"' in bulk.text
+    assert "0 groups decided (0 pairs, match), 1 match refused: an earlier" in bulk.text
+    assert "decided by someone else" not in bulk.text
+    assert sam.get("/api/review").json()["items"][0]["pair_ids"] == [1, 3]
