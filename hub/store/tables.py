@@ -153,6 +153,7 @@ raw_records = sa.Table(
     sa.Column("deleted_at", _TS),
     sa.UniqueConstraint("source", "stream", "source_id"),
     sa.Index(None, "source", "stream", "last_seen_run_id"),
+    sa.Index("ix_raw_records_source_deleted", "source", "deleted"),  # 0007: home page
 )
 
 
@@ -233,6 +234,7 @@ quarantine = sa.Table(
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("resolved_at", _TS),
     sa.UniqueConstraint("source", "stream", "raw_hash"),
+    sa.Index("ix_quarantine_open", "resolved_at", "source"),  # 0007: home page
 )
 
 golden_records = sa.Table(
@@ -249,6 +251,8 @@ golden_records = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, default=1),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("updated_at", _TS, nullable=False),
+    sa.Index("ix_golden_records_status_kind", "status", "kind"),  # 0007: counts, lists
+    sa.Index("ix_golden_records_updated_at", "updated_at"),  # 0007: search marker
 )
 
 crosswalk = sa.Table(
@@ -260,6 +264,8 @@ crosswalk = sa.Table(
     sa.Column("match_score", sa.Float),
     sa.Column("assigned_by", sa.String(100), nullable=False),  # engine|steward:<user>
     sa.Column("assigned_at", _TS, nullable=False),
+    sa.Index("ix_crosswalk_assigned_at", "assigned_at"),  # 0007: search marker
+    sa.Index("ix_crosswalk_source_assigned", "source", "assigned_by", "assigned_at"),
 )
 
 match_candidates = sa.Table(
@@ -277,6 +283,7 @@ match_candidates = sa.Table(
     ),  # open|decided|stale
     sa.Column("created_at", _TS, nullable=False),
     sa.UniqueConstraint("left_source", "left_source_id", "right_source", "right_source_id"),
+    sa.Index("ix_match_candidates_status", "status"),  # 0007: review queue count
 )
 
 steward_decisions = sa.Table(  # append-only
@@ -310,6 +317,7 @@ audit_log = sa.Table(  # append-only
     sa.Column("target_type", sa.String(50), nullable=False),
     sa.Column("target_id", sa.String(500), nullable=False),
     sa.Column("detail", _JSON, nullable=False),
+    sa.Index("ix_audit_log_action_id", "action", "id"),  # 0007: recent merges
 )
 
 steward_actions = sa.Table(  # append-only: one row per steward operation, and per undo

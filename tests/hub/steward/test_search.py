@@ -231,3 +231,30 @@ def test_a_refresh_needs_no_second_connection_from_the_pool(sqlite_hub: Resolved
         assert [h.golden_id for h in hits] == [anna]
     finally:
         engine.dispose()
+
+
+def test_the_change_marker_is_one_statement_of_index_lookups(sqlite_hub: ResolvedHub) -> None:
+    """Each search reads the marker: at a million records a table scan there would cost
+    every search a second. SQLite must answer each maximum from an index (0007)."""
+    from hub.steward.search import _marker
+
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    engine = sqlite_hub.store.engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with engine.connect() as conn:
+            _marker(conn)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert len(statements) == 1
+    with engine.connect() as conn:
+        steps = [
+            str(step[-1])
+            for step in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statements[0][0]}").all()
+        ]
+    scans = [s for s in steps if s.startswith("SCAN ") and s != "SCAN CONSTANT ROW"]
+    assert scans == [], steps

@@ -1,0 +1,49 @@
+"""Indexes for the steward app's read paths at a million golden records
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-05 07:35:00
+
+The home page counts and the search index's change marker must not scan a million rows per
+request. Each index below serves one query (hub.steward.dashboard, hub.steward.search):
+
+* golden_records (status, kind): active golden records counted from the index alone, and the
+  customers list's status/kind filter;
+* golden_records (updated_at), crosswalk (assigned_at): the search marker's maxima and the
+  records changed since (a resolve stamps every record it changes);
+* crosswalk (source, assigned_by, assigned_at): each source's last resolve, one seek each;
+* raw_records (source, deleted): records and deletions per source from the index alone;
+* quarantine (resolved_at, source): open quarantine per source;
+* audit_log (action, id): the latest merges without reading the whole log;
+* match_candidates (status): the open review queue counted from the index.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+INDEXES = {
+    "ix_golden_records_status_kind": ("golden_records", ["status", "kind"]),
+    "ix_golden_records_updated_at": ("golden_records", ["updated_at"]),
+    "ix_crosswalk_assigned_at": ("crosswalk", ["assigned_at"]),
+    "ix_crosswalk_source_assigned": ("crosswalk", ["source", "assigned_by", "assigned_at"]),
+    "ix_raw_records_source_deleted": ("raw_records", ["source", "deleted"]),
+    "ix_quarantine_open": ("quarantine", ["resolved_at", "source"]),
+    "ix_audit_log_action_id": ("audit_log", ["action", "id"]),
+    "ix_match_candidates_status": ("match_candidates", ["status"]),
+}
+
+
+def upgrade() -> None:
+    for name, (table, columns) in INDEXES.items():
+        op.create_index(name, table, columns)
+
+
+def downgrade() -> None:
+    for name, (table, _columns) in INDEXES.items():
+        op.drop_index(name, table_name=table)
