@@ -29,6 +29,7 @@ __all__ = [
     "MetadataRule",
     "SelectPattern",
     "apply_catalog_rules",
+    "deselected_properties",
     "metadata_rules",
     "select_rules",
     "selected_streams",
@@ -215,3 +216,27 @@ def selected_streams(catalog: Mapping[str, Any]) -> list[str]:
         if flag:
             chosen.append(stream_id(entry))
     return sorted(chosen)
+
+
+def deselected_properties(catalog: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Per selected stream, the top-level properties its metadata deselects (`selected:
+    false`, or `inclusion: unsupported`; never an `automatic` one). The hub drops them from
+    what the tap sends, since some taps ignore property selection (pipelinewise-tap-postgres
+    rediscovers and keeps only the stream-level metadata)."""
+    dropped: dict[str, frozenset[str]] = {}
+    for entry in catalog.get("streams", []):
+        names = set()
+        for m in entry.get("metadata", []):
+            crumb, node = m.get("breadcrumb") or [], m.get("metadata") or {}
+            if len(crumb) != 2 or crumb[0] != "properties":
+                continue
+            inclusion = node.get("inclusion")
+            if inclusion != "automatic" and (
+                node.get("selected") is False or inclusion == "unsupported"
+            ):
+                names.add(str(crumb[1]))
+        if names:  # messages name a stream by its tap_stream_id, old taps by `stream`
+            for name in dict.fromkeys([stream_id(entry), str(entry.get("stream") or "")]):
+                if name:
+                    dropped.setdefault(name, frozenset(names))
+    return dropped

@@ -28,6 +28,7 @@ from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
 from connectors.registry import load_connector
 from hub.core.errors import SyncError, is_retriable, one_line
+from hub.sync.catalog import deselected_properties
 from hub.sync.discovery import TapCatalog, tap_error_line
 from hub.sync.ingest import Ingestor
 from schemas.config import ConnectorConfig
@@ -236,12 +237,13 @@ def run_external(
         stderr_file = log_file or Path(tmp) / "stderr.log"
         stderr_file.parent.mkdir(parents=True, exist_ok=True)
         overrides = {name: key_override(connector, name) for name in connector.streams}
+        dropped = deselected_properties(catalog.catalog) if catalog is not None else {}
         with stderr_file.open("wb") as err:
             proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, cwd=cwd)
             try:
                 assert proc.stdout is not None
                 for line in proc.stdout:
-                    _dispatch(line, ingestor, full_refresh, overrides, report.records)
+                    _dispatch(line, ingestor, full_refresh, overrides, report.records, dropped)
                 code = proc.wait()
             except BaseException:
                 proc.kill()
@@ -299,7 +301,11 @@ def _dispatch(
     full_refresh: bool,
     key_overrides: dict[str, list[str] | None] | None = None,
     records: Counter[str] | None = None,
+    dropped: dict[str, frozenset[str]] | None = None,
 ) -> None:
+    """One line of a tap's stdout into the ingestor; properties that hub.yaml deselects
+    (`dropped`, per stream) are removed from SCHEMA and RECORD messages, for the taps that
+    send them anyway."""
     if not line.strip():
         return
     try:
@@ -313,14 +319,22 @@ def _dispatch(
         stream = str(message.get("stream"))
         if records is not None:
             records[stream] += 1
-        ingestor.record(stream, message["record"])
+        record = message["record"]
+        drop = dropped.get(stream) if dropped else None
+        if drop:
+            record = {k: v for k, v in record.items() if k not in drop}
+        ingestor.record(stream, record)
     elif kind == "STATE" and isinstance(message.get("value"), dict):
         ingestor.set_state(message["value"])
     elif kind == "SCHEMA" and isinstance(message.get("schema"), dict):
         stream = str(message.get("stream"))
+        schema = message["schema"]
+        drop = dropped.get(stream) if dropped else None
+        if drop:
+            schema = _without(schema, drop)
         ingestor.schema(
             stream,
-            message["schema"],
+            schema,
             (key_overrides or {}).get(stream) or message.get("key_properties") or [],
             message.get("bookmark_properties") or [],
             full_refresh=full_refresh,
@@ -330,3 +344,15 @@ def _dispatch(
     else:
         text = line.decode("utf-8", errors="backslashreplace")
         ingestor.protocol_error(f"not a Singer message (type {kind!r})", text)
+
+
+def _without(schema: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    """`schema` without the top-level properties `names` (nor their `required` entries)."""
+    trimmed = dict(schema)
+    props = schema.get("properties")
+    if isinstance(props, dict):
+        trimmed["properties"] = {k: v for k, v in props.items() if k not in names}
+    required = schema.get("required")
+    if isinstance(required, list):
+        trimmed["required"] = [r for r in required if r not in names]
+    return trimmed
