@@ -177,6 +177,13 @@ def apply_catalog_rules(
     rules = [*select_rules(select), *metadata_rules(metadata)]
     for entry in result.get("streams", []):
         sid = stream_id(entry)
+        # schema overrides first (as Meltano does), so that an added property gets its
+        # metadata node and the select/metadata rules reach it
+        for pattern, props in (schema or {}).items():
+            if fnmatch.fnmatchcase(sid, pattern):
+                entry.setdefault("schema", {}).setdefault("properties", {}).update(
+                    copy.deepcopy(dict(props))
+                )
         nodes = _ensure_metadata(entry)
         for crumb, node in nodes.items():
             for rule in rules:
@@ -195,11 +202,6 @@ def apply_catalog_rules(
         for key in ("replication-key", "replication-method"):
             if key in stream_node:
                 entry[key.replace("-", "_")] = stream_node[key]
-        for pattern, props in (schema or {}).items():
-            if fnmatch.fnmatchcase(sid, pattern):
-                entry.setdefault("schema", {}).setdefault("properties", {}).update(
-                    copy.deepcopy(dict(props))
-                )
     return result
 
 
