@@ -193,12 +193,12 @@ def _refusal(item_id: int, pairs: int, links: Sequence[CannotLink]) -> str:
     first = links[0]
     more = f" (and {len(links) - 1} more)" if len(links) > 1 else ""
     undo = (
-        f"undo action {first.action_id} (its Undo button on this page, or "
+        f"undo action {first.action_id} (the Undo button on the group's review page, or "
         f"POST /api/actions/{first.action_id}/undo) and decide again"
         if first.action_id is not None
         else "withdraw that decision and decide again"
     )
-    scope = f"all {pairs} pairs of" if pairs > 1 else "the pair of"
+    scope = {1: "the pair of", 2: "both pairs of"}.get(pairs, f"all {pairs} pairs of")
     return (
         f"review item {item_id}: match refused — {first.describe()}{more}. A match would "
         f"override that for {scope} this group. If that decision was wrong, {undo}; "

@@ -298,7 +298,7 @@ def test_a_match_on_the_group_never_overrides_an_earlier_not_a_match(hub: Resolv
         "review item 1: match refused",
         "erp/1006 and web/w-6 were decided not to match by alice at 20",
         f"(action {earlier.action_id})",
-        "all 2 pairs of this group",
+        "both pairs of this group",
         f"undo action {earlier.action_id}",
         "otherwise decide 'not a match' or 'unsure'",
     ):

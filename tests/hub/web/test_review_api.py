@@ -151,10 +151,8 @@ def test_conflicts_are_409_with_what_to_do_and_change_nothing(
     if setup == "no_match_2":
         detail = refused.json()["detail"]
         assert "erp/1006 and web/w-6 were decided not to match by sam at " in detail
-        assert re.search(
-            r"undo action \d+ \(its Undo button on this page, or POST /api/actions/\d+/undo\)",
-            detail,
-        )
+        undo = r"undo action \d+ \(the Undo button on the group's review page, or POST "
+        assert re.search(undo + r"/api/actions/\d+/undo\)", detail)
         shown = sam.get("/api/review/1").json()
         assert shown["match_refused"] == detail and len(shown["earlier_no_match"]) == 1
 
@@ -237,6 +235,7 @@ def test_the_group_page_explains_a_refused_match_and_offers_the_undo(
     assert f'action="/actions/{earlier.action_id}/undo"' in page
     assert 'id="decide-match" disabled' in page and 'data-key="m"' not in page
     assert 'data-key="n"' in page  # not a match, unsure and skip stay
+    assert "<kbd>m</kbd> match" not in page
     undone = client("sam").post(
         f"/actions/{earlier.action_id}/undo", data={"back": "/review/1"}, follow_redirects=False
     )
