@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -226,24 +227,17 @@ def test_bad_decisions_are_refused_with_what_to_do(sqlite_hub: ResolvedHub) -> N
 
 def test_two_stewards_deciding_one_group_at_once(hub: ResolvedHub) -> None:
     barrier = threading.Barrier(2)
-    outcomes: dict[str, str] = {}
 
-    def steward(name: str, decision: str) -> None:
+    def steward(name: str, decision: str) -> tuple[str, str]:
         barrier.wait()
         try:
             decide_the_group(hub, decision, actor=name, expected_pairs=[1, 2, 3])
-            outcomes[name] = "ok"
         except Conflict as error:
-            outcomes[name] = str(error)
+            return name, str(error)
+        return name, "ok"
 
-    threads = [
-        threading.Thread(target=steward, args=("sam", "match")),
-        threading.Thread(target=steward, args=("alice", "no_match")),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = dict(pool.map(steward, ["sam", "alice"], ["match", "no_match"]))
     assert sorted(outcomes.values()).count("ok") == 1, outcomes
     loser = next(n for n, o in outcomes.items() if o != "ok")
     assert "decided" in outcomes[loser] and "reload" in outcomes[loser]
