@@ -357,15 +357,25 @@ def _stale(last_used: dt.datetime | None) -> bool:
     return last_used is None or now() - as_utc(last_used) >= TOKEN_TOUCH_INTERVAL
 
 
+# Built once: every API request runs it, and building and keying a statement per request
+# cost more CPU than the SQLite lookup itself.
+_TOKEN_ROW = (
+    sa.select(
+        users.c.id,
+        users.c.username,
+        users.c.role,
+        api_tokens.c.id.label("token_id"),
+        api_tokens.c.last_used_at,
+    )
+    .join(users, users.c.id == api_tokens.c.user_id)
+    .where(
+        api_tokens.c.token_hash == sa.bindparam("token_hash"),
+        api_tokens.c.revoked_at.is_(None),
+        sa.or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > sa.bindparam("at")),
+        users.c.active.is_(True),
+    )
+)
+
+
 def _token_row(conn: Connection, token: str) -> Any:
-    t, u = api_tokens.c, users.c
-    return conn.execute(
-        sa.select(u.id, u.username, u.role, t.id.label("token_id"), t.last_used_at)
-        .join(users, users.c.id == t.user_id)
-        .where(
-            t.token_hash == _digest(token),
-            t.revoked_at.is_(None),
-            sa.or_(t.expires_at.is_(None), t.expires_at > now()),
-            u.active.is_(True),
-        )
-    ).first()
+    return conn.execute(_TOKEN_ROW, {"token_hash": _digest(token), "at": now()}).first()

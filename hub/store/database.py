@@ -120,9 +120,13 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
             parsed = parsed.set(database=str(path))
         self.url = parsed.render_as_string(hide_password=False)
-        self.engine: Engine = sa.create_engine(
-            parsed, json_serializer=dumps, pool_pre_ping=True, future=True
-        )
+        pool: dict[str, Any] = {"pool_pre_ping": True}
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            # a file has no server to lose a connection to (no ping per checkout), and a pool
+            # as large as the web server's concurrency stops connections being opened (and
+            # their pragmas run) and closed per request under load
+            pool = {"pool_pre_ping": False, "pool_size": 20, "max_overflow": 20}
+        self.engine: Engine = sa.create_engine(parsed, json_serializer=dumps, future=True, **pool)
         if parsed.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
 

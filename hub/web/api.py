@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.steward import (
@@ -40,6 +40,7 @@ from hub.steward import (
     undo_action,
     unmerge_golden,
 )
+from hub.web.responses import JSON_200, json_response
 from hub.web.security import Hub, current_user, get_hub, require
 
 __all__ = ["router"]
@@ -114,12 +115,12 @@ def _result(result: ActionResult) -> dict[str, Any]:
     return {"action_id": result.action_id, "summary": result.summary, "versions": result.versions}
 
 
-@router.get("/me", tags=["session"])
-def me(user: Annotated[User, Depends(current_user)]) -> dict[str, str]:
-    return {"username": user.username, "role": user.role}
+@router.get("/me", tags=["session"], responses=JSON_200)
+def me(user: Annotated[User, Depends(current_user)]) -> Response:
+    return json_response({"username": user.username, "role": user.role})
 
 
-@router.get("/review", tags=["review"])
+@router.get("/review", tags=["review"], responses=JSON_200)
 def review_queue(
     hub: HubDep,
     _user: Viewer,
@@ -133,7 +134,7 @@ def review_queue(
     ] = True,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> Response:
     """The review queue, most consequential first (uncertainty x records affected).
 
     One item per group: a candidate against a golden record, covering every uncertain pair
@@ -151,10 +152,10 @@ def review_queue(
             items, total = list_groups(conn, flt, limit=limit, offset=offset)
         else:
             items, total = list_queue(conn, flt, limit=limit, offset=offset)
-    return {"total": total, "items": items}
+    return json_response({"total": total, "items": items})
 
 
-@router.get("/review/{item_id}", tags=["review"])
+@router.get("/review/{item_id}", tags=["review"], responses=JSON_200)
 def review_item(
     item_id: int,
     hub: HubDep,
@@ -162,7 +163,7 @@ def review_item(
     view: Annotated[
         Literal["group", "pair"], Query(description="pair: the single pair, as before")
     ] = "group",
-) -> dict[str, Any]:
+) -> Response:
     """The group of review item `item_id` (any of its pair ids): the candidate's and the
     golden record's members (`candidate`, `golden`: {`golden_id`, `version`, `size`,
     `records`}), aligned `fields`, `merged_preview`, and per pair (`pairs`: {`id`, `score`,
@@ -172,8 +173,8 @@ def review_item(
     With `view=pair`: the pair side by side with its stored weights, as before."""
     with hub.read() as conn:
         if view == "pair":
-            return review_pair(conn, hub.settings, item_id)
-        return review_group(conn, hub.settings, item_id)
+            return json_response(review_pair(conn, hub.settings, item_id))
+        return json_response(review_group(conn, hub.settings, item_id))
 
 
 @router.post("/review/{item_id}/decision", tags=["review"])
@@ -204,14 +205,14 @@ def review_bulk(body: BulkDecisionIn, hub: HubDep, user: Steward) -> dict[str, A
     return decide_many(hub.write, hub.settings, user.actor, flt, body.decision, limit=body.limit)
 
 
-@router.get("/customers", tags=["customers"])
+@router.get("/customers", tags=["customers"], responses=JSON_200)
 def customers_search(
     hub: HubDep,
     _user: Viewer,
     q: Annotated[str, Query(min_length=1, max_length=200)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_TOTAL)] = 0,
-) -> dict[str, Any]:
+) -> Response:
     """Fuzzy search by name, e-mail, phone or source id, a page at a time.
 
     `total` counts the matching golden records up to 1,000; `total_capped` true means more
@@ -219,21 +220,23 @@ def customers_search(
     """
     with hub.read() as conn:
         page = search_page(conn, q, limit=limit, offset=offset)
-    return {
-        "query": q,
-        "hits": [asdict(hit) for hit in page.hits],
-        "total": page.total,
-        "total_capped": page.capped,
-        "offset": offset,
-        "limit": limit,
-    }
+    return json_response(
+        {
+            "query": q,
+            "hits": [asdict(hit) for hit in page.hits],
+            "total": page.total,
+            "total_capped": page.capped,
+            "offset": offset,
+            "limit": limit,
+        }
+    )
 
 
-@router.get("/customers/{golden_id}", tags=["customers"])
-def customer(golden_id: str, hub: HubDep, _user: Viewer) -> dict[str, Any]:
+@router.get("/customers/{golden_id}", tags=["customers"], responses=JSON_200)
+def customer(golden_id: str, hub: HubDep, _user: Viewer) -> Response:
     """The single customer view: golden record, provenance, sources, timeline, reviews."""
     with hub.read() as conn:
-        return customer_view(conn, golden_id)
+        return json_response(customer_view(conn, golden_id))
 
 
 @router.post("/customers/merge", tags=["customers"])

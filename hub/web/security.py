@@ -9,9 +9,10 @@ bearer token is not sent by browsers on their own, so it needs none.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -43,12 +44,22 @@ class Hub:
     store: Store
     settings: SurvivorshipSettings
     secure_cookies: bool = False
+    # SQLite lets one writer in at a time and makes the others poll (sleeps of 1 to 100 ms):
+    # the process's writers queue on this lock instead, and each starts the moment the
+    # previous one commits. PostgreSQL writers run concurrently and never take it.
+    _writer: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def read(self) -> AbstractContextManager[Connection]:
         return self.store.engine.connect()
 
-    def write(self) -> AbstractContextManager[Connection]:
-        return self.store.write_transaction()
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        if self.store.dialect != "sqlite":
+            with self.store.write_transaction() as conn:
+                yield conn
+            return
+        with self._writer, self.store.write_transaction() as conn:
+            yield conn
 
 
 class LoginRequired(Exception):
