@@ -35,10 +35,11 @@ __all__ = [
 
 CATALOG_FLAGS = (("catalog", "--catalog"), ("properties", "--properties"))
 # the line of a tap's stderr that says what went wrong: an exception's `Type: message`
-# (`sqlalchemy.exc.OperationalError: ...`) or a log line at ERROR level and above
+# (`sqlalchemy.exc.OperationalError: ...`, `psycopg2.errors.UndefinedTable: ...`,
+# `ValueError: ...`) or a log line at ERROR level and above
 _ERROR_LINE = re.compile(
-    r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Failure|Fault)\b.*:"
-    r"|.*\b(?:level=)?(?:ERROR|CRITICAL|FATAL)\b)"
+    r"^(?:(?:[A-Za-z_]\w*\.)+[A-Z]\w*|[A-Z]\w*(?:Error|Exception|Exit|Failure|Fault))(?::|$)"
+    r"|.*\b(?:ERROR|CRITICAL|FATAL)\b"
 )
 _NOISE = ("(Background on this error at:", "The above exception was", "During handling of")
 
