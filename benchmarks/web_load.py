@@ -277,6 +277,14 @@ def make_demo(folder: Path) -> Path:
     return folder / "hub.yaml"
 
 
+def fresh_demo(template: Path) -> Path:
+    """A copy of the demo project for this run: every run's overrides add to the audit log
+    and the customers' history, so a reused store would make each run slower than the last."""
+    run = Path(tempfile.mkdtemp(prefix="demo-run-", dir=CACHE))
+    shutil.copytree(template.parent, run, dirs_exist_ok=True)
+    return run / "hub.yaml"
+
+
 def _store_url(config: Path) -> str:
     from schemas.config import load_config
 
@@ -481,6 +489,16 @@ def _rss_mb(pid: int) -> float:
     return total
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process and its children (the workers), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += _cpu_seconds(int(child))
+    return total
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=20)
@@ -495,7 +513,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.golden:
         config = generate_store(args.golden, CACHE / f"golden-{args.golden}", demo_yaml)
     else:
-        config = demo_yaml
+        config = fresh_demo(demo_yaml)
     tokens, sample = prepare(config, args.clients)
     port = _free_port()
     crmhub = Path(sys.executable).with_name("crmhub")
@@ -536,10 +554,17 @@ def main(argv: list[str] | None = None) -> None:
             run_load(base_url, tokens, sample, 1, args.baseline_seconds)
         )
         one = report("1 client", single, single_time)
+        server_cpu, client_cpu = _cpu_seconds(server.pid), time.process_time()
         many, many_time = asyncio.run(
             run_load(base_url, tokens, sample, args.clients, args.seconds)
         )
+        server_cpu = _cpu_seconds(server.pid) - server_cpu
+        client_cpu = time.process_time() - client_cpu
         lots = report(f"{args.clients} clients", many, many_time)
+        print(
+            f"CPU during the {args.clients}-client run: server {server_cpu / many_time:.2f} cores"
+            f", load generator {client_cpu / many_time:.2f} cores (of {os.cpu_count()})"
+        )
         if "all searches" in one and "all searches" in lots:
             ratio = lots["all searches"]["p95"] / one["all searches"]["p95"]
             print(f"\nsearch p95 {args.clients} clients / 1 client: {ratio:.1f}x")
@@ -549,6 +574,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if not args.golden:
+            shutil.rmtree(config.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":
