@@ -43,7 +43,7 @@ from hub.steward.review import (
     open_row,
     record_decision,
 )
-from hub.store.tables import match_candidates
+from hub.store.tables import crosswalk, match_candidates
 from identity.explain import describe_comparisons
 from identity.survivorship import GOLDEN_FIELDS, survive
 
@@ -84,8 +84,8 @@ def list_groups(
 
     Each group keeps the fields of its first pair (`id`, `left`, `right`, `score`, `kind`,
     `status`, `records_affected`, `priority`) so pair-queue clients keep working, and adds
-    `candidate` / `golden` ({golden_id, size, records}), `pair_ids`, `pair_count` and
-    `min_score` / `max_score` (0..1).
+    `candidate` / `golden` ({golden_id, size, records: every member as [source,
+    source_id]}), `pair_ids`, `pair_count` and `min_score` / `max_score` (0..1).
     """
     pairs, _ = list_queue(conn, flt, limit=10**9)
     groups: dict[frozenset[str], list[dict[str, Any]]] = {}
@@ -98,14 +98,6 @@ def list_groups(
         gl, gr = first["left"]["golden_id"], first["right"]["golden_id"]
         sizes = _sizes(members)
         cand, gold = _orient(gl, gr, sizes, gr)
-        cand_keys: list[list[str]] = []
-        gold_keys: list[list[str]] = []
-        for item in members:
-            for side in (item["left"], item["right"]):
-                record = [side["source"], side["source_id"]]
-                bucket = cand_keys if side["golden_id"] == cand else gold_keys
-                if record not in bucket:
-                    bucket.append(record)
         scores = [i["score"] for i in members]
         top = members[0]  # the most consequential pair
         out.append(
@@ -113,15 +105,39 @@ def list_groups(
                 **first,
                 "priority": top["priority"],
                 "records_affected": top["records_affected"],
-                "candidate": {"golden_id": cand, "size": sizes[cand], "records": cand_keys},
-                "golden": {"golden_id": gold, "size": sizes[gold], "records": gold_keys},
+                "candidate": {"golden_id": cand, "size": sizes[cand], "records": []},
+                "golden": {"golden_id": gold, "size": sizes[gold], "records": []},
                 "pair_ids": sorted(i["id"] for i in members),
                 "pair_count": len(members),
                 "min_score": min(scores),
                 "max_score": max(scores),
             }
         )
-    return out[offset : offset + limit], len(out)
+    page = out[offset : offset + limit]
+    records = _records(conn, {g[side]["golden_id"] for g in page for side in _SIDES})
+    for g in page:
+        for side in _SIDES:
+            g[side]["records"] = records.get(g[side]["golden_id"], [])
+    return page, len(out)
+
+
+_SIDES = ("candidate", "golden")
+
+
+def _records(conn: Connection, golden_ids: set[str]) -> dict[str, list[list[str]]]:
+    """Every member of each golden record, as [source, source_id] in sorted order."""
+    x = crosswalk.c
+    found: dict[str, list[list[str]]] = {}
+    ids = sorted(golden_ids)
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            sa.select(x.golden_id, x.source, x.source_id)
+            .where(x.golden_id.in_(ids[start : start + 500]))
+            .order_by(x.golden_id, x.source, x.source_id)
+        )
+        for row in rows:
+            found.setdefault(row.golden_id, []).append([row.source, row.source_id])
+    return found
 
 
 def _sizes(items: list[dict[str, Any]]) -> dict[str, int]:

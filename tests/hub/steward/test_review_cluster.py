@@ -5,6 +5,7 @@ group, and the explanation lists every comparison of the model with its sentence
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import threading
@@ -117,6 +118,104 @@ def test_the_demos_three_w6_pairs_are_one_group_of_candidate_and_golden_record(
 )
 def test_group_filters(sqlite_hub: ResolvedHub, flt: QueueFilter, expected: int) -> None:
     assert len(groups(sqlite_hub, flt)) == expected
+
+
+Rec = tuple[str, str]
+
+
+def add_pairs(hub: ResolvedHub, pairs: list[tuple[Rec, Rec]]) -> None:
+    """Uncertain pairs as `crmhub resolve` stores them (sorted sides), ids 4, 5, ..."""
+    with hub.store.transaction() as conn:
+        for a, b in pairs:
+            (ls, lid), (rs, rid) = sorted([a, b])
+            conn.execute(
+                match_candidates.insert().values(
+                    left_source=ls,
+                    left_source_id=lid,
+                    right_source=rs,
+                    right_source_id=rid,
+                    score=0.8,
+                    weights={},
+                    status="open",
+                    created_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+                )
+            )
+
+
+E1001, E1002, E1003 = ("erp", "1001"), ("erp", "1002"), ("erp", "1003")
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        pytest.param([], [([W6], MEMBERS, [1, 2, 3])], id="the demo: one group"),
+        pytest.param(
+            [(E1001, W6)],
+            [
+                ([W6], MEMBERS, [1, 2, 3]),
+                ([W6], [("billing", "B-0001"), E1001, ("support", "S1")], [4]),
+            ],
+            id="one candidate, two golden records: two groups",
+        ),
+        pytest.param(
+            [(E1001, E1002), (("support", "S1"), ("web", "w-2"))],
+            [
+                ([W6], MEMBERS, [1, 2, 3]),
+                (
+                    [E1001, ("support", "S1"), ("billing", "B-0001")],
+                    [E1002, ("web", "w-2"), ("support", "S2"), ("billing", "B-0002")],
+                    [4, 5],
+                ),
+            ],
+            id="the smaller golden record (3 records) is the candidate of the larger (4)",
+        ),
+        pytest.param(
+            [(E1001, E1003)],
+            [
+                ([W6], MEMBERS, [1, 2, 3]),
+                (
+                    [E1003, ("billing", "B-0003"), ("support", "S3")],
+                    [E1001, ("billing", "B-0001"), ("support", "S1")],
+                    [4],
+                ),
+            ],
+            id="equal sizes: the first pair's right side is the candidate",
+        ),
+        pytest.param(
+            [(E1001, ("billing", "B-0001"))],
+            [([W6], MEMBERS, [1, 2, 3])],
+            id="a pair inside one golden record asks nothing",
+        ),
+    ],
+)
+def test_grouping_cases(
+    sqlite_hub: ResolvedHub,
+    extra: list[tuple[Rec, Rec]],
+    expected: list[tuple[list[Rec], list[Rec], list[int]]],
+) -> None:
+    """Each group is (the candidate's records, the golden record's records — every member,
+    not only those in a pair — and the pair ids); the page of any of its pairs shows the
+    same group."""
+    add_pairs(sqlite_hub, extra)
+    xw = sqlite_hub.crosswalk()
+    found = sorted(
+        (
+            sorted(tuple(r) for r in g["candidate"]["records"]),
+            sorted(tuple(r) for r in g["golden"]["records"]),
+            g["pair_ids"],
+        )
+        for g in groups(sqlite_hub)
+    )
+    assert found == sorted((sorted(c), sorted(m), ids) for c, m, ids in expected)
+    for g in groups(sqlite_hub):
+        assert {xw[tuple(r)] for r in g["candidate"]["records"]} == {g["candidate"]["golden_id"]}
+        assert {xw[tuple(r)] for r in g["golden"]["records"]} == {g["golden"]["golden_id"]}
+        assert g["candidate"]["size"] == len(g["candidate"]["records"]) <= g["golden"]["size"]
+        assert g["golden"]["size"] == len(g["golden"]["records"])
+        for pair_id in g["pair_ids"]:
+            shown = show(sqlite_hub, pair_id)
+            assert shown["pair_ids"] == g["pair_ids"]
+            assert shown["candidate"]["golden_id"] == g["candidate"]["golden_id"]
 
 
 def test_any_pair_of_the_group_opens_the_whole_group(sqlite_hub: ResolvedHub) -> None:
