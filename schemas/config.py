@@ -7,11 +7,13 @@ a secret in clear and can be printed safely.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -340,10 +342,17 @@ class HubConfig(_Frozen):
         raise ConfigError(f"no connector named {name!r} in hub.yaml (configured: {known})")
 
 
+# words for people, not values: Meltano's setting definitions show example URLs in them
+# (`description: Example postgresql://postgres:postgres@localhost:5432/postgres`)
+_DOC_KEYS = frozenset({"label", "description", "placeholder", "documentation", "docs", "tooltip"})
+
+
 def _check_no_clear_secrets(node: Any, path: str, problems: list[str]) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
             where = f"{path}.{key}" if path else str(key)
+            if key in _DOC_KEYS and isinstance(value, str):
+                continue
             secret = _SECRET_KEY.search(str(key))
             values = value if isinstance(value, list) else [value]
             if secret and all(isinstance(v, str) for v in values) and any(values):
@@ -384,29 +393,95 @@ def load_config(path: str | Path) -> HubConfig:
         lines = []
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            lines.append(f"{file}: {loc}: {err['msg']}")
+            message = err["msg"]
+            if err["type"] == "extra_forbidden":
+                known = _known_keys(err["loc"][:-1])
+                message = f"unknown key {err['loc'][-1]!r} — remove it or check its spelling"
+                if known:
+                    message += f" (allowed here: {', '.join(known)})"
+            lines.append(f"{file}: {loc}{_connector_named(raw, err['loc'])}: {message}")
         raise ConfigError("\n".join(lines)) from None
 
 
-def resolve_env(value: Any, where: str = "") -> Any:
-    """Substitute `${ENV_VAR}` references from the environment, recursively.
+def _connector_named(raw: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
+    """` (connector 'erp')` for an error inside `connectors.<i>`, so the user finds it."""
+    if len(loc) >= 2 and loc[0] == "connectors" and isinstance(loc[1], int):
+        items = raw.get("connectors")
+        if isinstance(items, list) and loc[1] < len(items) and isinstance(items[loc[1]], dict):
+            name = items[loc[1]].get("name")
+            if isinstance(name, str):
+                return f" (connector {name!r})"
+    return ""
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model at `loc` (a path into HubConfig) accepts, by their YAML names."""
+    model: type[BaseModel] | None = HubConfig
+    skip = False  # the part after a list or dict field is an index or a key
+    for part in loc:
+        if skip:
+            skip = False
+            continue
+        if model is None:
+            return []
+        fields = model.model_fields
+        field = fields.get(str(part)) or next(
+            (f for f in fields.values() if f.alias == str(part)), None
+        )
+        if field is None:
+            return []
+        inner = _unwrap_optional(field.annotation)
+        skip = get_origin(inner) in (list, dict)
+        model = _model_in(inner)
+    if model is None:
+        return []
+    return sorted(f.alias or name for name, f in model.model_fields.items() if not f.exclude)
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    """`X | None` -> `X`; anything else as it is."""
+    if get_origin(annotation) not in (Union, UnionType):
+        return annotation
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    return args[0] if len(args) == 1 else annotation
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model `annotation` is, or holds as list item / dict value."""
+    node = annotation
+    for _ in range(3):
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            return node
+        args = [a for a in get_args(node) if a is not type(None)]
+        if not args:
+            return None
+        node = args[-1]
+    return None
+
+
+def resolve_env(value: Any, where: str = "", environ: Mapping[str, str] | None = None) -> Any:
+    """Substitute `${ENV_VAR}` references from the environment (`os.environ` unless
+    `environ` is given), recursively.
 
     A missing variable is a ConfigError naming the key path and the variable.
     """
+    env = os.environ if environ is None else environ
     if isinstance(value, dict):
-        return {k: resolve_env(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+        return {
+            k: resolve_env(v, f"{where}.{k}" if where else str(k), env) for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [resolve_env(v, f"{where}.{i}") for i, v in enumerate(value)]
+        return [resolve_env(v, f"{where}.{i}", env) for i, v in enumerate(value)]
     if isinstance(value, str) and "${" in value:
 
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
-            if name not in os.environ:
+            if name not in env:
                 raise ConfigError(
                     f"{where or 'hub.yaml'}: environment variable {name} is not set — "
                     f"export {name}=... (or set it as an Airflow Connection/Variable)"
                 )
-            return os.environ[name]
+            return env[name]
 
         return _ENV_REF.sub(sub, value)
     return value
@@ -425,7 +500,7 @@ def resolve_connector_config(
     """
     env = os.environ if environ is None else environ
     where = f"connectors.{connector.name}.config"
-    config: dict[str, Any] = resolve_env(dict(connector.config), where)
+    config: dict[str, Any] = resolve_env(dict(connector.config), where, env)
     if connector.type != "singer":
         return config
     prefixes = connector.env_prefixes()
@@ -434,13 +509,15 @@ def resolve_connector_config(
             continue
         suffix = re.sub(r"[^A-Za-z0-9]", "_", setting.name).upper()
         names = [*([setting.env] if setting.env else []), *(f"{p}_{suffix}" for p in prefixes)]
-        found = next((env[n] for n in names if n in env), None)
-        if found is not None:
-            _set_path(config, setting.name, found)
+        var = next((n for n in names if n in env), None)
+        if var is not None:
+            _set_path(config, setting.name, _from_env(setting, var, env[var], connector.name))
         elif setting.value is not None:
-            value = resolve_env(setting.value, f"connectors.{connector.name}.settings")
+            value = resolve_env(setting.value, f"connectors.{connector.name}.settings", env)
             _set_path(config, setting.name, value)
-    declared = {s.name for s in connector.settings}
+    # a declared setting's own variable (TAP_X_SSH_TUNNEL_PRIVATE_KEY for
+    # `ssh_tunnel.private_key`) is not read a second time as an undeclared one
+    declared = {re.sub(r"[^A-Za-z0-9]", "_", s.name).lower() for s in connector.settings}
     for prefix in prefixes:
         for var, value in env.items():
             if var.startswith(prefix + "_"):
@@ -448,6 +525,37 @@ def resolve_connector_config(
                 if is_secret_key(key) and key not in config and key not in declared:
                     config[key] = value
     return config
+
+
+_TRUE = ("true", "1", "yes", "y", "on", "t")
+_FALSE = ("false", "0", "no", "n", "off", "f")
+
+
+def _from_env(setting: SettingDefinition, var: str, text: str, connector: str) -> Any:
+    """An environment value as its setting's `kind` wants it, as Meltano casts them:
+    `integer` and `boolean` as such, `array` and `object` from JSON, the rest as text."""
+    kind = (setting.kind or "string").lower()
+    try:
+        if kind == "integer":
+            return int(text.strip())
+        if kind == "boolean":
+            word = text.strip().lower()
+            if word in _TRUE or word in _FALSE:
+                return word in _TRUE
+            raise ValueError("not true/false")
+        if kind in ("array", "object"):
+            value = json.loads(text)
+            if not isinstance(value, list if kind == "array" else dict):
+                raise ValueError(f"not a JSON {kind}")
+            return value
+    except ValueError as exc:
+        # a secret's value is never shown, nor the parser's message, which quotes it
+        shown, why = ("(hidden)", "") if setting.secret else (repr(text), f" ({exc})")
+        raise ConfigError(
+            f"connectors.{connector}.settings.{setting.name}: environment variable {var}="
+            f"{shown} is not a valid {kind}{why} — fix the variable"
+        ) from None
+    return text
 
 
 def _get_path(config: Mapping[str, Any], dotted: str) -> Any:
