@@ -80,7 +80,10 @@ def tap_warnings(
                 "check the tap's log and the source"
             )
     elif not report.records and not state:
-        warnings.append("the tap sent no records")
+        warnings.append(  # e.g. a singer-python tap (no --about) that was given no catalog
+            "the tap sent no records — if it needs a catalog, declare `capabilities: "
+            "[catalog, discover]` (or `properties`) in hub.yaml"
+        )
     if report.warning_lines or report.error_lines:
         warnings.append(
             f"the tap logged {report.warning_lines} warning(s) and {report.error_lines} "

@@ -133,3 +133,32 @@ def test_properties_draft04_schemas_nothing_quarantined_exact_sum(
         assert second.counts.read < CUSTOMERS + 10
     finally:
         store.dispose()
+
+
+def test_without_declared_capabilities_the_summary_says_what_to_declare(
+    tmp_path: Path, erp: Erp, reader_env: None
+) -> None:
+    """pipelinewise-tap-postgres has no `--about`: without `capabilities:` the hub cannot
+    know it wants `--properties`, runs it bare, and the tap exits 0 having sent nothing."""
+    text = HUB_YAML.format(
+        store_url=f"sqlite:///{tmp_path / 'hub.db'}",
+        pip_url=PIPELINEWISE,
+        port=erp.port,
+        user=READER,
+        dbname=erp.dbname,
+    )
+    (tmp_path / "hub.yaml").write_text(
+        text.replace("    capabilities: [properties, discover, state]\n", ""), encoding="utf-8"
+    )
+    cfg = load_config(tmp_path / "hub.yaml")
+    store = Store.from_config(cfg)
+    store.migrate()
+    try:
+        [result] = sync(cfg, store, retry=NO_RETRY)
+    finally:
+        store.dispose()
+    assert result.ok and result.counts.read == 0
+    assert result.warnings == [
+        "the tap sent no records — if it needs a catalog, declare `capabilities: "
+        "[catalog, discover]` (or `properties`) in hub.yaml"
+    ]
