@@ -36,6 +36,8 @@ __all__ = ["Ingestor", "StreamInfo"]
 log = logging.getLogger(__name__)
 
 _MAX_RAW = 100_000
+# a buffered record: stream, source id, payload (as stored), content hash, the record itself
+_Buffered = tuple[str, str, Any, str, dict[str, Any]]
 _T = TypeVar("_T")
 
 
@@ -69,7 +71,7 @@ class Ingestor:
     counts: WriteCounts = field(default_factory=WriteCounts)
     streams: dict[str, StreamInfo] = field(default_factory=dict)
     state: dict[str, Any] | None = None
-    _records: list[IncomingRecord] = field(default_factory=list)
+    _records: list[_Buffered] = field(default_factory=list)  # mapped when flushed
     _bad: list[QuarantinedRecord] = field(default_factory=list)
     _pending_state: bool = False
     _warned: set[str] = field(default_factory=set)
@@ -151,23 +153,35 @@ class Ingestor:
             missing = ", ".join(k for k, v in zip(keys, key_values, strict=True) if v is None)
             self._quarantine(stream, None, "identity", f"missing id ({missing} is null)", record)
             return
-        canonical = None
-        if info.mapper.entity != "raw":
-            try:
-                canonical = info.mapper(record, source_id)
-            except MappingError as exc:
-                self._quarantine(stream, source_id, "mapping", str(exc), record)
-        self._records.append(
-            IncomingRecord(
-                stream=stream,
-                source_id=source_id,
-                payload=payload,
-                content_hash=content_hash,
-                mapping_hash=info.mapper.fingerprint,
-                entity=info.mapper.entity,
-                canonical=canonical,
-            )
-        )
+        self._records.append((stream, source_id, payload, content_hash, record))
+
+    def _mapped(self) -> list[IncomingRecord]:
+        """The buffered records with their canonical rows, mapped a stream's batch at a time
+        (column by column: hub.sync.columnar); a record that does not fit is quarantined and
+        its raw version kept."""
+        by_stream: dict[str, list[_Buffered]] = {}
+        for item in self._records:
+            by_stream.setdefault(item[0], []).append(item)
+        incoming: list[IncomingRecord] = []
+        for stream, items in by_stream.items():
+            mapper = self.streams[stream].mapper
+            rows = mapper.map_many([i[4] for i in items], [i[1] for i in items])
+            for (_, source_id, payload, content_hash, record), row in zip(items, rows, strict=True):
+                if isinstance(row, MappingError):
+                    self._quarantine(stream, source_id, "mapping", str(row), record)
+                    row = None
+                incoming.append(
+                    IncomingRecord(
+                        stream=stream,
+                        source_id=source_id,
+                        payload=payload,
+                        content_hash=content_hash,
+                        mapping_hash=mapper.fingerprint,
+                        entity=mapper.entity,
+                        canonical=row,
+                    )
+                )
+        return incoming
 
     def _warn(self, stream: str, problem: str) -> None:
         """Say once per stream why its records are taken without (full) validation."""
@@ -193,13 +207,14 @@ class Ingestor:
             return
         full_table = frozenset(s for s, i in self.streams.items() if i.full_table)
         source = self.connector.name
+        records = self._mapped()
 
         def write(conn: Connection) -> WriteCounts:
             counts = write_batch(
                 conn,
                 source=source,
                 run_id=self.run_id,
-                records=self._records,
+                records=records,
                 quarantined=self._bad,
                 full_table_streams=full_table,
             )

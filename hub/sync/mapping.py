@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
+from itertools import repeat
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from hub.core.clock import as_utc
+from hub.sync.columnar import blank_is_null, column_plan
 from schemas.config import CoalesceExpr, ConcatExpr, ConstExpr, MappingExpr, SplitExpr, StreamConfig
 from schemas.customer import CustomerRecord
 from schemas.interaction import Interaction
@@ -100,6 +102,8 @@ class Mapper:
         # (target, field name, None) for a plain field, (target, None, rule) for the rest
         self._rules: list[tuple[str, str | None, Callable[[Mapping[str, Any]], Any] | None]] = []
         self._converted = _converted_fields(self._model) if self._model is not None else ()
+        self._plan = column_plan(self._model) if self._model is not None else None
+        self._blank_null = self._model is not None and blank_is_null(self._model)
         if self._model is not None:
             mapped = dict(stream.mapping)
             for name in self._model.model_fields:
@@ -110,6 +114,59 @@ class Mapper:
                     self._rules.append((target, expr, None))
                 else:
                     self._rules.append((target, None, _bind(expr)))
+        # the source name goes through the model when it is not a plain text (or is remapped)
+        self._source_slow = self._plan is None or any(t == "source" for t, _, _ in self._rules)
+        if self._plan is not None and not self._source_slow:
+            unconvertible: list[int] = []
+            self._plan["source"]([source], unconvertible)  # type: ignore[misc]
+            self._source_slow = bool(unconvertible)
+
+    def map_many(
+        self, records: Sequence[Mapping[str, Any]], source_ids: Sequence[str]
+    ) -> list[dict[str, Any] | MappingError | None]:
+        """The canonical rows of a batch (a MappingError in place of each record that does
+        not fit), converted column by column where the values allow (see hub.sync.columnar)
+        and through the model for every other row: the same rows as calling the mapper
+        on each record."""
+        plan, model = self._plan, self._model
+        if model is None:
+            return [None] * len(records)
+        if plan is None or self._source_slow:
+            return [self._or_error(r, sid) for r, sid in zip(records, source_ids, strict=True)]
+        slow: list[int] = []
+        names = ["source_id"]
+        columns = [plan["source_id"](source_ids, slow)]  # type: ignore[misc]
+        extras: list[tuple[str, list[Any]]] = []
+        for target, name, rule in self._rules:
+            column = list(map(rule, records)) if rule else _column(records, name or "")
+            if target not in plan:
+                extras.append((target, column))
+                continue
+            convert = plan[target]
+            if convert is None:  # only the model knows this field's rule
+                slow.extend(i for i, v in enumerate(column) if v is not None)
+                convert = _unchanged
+            names.append(target)
+            columns.append(convert(column, slow))
+        names.extend(n for n in plan if n not in names and n != "source")
+        columns.extend([None] * len(records) for _ in range(len(names) - len(columns)))
+        rows: list[dict[str, Any] | MappingError | None] = [
+            dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)
+        ]
+        extra = _extras(extras, len(records), slow, blank_null=self._blank_null)
+        for row, more in zip(rows, extra, strict=True):
+            row["extra"] = more  # type: ignore[index]
+        for i in set(slow):
+            rows[i] = self._or_error(records[i], source_ids[i])
+        return rows
+
+    def _or_error(
+        self, record: Mapping[str, Any], source_id: str
+    ) -> dict[str, Any] | MappingError | None:
+        try:
+            return self(record, source_id)
+        except MappingError as exc:
+            return exc
 
     def __call__(self, record: Mapping[str, Any], source_id: str) -> dict[str, Any] | None:
         """The canonical row for `record`, None for raw streams; MappingError if invalid."""
@@ -131,6 +188,40 @@ class Mapper:
             )
             raise MappingError(f"does not fit {self._model.__name__}: {problems}") from None
         return _columns(model, self._converted)
+
+
+def _column(records: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
+    """One field of every record (None where absent)."""
+    try:
+        return list(map(dict.get, records, repeat(name)))  # type: ignore[arg-type]
+    except TypeError:  # records that are mappings but not dicts
+        return [r.get(name) for r in records]
+
+
+def _unchanged(column: Sequence[Any], _slow: list[int]) -> list[Any]:
+    return list(column)
+
+
+_EXTRA_PLAIN = (str, int, bool)
+
+
+def _extras(
+    extras: list[tuple[str, list[Any]]], rows: int, slow: list[int], *, blank_null: bool
+) -> list[dict[str, Any]]:
+    """The `extra` column: mapped targets beyond the model's fields, kept verbatim (JSON
+    values); a row holding any other kind of value goes through the model."""
+    out: list[dict[str, Any]] = [{} for _ in range(rows)]
+    for target, column in extras:
+        for i, v in enumerate(column):
+            if v is None:
+                continue
+            if blank_null and type(v) is str and (not v or v.isspace()):
+                out[i][target] = None
+            elif type(v) in _EXTRA_PLAIN:
+                out[i][target] = v
+            else:
+                slow.append(i)
+    return out
 
 
 def _bind(expr: MappingExpr) -> Callable[[Mapping[str, Any]], Any]:
