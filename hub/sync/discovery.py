@@ -14,13 +14,13 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hub.core.errors import SyncError
-from hub.sync.catalog import apply_catalog_rules, selected_streams, stream_ids
+from hub.sync.catalog import apply_catalog_rules, selected_streams, stream_id, stream_ids
 from schemas.config import ConnectorConfig, HubConfig
 
 __all__ = [
@@ -53,6 +53,14 @@ class TapCatalog:
     flag: str
     streams: list[str]
     selected: list[str] = field(default_factory=list)
+    # tap_stream_id -> the `stream` name its messages may carry instead (singer-io taps:
+    # `erp-public-customers` is sent as `customers`), where the two differ
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def sent(self, records: Mapping[str, int], sid: str) -> int:
+        """How many records stream `sid` sent, under its id or its `stream` name."""
+        alias = self.aliases.get(sid)
+        return records.get(sid, 0) + (records.get(alias, 0) if alias else 0)
 
 
 def catalog_path(config: HubConfig, connector: ConnectorConfig) -> Path:
@@ -210,4 +218,9 @@ def prepare_catalog(
         )
     except ValueError as exc:
         raise SyncError(connector.name, f"hub.yaml: {exc}", retriable=False) from None
-    return TapCatalog(catalog, flag, stream_ids(catalog), selected_streams(catalog))
+    aliases = {
+        stream_id(e): str(e["stream"])
+        for e in catalog.get("streams", [])
+        if e.get("stream") and str(e["stream"]) != stream_id(e)
+    }
+    return TapCatalog(catalog, flag, stream_ids(catalog), selected_streams(catalog), aliases)

@@ -73,7 +73,9 @@ def tap_warnings(
     bookmarks = state.get("bookmarks")
     marked = set(bookmarks) if isinstance(bookmarks, dict) else set()
     if catalog is not None:
-        empty = [s for s in catalog.selected if not report.records[s] and s not in marked]
+        empty = [
+            s for s in catalog.selected if not catalog.sent(report.records, s) and s not in marked
+        ]
         if empty:
             warnings.append(
                 f"selected stream(s) {', '.join(empty)} sent no records — "

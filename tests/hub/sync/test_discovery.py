@@ -325,3 +325,45 @@ def test_an_unset_select_is_named_as_the_default(tmp_path: Path) -> None:
     message = no_stream_selected(cfg.connectors[0], TapCatalog({}, "--catalog", []))
     assert message.startswith("the catalog selects no stream: select: *.* (the default)")
     assert "0 stream(s) (none)" in message
+
+
+WARNING_CASES: list[tuple[str, dict[str, int], dict[str, object], list[str]]] = [
+    (
+        "records under the tap_stream_id",
+        {"erp-public-customers": 3, "erp-public-orders": 1},
+        {},
+        [],
+    ),
+    ("records under the stream name (singer-io taps)", {"customers": 3, "orders": 1}, {}, []),
+    (
+        "a selected stream that sent nothing on a first sync",
+        {"customers": 3},
+        {},
+        ["selected stream(s) erp-public-orders sent no records"],
+    ),
+    (
+        "nothing new on an incremental run is normal",
+        {"customers": 3},
+        {"bookmarks": {"erp-public-orders": {"replication_key_value": "2026-01-01"}}},
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "records", "state", "expected"), WARNING_CASES, ids=[c[0] for c in WARNING_CASES]
+)
+def test_empty_stream_warnings_know_both_names_of_a_stream(
+    case: str, records: dict[str, int], state: dict[str, object], expected: list[str]
+) -> None:
+    from collections import Counter
+
+    from hub.sync.discovery import TapCatalog
+    from hub.sync.run import tap_warnings
+    from hub.sync.runners import TapReport
+
+    streams = ["erp-public-customers", "erp-public-orders"]
+    aliases = {"erp-public-customers": "customers", "erp-public-orders": "orders"}
+    catalog = TapCatalog({}, "--catalog", streams, streams, aliases)
+    warnings = tap_warnings(TapReport(records=Counter(records)), catalog, state)
+    assert [w.partition(" — ")[0] for w in warnings] == expected
