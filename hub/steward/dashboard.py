@@ -143,8 +143,10 @@ def dashboard(conn: Connection, *, merges: int = 10) -> Dashboard:
     review_open = conn.execute(
         sa.select(sa.func.count()).where(match_candidates.c.status.in_(CandidateStatus.undecided()))
     ).scalar_one()
-    golden = conn.execute(
-        sa.select(sa.func.count()).where(golden_records.c.status == GoldenStatus.ACTIVE)
+    golden = conn.execute(  # the status as a literal: the partial index's condition (0007)
+        sa.select(sa.func.count())
+        .select_from(golden_records)
+        .where(golden_records.c.status == sa.literal_column(f"'{GoldenStatus.ACTIVE}'"))
     ).scalar_one()
     return Dashboard(
         sources=sources,

@@ -251,7 +251,12 @@ golden_records = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, default=1),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("updated_at", _TS, nullable=False),
-    sa.Index("ix_golden_records_status_kind", "status", "kind"),  # 0007: counts, lists
+    sa.Index(  # 0007: active records counted from the index (partial: see the migration)
+        "ix_golden_records_active",
+        "kind",
+        sqlite_where=sa.text("status = 'active'"),
+        postgresql_where=sa.text("status = 'active'"),
+    ),
     sa.Index("ix_golden_records_updated_at", "updated_at"),  # 0007: search marker
 )
 

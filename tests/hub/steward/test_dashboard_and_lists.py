@@ -274,6 +274,7 @@ def test_the_dashboard_reads_indexes_not_tables(sqlite_hub: ResolvedHub) -> None
         if step.startswith("SCAN ")
         and "COVERING INDEX" not in step
         and step != "SCAN CONSTANT ROW"
+        and "USING INDEX ix_golden_records_active" not in step  # partial: index only
         and not step.startswith(tuple(f"SCAN {t}" for t in SMALL_TABLES))
     ]
     assert scans == [], scans

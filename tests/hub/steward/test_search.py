@@ -258,3 +258,29 @@ def test_the_change_marker_is_one_statement_of_index_lookups(sqlite_hub: Resolve
         ]
     scans = [s for s in steps if s.startswith("SCAN ") and s != "SCAN CONSTANT ROW"]
     assert scans == [], steps
+
+
+def test_a_page_of_hits_is_read_by_golden_id(sqlite_hub: ResolvedHub) -> None:
+    """A plain index on status once looked more selective to SQLite than 20 primary-key
+    lookups and a page of hits read every active record's index entry (230 ms at 1M)."""
+    from hub.steward.search import _hits
+
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    engine = sqlite_hub.store.engine
+    ranked = [(f"G-none-{i}", 90.0, "name: x") for i in range(20)]
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        with engine.connect() as conn:
+            assert _hits(conn, ranked) == []
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    (statement, parameters), *_ = seen
+    with engine.connect() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+    assert [str(step[-1]) for step in plan] == [
+        "SEARCH golden_records USING INDEX sqlite_autoindex_golden_records_1 (golden_id=?)"
+    ]

@@ -7,8 +7,10 @@ Create Date: 2026-12-05 07:35:00
 The home page counts and the search index's change marker must not scan a million rows per
 request. Each index below serves one query (hub.steward.dashboard, hub.steward.search):
 
-* golden_records (status, kind): active golden records counted from the index alone, and the
-  customers list's status/kind filter;
+* golden_records (kind) WHERE status = 'active' — a partial index: active golden records
+  counted from the index alone. Partial, because a plain index on status (one value for
+  nearly every row) looked selective to SQLite's planner without statistics and took over
+  queries by golden id (a page of 20 search hits read 1M index entries: 230 ms);
 * golden_records (updated_at), crosswalk (assigned_at): the search marker's maxima and the
   records changed since (a resolve stamps every record it changes);
 * crosswalk (source, assigned_by, assigned_at): each source's last resolve, one seek each;
@@ -20,6 +22,7 @@ request. Each index below serves one query (hub.steward.dashboard, hub.steward.s
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
@@ -28,7 +31,6 @@ branch_labels = None
 depends_on = None
 
 INDEXES = {
-    "ix_golden_records_status_kind": ("golden_records", ["status", "kind"]),
     "ix_golden_records_updated_at": ("golden_records", ["updated_at"]),
     "ix_crosswalk_assigned_at": ("crosswalk", ["assigned_at"]),
     "ix_crosswalk_source_assigned": ("crosswalk", ["source", "assigned_by", "assigned_at"]),
@@ -39,11 +41,22 @@ INDEXES = {
 }
 
 
+ACTIVE = sa.text("status = 'active'")
+
+
 def upgrade() -> None:
     for name, (table, columns) in INDEXES.items():
         op.create_index(name, table, columns)
+    op.create_index(
+        "ix_golden_records_active",
+        "golden_records",
+        ["kind"],
+        sqlite_where=ACTIVE,
+        postgresql_where=ACTIVE,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_golden_records_active", table_name="golden_records")
     for name, (table, _columns) in INDEXES.items():
         op.drop_index(name, table_name=table)
