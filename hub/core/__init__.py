@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from hub.core.clock import as_utc, now
 from hub.core.errors import HubError, SyncError, http_status, is_retriable, one_line
+from hub.core.heap import frozen_heap
 from hub.core.retry import RetryPolicy
 from hub.core.states import CandidateStatus, Decision, GoldenStatus, Role, RunStatus
 
@@ -20,6 +21,7 @@ __all__ = [
     "RunStatus",
     "SyncError",
     "as_utc",
+    "frozen_heap",
     "http_status",
     "is_retriable",
     "now",

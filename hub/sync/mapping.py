@@ -203,6 +203,7 @@ def _unchanged(column: Sequence[Any], _slow: list[int]) -> list[Any]:
 
 
 _EXTRA_PLAIN = (str, int, bool)
+_NO_EXTRA: dict[str, Any] = {}  # the `extra` of every row without extras: read, never written
 
 
 def _extras(
@@ -210,11 +211,13 @@ def _extras(
 ) -> list[dict[str, Any]]:
     """The `extra` column: mapped targets beyond the model's fields, kept verbatim (JSON
     values); a row holding any other kind of value goes through the model."""
-    out: list[dict[str, Any]] = [{} for _ in range(rows)]
+    out: list[dict[str, Any]] = [_NO_EXTRA] * rows  # shared, never written to
     for target, column in extras:
         for i, v in enumerate(column):
             if v is None:
                 continue
+            if out[i] is _NO_EXTRA:
+                out[i] = {}
             if blank_null and type(v) is str and (not v or v.isspace()):
                 out[i][target] = None
             elif type(v) in _EXTRA_PLAIN:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub.core.errors import HubError, SyncError, is_retriable, one_line
+from hub.core.heap import frozen_heap
 from hub.core.retry import RetryPolicy
 from hub.core.states import RunStatus
 from hub.store.database import Store
@@ -283,21 +284,22 @@ def sync(
     """Sync every configured connector (or only one); one failure does not stop the others."""
     targets = [config.connector(only)] if only else list(config.connectors)
     results = []
-    for connector in targets:
+    with frozen_heap():  # bulk work: keep the collector off the long-lived heap
+        for connector in targets:
 
-        def progress(counts: WriteCounts, name: str = connector.name) -> None:
-            if on_progress is not None:
-                on_progress(name, counts)
+            def progress(counts: WriteCounts, name: str = connector.name) -> None:
+                if on_progress is not None:
+                    on_progress(name, counts)
 
-        results.append(
-            sync_connector(
-                config,
-                store,
-                connector,
-                full_refresh=full_refresh,
-                dry_run=dry_run,
-                retry=retry,
-                on_progress=progress,
+            results.append(
+                sync_connector(
+                    config,
+                    store,
+                    connector,
+                    full_refresh=full_refresh,
+                    dry_run=dry_run,
+                    retry=retry,
+                    on_progress=progress,
+                )
             )
-        )
     return results
