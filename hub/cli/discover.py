@@ -55,7 +55,9 @@ def discover_command(
         chosen = set(selected_streams(catalog.catalog))
         console.print(
             f"[green]✓[/] {escape(conn.name)}: {len(catalog.streams)} stream(s), "
-            f"{len(chosen)} selected (passed as {catalog.flag}; "
+            f"{len(chosen)} selected ("
+            + (f"passed as {catalog.flag}" if catalog.passed else "the tap's own defaults")
+            + "; "
             f"cached in {catalog_path(cfg, conn)})"
         )
         for entry in sorted(catalog.catalog["streams"], key=stream_id):

@@ -56,6 +56,9 @@ class TapCatalog:
     # tap_stream_id -> the `stream` name its messages may carry instead (singer-io taps:
     # `erp-public-customers` is sent as `customers`), where the two differ
     aliases: dict[str, str] = field(default_factory=dict)
+    # False when the tap's own defaults select the same streams and hub.yaml has no
+    # metadata/schema rules: the tap then runs without a catalog (see `prepare_catalog`)
+    passed: bool = True
 
     def sent(self, records: Mapping[str, int], sid: str) -> int:
         """How many records stream `sid` sent, under its id or its `stream` name."""
@@ -202,7 +205,13 @@ def prepare_catalog(
     refresh: bool = False,
 ) -> TapCatalog | None:
     """The catalog to run the tap with, or None for a tap that takes none (no `catalog` or
-    `properties` capability: it is run with `--config`/`--state` only, as before)."""
+    `properties` capability: it is run with `--config`/`--state` only, as before).
+
+    The catalog is not handed over (`passed=False`) when it would change nothing the tap
+    does by itself: hub.yaml sets no `metadata:` or `schema:` and the tap's discovered
+    defaults select exactly the streams hub.yaml selects (properties deselected by `!` are
+    dropped by the hub either way). Some taps break on any catalog (tap-csv-folder 0.0.1a1
+    cannot take its own `key_properties` back); those run as they do by themselves."""
     caps = capabilities(connector, executable, settings, Path(config.base_dir))
     flag = next((f for cap, f in CATALOG_FLAGS if cap in caps), None)
     if flag is None:
@@ -223,4 +232,7 @@ def prepare_catalog(
         for e in catalog.get("streams", [])
         if e.get("stream") and str(e["stream"]) != stream_id(e)
     }
-    return TapCatalog(catalog, flag, stream_ids(catalog), selected_streams(catalog), aliases)
+    selected = selected_streams(catalog)
+    rules = bool(connector.metadata or connector.schema_)
+    passed = rules or selected != selected_streams(raw)
+    return TapCatalog(catalog, flag, stream_ids(catalog), selected, aliases, passed)

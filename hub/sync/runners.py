@@ -230,7 +230,7 @@ def run_external(
             state_file = Path(tmp) / "state.json"
             state_file.write_text(json.dumps(state))
             args += ["--state", str(state_file)]
-        if catalog is not None:
+        if catalog is not None and catalog.passed:
             catalog_file = Path(tmp) / "catalog.json"
             catalog_file.write_text(json.dumps(catalog.catalog))
             args += [catalog.flag, str(catalog_file)]

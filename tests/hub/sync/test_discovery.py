@@ -49,12 +49,15 @@ if "--about" in args:
     print(open(caps).read())
     sys.exit(0)
 PROPS = ["id", "name", "email", "secret_note"]
+# a tap whose discovery selects every stream by default (as file taps' do)
+DEFAULTS = {{"selected-by-default": True}} if config.get("defaults") else {{}}
 def entry(sid):
     return {{
         "tap_stream_id": sid, "stream": sid,
         "schema": {{"type": "object", "properties": {{
             p: {{"type": "integer" if p == "id" else ["string", "null"]}} for p in PROPS}}}},
-        "metadata": [{{"breadcrumb": [], "metadata": {{"table-key-properties": ["id"]}}}}]
+        "metadata": [{{"breadcrumb": [], "metadata": {{"table-key-properties": ["id"],
+                                                    **DEFAULTS}}}}]
         + [{{"breadcrumb": ["properties", p],
              "metadata": {{"inclusion": "automatic" if p == "id" else "available"}}}}
            for p in PROPS],
@@ -64,6 +67,9 @@ if "--discover" in args:
     sys.exit(0)
 given = [a for a in ("--catalog", "--properties") if a in args]
 streams = ["people", "things"]
+if given and config.get("defaults") == "crash":  # tap-csv-folder 0.0.1a1 on any catalog
+    print("AttributeError: property 'primary_keys' has no setter", file=sys.stderr)
+    sys.exit(1)
 if given:
     catalog = json.load(open(args[args.index(given[0]) + 1]))
     streams = [s["tap_stream_id"] for s in catalog["streams"]
@@ -367,3 +373,61 @@ def test_empty_stream_warnings_know_both_names_of_a_stream(
     catalog = TapCatalog({}, "--catalog", streams, streams, aliases)
     warnings = tap_warnings(TapReport(records=Counter(records)), catalog, state)
     assert [w.partition(" — ")[0] for w in warnings] == expected
+
+
+PASS_CASES: list[tuple[str, str, bool, list[str]]] = [
+    ("no rules: the tap's defaults are the selection", "", False, ["people", "things"]),
+    (
+        "select: the same streams",
+        "    select: ['*.*', '!*.secret_note']",
+        False,
+        ["people", "things"],
+    ),
+    ("select: fewer streams", "    select: [people.*]", True, ["people"]),
+    (
+        "metadata: rules",
+        "    metadata: {people: {replication-method: FULL_TABLE}}",
+        True,
+        ["people", "things"],
+    ),
+    ("schema: rules", "    schema: {people: {name: {type: string}}}", True, ["people", "things"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "extra", "passed", "selected"), PASS_CASES, ids=[c[0] for c in PASS_CASES]
+)
+def test_a_catalog_that_changes_nothing_is_not_handed_over(
+    tmp_path: Path, case: str, extra: str, passed: bool, selected: list[str]
+) -> None:
+    make_tap(tmp_path, ["catalog", "discover"])
+    prepared = prepare(project(tmp_path, extra, config="defaults: true"))
+    assert (prepared.passed, prepared.selected) == (passed, selected)
+
+
+def test_a_tap_that_breaks_on_catalogs_runs_on_its_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRMHUB_PLUGIN_DIR", str(tmp_path / "plugins"))
+    make_tap(tmp_path, ["catalog", "discover"])
+    cfg = project(tmp_path, "    select: ['*.*', '!people.secret_note']", config="defaults: crash")
+    store = Store.from_config(cfg)
+    store.migrate()
+    try:
+        [result] = sync(cfg, store, retry=NO_RETRY)
+        with store.engine.connect() as conn:
+            payloads = (
+                conn.execute(
+                    sa.select(raw_records.c.payload).where(raw_records.c.stream == "people")
+                )
+                .scalars()
+                .all()
+            )
+    finally:
+        store.dispose()
+    assert result.ok, result.error
+    assert (result.counts.read, result.counts.inserted) == (4, 4)
+    assert calls(tmp_path)[-1]["flags"] == []  # run as it runs by itself
+    for payload in payloads:  # and still without the deselected property
+        record = json.loads(payload) if isinstance(payload, str) else payload
+        assert "secret_note" not in record

@@ -30,6 +30,7 @@ from tests.systems.servers import REPO
 
 MELTANOLABS = "meltanolabs-tap-postgres==0.10.0"
 PIPELINEWISE = "pipelinewise-tap-postgres==2.1.0"
+CSV_FOLDER = "tap-csv-folder==0.0.1a1"
 READER = "erp_reader"
 READER_PASSWORD = "r3ader-Secret"  # a test role's password, on a throw-away server
 CUSTOMERS = 1_000
@@ -77,6 +78,14 @@ def taps() -> Taps:
         name="pipelinewise-tap-postgres", pip_url=PIPELINEWISE, executable="tap-postgres"
     )
     return Taps(plugins, install_plugin(meltano, plugins), install_plugin(pipelinewise, plugins))
+
+
+@pytest.fixture(scope="session")
+def csv_folder_tap() -> Path:
+    """tap-csv-folder (singer-sdk, a file tap keyed by `_sdc_path`/`_sdc_line_number`)."""
+    plugins = Path(os.environ.get("CRMHUB_PLUGIN_DIR") or REPO / ".venv" / "plugins")
+    conn = ConnectorConfig(name="tap-csv-folder", pip_url=CSV_FOLDER, executable="tap-csv-folder")
+    return install_plugin(conn, plugins)
 
 
 def _seed(conn: psycopg.Connection[tuple[object, ...]]) -> None:
