@@ -36,8 +36,8 @@ __all__ = ["Ingestor", "StreamInfo"]
 log = logging.getLogger(__name__)
 
 _MAX_RAW = 100_000
-# a buffered record: stream, source id, payload (as stored), content hash, the record itself
-_Buffered = tuple[str, str, Any, str, dict[str, Any]]
+# a buffered record: its stream, that stream's SCHEMA as it stood, the record
+_Buffered = tuple[str, "StreamInfo", dict[str, Any]]
 _T = TypeVar("_T")
 
 
@@ -121,52 +121,33 @@ class Ingestor:
     # -- internals -------------------------------------------------------------------------
     def _take(self, stream: str, info: StreamInfo, record: dict[str, Any]) -> None:
         error = record.get(ERROR_PROPERTY)
-        keys = info.key_properties
-        key_values = [record.get(k) for k in keys]
-        source_id = (
-            "|".join(str(v) for v in key_values) if keys and None not in key_values else None
-        )
         if error:
+            keys = info.key_properties
+            key_values = [record.get(k) for k in keys]
+            source_id = (
+                "|".join(str(v) for v in key_values) if keys and None not in key_values else None
+            )
             raw = error.get("raw") if isinstance(error, dict) else None
             reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
             location = error.get("location") if isinstance(error, dict) else None
             self._quarantine(stream, source_id, "parse", reason, raw or record, location)
             return
-        invalid = info.validator.reason(record)
-        if info.validator.problem is not None:
-            self._warn(stream, info.validator.problem)
-        if invalid is not None:
-            self._quarantine(stream, source_id, "schema", invalid, record)
-            return
-        if info.metadata_keys:  # Singer `_sdc_*` extraction metadata is not content
-            content = canonical_json(
-                {k: v for k, v in record.items() if k not in info.metadata_keys}
-            )
-            payload: Any = record
-        else:
-            content = canonical_json(record)
-            payload = JSONText(content.decode())  # serialised once, for hash and store
-        content_hash = hashlib.sha256(content).hexdigest()
-        if not keys:
-            source_id = content_hash  # streams without keys: a record is its content
-        if source_id is None:
-            missing = ", ".join(k for k, v in zip(keys, key_values, strict=True) if v is None)
-            self._quarantine(stream, None, "identity", f"missing id ({missing} is null)", record)
-            return
-        self._records.append((stream, source_id, payload, content_hash, record))
+        self._records.append((stream, info, record))  # checked and mapped when flushed
 
-    def _mapped(self) -> list[IncomingRecord]:
-        """The buffered records with their canonical rows, mapped a stream's batch at a time
-        (column by column: hub.sync.columnar); a record that does not fit is quarantined and
-        its raw version kept."""
-        by_stream: dict[str, list[_Buffered]] = {}
-        for item in self._records:
-            by_stream.setdefault(item[0], []).append(item)
+    def _prepared(self) -> list[IncomingRecord]:
+        """The buffered records, checked against their schema, keyed, hashed and mapped a
+        stream's batch at a time (validation and mapping column by column where the values
+        allow: hub.sync.validation, hub.sync.columnar); a record that fails a step is
+        quarantined with the step's reason (one that does not map keeps its raw version)."""
+        batches: dict[int, tuple[str, StreamInfo, list[dict[str, Any]]]] = {}
+        for stream, info, record in self._records:  # by the SCHEMA each record came under
+            batches.setdefault(id(info), (stream, info, []))[2].append(record)
         incoming: list[IncomingRecord] = []
-        for stream, items in by_stream.items():
-            mapper = self.streams[stream].mapper
-            rows = mapper.map_many([i[4] for i in items], [i[1] for i in items])
-            for (_, source_id, payload, content_hash, record), row in zip(items, rows, strict=True):
+        for stream, info, records in batches.values():
+            keyed = self._keyed(stream, info, records)
+            mapper = info.mapper
+            rows = mapper.map_many([k[3] for k in keyed], [k[0] for k in keyed])
+            for (source_id, payload, content_hash, record), row in zip(keyed, rows, strict=True):
                 if isinstance(row, MappingError):
                     self._quarantine(stream, source_id, "mapping", str(row), record)
                     row = None
@@ -182,6 +163,43 @@ class Ingestor:
                     )
                 )
         return incoming
+
+    def _keyed(
+        self, stream: str, info: StreamInfo, records: list[dict[str, Any]]
+    ) -> list[tuple[str, Any, str, dict[str, Any]]]:
+        """(source id, payload, content hash, record) of each valid record with an id."""
+        reasons = info.validator.reasons(records)
+        if info.validator.problem is not None:
+            self._warn(stream, info.validator.problem)
+        keys = info.key_properties
+        keyed = []
+        for record, invalid in zip(records, reasons, strict=True):
+            key_values = [record.get(k) for k in keys]
+            source_id = (
+                "|".join(str(v) for v in key_values) if keys and None not in key_values else None
+            )
+            if invalid is not None:
+                self._quarantine(stream, source_id, "schema", invalid, record)
+                continue
+            if info.metadata_keys:  # Singer `_sdc_*` extraction metadata is not content
+                content = canonical_json(
+                    {k: v for k, v in record.items() if k not in info.metadata_keys}
+                )
+                payload: Any = record
+            else:
+                content = canonical_json(record)
+                payload = JSONText(content.decode())  # serialised once, for hash and store
+            content_hash = hashlib.sha256(content).hexdigest()
+            if not keys:
+                source_id = content_hash  # streams without keys: a record is its content
+            if source_id is None:
+                missing = ", ".join(k for k, v in zip(keys, key_values, strict=True) if v is None)
+                self._quarantine(
+                    stream, None, "identity", f"missing id ({missing} is null)", record
+                )
+                continue
+            keyed.append((source_id, payload, content_hash, record))
+        return keyed
 
     def _warn(self, stream: str, problem: str) -> None:
         """Say once per stream why its records are taken without (full) validation."""
@@ -207,7 +225,7 @@ class Ingestor:
             return
         full_table = frozenset(s for s, i in self.streams.items() if i.full_table)
         source = self.connector.name
-        records = self._mapped()
+        records = self._prepared()
 
         def write(conn: Connection) -> WriteCounts:
             counts = write_batch(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -33,6 +33,7 @@ import fastjsonschema
 import orjson
 
 from hub.store.database import canonical_json
+from hub.sync.column_check import ColumnCheck, column_check
 
 __all__ = ["RecordValidator", "compile_schema", "upgrade_schema"]
 
@@ -103,6 +104,14 @@ class RecordValidator:
     check: Callable[[Any], Any] | None
     multiples: dict[str, Decimal] = field(default_factory=dict)
     problem: str | None = None  # why records are (partly) taken unvalidated
+    columns: ColumnCheck | None = None  # a batch's fast path, for schemas of plain columns
+
+    def reasons(self, records: Sequence[dict[str, Any]]) -> list[str | None]:
+        """`reason` of each record: a batch whose every column holds only values its type
+        certainly admits passes at once, any other batch is checked record by record."""
+        if self.columns is not None and self.check is not None and self.columns(records):
+            return [None] * len(records)
+        return [self.reason(r) for r in records]
 
     def reason(self, record: dict[str, Any]) -> str | None:
         if self.check is not None:
@@ -136,5 +145,6 @@ def _compiled(schema_json: bytes) -> tuple[Callable[[Any], Any] | None, str | No
 def compile_schema(schema: dict[str, Any]) -> RecordValidator:
     """The validator of one stream's SCHEMA message (compiled once per distinct schema)."""
     check, problem = _compiled(canonical_json(schema))  # Decimal bounds become numbers
-    _, multiples = upgrade_schema(schema)
-    return RecordValidator(check, multiples, problem)
+    upgraded, multiples = upgrade_schema(schema)
+    columns = None if multiples else column_check(upgraded)
+    return RecordValidator(check, multiples, problem, columns)
