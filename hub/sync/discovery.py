@@ -21,7 +21,7 @@ from typing import Any
 
 from hub.core.errors import SyncError
 from hub.sync.catalog import apply_catalog_rules, selected_streams, stream_id, stream_ids
-from schemas.config import ConnectorConfig, HubConfig
+from schemas.config import ConnectorConfig, HubConfig, is_secret_key
 
 __all__ = [
     "TapCatalog",
@@ -70,9 +70,23 @@ def catalog_path(config: HubConfig, connector: ConnectorConfig) -> Path:
     return Path(config.base_dir) / ".crmhub" / "catalogs" / f"{connector.name}.json"
 
 
+def _public(value: Any, secret: set[str], path: str = "") -> Any:
+    """`value` without the secrets at any depth: keys named like one (`ftp.password`) or
+    declared so in `settings` (dotted names for nested ones)."""
+    if isinstance(value, dict):
+        kept = {}
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if not (is_secret_key(str(key)) or where in secret):
+                kept[key] = _public(item, secret, where)
+        return kept
+    if isinstance(value, list):
+        return [_public(item, secret, path) for item in value]
+    return value
+
+
 def _cache_key(connector: ConnectorConfig, settings: dict[str, Any], executable: str) -> str:
-    secret = connector.secret_keys()
-    public = {k: v for k, v in settings.items() if k not in secret}
+    public = _public(settings, connector.secret_keys())
     text = json.dumps(
         [Path(executable).name, connector.pip_url, connector.variant, public],
         sort_keys=True,

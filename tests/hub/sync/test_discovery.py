@@ -202,6 +202,20 @@ def test_the_cache_is_keyed_by_the_non_secret_config(
     assert sum(c["flags"] == ["--discover"] for c in calls(tmp_path)) == 4
 
 
+def test_nested_secrets_stay_out_of_the_cache_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_tap(tmp_path, ["catalog", "discover"])
+    nested = "host: db.internal, ftp: {host: files.internal, password: '${FTP_PASSWORD}'}"
+    monkeypatch.setenv("FTP_PASSWORD", "ftp-Secret-1")
+    prepare(project(tmp_path, config=nested))
+    monkeypatch.setenv("FTP_PASSWORD", "ftp-Secret-2")
+    prepare(project(tmp_path, config=nested))
+    assert sum(c["flags"] == ["--discover"] for c in calls(tmp_path)) == 1
+    prepare(project(tmp_path, config=nested.replace("files.internal", "files2.internal")))
+    assert sum(c["flags"] == ["--discover"] for c in calls(tmp_path)) == 2
+
+
 def test_editing_select_needs_no_rediscovery(tmp_path: Path) -> None:
     make_tap(tmp_path, ["catalog", "discover"])
     assert prepare(project(tmp_path)).selected == ["people", "things"]
