@@ -2,16 +2,18 @@
 
     python -m benchmarks.web_load --clients 20 --seconds 60 [--golden 1000000]
 
-Starts `crmhub serve` (uvicorn, its own process, loopback) on the demo store — or on a
-generated store of `--golden` golden records (one source record each, cached under
-/tmp/crmhub-bench/ so it is generated once: bulk inserts straight into a fresh SQLite
-store) — then, in the same run, one client alone for `--baseline-seconds` and `--clients`
-clients at once for `--seconds`, each on its own API token, a mix of: search by name
-(sometimes misspelt or in swapped order), e-mail, phone and `source/id`; the customer
-page; the review list and a review item; and an override of a golden field (a read of
-the customer's version, then the PUT; 409 from a concurrent edit is counted apart, not as
-an error). Prints p50/p95/p99 and requests/s per endpoint, errors, the concurrent/single
-p95 ratio, the server's start-up time (the search index is built then) and its RSS.
+Starts `crmhub serve` (uvicorn, its own process, loopback; `--workers N` as a production
+deploy would run one per core) on a fresh copy of the demo store — or on a generated store
+of `--golden` golden records (one source record each, with its raw record, the sync run and
+some quarantine; cached under /tmp/crmhub-bench/ so it is generated once: bulk inserts
+straight into a fresh SQLite store) — then, in the same run, one client alone for
+`--baseline-seconds` and `--clients` clients at once for `--seconds`, each on its own API
+token, a mix of: search by name (sometimes misspelt or in swapped order), e-mail, phone and
+`source/id`; the customer page; the review list and a review item; and an override of a
+golden field (a read of the customer's version, then the PUT; 409 from a concurrent edit is
+counted apart, not as an error). Prints p50/p95/p99 and requests/s per endpoint, errors, the
+concurrent/single p95 ratio, the server's start-up time (the search index is built then), its
+RSS, and the CPU the server and the load generator used (they share the machine).
 """
 
 from __future__ import annotations
@@ -181,6 +183,7 @@ def generate_store(golden: int, folder: Path, demo_yaml: Path) -> Path:
         if not (folder / name).exists() and (demo_yaml.parent / name).exists():
             shutil.copytree(demo_yaml.parent / name, folder / name)
     if (folder / "done").exists():
+        add_source_history(db, golden)
         return config
     db.unlink(missing_ok=True)
     store = Store(f"sqlite:///{db}")
@@ -266,7 +269,85 @@ def generate_store(golden: int, folder: Path, demo_yaml: Path) -> Path:
     store.dispose()
     print(f"  store generated in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     (folder / "done").write_text("ok")
+    add_source_history(db, golden)
     return config
+
+
+def add_source_history(db: Path, golden: int) -> None:
+    """What a sync leaves besides the canonical records, so the home page counts real
+    volumes: a raw record per source record (1 in 100 deleted at the source), the sync run,
+    and 300 quarantined rows. Added once (a store generated before this step gets it too)."""
+    from hub.store.database import Store
+    from hub.store.tables import connector_runs, quarantine, raw_records
+
+    done = db.parent / "raw-done"
+    if done.exists():
+        return
+    store = Store(f"sqlite:///{db}")
+    store.migrate()
+    at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    started = time.perf_counter()
+    with store.transaction() as conn:
+        conn.execute(raw_records.delete())
+        conn.execute(quarantine.delete())
+        run = conn.execute(
+            connector_runs.insert().values(
+                connector="erp",
+                status="succeeded",
+                full_refresh=True,
+                dry_run=False,
+                started_at=at,
+                finished_at=at + dt.timedelta(minutes=9),
+                records_read=golden,
+                records_inserted=golden,
+                records_quarantined=300,
+            )
+        ).inserted_primary_key
+        assert run is not None
+        run_id = int(run[0])
+        chunk = 50_000
+        for offset in range(0, golden, chunk):
+            conn.execute(
+                raw_records.insert(),
+                [
+                    {
+                        "source": "erp",
+                        "stream": "customers",
+                        "source_id": str(i),
+                        "payload": {"id": i, "first_name": "x", "last_name": "y"},
+                        "content_hash": f"{i:064x}",
+                        "mapping_hash": "",
+                        "first_seen_at": at,
+                        "last_seen_at": at,
+                        "last_seen_run_id": run_id,
+                        "changed_run_id": run_id,
+                        "deleted": i % 100 == 99,
+                    }
+                    for i in range(offset, min(offset + chunk, golden))
+                ],
+            )
+        conn.execute(
+            quarantine.insert(),
+            [
+                {
+                    "source": "erp",
+                    "stream": "customers",
+                    "source_id": None,
+                    "stage": "parse",
+                    "reason": "unclosed quote",
+                    "location": f"line {i}",
+                    "raw": f'{i},"Anna,Kov',
+                    "raw_hash": f"{i:064x}",
+                    "first_run_id": run_id,
+                    "last_run_id": run_id,
+                    "created_at": at,
+                }
+                for i in range(300)
+            ],
+        )
+    store.dispose()
+    done.write_text("ok")
+    print(f"  raw records added in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
 def make_demo(folder: Path) -> Path:

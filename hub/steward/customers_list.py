@@ -47,8 +47,20 @@ class BrowsePage:
     offset: int
 
 
-def _text(key: str) -> sa.ColumnElement[str]:
-    value: sa.ColumnElement[str] = golden_records.c.record[key].as_string()
+# the status as a literal: the condition of the partial index on active records (0007)
+_ACTIVE: sa.ColumnElement[str] = sa.literal_column(f"'{GoldenStatus.ACTIVE}'")
+
+
+def _text(key: str, sqlite: bool) -> sa.ColumnElement[str]:
+    """A field of the golden record as text. On SQLite with a literal JSON path — the form
+    migration 0007's expression index on the name sort is written in (a bound path, as
+    SQLAlchemy's JSON operators send it, never matches an index)."""
+    value: sa.ColumnElement[str]
+    if sqlite:
+        path: sa.ColumnClause[str] = sa.literal_column(f"'$.{key}'")
+        value = sa.func.json_extract(golden_records.c.record, path, type_=sa.String)
+    else:
+        value = golden_records.c.record[key].as_string()
     return value
 
 
@@ -61,18 +73,17 @@ def _sources() -> sa.ScalarSelect[int]:
     )
 
 
-def _sort_keys(sort: str) -> list[sa.ColumnElement[Any]]:
-    g = golden_records.c
+def _sort_keys(sort: str, sqlite: bool) -> list[sa.ColumnElement[Any]]:
     if sort == "name":  # surname first, as a register of people reads; organisations by name
         surname = sa.func.coalesce(
-            _text("family_name"), _text("organization_name"), _text("full_name")
+            _text("family_name", sqlite),
+            _text("organization_name", sqlite),
+            _text("full_name", sqlite),
         )
-        return [sa.func.lower(surname), sa.func.lower(_text("given_name"))]
+        return [sa.func.lower(surname), sa.func.lower(_text("given_name", sqlite))]
     if sort == "city":
-        return [sa.func.lower(_text("city"))]
-    if sort == "sources":
-        return [_sources()]
-    return [g.updated_at]
+        return [sa.func.lower(_text("city", sqlite))]
+    return [_sources()]
 
 
 BROWSE_SORTS = ("name", "city", "sources", "updated")
@@ -107,17 +118,19 @@ def browse_customers(
     if offset < 0:
         raise InvalidInput(f"offset {offset}: use 0 or more")
     g, x = golden_records.c, crosswalk.c
-    where: list[sa.ColumnElement[bool]] = [g.status == GoldenStatus.ACTIVE]
+    where: list[sa.ColumnElement[bool]] = [g.status == _ACTIVE]
     if kind:
         where.append(g.kind == kind)
     if source:
         where.append(sa.exists().where(x.golden_id == g.golden_id, x.source == source))
     total = int(conn.execute(sa.select(sa.func.count()).where(*where)).scalar_one())
-    keys = _sort_keys(sort)
     order: list[Any] = []
-    for key in keys:
-        order.append(key.is_(None))  # missing values last
-        order.append(key.desc() if descending else key.asc())
+    if sort == "updated":  # never null: the index (updated_at, golden_id) gives the order
+        order.append(g.updated_at.desc() if descending else g.updated_at.asc())
+    else:
+        for key in _sort_keys(sort, conn.dialect.name == "sqlite"):
+            order.append(key.is_(None))  # missing values last
+            order.append(key.desc() if descending else key.asc())
     order.append(g.golden_id.desc() if descending else g.golden_id.asc())
     query = (
         sa.select(g.golden_id, g.kind, g.record, g.updated_at, _sources().label("sources"))

@@ -257,7 +257,8 @@ golden_records = sa.Table(
         sqlite_where=sa.text("status = 'active'"),
         postgresql_where=sa.text("status = 'active'"),
     ),
-    sa.Index("ix_golden_records_updated_at", "updated_at"),  # 0007: search marker
+    sa.Index("ix_golden_records_updated_at", "updated_at", "golden_id"),  # 0007: marker, list
+    # and on SQLite ix_golden_records_name_sort, an expression index: see migration 0007
 )
 
 crosswalk = sa.Table(

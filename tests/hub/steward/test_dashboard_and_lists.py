@@ -278,3 +278,28 @@ def test_the_dashboard_reads_indexes_not_tables(sqlite_hub: ResolvedHub) -> None
         and not step.startswith(tuple(f"SCAN {t}" for t in SMALL_TABLES))
     ]
     assert scans == [], scans
+
+
+@pytest.mark.parametrize(
+    ("sort", "descending"), [("name", False), ("updated", False), ("updated", True)]
+)
+def test_the_customers_list_reads_a_page_in_index_order(
+    sqlite_hub: ResolvedHub, sort: str, descending: bool
+) -> None:
+    """Sorting a million golden records' JSON per page took 1.7 s; the name order (SQLite)
+    and the update order now come from indexes (0007), so a page reads about a page."""
+    plans = _plans(
+        sqlite_hub,
+        lambda conn: browse_customers(conn, sort=sort, descending=descending, limit=20),
+    )
+    listing = [step for statement, step in plans if "ORDER BY" in statement]
+    assert listing, plans
+    sorted_or_scanned = [
+        s
+        for s in listing
+        if "TEMP B-TREE FOR ORDER BY" in s or s in ("SCAN golden_records", "SCAN g")
+    ]
+    assert sorted_or_scanned == [], listing
+    assert any(
+        "ix_golden_records_name_sort" in s or "ix_golden_records_updated_at" in s for s in listing
+    ), listing

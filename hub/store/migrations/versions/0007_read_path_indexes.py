@@ -11,8 +11,14 @@ request. Each index below serves one query (hub.steward.dashboard, hub.steward.s
   counted from the index alone. Partial, because a plain index on status (one value for
   nearly every row) looked selective to SQLite's planner without statistics and took over
   queries by golden id (a page of 20 search hits read 1M index entries: 230 ms);
-* golden_records (updated_at), crosswalk (assigned_at): the search marker's maxima and the
-  records changed since (a resolve stamps every record it changes);
+* golden_records (updated_at, golden_id), crosswalk (assigned_at): the search marker's
+  maxima and the records changed since (a resolve stamps every record it changes); the
+  customers list sorted by last update, read in index order;
+* on SQLite, the customers list's name order (surname or organisation, then given name,
+  missing values last, golden id) as an expression index over active records, so a page is
+  read in index order instead of sorting a million JSON values. Its expressions are exactly
+  those hub.steward.customers_list sends (literal JSON paths). PostgreSQL sorts (its JSON
+  operators take the path as a bound parameter, which no expression index matches);
 * crosswalk (source, assigned_by, assigned_at): each source's last resolve, one seek each;
 * raw_records (source, deleted): records and deletions per source from the index alone;
 * quarantine (resolved_at, source): open quarantine per source;
@@ -31,7 +37,7 @@ branch_labels = None
 depends_on = None
 
 INDEXES = {
-    "ix_golden_records_updated_at": ("golden_records", ["updated_at"]),
+    "ix_golden_records_updated_at": ("golden_records", ["updated_at", "golden_id"]),
     "ix_crosswalk_assigned_at": ("crosswalk", ["assigned_at"]),
     "ix_crosswalk_source_assigned": ("crosswalk", ["source", "assigned_by", "assigned_at"]),
     "ix_raw_records_source_deleted": ("raw_records", ["source", "deleted"]),
@@ -42,6 +48,16 @@ INDEXES = {
 
 
 ACTIVE = sa.text("status = 'active'")
+_SURNAME = (
+    "lower(coalesce(json_extract(record, '$.family_name'), "
+    "json_extract(record, '$.organization_name'), json_extract(record, '$.full_name')))"
+)
+_GIVEN = "lower(json_extract(record, '$.given_name'))"
+NAME_SORT = (
+    "CREATE INDEX ix_golden_records_name_sort ON golden_records "
+    f"({_SURNAME} IS NULL, {_SURNAME}, {_GIVEN} IS NULL, {_GIVEN}, golden_id) "
+    "WHERE status = 'active'"
+)
 
 
 def upgrade() -> None:
@@ -54,9 +70,13 @@ def upgrade() -> None:
         sqlite_where=ACTIVE,
         postgresql_where=ACTIVE,
     )
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(NAME_SORT)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.drop_index("ix_golden_records_name_sort", table_name="golden_records")
     op.drop_index("ix_golden_records_active", table_name="golden_records")
     for name, (table, _columns) in INDEXES.items():
         op.drop_index(name, table_name=table)
