@@ -69,6 +69,16 @@ def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
+def _keyed(source: Any, source_id: Any, keys: list[Key]) -> sa.ColumnElement[bool]:
+    """(source, source_id) in `keys`, in a form SQLite answers from the (source, source_id)
+    index: a row-value IN alone made it scan the whole table (3 s per queue page at 1M)."""
+    return sa.and_(
+        source.in_(sorted({k[0] for k in keys})),
+        source_id.in_(sorted({k[1] for k in keys})),
+        sa.tuple_(source, source_id).in_(keys),
+    )
+
+
 def _context(
     conn: Connection, keys: set[Key]
 ) -> tuple[dict[Key, str], Counter[str], dict[Key, str | None]]:
@@ -77,7 +87,7 @@ def _context(
     owner: dict[Key, str] = {}
     kinds: dict[Key, str | None] = {}
     for chunk in _chunks(sorted(keys)):
-        where = sa.tuple_(x.source, x.source_id).in_(chunk)
+        where = _keyed(x.source, x.source_id, chunk)
         owner.update(
             ((r.source, r.source_id), r.golden_id)
             for r in conn.execute(sa.select(x.source, x.source_id, x.golden_id).where(where))
@@ -86,7 +96,7 @@ def _context(
             ((r.source, r.source_id), r.kind)
             for r in conn.execute(
                 sa.select(c.source, c.source_id, c.kind).where(
-                    sa.tuple_(c.source, c.source_id).in_(chunk), c.deleted.is_(False)
+                    _keyed(c.source, c.source_id, chunk), c.deleted.is_(False)
                 )
             )
         )
