@@ -339,9 +339,7 @@ BAD_BLOCKS: list[tuple[str, str, list[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("case", "text", "messages"), BAD_BLOCKS, ids=[c[0] for c in BAD_BLOCKS]
-)
+@pytest.mark.parametrize(("case", "text", "messages"), BAD_BLOCKS, ids=[c[0] for c in BAD_BLOCKS])
 def test_mistakes_name_the_key_path(
     tmp_path: Path, case: str, text: str, messages: list[str]
 ) -> None:
