@@ -31,6 +31,7 @@ from hub.core.clock import as_utc, now
 from hub.core.errors import HubError, one_line
 from hub.core.states import GoldenStatus, RunStatus
 from hub.store.database import Store
+from hub.store.hub_source import HUB_SOURCE, golden_ids_of
 from hub.store.locks import hub_lock
 from hub.store.tables import (
     analysis_runs,
@@ -105,11 +106,20 @@ class AnalyseSummary:
 
 def load_interactions(conn: Connection) -> tuple[pd.DataFrame, int]:
     """The live interactions as the engine's raw columns, `customer_id` the golden id of
-    the customer record each names; and how many name a record without a golden id."""
+    the customer record each names; and how many name a record without a golden id. The
+    hub's own (logged contacts) name a member record `source/source_id` instead."""
     i, x = interactions.c, crosswalk.c
+    filed = golden_ids_of(
+        conn,
+        conn.execute(
+            sa.select(i.customer_source_id)
+            .distinct()
+            .where(i.source == HUB_SOURCE, i.deleted.is_(False))
+        ).scalars(),
+    )
     query = (
         sa.select(x.golden_id, i.type, i.occurred_at, i.amount, i.currency, i.status, i.channel)
-        .add_columns(i.subject, i.extra)
+        .add_columns(i.subject, i.extra, i.source, i.customer_source_id)
         .join(
             crosswalk,
             sa.and_(x.source == i.source, x.source_id == i.customer_source_id),
@@ -121,11 +131,14 @@ def load_interactions(conn: Connection) -> tuple[pd.DataFrame, int]:
     extras = [c for c in COLUMNS if c not in _CANONICAL]
     unmapped = 0
     for row in conn.execute(query).yield_per(10_000):
-        if row.golden_id is None:
+        golden_id = row.golden_id
+        if golden_id is None and row.source == HUB_SOURCE:
+            golden_id = filed.get(row.customer_source_id)
+        if golden_id is None:
             unmapped += 1
             continue
         extra = row.extra or {}
-        columns["customer_id"].append(row.golden_id)
+        columns["customer_id"].append(golden_id)
         columns["type"].append(row.type)
         columns["occurred_at"].append(
             as_utc(row.occurred_at).isoformat() if row.occurred_at is not None else None

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from hub.core.states import CandidateStatus, GoldenStatus
 from hub.steward.errors import NotFound
+from hub.store.hub_source import HUB_SOURCE, member_key
 from hub.store.tables import (
     audit_log,
     crosswalk,
@@ -67,7 +68,14 @@ def customer_view(conn: Connection, golden_id: str) -> dict[str, Any]:
     total = 0
     if keys:
         i = interactions.c
-        where = sa.and_(sa.tuple_(i.source, i.customer_source_id).in_(keys), i.deleted.is_(False))
+        filed = [member_key(*key) for key in keys]  # the hub's own: logged contacts
+        where = sa.and_(
+            sa.or_(
+                sa.tuple_(i.source, i.customer_source_id).in_(keys),
+                sa.and_(i.source == HUB_SOURCE, i.customer_source_id.in_(filed)),
+            ),
+            i.deleted.is_(False),
+        )
         total = int(conn.execute(sa.select(sa.func.count()).where(where)).scalar() or 0)
         timeline = _dicts(
             conn.execute(

@@ -524,3 +524,45 @@ profit_lorenz = sa.Table(  # the profit concentration curve of the latest run
     sa.Column("customer_share", sa.Float, nullable=False),
     sa.Column("profit_share", sa.Float, nullable=False),
 )
+
+
+# -- worklist (issue 16): call-backs and other proactive items, one row per item ---------------
+
+worklist_items = sa.Table(  # the item's current state; each change is also a worklist_events row
+    "worklist_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(30), nullable=False),  # call_back
+    sa.Column("golden_id", sa.String(40), nullable=False, index=True),  # when it was created
+    sa.Column("member", sa.String(700), nullable=False),  # source/source_id: follows merges
+    sa.Column("topic", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("channel", sa.String(50)),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False),  # hub time zone (UTC); moved by a snooze
+    sa.Column("first_due_on", sa.Date, nullable=False),
+    sa.Column("snoozed_until", sa.Date),
+    sa.Column("status", sa.String(20), nullable=False),  # open|done
+    sa.Column("contact_id", sa.String(100)),  # hub/<uuid>: the logged contact that asked for it
+    sa.Column("outcome", sa.String(100)),
+    sa.Column("done_contact_id", sa.String(100)),  # hub/<uuid>: the outcome on the timeline
+    sa.Column("done_by", sa.String(100)),
+    sa.Column("done_at", _TS),
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("updated_at", _TS, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, default=1),
+    sa.Index("ix_worklist_items_owner_due", "owner", "status", "due_on", "id"),
+    sa.Index("ix_worklist_items_status_due", "status", "due_on", "id"),
+)
+
+worklist_events = sa.Table(  # append-only: created, assigned, snoozed, done — who, when, what
+    "worklist_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("item_id", sa.Integer, nullable=False, index=True),
+    sa.Column("event", sa.String(20), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("at", _TS, nullable=False),
+    sa.Column("detail", _JSON, nullable=False),
+)
