@@ -10,6 +10,7 @@
 | `steward` | `serve`, `user …`, `review …` |
 | `push` | `push` |
 | `collect` | `collect` |
+| `worklist` | `worklist` |
 
 `common` holds the consoles, `--config` and the exit codes (`ExitCode`); `output` the table
 style and `--json`/`--wide`, so every table command prints the same way.

@@ -12,6 +12,7 @@ import typer
 
 from hub.cli import analyse, collect, push, quarantine, resolve, setup, status, steward, sync
 from hub.cli import discover as discover_cli  # external taps' catalogs (`crmhub discover`)
+from hub.cli import worklist as worklist_cli  # call-backs due (`crmhub worklist`)
 from hub.cli.common import EXIT_CODES_HELP, err, exit_code_for
 
 __all__ = ["app", "main"]
@@ -27,6 +28,7 @@ app = typer.Typer(
 for _group in (setup, sync, status, quarantine, resolve, analyse, push, steward, collect):
     _group.register(app)
 discover_cli.register(app)
+worklist_cli.register(app)
 
 
 def _flowing(typer_app: typer.Typer) -> None:

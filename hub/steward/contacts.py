@@ -18,6 +18,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import Connection
 
 from hub.core.clock import as_utc, now
@@ -86,7 +87,11 @@ class ContactIn(BaseModel):
     def _not_in_the_past(cls, value: dt.date | None) -> dt.date | None:
         today = hub_today()
         if value is not None and value < today:
-            raise ValueError(f"{value} is in the past; choose today ({today}) or a later day")
+            raise PydanticCustomError(  # not ValueError: its ctx would not be JSON in a 422
+                "date_in_the_past",
+                "{day} is in the past; choose today ({today}) or a later day",
+                {"day": str(value), "today": str(today)},
+            )
         return value
 
     @field_validator("occurred_at")
@@ -96,7 +101,9 @@ class ContactIn(BaseModel):
             return None
         moment = as_utc(value)
         if moment > now() + _FUTURE_SLACK:
-            raise ValueError("is in the future; log a contact after it happened")
+            raise PydanticCustomError(
+                "moment_in_the_future", "is in the future; log a contact after it happened"
+            )
         return moment
 
 

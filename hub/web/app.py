@@ -25,6 +25,8 @@ from hub.web import (
     insights,
     pages,
     review_pages,
+    worklist_api,
+    worklist_pages,
 )
 from hub.web.security import Hub, LoginRequired
 from schemas.config import HubConfig
@@ -90,6 +92,8 @@ def create_app(config: HubConfig, store: Store, *, secure_cookies: bool = False)
     app.include_router(customers_page.router)
     app.include_router(admin_pages.router)
     app.include_router(insights.router)
+    for worklist_router in (worklist_api.router, worklist_pages.router):  # issue 16
+        app.include_router(worklist_router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
