@@ -39,6 +39,7 @@ SLOW_TESTS: frozenset[str] = frozenset(
         "tests/hub/analyse/test_settings.py::test_crmhub_check_refuses_an_unknown_aggregation",
         "tests/hub/test_cli.py::test_user_mistakes_are_one_clear_line",  # 9.1 s
         "tests/hub/push/test_cli.py::test_push_dry_run_plan_then_push_then_status",  # 7.8 s
+        "tests/hub/cli/test_worklist.py::test_worklist_lists_call_backs_per_owner",  # 4 runs
         # 5-6 s to set up unless CRMHUB_PLUGIN_DIR holds it: installs tap-jsonl from PyPI
         "tests/hub/test_external_tap.py::test_tap_jsonl_subprocess_end_to_end",
     }
