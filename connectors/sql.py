@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -252,12 +253,16 @@ class SQLStream(Stream):
             with database_errors(self.name, self._url, "read"), self._engine.connect() as conn:
                 result = conn.execution_options(**options).execute(statement)
                 declared = self.schema["properties"]  # a declared schema may name fewer columns
-                for row in result.mappings():
-                    yield {
-                        name: value if type(value) in _PLAIN else json_value(value)
-                        for name, value in row.items()
-                        if name in declared
-                    }
+                columns = list(result.keys())
+                taken = [i for i, name in enumerate(columns) if name in declared]
+                names = [columns[i] for i in taken]
+                pick = itemgetter(*taken) if len(taken) > 1 else lambda r: [r[i] for i in taken]
+                for row in result:
+                    values = pick(row)
+                    if set(map(type, values)) <= _PLAIN:  # the common case: nothing to convert
+                        yield dict(zip(names, values, strict=True))
+                    else:
+                        yield {n: json_value(v) for n, v in zip(names, values, strict=True)}
         finally:
             self._engine.dispose()
 

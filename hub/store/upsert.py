@@ -36,26 +36,36 @@ def upsert(
     key: Sequence[str],
     update: Collection[str] | None = None,
     on_update: Mapping[str, Any] | None = None,
+    constants: Mapping[str, Any] | None = None,
 ) -> None:
     """Insert each row, or update the row with the same `key` where one exists.
 
     An existing row takes the new row's `update` columns (by default every column the row
     names but the key); `on_update` sets columns to expressions instead (say, a counter
-    `table.c.attempts + 1`). Rows are keyed by name; within one call the last row for a
-    key wins. All writes use the caller's transaction.
+    `table.c.attempts + 1`). `constants` are columns every row has with the same value (a
+    batch's source, time stamp, run id; they win over a row's own value): passed once
+    instead of copied into each row. Rows
+    are keyed by name; within one call the last row for a key wins. All writes use the
+    caller's transaction.
     """
-    key_of = itemgetter(*key) if len(key) > 1 else (lambda row: (row[key[0]],))
+    fixed = dict(constants or {})
+    varying = [k for k in key if k not in fixed]  # a constant part of the key is the same
+    key_of: Callable[[Mapping[str, Any]], Any] = (
+        itemgetter(*varying) if len(varying) > 1 else lambda row: tuple(row[k] for k in varying)
+    )
     by_key: dict[Any, Mapping[str, Any]] = {key_of(row): row for row in rows}
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in by_key.values():  # one statement per set of columns named
         shapes.setdefault(tuple(row), []).append(row if isinstance(row, dict) else dict(row))
     extra = dict(on_update or {})
     dialect_insert = _DIALECT_INSERTS.get(conn.dialect.name)
-    for columns, batch in shapes.items():
+    for named, batch in shapes.items():
+        columns = named + tuple(c for c in fixed if c not in named)
         taken = columns if update is None else [c for c in columns if c in update]
         written = [c for c in taken if c not in key and c not in extra]
         if dialect_insert is None:
-            _update_else_insert(conn, table, batch, key, written, extra)
+            rows_in_full = [{**row, **fixed} for row in batch] if fixed else batch
+            _update_else_insert(conn, table, rows_in_full, key, written, extra)
             continue
         insert = dialect_insert(table)
         changes = {c: insert.excluded[c] for c in written} | extra
@@ -64,9 +74,9 @@ def upsert(
         else:
             statement = insert.on_conflict_do_nothing(index_elements=list(key))
         if extra or len(batch) < _DRIVER_MANY:
-            conn.execute(statement, batch)
+            conn.execute(statement, [{**row, **fixed} for row in batch] if fixed else batch)
         else:
-            _driver_executemany(conn, table, statement, list(columns), batch)
+            _driver_executemany(conn, table, statement, list(columns), batch, fixed)
 
 
 _DRIVER_MANY = 64  # rows: below this the compiled-once path is not worth it
@@ -78,6 +88,7 @@ def _driver_executemany(
     statement: Any,
     columns: list[str],
     rows: list[dict[str, Any]],
+    fixed: Mapping[str, Any],
 ) -> None:
     dialect = conn.dialect
     compiled = statement.compile(dialect=dialect, column_keys=columns)
@@ -85,10 +96,15 @@ def _driver_executemany(
     if compiled.positional and sorted(names) != sorted(columns):  # not a plain insert: be safe
         conn.execute(statement, rows)
         return
-    columns_out = [
-        _processed([row[name] for row in rows], table.c[name].type._cached_bind_processor(dialect))
-        for name in names
-    ]
+
+    def column(name: str) -> list[Any]:
+        process = table.c[name].type._cached_bind_processor(dialect)
+        if name in fixed:
+            value = fixed[name]
+            return [process(value) if process else value] * len(rows)
+        return _processed([row[name] for row in rows], process)
+
+    columns_out = [column(name) for name in names]
     params: list[Any] = list(zip(*columns_out, strict=True))
     if not compiled.positional:
         params = [dict(zip(names, values, strict=True)) for values in params]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -74,6 +75,8 @@ class Ingestor:
     _records: list[_Buffered] = field(default_factory=list)  # mapped when flushed
     _bad: list[QuarantinedRecord] = field(default_factory=list)
     _pending_state: bool = False
+    _writer: ThreadPoolExecutor | None = None  # commits batches while the tap reads on
+    _inflight: Future[WriteCounts] | None = None
     _warned: set[str] = field(default_factory=set)
 
     # -- Singer messages -------------------------------------------------------------------
@@ -106,12 +109,12 @@ class Ingestor:
             info.records += 1
             self._take(stream, info, record)
         if len(self._records) + len(self._bad) >= self.batch_size:
-            self.flush()
+            self._submit()
 
     def set_state(self, value: dict[str, Any]) -> None:
         self.state = value
         self._pending_state = True
-        self.flush()
+        self._submit()
 
     def protocol_error(self, reason: str, raw: str) -> None:
         """A line from an external tap that is not a valid Singer message."""
@@ -220,42 +223,80 @@ class Ingestor:
         self._bad.append(QuarantinedRecord(stream, source_id, stage, reason, location, text))
 
     def flush(self) -> None:
-        """Commit buffered records (and the newest state, if one arrived) atomically."""
+        """Commit buffered records (and the newest state, if one arrived) atomically; when
+        this returns, everything received so far is committed."""
+        self._submit()
+        self._drain()
+
+    def _submit(self) -> None:
+        """Hand the buffered records (and the newest state) to the writer as one transaction
+        and return: the database works on it while the tap sends the next batch. One batch
+        is in flight at a time, committed in order; the state goes with its records."""
         if not self._records and not self._bad and not self._pending_state:
             return
         full_table = frozenset(s for s, i in self.streams.items() if i.full_table)
-        source = self.connector.name
-        records = self._prepared()
+        source, run_id = self.connector.name, self.run_id
+        records, bad = self._prepared(), self._bad
+        state = self.state if self._pending_state else None
+        self._records, self._bad, self._pending_state = [], [], False
 
         def write(conn: Connection) -> WriteCounts:
             counts = write_batch(
                 conn,
                 source=source,
-                run_id=self.run_id,
+                run_id=run_id,
                 records=records,
-                quarantined=self._bad,
+                quarantined=bad,
                 full_table_streams=full_table,
             )
-            if self._pending_state and self.state is not None:
-                save_state(conn, source, self.state, self.run_id)
+            if state is not None:
+                save_state(conn, source, state, run_id)
             return counts
 
-        self.counts.add(self._in_transaction(write))
-        self._records.clear()
-        self._bad.clear()
-        self._pending_state = False
+        self._drain()
+        if self.connection is not None:  # a dry run's one outer transaction: this thread
+            self._done(self._in_transaction(write))
+            return
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"crmhub-write-{source}")
+        self._inflight = self._writer.submit(self._in_transaction, write)
+
+    def _drain(self) -> None:
+        """Wait for the batch in flight; its failure is raised here, in the caller's thread."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            self._done(inflight.result())
+
+    def _done(self, counts: WriteCounts) -> None:
+        self.counts.add(counts)
         if self.on_progress is not None:
             self.on_progress(self.counts)
 
     def finish(self, *, complete: bool) -> WriteCounts:
         """Commit what is left; after a complete run, flag records gone from full tables."""
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            self._close_writer()
         if complete:
             for stream, info in self.streams.items():
                 if not info.full_table:
                     continue
                 self.counts.deleted += self._in_transaction(partial(self._mark_deleted, stream))
         return self.counts
+
+    def abort(self) -> None:
+        """After a failed run: commit what was received (re-sent records are recognised as
+        unchanged, so this is safe without a state) and stop the writer."""
+        try:
+            self.flush()
+        finally:
+            self._close_writer()
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
 
     def _mark_deleted(self, stream: str, conn: Connection) -> int:
         return mark_missing_deleted(

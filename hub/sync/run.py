@@ -233,7 +233,7 @@ def _attempt(
         warnings = _run(connector, settings, state, ingestor, full_refresh, config, log_file)
     except BaseException:
         with contextlib.suppress(Exception):
-            ingestor.flush()  # safe without a state: re-sent records are seen as unchanged
+            ingestor.abort()  # safe without a state: re-sent records are seen as unchanged
         raise
     return ingestor.finish(complete=True), warnings
 

@@ -175,23 +175,25 @@ def _write_stream(
         raw_records,
         [
             {
-                "source": source,
-                "stream": stream,
                 "source_id": rec.source_id,
                 "payload": rec.payload,
                 "content_hash": rec.content_hash,
                 "mapping_hash": rec.mapping_hash,
-                "first_seen_at": stamp,
-                "last_seen_at": stamp,
-                "last_seen_run_id": run_id,
-                "changed_run_id": run_id,
-                "deleted": False,
-                "deleted_at": None,
             }
             for rec in changed
         ],
         key=_RAW_KEY,
         update=_RAW_REWRITTEN,
+        constants={
+            "source": source,
+            "stream": stream,
+            "first_seen_at": stamp,
+            "last_seen_at": stamp,
+            "last_seen_run_id": run_id,
+            "changed_run_id": run_id,
+            "deleted": False,
+            "deleted_at": None,
+        },
     )
     if full_table:  # remember what is still there, for delete detection
         rewritten = {r.source_id for r in changed}
@@ -227,19 +229,25 @@ def _write_canonical(
     conn: Connection, source: str, changed: list[IncomingRecord], stamp: Any
 ) -> None:
     for entity, table in _CANONICAL.items():
-        rows = {
-            r.canonical["source_id"]: {
-                **r.canonical,
-                "source": source,
-                "stream": r.stream,
-                "content_hash": r.content_hash,
-                "loaded_at": stamp,
-                "deleted": False,
-            }
-            for r in changed
-            if r.entity == entity and r.canonical is not None
-        }
-        upsert(conn, table, rows.values(), key=("source", "source_id"))
+        by_stream: dict[str, list[dict[str, Any]]] = {}
+        for r in changed:
+            if r.entity == entity and r.canonical is not None:
+                row = r.canonical  # the mapper's own dict, made for this write
+                row["content_hash"] = r.content_hash
+                by_stream.setdefault(r.stream, []).append(row)
+        for stream, rows in by_stream.items():
+            upsert(
+                conn,
+                table,
+                rows,
+                key=("source", "source_id"),
+                constants={
+                    "source": source,
+                    "stream": stream,
+                    "loaded_at": stamp,
+                    "deleted": False,
+                },
+            )
 
 
 def _close_quarantine(
@@ -247,6 +255,11 @@ def _close_quarantine(
 ) -> None:
     """Close the open quarantine entries of records that have now been taken."""
     q = quarantine.c
+    open_here = sa.select(q.id).where(
+        q.source == source, q.stream == stream, q.resolved_at.is_(None)
+    )
+    if not source_ids or conn.execute(open_here.limit(1)).first() is None:
+        return  # the usual case: nothing of this stream waits in quarantine
     for ids in _chunks(source_ids):
         conn.execute(
             quarantine.update()

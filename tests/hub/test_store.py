@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from hub.core.clock import as_utc
@@ -237,3 +238,27 @@ def test_upsert_inserts_new_keys_and_updates_existing_ones_only_where_told(store
     assert [(k, e, n) for k, e, n, _, _ in found] == [("1", "b", 2), ("2", "c", 1)]
     (_, _, _, since, last), _ = found
     assert (as_utc(since), as_utc(last)) == (first, later)  # first_failed_at not in `update`
+
+
+@pytest.mark.parametrize("rows", [3, 200], ids=["statement", "driver-executemany"])
+def test_upsert_constants_are_columns_of_every_row(store: Store, rows: int) -> None:
+    f = push_failures.c
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    same = {"connector": "erp", "golden_id": "G1", "retriable": False, "attempts": 1}
+    same |= {"first_failed_at": at, "last_failed_at": at, "run_id": 7}
+    varying = [{"item_key": str(i), "error": f"e{i}", "run_id": 1} for i in range(rows)]
+    varying.append({"item_key": "0", "error": "last wins", "run_id": 1})
+    with store.transaction() as conn:
+        upsert(conn, push_failures, varying, key=("connector", "item_key"), constants=same)
+    with store.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(f.item_key, f.error, f.connector, f.run_id, f.last_failed_at)
+            .where(f.item_key.in_(["0", "1"]))
+            .order_by(f.item_key)
+        ).all()
+        total = conn.execute(sa.select(sa.func.count()).select_from(push_failures)).scalar()
+    assert total == rows
+    assert [(k, e, c, r, as_utc(t)) for k, e, c, r, t in found] == [
+        ("0", "last wins", "erp", 7, at),  # a constant wins over the row's own value
+        ("1", "e1", "erp", 7, at),
+    ]
