@@ -1,5 +1,6 @@
 """Data stewardship: users and roles, the review queue, golden record maintenance (merge,
-unmerge, override, undo), customer search and the single customer view, and the audit log.
+unmerge, override, undo), customer search and the single customer view, logged contacts and
+the call-back worklist, and the audit log.
 
 Every mutation is one transaction, appends an action (undoable) and an audit entry, and is
 optimistically locked; the web server (`hub.web`) and `crmhub review` both call this API.
@@ -25,6 +26,7 @@ from hub.steward.auth import (
     set_user,
     token_user,
 )
+from hub.steward.contacts import ContactIn, LoggedContact, log_contact
 from hub.steward.customer import customer_view
 from hub.steward.customers_list import BROWSE_SORTS, BrowsePage, BrowseRow, browse_customers
 from hub.steward.dashboard import Dashboard, SourceHealth, dashboard
@@ -54,6 +56,14 @@ from hub.steward.search import (
     search_page,
     warm_search_index,
 )
+from hub.steward.worklist import (
+    WorkItem,
+    WorklistPage,
+    assign_item,
+    complete_item,
+    list_worklist,
+    snooze_item,
+)
 
 __all__ = [
     "BROWSE_SORTS",
@@ -64,8 +74,10 @@ __all__ = [
     "BrowsePage",
     "BrowseRow",
     "Conflict",
+    "ContactIn",
     "Dashboard",
     "InvalidInput",
+    "LoggedContact",
     "NotFound",
     "QuarantineFacets",
     "QuarantinePage",
@@ -76,9 +88,13 @@ __all__ = [
     "StewardError",
     "SurvivorshipSettings",
     "User",
+    "WorkItem",
+    "WorklistPage",
     "add_user",
+    "assign_item",
     "authenticate",
     "browse_customers",
+    "complete_item",
     "create_session",
     "create_token",
     "customer_view",
@@ -97,6 +113,8 @@ __all__ = [
     "list_queue",
     "list_tokens",
     "list_users",
+    "list_worklist",
+    "log_contact",
     "login_delay",
     "merge_golden",
     "override_field",
@@ -109,6 +127,7 @@ __all__ = [
     "search_page",
     "session_user",
     "set_user",
+    "snooze_item",
     "token_user",
     "undo_action",
     "unmerge_golden",
