@@ -238,6 +238,7 @@ def review_list(
     from rich.text import Text
 
     from hub.steward import QueueFilter, list_queue
+    from hub.web.formatting import percent  # one probability scale, as on the pages
 
     _, store = open_hub(config)
     flt = QueueFilter(source=source, min_score=min_score, max_score=max_score, kind=kind)
@@ -258,14 +259,14 @@ def review_list(
         print_json({"total": total, "shown": len(shown), "items": shown})
         return
     table = new_table()
-    add_columns(table, "#id", "left", "right", "=kind", "#score", "#affected")
+    add_columns(table, "#id", "left", "right", "=kind", "#probability", "#affected")
     if wide:
         add_columns(table, "left golden", "right golden", "#priority")
     for i in items:
         left, right = i["left"], i["right"]
         cells = [str(i["id"]), f"{left['source']}/{left['source_id']}"]
         cells += [f"{right['source']}/{right['source_id']}", i["kind"] or "—"]
-        cells += [f"{i['score']:.2f}", str(i["records_affected"])]
+        cells += [percent(i["score"]), str(i["records_affected"])]
         if wide:
             cells += [left["golden_id"], right["golden_id"], f"{i['priority']:.3f}"]
         table.add_row(*(Text(c) for c in cells))
@@ -287,6 +288,7 @@ def review_show(
     from rich.text import Text
 
     from hub.steward import StewardError, SurvivorshipSettings, review_pair
+    from hub.web.formatting import percent
 
     cfg, store = open_hub(config)
     try:
@@ -326,7 +328,7 @@ def review_show(
         )
         return
     left, right = sides["left"], sides["right"]
-    table = new_table(title=f"item {item}: probability {pair['score']:.2f}")
+    table = new_table(title=f"item {item}: probability {percent(pair['score'])}")
     add_columns(table, "=field", f"{left['source']}/{left['source_id']}")
     add_columns(table, f"{right['source']}/{right['source_id']}", *(("merged",) if wide else ()))
     for f in pair["fields"]:

@@ -51,7 +51,7 @@ TABLES = [
     ),
     (["quarantine"], ["source", "record", "stage", "reason"], {"total", "shown", "items"}),
     (["user", "list"], ["user", "role", "active"], {"users"}),
-    (["review", "list"], ["id", "left", "right", "score"], {"total", "shown", "items"}),
+    (["review", "list"], ["id", "left", "right", "probability"], {"total", "shown", "items"}),
     (["push", "--dry-run"], ["change", "record", "field", "before", "after"], {"pushes"}),
 ]
 
@@ -89,6 +89,7 @@ def test_json_documents_carry_the_rows(sqlite_hub: ResolvedHub) -> None:
     text = crmhub("review", "show", str(first["id"]), cwd=base)
     fits_80(text, "field")
     assert "match weights" in text.stdout and "bits" in text.stdout
+    assert f"probability {round(first['score'] * 100)} %" in text.stdout  # as on the pages
 
     [erp] = as_json(crmhub("push", "--dry-run", "--json", cwd=base))["pushes"]
     assert erp["connector"] == "erp" and erp["dry_run"] is True
