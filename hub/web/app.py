@@ -31,7 +31,13 @@ from hub.web import (
 from hub.web.security import Hub, LoginRequired
 from schemas.config import HubConfig
 
-__all__ = ["create_app"]
+__all__ = ["WORKER_THREADS", "create_app"]
+
+# Threads serving the routes (anyio's default is 40). The routes hold the GIL for most of
+# their time, so 40 threads only took turns at it: with 20 clients the slowest requests
+# waited for many others' turns (override p99 455 ms). With 10, requests beyond them wait
+# in order on the event loop instead: the same throughput and a tighter tail.
+WORKER_THREADS = 10
 
 _HEADERS = {
     "Content-Security-Policy": (
@@ -65,11 +71,13 @@ def create_app(config: HubConfig, store: Store, *, secure_cookies: bool = False)
     """The app for one hub: its store and its survivorship settings.
 
     Starting the app (its lifespan) builds the customer search index, so no request pays
-    for it; requests served without the lifespan (e.g. a bare TestClient) build it lazily.
+    for it, and sets the route threads to WORKER_THREADS; requests served without the
+    lifespan (e.g. a bare TestClient) build the index lazily.
     """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         await anyio.to_thread.run_sync(warm_search_index, store.engine)
         yield
 

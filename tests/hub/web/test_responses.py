@@ -76,3 +76,18 @@ def test_read_routes_answer_json_without_a_second_thread_hop(
     assert response.status_code == 200 and response.json()["golden_id"] == gid
     assert response.headers["content-type"] == "application/json"
     assert calls == ["customer"], calls
+
+
+def test_the_server_serves_routes_from_a_few_threads(sqlite_hub: ResolvedHub) -> None:
+    """With anyio's 40 threads, 20 clients' requests took turns at the GIL and the slowest
+    waited for all the others; the app's lifespan sets WORKER_THREADS."""
+    import anyio.to_thread
+
+    from hub.web.app import WORKER_THREADS
+
+    async def tokens() -> float:
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    with TestClient(create_app(sqlite_hub.config, sqlite_hub.store)) as client:
+        assert client.portal is not None
+        assert client.portal.call(tokens) == WORKER_THREADS == 10
