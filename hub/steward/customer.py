@@ -70,6 +70,9 @@ def customer_view(conn: Connection, golden_id: str) -> dict[str, Any]:
         i = interactions.c
         filed = [member_key(*key) for key in keys]  # the hub's own: logged contacts
         where = sa.and_(
+            # first an IN on the indexed column: SQLite reads a (source, id) IN (...) of
+            # row values by scanning every interaction
+            i.customer_source_id.in_([key[1] for key in keys] + filed),
             sa.or_(
                 sa.tuple_(i.source, i.customer_source_id).in_(keys),
                 sa.and_(i.source == HUB_SOURCE, i.customer_source_id.in_(filed)),

@@ -72,19 +72,25 @@ def anchor_member(conn: Connection, golden_id: str) -> str | None:
 
 def golden_ids_of(conn: Connection, keys: Iterable[str]) -> dict[str, str]:
     """The golden id each member key (`erp/1001`) is in now; keys of records in no golden
-    record are left out."""
-    wanted = {key: parsed for key in set(keys) if (parsed := parse_member_key(key)) is not None}
+    record are left out. One primary-key search per source and chunk: SQLite reads a
+    `(source, source_id) IN (...)` of row values by scanning the whole crosswalk."""
+    by_source: dict[str, set[str]] = {}
+    for key in set(keys):
+        parsed = parse_member_key(key)
+        if parsed is not None:
+            by_source.setdefault(parsed[0], set()).add(parsed[1])
     found: dict[str, str] = {}
-    pairs = sorted(wanted.values())
     x = crosswalk.c
-    for start in range(0, len(pairs), _CHUNK):
-        rows = conn.execute(
-            sa.select(x.source, x.source_id, x.golden_id).where(
-                sa.tuple_(x.source, x.source_id).in_(pairs[start : start + _CHUNK])
+    for source, ids in sorted(by_source.items()):
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), _CHUNK):
+            rows = conn.execute(
+                sa.select(x.source_id, x.golden_id).where(
+                    x.source == source, x.source_id.in_(wanted[start : start + _CHUNK])
+                )
             )
-        )
-        for row in rows:
-            found[member_key(row.source, row.source_id)] = row.golden_id
+            for row in rows:
+                found[member_key(source, row.source_id)] = row.golden_id
     return found
 
 
