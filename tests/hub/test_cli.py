@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from hub.cli.example import write_example
 from hub.store.tables import crosswalk, interactions, raw_records
-
-
-def crmhub(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-    )
+from tests.cli import crmhub
 
 
 def test_help_lists_every_command(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ import csv
 import gzip
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -16,6 +15,7 @@ from hub.resolve.run import resolve_store
 from hub.store.database import now
 from hub.store.tables import audit_log, crosswalk, golden_records, steward_decisions
 from hub.sync.run import sync
+from tests.cli import crmhub as run_crmhub
 from tests.hub.test_sync import demo_project
 
 RECORDS = [
@@ -57,9 +57,7 @@ RECORDS = [
 
 
 def crmhub(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub", *args], cwd=cwd, capture_output=True, text=True, timeout=300
-    )
+    return run_crmhub(*args, cwd=cwd, inherit=True, columns=None)
 
 
 def read_crosswalk(path: Path) -> list[dict[str, str]]:

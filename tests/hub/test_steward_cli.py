@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from hub.store.database import Store
 from hub.store.tables import api_tokens, audit_log, steward_decisions
+from tests.cli import crmhub as run_crmhub
 from tests.hub.conftest import PASSWORD, ResolvedHub
 
 
 def crmhub(
     *args: str, cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub", *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
+    return run_crmhub(*args, cwd=cwd, stdin=stdin, env=env, inherit=True, columns=None)
 
 
 def test_user_add_review_list_show_decide(sqlite_hub: ResolvedHub) -> None:

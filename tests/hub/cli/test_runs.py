@@ -18,20 +18,14 @@ from hub.cli.example import write_example
 from hub.store.database import Store
 from hub.store.locks import hub_lock
 from hub.store.tables import connector_runs, raw_records, stream_state
+from tests.cli import crmhub as run_crmhub
 from tests.hub.helpers import make_erp, write_project
 
 ENV = {"PATH": "/usr/bin:/bin", "COLUMNS": "80"}
 
 
 def crmhub(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=ENV,
-    )
+    return run_crmhub(*args, cwd=cwd, columns=80, timeout=120)
 
 
 def test_help_documents_the_exit_codes(tmp_path: Path) -> None:

@@ -11,20 +11,14 @@ from typing import Any
 
 import pytest
 
+from tests.cli import crmhub as run_crmhub
 from tests.hub.conftest import ResolvedHub
 
 ENV = {"PATH": "/usr/bin:/bin", "COLUMNS": "80"}
 
 
 def crmhub(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=ENV,
-    )
+    return run_crmhub(*args, cwd=cwd, columns=80, timeout=120)
 
 
 def fits_80(out: subprocess.CompletedProcess[str], *headers: str) -> None:

@@ -5,9 +5,7 @@ a meltano.yml extractor block pasted into hub.yaml as is, `crmhub check`, `crmhu
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from hub.store.database import Store
 from hub.store.tables import customer_records, interactions, quarantine, raw_records
 from hub.sync.run import sync
 from schemas.config import load_config
+from tests.cli import crmhub as run_crmhub
 from tests.systems.singer_taps.conftest import BIG, CUSTOMERS, MELTANOLABS, ORDERS, READER, Erp
 
 NO_RETRY = RetryPolicy(attempts=1)
@@ -96,15 +95,7 @@ def write_project(folder: Path, erp: Erp, store_url: str, select: list[str] | No
 def crmhub(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it, with only the variables the user exported."""
     keep = ("CRMHUB_PLUGIN_DIR", "TAP_POSTGRES_PASSWORD", "ERP_PASSWORD")
-    env = {"PATH": "/usr/bin:/bin", "COLUMNS": "200"} | {k: os.environ[k] for k in keep}
-    return subprocess.run(
-        [sys.executable, "-m", "hub", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+    return run_crmhub(*args, cwd=cwd, keep=keep, timeout=600)
 
 
 def store_amounts(store: Store) -> dict[str, Decimal | None]:
