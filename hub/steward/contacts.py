@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -41,9 +41,11 @@ __all__ = [
     "log_contact",
 ]
 
-KINDS = ("call", "visit", "note", "complaint")
+Kind = Literal["call", "visit", "note", "complaint"]
+Channel = Literal["phone", "in person", "e-mail", "video", "chat", "sms", "letter", "other"]
+KINDS: tuple[str, ...] = get_args(Kind)
 """What a colleague can log; each is an interaction type of the canonical model."""
-CHANNELS = ("phone", "in person", "e-mail", "video", "chat", "sms", "letter", "other")
+CHANNELS: tuple[str, ...] = get_args(Channel)
 _DEFAULT_CHANNEL = {"call": "phone", "visit": "in person"}
 _FUTURE_SLACK = dt.timedelta(minutes=5)  # clocks of browser and server differ a little
 
@@ -53,14 +55,14 @@ class ContactIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
-    kind: Literal["call", "visit", "note", "complaint"] = "call"
+    kind: Kind = "call"
     topic: str = Field(min_length=1, max_length=200, description="What it was about.")
     outcome: str | None = Field(
         None, max_length=100, description="How it ended, shown on the timeline."
     )
-    channel: Literal["phone", "in person", "e-mail", "video", "chat", "sms", "letter", "other"] | (
-        None
-    ) = Field(None, description="How it happened; a call defaults to phone, a visit in person.")
+    channel: Channel | None = Field(
+        None, description="How it happened; a call defaults to phone, a visit in person."
+    )
     note: str | None = Field(None, max_length=4000)
     occurred_at: dt.datetime | None = Field(
         None, description="When it happened (UTC if no offset is given); default now."
