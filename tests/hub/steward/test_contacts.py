@@ -16,7 +16,14 @@ from hub.analyse.queries import profile
 from hub.analyse.run import analyse_store
 from hub.core.clock import now
 from hub.resolve.run import resolve_store
-from hub.steward import Conflict, InvalidInput, NotFound, customer_view, merge_golden
+from hub.steward import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    customer_view,
+    merge_golden,
+    unmerge_golden,
+)
 from hub.steward.contacts import ContactIn, contact_from_form, log_contact
 from hub.steward.worklist import hub_today, list_worklist
 from hub.store.hub_source import HUB_SOURCE, member_key
@@ -244,3 +251,31 @@ def test_unknown_and_merged_customers_are_refused_by_name(hub: ResolvedHub) -> N
     with hub.store.engine.connect() as conn:
         count = conn.execute(sa.select(sa.func.count()).select_from(worklist_items)).scalar()
     assert count == 0 and hub_rows(hub) == []
+
+
+def test_an_unmerge_leaves_the_contact_with_its_member_record(hub: ResolvedHub) -> None:
+    """Filed under a member record, a contact stays with whichever golden record holds that
+    record: moving another record out leaves it; moving that record out takes it along
+    (as that record's orders and tickets go)."""
+    anna = hub.crosswalk()[("erp", "1001")]
+    log(hub, anna, topic="Address change")
+    [row] = hub_rows(hub)
+    filed = tuple(row.customer_source_id.split("/", 1))
+    others = sorted(k for k, g in hub.crosswalk().items() if g == anna and k != filed)
+    assert len(others) == 2  # Anna has three source records in the demo
+
+    def unmerge(key: tuple[str, str]) -> str:
+        with hub.store.engine.connect() as conn:
+            version = conn.execute(
+                sa.select(golden_records.c.version).where(golden_records.c.golden_id == anna)
+            ).scalar_one()
+        with hub.store.write_transaction() as conn:
+            unmerge_golden(conn, hub.settings, "sam", anna, [key], version)
+        return hub.crosswalk()[key]
+
+    moved_away = unmerge(others[0])
+    assert timeline_subjects(hub, anna) == ["Address change"]
+    assert timeline_subjects(hub, moved_away) == []
+    taken = unmerge(filed)  # others[1] stays with Anna
+    assert timeline_subjects(hub, taken) == ["Address change"]
+    assert timeline_subjects(hub, anna) == []
