@@ -28,6 +28,9 @@ def init(
 
 def check(config: ConfigOpt = Path("hub.yaml")) -> None:
     """Validate hub.yaml and test each connector's connection (runs its discovery)."""
+    from rich.markup import escape
+
+    from hub.analyse.audiences import check_audiences
     from hub.analyse.settings import spec_from_config
     from hub.store.database import Store
     from hub.sync.check import check_connector
@@ -35,15 +38,16 @@ def check(config: ConfigOpt = Path("hub.yaml")) -> None:
 
     cfg = load_config(config)
     spec = spec_from_config(cfg.analytics)  # a bad trait is refused here, not at 2 a.m.
+    check_audiences(cfg, spec)  # and an audience rule naming an unknown trait
     console.print(
-        f"[green]✓[/] {config}: valid ({len(cfg.connectors)} connector(s), "
-        f"{len(spec.traits)} profile traits)"
+        f"[green]✓[/] {escape(str(config))}: valid ({len(cfg.connectors)} connector(s), "
+        f"{len(spec.traits)} profile traits, {len(cfg.audiences)} audience(s))"
     )
     failed = 0
     for conn in cfg.connectors:
         result = check_connector(cfg, conn)
         mark = "[green]✓[/]" if result.ok else "[red]✗[/]"
-        console.print(f"{mark} {result.connector}: {result.detail}")
+        console.print(f"{mark} {escape(result.connector)}: {escape(result.detail)}")
         failed += not result.ok
     store = Store.open(cfg)
     console.print(f"[green]✓[/] store: {store.display_url}")

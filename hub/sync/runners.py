@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 from singer_sdk import Tap
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
 from connectors.registry import load_connector
@@ -106,11 +107,43 @@ def build_tap(
         tap: Tap = tap_class(
             config=config, state=state, message_writer=writer, parse_env_config=False
         )
+    except ConfigValidationError as exc:
+        raise SyncError(connector.name, config_problems(connector, exc)) from exc
     except Exception as exc:  # taps connect while they are built: keep timeouts retriable
         retriable = is_retriable(exc)
         what = "could not reach the source" if retriable else "invalid connector config"
         raise SyncError(connector.name, f"{what}: {one_line(exc)}", retriable=retriable) from exc
     return tap
+
+
+_REQUIRED = re.compile(r"^'(?P<key>[^']+)' is a required property(?: in config(?P<at>\[.*\]))?$")
+_AT = re.compile(r"^(?P<message>.*) in config(?P<at>\[.*\])$")
+
+
+def _key_path(at: str | None) -> str:
+    """`['streams'][0]` as `streams[0]`."""
+    parts = re.findall(r"\[('(?:[^']*)'|\d+)\]", at or "")
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if part.isdigit() else f"{'.' if path else ''}{part.strip(chr(39))}"
+    return path
+
+
+def config_problems(connector: ConnectorConfig, error: ConfigValidationError) -> str:
+    """singer-sdk's config errors as key paths under the connector in hub.yaml:
+    `connectors[shop].config.streams[0].path: required, add it`."""
+    where = f"connectors[{connector.name}].config"
+    problems = []
+    for text in error.errors or [str(error)]:
+        required, located = _REQUIRED.match(text), _AT.match(text)
+        if required:
+            key = ".".join(p for p in (_key_path(required["at"]), required["key"]) if p)
+            problems.append(f"{where}.{key}: required, add it")
+        elif located:
+            problems.append(f"{where}.{_key_path(located['at'])}: {located['message']}")
+        else:
+            problems.append(f"{where}: {text}")
+    return "invalid connector config: " + "; ".join(problems)
 
 
 def run_builtin(
