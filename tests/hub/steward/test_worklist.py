@@ -5,7 +5,9 @@ appended event and one audit entry, and a done item's outcome on the customer's 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -227,3 +229,31 @@ def test_the_worklist_and_the_timeline_search_indexes_not_tables(sqlite_hub: Res
         if step.startswith("SCAN ") and step.split()[1] in big and "COVERING INDEX" not in step
     ]
     assert not scans, scans
+
+
+def test_six_stewards_closing_one_item_at_once_close_it_once(hub: ResolvedHub) -> None:
+    """Each loaded version 1 and posts done in its own transaction at the same moment:
+    one outcome is recorded, the other five are told it is done already or changed."""
+    item = call_back(hub, "1001", TODAY + DAY)
+    start = threading.Barrier(6)
+
+    def close(n: int) -> str:
+        start.wait()
+        try:
+            attempt(hub, lambda c: complete_item(c, f"s{n}", item, f"outcome {n}", version=1))
+        except Conflict as refused:
+            return str(refused)
+        return "done"
+
+    with ThreadPoolExecutor(6) as pool:
+        outcomes = list(pool.map(close, range(6)))
+    assert outcomes.count("done") == 1, outcomes
+    assert all("already done" in o or "changed" in o for o in outcomes if o != "done")
+    assert len(audits(hub, "worklist.done")) == 1
+    assert [e for e, _ in events(hub, item)] == ["created", "done"]
+    i = interactions.c
+    with hub.store.engine.connect() as conn:
+        outcomes_logged = conn.execute(
+            sa.select(sa.func.count()).where(i.source == "hub", i.subject.startswith("Call-back"))
+        ).scalar()
+    assert outcomes_logged == 1
