@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from schemas.audiences import Audiences
+
 __all__ = [
     "AnalyticsConfig",
     "ConcatExpr",
@@ -322,6 +324,7 @@ class HubConfig(_Frozen):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     pushback: PushbackConfig = Field(default_factory=PushbackConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
+    audiences: Audiences = Field(default_factory=list)  # schemas/audiences.py
     base_dir: Path = Field(default=Path("."), exclude=True, description="hub.yaml's folder.")
 
     @field_validator("connectors")

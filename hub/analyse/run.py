@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from analytics import Analysis, AnalysisSpec, with_horizon
 from analytics import analyse as run_engine
 from analytics.frame import COLUMNS
+from hub.analyse.audiences import AudienceChange, check_audiences, profile_frame, recompute
 from hub.analyse.settings import spec_from_config
 from hub.core.clock import as_utc, now
 from hub.core.errors import HubError, one_line
@@ -44,6 +45,7 @@ from hub.store.tables import (
     segment_values,
     stage_history,
 )
+from schemas.audiences import AudienceConfig
 from schemas.config import HubConfig
 
 __all__ = ["STEPS", "AnalyseSummary", "analyse_store", "load_customers", "load_interactions"]
@@ -91,6 +93,7 @@ class AnalyseSummary:
     stage_changes: int = 0
     segments: int = 0
     note: str = ""
+    audiences: tuple[AudienceChange, ...] = ()  # membership changes, per hub.yaml audience
 
     def line(self) -> str:
         left_out = {k: v for k, v in self.rejected.items() if k != "after_as_of"}
@@ -301,8 +304,10 @@ def _write(
     customers: pd.DataFrame,
     run_id: int,
     as_of: dt.date,
-) -> int:
-    """Replace the previous run's results with this one's; append stage changes."""
+    audiences: Sequence[AudienceConfig] = (),
+) -> tuple[int, list[AudienceChange]]:
+    """Replace the previous run's results with this one's; append stage changes; recompute
+    the audiences on the new profiles (hub.analyse.audiences)."""
     for table in (customer_profiles, segment_values, segment_members, profit_lorenz):
         conn.execute(table.delete())
     profiles = _profiles(analysis, run_id, as_of)
@@ -325,7 +330,8 @@ def _write(
     )
     changes = _stage_changes(conn, {p["golden_id"]: p["stage"] for p in profiles}, run_id, as_of)
     _insert(conn, stage_history, changes)
-    return len(changes)
+    moved = recompute(conn, audiences, profile_frame(profiles), run_id) if audiences else []
+    return len(changes), moved
 
 
 def analyse_store(
@@ -345,6 +351,7 @@ def analyse_store(
     Raises LockError while another analysis of this store runs; HubError for a bad horizon.
     """
     spec = spec or spec_from_config(config.analytics)  # hub.yaml's traits, margins, costs
+    check_audiences(config, spec)  # an unknown trait is refused before the run, by key path
     if horizon_days is None:
         horizon_days = spec.churn.horizon_days
     if horizon_days < 1:
@@ -366,7 +373,7 @@ def analyse_store(
             assert inserted is not None
             run_id = int(inserted[0])
         try:
-            return _run(store, run_id, day, horizon_days, progress, spec)
+            return _run(store, run_id, day, horizon_days, progress, spec, config.audiences)
         except BaseException as exc:
             with store.transaction() as conn:
                 conn.execute(
@@ -384,6 +391,7 @@ def _run(
     horizon_days: int,
     progress: Callable[[str], None],
     spec: AnalysisSpec | None,
+    audiences: Sequence[AudienceConfig] = (),
 ) -> AnalyseSummary:
     progress(STEPS[0])
     with store.engine.connect() as conn:
@@ -400,7 +408,7 @@ def _run(
     note = _note(analysis)
     rejected = {str(k): int(v) for k, v in analysis.rejected.items()}
     with store.transaction() as conn:
-        changes = _write(conn, analysis, customers, run_id, day)
+        changes, moved = _write(conn, analysis, customers, run_id, day, audiences)
         conn.execute(
             analysis_runs.update()
             .where(analysis_runs.c.id == run_id)
@@ -425,4 +433,5 @@ def _run(
         stage_changes=changes,
         segments=len(analysis.segments),
         note=note,
+        audiences=tuple(moved),
     )

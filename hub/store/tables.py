@@ -16,6 +16,10 @@ __all__ = [
     "analysis_runs",
     "api_tokens",
     "as_decimal",
+    "audience_cursors",
+    "audience_events",
+    "audience_members",
+    "audiences",
     "audit_log",
     "connector_runs",
     "crosswalk",
@@ -554,6 +558,7 @@ worklist_items = sa.Table(  # the item's current state; each change is also a wo
     sa.Column("version", sa.Integer, nullable=False, default=1),
     sa.Index("ix_worklist_items_owner_due", "owner", "status", "due_on", "id"),
     sa.Index("ix_worklist_items_status_due", "status", "due_on", "id"),
+    sa.Index("ix_worklist_items_member", "member", "status"),  # a customer's open items
 )
 
 worklist_events = sa.Table(  # append-only: created, assigned, snoozed, done — who, when, what
@@ -565,4 +570,49 @@ worklist_events = sa.Table(  # append-only: created, assigned, snoozed, done —
     sa.Column("actor", sa.String(100), nullable=False),
     sa.Column("at", _TS, nullable=False),
     sa.Column("detail", _JSON, nullable=False),
+)
+
+
+# -- audiences (issue 16): named rules over the profiles, their members and changes ------------
+
+audiences = sa.Table(  # one row per audience computed: what rule its members answer to
+    "audiences",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("rule_hash", sa.String(64), nullable=False),  # a changed rule is recomputed
+    sa.Column("members", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.Integer),  # the analysis run whose profiles it was computed on
+    sa.Column("computed_at", _TS, nullable=False),
+)
+
+audience_members = sa.Table(  # who is in each audience now
+    "audience_members",
+    metadata,
+    sa.Column("audience", sa.String(40), primary_key=True),
+    sa.Column("golden_id", sa.String(40), primary_key=True),
+    sa.Column("entered_at", _TS, nullable=False),
+)
+
+audience_events = sa.Table(  # append-only: a row each time a customer enters or exits
+    "audience_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("audience", sa.String(40), nullable=False),
+    sa.Column("golden_id", sa.String(40), nullable=False),
+    sa.Column("event", sa.String(10), nullable=False),  # entered|exited
+    sa.Column("at", _TS, nullable=False),
+    sa.Column("run_id", sa.Integer),
+    sa.Column("fields", _JSON, nullable=False),  # the audience's carried fields on entering
+    sa.Index("ix_audience_events_audience_id", "audience", "id"),
+    sa.Index("ix_audience_events_audience_golden", "audience", "golden_id", "id"),
+)
+
+audience_cursors = sa.Table(  # per destination: the last event delivered, moved with delivery
+    "audience_cursors",
+    metadata,
+    sa.Column("audience", sa.String(40), primary_key=True),
+    sa.Column("destination", sa.String(40), primary_key=True),
+    sa.Column("event_id", sa.Integer, nullable=False),
+    sa.Column("delivered_at", _TS, nullable=False),
+    sa.Column("run_id", sa.Integer, nullable=False),  # push_runs.id of the delivering sync
 )
