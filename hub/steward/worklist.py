@@ -25,8 +25,8 @@ from sqlalchemy.engine import Connection, Row
 from hub.core.clock import now
 from hub.steward.audit import record_audit
 from hub.steward.errors import Conflict, InvalidInput, NotFound
-from hub.store.hub_source import golden_ids_of, write_hub_interaction
-from hub.store.tables import golden_records, worklist_events, worklist_items
+from hub.store.hub_source import golden_ids_of, member_key, write_hub_interaction
+from hub.store.tables import crosswalk, golden_records, worklist_events, worklist_items
 
 __all__ = [
     "DONE_KINDS",
@@ -41,6 +41,7 @@ __all__ = [
     "hub_today",
     "list_worklist",
     "open_call_back",
+    "open_items_of",
     "snooze_item",
 ]
 
@@ -195,6 +196,27 @@ def list_worklist(
         due=due,
         status=status,
     )
+
+
+def open_items_of(
+    conn: Connection, golden_id: str, *, today: dt.date | None = None, limit: int = 50
+) -> list[WorkItem]:
+    """The open items of one customer (filed under any of its member records), soonest due
+    first: what the customer page lists."""
+    x, w = crosswalk.c, worklist_items.c
+    members = [
+        member_key(r.source, r.source_id)
+        for r in conn.execute(sa.select(x.source, x.source_id).where(x.golden_id == golden_id))
+    ]
+    if not members:
+        return []
+    rows = conn.execute(
+        sa.select(worklist_items)
+        .where(w.member.in_(members), w.status == OPEN)
+        .order_by(w.due_on, w.id)
+        .limit(limit)
+    ).all()
+    return _items(conn, rows, today or hub_today())
 
 
 def _items(conn: Connection, rows: Sequence[Row[Any]], today: dt.date) -> list[WorkItem]:

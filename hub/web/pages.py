@@ -31,6 +31,7 @@ from hub.steward import (
 )
 from hub.steward.errors import InvalidInput
 from hub.steward.maintenance import EDITABLE
+from hub.steward.worklist import open_items_of
 from hub.store.tables import golden_records
 from hub.web.render import flash, render, templates
 from hub.web.security import SESSION_COOKIE, Hub, get_hub, require
@@ -138,9 +139,12 @@ def customer(request: Request, golden_id: str, hub: HubDep, user: Viewer) -> Res
     with hub.read() as conn:
         view = customer_view(conn, golden_id)
         card = profile(conn, golden_id) if view["status"] != GoldenStatus.MERGED else None
+        call_backs = open_items_of(conn, golden_id)  # issue 16: the customer's open items
     if view["status"] == GoldenStatus.MERGED:
         return _back(f"/customers/{view['merged_into']}", f"{golden_id} was merged into this one")
-    return _page(request, "customer.html", user, c=view, editable=EDITABLE, profile=card)
+    return _page(
+        request, "customer.html", user, c=view, editable=EDITABLE, profile=card, calls=call_backs
+    )
 
 
 @router.post("/customers/{golden_id}/merge")

@@ -36,6 +36,8 @@ def test_log_a_call_back_find_it_tomorrow_mark_it_done_see_it_on_the_timeline(
     expect(logged).to_contain_text(TOPIC)
     expect(logged).to_contain_text("(asked to be called back)")
     expect(logged.locator(".badge")).to_have_text("hub")
+    expect(page.locator("ul.call-backs li")).to_have_count(1)
+    expect(page.locator("ul.call-backs li")).to_contain_text(f"{tomorrow} Call back: {TOPIC} · sam")
 
     page.locator("header nav").get_by_role("link", name="Worklist").click()
     expect(page.locator("main")).to_contain_text("Days are in UTC")
@@ -59,6 +61,7 @@ def test_log_a_call_back_find_it_tomorrow_mark_it_done_see_it_on_the_timeline(
     expect(newest).to_contain_text(f"Call-back: {TOPIC}")
     expect(newest).to_contain_text(f"({OUTCOME})")
     expect(newest.locator(".badge")).to_have_text("hub")
+    expect(page.locator("ul.call-backs")).to_have_count(0)  # nothing open any more
 
 
 def test_a_past_call_back_day_is_refused_naming_the_field(page: Page) -> None:

@@ -22,6 +22,7 @@ from hub.steward.worklist import (
     due_range,
     hub_today,
     list_worklist,
+    open_items_of,
     snooze_item,
 )
 from hub.store.tables import audit_log, interactions, worklist_events, worklist_items
@@ -221,6 +222,7 @@ def test_the_worklist_and_the_timeline_search_indexes_not_tables(sqlite_hub: Res
     plans = _plans(sqlite_hub, lambda c: list_worklist(c, owner="sam", page=1))
     plans += _plans(sqlite_hub, lambda c: list_worklist(c, owner=None, due="tomorrow"))
     plans += _plans(sqlite_hub, lambda c: customer_view(c, anna))
+    plans += _plans(sqlite_hub, lambda c: open_items_of(c, anna))
     assert any("worklist_items" in s for s, _ in plans)
     big = ("worklist_items", "crosswalk", "interactions", "golden_records", "customer_records")
     scans = [
@@ -257,3 +259,18 @@ def test_six_stewards_closing_one_item_at_once_close_it_once(hub: ResolvedHub) -
             sa.select(sa.func.count()).where(i.source == "hub", i.subject.startswith("Call-back"))
         ).scalar()
     assert outcomes_logged == 1
+
+
+def test_a_customer_lists_its_open_items_under_any_member(hub: ResolvedHub) -> None:
+    first = call_back(hub, "1001", TODAY + 2 * DAY)
+    second = call_back(hub, "1001", TODAY + DAY, owner="alice")
+    call_back(hub, "1002", TODAY + DAY)  # someone else's
+    anna = hub.crosswalk()[("erp", "1001")]
+    with hub.store.engine.connect() as conn:
+        assert [i.id for i in open_items_of(conn, anna)] == [second, first]
+        later = open_items_of(conn, anna, today=TODAY + 3 * DAY)
+    assert [i.overdue for i in later] == [True, True]
+    attempt(hub, lambda c: complete_item(c, "sam", first, "reached"))
+    with hub.store.engine.connect() as conn:
+        assert [i.id for i in open_items_of(conn, anna)] == [second]
+        assert open_items_of(conn, "G0000000000000000") == []

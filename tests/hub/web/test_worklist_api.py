@@ -224,6 +224,7 @@ def test_the_forms_need_the_csrf_token(sqlite_hub: ResolvedHub) -> None:
     page = client.get(logged.headers["location"])
     assert "logged a call with" in page.text and "Asked for a brochure" in page.text
     assert 'id="log-contact"' in page.text
+    assert "Call-backs due" in page.text and "Call back: Asked for a brochure" in page.text
     with sqlite_hub.store.engine.connect() as conn:
         item = conn.execute(sa.select(worklist_items)).one()
     assert (item.owner, item.due_on.isoformat()) == ("sam", TOMORROW)  # blank owner: you

@@ -7,8 +7,9 @@ Create Date: 2026-12-05 07:40:00
 `worklist_items` holds each item's current state (owner, due day, open or done with its
 outcome); every change to it is also appended to `worklist_events` (who, when, what). An item
 names its customer by a member source record (`source/source_id`), as the hub's own logged
-interactions do (hub.store.hub_source), so merges and unmerges carry it along. The two
-indexes serve the paged worklist: one owner's open items by due day, and everyone's.
+interactions do (hub.store.hub_source), so merges and unmerges carry it along. The
+first two indexes serve the paged worklist (one owner's open items by due day, and
+everyone's), the third a customer's open items on their page.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def upgrade() -> None:
         "ix_worklist_items_owner_due", "worklist_items", ["owner", "status", "due_on", "id"]
     )
     op.create_index("ix_worklist_items_status_due", "worklist_items", ["status", "due_on", "id"])
+    op.create_index("ix_worklist_items_member", "worklist_items", ["member", "status"])
     op.create_table(
         "worklist_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -73,7 +75,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_worklist_events_item_id", table_name="worklist_events")
     op.drop_table("worklist_events")
-    for name in ("ix_worklist_items_status_due", "ix_worklist_items_owner_due"):
+    for name in (
+        "ix_worklist_items_member",
+        "ix_worklist_items_status_due",
+        "ix_worklist_items_owner_due",
+    ):
         op.drop_index(name, table_name="worklist_items")
     op.drop_index("ix_worklist_items_golden_id", table_name="worklist_items")
     op.drop_table("worklist_items")
