@@ -51,7 +51,7 @@ def upsert(
     fixed = dict(constants or {})
     varying = [k for k in key if k not in fixed]  # a constant part of the key is the same
     key_of: Callable[[Mapping[str, Any]], Any] = (
-        itemgetter(*varying) if len(varying) > 1 else lambda row: tuple(row[k] for k in varying)
+        itemgetter(*varying) if varying else lambda row: ()  # one column: its value
     )
     by_key: dict[Any, Mapping[str, Any]] = {key_of(row): row for row in rows}
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}

@@ -122,12 +122,14 @@ _RAW_REWRITTEN = (  # a changed record keeps its id and first_seen_at
 def _stored(conn: Connection, source: str, stream: str, source_ids: list[str]) -> dict[str, Any]:
     """The stored raw rows of these records (id, hashes, deleted, last seen), by source id."""
     t = raw_records.c
+    query = sa.select(
+        t.source_id, t.id, t.content_hash, t.mapping_hash, t.deleted, t.last_seen_at
+    ).where(  # one statement, its id list bound as a parameter (not 500 literals per chunk)
+        t.source == source, t.stream == stream, t.source_id.in_(sa.bindparam("ids", expanding=True))
+    )
     found: dict[str, Any] = {}
     for ids in _chunks(source_ids):
-        query = sa.select(
-            t.source_id, t.id, t.content_hash, t.mapping_hash, t.deleted, t.last_seen_at
-        ).where(t.source == source, t.stream == stream, t.source_id.in_(ids))
-        found.update((row.source_id, row) for row in conn.execute(query))
+        found.update((row.source_id, row) for row in conn.execute(query, {"ids": list(ids)}))
     return found
 
 
