@@ -306,7 +306,7 @@ BAD_BLOCKS: list[tuple[str, str, list[str]]] = [
     (
         "an unknown top-level key",
         "conectors: []",
-        ["conectors: unknown key 'conectors'", "allowed here: analytics, connectors,"],
+        ["conectors: unknown key 'conectors'", "allowed here: analytics, ", "connectors, "],
     ),
     (
         "a secret default in clear",
