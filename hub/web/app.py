@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -131,7 +132,9 @@ def create_app(config: HubConfig, store: Store, *, secure_cookies: bool = False)
             for e in error.errors()
         )
         if _is_api(request):
-            return JSONResponse({"detail": problems, "errors": error.errors()}, status_code=422)
+            # a validator's own exception sits in each error's ctx: sent as its text
+            errors = jsonable_encoder(error.errors(), custom_encoder={Exception: str})
+            return JSONResponse({"detail": problems, "errors": errors}, status_code=422)
         return _error(request, 422, problems)
 
     @app.middleware("http")
