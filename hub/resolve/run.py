@@ -84,7 +84,14 @@ def load_customer_records(
     columns = [c[name] for name in CUSTOMER_FIELDS]
     query = sa.select(*columns, c.extra).where(c.deleted.is_(False))
     if keys is not None:
-        query = query.where(sa.tuple_(c.source, c.source_id).in_(list(keys)))
+        # the plain INs let SQLite use the (source, source_id) index: a row-value IN alone
+        # scanned every record (90 ms of a review page at 1M golden records)
+        wanted = list(keys)
+        query = query.where(
+            c.source.in_(sorted({k[0] for k in wanted})),
+            c.source_id.in_(sorted({k[1] for k in wanted})),
+            sa.tuple_(c.source, c.source_id).in_(wanted),
+        )
     rows = conn.execute(query.order_by(c.source, c.source_id))
     records = []
     for row in rows:
