@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from schemas.audiences import Audiences
+from schemas.worklists import Worklists
 
 __all__ = [
     "AnalyticsConfig",
@@ -197,6 +198,13 @@ class ConnectorConfig(_Frozen):
     repo: str | None = None
     logo_url: str | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value == "hub":
+            raise ValueError("'hub' is reserved for contacts logged in the hub; rename it")
+        return value
+
     @model_validator(mode="after")
     def _singer_needs_command(self) -> ConnectorConfig:
         if self.type == "singer" and not (self.executable or self.pip_url):
@@ -325,6 +333,7 @@ class HubConfig(_Frozen):
     pushback: PushbackConfig = Field(default_factory=PushbackConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     audiences: Audiences = Field(default_factory=list)  # schemas/audiences.py
+    worklists: Worklists = Field(default_factory=Worklists)  # schemas/worklists.py
     base_dir: Path = Field(default=Path("."), exclude=True, description="hub.yaml's folder.")
 
     @field_validator("connectors")
