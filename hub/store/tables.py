@@ -556,9 +556,25 @@ worklist_items = sa.Table(  # the item's current state; each change is also a wo
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("updated_at", _TS, nullable=False),
     sa.Column("version", sa.Integer, nullable=False, default=1),
+    sa.Column("rule", sa.String(40)),  # the hub.yaml worklist rule that opened it (0010)
+    sa.Column("rule_key", sa.String(120)),  # rule|golden id|day: unique, so idempotent
+    sa.Column("rule_data", _JSON),  # what the rule saw when it fired
+    sa.Column("stale_since", _TS),  # set when the rule's condition no longer holds
     sa.Index("ix_worklist_items_owner_due", "owner", "status", "due_on", "id"),
     sa.Index("ix_worklist_items_status_due", "status", "due_on", "id"),
     sa.Index("ix_worklist_items_member", "member", "status"),  # a customer's open items
+    sa.Index("ix_worklist_items_rule_status", "rule", "status"),
+    sa.Index("ix_worklist_items_rule_key", "rule_key", unique=True),
+)
+
+worklist_risk_seen = sa.Table(  # churn risk of the latest analysed day and of the day before
+    "worklist_risk_seen",
+    metadata,
+    sa.Column("golden_id", sa.String(40), primary_key=True),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("churn_risk", sa.Float),
+    sa.Column("prev_as_of", sa.Date),
+    sa.Column("prev_churn_risk", sa.Float),
 )
 
 worklist_events = sa.Table(  # append-only: created, assigned, snoozed, done — who, when, what
