@@ -11,6 +11,7 @@
 | `push` | `push` |
 | `collect` | `collect` |
 | `worklist` | `worklist` |
+| `audiences` | `audiences list`, `audiences show`, `audiences sync` |
 
 `common` holds the consoles, `--config` and the exit codes (`ExitCode`); `output` the table
 style and `--json`/`--wide`, so every table command prints the same way.

@@ -11,6 +11,7 @@ from types import FrameType
 import typer
 
 from hub.cli import analyse, collect, push, quarantine, resolve, setup, status, steward, sync
+from hub.cli import audiences as audiences_cli  # `crmhub audiences list|show|sync`
 from hub.cli import discover as discover_cli  # external taps' catalogs (`crmhub discover`)
 from hub.cli import worklist as worklist_cli  # call-backs due (`crmhub worklist`)
 from hub.cli.common import EXIT_CODES_HELP, err, exit_code_for
@@ -29,6 +30,7 @@ for _group in (setup, sync, status, quarantine, resolve, analyse, push, steward,
     _group.register(app)
 discover_cli.register(app)
 worklist_cli.register(app)
+audiences_cli.register(app)
 
 
 def _flowing(typer_app: typer.Typer) -> None:

@@ -22,9 +22,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from analytics.audiences import changes, members
 from hub.analyse.audiences import check_audiences, recompute, stale_audiences, stored_profile_frame
 from hub.core.clock import now
 from hub.core.errors import HubError
@@ -38,7 +40,13 @@ from hub.push.destinations import (
 )
 from hub.store.database import Store, open_run
 from hub.store.locks import hub_lock
-from hub.store.tables import audience_cursors, audience_events, push_failures, push_runs
+from hub.store.tables import (
+    audience_cursors,
+    audience_events,
+    audience_members,
+    push_failures,
+    push_runs,
+)
 from hub.store.upsert import upsert
 from schemas.audiences import AudienceConfig, DestinationConfig, WebhookDestination
 from schemas.config import HubConfig
@@ -240,6 +248,7 @@ def _sync_destination(
     dry_run: bool,
     progress: Progress | None,
     sender: Destination | None,
+    preview: tuple[int, int] = (0, 0),
 ) -> DestinationSync:
     name = connector_name(audience.name, dest.name)
     result = DestinationSync(audience.name, dest.name, dest.kind, dry_run)
@@ -249,7 +258,8 @@ def _sync_destination(
         due = _due(conn, audience.name, cursor)
     total = sum(due.values()) + len(retry)
     if dry_run:
-        result.entered, result.exited = due.get("entered", 0), due.get("exited", 0)
+        result.entered = due.get("entered", 0) + preview[0]
+        result.exited = due.get("exited", 0) + preview[1]
         result.retried = len(retry)
         return result
     with store.write_transaction() as conn:
@@ -355,6 +365,7 @@ def sync_audiences(
     results: list[DestinationSync] = []
     for item in chosen:
         with hub_lock(store, f"audience:{item.name}"):
+            preview = _preview(store, item) if dry_run else (0, 0)
             if not dry_run:
                 _refresh(store, item)
             for dest in item.destinations:
@@ -368,9 +379,23 @@ def sync_audiences(
                         dry_run=dry_run,
                         progress=progress,
                         sender=sender,
+                        preview=preview,
                     )
                 )
     return results
+
+
+def _preview(store: Store, item: AudienceConfig) -> tuple[int, int]:
+    """(entered, exited) a recomputation of an edited or new audience would add, computed
+    in memory for a dry run, which changes nothing."""
+    with store.engine.connect() as conn:
+        if not stale_audiences(conn, [item]):
+            return 0, 0
+        frame, _ = stored_profile_frame(conn)
+        m = audience_members.c
+        before = conn.execute(sa.select(m.golden_id).where(m.audience == item.name)).scalars()
+        entered, exited = changes(np.asarray(list(before), dtype=str), members(item.rule, frame))
+    return len(entered), len(exited)
 
 
 def _refresh(store: Store, item: AudienceConfig) -> None:
