@@ -41,6 +41,8 @@ _NUMBER_KINDS = frozenset({"floating", "integer", "mixed-integer-float"})
 def _missing(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
+    if isinstance(value, decimal.Decimal):
+        return value.is_nan()
     return isinstance(value, float | np.floating) and math.isnan(value)
 
 
@@ -135,7 +137,7 @@ def _classify(series: pd.Series | None, n: int) -> _Column:
     kind = infer_dtype(values, skipna=True)
     if kind == "empty":
         return _classify(None, n)
-    missing = np.fromiter((_missing(v) for v in values), bool, n)
+    missing = np.asarray(pd.isna(values), dtype=bool)
     if kind == "string":
         texts = values.copy()
         texts[missing] = None

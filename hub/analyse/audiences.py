@@ -16,7 +16,6 @@ unknown trait 'churnrisk' (known: ...)`), at `crmhub check` and before any run u
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -99,22 +98,13 @@ def rule_hash(audience: AudienceConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def profile_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Stored-form profiles (customer_profiles rows: columns plus the `traits` JSON) as one
     frame with a column per profile column, trait and alias; amounts as floats."""
-    base = pd.DataFrame.from_records(
-        [{k: r.get(k) for k in PROFILE_COLUMNS} for r in rows], columns=list(PROFILE_COLUMNS)
-    )
-    for name in _MONEY:
-        base[name] = pd.to_numeric(base[name].map(_plain), errors="coerce")
+    columns: dict[str, Any] = {k: [r.get(k) for r in rows] for k in PROFILE_COLUMNS}
+    for name in _MONEY:  # Decimal from the store, float from the engine: floats here
+        columns[name] = pd.to_numeric(pd.Series(columns[name], dtype=object), errors="coerce")
+    base = pd.DataFrame(columns, columns=list(PROFILE_COLUMNS))
     traits = pd.DataFrame.from_records([r.get("traits") or {} for r in rows])
     traits = traits.drop(columns=[c for c in traits.columns if c in base.columns])
     frame = pd.concat([base, traits.set_axis(base.index)], axis=1) if len(traits.columns) else base
