@@ -15,7 +15,7 @@ import datetime as dt
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from analytics import analyse as run_engine
 from analytics.frame import COLUMNS
 from hub.analyse.audiences import AudienceChange, check_audiences, profile_frame, recompute
 from hub.analyse.settings import spec_from_config
+from hub.analyse.worklists import RuleRun, check_worklists, generate_worklists
 from hub.core.clock import as_utc, now
 from hub.core.errors import HubError, one_line
 from hub.core.states import GoldenStatus, RunStatus
@@ -94,6 +95,7 @@ class AnalyseSummary:
     segments: int = 0
     note: str = ""
     audiences: tuple[AudienceChange, ...] = ()  # membership changes, per hub.yaml audience
+    worklist: tuple[RuleRun, ...] = ()  # items opened or marked, per hub.yaml worklist rule
 
     def line(self) -> str:
         left_out = {k: v for k, v in self.rejected.items() if k != "after_as_of"}
@@ -352,6 +354,7 @@ def analyse_store(
     """
     spec = spec or spec_from_config(config.analytics)  # hub.yaml's traits, margins, costs
     check_audiences(config, spec)  # an unknown trait is refused before the run, by key path
+    check_worklists(config, spec)  # in a worklist rule too
     if horizon_days is None:
         horizon_days = spec.churn.horizon_days
     if horizon_days < 1:
@@ -373,7 +376,7 @@ def analyse_store(
             assert inserted is not None
             run_id = int(inserted[0])
         try:
-            return _run(store, run_id, day, horizon_days, progress, spec, config.audiences)
+            summary = _run(store, run_id, day, horizon_days, progress, spec, config.audiences)
         except BaseException as exc:
             with store.transaction() as conn:
                 conn.execute(
@@ -382,6 +385,9 @@ def analyse_store(
                     .values(status=RunStatus.FAILED, finished_at=now(), error=one_line(exc))
                 )
             raise
+        with store.transaction() as conn:  # the proactive worklist on the new profiles
+            worklist = generate_worklists(conn, config.worklists, day)
+    return replace(summary, worklist=tuple(worklist))
 
 
 def _run(

@@ -124,9 +124,13 @@ def _analyse_store(
         store.dispose()
     if json:
         keys = ("run_id", "as_of", "customers", "interactions", "unmapped", "rejected", "at_risk")
-        print_json({k: getattr(summary, k) for k in (*keys, "stage_changes", "segments", "note")})
+        out = {k: getattr(summary, k) for k in (*keys, "stage_changes", "segments", "note")}
+        out["worklist"] = [vars(rule) for rule in summary.worklist]
+        print_json(out)
     else:
         summary_line(summary.line())
+        for rule in summary.worklist:
+            summary_line(rule.line())
 
 
 def _analyse_batch(

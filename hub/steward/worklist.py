@@ -418,7 +418,7 @@ def complete_item(
         member=row.member,
         kind=kind,
         occurred_at=now(),
-        subject=f"Call-back: {row.topic}",
+        subject=f"Call-back: {row.topic}" if row.kind == CALL_BACK else row.topic,
         status=outcome,
         channel=row.channel if kind == "call" else None,
         extra=extra,
