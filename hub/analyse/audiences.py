@@ -37,6 +37,7 @@ from schemas.config import ConfigError, HubConfig
 
 __all__ = [
     "ALIASES",
+    "PROFILE_COLUMNS",
     "AudienceChange",
     "check_audiences",
     "known_traits",

@@ -20,6 +20,7 @@ from hub.web import (
     admin_pages,
     analytics_api,
     api,
+    audiences_api,
     customers_page,
     dashboard_api,
     home,
@@ -94,6 +95,7 @@ def create_app(config: HubConfig, store: Store, *, secure_cookies: bool = False)
     app.state.hub = Hub(store, SurvivorshipSettings.from_config(config), secure_cookies)
     app.include_router(dashboard_api.router)  # before api: /api/customers/browse
     app.include_router(api.router)
+    app.include_router(audiences_api.router)  # before analytics: /api/analytics/audiences
     app.include_router(analytics_api.router)
     app.include_router(pages.router)
     app.include_router(review_pages.router)

@@ -3,7 +3,8 @@
 Segment value (% of customers against % of revenue and of profit, money-losing segments in
 red), the lifecycle funnel, the churn-risk distribution, profit by value decile and the
 profit concentration (Lorenz) curve; the segment table links each segment's members as CSV
-and JSON (`/api/analytics/...`). Viewer role; read-only.
+and JSON (`/api/analytics/...`); the audience builder counts a rule's customers live
+(`/api/analytics/audiences/count`, hub.web.audiences_api). Viewer role; read-only.
 """
 
 from __future__ import annotations
@@ -16,14 +17,23 @@ from fastapi.responses import HTMLResponse
 from hub.analyse import queries
 from hub.steward import User
 from hub.web import charts
+from hub.web.audiences_api import known_profile_traits
 from hub.web.render import render
 from hub.web.security import Hub, get_hub, require
 
-__all__ = ["router", "stage_label"]
+__all__ = ["OPERATOR_LABELS", "router", "stage_label"]
 
 router = APIRouter(include_in_schema=False)
 HubDep = Annotated[Hub, Depends(get_hub)]
 Viewer = Annotated[User, Depends(require("viewer"))]
+
+
+OPERATOR_LABELS = (
+    ("gte", "at least"), ("lte", "at most"), ("gt", "more than"), ("lt", "less than"),
+    ("eq", "is"), ("ne", "is not"), ("in", "is one of"), ("between", "between"),
+    ("is_null", "is missing (true/false)"),
+)  # fmt: skip
+"""The audience builder's operators, as hub.yaml names them and as the page says them."""
 
 
 def stage_label(stage: str) -> str:
@@ -80,5 +90,7 @@ def insights(
         run=run,
         names=names,
         segmentation=segmentation,
+        traits=known_profile_traits(hub),  # the audience builder's choices
+        operators=OPERATOR_LABELS,
         **context,
     )
