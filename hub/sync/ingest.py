@@ -9,6 +9,7 @@ recognised by their content hash: nothing is lost and nothing duplicated.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 from collections.abc import Callable
@@ -112,7 +113,9 @@ class Ingestor:
             self._submit()
 
     def set_state(self, value: dict[str, Any]) -> None:
-        self.state = value
+        # a copy as it is now: the tap goes on changing its state object while the writer
+        # commits this one with its records (singer-sdk finalises bookmarks in place)
+        self.state = copy.deepcopy(value)
         self._pending_state = True
         self._submit()
 
