@@ -27,17 +27,20 @@ from hub.steward.audit import record_audit
 from hub.steward.errors import Conflict, InvalidInput, NotFound
 from hub.store.hub_source import golden_ids_of, member_key, write_hub_interaction
 from hub.store.tables import crosswalk, golden_records, worklist_events, worklist_items
+from schemas.worklists import RULE_KINDS
 
 __all__ = [
     "DONE_KINDS",
     "DUE_FILTERS",
     "HUB_TIMEZONE",
+    "ITEM_KINDS",
     "PAGE_SIZE",
     "WorkItem",
     "WorklistPage",
     "assign_item",
     "complete_item",
     "due_range",
+    "get_item",
     "hub_today",
     "list_worklist",
     "open_call_back",
@@ -53,6 +56,8 @@ DONE_KINDS = ("call", "visit", "note")
 PAGE_SIZE = 50
 OPEN, DONE = "open", "done"
 CALL_BACK = "call_back"
+ITEM_KINDS = (CALL_BACK, *RULE_KINDS)
+"""Call-backs asked for in a logged contact, and the kinds of hub.yaml's worklist rules."""
 
 
 def hub_today() -> dt.date:
@@ -107,12 +112,20 @@ class WorkItem:
     created_by: str
     created_at: dt.datetime
     version: int
+    rule: str | None = None  # the hub.yaml rule that opened it (None: a call-back)
+    stale_since: dt.datetime | None = None  # its rule's condition no longer holds since
+
+    @property
+    def no_longer_applies(self) -> bool:
+        return self.stale_since is not None
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out = {
             name: (value.isoformat() if isinstance(value, dt.date) else value)
             for name, value in self.__dict__.items()
         }
+        out["no_longer_applies"] = self.no_longer_applies
+        return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,9 +175,11 @@ def list_worklist(
     page: int = 1,
     size: int = PAGE_SIZE,
     today: dt.date | None = None,
+    kind: str | None = None,
 ) -> WorklistPage:
-    """One page of `owner`'s items (everyone's when None) with `status`, due in `due`;
-    open items soonest due first, done items latest done first."""
+    """One page of `owner`'s items (everyone's when None) with `status`, due in `due`, of
+    one `kind` (call_back, birthday, service, churn_rise, welcome; None: all); open items
+    soonest due first, done items latest done first."""
     today = today or hub_today()
     first, last = due_range(due, today)
     page, size = max(int(page), 1), min(max(int(size), 1), 500)
@@ -172,6 +187,10 @@ def list_worklist(
     where = [w.status == status]
     if owner is not None:
         where.append(w.owner == owner)
+    if kind:
+        if kind not in ITEM_KINDS:
+            raise InvalidInput(f"kind: {kind!r} is not one of {', '.join(ITEM_KINDS)}")
+        where.append(w.kind == kind)
     if first is not None:
         where.append(w.due_on >= first)
     if last is not None:
@@ -252,9 +271,19 @@ def _items(conn: Connection, rows: Sequence[Row[Any]], today: dt.date) -> list[W
             created_by=row.created_by,
             created_at=row.created_at,
             version=row.version,
+            rule=row.rule,
+            stale_since=row.stale_since,
         )
         for row in rows
     ]
+
+
+def get_item(conn: Connection, item_id: int, *, today: dt.date | None = None) -> WorkItem:
+    """One item by id (open or done), under the golden record its member is in now."""
+    row = conn.execute(sa.select(worklist_items).where(worklist_items.c.id == item_id)).first()
+    if row is None:
+        raise NotFound(f"no worklist item {item_id}; reload the worklist")
+    return _items(conn, [row], today or hub_today())[0]
 
 
 def _event(conn: Connection, item_id: int, event: str, actor: str, **detail: Any) -> None:
@@ -395,9 +424,11 @@ def complete_item(
     kind: str = "call",
     note: str | None = None,
     version: int | None = None,
+    logged: str | None = None,
 ) -> tuple[str, str]:
     """Mark an open item done: its outcome becomes a `hub` interaction on the customer's
-    timeline. Returns that interaction's id and the summary."""
+    timeline — or, with `logged`, the contact just logged for it (a visit reported from the
+    brief) is its outcome. Returns that interaction's id and the summary."""
     outcome = (outcome or "").strip()
     if not outcome:
         raise InvalidInput("outcome: say how it ended, e.g. 'reached, offer accepted'")
@@ -413,7 +444,7 @@ def complete_item(
     }
     if note and note.strip():
         extra["note"] = note.strip()[:4000]
-    interaction_id = write_hub_interaction(
+    interaction_id = logged or write_hub_interaction(
         conn,
         member=row.member,
         kind=kind,

@@ -20,12 +20,14 @@ from hub.steward import User
 from hub.steward.contacts import ContactIn, check_owner, log_contact
 from hub.steward.worklist import (
     DUE_FILTERS,
+    ITEM_KINDS,
     PAGE_SIZE,
     assign_item,
     complete_item,
     list_worklist,
     snooze_item,
 )
+from hub.web import brief
 from hub.web.responses import JSON_200, json_response
 from hub.web.security import Hub, get_hub, require
 
@@ -89,13 +91,18 @@ def worklist(
     status: Literal["open", "done"] = "open",
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
+    kind: Annotated[
+        str | None, Query(description=f"only one kind: {', '.join(ITEM_KINDS)}")
+    ] = None,
 ) -> Response:
     """A page of worklist items, soonest due first: `items` (customer, topic, reason,
     channel, owner, due_on, overdue, status, outcome, version, …), `total`, `page`, `pages`,
     `today` and `timezone` (UTC)."""
     who = user.username if owner is None else (None if owner == "all" else owner)
     with hub.read() as conn:
-        found = list_worklist(conn, owner=who, due=due, status=status, page=page, size=size)
+        found = list_worklist(
+            conn, owner=who, due=due, status=status, page=page, size=size, kind=kind
+        )
     return json_response(found.as_json())
 
 
@@ -130,3 +137,6 @@ def worklist_done(item_id: int, body: DoneIn, hub: HubDep, user: Steward) -> dic
             version=body.version,
         )
     return {"item": item_id, "interaction_id": interaction_id, "summary": summary}
+
+
+router.include_router(brief.api_router)  # the field-service brief and visit reports

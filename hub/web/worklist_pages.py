@@ -20,6 +20,7 @@ from hub.steward.worklist import (
     DONE_KINDS,
     DUE_FILTERS,
     HUB_TIMEZONE,
+    ITEM_KINDS,
     PAGE_SIZE,
     assign_item,
     complete_item,
@@ -28,6 +29,7 @@ from hub.steward.worklist import (
     snooze_item,
 )
 from hub.store.tables import users
+from hub.web import brief
 from hub.web.render import flash, render, templates
 from hub.web.security import Hub, get_hub, require
 
@@ -70,6 +72,7 @@ def worklist(
     due: str = "all",
     status: str = "open",
     page: int = 1,
+    kind: str = "",
 ) -> HTMLResponse:
     """One owner's items (default: yours; `all`: everyone's), soonest due first."""
     who = owner or user.username
@@ -82,10 +85,13 @@ def worklist(
             status="done" if status == "done" else "open",
             page=page,
             size=PAGE_SIZE,
+            kind=kind or None,
         )
 
     def link(**changes: object) -> str:
         params = {"owner": who, "due": found.due, "status": status, "page": found.page}
+        if kind:
+            params["kind"] = kind
         params.update(changes)  # type: ignore[arg-type]
         return "/worklist?" + urlencode(params)
 
@@ -98,6 +104,8 @@ def worklist(
         owners=_owners(hub),
         due_filters=DUE_FILTERS,
         done_kinds=DONE_KINDS,
+        item_kinds=ITEM_KINDS,
+        kind=kind,
         tomorrow=found.today + dt.timedelta(days=1),
         back=link(),
         link=link,
@@ -167,3 +175,6 @@ def item_done(
             conn, user.actor, item_id, outcome, kind=kind, note=note or None, version=version
         )
     return flash(_back(back), summary)
+
+
+router.include_router(brief.page_router)  # the printable brief and its visit form

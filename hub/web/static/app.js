@@ -21,3 +21,6 @@ document.addEventListener("click", (event) => {
   const link = event.target.closest("a[data-back]");
   if (link) { event.preventDefault(); history.back(); }
 });
+document.addEventListener("click", (event) => {
+  if (event.target.closest("button[data-print]")) window.print();  // the field-service brief
+});
