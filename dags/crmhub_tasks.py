@@ -28,6 +28,10 @@ A pipeline is a `hub.yaml`. Its DAG (`crmhub_<pipeline>`) runs what `crmhub sync
   system that refuses writes does not hold the analysis back.
 * **push_<target>** is `hub.push.push_connector` for each `pushback.targets` entry (in the
   target system's pool); "unreachable, left for the next push" is retried.
+* **audience_<audience>_<destination>** follows analyse (which recomputes the audiences):
+  `hub.push.audiences.sync_audiences` for one destination, in the pool
+  `crmhub_audience_<destination>`; a destination that cannot be reached is retried, and
+  sends everything still due when it is back.
 
 Task logs carry the very lines the CLI prints (read/quarantined per connector, merges,
 sent/failed per target).
@@ -80,6 +84,8 @@ __all__ = [
     "push_target",
     "read_sources",
     "resolve_golden",
+    "sync_all_audiences",
+    "sync_audience",
     "sync_source",
 ]
 
@@ -122,6 +128,7 @@ class Sources:
 
     connectors: tuple[str, ...] | None
     push_targets: tuple[str, ...] | None
+    audiences: tuple[tuple[str, str], ...] | None = ()  # (audience, destination) pairs
 
 
 def _parse_pipelines(spec: str, where: str) -> list[Pipeline]:
@@ -176,24 +183,46 @@ def read_sources(config_path: Path) -> Sources:
     try:
         raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return Sources(None, None)
+        return Sources(None, None, None)
     if not isinstance(raw, dict):
-        return Sources(None, None)
+        return Sources(None, None, None)
     items = raw.get("connectors") or []
     if not isinstance(items, list):
-        return Sources(None, None)
+        return Sources(None, None, None)
     names: list[str] = []
     for item in items:
         name = item.get("name") if isinstance(item, dict) else None
         if not isinstance(name, str) or not _NAME.match(name):
-            return Sources(None, None)  # plan reports the mistake at run time
+            return Sources(None, None, None)  # plan reports the mistake at run time
         names.append(name)
     pushback = raw.get("pushback") or {}
     targets: list[str] = []
     if isinstance(pushback, dict) and pushback.get("enabled"):
         found = pushback.get("targets") or {}
         targets = [t for t in found if t in names] if isinstance(found, dict) else []
-    return Sources(tuple(names), tuple(targets))
+    return Sources(tuple(names), tuple(targets), _audience_destinations(raw.get("audiences")))
+
+
+def _audience_destinations(items: Any) -> tuple[tuple[str, str], ...] | None:
+    """(audience, destination) for each destination of each audience in hub.yaml; None
+    when they cannot be read (one `audiences` task then syncs them all)."""
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        return None
+    pairs: list[tuple[str, str]] = []
+    for item in items:
+        name = item.get("name") if isinstance(item, dict) else None
+        dests = item.get("destinations") or [] if isinstance(item, dict) else None
+        if not isinstance(name, str) or not _NAME.match(name) or not isinstance(dests, list):
+            return None
+        for dest in dests:
+            kind = dest.get("kind") if isinstance(dest, dict) else None
+            dest_name = dest.get("name", kind) if isinstance(dest, dict) else None
+            if not isinstance(dest_name, str) or not _NAME.match(dest_name):
+                return None
+            pairs.append((name, dest_name))
+    return tuple(pairs)
 
 
 def pool_name(connector: str) -> str:
@@ -459,6 +488,47 @@ def push_target(config_path: str | Path, target: str) -> dict[str, int]:
     }
 
 
+def sync_audience(config_path: str | Path, audience: str, destination: str) -> dict[str, int]:
+    """`crmhub audiences sync NAME` for one destination: the entered/exited changes since its
+    last delivery. A destination that cannot be reached is retried by Airflow."""
+    from hub.push.audiences import sync_audiences
+
+    what = f"audience {audience}/{destination}"
+    with _classified(what):
+        config = _load(config_path)
+    item = next((a for a in config.audiences if a.name == audience), None)
+    dest = next((d for d in item.destinations if d.name == destination), None) if item else None
+    if item is None or dest is None:
+        _skip(f"{what} is no longer in {config_path}; nothing to sync")
+    refs = [getattr(dest, key, None) for key in ("url", "secret", "path")]
+    with (
+        _classified(what, hub_errors=True),  # "unreachable ... the next sync sends them"
+        airflow_secrets(config.store.url, *refs),
+        _store(config) as store,
+    ):
+        [result] = sync_audiences(config, store, audience=audience, destination=destination)
+    (log.warning if result.failed else log.info)(result.summary())
+    for event_id, message in result.refusals[:20]:
+        log.warning("  refused event %s: %s", event_id, message)
+    return {
+        "entered": result.entered,
+        "exited": result.exited,
+        "retried": result.retried,
+        "failed": result.failed,
+    }
+
+
+def sync_all_audiences(config_path: str | Path) -> dict[str, dict[str, int]]:
+    """`crmhub audiences sync`: every destination of every audience, one after the other."""
+    with _classified("audiences"):
+        config = _load(config_path)
+    return {
+        f"{a.name}/{d.name}": sync_audience(config_path, a.name, d.name)
+        for a in config.audiences
+        for d in a.destinations
+    }
+
+
 def push_all(config_path: str | Path) -> dict[str, dict[str, int]]:
     """`crmhub push`: every enabled push-back target, one after the other."""
     with _classified("push"):
@@ -489,7 +559,7 @@ def build_dag(
     sources: Sources | None = None,
 ) -> DAG:
     """The DAG `crmhub_<pipeline>`: plan -> sync per source -> resolve -> push per target,
-    and analyse after resolve."""
+    and analyse after resolve -> audience sync per destination."""
     from airflow.sdk import DAG, task
 
     config_path = str(pipeline.config_path)
@@ -532,6 +602,12 @@ def build_dag(
 
     def push_every_target() -> dict[str, dict[str, int]]:
         return push_all(config_path)
+
+    def audience_sync(audience: str, destination: str) -> dict[str, int]:
+        return sync_audience(config_path, audience, destination)
+
+    def every_audience() -> dict[str, dict[str, int]]:
+        return sync_all_audiences(config_path)
 
     with DAG(
         dag_id=pipeline.dag_id,
@@ -593,6 +669,19 @@ def build_dag(
         for push_task in pushed:
             resolved >> push_task
         resolved >> analysed
+        if found.audiences is None:  # hub.yaml unreadable when parsed: one task for all
+            synced_audiences = [task(task_id="audiences", pool=DEFAULT_POOL)(every_audience)()]
+        else:  # one task per destination, in that destination's pool, after analyse
+            synced_audiences = [
+                task(
+                    task_id=f"audience_{name}_{dest}",
+                    pool=pool_name(f"audience_{dest}"),
+                    multiple_outputs=False,
+                )(audience_sync)(audience=name, destination=dest)
+                for name, dest in found.audiences
+            ]
+        for audience_task in synced_audiences:
+            analysed >> audience_task
     return dag
 
 

@@ -343,11 +343,13 @@ def sync_audiences(
     store: Store,
     *,
     audience: str | None = None,
+    destination: str | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
     senders: dict[tuple[str, str], Destination] | None = None,
 ) -> list[DestinationSync]:
-    """Sync one audience (or all of hub.yaml's) to each of its destinations.
+    """Sync one audience (or all of hub.yaml's) to each of its destinations (or only the
+    one named `destination`: the Airflow DAG runs one task per destination).
 
     Raises HubError for an unknown audience name, ConfigError for an unknown trait,
     DestinationDown when a destination cannot be reached (the other destinations of the
@@ -362,6 +364,13 @@ def sync_audiences(
         if not chosen:
             known = ", ".join(a.name for a in config.audiences) or "none"
             raise HubError(f"no audience named {audience!r} in hub.yaml (configured: {known})")
+    if destination is not None:
+        named = [d.name for a in chosen for d in a.destinations]
+        if destination not in named:
+            raise HubError(
+                f"no destination named {destination!r} in audience {audience or '(any)'} "
+                f"(configured: {', '.join(named) or 'none'})"
+            )
     results: list[DestinationSync] = []
     for item in chosen:
         with hub_lock(store, f"audience:{item.name}"):
@@ -369,6 +378,8 @@ def sync_audiences(
             if not dry_run:
                 _refresh(store, item)
             for dest in item.destinations:
+                if destination is not None and dest.name != destination:
+                    continue
                 sender = (senders or {}).get((item.name, dest.name))
                 results.append(
                     _sync_destination(

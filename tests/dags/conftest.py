@@ -23,6 +23,7 @@ POOLS = (
     "crmhub_billing",
     "crmhub_support",
     "crmhub_web",
+    "crmhub_audience_file",  # the audience file destination of test_dag_audiences
     "crmhub_flaky",
     "crmhub_missing",
     "crmhub_locked",
