@@ -54,7 +54,7 @@ OVERLAY_LIMIT = 5_000  # changed golden records kept in the overlay before a ful
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     golden_id: str
-    score: float
+    score: float  # similarity of the query to the matched value, 0..1 (1 = identical)
     matched: str  # which value matched, e.g. "email: anna@example.com"
     name: str | None
     email: str | None
@@ -322,7 +322,7 @@ def _hits(conn: Connection, ranked: Ranked) -> list[SearchHit]:
         hits.append(
             SearchHit(
                 gid,
-                round(score, 1),
+                round(score / 100, 3),  # the app's one scale: 0..1, as match probabilities
                 matched,
                 display_name(record) or None,
                 record.get("email"),

@@ -215,6 +215,9 @@ def customers_search(
 ) -> Response:
     """Fuzzy search by name, e-mail, phone or source id, a page at a time.
 
+    Each hit's `score` is the similarity of the query to the value it matched (`matched`),
+    0..1 with 1 for identical: the same scale as the review queue's match probabilities.
+
     `total` counts the matching golden records up to 1,000; `total_capped` true means more
     ("1,000+").
     """

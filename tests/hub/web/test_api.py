@@ -521,3 +521,17 @@ def test_token_requests_take_no_write_lock_and_run_no_argon2(
     with sqlite_hub.store.engine.connect() as conn:
         used = conn.execute(sa.select(api_tokens.c.last_used_at)).scalars().all()
     assert any(used)
+
+
+def test_search_and_review_scores_share_one_scale(
+    api: Callable[[str | None], TestClient],
+) -> None:
+    """Search similarity and match probability are both 0..1 in the API (pages show both
+    as percent): a client never has to know that one of them was 0..100."""
+    hits = api("vera").get("/api/customers", params={"q": "Anna Kovács"}).json()["hits"]
+    items = api("vera").get("/api/review").json()["items"]
+    assert hits and items
+    assert all(0 < h["score"] <= 1 for h in hits), [h["score"] for h in hits]
+    assert all(0 <= i["score"] <= 1 for i in items)
+    exact = api("vera").get("/api/customers", params={"q": "erp/1001"}).json()
+    assert exact["hits"] and exact["hits"][0]["score"] == 1.0
