@@ -106,6 +106,9 @@ class AnalyseSummary:
             f"{self.rejected.get('after_as_of', 0):,} on or after {self.as_of} ignored, "
             f"left out: {why or 'none'}): {self.at_risk:,} at risk, "
             f"{self.stage_changes:,} stage changes, {self.segments:,} segments; {self.note}"
+        ) + "".join(
+            f"; audience {a.audience}: {a.members:,} members (+{a.entered:,} -{a.exited:,})"
+            for a in self.audiences
         )
 
 

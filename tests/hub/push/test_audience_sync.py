@@ -187,6 +187,9 @@ def test_analyse_recomputes_and_only_entered_and_exited_are_sent(
     later = analyse_store(hub.config, hub.store, as_of=DEMO_AS_OF + dt.timedelta(days=30))
     after = expected_members(hub, rule)
     change = later.audiences[0]
+    assert later.line().endswith(
+        f"; audience buyers: {len(after):,} members (+{change.entered} -{change.exited})"
+    )
     assert (change.entered, change.exited) == (len(after - before), len(before - after))
     assert change.exited > 0  # a month later, some recent buyers are no longer recent
 
