@@ -1,4 +1,5 @@
-"""`crmhub worklist`: the call-backs due, per owner, from the terminal (read-only).
+"""`crmhub worklist`: the items due, per owner, from the terminal (read-only): call-backs
+and the items of hub.yaml's worklist rules (birthday, service, churn_rise, welcome).
 
 Days are in the hub's time zone, UTC. Changing an item (assign, snooze, done) is done on the
 worklist page or through the API, where it is authenticated and audited per user.
@@ -26,6 +27,12 @@ def worklist(
         typer.Option(help="all, overdue, today, tomorrow, week, or a day YYYY-MM-DD (UTC)."),
     ] = "all",
     done: Annotated[bool, typer.Option("--done", help="Done items instead of open ones.")] = False,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind", help="Only one kind: call_back, birthday, service, churn_rise, welcome."
+        ),
+    ] = None,
     page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
     size: Annotated[int, typer.Option(min=1, max=500, help="Items per page.")] = 50,
     config: ConfigOpt = Path("hub.yaml"),
@@ -34,9 +41,9 @@ def worklist(
 ) -> None:
     """List worklist items, soonest due first (overdue ones marked).
 
-    --json keys: items (id, kind, golden_id, customer, topic, reason, channel, owner,
-    due_on, overdue, status, outcome, …), total, page, pages, size, today, timezone, owner,
-    due, status.
+    --json keys: items (id, kind, rule, golden_id, customer, topic, reason, channel, owner,
+    due_on, overdue, no_longer_applies, status, outcome, …), total, page, pages, size,
+    today, timezone, owner, due, status.
     """
     from hub.steward import StewardError
     from hub.steward.worklist import HUB_TIMEZONE, list_worklist
@@ -51,6 +58,7 @@ def worklist(
                 status="done" if done else "open",
                 page=page,
                 size=size,
+                kind=kind,
             )
     except StewardError as error:
         err.print(f"[red]error:[/] {error}")
@@ -69,14 +77,16 @@ def worklist(
         caption=f"page {found.page} of {found.pages}, {found.total} {found.status} item(s) "
         f"of {whose} worklist; today is {found.today} {HUB_TIMEZONE}"
     )
-    add_columns(table, "#id", "=due", "customer", "why", "=owner")
+    add_columns(table, "#id", "=due", "=kind", "customer", "why", "=owner")
     if wide:
         add_columns(table, "=golden id", "=channel")
     if done:
         add_columns(table, "outcome")
     for item in found.items:
         due_text = format(item.due_on, DAY) + (" overdue" if item.overdue else "")
-        cells = [str(item.id), due_text, item.customer, item.reason, item.owner]
+        why = ("(no longer applies) " if item.no_longer_applies else "") + item.reason
+        kind_text = item.kind.replace("_", " ")
+        cells = [str(item.id), due_text, kind_text, item.customer, why, item.owner]
         if wide:
             cells += [item.golden_id, item.channel or ""]
         if done:
