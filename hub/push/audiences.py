@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from analytics.audiences import changes, members
 from hub.analyse.audiences import check_audiences, recompute, stale_audiences, stored_profile_frame
+from hub.analyse.run import LOCK as ANALYSE_LOCK
 from hub.core.clock import now
 from hub.core.errors import HubError
 from hub.core.states import RunStatus
@@ -411,12 +412,16 @@ def _preview(store: Store, item: AudienceConfig) -> tuple[int, int]:
 
 def _refresh(store: Store, item: AudienceConfig) -> None:
     """Recompute the audience from the stored profiles when its rule changed (or it was
-    never computed): a new or edited audience needs no new analysis to be synced."""
+    never computed): a new or edited audience needs no new analysis to be synced.
+
+    Under the analysis's lock: events must be appended by one writer at a time, so that
+    their ids grow in commit order and no destination's cursor passes an event committed
+    later with a smaller id."""
     with store.engine.connect() as conn:
         stale = stale_audiences(conn, [item])
     if not stale:
         return
-    with store.transaction() as conn:
+    with hub_lock(store, ANALYSE_LOCK), store.transaction() as conn:
         frame, run_id = stored_profile_frame(conn)
         if run_id is None:
             raise HubError(

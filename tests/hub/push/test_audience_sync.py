@@ -25,6 +25,7 @@ from hub.analyse import analyse_store
 from hub.analyse.audiences import stored_profile_frame
 from hub.push.audiences import connector_name, sync_audiences
 from hub.push.destinations import AudienceChange, Destination, DestinationDown
+from hub.store.locks import LockError, hub_lock
 from hub.store.tables import (
     audience_cursors,
     audience_events,
@@ -362,3 +363,13 @@ def test_dry_run_shows_entered_and_exited_per_destination_and_sends_nothing(
     ]
     assert "would send" in dry[0].summary() and receiver.requests == []
     assert not (hub.config.base_dir / "exports").exists() and rows(hub, audience_cursors) == []
+
+
+@pytest.mark.usefixtures("env")
+def test_an_edited_rule_waits_for_a_running_analysis(hub: ResolvedHub) -> None:
+    """Events are appended by one writer at a time (their ids then grow in commit order):
+    recomputing an edited audience is refused while an analysis runs, and nothing moves."""
+    hub = with_audiences(hub, audience(BUYERS, webhook()))
+    with hub_lock(hub.store, "analyse"), pytest.raises(LockError, match="analyse"):
+        sync_audiences(hub.config, hub.store)
+    assert rows(hub, audience_events) == [] and rows(hub, audience_cursors) == []
