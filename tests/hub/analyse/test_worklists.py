@@ -6,6 +6,7 @@ their condition goes away, and worked like any other item (done -> the timeline)
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ import sqlalchemy as sa
 
 from hub.analyse.run import analyse_store
 from hub.analyse.worklists import check_worklists, generate_worklists
+from hub.cli.example import write_example
+from hub.steward import merge_golden
 from hub.steward.worklist import complete_item, list_worklist
 from hub.store.tables import (
     customer_profiles,
@@ -23,6 +26,7 @@ from hub.store.tables import (
 )
 from schemas.config import ConfigError, HubConfig
 from schemas.worklists import Worklists
+from tests.cli import crmhub
 from tests.hub.conftest import ResolvedHub
 from tests.hub.helpers import DEMO_AS_OF
 
@@ -247,3 +251,41 @@ def test_an_unknown_trait_is_refused_by_key_path_before_analyse_runs(
     assert str(error.value).startswith(message)
     with pytest.raises(ConfigError, match="unknown trait"):
         analyse_store(config, hub.store, as_of=DEMO_AS_OF)
+
+
+def test_a_merge_does_not_open_the_same_item_again_under_the_survivor(hub: ResolvedHub) -> None:
+    rules = lists({"name": "renewals", "kind": "service", "days": 30, "owner": "sam"})
+    xw = hub.crosswalk()
+    first, second = xw[("erp", "1001")], xw[("erp", "1002")]
+    set_traits(hub, second, next_renewal="2026-03-20")
+    assert generate(hub, rules, DEMO_AS_OF)[0].opened == 1
+    with hub.store.transaction() as conn:
+        merge_golden(conn, hub.settings, "sam", [first, second], {})
+    g = golden_records.c
+    with hub.store.engine.connect() as conn:
+        survivor = conn.execute(
+            sa.select(g.golden_id).where(g.golden_id.in_([first, second]), g.status == "active")
+        ).scalar_one()
+    with hub.store.transaction() as conn:  # as the next analyse writes it: one profile
+        conn.execute(
+            customer_profiles.update()
+            .where(customer_profiles.c.golden_id == survivor)
+            .values(traits={"next_renewal": "2026-03-20"})
+        )
+        if survivor != second:
+            conn.execute(customer_profiles.delete().where(customer_profiles.c.golden_id == second))
+    [run] = generate(hub, rules, DEMO_AS_OF + D)
+    assert (run.opened, run.already, run.no_longer_applies) == (0, 1, 0)
+    assert len(items(hub, "renewals")) == 1
+
+
+def test_crmhub_check_refuses_an_unknown_trait_in_a_rule(tmp_path: Path) -> None:
+    write_example(tmp_path)
+    hub_yaml = tmp_path / "hub.yaml"
+    rule = (
+        "\nworklists:\n  rules:\n    - {name: bd, kind: birthday, trait: birthdate, owner: sam}\n"
+    )
+    hub_yaml.write_text(hub_yaml.read_text() + rule)
+    done = crmhub("check", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "worklists.rules[0].trait: unknown trait 'birthdate' (known: " in done.stderr
