@@ -94,6 +94,13 @@ def next_birthday(month_day: Any, today: dt.date) -> dt.date | None:
     return None  # not reached: next year's date is always after today
 
 
+def _first_day(profile: Mapping[str, Any], tenure: float, today: dt.date) -> dt.date:
+    """The day of the first interaction: `tenure` days before the day the profile was
+    analysed as of (its `as_of`; `today` when it does not say)."""
+    analysed = as_day(profile.get("as_of")) or today
+    return analysed - dt.timedelta(days=math.ceil(tenure))
+
+
 def _percent(value: float) -> str:
     return f"{round(100 * value)} %"
 
@@ -172,7 +179,7 @@ def fire(
     tenure = _number(value)  # welcome
     if tenure is None or tenure < 0 or tenure > rule.days:
         return None
-    first = today - dt.timedelta(days=math.ceil(tenure))
+    first = _first_day(profile, tenure, today)
     return Firing(
         **base,
         day=first,
@@ -207,4 +214,4 @@ def still_holds(
             return False
         return worth >= rule.min_value and risk - was >= rule.min_rise - 1e-9
     tenure = _number(value)
-    return tenure is not None and today - dt.timedelta(days=math.ceil(tenure)) == day
+    return tenure is not None and _first_day(profile, tenure, today) == day

@@ -225,3 +225,11 @@ def test_still_holds(
 )
 def test_date_traits_are_utc_days(value: Any, expected: dt.date | None) -> None:
     assert as_day(value) == expected
+
+
+def test_a_welcome_counts_from_the_day_the_profile_was_analysed_as_of() -> None:
+    """The rules may run a day after the profiles were computed: the first day is the same."""
+    values = profile(tenure_days=2.5, as_of=TODAY - D)
+    got = fire(rule("welcome", days=14), values, TODAY)
+    assert got is not None and got.day == TODAY - 4 * D
+    assert still_holds(rule("welcome", days=14), values, TODAY - 4 * D, None, TODAY + 5 * D)
