@@ -129,6 +129,12 @@ analytics:                             # crmhub analyse: customer intelligence
       kinds: [ticket]
       window_days: 365
       description: Support tickets in the last 12 months
+# worklists:                           # proactive items after each analyse (see the README)
+#   rules:                             # owner: a steward's user name, or group: a named list
+#     - {name: birthdays, kind: birthday, days: 14, owner: anna}
+#     - {name: renewals, kind: service, trait: next_renewal, days: 30, lead_days: 7, owner: anna}
+#     - {name: risk_rising, kind: churn_rise, min_value: 500, min_rise: 0.2, owner: anna}
+#     - {name: welcome, kind: welcome, days: 14, after_days: 3, owner: anna}
 """
 
 _PEOPLE = [

@@ -149,3 +149,17 @@ def test_the_connector_name_hub_is_reserved(tmp_path: Path) -> None:
         load_config(path)
     assert "connectors.0.name" in str(error.value)
     assert "'hub' is reserved for contacts logged in the hub" in str(error.value)
+
+
+def test_the_example_hub_yaml_rules_load_and_pass_the_check_once_uncommented(
+    tmp_path: Path,
+) -> None:
+    from hub.cli.example import write_example
+
+    write_example(tmp_path)
+    text = (tmp_path / "hub.yaml").read_text()
+    block = [line[2:] for line in text.splitlines() if line.startswith(("# worklists", "#   "))]
+    assert len(block) == 6
+    cfg = load_config(write(tmp_path, text + "\n".join(block) + "\n"))
+    assert [r.kind for r in cfg.worklists.rules] == ["birthday", "service", "churn_rise", "welcome"]
+    check_worklists(cfg)
