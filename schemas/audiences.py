@@ -41,6 +41,7 @@ __all__ = [
     "FileDestination",
     "Rule",
     "Scalar",
+    "SqlTableDestination",
     "WebhookDestination",
     "trait_references",
 ]
@@ -142,7 +143,21 @@ class FileDestination(_Frozen):
     format: Literal["csv", "jsonl"] = "csv"
 
 
-DestinationConfig = Annotated[WebhookDestination | FileDestination, Field(discriminator="kind")]
+class SqlTableDestination(_Frozen):
+    """A table in an SQL database holding each audience's members now (one row per audience
+    and golden id, with the carried fields): entered rows are written, exited ones deleted,
+    created if missing. For a warehouse, a BI tool or a system that reads its own tables."""
+
+    kind: Literal["sql"]
+    name: str = Field(default="sql", pattern=_NAME, max_length=40)
+    url: str = Field(min_length=1, description="SQLAlchemy URL, or ${ENV_VAR}; no clear password")
+    table: str = Field(default="crmhub_audience_members", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    db_schema: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+DestinationConfig = Annotated[
+    WebhookDestination | FileDestination | SqlTableDestination, Field(discriminator="kind")
+]
 
 
 class AudienceConfig(_Frozen):

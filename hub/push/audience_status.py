@@ -17,7 +17,12 @@ from sqlalchemy.engine import Connection
 from hub.analyse.audiences import rule_hash
 from hub.push.audiences import connector_name
 from hub.store.tables import audience_cursors, audience_events, audiences, push_failures
-from schemas.audiences import AudienceConfig, DestinationConfig, WebhookDestination
+from schemas.audiences import (
+    AudienceConfig,
+    DestinationConfig,
+    SqlTableDestination,
+    WebhookDestination,
+)
 
 __all__ = ["AudienceStatus", "DestinationStatus", "audience_status"]
 
@@ -65,6 +70,13 @@ def _target(dest: DestinationConfig) -> str:
             return dest.url.split("?")[0]  # an ${ENV} reference: shown as written
         parts = urlsplit(dest.url)
         return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    if isinstance(dest, SqlTableDestination):
+        if "${" in dest.url:
+            return f"{dest.url} table {dest.table}"
+        url = sa.engine.make_url(dest.url)  # shown without user and password
+        return (
+            f"{url.get_backend_name()}://{url.host or ''}/{url.database or ''} table {dest.table}"
+        )
     return f"{dest.path} ({dest.format})"
 
 

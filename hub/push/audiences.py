@@ -37,6 +37,7 @@ from hub.push.destinations import (
     Destination,
     DestinationDown,
     FileSender,
+    SqlTableSender,
     WebhookSender,
 )
 from hub.store.database import Store, open_run
@@ -49,13 +50,19 @@ from hub.store.tables import (
     push_runs,
 )
 from hub.store.upsert import upsert
-from schemas.audiences import AudienceConfig, DestinationConfig, WebhookDestination
+from schemas.audiences import (
+    AudienceConfig,
+    DestinationConfig,
+    SqlTableDestination,
+    WebhookDestination,
+)
 from schemas.config import HubConfig
 
 __all__ = ["DestinationSync", "connector_name", "sync_audiences"]
 
 Progress = Callable[[str, int, int], None]  # "audience/destination", changes done, total
-FILE_BATCH = 50_000
+FILE_BATCH = 50_000  # changes per file
+SQL_BATCH = 5_000  # changes per transaction in a destination database
 
 
 def connector_name(audience: str, destination: str) -> str:
@@ -101,6 +108,8 @@ class DestinationSync:
 def _sender(config: HubConfig, audience: AudienceConfig, dest: DestinationConfig) -> Destination:
     if isinstance(dest, WebhookDestination):
         return WebhookSender(audience.name, dest)
+    if isinstance(dest, SqlTableDestination):
+        return SqlTableSender(audience.name, dest)
     return FileSender(audience.name, dest, audience.fields, config.base_dir)
 
 
@@ -269,6 +278,8 @@ def _sync_destination(
             created=0, updated=0, unchanged=0, failed=0,
         )  # fmt: skip
     size = dest.batch_size if isinstance(dest, WebhookDestination) else FILE_BATCH
+    if isinstance(dest, SqlTableDestination):
+        size = SQL_BATCH
     out = sender or _sender(config, audience, dest)
     done = 0
     try:

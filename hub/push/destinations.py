@@ -14,6 +14,8 @@ refuses single changes); 429, 5xx, timeouts and refused connections are retried 
 exponential backoff, then the destination is down; any other 4xx refuses the batch with the
 receiver's message. The URL is never shown beyond scheme, host and port (it may hold a token).
 
+SQL table: the members now, a row per audience and golden id (`SqlTableSender`).
+
 Files: one file per batch in the destination's folder, `<audience>-<first>-<last>.<csv|jsonl>`
 by event ids (a re-sent batch rewrites the same file), written to a temporary file and renamed,
 so a reader never sees half a file. CSV cells a spreadsheet would run are neutralised.
@@ -40,7 +42,7 @@ import httpx
 from hub.core.errors import HubError
 from hub.core.files import neutralise
 from hub.core.retry import RetryPolicy
-from schemas.audiences import FileDestination, WebhookDestination
+from schemas.audiences import FileDestination, SqlTableDestination, WebhookDestination
 from schemas.config import resolve_env
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "Destination",
     "DestinationDown",
     "FileSender",
+    "SqlTableSender",
     "WebhookSender",
     "sign",
 ]
@@ -259,6 +262,73 @@ class FileSender:
 
     def close(self) -> None:
         return None
+
+
+class SqlTableSender:
+    """A table of members in an SQL database: `entered` upserts the member's row, `exited`
+    deletes it — unless the row was written by a later event (a batch sent again after a
+    kill changes nothing). The table is created when missing. A database that cannot be
+    reached is down; the batch is applied in one transaction, or not at all."""
+
+    def __init__(self, audience: str, config: SqlTableDestination) -> None:
+        import sqlalchemy as sa
+
+        where = f"audiences.{audience}.destinations.{config.name}.url"
+        self.name = config.name
+        self.audience = audience
+        url = str(resolve_env(config.url, where))
+        try:
+            self.engine = sa.create_engine(url, pool_pre_ping=True)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise HubError(f"{where}: not a usable database URL ({type(exc).__name__})") from None
+        self.where = f"{self.engine.url.get_backend_name()}://{self.engine.url.host or ''}"
+        self.table = sa.Table(
+            config.table,
+            sa.MetaData(schema=config.db_schema),
+            sa.Column("audience", sa.String(40), primary_key=True),
+            sa.Column("golden_id", sa.String(40), primary_key=True),
+            sa.Column("event_id", sa.Integer, nullable=False),
+            sa.Column("entered_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("fields", sa.Text, nullable=False),
+        )
+        self.created = False
+
+    def deliver(self, changes: Sequence[AudienceChange]) -> dict[int, str]:
+        import sqlalchemy as sa
+
+        if not changes:
+            return {}
+        t = self.table.c
+        try:
+            with self.engine.begin() as conn:
+                if not self.created:
+                    self.table.create(conn, checkfirst=True)
+                    self.created = True
+                for c in changes:
+                    mine = sa.and_(t.audience == c.audience, t.golden_id == c.golden_id)
+                    written = conn.execute(sa.select(t.event_id).where(mine)).scalar()
+                    if written is not None and written >= c.event_id:
+                        continue  # already applied (a batch sent again), or a later event
+                    conn.execute(self.table.delete().where(mine))
+                    if c.event == "entered":
+                        conn.execute(
+                            self.table.insert().values(
+                                audience=c.audience,
+                                golden_id=c.golden_id,
+                                event_id=c.event_id,
+                                entered_at=c.at,
+                                fields=json.dumps(c.fields, ensure_ascii=False),
+                            )
+                        )
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            raise DestinationDown(
+                f"{self.audience}/{self.name}: database {self.where} unreachable "
+                f"({type(exc.orig).__name__}); nothing was marked sent"
+            ) from None
+        return {}
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def _cell(value: Any) -> Any:

@@ -373,3 +373,60 @@ def test_an_edited_rule_waits_for_a_running_analysis(hub: ResolvedHub) -> None:
     with hub_lock(hub.store, "analyse"), pytest.raises(LockError, match="analyse"):
         sync_audiences(hub.config, hub.store)
     assert rows(hub, audience_events) == [] and rows(hub, audience_cursors) == []
+
+
+def warehouse_rows(url: str, table: str) -> dict[str, dict[str, Any]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(sa.text(f"SELECT golden_id, event_id, fields FROM {table}"))
+            return {r.golden_id: {"event_id": r.event_id, **json.loads(r.fields)} for r in found}
+    finally:
+        engine.dispose()
+
+
+def test_sql_table_holds_the_members_now_and_a_batch_sent_again_changes_nothing(
+    hub: ResolvedHub,
+    backend: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hub.push.audiences import _change  # the stored events as the senders get them
+    from hub.push.destinations import SqlTableSender
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    else:
+        url = request.getfixturevalue("pg_server").create_database()
+    monkeypatch.setenv("WAREHOUSE_URL", url)
+    dest = {"kind": "sql", "url": "${WAREHOUSE_URL}", "table": "win_back"}
+    hub = with_audiences(hub, audience(BUYERS, dest, fields=["stage"]))
+    members = expected_members(hub, BUYERS)
+    [first] = sync_audiences(hub.config, hub.store)
+    assert first.entered == len(members)
+    table = warehouse_rows(url, "win_back")
+    assert set(table) == members and all(row["stage"] for row in table.values())
+
+    recent = {"all": [BUYERS, {"trait": "recency_days", "lte": 40}]}
+    narrower = expected_members(hub, recent)
+    assert 0 < len(narrower) < len(members)
+    hub = with_audiences(hub, audience(recent, dest, fields=["stage"]))
+    [second] = sync_audiences(hub.config, hub.store)
+    assert (second.entered, second.exited) == (0, len(members - narrower))
+    assert set(warehouse_rows(url, "win_back")) == narrower
+
+    # every event sent again (a sync killed before its cursor moved): the table stays as it is
+    before = warehouse_rows(url, "win_back")
+    with hub.store.engine.connect() as conn:
+        events = [
+            _change(r)
+            for r in conn.execute(sa.select(audience_events).order_by(audience_events.c.id))
+        ]
+    config = hub.config.audiences[0].destinations[0]
+    again = SqlTableSender("buyers", config)  # type: ignore[arg-type]
+    try:
+        assert again.deliver(events) == {}
+    finally:
+        again.close()
+    assert warehouse_rows(url, "win_back") == before
