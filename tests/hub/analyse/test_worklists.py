@@ -17,6 +17,7 @@ from hub.analyse.worklists import check_worklists, generate_worklists
 from hub.cli.example import write_example
 from hub.steward import merge_golden
 from hub.steward.worklist import complete_item, list_worklist
+from hub.store.hub_source import anchor_member
 from hub.store.tables import (
     customer_profiles,
     golden_records,
@@ -111,6 +112,8 @@ def test_analyse_opens_birthday_items_once_however_often_it_runs(hub: ResolvedHu
         assert f"Birthday on {item.due_on:%d %B}" in item.reason
         assert item.rule_key == f"birthdays|{item.golden_id}|{item.due_on.isoformat()}"
         assert events(hub, item.id) == ["created"]
+        with hub.store.engine.connect() as conn:  # filed as a logged contact would be
+            assert item.member == anchor_member(conn, item.golden_id)
 
     again = analyse_store(config, hub.store, as_of=DEMO_AS_OF)
     assert [i.id for i in items(hub, "birthdays")] == [i.id for i in opened]
