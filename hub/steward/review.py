@@ -6,24 +6,42 @@ keep apart. A decision is stored append-only, applied at once (match merges the 
 records; not-a-match separates them when they share one) and becomes a constraint for every
 later resolution. A decided pair is not asked again unless either record's identifying
 data changes.
+
+The whole ordered queue is computed once per change of the store, not per page: it is
+cached per engine and filter under a change marker read in one statement (maxima of indexed
+columns plus a sum over the undecided pairs; see `queue_marker`). Every writer the queue
+depends on moves the marker — a steward action (decision, merge, unmerge, undo) appends to
+steward_actions, a resolution re-stamps golden records and crosswalk rows and rewrites the
+undecided pairs, a sync run starts and finishes a connector run — so a page read after a
+mutation is never served from the queue before it.
 """
 
 from __future__ import annotations
 
+import copy
+import threading
+import weakref
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from hub.core.states import CandidateStatus, Decision
 from hub.resolve.run import identifying_hash, load_customer_records, provenance_json
 from hub.steward.edits import ActionResult, Edit, Key, SurvivorshipSettings
 from hub.steward.errors import Conflict, InvalidInput, NotFound
 from hub.steward.maintenance import apply_merge, apply_unmerge
-from hub.store.tables import crosswalk, customer_records, match_candidates
+from hub.store.tables import (
+    connector_runs,
+    crosswalk,
+    customer_records,
+    golden_records,
+    match_candidates,
+    steward_actions,
+)
 from identity.survivorship import GOLDEN_FIELDS, survive
 
 __all__ = [
@@ -31,10 +49,13 @@ __all__ = [
     "DECISION_WORDS",
     "QueueFilter",
     "Recorded",
+    "cached_queue",
     "candidate_row",
     "decide",
     "list_queue",
     "open_row",
+    "queue_items",
+    "queue_marker",
     "record_decision",
     "review_pair",
 ]
@@ -114,11 +135,91 @@ def _context(
     return owner, sizes, kinds
 
 
+def _marker_statement() -> sa.Select[Any]:
+    m, g, x, r = match_candidates.c, golden_records.c, crosswalk.c, connector_runs.c
+    aggregates = (
+        sa.func.count(),
+        sa.func.sum(m.id),
+        sa.func.sum(sa.case((m.status == CandidateStatus.OPEN, m.id), else_=0)),  # open/unsure
+        sa.func.max(m.id),
+        sa.func.sum(m.score),
+        sa.func.max(m.created_at),  # a pair re-inserted under a reused SQLite rowid
+    )
+    undecided = sa.select(*aggregates).where(m.status.in_(CandidateStatus.undecided()))
+    return sa.select(
+        sa.select(sa.func.max(steward_actions.c.id)).scalar_subquery(),
+        sa.select(sa.func.max(g.updated_at)).scalar_subquery(),
+        sa.select(sa.func.max(x.assigned_at)).scalar_subquery(),
+        sa.select(sa.func.max(r.id)).scalar_subquery(),
+        sa.select(sa.func.count(r.finished_at)).scalar_subquery(),
+        sa.select(sa.func.max(m.id)).scalar_subquery(),
+        *(undecided.with_only_columns(col).scalar_subquery() for col in aggregates),
+    )
+
+
+_MARKER = _marker_statement()  # built once: building a statement costs more than running it
+
+
+def queue_marker(conn: Connection) -> tuple[Any, ...]:
+    """What the review queue was computed from, in one statement: the latest steward
+    action, golden record change, crosswalk assignment and connector run (started and
+    finished), the newest pair, and the count / id sum / score sum / newest creation of the
+    undecided pairs (a status or score change, an insert or a delete among them moves it)."""
+    return tuple(conn.execute(_MARKER).one())
+
+
+class _QueueCache:
+    """Ordered queues of one engine, per (view, filter), with the marker each was read at."""
+
+    _KEEP = 32  # filters remembered per engine (the oldest is dropped)
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: dict[Hashable, tuple[tuple[Any, ...], list[dict[str, Any]]]] = {}
+
+
+_CACHES: weakref.WeakKeyDictionary[Engine, _QueueCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def cached_queue(
+    conn: Connection, key: Hashable, compute: Callable[[], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """`compute()`'s ordered items, recomputed only when `queue_marker` moved since. The
+    marker is read before computing, so what is stored is at least as new as its marker."""
+    with _CACHES_LOCK:
+        cache = _CACHES.setdefault(conn.engine, _QueueCache())
+    marker = queue_marker(conn)
+    with cache.lock:
+        found = cache.entries.get(key)
+    if found is not None and found[0] == marker:
+        return found[1]
+    items = compute()
+    with cache.lock:
+        cache.entries.pop(key, None)
+        cache.entries[key] = (marker, items)
+        while len(cache.entries) > _QueueCache._KEEP:
+            cache.entries.pop(next(iter(cache.entries)))
+    return items
+
+
 def list_queue(
     conn: Connection, flt: QueueFilter | None = None, *, limit: int = 50, offset: int = 0
 ) -> tuple[list[dict[str, Any]], int]:
     """(one page of items, total matching) ordered by uncertainty x records affected."""
+    items = queue_items(conn, flt)
+    return copy.deepcopy(items[offset : offset + limit]), len(items)
+
+
+def queue_items(conn: Connection, flt: QueueFilter | None = None) -> list[dict[str, Any]]:
+    """Every item of the queue, in priority order, from the cache: read-only (callers copy
+    what they hand out)."""
     flt = flt or QueueFilter()
+    return cached_queue(conn, ("pairs", flt), lambda: _ordered_pairs(conn, flt))
+
+
+def _ordered_pairs(conn: Connection, flt: QueueFilter) -> list[dict[str, Any]]:
+    """Every item of the queue `flt` selects, in priority order (uncached)."""
     m = match_candidates.c
     query = sa.select(match_candidates).where(m.status == flt.status)
     if flt.source:
@@ -167,7 +268,7 @@ def list_queue(
             }
         )
     items.sort(key=lambda i: (-i["priority"], i["id"]))
-    return items[offset : offset + limit], len(items)
+    return items
 
 
 def candidate_row(conn: Connection, candidate_id: int) -> Any:

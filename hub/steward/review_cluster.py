@@ -20,6 +20,7 @@ may overrule its own earlier answer.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -37,10 +38,11 @@ from hub.steward.maintenance import CannotLink, apply_merge, cannot_links
 from hub.steward.review import (
     DECISION_WORDS,
     QueueFilter,
+    cached_queue,
     candidate_row,
     decide,
-    list_queue,
     open_row,
+    queue_items,
     record_decision,
 )
 from hub.store.tables import crosswalk, match_candidates
@@ -87,7 +89,19 @@ def list_groups(
     `candidate` / `golden` ({golden_id, size, records: every member as [source,
     source_id]}), `pair_ids`, `pair_count` and `min_score` / `max_score` (0..1).
     """
-    pairs, _ = list_queue(conn, flt, limit=10**9)
+    flt = flt or QueueFilter()
+    out = cached_queue(conn, ("groups", flt), lambda: _grouped(queue_items(conn, flt)))
+    page = copy.deepcopy(out[offset : offset + limit])  # the cached queue stays as it is
+    records = _records(conn, {g[side]["golden_id"] for g in page for side in _SIDES})
+    for g in page:
+        for side in _SIDES:
+            g[side]["records"] = records.get(g[side]["golden_id"], [])
+    return page, len(out)
+
+
+def _grouped(pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ordered pair queue grouped by the two golden records each pair would join, in
+    the order of each group's most consequential pair (members' `records` left empty)."""
     groups: dict[frozenset[str], list[dict[str, Any]]] = {}
     for item in pairs:  # already in priority order
         key = frozenset((item["left"]["golden_id"], item["right"]["golden_id"]))
@@ -113,12 +127,7 @@ def list_groups(
                 "max_score": max(scores),
             }
         )
-    page = out[offset : offset + limit]
-    records = _records(conn, {g[side]["golden_id"] for g in page for side in _SIDES})
-    for g in page:
-        for side in _SIDES:
-            g[side]["records"] = records.get(g[side]["golden_id"], [])
-    return page, len(out)
+    return out
 
 
 _SIDES = ("candidate", "golden")
