@@ -9,11 +9,13 @@ data changes.
 
 The whole ordered queue is computed once per change of the store, not per page: it is
 cached per engine and filter under a change marker read in one statement (maxima of indexed
-columns plus a sum over the undecided pairs; see `queue_marker`). Every writer the queue
-depends on moves the marker — a steward action (decision, merge, unmerge, undo) appends to
-steward_actions, a resolution re-stamps golden records and crosswalk rows and rewrites the
-undecided pairs, a sync run starts and finishes a connector run — so a page read after a
-mutation is never served from the queue before it.
+columns plus sums over the undecided pairs; see `queue_marker`). Every writer of what the
+queue shows moves the marker — a decision changes its pairs' status, a merge, unmerge or
+undo re-stamps the crosswalk rows it moves, a resolution re-stamps the assignments it
+changes and rewrites the undecided pairs, a sync run starts and finishes a connector run —
+so a page read after such a change is never served from the queue before it. (One gap: a
+resolution whose only effect on the queue is dropping a deleted source record from a
+golden record of the queue leaves no mark; that size shows at the next change.)
 """
 
 from __future__ import annotations
@@ -38,9 +40,7 @@ from hub.store.tables import (
     connector_runs,
     crosswalk,
     customer_records,
-    golden_records,
     match_candidates,
-    steward_actions,
 )
 from identity.survivorship import GOLDEN_FIELDS, survive
 
@@ -135,8 +135,8 @@ def _context(
     return owner, sizes, kinds
 
 
-def _marker_statement() -> sa.Select[Any]:
-    m, g, x, r = match_candidates.c, golden_records.c, crosswalk.c, connector_runs.c
+def _marker_statement(sqlite: bool) -> sa.Select[Any]:
+    m, x, r = match_candidates.c, crosswalk.c, connector_runs.c
     aggregates = (
         sa.func.count(),
         sa.func.sum(m.id),
@@ -146,10 +146,14 @@ def _marker_statement() -> sa.Select[Any]:
         sa.func.max(m.created_at),  # a pair re-inserted under a reused SQLite rowid
     )
     undecided = sa.select(*aggregates).where(m.status.in_(CandidateStatus.undecided()))
+    rowid: Any = (  # crosswalk rows inserted with an old stamp (bulk loads)
+        sa.select(sa.func.max(sa.literal_column("rowid"))).select_from(crosswalk).scalar_subquery()
+        if sqlite
+        else sa.null()
+    )
     return sa.select(
-        sa.select(sa.func.max(steward_actions.c.id)).scalar_subquery(),
-        sa.select(sa.func.max(g.updated_at)).scalar_subquery(),
         sa.select(sa.func.max(x.assigned_at)).scalar_subquery(),
+        rowid,
         sa.select(sa.func.max(r.id)).scalar_subquery(),
         sa.select(sa.func.count(r.finished_at)).scalar_subquery(),
         sa.select(sa.func.max(m.id)).scalar_subquery(),
@@ -157,15 +161,20 @@ def _marker_statement() -> sa.Select[Any]:
     )
 
 
-_MARKER = _marker_statement()  # built once: building a statement costs more than running it
+# built once per dialect: building a statement costs more CPU than running it
+_MARKERS = {True: _marker_statement(True), False: _marker_statement(False)}
 
 
 def queue_marker(conn: Connection) -> tuple[Any, ...]:
-    """What the review queue was computed from, in one statement: the latest steward
-    action, golden record change, crosswalk assignment and connector run (started and
-    finished), the newest pair, and the count / id sum / score sum / newest creation of the
-    undecided pairs (a status or score change, an insert or a delete among them moves it)."""
-    return tuple(conn.execute(_MARKER).one())
+    """What the review queue was computed from, in one statement of indexed maxima and
+    sums over the undecided pairs: the latest crosswalk assignment (every merge, unmerge,
+    undo and resolution re-stamps the rows it moves), the latest connector run started and
+    the runs finished (a sync changes records' kinds and deletions), the newest pair, and
+    the count / id sums / score sum / newest creation of the undecided pairs (a decision, a
+    re-opened pair, a rescoring, an insert or a delete among them moves it). Edits that
+    leave the queue as it was — a field override, a golden record re-survived — do not move
+    it, so they do not throw the cached queue away."""
+    return tuple(conn.execute(_MARKERS[conn.dialect.name == "sqlite"]).one())
 
 
 class _QueueCache:

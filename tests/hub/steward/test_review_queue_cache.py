@@ -15,6 +15,7 @@ from hub.steward import (
     list_groups,
     list_queue,
     merge_golden,
+    override_field,
     undo_action,
 )
 from hub.steward.review import cached_queue, queue_marker
@@ -119,3 +120,17 @@ def test_the_queue_is_computed_once_per_marker_and_pages_are_copies(
         assert queue_marker(conn) != marker, "a rescored pair moves the marker"
         cached_queue(conn, "probe", compute)
     assert len(calls) == 2
+
+
+def test_a_field_override_keeps_the_cached_queue(hub: ResolvedHub) -> None:
+    """An override changes a golden record's values, nothing the queue shows."""
+    item = groups(hub)[0]
+    with hub.store.engine.connect() as conn:
+        marker = queue_marker(conn)
+    with hub.store.write_transaction() as conn:
+        override_field(
+            conn, hub.settings, "sam", item["golden"]["golden_id"], "city", "Szeged", None
+        )
+    with hub.store.engine.connect() as conn:
+        assert queue_marker(conn) == marker
+    assert groups(hub)[0] == item
