@@ -78,6 +78,11 @@ class SearchIndex:
         (the small overlay of records changed since a full build, see hub.steward.search)."""
         self.names: list[str] = []
         self.name_owner = array("i")  # name position -> golden position
+        # name position -> distinct name: a golden record and its source records mostly
+        # carry one name, so a query scores each distinct spelling once
+        self.name_key = array("i")
+        self.distinct_names: list[str] = []
+        self._name_keys: dict[str, int] | None = {}  # while building
         self.golden_ids: list[str] = []
         self.emails: dict[str, _Owners] = {}
         self.phones: dict[str, _Owners] = {}
@@ -93,6 +98,7 @@ class SearchIndex:
             for start in range(0, len(wanted), _CHUNK):
                 self._load(conn, wanted[start : start + _CHUNK])
         self.vocabulary = sorted(self._postings)
+        self._name_keys = None  # a query needs only name_key
 
     def _load(self, conn: Connection, gids: list[str] | None) -> None:
         g, c, x = golden_records.c, customer_records.c, crosswalk.c
@@ -125,7 +131,14 @@ class SearchIndex:
         name = fold_words(display_name(record))
         if name:
             index = len(self.names)
-            self.names.append(name)
+            keys = self._name_keys
+            assert keys is not None, "names are added while the index is built"
+            spelling = keys.get(name)
+            if spelling is None:
+                spelling = keys[name] = len(self.distinct_names)
+                self.distinct_names.append(name)
+            self.names.append(self.distinct_names[spelling])  # one string object per spelling
+            self.name_key.append(spelling)
             self.name_owner.append(at)
             for token in set(name.split()):
                 postings = self._postings.get(token)
@@ -230,31 +243,51 @@ class SearchIndex:
 
     def candidates(self, folded: str) -> np.ndarray[Any, np.dtype[np.int32]]:
         """Positions of the names sharing a (near) word with the query, most shared first."""
-        per_word = []
+        shared: np.ndarray[Any, np.dtype[np.uint16]] | None = None
         for word in dict.fromkeys(folded.split()):
-            lists = [
-                np.frombuffer(self._postings[token], dtype=np.int32)
-                for token in self._vocabulary_for(word)
-            ]
-            if lists:
-                per_word.append(np.unique(np.concatenate(lists)))
-        if not per_word:
+            tokens = self._vocabulary_for(word)
+            if not tokens:
+                continue
+            if shared is None:
+                shared = np.zeros(len(self.names), dtype=np.uint16)
+            seen = np.zeros(len(self.names), dtype=np.bool_)  # a word counts once per name
+            for token in tokens:
+                seen[np.frombuffer(self._postings[token], dtype=np.int32)] = True
+            np.add(shared, seen, out=shared, casting="unsafe")
+        if shared is None:
             return np.empty(0, dtype=np.int32)
-        names, shared = np.unique(np.concatenate(per_word), return_counts=True)
-        if len(names) > MAX_CANDIDATES:
-            names = names[np.argsort(-shared, kind="stable")[:MAX_CANDIDATES]]
-        return names.astype(np.int32, copy=False)
+        every = np.flatnonzero(shared)
+        if len(every) <= MAX_CANDIDATES:
+            return every.astype(np.int32)
+        # most shared words first, by position within a count (as a stable sort would)
+        picked: list[np.ndarray[Any, np.dtype[np.intp]]] = []
+        room = MAX_CANDIDATES
+        for count in range(int(shared.max()), 0, -1):
+            if room <= 0:
+                break
+            found = np.flatnonzero(shared == count)[:room]
+            picked.append(found)
+            room -= len(found)
+        return np.concatenate(picked).astype(np.int32, copy=False)
 
     def _names(self, folded: str, cap: int, hit: Callable[[str, float, str], None]) -> None:
         picked = self.candidates(folded)
-        choices = [self.names[i] for i in picked]
-        for _, score, i in process.extract(
-            folded,
-            choices,
+        if not len(picked):
+            return
+        # each distinct spelling scored once, then the best `limit` candidates in the order
+        # process.extract over every candidate gives (score descending, then position)
+        keys = np.frombuffer(self.name_key, dtype=np.int32)[picked]
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        scores = process.cdist(
+            [folded],
+            [self.distinct_names[k] for k in distinct],
             scorer=fuzz.WRatio,  # token order, partial names and typos
-            limit=max(cap * 5, 100),
             score_cutoff=75,
-        ):
+            dtype=np.float64,
+        )[0][inverse]
+        kept = np.flatnonzero(scores >= 75)
+        best = kept[np.argsort(-scores[kept], kind="stable")[: max(cap * 5, 100)]]
+        for i in best.tolist():
             at = int(picked[i])
             owner = self.golden_ids[self.name_owner[at]]
-            hit(owner, float(score), f"name: {self.names[at]}")
+            hit(owner, float(scores[i]), f"name: {self.names[at]}")
