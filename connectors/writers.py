@@ -92,6 +92,19 @@ class Writer(abc.ABC):
         """Create the record; return its new id in the system."""
         raise WriteError(f"{type(self).__name__} cannot create records; use mode update-only")
 
+    def apply_audience(
+        self,
+        golden_id: str,
+        source_id: str,
+        audience: str,
+        member: bool,
+        fields: Mapping[str, Any],
+    ) -> None:
+        """Mark record `source_id` as in (`member`) or out of `audience`, with the carried
+        `fields` (an audience destination of kind `system`). Raises WriteError like update;
+        writing the same state twice must leave the record as it was."""
+        raise WriteError(f"{type(self).__name__} cannot take audience membership")
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections at the end of a run."""
 

@@ -42,6 +42,7 @@ __all__ = [
     "Rule",
     "Scalar",
     "SqlTableDestination",
+    "SystemDestination",
     "WebhookDestination",
     "trait_references",
 ]
@@ -155,8 +156,21 @@ class SqlTableDestination(_Frozen):
     db_schema: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+class SystemDestination(_Frozen):
+    """A configured connector whose system takes audience membership through its writer
+    (Stripe customer metadata, a Tryton party category, ...): each change is written onto
+    every record of that system linked to the customer. `connector` names an entry of
+    `connectors:` whose type has a writer; `hub.push.system_destinations` checks that at
+    load, naming the key path."""
+
+    kind: Literal["system"]
+    name: str = Field(default="system", pattern=_NAME, max_length=40)
+    connector: str = Field(min_length=1, description="name of a configured connector")
+
+
 DestinationConfig = Annotated[
-    WebhookDestination | FileDestination | SqlTableDestination, Field(discriminator="kind")
+    WebhookDestination | FileDestination | SqlTableDestination | SystemDestination,
+    Field(discriminator="kind"),
 ]
 
 

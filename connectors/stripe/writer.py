@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, ClassVar
@@ -18,7 +19,7 @@ from connectors.stripe.settings import (
 )
 from connectors.writers import PushItem, WriteError, Writer
 
-__all__ = ["StripeWriter", "customer_params"]
+__all__ = ["StripeWriter", "audience_metadata", "customer_params"]
 
 _NAME_PARTS = ("given_name", "family_name")
 _ADDRESS = {"postal_code": "postal_code", "city": "city", "country": "country"}
@@ -65,6 +66,20 @@ def customer_params(item: PushItem) -> dict[str, Any]:
     return params
 
 
+def audience_metadata(audience: str, member: bool, fields: Mapping[str, Any]) -> dict[str, str]:
+    """The customer metadata of one membership: `crmhub_audience_<audience>` = "1" (or ""
+    on exit, which removes the key) and each carried field as `crmhub_<audience>_<field>`
+    (text, lists and objects as JSON; all removed on exit). Stripe keeps other keys."""
+    metadata = {f"crmhub_audience_{audience}": "1" if member else ""}
+    for name, value in fields.items():
+        if member and value is not None:
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        else:
+            text = ""
+        metadata[f"crmhub_{audience}_{name}"] = text[:500]  # Stripe's limit per value
+    return metadata
+
+
 def _customers_only(item: PushItem) -> None:
     if item.stream != "customers":
         msg = f"stripe: only customers take push-back, not {item.stream!r} records"
@@ -106,6 +121,21 @@ class StripeWriter(Writer):
         except stripe.StripeError as exc:
             raise self._error(exc, f"new customer for {item.golden_id}") from None
         return str(created.id)
+
+    def apply_audience(
+        self,
+        golden_id: str,
+        source_id: str,
+        audience: str,
+        member: bool,
+        fields: Mapping[str, Any],
+    ) -> None:
+        """Set the audience's metadata keys on customer `source_id` (one `Customer.modify`)."""
+        params = {"metadata": audience_metadata(audience, member, fields)}
+        try:
+            self.client.v1.customers.update(source_id, params=params)  # type: ignore[arg-type]
+        except stripe.StripeError as exc:
+            raise self._error(exc, f"customer {source_id}") from None
 
     def _error(self, exc: stripe.StripeError, what: str) -> WriteError:
         message = describe(exc, self.settings.api_base).replace("stripe: ", f"stripe: {what}: ", 1)

@@ -21,6 +21,7 @@ from schemas.audiences import (
     AudienceConfig,
     DestinationConfig,
     SqlTableDestination,
+    SystemDestination,
     WebhookDestination,
 )
 
@@ -77,6 +78,8 @@ def _target(dest: DestinationConfig) -> str:
         return (
             f"{url.get_backend_name()}://{url.host or ''}/{url.database or ''} table {dest.table}"
         )
+    if isinstance(dest, SystemDestination):
+        return f"connector {dest.connector}"
     return f"{dest.path} ({dest.format})"
 
 

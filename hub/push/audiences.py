@@ -40,6 +40,7 @@ from hub.push.destinations import (
     SqlTableSender,
     WebhookSender,
 )
+from hub.push.system_destinations import SystemSender, check_system_destinations
 from hub.store.database import Store, open_run
 from hub.store.locks import hub_lock
 from hub.store.tables import (
@@ -54,6 +55,7 @@ from schemas.audiences import (
     AudienceConfig,
     DestinationConfig,
     SqlTableDestination,
+    SystemDestination,
     WebhookDestination,
 )
 from schemas.config import HubConfig
@@ -63,6 +65,7 @@ __all__ = ["DestinationSync", "connector_name", "sync_audiences"]
 Progress = Callable[[str, int, int], None]  # "audience/destination", changes done, total
 FILE_BATCH = 50_000  # changes per file
 SQL_BATCH = 5_000  # changes per transaction in a destination database
+SYSTEM_BATCH = 1  # a system's writes are not transactional: the cursor moves after each change
 
 
 def connector_name(audience: str, destination: str) -> str:
@@ -105,7 +108,11 @@ class DestinationSync:
         return text + (f"; stopped: {self.error}" if self.error else "")
 
 
-def _sender(config: HubConfig, audience: AudienceConfig, dest: DestinationConfig) -> Destination:
+def _sender(
+    config: HubConfig, store: Store, audience: AudienceConfig, dest: DestinationConfig
+) -> Destination:
+    if isinstance(dest, SystemDestination):
+        return SystemSender(config, store, audience.name, dest, fields=audience.fields)
     if isinstance(dest, WebhookDestination):
         return WebhookSender(audience.name, dest)
     if isinstance(dest, SqlTableDestination):
@@ -280,7 +287,9 @@ def _sync_destination(
     size = dest.batch_size if isinstance(dest, WebhookDestination) else FILE_BATCH
     if isinstance(dest, SqlTableDestination):
         size = SQL_BATCH
-    out = sender or _sender(config, audience, dest)
+    if isinstance(dest, SystemDestination):
+        size = SYSTEM_BATCH
+    out = sender or _sender(config, store, audience, dest)
     done = 0
     try:
         if superseded:
@@ -370,6 +379,7 @@ def sync_audiences(
     destinations by (audience, destination) — for tests only.
     """
     check_audiences(config)
+    check_system_destinations(config)
     chosen = list(config.audiences)
     if audience is not None:
         chosen = [a for a in chosen if a.name == audience]

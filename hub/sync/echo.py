@@ -3,6 +3,11 @@
 After a push, the next sync of that system reads the values the hub wrote. Such a record
 is an *echo*: it is stored (the store mirrors the system) but counted as echoed, not as
 updated, because nothing new happened in the system — the hub caused it.
+
+The same holds for audience membership written by a `system` destination: a customer whose
+contact data is unchanged and whose raw record differs only in the hub's audience marks
+(keys `crmhub_audience_<audience>` / `crmhub_<audience>_<field>`, or a list such as Tryton's
+party categories gaining or losing an audience's name) and modification stamps is an echo.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub.core.clock import as_utc
-from hub.store.tables import customer_records, push_state, raw_records
+from hub.store.tables import audience_cursors, audiences, customer_records, push_state, raw_records
 from identity.contact import normalise_email
 from identity.phones import normalise_phone
 from schemas.customer import CUSTOMER_FIELDS
@@ -73,6 +78,7 @@ def echoes(
     changed: Mapping[str, Mapping[str, Any]],
     last_seen: Mapping[str, dt.datetime],
     payloads: Mapping[str, tuple[int, Any]] | None = None,
+    customer_payloads: Mapping[str, tuple[int, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The source ids among the changed records whose change is only what the hub pushed to
     this system since the record was last read.
@@ -82,16 +88,20 @@ def echoes(
     support tickets carrying a contact's golden id), source id -> (raw row id, new payload):
     only golden ids the hub wrote and modification stamps may differ.
 
+    `customer_payloads`: the changed customers' (raw row id, new payload), for audience
+    marks written by a `system` destination.
+
     Returns source id -> canonical values to keep as they were: an echoed customer keeps
     its previous `updated_at`, so the hub's own write does not count as news downstream.
     """
+    found = _audience_echoes(conn, source, changed, last_seen, customer_payloads or {})
     p = push_state.c
     last_push = conn.execute(
         sa.select(sa.func.max(p.written_at)).where(p.connector == source)
     ).scalar()
     if last_push is None:
-        return {}
-    found = _customer_echoes(conn, source, changed, last_seen)
+        return found
+    found.update(_customer_echoes(conn, source, changed, last_seen))
     recent = {
         sid: item
         for sid, item in (payloads or {}).items()
@@ -153,4 +163,68 @@ def _customer_echoes(
         ]
         if all(f in values and same_value(f, values[f], new.get(f), country) for f in differs):
             found[sid] = {"updated_at": before.updated_at}
+    return found
+
+
+def _audience_mark(key: str, old: Any, new: Any, names: Collection[str]) -> bool:
+    """The difference at `key` is an audience mark of the hub: a metadata key named for an
+    audience, or a list whose added and removed items are audience names."""
+    last = key.rsplit(".", 1)[-1]
+    if any(last == f"crmhub_audience_{n}" or last.startswith(f"crmhub_{n}_") for n in names):
+        return True
+    if isinstance(old, list | None) and isinstance(new, list | None):
+        a, b = {str(v) for v in old or []}, {str(v) for v in new or []}
+        return bool(a ^ b) and (a ^ b) <= set(names)
+    return False
+
+
+def _audience_echoes(
+    conn: Connection,
+    source: str,
+    changed: Mapping[str, Mapping[str, Any]],
+    last_seen: Mapping[str, dt.datetime],
+    payloads: Mapping[str, tuple[int, Any]],
+) -> dict[str, dict[str, Any]]:
+    """Changed customers whose only change is audience marks the hub wrote since they were
+    last read (a `system` destination delivered after that)."""
+    last_delivery = conn.execute(sa.select(sa.func.max(audience_cursors.c.delivered_at))).scalar()
+    if last_delivery is None or not payloads:
+        return {}
+    recent = {
+        sid: item
+        for sid, item in payloads.items()
+        if sid in changed and sid in last_seen and as_utc(last_delivery) >= as_utc(last_seen[sid])
+    }
+    if not recent:
+        return {}
+    names = set(conn.execute(sa.select(audiences.c.name)).scalars())
+    t, c = raw_records.c, customer_records.c
+    pks = [pk for pk, _ in recent.values()]
+    old_payloads = {
+        pk: payload
+        for pk, payload in conn.execute(sa.select(t.id, t.payload).where(t.id.in_(pks))).all()
+    }
+    before = {
+        r.source_id: r
+        for r in conn.execute(
+            sa.select(customer_records).where(c.source == source, c.source_id.in_(list(recent)))
+        )
+    }
+    found: dict[str, dict[str, Any]] = {}
+    for sid, (pk, payload) in recent.items():
+        if pk not in old_payloads or sid not in before:
+            continue
+        new, old = changed[sid], before[sid]
+        country = new.get("country") or old.country
+        if any(not same_value(f, new.get(f), getattr(old, f), country) for f in _COMPARED):
+            continue  # contact data changed: news, whoever else wrote
+        a = _flat(
+            json.loads(old_payloads[pk]) if isinstance(old_payloads[pk], str) else old_payloads[pk]
+        )
+        b = _flat(json.loads(payload) if isinstance(payload, str) else payload)
+        differs = [k for k in a.keys() | b.keys() if a.get(k) != b.get(k)]
+        ours = [k for k in differs if _audience_mark(k, a.get(k), b.get(k), names)]
+        stamps = [k for k in differs if k.rsplit(".", 1)[-1] in _VOLATILE]
+        if ours and len(set(ours) | set(stamps)) == len(differs):
+            found[sid] = {"updated_at": old.updated_at}
     return found

@@ -168,6 +168,11 @@ def _write_stream(
             for r in updated
             if r.entity != "customer"
         },
+        {  # audience marks of a `system` destination
+            r.source_id: (stored[r.source_id].id, r.payload)
+            for r in updated
+            if r.entity == "customer" and r.canonical is not None
+        },
     )
     for rec in changed:
         if rec.source_id in echoed and rec.canonical is not None:
