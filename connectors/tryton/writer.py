@@ -5,6 +5,9 @@ Tryton 8 only accepts the types of its selection, with code ``golden_id_prefix``
 email and phone fill or replace the party's first contact mechanism of that type (phone
 falls back to a mobile one), the name is the party name, the address fields go to its
 first address. One ``write`` per record, so Tryton applies all of it or none of it.
+
+Audience membership (`apply_audience`) is a party category named after the audience, created
+when missing, added to or removed from the party; Tryton has no place for carried fields.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class TrytonWriter(Writer):
             raise ValueError(f"tryton writer: invalid config: {problems}") from None
         self.client = TrytonClient(self.settings)
         self._countries: dict[str, int] = {}
+        self._categories: dict[str, int] = {}
 
     @contextmanager
     def _errors(self, item: PushItem, action: str) -> Iterator[None]:
@@ -86,6 +90,37 @@ class TrytonWriter(Writer):
             values = self._values(item, {})
             created = self.client.call("party.party", "create", [values])
         return str(created[0])
+
+    def apply_audience(
+        self,
+        golden_id: str,
+        source_id: str,
+        audience: str,
+        member: bool,
+        fields: Mapping[str, Any],
+    ) -> None:
+        """Add the audience's party category to party `source_id` (or remove it)."""
+        item = PushItem(source_id, "parties", golden_id, "")
+        try:
+            party_id = int(source_id)
+        except ValueError:
+            raise WriteError(f"tryton: {source_id!r} is not a Tryton party id") from None
+        with self._errors(item, "marking audience on"):
+            category = self._category(audience)
+            action = "add" if member else "remove"
+            self.client.call(
+                "party.party", "write", [party_id], {"categories": [(action, [category])]}
+            )
+
+    def _category(self, name: str) -> int:
+        if name not in self._categories:
+            found = self.client.call("party.category", "search", [("name", "=", name)], 0, 1)
+            if found:
+                self._categories[name] = int(found[0])
+            else:
+                created = self.client.call("party.category", "create", [{"name": name}])
+                self._categories[name] = int(created[0])
+        return self._categories[name]
 
     # -- the values of one write -------------------------------------------------------
 
