@@ -45,6 +45,11 @@ def system_writer(config: HubConfig, dest: SystemDestination, where: str) -> typ
             f"{where}.connector: connector {dest.connector!r} (type {kind}) has no writer, so "
             "it cannot take audiences — use a webhook, file or sql destination instead"
         )
+    if writer.apply_audience is Writer.apply_audience:
+        raise ConfigError(
+            f"{where}.connector: the {kind} writer of connector {dest.connector!r} cannot take "
+            "audience membership — use a webhook, file or sql destination instead"
+        )
     return writer
 
 

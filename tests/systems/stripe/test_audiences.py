@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from connectors.writers import Writer
 from hub.analyse import analyse_store
 from hub.core.retry import RetryPolicy
+from hub.push import system_destinations
 from hub.push.audiences import connector_name, sync_audiences
 from hub.push.system_destinations import SystemSender
 from hub.resolve.run import resolve_store
@@ -183,3 +184,22 @@ def test_connector_without_writer_is_a_key_path_error(
     base, store = hub(tmp_path, localstripe, monkeypatch)
     with pytest.raises(ConfigError, match=r"audiences\[0\]\.destinations\[0\]\.connector: no "):
         sync_audiences(with_audience(base, ALL, connector="crm"), store)
+
+
+class ReadOnly(Writer):
+    """A writer without `apply_audience` (as the helpdesk and sql writers still are)."""
+
+    def update(self, item: Any) -> None:
+        raise AssertionError("not called")
+
+
+def test_writer_without_audience_hook_is_a_key_path_error(
+    tmp_path: Path, localstripe: LocalStripe, seeder: Seeder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeder.customer(1)
+    base, store = hub(tmp_path, localstripe, monkeypatch)
+    monkeypatch.setattr(system_destinations, "load_writer", lambda kind: ReadOnly)
+    with pytest.raises(
+        ConfigError, match=r"destinations\[0\]\.connector: the stripe writer .* cannot"
+    ):
+        sync_audiences(with_audience(base, ALL), store)
