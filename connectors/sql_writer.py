@@ -4,10 +4,17 @@ The golden id goes into a column of the stream's table (hub.yaml `golden_id_fiel
 `crmhub_golden_id` — add it to the table first); contact fields go into the columns hub.yaml
 maps them from. Statements are parametrised; one row per call, in its own transaction.
 Query streams are read-only (there is no table to write to).
+
+Audience membership (`apply_audience`, a `system` audience destination) goes into a table of
+its own in the same database, `crmhub_audience_members` (source id, audience, golden id,
+carried fields as JSON), created when missing: a row while the record is in the audience,
+deleted on exit. The source's own tables are not touched, so no sync reads these writes back
+unless a stream is configured on that table.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -20,7 +27,9 @@ from connectors.sql import SQLStreamConfig, safe_url
 from connectors.writers import PushItem, WriteError, Writer
 from schemas.customer import CUSTOMER_FIELDS
 
-__all__ = ["SQLWriter"]
+__all__ = ["AUDIENCE_TABLE", "SQLWriter"]
+
+AUDIENCE_TABLE = "crmhub_audience_members"
 
 
 class SQLWriter(Writer):
@@ -38,6 +47,7 @@ class SQLWriter(Writer):
         streams = parse_stream_configs("sql", SQLStreamConfig, config.get("streams", []))
         self._streams = {s.name: s for s in streams}
         self._tables: dict[str, sa.Table] = {}
+        self._audiences: sa.Table | None = None
 
     def _table(self, stream: str) -> tuple[sa.Table, SQLStreamConfig]:
         conf = self._streams.get(stream)
@@ -98,6 +108,42 @@ class SQLWriter(Writer):
         if not key:
             raise WriteError(f"{table.name!r} did not return the new row's key")
         return str(key[0])
+
+    def apply_audience(
+        self,
+        golden_id: str,
+        source_id: str,
+        audience: str,
+        member: bool,
+        fields: Mapping[str, Any],
+    ) -> None:
+        """Write (or, on exit, delete) the record's row of `crmhub_audience_members`."""
+        table = self._audience_table()
+        c = table.c
+        with self._write() as conn:
+            conn.execute(table.delete().where(c.source_id == source_id, c.audience == audience))
+            if member:
+                text = json.dumps(dict(fields), ensure_ascii=False, default=str)
+                conn.execute(
+                    table.insert().values(
+                        source_id=source_id, audience=audience, golden_id=golden_id, fields=text
+                    )
+                )
+
+    def _audience_table(self) -> sa.Table:
+        if self._audiences is None:
+            table = sa.Table(
+                AUDIENCE_TABLE,
+                sa.MetaData(),
+                sa.Column("source_id", sa.String(500), primary_key=True),
+                sa.Column("audience", sa.String(40), primary_key=True),
+                sa.Column("golden_id", sa.String(40), nullable=False),
+                sa.Column("fields", sa.Text, nullable=False),
+            )
+            with self._write() as conn:
+                table.create(conn, checkfirst=True)
+            self._audiences = table
+        return self._audiences
 
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:

@@ -1,0 +1,1 @@
+"""System tests of the `sql` connector's writer against a real SQLite source database."""
