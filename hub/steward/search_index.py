@@ -243,32 +243,52 @@ class SearchIndex:
 
     def candidates(self, folded: str) -> np.ndarray[Any, np.dtype[np.int32]]:
         """Positions of the names sharing a (near) word with the query, most shared first."""
+        size = len(self.names)
         shared: np.ndarray[Any, np.dtype[np.uint16]] | None = None
         for word in dict.fromkeys(folded.split()):
             tokens = self._vocabulary_for(word)
             if not tokens:
                 continue
-            if shared is None:
-                shared = np.zeros(len(self.names), dtype=np.uint16)
-            seen = np.zeros(len(self.names), dtype=np.bool_)  # a word counts once per name
+            seen = np.zeros(size, dtype=np.bool_)  # a word counts once per name
             for token in tokens:
                 seen[np.frombuffer(self._postings[token], dtype=np.int32)] = True
-            np.add(shared, seen, out=shared, casting="unsafe")
+            if shared is None:
+                shared = seen.view(np.uint8).astype(np.uint16)
+            else:
+                np.add(shared, seen, out=shared, casting="unsafe")
         if shared is None:
             return np.empty(0, dtype=np.int32)
         every = np.flatnonzero(shared)
         if len(every) <= MAX_CANDIDATES:
             return every.astype(np.int32)
         # most shared words first, by position within a count (as a stable sort would)
+        counts = shared[every]
         picked: list[np.ndarray[Any, np.dtype[np.intp]]] = []
         room = MAX_CANDIDATES
-        for count in range(int(shared.max()), 0, -1):
+        for count in range(int(counts.max()), 0, -1):
             if room <= 0:
                 break
-            found = np.flatnonzero(shared == count)[:room]
+            found = every[counts == count][:room]
             picked.append(found)
             room -= len(found)
         return np.concatenate(picked).astype(np.int32, copy=False)
+
+    def _distinct(
+        self, picked: np.ndarray[Any, np.dtype[np.int32]]
+    ) -> tuple[list[str], np.ndarray[Any, np.dtype[np.intp]]]:
+        """The distinct spellings among the names at `picked`, and for each name its
+        spelling's place in that list."""
+        keys = np.frombuffer(self.name_key, dtype=np.int32)[picked]
+        places = np.arange(len(keys))
+        # one representative position per spelling (whichever write lands: any one will do),
+        # in scratch arrays read only where just written, so never initialised
+        first = np.empty(len(self.distinct_names), dtype=np.intp)
+        first[keys] = places
+        spellings = np.sort(keys[first[keys] == places])  # in memory order: fewer cache misses
+        ordinal = np.empty(len(self.distinct_names), dtype=np.intp)
+        ordinal[spellings] = np.arange(len(spellings))
+        names = [self.distinct_names[k] for k in spellings.tolist()]
+        return names, ordinal[keys]
 
     def _names(self, folded: str, cap: int, hit: Callable[[str, float, str], None]) -> None:
         picked = self.candidates(folded)
@@ -276,11 +296,10 @@ class SearchIndex:
             return
         # each distinct spelling scored once, then the best `limit` candidates in the order
         # process.extract over every candidate gives (score descending, then position)
-        keys = np.frombuffer(self.name_key, dtype=np.int32)[picked]
-        distinct, inverse = np.unique(keys, return_inverse=True)
+        spellings, inverse = self._distinct(picked)
         scores = process.cdist(
             [folded],
-            [self.distinct_names[k] for k in distinct],
+            spellings,
             scorer=fuzz.WRatio,  # token order, partial names and typos
             score_cutoff=75,
             dtype=np.float64,
