@@ -5,6 +5,13 @@ django-helpdesk knows a customer only as a ticket's submitter e-mail, so a conta
 tickets. Custom fields appear in the ticket serializer as `custom_<name>` keys — only for
 fields that exist (admin → Custom fields); an unknown key in a PATCH is silently ignored
 by DRF, so the writer checks the key is there first and that the answer holds the value.
+
+Audience membership (`apply_audience`): django-helpdesk has no per-customer record and no
+per-contact field, so the closest real equivalent is a ticket custom field,
+`crmhub_audiences` (varchar), on every ticket of the submitter, holding the names of the
+audiences the customer is in, sorted and comma-separated (filterable in the ticket list), or
+`-` once the customer left the last one (the API refuses a blank or null value).
+Carried fields have no place there.
 """
 
 from __future__ import annotations
@@ -26,7 +33,10 @@ from connectors.helpdesk.api import (
 )
 from connectors.writers import PushItem, WriteError, Writer
 
-__all__ = ["HelpdeskWriter"]
+__all__ = ["AUDIENCES_FIELD", "NO_AUDIENCE", "HelpdeskWriter"]
+
+AUDIENCES_FIELD = "crmhub_audiences"
+NO_AUDIENCE = "-"  # the API refuses a blank or null custom field once set; never a name
 
 
 class HelpdeskWriter(Writer):
@@ -71,6 +81,35 @@ class HelpdeskWriter(Writer):
                     f"django-helpdesk ticket {ticket['id']} did not keep {key}={item.golden_id!r}"
                 )
             ticket[key] = item.golden_id
+
+    def apply_audience(
+        self,
+        golden_id: str,
+        source_id: str,
+        audience: str,
+        member: bool,
+        fields: Mapping[str, Any],
+    ) -> None:
+        """Add `audience` to (or remove it from) `custom_crmhub_audiences` of each ticket."""
+        tickets = self._tickets().get(contact_id(source_id) or "")
+        if not tickets:
+            raise WriteError(f"django-helpdesk has no ticket submitted by {source_id!r}")
+        key = "custom_" + AUDIENCES_FIELD
+        if key not in tickets[0]:
+            raise WriteError(
+                f"django-helpdesk has no ticket custom field {AUDIENCES_FIELD!r}: add it "
+                "(admin → Custom fields, type varchar, long enough for the audience names)"
+            )
+        for ticket in tickets:
+            names = {n for n in str(ticket.get(key) or "").split(",") if n and n != NO_AUDIENCE}
+            wanted = names | {audience} if member else names - {audience}
+            if wanted == names:
+                continue  # already so: no request
+            value = ",".join(sorted(wanted)) or NO_AUDIENCE
+            answer = self._call("PATCH", f"tickets/{ticket['id']}/", json={key: value})
+            if answer.get(key) != value:
+                raise WriteError(f"django-helpdesk ticket {ticket['id']} did not keep {key}")
+            ticket[key] = value
 
     def close(self) -> None:
         self._session.close()

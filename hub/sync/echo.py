@@ -62,12 +62,19 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix.rstrip("."): value}
 
 
-def _payload_echo(old: Any, new: Any, golden_ids: Collection[str]) -> bool:
-    """Only golden ids the hub wrote (and the system's own modification stamps) differ."""
+def _payload_echo(
+    old: Any, new: Any, golden_ids: Collection[str], names: Collection[str] = ()
+) -> bool:
+    """Only golden ids or audience marks the hub wrote (and the system's own modification
+    stamps) differ."""
     a = _flat(json.loads(old) if isinstance(old, str) else old)
     b = _flat(json.loads(new) if isinstance(new, str) else new)
     differs = [k for k in a.keys() | b.keys() if a.get(k) != b.get(k)]
-    ours = [k for k in differs if b.get(k) in golden_ids]
+    ours = [
+        k
+        for k in differs
+        if b.get(k) in golden_ids or (names and _audience_mark(k, a.get(k), b.get(k), names))
+    ]
     stamps = [k for k in differs if k.rsplit(".", 1)[-1] in _VOLATILE]
     return bool(ours) and len(ours) + len(stamps) == len(differs)
 
@@ -99,15 +106,20 @@ def echoes(
     last_push = conn.execute(
         sa.select(sa.func.max(p.written_at)).where(p.connector == source)
     ).scalar()
-    if last_push is None:
+    if last_push is not None:
+        found.update(_customer_echoes(conn, source, changed, last_seen))
+    last_delivery = conn.execute(sa.select(sa.func.max(audience_cursors.c.delivered_at))).scalar()
+    written = [as_utc(t) for t in (last_push, last_delivery) if t is not None]
+    if not written:
         return found
-    found.update(_customer_echoes(conn, source, changed, last_seen))
+    last_write = max(written)
     recent = {
         sid: item
         for sid, item in (payloads or {}).items()
-        if sid in last_seen and as_utc(last_push) >= as_utc(last_seen[sid])
+        if sid in last_seen and last_write >= as_utc(last_seen[sid])
     }
     if recent:
+        names = set(conn.execute(sa.select(audiences.c.name)).scalars())
         golden_ids = set(
             conn.execute(sa.select(p.golden_id).where(p.connector == source).distinct()).scalars()
         )
@@ -120,7 +132,7 @@ def echoes(
         found.update(
             (sid, {})
             for sid, (pk, payload) in recent.items()
-            if pk in old and _payload_echo(old[pk], payload, golden_ids)
+            if pk in old and _payload_echo(old[pk], payload, golden_ids, names)
         )
     return found
 
@@ -172,6 +184,9 @@ def _audience_mark(key: str, old: Any, new: Any, names: Collection[str]) -> bool
     last = key.rsplit(".", 1)[-1]
     if any(last == f"crmhub_audience_{n}" or last.startswith(f"crmhub_{n}_") for n in names):
         return True
+    if last.endswith("crmhub_audiences"):  # a list of names in one text field (helpdesk)
+        old = [v for v in str(old or "").split(",") if v and v != "-"]  # "-": none
+        new = [v for v in str(new or "").split(",") if v and v != "-"]
     if isinstance(old, list | None) and isinstance(new, list | None):
         a, b = {str(v) for v in old or []}, {str(v) for v in new or []}
         return bool(a ^ b) and (a ^ b) <= set(names)

@@ -160,6 +160,14 @@ CustomField.objects.create(
     required=False,
     staff_only=False,
 )
+CustomField.objects.create(  # audience names of a `system` audience destination
+    name="crmhub_audiences",
+    label="CRM audiences",
+    data_type="varchar",
+    max_length=255,
+    required=False,
+    staff_only=False,
+)
 print(json.dumps({{"token": token.key, "queue_id": queue.id}}))
 """
 
