@@ -158,10 +158,11 @@ class SqlTableDestination(_Frozen):
 
 class SystemDestination(_Frozen):
     """A configured connector whose system takes audience membership through its writer
-    (Stripe customer metadata, a Tryton party category, ...): each change is written onto
-    every record of that system linked to the customer. `connector` names an entry of
-    `connectors:` whose type has a writer; `hub.push.system_destinations` checks that at
-    load, naming the key path."""
+    (Stripe customer metadata, a Tryton party category, a django-helpdesk ticket field, a
+    members table in an `sql` source): each change is written onto every record of that
+    system linked to the customer. `connector` names an entry of `connectors:` whose type
+    has a writer; `crmhub check` and `crmhub audiences sync` check that, naming the key path
+    (`hub.push.system_destinations`)."""
 
     kind: Literal["system"]
     name: str = Field(default="system", pattern=_NAME, max_length=40)

@@ -33,6 +33,7 @@ def check(config: ConfigOpt = Path("hub.yaml")) -> None:
     from hub.analyse.audiences import check_audiences
     from hub.analyse.settings import spec_from_config
     from hub.analyse.worklists import check_worklists
+    from hub.push.system_destinations import check_system_destinations
     from hub.store.database import Store
     from hub.sync.check import check_connector
     from schemas.config import load_config
@@ -41,6 +42,7 @@ def check(config: ConfigOpt = Path("hub.yaml")) -> None:
     spec = spec_from_config(cfg.analytics)  # a bad trait is refused here, not at 2 a.m.
     check_audiences(cfg, spec)  # and an audience rule naming an unknown trait
     check_worklists(cfg, spec)  # and a worklist rule naming one
+    check_system_destinations(cfg)  # and an audience sent to a connector that cannot take it
     console.print(
         f"[green]✓[/] {escape(str(config))}: valid ({len(cfg.connectors)} connector(s), "
         f"{len(spec.traits)} profile traits, {len(cfg.audiences)} audience(s), "

@@ -23,6 +23,7 @@ from hub.store.tables import crosswalk, push_failures
 from hub.sync.run import sync
 from schemas.audiences import AudienceConfig, SystemDestination
 from schemas.config import ConfigError, HubConfig
+from tests.hub.test_steward_cli import crmhub
 from tests.systems.stripe.conftest import LocalStripe, Seeder
 from tests.systems.stripe.test_sync import project
 
@@ -203,3 +204,20 @@ def test_writer_without_audience_hook_is_a_key_path_error(
         ConfigError, match=r"destinations\[0\]\.connector: the stripe writer .* cannot"
     ):
         sync_audiences(with_audience(base, ALL), store)
+
+
+def test_crmhub_check_names_the_key_path(
+    tmp_path: Path, localstripe: LocalStripe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project(tmp_path, localstripe, "STRIPE_API_KEY")
+    hub_yaml = tmp_path / "hub.yaml"
+    hub_yaml.write_text(
+        hub_yaml.read_text()
+        + "audiences:\n"
+        + "  - name: vip\n"
+        + "    rule: {trait: frequency, gte: 1}\n"
+        + "    destinations: [{kind: system, name: desk, connector: crm}]\n"
+    )
+    checked = crmhub("check", cwd=tmp_path, env={"STRIPE_API_KEY": localstripe.api_key})
+    assert checked.returncode == 2
+    assert "audiences[0].destinations[0].connector: no connector named 'crm'" in checked.stderr
