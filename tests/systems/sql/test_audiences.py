@@ -32,10 +32,11 @@ NO_RETRY = RetryPolicy(attempts=1)
 CUSTOMERS = 6
 
 
-def hub(tmp_path: Path) -> tuple[HubConfig, Store, Path]:
+def hub(tmp_path: Path, store_url: str) -> tuple[HubConfig, Store, Path]:
+    """The ERP source in SQLite; the hub store on each backend (SQLite, PostgreSQL)."""
     erp = tmp_path / "erp.sqlite"
     make_erp(erp, CUSTOMERS)
-    config = load_config(write_project(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", erp))
+    config = load_config(write_project(tmp_path, store_url, erp))
     store = Store.open(config)
     assert all(r.ok for r in sync(config, store, retry=NO_RETRY))
     resolve_store(config, store, actor="test")
@@ -82,8 +83,10 @@ def members(erp: Path) -> dict[str, tuple[str, str, dict[str, Any]]]:
         db.close()
 
 
-def test_member_rows_second_sync_writes_nothing_exits_delete(tmp_path: Path) -> None:
-    config, store, erp = hub(tmp_path)
+def test_member_rows_second_sync_writes_nothing_exits_delete(
+    tmp_path: Path, store_url: str
+) -> None:
+    config, store, erp = hub(tmp_path, store_url)
     gids = golden_ids(store)
     chosen = ["1", "2", "3"]
     loyal = with_audience(config, [gids[s] for s in chosen])
@@ -134,8 +137,8 @@ class DiesAfter(Writer):
         self.inner.close()
 
 
-def test_killed_sync_rerun_writes_each_change_once(tmp_path: Path) -> None:
-    config, store, erp = hub(tmp_path)
+def test_killed_sync_rerun_writes_each_change_once(tmp_path: Path, store_url: str) -> None:
+    config, store, erp = hub(tmp_path, store_url)
     loyal = with_audience(config, sorted(golden_ids(store).values()))
     dying = sender(loyal, store)
     dying.writer = DiesAfter(dying.writer, left=2)
@@ -149,8 +152,10 @@ def test_killed_sync_rerun_writes_each_change_once(tmp_path: Path) -> None:
     assert len(members(erp)) == CUSTOMERS
 
 
-def test_refused_row_kept_in_push_failures_with_the_database_message(tmp_path: Path) -> None:
-    config, store, erp = hub(tmp_path)
+def test_refused_row_kept_in_push_failures_with_the_database_message(
+    tmp_path: Path, store_url: str
+) -> None:
+    config, store, erp = hub(tmp_path, store_url)
     gids = golden_ids(store)
     db = sqlite3.connect(erp)
     db.executescript(
