@@ -11,19 +11,22 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from connectors.stripe import StripeWriter
 from connectors.writers import Writer
 from hub.analyse import analyse_store
 from hub.core.retry import RetryPolicy
 from hub.push import system_destinations
 from hub.push.audiences import connector_name, sync_audiences
+from hub.push.destinations import DestinationDown
 from hub.push.system_destinations import SystemSender
 from hub.resolve.run import resolve_store
 from hub.store.database import Store
-from hub.store.tables import crosswalk, push_failures
+from hub.store.tables import audience_cursors, crosswalk, push_failures
 from hub.sync.run import sync
 from schemas.audiences import AudienceConfig, SystemDestination
 from schemas.config import ConfigError, HubConfig
 from tests.hub.test_steward_cli import crmhub
+from tests.systems.servers import free_port
 from tests.systems.stripe.conftest import LocalStripe, Seeder
 from tests.systems.stripe.test_sync import project
 
@@ -221,3 +224,24 @@ def test_crmhub_check_names_the_key_path(
     checked = crmhub("check", cwd=tmp_path, env={"STRIPE_API_KEY": localstripe.api_key})
     assert checked.returncode == 2
     assert "audiences[0].destinations[0].connector: no connector named 'crm'" in checked.stderr
+
+
+def test_stripe_down_keeps_the_cursor_and_the_next_sync_sends_everything(
+    tmp_path: Path, localstripe: LocalStripe, seeder: Seeder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customers = [seeder.customer(n) for n in (1, 2)]
+    base, store = hub(tmp_path, localstripe, monkeypatch)
+    config = with_audience(base, ALL)
+    [dest] = config.audiences[0].destinations
+    assert isinstance(dest, SystemDestination)
+    down = SystemSender(config, store, "vip", dest, retry=RetryPolicy(attempts=2, initial_delay=0))
+    down.writer = StripeWriter(localstripe.config(api_base=f"http://127.0.0.1:{free_port()}"))
+    with pytest.raises(DestinationDown, match="vip/billing: billing did not answer after 2 "):
+        sync_audiences(config, store, senders={("vip", "billing"): down})
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(audience_cursors)).all() == []
+        assert conn.execute(sa.select(push_failures)).all() == []
+
+    [result] = sync_audiences(config, store)
+    assert (result.entered, result.failed) == (2, 0)
+    assert [writes(localstripe, c) for c in customers] == [1, 1]
