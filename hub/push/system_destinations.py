@@ -14,6 +14,7 @@ as the hub's own (`hub.sync.echo`).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -101,6 +102,9 @@ class SystemSender:
         self.store = store
         self.retry = retry or RetryPolicy(attempts=4, initial_delay=1.0)
         self.writes = 0  # records written, over the sender's life (for reports and tests)
+        rate = writer_class.max_requests_per_second  # the system's limit (Stripe: 25/s)
+        self.interval = 1.0 / rate if rate else 0.0
+        self.last = 0.0
 
     def records(self, golden_ids: Sequence[str]) -> dict[str, list[str]]:
         """The system's live record ids of each customer, by golden id."""
@@ -151,6 +155,10 @@ class SystemSender:
         fields = change.fields if member else {name: None for name in self.fields}
 
         def write() -> None:
+            delay = self.last + self.interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self.last = time.monotonic()
             self.writer.apply_audience(change.golden_id, source_id, change.audience, member, fields)
 
         self.retry.call(write, retriable=_retriable, at_least=_retry_after)
