@@ -154,8 +154,12 @@ def _carried(frame: pd.DataFrame, ids: np.ndarray, fields: Sequence[str]) -> lis
         return [{} for _ in ids]
     indexed = frame.drop_duplicates("golden_id").set_index("golden_id")
     cols = [f for f in fields if f in indexed.columns]
-    picked = indexed.reindex(ids)[cols].to_dict("records")
-    return [{f: _jsonable(row.get(f)) for f in fields} for row in picked]
+    # a frame of no columns has no records: keep one (empty) row per id
+    picked = indexed.reindex(ids)[cols].to_dict("records") if cols else [{} for _ in ids]
+    return [
+        {f: str(gid) if f == "golden_id" else _jsonable(row.get(f)) for f in fields}
+        for gid, row in zip(ids.tolist(), picked, strict=True)
+    ]
 
 
 def recompute(
