@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from connectors.writers import Writer
 from hub.analyse import analyse_store
 from hub.core.retry import RetryPolicy
 from hub.push.audiences import DestinationSync, connector_name, sync_audiences
@@ -24,6 +23,7 @@ from hub.resolve.run import resolve_store
 from hub.store.tables import crosswalk, push_failures
 from schemas.audiences import AudienceConfig, SystemDestination
 from schemas.config import HubConfig
+from tests.systems.dying_writer import DiesAfter, Killed
 from tests.systems.helpdesk.conftest import Seeded
 from tests.systems.helpdesk.test_sync import Project
 
@@ -129,30 +129,6 @@ def test_tickets_marked_second_sync_writes_nothing_exits_clear(
     out = run(narrowed, project, third)
     assert (out.exited, third.writes) == (1, 1), (out, gids)
     assert marks(helpdesk, tickets) == [name, name, "-", "-"]  # the API refuses blank
-
-
-class Killed(BaseException):
-    """The process dying mid-sync."""
-
-
-class DiesAfter(Writer):
-    """The real helpdesk writer, killed after `left` audience writes."""
-
-    def __init__(self, inner: Writer, left: int) -> None:
-        super().__init__(inner.config)
-        self.inner, self.left = inner, left
-
-    def update(self, item: Any) -> None:
-        self.inner.update(item)
-
-    def apply_audience(self, *args: Any, **kwargs: Any) -> None:
-        if self.left == 0:
-            raise Killed
-        self.inner.apply_audience(*args, **kwargs)
-        self.left -= 1
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_killed_sync_rerun_writes_each_change_once(project: Project, helpdesk: Seeded) -> None:

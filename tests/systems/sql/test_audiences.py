@@ -15,7 +15,6 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.sql_writer import AUDIENCE_TABLE
-from connectors.writers import Writer
 from hub.analyse import analyse_store
 from hub.core.retry import RetryPolicy
 from hub.push.audiences import DestinationSync, connector_name, sync_audiences
@@ -27,6 +26,7 @@ from hub.sync.run import sync
 from schemas.audiences import AudienceConfig, SystemDestination
 from schemas.config import HubConfig, load_config
 from tests.hub.helpers import DEMO_AS_OF, make_erp, write_project
+from tests.systems.dying_writer import DiesAfter, Killed
 
 NO_RETRY = RetryPolicy(attempts=1)
 CUSTOMERS = 6
@@ -111,30 +111,6 @@ def test_member_rows_second_sync_writes_nothing_exits_delete(
     assert sorted(members(erp)) == ["1"]
     [read] = [r for r in sync(config, store, retry=NO_RETRY) if r.connector == "erp"]
     assert read.ok and read.counts.updated == 0  # the source's own tables were not touched
-
-
-class Killed(BaseException):
-    """The process dying mid-sync."""
-
-
-class DiesAfter(Writer):
-    """The real SQL writer, killed after `left` audience writes."""
-
-    def __init__(self, inner: Writer, left: int) -> None:
-        super().__init__(inner.config)
-        self.inner, self.left = inner, left
-
-    def update(self, item: Any) -> None:
-        self.inner.update(item)
-
-    def apply_audience(self, *args: Any, **kwargs: Any) -> None:
-        if self.left == 0:
-            raise Killed
-        self.inner.apply_audience(*args, **kwargs)
-        self.left -= 1
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_killed_sync_rerun_writes_each_change_once(tmp_path: Path, store_url: str) -> None:

@@ -26,6 +26,7 @@ from hub.sync.run import sync
 from schemas.audiences import AudienceConfig, SystemDestination
 from schemas.config import ConfigError, HubConfig
 from tests.hub.test_steward_cli import crmhub
+from tests.systems.dying_writer import DiesAfter, Killed
 from tests.systems.servers import free_port
 from tests.systems.stripe.conftest import LocalStripe, Seeder
 from tests.systems.stripe.test_sync import project
@@ -110,30 +111,6 @@ def test_members_marked_second_sync_sends_nothing_and_exits_clear(
         marks = metadata(localstripe, customer)
         assert marks.get("crmhub_audience_vip", "") == marks.get("crmhub_vip_frequency", "") == ""
         assert writes(localstripe, customer) == 2
-
-
-class Killed(BaseException):
-    """The process dying mid-sync (not an Exception: nothing catches it)."""
-
-
-class DiesAfter(Writer):
-    """The real Stripe writer, killed after `left` audience writes."""
-
-    def __init__(self, inner: Writer, left: int) -> None:
-        super().__init__(inner.config)
-        self.inner, self.left = inner, left
-
-    def update(self, item: Any) -> None:
-        self.inner.update(item)
-
-    def apply_audience(self, *args: Any, **kwargs: Any) -> None:
-        if self.left == 0:
-            raise Killed
-        self.inner.apply_audience(*args, **kwargs)
-        self.left -= 1
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_killed_sync_rerun_writes_each_change_once(

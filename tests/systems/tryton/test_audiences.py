@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from connectors.writers import Writer
 from hub.analyse import analyse_store
 from hub.core.retry import RetryPolicy
 from hub.push.audiences import DestinationSync, connector_name, sync_audiences
@@ -24,6 +22,7 @@ from hub.store.tables import crosswalk, push_failures
 from hub.sync.run import sync
 from schemas.audiences import AudienceConfig, SystemDestination
 from schemas.config import HubConfig, load_config
+from tests.systems.dying_writer import DiesAfter, Killed
 from tests.systems.tryton.seed import client, make_party
 from tests.systems.tryton.server import TrytonServer
 from tests.systems.tryton.test_sync import project
@@ -127,30 +126,6 @@ def test_category_added_second_sync_writes_nothing_exits_remove_it(
     out = run(narrowed, store, third)
     assert (out.entered, out.exited, third.writes) == (0, 2, 2)
     assert [categories(tryton, p) for p in made] == [[name], [], []]
-
-
-class Killed(BaseException):
-    """The process dying mid-sync."""
-
-
-class DiesAfter(Writer):
-    """The real Tryton writer, killed after `left` audience writes."""
-
-    def __init__(self, inner: Writer, left: int) -> None:
-        super().__init__(inner.config)
-        self.inner, self.left = inner, left
-
-    def update(self, item: Any) -> None:
-        self.inner.update(item)
-
-    def apply_audience(self, *args: Any, **kwargs: Any) -> None:
-        if self.left == 0:
-            raise Killed
-        self.inner.apply_audience(*args, **kwargs)
-        self.left -= 1
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_killed_sync_rerun_writes_each_change_once(
