@@ -388,8 +388,16 @@ def analyse_store(
                     .values(status=RunStatus.FAILED, finished_at=now(), error=one_line(exc))
                 )
             raise
-        with store.transaction() as conn:  # the proactive worklist on the new profiles
-            worklist = generate_worklists(conn, config.worklists, day)
+        try:
+            with store.transaction() as conn:  # the proactive worklist on the new profiles
+                worklist = generate_worklists(conn, config.worklists, day)
+        except Exception as exc:  # the analysis stands; the run says the worklist failed
+            problem = f"worklist rules failed: {one_line(exc)}"
+            with store.transaction() as conn:
+                conn.execute(
+                    analysis_runs.update().where(analysis_runs.c.id == run_id).values(error=problem)
+                )
+            raise HubError(f"{problem} (the analysis itself succeeded: run {run_id})") from exc
     return replace(summary, worklist=tuple(worklist))
 
 

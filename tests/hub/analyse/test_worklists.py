@@ -292,3 +292,31 @@ def test_crmhub_check_refuses_an_unknown_trait_in_a_rule(tmp_path: Path) -> None
     done = crmhub("check", cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "worklists.rules[0].trait: unknown trait 'birthdate' (known: " in done.stderr
+
+
+def test_failed_worklist_rules_are_said_on_the_run_and_the_analysis_stands(
+    hub: ResolvedHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection (the store cannot be made to fail on cue): rule generation raises
+    after the analysis committed; the run stays succeeded and carries the failure."""
+    import hub.analyse.run as analyse_run
+    from hub.core.errors import HubError
+    from hub.core.states import RunStatus
+    from hub.store.tables import analysis_runs
+
+    def broken(*_args: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(analyse_run, "generate_worklists", broken)
+    rules = lists({"name": "birthdays", "kind": "birthday", "days": 60, "owner": "sam"})
+    config = with_lists(hub, rules)
+    with pytest.raises(HubError, match="worklist rules failed: disk full") as info:
+        analyse_store(config, hub.store, as_of=DEMO_AS_OF)
+    assert "the analysis itself succeeded" in str(info.value)
+    r = analysis_runs.c
+    with hub.store.engine.connect() as conn:
+        status, error = conn.execute(
+            sa.select(r.status, r.error).order_by(r.id.desc()).limit(1)
+        ).one()
+    assert status == RunStatus.SUCCEEDED
+    assert error == "worklist rules failed: disk full"
