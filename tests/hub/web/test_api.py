@@ -8,7 +8,7 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,24 +19,6 @@ from hub.steward import create_token
 from hub.store.tables import api_tokens, audit_log, golden_records
 from hub.web import create_app
 from tests.hub.conftest import PASSWORD, ResolvedHub
-
-
-@pytest.fixture
-def api(sqlite_hub: ResolvedHub) -> Iterator[Callable[[str | None], TestClient]]:
-    """A client factory: `api("sam")` authenticates with sam's API token, `api(None)` none."""
-    app = create_app(sqlite_hub.config, sqlite_hub.store)
-    tokens: dict[str, str] = {}
-    with sqlite_hub.store.transaction() as conn:
-        for name in ("alice", "sam", "vera"):
-            tokens[name] = create_token(conn, name, "test", actor="test")
-
-    def client(user: str | None) -> TestClient:
-        c = TestClient(app)
-        if user:
-            c.headers["Authorization"] = f"Bearer {tokens[user]}"
-        return c
-
-    yield client
 
 
 def first_item(api: Callable[[str | None], TestClient]) -> dict[str, Any]:

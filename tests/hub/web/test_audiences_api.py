@@ -5,34 +5,17 @@ read it and anonymous callers may not."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
 from analytics.audiences import matches
 from hub.analyse.audiences import stored_profile_frame
-from hub.steward import create_token
-from hub.web import create_app
 from schemas.audiences import Rule
 from tests.hub.conftest import ResolvedHub
 
 URL = "/api/analytics/audiences/count"
-
-
-@pytest.fixture
-def api(sqlite_hub: ResolvedHub) -> Iterator[Callable[[str | None], TestClient]]:
-    app = create_app(sqlite_hub.config, sqlite_hub.store)
-    with sqlite_hub.store.transaction() as conn:
-        token = create_token(conn, "vera", "test", actor="test")
-
-    def client(user: str | None) -> TestClient:
-        c = TestClient(app)
-        if user:
-            c.headers["Authorization"] = f"Bearer {token}"
-        return c
-
-    yield client
 
 
 RULES = [

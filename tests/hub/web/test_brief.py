@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
-from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from hub.analyse.worklists import generate_worklists
-from hub.steward import create_token
 from hub.steward.worklist import hub_today
 from hub.store.hub_source import anchor_member, write_hub_interaction
 from hub.store.tables import audit_log, interactions, worklist_items
@@ -24,37 +20,9 @@ from hub.web import create_app
 from schemas.worklists import Worklists
 from tests.hub.conftest import PASSWORD, ResolvedHub
 from tests.hub.helpers import DEMO_AS_OF
+from tests.hub.web.helpers import Api, anna, count
 
-Api = Callable[[str | None], TestClient]
 TOMORROW = (hub_today() + dt.timedelta(days=1)).isoformat()
-
-
-@pytest.fixture
-def api(sqlite_hub: ResolvedHub) -> Iterator[Api]:
-    app = create_app(sqlite_hub.config, sqlite_hub.store)
-    tokens: dict[str, str] = {}
-    with sqlite_hub.store.transaction() as conn:
-        for name in ("alice", "sam", "vera"):
-            tokens[name] = create_token(conn, name, "test", actor="test")
-
-    def client(user: str | None) -> TestClient:
-        c = TestClient(app)
-        if user:
-            c.headers["Authorization"] = f"Bearer {tokens[user]}"
-        return c
-
-    yield client
-
-
-def anna(hub: ResolvedHub) -> str:
-    return hub.crosswalk()[("erp", "1001")]
-
-
-def count(hub: ResolvedHub, table: sa.Table, *where: Any) -> int:
-    with hub.store.engine.connect() as conn:
-        return int(
-            conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar()
-        )
 
 
 def holdings(hub: ResolvedHub, golden_id: str) -> None:

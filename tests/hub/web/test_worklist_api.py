@@ -6,51 +6,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from hub.steward import create_token
 from hub.steward.worklist import hub_today
 from hub.store.tables import audit_log, interactions, worklist_items
 from hub.web import create_app
 from tests.hub.conftest import PASSWORD, ResolvedHub
+from tests.hub.web.helpers import Api, anna, count
 
 TOMORROW = (hub_today() + dt.timedelta(days=1)).isoformat()
 LATER = (hub_today() + dt.timedelta(days=4)).isoformat()
-Api = Callable[[str | None], TestClient]
-
-
-@pytest.fixture
-def api(sqlite_hub: ResolvedHub) -> Iterator[Api]:
-    """A client factory: `api("sam")` authenticates with sam's API token, `api(None)` none."""
-    app = create_app(sqlite_hub.config, sqlite_hub.store)
-    tokens: dict[str, str] = {}
-    with sqlite_hub.store.transaction() as conn:
-        for name in ("alice", "sam", "vera"):
-            tokens[name] = create_token(conn, name, "test", actor="test")
-
-    def client(user: str | None) -> TestClient:
-        c = TestClient(app)
-        if user:
-            c.headers["Authorization"] = f"Bearer {tokens[user]}"
-        return c
-
-    yield client
-
-
-def anna(hub: ResolvedHub) -> str:
-    return hub.crosswalk()[("erp", "1001")]
-
-
-def count(hub: ResolvedHub, table: sa.Table, *where: Any) -> int:
-    with hub.store.engine.connect() as conn:
-        return int(
-            conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar()
-        )
 
 
 def audit_count(hub: ResolvedHub) -> int:
