@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -28,13 +25,13 @@ import httpx
 
 from benchmarks.web_load import (
     CACHE,
-    _free_port,
     _misspell,
     _pct,
     _rss_mb,
     generate_store,
     make_demo,
     prepare,
+    served,
 )
 
 GOAL_MS = 300.0
@@ -91,27 +88,11 @@ def main(argv: list[str] | None = None) -> None:
     config = generate_store(args.golden, CACHE / f"golden-{args.golden}", make_demo(CACHE / "demo"))
     _ensure_user(config)
     _tokens, sample = prepare(config, 0)
-    port = _free_port()
-    crmhub = Path(sys.executable).with_name("crmhub")
-    started = time.perf_counter()
-    command = [str(crmhub), "serve", "--port", str(port), "--workers", str(args.workers)]
-    server = subprocess.Popen(
-        [*command, "--config", str(config)],
-        cwd=config.parent,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            try:
-                if httpx.get(f"{base_url}/login").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None:
-                raise SystemExit(f"crmhub serve exited with {server.returncode}")
-            time.sleep(0.2)
-        startup = time.perf_counter() - started
+
+    def ready(base_url: str) -> bool:
+        return httpx.get(f"{base_url}/login").status_code == 200
+
+    with served(config, args.workers, ready) as (server, base_url, startup):
         print(f"store: {args.golden:,} golden records; {args.workers} worker(s)")
         rss = _rss_mb(server.pid)
         print(f"crmhub serve ready in {startup:.1f} s (search index built), RSS {rss:.0f} MB")
@@ -150,9 +131,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"server RSS after the run: {_rss_mb(server.pid):.0f} MB")
         if args.json:
             print(json.dumps({"pages": out, "startup_s": startup}))
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -580,6 +582,38 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+@contextmanager
+def served(
+    config: Path, workers: int, ready: Callable[[str], bool]
+) -> Iterator[tuple[subprocess.Popen[bytes], str, float]]:
+    """`crmhub serve` on a free loopback port until the block ends: the process, its base URL
+    and the seconds it took until `ready(base_url)` (the search index is built at start)."""
+    port = _free_port()
+    crmhub = Path(sys.executable).with_name("crmhub")
+    started = time.perf_counter()
+    command = [str(crmhub), "serve", "--port", str(port), "--workers", str(workers)]
+    server = subprocess.Popen(
+        [*command, "--config", str(config)],
+        cwd=config.parent,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                if ready(base_url):
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None:
+                raise SystemExit(f"crmhub serve exited with {server.returncode}")
+            time.sleep(0.2)
+        yield server, base_url, time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=20)
@@ -596,65 +630,47 @@ def main(argv: list[str] | None = None) -> None:
     else:
         config = fresh_demo(demo_yaml)
     tokens, sample = prepare(config, args.clients)
-    port = _free_port()
-    crmhub = Path(sys.executable).with_name("crmhub")
-    started = time.perf_counter()
-    command = [str(crmhub), "serve", "--port", str(port), "--workers", str(args.workers)]
-    server = subprocess.Popen(
-        [*command, "--config", str(config)],
-        cwd=config.parent,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    base_url = f"http://127.0.0.1:{port}"
+    me = {"Authorization": f"Bearer {tokens[-1]}"}
+
+    def ready(base_url: str) -> bool:
+        return httpx.get(f"{base_url}/api/me", headers=me).status_code == 200
+
     try:
-        while True:
-            try:
-                ready = httpx.get(
-                    f"{base_url}/api/me", headers={"Authorization": f"Bearer {tokens[-1]}"}
-                )
-                if ready.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None:
-                raise SystemExit(f"crmhub serve exited with {server.returncode}")
-            time.sleep(0.2)
-        startup = time.perf_counter() - started
-        rss = _rss_mb(server.pid)
-        store = f"{args.golden:,} generated golden records" if args.golden else "demo store"
-        print(f"crmhub serve ready in {startup:.1f} s (search index built), RSS {rss:.0f} MB")
-        print(f"store: {store}; {args.workers} worker(s); {os.cpu_count()} CPUs")
-        first = httpx.get(
-            f"{base_url}/api/customers",
-            params={"q": sample.names[0]},
-            headers={"Authorization": f"Bearer {tokens[-1]}"},
-            timeout=60,
-        )
-        print(f"first search after start: {first.elapsed.total_seconds() * 1000:.0f} ms")
-        single, single_time = asyncio.run(
-            run_load(base_url, tokens, sample, 1, args.baseline_seconds)
-        )
-        one = report("1 client", single, single_time)
-        server_cpu, client_cpu = _cpu_seconds(server.pid), time.process_time()
-        many, many_time = asyncio.run(
-            run_load(base_url, tokens, sample, args.clients, args.seconds)
-        )
-        server_cpu = _cpu_seconds(server.pid) - server_cpu
-        client_cpu = time.process_time() - client_cpu
-        lots = report(f"{args.clients} clients", many, many_time)
-        print(
-            f"CPU during the {args.clients}-client run: server {server_cpu / many_time:.2f} cores"
-            f", load generator {client_cpu / many_time:.2f} cores (of {os.cpu_count()})"
-        )
-        if "all searches" in one and "all searches" in lots:
-            ratio = lots["all searches"]["p95"] / one["all searches"]["p95"]
-            print(f"\nsearch p95 {args.clients} clients / 1 client: {ratio:.1f}x")
-        print(f"server RSS after the run: {_rss_mb(server.pid):.0f} MB")
-        if args.json:
-            print(json.dumps({"single": one, "concurrent": lots, "startup_s": startup}))
+        with served(config, args.workers, ready) as (server, base_url, startup):
+            rss = _rss_mb(server.pid)
+            store = f"{args.golden:,} generated golden records" if args.golden else "demo store"
+            print(f"crmhub serve ready in {startup:.1f} s (search index built), RSS {rss:.0f} MB")
+            print(f"store: {store}; {args.workers} worker(s); {os.cpu_count()} CPUs")
+            first = httpx.get(
+                f"{base_url}/api/customers",
+                params={"q": sample.names[0]},
+                headers=me,
+                timeout=60,
+            )
+            print(f"first search after start: {first.elapsed.total_seconds() * 1000:.0f} ms")
+            single, single_time = asyncio.run(
+                run_load(base_url, tokens, sample, 1, args.baseline_seconds)
+            )
+            one = report("1 client", single, single_time)
+            server_cpu, client_cpu = _cpu_seconds(server.pid), time.process_time()
+            many, many_time = asyncio.run(
+                run_load(base_url, tokens, sample, args.clients, args.seconds)
+            )
+            server_cpu = _cpu_seconds(server.pid) - server_cpu
+            client_cpu = time.process_time() - client_cpu
+            lots = report(f"{args.clients} clients", many, many_time)
+            print(
+                f"CPU during the {args.clients}-client run: "
+                f"server {server_cpu / many_time:.2f} cores, "
+                f"load generator {client_cpu / many_time:.2f} cores (of {os.cpu_count()})"
+            )
+            if "all searches" in one and "all searches" in lots:
+                ratio = lots["all searches"]["p95"] / one["all searches"]["p95"]
+                print(f"\nsearch p95 {args.clients} clients / 1 client: {ratio:.1f}x")
+            print(f"server RSS after the run: {_rss_mb(server.pid):.0f} MB")
+            if args.json:
+                print(json.dumps({"single": one, "concurrent": lots, "startup_s": startup}))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         if not args.golden:
             shutil.rmtree(config.parent, ignore_errors=True)
 
