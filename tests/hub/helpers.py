@@ -32,6 +32,7 @@ __all__ = [
     "build_demo_hub",
     "copy_database",
     "make_erp",
+    "query_plans",
     "snapshot",
     "write_project",
 ]
@@ -209,3 +210,27 @@ def snapshot(store: Store) -> dict[str, Any]:
                 for s, sid, a in conn.execute(sa.select(i.source, i.source_id, i.amount))
             ),
         }
+
+
+def query_plans(hub: ResolvedHub, work: Any) -> list[tuple[str, str]]:
+    """Each SELECT `work(conn)` runs, with each step of SQLite's query plan for it: what the
+    tests that pin index use (no table scan at a million records) look at."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    engine = hub.store.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        with engine.connect() as conn:
+            work(conn)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    plans = []
+    with engine.connect() as conn:
+        for statement, parameters in seen:
+            if statement.lstrip().upper().startswith("SELECT"):
+                steps = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+                plans += [(statement, str(step[-1])) for step in steps]
+    return plans

@@ -4,7 +4,6 @@ hub on SQLite and PostgreSQL: every figure is checked against a count of its own
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -27,6 +26,7 @@ from hub.store.tables import (
     raw_records,
 )
 from tests.hub.conftest import ResolvedHub
+from tests.hub.helpers import query_plans
 
 
 def _quarantine(hub: ResolvedHub) -> None:
@@ -236,37 +236,13 @@ def test_quarantine_filters_by_source_stage_and_literal_text(hub: ResolvedHub) -
     assert {"parse", "schema", "identity"} <= set(facets.stages)
 
 
-def _plans(hub: ResolvedHub, work: Any) -> list[tuple[str, str]]:
-    """Each statement `work` runs, with SQLite's query plan for it (one line per step)."""
-    seen: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        seen.append((statement, parameters))
-
-    engine = hub.store.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        with engine.connect() as conn:
-            work(conn)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-    plans = []
-    with engine.connect() as conn:
-        for statement, parameters in seen:
-            if not statement.lstrip().upper().startswith("SELECT"):
-                continue
-            steps = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
-            plans += [(statement, str(step[-1])) for step in steps]
-    return plans
-
-
 SMALL_TABLES = ("connector_runs", "push_runs")  # one row per run: scanned by design
 
 
 def test_the_dashboard_reads_indexes_not_tables(sqlite_hub: ResolvedHub) -> None:
     """At a million golden records a scan of golden_records, crosswalk or raw_records per
     home page took over a second; every count now comes from an index alone (0007)."""
-    plans = _plans(sqlite_hub, dashboard)
+    plans = query_plans(sqlite_hub, dashboard)
     assert plans
     scans = [
         (statement, step)
@@ -288,7 +264,7 @@ def test_the_customers_list_reads_a_page_in_index_order(
 ) -> None:
     """Sorting a million golden records' JSON per page took 1.7 s; the name order (SQLite)
     and the update order now come from indexes (0007), so a page reads about a page."""
-    plans = _plans(
+    plans = query_plans(
         sqlite_hub,
         lambda conn: browse_customers(conn, sort=sort, descending=descending, limit=20),
     )
@@ -310,7 +286,7 @@ def test_the_review_queue_reads_its_records_by_key(sqlite_hub: ResolvedHub) -> N
     500 queue records: 3 s per review-list page at 1M golden records, 60 s under load."""
     from hub.steward import list_queue
 
-    plans = _plans(sqlite_hub, lambda conn: list_queue(conn, limit=50))
+    plans = query_plans(sqlite_hub, lambda conn: list_queue(conn, limit=50))
     keyed = [step for statement, step in plans if "crosswalk" in statement or "customer" in step]
     assert keyed, plans
     scans = [s for s in keyed if s in ("SCAN crosswalk", "SCAN customer_records")]
@@ -322,7 +298,7 @@ def test_a_review_group_reads_its_records_by_key(sqlite_hub: ResolvedHub) -> Non
     row-value IN scanned every customer record (90 ms a page at 1M golden records)."""
     from hub.resolve.run import load_customer_records
 
-    plans = _plans(
+    plans = query_plans(
         sqlite_hub, lambda conn: load_customer_records(conn, [("erp", "1001"), ("crm", "C-1")])
     )
     steps = [step for statement, step in plans if "customer_records" in statement]

@@ -27,6 +27,7 @@ from hub.steward.worklist import (
 )
 from hub.store.tables import audit_log, interactions, worklist_events, worklist_items
 from tests.hub.conftest import ResolvedHub
+from tests.hub.helpers import query_plans
 
 TODAY = hub_today()
 DAY = dt.timedelta(days=1)
@@ -190,39 +191,16 @@ def test_stale_versions_done_items_and_bad_input_are_refused(hub: ResolvedHub) -
     assert len(audits(hub, "worklist.done")) == 1
 
 
-def _plans(hub: ResolvedHub, work: Callable[[Connection], object]) -> list[tuple[str, str]]:
-    """Each SELECT `work` runs, with each step of SQLite's query plan for it."""
-    seen: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        seen.append((statement, parameters))
-
-    engine = hub.store.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        with engine.connect() as conn:
-            work(conn)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-    plans = []
-    with engine.connect() as conn:
-        for statement, parameters in seen:
-            if statement.lstrip().upper().startswith("SELECT"):
-                steps = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-                plans += [(statement, str(step[-1])) for step in steps]
-    return plans
-
-
 def test_the_worklist_and_the_timeline_search_indexes_not_tables(sqlite_hub: ResolvedHub) -> None:
     """A (source, id) IN (...) of row values made SQLite scan the whole crosswalk per
     worklist page (550 ms at a million customers) and every interaction per customer page;
     both are searches by an index now, whatever the page."""
     call_back(sqlite_hub, "1001", TODAY + DAY)
     anna = sqlite_hub.crosswalk()[("erp", "1001")]
-    plans = _plans(sqlite_hub, lambda c: list_worklist(c, owner="sam", page=1))
-    plans += _plans(sqlite_hub, lambda c: list_worklist(c, owner=None, due="tomorrow"))
-    plans += _plans(sqlite_hub, lambda c: customer_view(c, anna))
-    plans += _plans(sqlite_hub, lambda c: open_items_of(c, anna))
+    plans = query_plans(sqlite_hub, lambda c: list_worklist(c, owner="sam", page=1))
+    plans += query_plans(sqlite_hub, lambda c: list_worklist(c, owner=None, due="tomorrow"))
+    plans += query_plans(sqlite_hub, lambda c: customer_view(c, anna))
+    plans += query_plans(sqlite_hub, lambda c: open_items_of(c, anna))
     assert any("worklist_items" in s for s, _ in plans)
     big = ("worklist_items", "crosswalk", "interactions", "golden_records", "customer_records")
     scans = [
