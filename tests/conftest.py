@@ -26,6 +26,7 @@ SLOW_PATHS: dict[str, tuple[str, ...]] = {
     "dags": ("airflow",),  # Airflow: a metadata DB, the DAG processor, task runs
     "browser": ("browser",),  # `crmhub serve` driven by Chromium
     "hub/test_kill_rerun.py": ("kill_rerun",),  # SIGKILLed `crmhub sync` processes
+    "identity/backends/spark": ("spark",),  # Apache Spark local[2] (a JVM)
 }
 
 # other single tests over ~5 s on 2 cores (`pytest --durations=40`), by node id without
