@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,15 +26,19 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.identity import TruthRow, crm_generator
+from benchmarks.identity import TruthRow, crm_generator, crm_webshop
 from benchmarks.identity.evaluate import Scores, scores_from_labels
+from identity import active
 from identity.resolve import Key, Resolution, Settings, resolve
 
 __all__ = [
+    "DATASETS",
+    "ORDERS",
     "Curve",
     "Decision",
     "Point",
     "Split",
+    "active_questions",
     "held_out_scores",
     "learning_curve",
     "main",
@@ -88,7 +92,27 @@ class Curve:
     held_out_true_pairs: int
     labelling_queue: int  # review pairs with both records in the labelling half
     seed: int
+    order: str  # which pairs the steward was asked: "uncertain" or "active"
     points: tuple[Point, ...]
+
+
+def _crm(entities: int, seed: int) -> tuple[list[dict[str, Any]], list[TruthRow]]:
+    data = crm_generator.generate_data(entities, seed)
+    return list(data.records), list(data.truth)
+
+
+def _webshop(entities: int, seed: int) -> tuple[list[dict[str, Any]], list[TruthRow]]:
+    data = crm_webshop.generate(entities, seed)
+    return data.records, data.truth
+
+
+ORDERS = ("uncertain", "active")  # which pairs the simulated steward is asked
+
+# The data sets the benchmark runs on: name -> (entities, seed) -> (records, truth)
+DATASETS: dict[str, Callable[[int, int], tuple[list[dict[str, Any]], list[TruthRow]]]] = {
+    "crm": _crm,
+    "webshop": _webshop,
+}
 
 
 def split_entities(entity_ids: Sequence[str], seed: int) -> Split:
@@ -151,6 +175,68 @@ def _in_model(resolution: Resolution, decisions: Sequence[Decision]) -> int:
     return found
 
 
+def active_questions(
+    resolution: Resolution,
+    entity_of: Mapping[Key, str],
+    labelling: frozenset[str],
+    asked: Sequence[Decision],
+    count: int,
+) -> list[Decision]:
+    """The next `count` pairs to ask (`identity.active`): blocked candidate pairs of the
+    labelling half not asked yet, the most informative first, answered with the truth."""
+    n = len(resolution.keys)
+    blocked = resolution.stats["candidate_pairs"]
+    scored = resolution.scored
+    left = scored.left[:blocked].astype(np.int64)
+    right = scored.right[:blocked].astype(np.int64)
+    entity = np.array([entity_of[k] for k in resolution.keys], dtype=object)
+    in_half = np.array([e in labelling for e in entity], dtype=bool)
+    index = {k: i for i, k in enumerate(resolution.keys)}
+    code = np.minimum(left, right) * n + np.maximum(left, right)
+    answers = np.full(blocked, np.nan)
+    if asked:
+        told = {
+            min(index[d.left], index[d.right]) * n + max(index[d.left], index[d.right]): d
+            for d in asked
+        }
+        hit = np.flatnonzero(np.isin(code, np.fromiter(told, dtype=np.int64)))
+        answers[hit] = [1.0 if told[int(code[i])].is_match else 0.0 for i in hit]
+    weights = scored.weights[:blocked].astype(np.float64)
+    weights[scored.levels[:blocked] < 0] = np.nan
+    picks = active.select(
+        scored.probability[:blocked],
+        active.cells(weights),
+        count,
+        answers,
+        eligible=in_half[left] & in_half[right],
+    )
+    return [
+        Decision(
+            left=resolution.keys[int(left[i])],
+            right=resolution.keys[int(right[i])],
+            is_match=bool(entity[left[i]] == entity[right[i]]),
+            probability=float(scored.probability[i]),
+        )
+        for i in picks
+    ]
+
+
+def _resolved(
+    records: Sequence[Mapping[str, Any]],
+    settings: Settings | None,
+    decisions: Sequence[Decision],
+) -> tuple[Resolution, float]:
+    started = time.perf_counter()
+    run = resolve(
+        records,
+        settings,
+        build_golden=False,
+        must_link=[(d.left, d.right) for d in decisions if d.is_match],
+        cannot_link=[(d.left, d.right) for d in decisions if not d.is_match],
+    )
+    return run, time.perf_counter() - started
+
+
 def learning_curve(
     records: Sequence[Mapping[str, Any]],
     truth: Sequence[TruthRow],
@@ -158,32 +244,47 @@ def learning_curve(
     *,
     seed: int = 1,
     settings: Settings | None = None,
+    order: str = "uncertain",
+    batch: int = 50,
 ) -> Curve:
-    """Held-out pairwise scores for each number of steward decisions in `label_counts`."""
+    """Held-out pairwise scores for each number of steward decisions in `label_counts`.
+
+    `order` "uncertain": the unsupervised run's review queue, most uncertain first (a count
+    past its end labels the whole queue, measured once). "active": `batch` questions at a
+    time chosen by `identity.active` among all blocked candidate pairs of the labelling
+    half, the model re-estimated with the answers after each batch (so the next batch is
+    chosen by what the last one taught).
+    """
+    if order not in ORDERS:
+        raise ValueError(f"learning_curve: order must be one of {ORDERS}, got {order!r}")
+    if batch < 1:
+        raise ValueError(f"learning_curve: batch must be at least 1, got {batch}")
     entity_of: dict[Key, str] = {(t.source, t.source_id): t.entity_id for t in truth}
     split = split_entities([t.entity_id for t in truth], seed)
     held_records = sum(1 for e in entity_of.values() if e in split.held_out)
-    started = time.perf_counter()
-    base = resolve(records, settings, build_golden=False)
-    base_seconds = time.perf_counter() - started
+    base, base_seconds = _resolved(records, settings, ())
     queue = steward_queue(base, entity_of, split.labelling)
     points: list[Point] = []
     held_true_pairs = 0
-    # A count past the end of the queue labels the whole queue: measured once.
-    for n in sorted({min(n, len(queue)) for n in label_counts}):
-        decisions = queue[:n]
-        if n == 0:
-            run, seconds = base, base_seconds
-        else:
-            started = time.perf_counter()
-            run = resolve(
-                records,
-                settings,
-                build_golden=False,
-                must_link=[(d.left, d.right) for d in decisions if d.is_match],
-                cannot_link=[(d.left, d.right) for d in decisions if not d.is_match],
+    asked: list[Decision] = []
+    latest, latest_seconds = base, base_seconds
+    counts = sorted({min(n, len(queue)) if order == "uncertain" else n for n in label_counts})
+    for n in counts:
+        if order == "uncertain":
+            asked = queue[:n]
+            latest, latest_seconds = (
+                (base, base_seconds) if n == 0 else _resolved(records, settings, asked)
             )
-            seconds = time.perf_counter() - started
+        else:
+            while len(asked) < n:
+                new = active_questions(
+                    latest, entity_of, split.labelling, asked, min(batch, n - len(asked))
+                )
+                if not new:  # every candidate pair of the labelling half is answered
+                    break
+                asked = asked + new
+                latest, latest_seconds = _resolved(records, settings, asked)
+        run, seconds, decisions = latest, latest_seconds, asked
         s = held_out_scores(run, entity_of, split.held_out)
         held_true_pairs = s.true_pairs
         must = sum(d.is_match for d in decisions)
@@ -209,6 +310,7 @@ def learning_curve(
         held_out_true_pairs=held_true_pairs,
         labelling_queue=len(queue),
         seed=seed,
+        order=order,
         points=tuple(points),
     )
 
@@ -216,7 +318,8 @@ def learning_curve(
 def _table(curve: Curve) -> Table:
     table = Table(
         title=(
-            f"Held-out accuracy after N steward decisions — {curve.records:,} records of "
+            f"Held-out accuracy after N steward decisions ({curve.order} order) — "
+            f"{curve.records:,} records of "
             f"{curve.entities:,} entities; held out: {curve.held_out_records:,} records, "
             f"{curve.held_out_true_pairs:,} true pairs"
         )
@@ -268,19 +371,36 @@ def _counts(text: str) -> list[int]:
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: generate CRM data, print the learning curve (and write it as JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--dataset",
+        choices=sorted(DATASETS),
+        default="crm",
+        help="crm: benchmarks/identity/crm_generator.py; webshop: crm_webshop.py",
+    )
     parser.add_argument("--entities", type=int, default=20_000)
     parser.add_argument("--labels", type=_counts, default=[0, 50, 200, 1000])
+    parser.add_argument(
+        "--order",
+        choices=ORDERS,
+        default="uncertain",
+        help="uncertain: the review queue, most uncertain first; active: identity.active's "
+        "choice among all candidate pairs, re-estimated after each batch",
+    )
+    parser.add_argument("--batch", type=int, default=50, help="active: answers per re-estimation")
     parser.add_argument("--seed", type=int, default=1, help="generator and split seed")
     parser.add_argument("--json", type=Path, help="also write the curve here")
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 120))
     started = time.perf_counter()
-    data = crm_generator.generate_data(args.entities, args.seed)
+    records, truth = DATASETS[args.dataset](args.entities, args.seed)
     console.print(
-        f"generated {len(data.records):,} records of {len(data.entities):,} entities "
+        f"generated {args.dataset}: {len(records):,} records of "
+        f"{len({t.entity_id for t in truth}):,} entities "
         f"in {time.perf_counter() - started:.1f}s"
     )
-    curve = learning_curve(data.records, data.truth, args.labels, seed=args.seed)
+    curve = learning_curve(
+        records, truth, args.labels, seed=args.seed, order=args.order, batch=args.batch
+    )
     console.print(_table(curve))
     console.print(summary(curve))
     if args.json:
