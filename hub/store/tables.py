@@ -38,6 +38,7 @@ __all__ = [
     "push_state",
     "quarantine",
     "raw_records",
+    "resolve_state",
     "segment_members",
     "segment_values",
     "stage_history",
@@ -194,6 +195,7 @@ customer_records = sa.Table(
     sa.Column("country", sa.String(2)),
     sa.Column("updated_at", _TS),
     sa.UniqueConstraint("source", "source_id"),
+    sa.Index("ix_customer_records_loaded_at", "loaded_at"),  # 0011: changed since a resolve
 )
 
 interactions = sa.Table(
@@ -631,4 +633,22 @@ audience_cursors = sa.Table(  # per destination: the last event delivered, moved
     sa.Column("event_id", sa.Integer, nullable=False),
     sa.Column("delivered_at", _TS, nullable=False),
     sa.Column("run_id", sa.Integer, nullable=False),  # push_runs.id of the delivering sync
+)
+
+resolve_state = sa.Table(  # 0011: one row (id 1), what an incremental resolve builds on
+    "resolve_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),  # settings + comparisons digest
+    sa.Column("model", sa.LargeBinary, nullable=False),  # the last full run's fitted model
+    sa.Column("record_index", sa.LargeBinary, nullable=False),  # blocking-key hashes per record
+    sa.Column("records", sa.Integer, nullable=False),  # live records after the last run
+    sa.Column("records_at_full", sa.Integer, nullable=False),
+    sa.Column("changed_since_full", sa.Integer, nullable=False),
+    sa.Column("full_at", _TS, nullable=False),
+    sa.Column("loaded_mark", _TS),  # newest customer_records.loaded_at seen
+    sa.Column("decision_mark", sa.Integer, nullable=False),  # newest steward_decisions.id
+    sa.Column("override_mark", sa.Integer, nullable=False),  # newest golden_overrides.id
+    sa.Column("crosswalk_mark", _TS),  # newest crosswalk.assigned_at after the run
+    sa.Column("updated_at", _TS, nullable=False),
 )

@@ -332,6 +332,6 @@ def mark_missing_deleted(conn: Connection, *, source: str, stream: str, run_id: 
                 table.c.deleted.is_(False),
                 table.c.source_id.in_(deleted_ids),
             )
-            .values(deleted=True)
+            .values(deleted=True, loaded_at=stamp)  # an incremental resolve sees it
         )
     return int(count.rowcount or 0)

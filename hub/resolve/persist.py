@@ -1,0 +1,227 @@
+"""Writing a resolution back: golden records, crosswalk rows, the review queue and the
+audit entries for merges, splits and retired ids — only what changed, in the caller's
+transaction.
+
+A full run writes the outcome for every record; an incremental run for the records in its
+`scope` only, leaving every other golden record, crosswalk row and review item as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from hub.core.clock import now
+from hub.core.states import CandidateStatus, GoldenStatus
+from hub.resolve.records import CONSTRAINING
+from hub.store.database import dumps
+from hub.store.tables import (
+    audit_log,
+    crosswalk,
+    golden_records,
+    match_candidates,
+    steward_decisions,
+)
+from hub.store.upsert import upsert
+from identity.ids import IdEvent
+from identity.resolve import Key
+from identity.survivorship import GoldenRecord
+
+__all__ = ["Outcome", "persist", "provenance_json"]
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """What a run decided for the records in `scope` (None: every record)."""
+
+    golden: Mapping[str, GoldenRecord]
+    events: Sequence[IdEvent]
+    crosswalk: Mapping[Key, str]  # the new assignment of the live records in scope
+    previous: Mapping[Key, str]  # their previous one, and that of records deleted since
+    review: Sequence[Mapping[str, Any]]  # `Resolution.review_pairs()` of the records in scope
+    hashes: Mapping[Key, str]  # `identifying_hash` of the live records in scope
+    scope: frozenset[Key] | None = None
+
+
+def provenance_json(golden: GoldenRecord) -> dict[str, dict[str, Any]]:
+    """Per golden field: the source record and the survivorship rule that supplied it."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, p in golden.provenance.items():
+        entry: dict[str, Any] = {"source": p.source, "source_id": p.source_id, "rule": p.rule}
+        if p.by is not None:  # a steward's override: who and when
+            entry["by"] = p.by
+            entry["at"] = p.at.isoformat() if isinstance(p.at, dt.datetime) else p.at
+        out[name] = entry
+    return out
+
+
+def _golden_row(gid: str, golden: GoldenRecord, stamp: Any) -> dict[str, Any]:
+    values = json.loads(dumps(golden.values))  # as stored, so unchanged records compare equal
+    return {
+        "golden_id": gid,
+        "kind": values.get("kind"),
+        "record": values,
+        "provenance": provenance_json(golden),
+        "status": GoldenStatus.ACTIVE,
+        "merged_into": None,
+        "updated_at": stamp,
+    }
+
+
+def _existing(conn: Connection, golden_ids: Sequence[str] | None) -> dict[str, Any]:
+    g = golden_records.c
+    query = sa.select(g.golden_id, g.record, g.provenance, g.status)
+    if golden_ids is None:
+        return {row.golden_id: row for row in conn.execute(query)}
+    found = {}
+    for at in range(0, len(golden_ids), _CHUNK):
+        chunk = golden_ids[at : at + _CHUNK]
+        found.update(
+            {row.golden_id: row for row in conn.execute(query.where(g.golden_id.in_(chunk)))}
+        )
+    return found
+
+
+def persist(conn: Connection, outcome: Outcome, actor: str) -> int:
+    """Write `outcome`; returns how many golden records were created or changed."""
+    stamp = now()
+    g = golden_records.c
+    scoped = outcome.scope is not None
+    existing = _existing(conn, sorted(outcome.golden) if scoped else None)
+    rows = []
+    for gid, golden in outcome.golden.items():
+        row = _golden_row(gid, golden, stamp)
+        old = existing.get(gid)
+        if old is None or (old.record, old.provenance, old.status) != (
+            row["record"],
+            row["provenance"],
+            GoldenStatus.ACTIVE,
+        ):
+            rows.append({**row, "version": 1, "created_at": stamp})
+    upsert(  # a changed golden record gets the next version; created_at stays
+        conn,
+        golden_records,
+        rows,
+        key=("golden_id",),
+        update=("kind", "record", "provenance", "status", "merged_into", "updated_at"),
+        on_update={"version": g.version + 1},
+    )
+    for event in outcome.events:
+        if event.kind == "retired":
+            target = event.related[0] if event.related else None
+            conn.execute(
+                golden_records.update()
+                .where(g.golden_id == event.golden_id)
+                .values(status=GoldenStatus.MERGED, merged_into=target, updated_at=stamp)
+            )
+        if event.kind in ("merge", "split", "retired"):
+            conn.execute(
+                audit_log.insert().values(
+                    at=stamp,
+                    actor="engine",
+                    action=f"golden.{event.kind}",
+                    target_type="golden",
+                    target_id=event.golden_id,
+                    detail={
+                        "run_by": actor,
+                        "related": list(event.related),
+                        "members": [list(m) for m in event.members],
+                    },
+                )
+            )
+    _persist_crosswalk(conn, outcome, stamp)
+    _persist_candidates(conn, outcome, stamp)
+    return len(rows)
+
+
+def _persist_crosswalk(conn: Connection, outcome: Outcome, stamp: Any) -> None:
+    x = crosswalk.c
+    previous = outcome.previous
+    upsert(
+        conn,
+        crosswalk,
+        [
+            {
+                "source": key[0],
+                "source_id": key[1],
+                "golden_id": gid,
+                "assigned_by": "engine",
+                "assigned_at": stamp,
+            }
+            for key, gid in outcome.crosswalk.items()
+            if previous.get(key) != gid
+        ],
+        key=("source", "source_id"),
+    )
+    gone = set(previous) - set(outcome.crosswalk)
+    for source, source_id in sorted(gone):  # source records deleted since: no longer mapped
+        conn.execute(crosswalk.delete().where(x.source == source, x.source_id == source_id))
+
+
+def _persist_candidates(conn: Connection, outcome: Outcome, stamp: Any) -> None:
+    """Upsert the review queue: new pairs open, known open pairs refreshed, decided pairs
+    re-opened only when either record's identifying data changed since the decision; open
+    pairs no longer in doubt removed (in an incremental run: those of its records only)."""
+    m, d = match_candidates.c, steward_decisions.c
+    current, scope = outcome.hashes, outcome.scope
+    known = {
+        (r.left_source, r.left_source_id, r.right_source, r.right_source_id): r
+        for r in conn.execute(sa.select(match_candidates))
+    }
+    hashes: dict[tuple[str, str, str, str], tuple[str | None, str | None]] = {}
+    for r in conn.execute(
+        sa.select(d.left_source, d.left_source_id, d.right_source, d.right_source_id)
+        .add_columns(d.left_hash, d.right_hash)
+        .where(d.decision.in_(CONSTRAINING))
+        .order_by(d.id)
+    ):
+        hashes[tuple(r[:4])] = (r.left_hash, r.right_hash)  # type: ignore[index]
+    wanted = set()
+    for pair in outcome.review:
+        (ls, lid), (rs, rid) = sorted([pair["left"], pair["right"]])
+        key = (ls, lid, rs, rid)
+        wanted.add(key)
+        weights = {
+            name: {"weight": w, "level": pair["levels"].get(name)}
+            for name, w in pair["weights"].items()
+        }
+        values = {"score": pair["probability"], "weights": weights}
+        row = known.get(key)
+        if row is None:
+            conn.execute(
+                match_candidates.insert().values(
+                    left_source=ls,
+                    left_source_id=lid,
+                    right_source=rs,
+                    right_source_id=rid,
+                    status=CandidateStatus.OPEN,
+                    created_at=stamp,
+                    **values,
+                )
+            )
+        elif row.status in CandidateStatus.undecided():
+            if (row.score, row.weights) != (values["score"], weights):
+                conn.execute(match_candidates.update().where(m.id == row.id).values(**values))
+        elif key in hashes and hashes[key] != (current.get((ls, lid)), current.get((rs, rid))):
+            conn.execute(  # identifying data changed since the decision: ask again
+                match_candidates.update()
+                .where(m.id == row.id)
+                .values(status=CandidateStatus.OPEN, **values)
+            )
+    stale = [
+        r.id
+        for k, r in known.items()
+        if r.status == CandidateStatus.OPEN
+        and k not in wanted
+        and (scope is None or (k[0], k[1]) in scope or (k[2], k[3]) in scope)
+    ]
+    for chunk in range(0, len(stale), _CHUNK):
+        conn.execute(match_candidates.delete().where(m.id.in_(stale[chunk : chunk + _CHUNK])))

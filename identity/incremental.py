@@ -1,0 +1,274 @@
+"""Incremental resolution: re-score and re-cluster only what changed records touch.
+
+A full run leaves behind its fitted model (`identity.model_io`) and a `KeyIndex`: per record
+(by an integer id the caller chooses) each blocking rule's key and each identifying value
+(e-mail, phone, tax id) as a 64-bit hash — a few dozen bytes a record instead of the
+standardised table. With them an incremental run
+
+- finds the records a changed one may match (those sharing a key: `KeyIndex.neighbours`)
+  without reading the others, and knows every block's size, so a block that grew past
+  `max_block` is left out exactly as the full run would;
+- blanks an identifying value held by more than `max_shared` records exactly as the full run
+  does (`standardised_part`), from the index's value counts;
+- re-clusters the affected records with the same clustering (`recluster`: the local
+  backend's, with previous-group hysteresis and steward constraints).
+
+Which records are affected, and reading and writing them, is the caller's (the hub's):
+this module is pure, values in and values out.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from identity.backends import Clustered, Decisions, Standardised
+from identity.backends.local import LocalBackend
+from identity.blocking import BlockingRule, add_derived_keys, candidate_pairs
+from identity.frame import IDENTIFYING
+from identity.model import ModelSpec
+from identity.score import Model, Scored, score
+from identity.standardise import standardise
+
+__all__ = [
+    "KeyIndex",
+    "blanked",
+    "identifying_hashes",
+    "key_hashes",
+    "local_pairs",
+    "recluster",
+    "rescore",
+    "standardised_part",
+]
+
+_PRIME = np.uint64(0x100000001B3)
+_MAX_PAIRS_PER_RULE: int = (
+    inspect.signature(candidate_pairs).parameters["max_pairs_per_rule"].default
+)
+
+
+def _column_hash(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Per value a 64-bit hash of its text, and where the value is missing."""
+    missing = values.isna().to_numpy()
+    text = values.astype(object).where(~missing, "").astype(str).to_numpy(dtype=object)
+    hashed = pd.util.hash_array(text, categorize=True).astype(np.uint64)
+    return hashed, missing
+
+
+def key_hashes(frame: pd.DataFrame, rules: Sequence[BlockingRule]) -> np.ndarray:
+    """(records x rules) uint64: each rule's key (kind and its columns) hashed, 0 when a
+    column is missing (the record is in none of that rule's blocks)."""
+    out = np.zeros((len(frame), len(rules)), dtype=np.uint64)
+    cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for r, rule in enumerate(rules):
+        if any(c not in frame.columns for c in rule.columns):
+            continue
+        h = np.zeros(len(frame), dtype=np.uint64)
+        gone = np.zeros(len(frame), dtype=bool)
+        for column in ("kind", *rule.columns):
+            if column not in cache:
+                cache[column] = _column_hash(frame[column])
+            hc, missing = cache[column]
+            h = (h * _PRIME) ^ hc
+            gone |= missing
+        h[h == 0] = 1
+        h[gone] = 0
+        out[:, r] = h
+    return out
+
+
+def identifying_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """(records x identifying columns) uint64: each e-mail, phone and tax id hashed (0 when
+    missing), taken *before* values shared by too many records are blanked."""
+    out = np.zeros((len(frame), len(IDENTIFYING)), dtype=np.uint64)
+    for k, column in enumerate(IDENTIFYING):
+        h, missing = _column_hash(frame[column])
+        h[h == 0] = 1
+        h[missing] = 0
+        out[:, k] = h
+    return out
+
+
+def _counts(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    present = column[column != 0]
+    values, counts = np.unique(present, return_counts=True)
+    return values, counts
+
+
+def _lookup(values: np.ndarray, counts: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """How many records hold each of `wanted` (0 for a value nobody holds, or 0 itself)."""
+    if values.size == 0:
+        return np.zeros(wanted.size, dtype=np.int64)
+    at = np.minimum(np.searchsorted(values, wanted), values.size - 1)
+    found: np.ndarray = np.where((values[at] == wanted) & (wanted != 0), counts[at], 0)
+    return found
+
+
+@dataclass
+class KeyIndex:
+    """Per record (`ids`, ascending) its blocking-key hashes and identifying-value hashes."""
+
+    ids: np.ndarray  # int64, sorted
+    keys: np.ndarray  # (n x rules) uint64
+    ident: np.ndarray  # (n x identifying columns) uint64
+
+    def __post_init__(self) -> None:
+        self._counts: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._ident_counts: list[tuple[np.ndarray, np.ndarray]] | None = None
+
+    @classmethod
+    def build(cls, ids: np.ndarray, keys: np.ndarray, ident: np.ndarray) -> KeyIndex:
+        order = np.argsort(ids, kind="stable")
+        return cls(ids[order].astype(np.int64), keys[order], ident[order])
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """Row numbers of the given ids; -1 where the index does not hold one."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if self.ids.size == 0:
+            return np.full(ids.size, -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.ids, ids), self.ids.size - 1)
+        return np.where(self.ids[at] == ids, at, -1).astype(np.int64)
+
+    def replaced(
+        self, gone: np.ndarray, ids: np.ndarray, keys: np.ndarray, ident: np.ndarray
+    ) -> KeyIndex:
+        """A new index without `gone` and with (`ids`, `keys`, `ident`) set (added or
+        overwritten)."""
+        drop = np.isin(self.ids, np.concatenate([np.asarray(gone, np.int64), ids]))
+        return KeyIndex.build(
+            np.concatenate([self.ids[~drop], ids.astype(np.int64)]),
+            np.concatenate([self.keys[~drop], keys.astype(np.uint64)]),
+            np.concatenate([self.ident[~drop], ident.astype(np.uint64)]),
+        )
+
+    def block_counts(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per rule its keys (sorted) and how many records hold each."""
+        if self._counts is None:
+            self._counts = [_counts(self.keys[:, r]) for r in range(self.keys.shape[1])]
+        return self._counts
+
+    def value_counts(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per identifying column its values (sorted) and how many records hold each."""
+        if self._ident_counts is None:
+            self._ident_counts = [_counts(self.ident[:, k]) for k in range(self.ident.shape[1])]
+        return self._ident_counts
+
+    def block_sizes(self, keys: np.ndarray) -> np.ndarray:
+        """(m x rules): how many indexed records hold each of these keys."""
+        out = np.zeros(keys.shape, dtype=np.int64)
+        for r, (values, counts) in enumerate(self.block_counts()):
+            out[:, r] = _lookup(values, counts, keys[:, r])
+        return out
+
+    def rules_used(self, max_block: int) -> np.ndarray:
+        """Per rule whether the full run would use it: one whose blocks (those within
+        `max_block`) would give more pairs than blocking allows is skipped."""
+        used = np.ones(self.keys.shape[1], dtype=bool)
+        for r, (_, counts) in enumerate(self.block_counts()):
+            kept = counts[(counts >= 2) & (counts <= max_block)]
+            used[r] = int((kept * (kept - 1) // 2).sum()) <= _MAX_PAIRS_PER_RULE
+        return used
+
+    def shared(self, max_shared: int) -> list[np.ndarray]:
+        """Per identifying column the values held by more than `max_shared` records: they
+        identify nobody and are blanked."""
+        return [values[counts > max_shared] for values, counts in self.value_counts()]
+
+    def neighbours(self, keys: np.ndarray, max_block: int) -> np.ndarray:
+        """Ids of the indexed records sharing a usable block with any of these key rows."""
+        found: list[np.ndarray] = []
+        used = self.rules_used(max_block)
+        sizes = self.block_sizes(keys)
+        for r in range(keys.shape[1]):
+            if not used[r]:
+                continue
+            wanted = keys[:, r][(keys[:, r] != 0) & (sizes[:, r] <= max_block)]
+            if wanted.size:
+                found.append(self.ids[np.isin(self.keys[:, r], wanted)])
+        return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+
+
+def blanked(frame: pd.DataFrame, ident: np.ndarray, shared: Sequence[np.ndarray]) -> pd.DataFrame:
+    """Standardised records (`identity.standardise.standardise`, with their
+    `identifying_hashes`) as a full run has them among all records: the values in `shared`
+    (`KeyIndex.shared`) blanked, derived keys added."""
+    frame = frame.copy()
+    for k, column in enumerate(IDENTIFYING):
+        if len(shared) > k and shared[k].size:
+            hit = np.isin(ident[:, k], shared[k])
+            if hit.any():
+                frame.loc[hit, column] = None
+    return add_derived_keys(frame)
+
+
+def standardised_part(
+    records: Sequence[Mapping[str, Any]], shared: Sequence[np.ndarray]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Some records standardised as a full run standardises them among all records (see
+    `blanked`), and their identifying hashes (before blanking), for the index."""
+    frame = standardise(records)
+    ident = identifying_hashes(frame)
+    return blanked(frame, ident, shared), ident
+
+
+def local_pairs(
+    keys: np.ndarray, usable: np.ndarray, touching: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (left < right, row numbers of `keys`) that share a usable key; with
+    `touching` (a bool per row) only the pairs with at least one such row."""
+    m = keys.shape[0]
+    parts: list[np.ndarray] = []
+    for r in range(keys.shape[1]):
+        rows = np.flatnonzero(usable[:, r] & (keys[:, r] != 0))
+        if rows.size < 2:
+            continue
+        order = rows[np.argsort(keys[rows, r], kind="stable")]
+        sorted_keys = keys[order, r]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+        sizes = np.diff(np.r_[starts, order.size])
+        for size in np.unique(sizes[sizes >= 2]).tolist():
+            members = order[starts[sizes == size][:, None] + np.arange(size)]
+            members.sort(axis=1)
+            i, j = np.triu_indices(size, k=1)
+            parts.append(members[:, i].ravel().astype(np.int64) * m + members[:, j].ravel())
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    encoded = np.unique(np.concatenate(parts))
+    left, right = encoded // m, encoded % m
+    if touching is not None:
+        keep = touching[left] | touching[right]
+        left, right = left[keep], right[keep]
+    return left, right
+
+
+def rescore(model: Model, frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> Scored:
+    """The pairs scored with a stored model (no estimation)."""
+    return score(model, frame.reset_index(drop=True), left, right)
+
+
+def recluster(
+    frame: pd.DataFrame,
+    scored: Scored,
+    model: Model,
+    spec: ModelSpec,
+    *,
+    previous_group: np.ndarray,
+    must_link: Sequence[tuple[int, int]] = (),
+    cannot_link: Sequence[tuple[int, int]] = (),
+) -> Clustered:
+    """Cluster the affected records (`frame`, rows 0..m-1) from their scored pairs exactly
+    as a full run clusters: pairs inside small clusters completed, previous groups kept
+    down to the lower threshold, conflicts cut, steward constraints honoured."""
+    table = Standardised(frame=frame.reset_index(drop=True))
+    decisions = Decisions(
+        must_link=list(must_link), cannot_link=list(cannot_link), previous_group=previous_group
+    )
+    return LocalBackend().cluster(table, scored, model, spec, decisions)
