@@ -286,16 +286,17 @@ def override_field(
     if previous is None and value is None:
         raise InvalidInput(f"{field} has no override to clear")
     edit.conn.execute(
-        golden_overrides.insert().values(
-            golden_id=golden_id,
-            field=field,
-            value=value,
-            cleared=value is None,
-            by=actor,
-            at=edit.stamp,
-        )
+        golden_overrides.insert(),
+        {
+            "golden_id": golden_id,
+            "field": field,
+            "value": value,
+            "cleared": value is None,
+            "by": actor,
+            "at": edit.stamp,
+        },
     )
-    edit.rebuild(golden_id)
+    edit.rebuild(golden_id)  # reads the overrides back as stored (the store's timestamps)
     before = None if previous is None else {"value": previous[0], "by": previous[1]}
     detail = {"op": "override", "golden_id": golden_id, "field": field, "value": value}
     detail["previous"] = before
