@@ -58,11 +58,23 @@ def resolve(
     golden: Annotated[
         Path | None, typer.Option("--golden", help="Batch mode: also write golden records (JSONL).")
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Store mode: re-resolve every record and estimate the model again, instead "
+            "of only what changed since the last run. Done anyway on the first run, after "
+            "the identity settings change, and once more than 20% of the records have "
+            "changed since the last full run.",
+        ),
+    ] = False,
 ) -> None:
     """Resolve identities into golden records.
 
     With --input/--crosswalk: a standalone batch run (no hub.yaml, no store, unsupervised).
-    Without: resolves the hub store's customer records incrementally, keeping golden ids stable.
+    Without: resolves the hub store's customer records incrementally — only the records
+    that changed since the last run and those they may match are re-scored (with the model
+    of the last full run) and re-clustered — keeping golden ids stable.
     """
     from hub.core.errors import HubError
 
@@ -76,7 +88,7 @@ def resolve(
     from hub.resolve.run import resolve_store
 
     cfg, store = open_hub(config)
-    summary = resolve_store(cfg, store, actor="crmhub resolve")
+    summary = resolve_store(cfg, store, actor="crmhub resolve", full=full)
     console.print(summary.line())
 
 
