@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import cast
 
 import pandas as pd
-
 from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["DEFAULTS", "spark_session", "to_pandas"]
