@@ -3,10 +3,17 @@
 Scales to millions of golden records: a name query never scores every name. Each folded
 query word picks its candidate names through an inverted index of folded name tokens —
 the word itself, vocabulary words within a few typos (rapidfuzz over the vocabulary, not
-the names) and words it is a prefix of — and only those candidates are scored with
-rapidfuzz's WRatio (token order, partial names, typos). E-mails, phones and source ids are
-dictionary lookups; a mistyped e-mail is compared only with e-mails sharing its first or
-last three letters, a phone tail only with phones ending in the same six digits.
+the names; remembered per word for the life of the index) and words it is a prefix of —
+and only those candidates are scored with rapidfuzz's WRatio (token order, partial names,
+typos). E-mails, phones and source ids are dictionary lookups; a mistyped e-mail is
+compared only with e-mails sharing its first or last three letters, a phone tail only with
+phones ending in the same six digits.
+
+Names are indexed by spelling: a golden record and its source records mostly carry one
+name (2M names are 473k spellings in the 1M bench store), so the token postings, the
+shared-word counts and the scoring all run over distinct spellings, and only the spellings
+that score are expanded to the names (and golden records) carrying them — through arrays
+of each spelling's name positions, built once per index.
 
 The index keeps no display data: the page's hits are read from the store, so a golden
 record merged away since the build never shows up, even before the next rebuild.
@@ -35,6 +42,7 @@ __all__ = ["MAX_CANDIDATES", "Ranked", "SearchIndex", "display_name"]
 
 MAX_CANDIDATES = 30_000  # names scored per query at most: those sharing most query words
 _VOCAB_MATCHES = 40  # vocabulary words per query word within typo distance
+_VOCAB_CACHE = 20_000  # query words whose vocabulary matches an index remembers
 _PREFIX_MATCHES = 200  # vocabulary words per query word it is a prefix of
 _CHUNK = 500  # golden ids per IN (...) when indexing a chosen few
 _DIGITS = re.compile(r"\D+")
@@ -88,7 +96,7 @@ class SearchIndex:
         self.phones: dict[str, _Owners] = {}
         self.ids: dict[str, _Owners] = {}
         self.keys: dict[str, _Owners] = {}
-        self._postings: dict[str, array[int]] = {}
+        self._postings: dict[str, array[int]] = {}  # folded token -> spellings, ascending
         self._email_buckets: dict[str, list[str]] = {}
         self._phone_tails: dict[str, list[str]] = {}
         if only is None:
@@ -99,6 +107,14 @@ class SearchIndex:
                 self._load(conn, wanted[start : start + _CHUNK])
         self.vocabulary = sorted(self._postings)
         self._name_keys = None  # a query needs only name_key
+        self._vocab_cache: dict[str, tuple[str, ...]] = {}
+        # spellings as an array (a query's choices are one fancy index, not a list loop), and
+        # each spelling's name positions: _by_spelling[_start[k]:_start[k + 1]], ascending
+        self._spellings = np.array(self.distinct_names, dtype=object)
+        keys = np.frombuffer(self.name_key, dtype=np.int32)
+        self._by_spelling = np.argsort(keys, kind="stable").astype(np.int32)
+        self._start = np.zeros(len(self.distinct_names) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys, minlength=len(self.distinct_names)), out=self._start[1:])
 
     def _load(self, conn: Connection, gids: list[str] | None) -> None:
         g, c, x = golden_records.c, customer_records.c, crosswalk.c
@@ -130,21 +146,20 @@ class SearchIndex:
     def _add(self, gid: str, at: int, record: Any, source_id: str | None) -> None:
         name = fold_words(display_name(record))
         if name:
-            index = len(self.names)
             keys = self._name_keys
             assert keys is not None, "names are added while the index is built"
             spelling = keys.get(name)
             if spelling is None:
                 spelling = keys[name] = len(self.distinct_names)
                 self.distinct_names.append(name)
+                for token in set(name.split()):
+                    postings = self._postings.get(token)
+                    if postings is None:
+                        postings = self._postings[token] = array("i")
+                    postings.append(spelling)
             self.names.append(self.distinct_names[spelling])  # one string object per spelling
             self.name_key.append(spelling)
             self.name_owner.append(at)
-            for token in set(name.split()):
-                postings = self._postings.get(token)
-                if postings is None:
-                    postings = self._postings[token] = array("i")
-                postings.append(index)
         email = normalise_email(record.get("email"))
         if email and email not in self.emails:
             local = email.partition("@")[0]
@@ -226,8 +241,12 @@ class SearchIndex:
                     for gid in _owners(self.phones[number]):
                         hit(gid, 90.0, f"phone: +{number}")
 
-    def _vocabulary_for(self, word: str) -> set[str]:
-        """Index words a query word may stand for: itself, near spellings, continuations."""
+    def _vocabulary_for(self, word: str) -> tuple[str, ...]:
+        """Index words a query word may stand for: itself, near spellings, continuations
+        (remembered: the index never changes, and common words are asked again and again)."""
+        known = self._vocab_cache.get(word)
+        if known is not None:
+            return known
         found = {word} if word in self._postings else set()
         for match, _, _ in process.extract(
             word, self.vocabulary, scorer=fuzz.ratio, limit=_VOCAB_MATCHES, score_cutoff=70
@@ -239,74 +258,98 @@ class SearchIndex:
                 if not candidate.startswith(word):
                     break
                 found.add(candidate)
-        return found
+        if len(self._vocab_cache) >= _VOCAB_CACHE:
+            self._vocab_cache.clear()  # rare: start again rather than track recency
+        result = self._vocab_cache[word] = tuple(sorted(found))
+        return result
 
-    def candidates(self, folded: str) -> np.ndarray[Any, np.dtype[np.int32]]:
-        """Positions of the names sharing a (near) word with the query, most shared first."""
-        size = len(self.names)
+    def shared_words(self, folded: str) -> np.ndarray[Any, np.dtype[np.uint16]] | None:
+        """Per spelling, how many words of the query it shares (a word counts once, through
+        any of its near tokens); None when no query word is in the vocabulary."""
         shared: np.ndarray[Any, np.dtype[np.uint16]] | None = None
         for word in dict.fromkeys(folded.split()):
             tokens = self._vocabulary_for(word)
             if not tokens:
                 continue
-            seen = np.zeros(size, dtype=np.bool_)  # a word counts once per name
+            seen = np.zeros(len(self.distinct_names), dtype=np.bool_)
             for token in tokens:
                 seen[np.frombuffer(self._postings[token], dtype=np.int32)] = True
             if shared is None:
                 shared = seen.view(np.uint8).astype(np.uint16)
             else:
                 np.add(shared, seen, out=shared, casting="unsafe")
+        return shared
+
+    def _positions(
+        self, spellings: np.ndarray[Any, np.dtype[np.intp]]
+    ) -> tuple[np.ndarray[Any, np.dtype[np.int32]], np.ndarray[Any, np.dtype[np.intp]]]:
+        """The name positions of `spellings` (each spelling's ascending), and for each the
+        place in `spellings` of its spelling."""
+        starts = self._start[spellings]
+        lengths = self._start[spellings + 1] - starts
+        place = np.repeat(np.arange(len(spellings)), lengths)
+        within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return self._by_spelling[starts[place] + within], place
+
+    def candidates(
+        self, folded: str
+    ) -> tuple[np.ndarray[Any, np.dtype[np.intp]], np.ndarray[Any, np.dtype[np.uint16]], int, int]:
+        """The spellings whose names are candidates, and how the candidates are ordered.
+
+        Candidates are the names sharing a (near) word with the query; past MAX_CANDIDATES
+        those sharing most words, and within a count the first by position. Returns the
+        candidate spellings (ascending), each one's shared-word count, the `boundary` count
+        whose names are taken only up to position `last` (0 and -1 when every name of the
+        spellings is a candidate, and then the candidates' order is by position; else by
+        count descending, then position)."""
+        shared = self.shared_words(folded)
         if shared is None:
-            return np.empty(0, dtype=np.int32)
-        every = np.flatnonzero(shared)
-        if len(every) <= MAX_CANDIDATES:
-            return every.astype(np.int32)
-        # most shared words first, by position within a count (as a stable sort would)
-        counts = shared[every]
-        picked: list[np.ndarray[Any, np.dtype[np.intp]]] = []
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.uint16), 0, -1
+        spellings = np.flatnonzero(shared)
+        counts = shared[spellings]
+        sizes = self._start[spellings + 1] - self._start[spellings]
+        if int(sizes.sum()) <= MAX_CANDIDATES:
+            return spellings, counts, 0, -1
         room = MAX_CANDIDATES
         for count in range(int(counts.max()), 0, -1):
-            if room <= 0:
-                break
-            found = every[counts == count][:room]
-            picked.append(found)
-            room -= len(found)
-        return np.concatenate(picked).astype(np.int32, copy=False)
-
-    def _distinct(
-        self, picked: np.ndarray[Any, np.dtype[np.int32]]
-    ) -> tuple[list[str], np.ndarray[Any, np.dtype[np.intp]]]:
-        """The distinct spellings among the names at `picked`, and for each name its
-        spelling's place in that list."""
-        keys = np.frombuffer(self.name_key, dtype=np.int32)[picked]
-        places = np.arange(len(keys))
-        # one representative position per spelling (whichever write lands: any one will do),
-        # in scratch arrays read only where just written, so never initialised
-        first = np.empty(len(self.distinct_names), dtype=np.intp)
-        first[keys] = places
-        spellings = np.sort(keys[first[keys] == places])  # in memory order: fewer cache misses
-        ordinal = np.empty(len(self.distinct_names), dtype=np.intp)
-        ordinal[spellings] = np.arange(len(spellings))
-        names = [self.distinct_names[k] for k in spellings.tolist()]
-        return names, ordinal[keys]
+            at = counts == count
+            names = int(sizes[at].sum())
+            if names < room:
+                room -= names
+                continue
+            # the boundary count: its first `room` names by position, so the spellings of
+            # those (a spelling's first name is its smallest position)
+            positions, _ = self._positions(spellings[at])
+            last = int(np.partition(positions, room - 1)[room - 1])
+            first = self._by_spelling[self._start[spellings]]
+            keep = (counts > count) | (at & (first <= last))
+            return spellings[keep], counts[keep], count, last
+        return spellings, counts, 0, -1  # pragma: no cover - the sizes sum past the cap
 
     def _names(self, folded: str, cap: int, hit: Callable[[str, float, str], None]) -> None:
-        picked = self.candidates(folded)
-        if not len(picked):
+        spellings, counts, boundary, last = self.candidates(folded)
+        if not len(spellings):
             return
-        # each distinct spelling scored once, then the best `limit` candidates in the order
-        # process.extract over every candidate gives (score descending, then position)
-        spellings, inverse = self._distinct(picked)
+        # each distinct spelling scored once; then the names of those that score, the best
+        # `limit` in the order process.extract over every candidate name gives (score
+        # descending, then candidate order)
         scores = process.cdist(
             [folded],
-            spellings,
+            self._spellings[spellings].tolist(),
             scorer=fuzz.WRatio,  # token order, partial names and typos
             score_cutoff=75,
             dtype=np.float64,
-        )[0][inverse]
-        kept = np.flatnonzero(scores >= 75)
-        best = kept[np.argsort(-scores[kept], kind="stable")[: max(cap * 5, 100)]]
-        for i in best.tolist():
-            at = int(picked[i])
+        )[0]
+        scored = np.flatnonzero(scores >= 75)
+        positions, place = self._positions(spellings[scored])
+        score, count = scores[scored][place], counts[scored][place]
+        if boundary:  # capped: at the boundary count only names up to `last` were candidates
+            inside = (count != boundary) | (positions <= last)
+            positions, score, count = positions[inside], score[inside], count[inside]
+            order = np.lexsort((positions, -count.astype(np.int32), -score))
+        else:
+            order = np.lexsort((positions, -score))
+        for i in order[: max(cap * 5, 100)].tolist():
+            at = int(positions[i])
             owner = self.golden_ids[self.name_owner[at]]
-            hit(owner, float(scores[i]), f"name: {self.names[at]}")
+            hit(owner, float(score[i]), f"name: {self.names[at]}")

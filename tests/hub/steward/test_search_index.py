@@ -1,6 +1,7 @@
-"""The name search of the index scores each distinct spelling once and counts shared words
-without sorting: its hits must be exactly those of scoring every candidate name with
-process.extract (the reference below), in the same order, capped or not."""
+"""The name search of the index works on distinct spellings (postings, shared-word counts and
+scores per spelling, expanded to names only where they score): its hits must be exactly
+those of scoring every candidate name with process.extract (the reference below), in the
+same order, capped or not, and it must score exactly the candidates' spellings."""
 
 from __future__ import annotations
 
@@ -31,18 +32,16 @@ QUERIES = [
 
 
 def reference_candidates(index: SearchIndex, folded: str, cap: int) -> Any:
-    per_word = []
-    for word in dict.fromkeys(folded.split()):
-        lists = [
-            np.frombuffer(index._postings[t], dtype=np.int32) for t in index._vocabulary_for(word)
-        ]
-        if lists:
-            per_word.append(np.unique(np.concatenate(lists)))
-    if not per_word:
-        return np.empty(0, dtype=np.int32)
-    names, shared = np.unique(np.concatenate(per_word), return_counts=True)
+    """Positions of the names sharing most query words (through each word's vocabulary
+    matches), counted name by name from the names' own words — not from the index's
+    postings — and past `cap` the most shared first, by position within a count."""
+    per_word = [set(index._vocabulary_for(word)) for word in dict.fromkeys(folded.split())]
+    shared = np.array(
+        [sum(bool(tokens & set(name.split())) for tokens in per_word) for name in index.names]
+    )
+    names = np.flatnonzero(shared)
     if len(names) > cap:
-        names = names[np.argsort(-shared, kind="stable")[:cap]]
+        names = names[np.argsort(-shared[names], kind="stable")[:cap]]
     return names
 
 
@@ -75,6 +74,8 @@ def test_name_hits_equal_scoring_every_candidate(
         hits: list[Any] = []
         index._names(folded, rank_cap, lambda *hit: hits.append(hit))
         assert hits == reference_hits(index, folded, cap, max(rank_cap * 5, 100)), query
-        assert len(index.candidates(folded)) <= cap
+        spellings = index.candidates(folded)[0]
+        expected = reference_candidates(index, folded, cap)
+        assert sorted(spellings.tolist()) == sorted({index.name_key[i] for i in expected}), query
         matched += bool(hits)
     assert matched >= len(QUERIES) // 2, "the table exercises real matches"
