@@ -2,10 +2,13 @@
 
 Pairs come from `crmhub resolve` (between the two thresholds). The queue puts first what a
 decision changes most: uncertainty (a score near 0.5) times the records it would join or
-keep apart. A decision is stored append-only, applied at once (match merges the two golden
-records; not-a-match separates them when they share one) and becomes a constraint for every
-later resolution. A decided pair is not asked again unless either record's identifying
-data changes.
+keep apart (`order="impact"`, the default). `order="informative"` puts first what teaches
+the model most (`identity.active`): the pair whose answer moves the belief about the most
+other open pairs of its cell (the same comparison levels and term-frequency band of the
+weights), less for cells stewards have already answered in. A decision is stored
+append-only, applied at once (match merges the two golden records; not-a-match separates
+them when they share one) and becomes a constraint for every later resolution. A decided
+pair is not asked again unless either record's identifying data changes.
 
 The whole ordered queue is computed once per change of the store, not per page: it is
 cached per engine and filter under a change marker read in one statement (maxima of indexed
@@ -28,6 +31,7 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -42,11 +46,13 @@ from hub.store.tables import (
     customer_records,
     match_candidates,
 )
+from identity.active import cells_of_weights, informative_order
 from identity.survivorship import GOLDEN_FIELDS, survive
 
 __all__ = [
     "DECISIONS",
     "DECISION_WORDS",
+    "QUEUE_ORDERS",
     "QueueFilter",
     "Recorded",
     "cached_queue",
@@ -74,15 +80,27 @@ _STATUS_AFTER: dict[str, str] = {
 }
 
 
+QUEUE_ORDERS = ("impact", "informative")  # uncertainty x records affected | teaches most
+
+
 @dataclass(frozen=True, kw_only=True)
 class QueueFilter:
-    """Which review items to show: by source, score band, entity kind and status."""
+    """Which review items to show: by source, score band, entity kind and status; and in
+    which order (`QUEUE_ORDERS`)."""
 
     source: str | None = None
     min_score: float | None = None
     max_score: float | None = None
     kind: str | None = None
     status: str = CandidateStatus.OPEN  # open | unsure
+    order: str = "impact"
+
+    def __post_init__(self) -> None:
+        if self.order not in QUEUE_ORDERS:
+            raise InvalidInput(
+                f"review queue order {self.order!r} is unknown: use one of "
+                + ", ".join(QUEUE_ORDERS)
+            )
 
 
 def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
@@ -242,6 +260,7 @@ def _ordered_pairs(conn: Connection, flt: QueueFilter) -> list[dict[str, Any]]:
     keys |= {(r.right_source, r.right_source_id) for r in rows}
     owner, sizes, kinds = _context(conn, keys)
     items = []
+    weights: dict[int, dict[str, float]] = {}
     for row in rows:
         left, right = (row.left_source, row.left_source_id), (row.right_source, row.right_source_id)
         gl, gr = owner.get(left), owner.get(right)
@@ -253,6 +272,7 @@ def _ordered_pairs(conn: Connection, flt: QueueFilter) -> list[dict[str, Any]]:
             continue  # already one customer (a steward merged them): nothing left to decide
         uncertainty = 1.0 - abs(2.0 * row.score - 1.0)
         affected = sizes[gl] + (sizes[gr] if gr != gl else 0)
+        weights[row.id] = _bits(row.weights)
         items.append(
             {
                 "id": row.id,
@@ -276,8 +296,43 @@ def _ordered_pairs(conn: Connection, flt: QueueFilter) -> list[dict[str, Any]]:
                 "priority": round(uncertainty * affected, 4),
             }
         )
+    if flt.order == "informative":
+        _teaching_first(conn, items, [weights[i["id"]] for i in items])
     items.sort(key=lambda i: (-i["priority"], i["id"]))
     return items
+
+
+def _bits(stored: Any) -> dict[str, float]:
+    """A pair's stored weights as {comparison: bits} ({weight, level} or bare bits)."""
+    return {
+        name: float(w["weight"] if isinstance(w, dict) else w)
+        for name, w in (stored or {}).items()
+        if (w["weight"] if isinstance(w, dict) else w) is not None
+    }
+
+
+def _teaching_first(
+    conn: Connection, items: list[dict[str, Any]], weights: list[dict[str, float]]
+) -> None:
+    """Re-prioritise `items` by what an answer teaches (`identity.active`): each pair's
+    cell is its comparisons' weight bands; decided pairs count as answers in their cell.
+    The model re-estimated after a decision already believes what it was told, so a
+    decided pair counts at its score. Ties keep the impact order."""
+    m = match_candidates.c
+    decided = conn.execute(
+        sa.select(m.score, m.weights).where(m.status == CandidateStatus.DECIDED)
+    ).all()
+    rows = weights + [_bits(r.weights) for r in decided]
+    cell = cells_of_weights(rows)
+    probability = np.array([i["score"] for i in items] + [r.score for r in decided], dtype=float)
+    answers = np.full(probability.size, np.nan)
+    answers[len(items) :] = probability[len(items) :]
+    order, value = informative_order(probability, cell, answers)
+    for position, v in zip(order.tolist(), value.tolist(), strict=True):
+        item = items[position]
+        item["impact"] = item["priority"]
+        item["priority"] = round(v, 4)
+    items.sort(key=lambda i: (-i["priority"], -i["impact"], i["id"]))
 
 
 def candidate_row(conn: Connection, candidate_id: int) -> Any:
