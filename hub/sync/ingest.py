@@ -10,10 +10,8 @@ recognised by their content hash: nothing is lost and nothing duplicated.
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -21,43 +19,22 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 
 from connectors.errors import ERROR_PROPERTY  # built-in taps flag unreadable rows with it
-from hub.store.database import JSONText, Store, canonical_json, save_state
-from hub.sync.mapping import Mapper, MappingError
-from hub.sync.validation import RecordValidator, compile_schema
-from hub.sync.writes import (
-    IncomingRecord,
-    QuarantinedRecord,
-    WriteCounts,
-    mark_missing_deleted,
-    write_batch,
-)
+from hub.store.database import Store
+from hub.sync.prepare import StreamInfo, raw_text
+from hub.sync.writer_process import Batch, StreamSpec, ThreadWriter, WriterProcess
+from hub.sync.writes import QuarantinedRecord, WriteCounts, mark_missing_deleted
 from schemas.config import ConnectorConfig, StreamConfig
 
 __all__ = ["Ingestor", "StreamInfo"]
 
 log = logging.getLogger(__name__)
 
-_MAX_RAW = 100_000
-# a buffered record: its stream, that stream's SCHEMA as it stood, the record
-_Buffered = tuple[str, "StreamInfo", dict[str, Any]]
 _T = TypeVar("_T")
 
 
-@dataclass
-class StreamInfo:
-    """What the tap told us about one stream in its SCHEMA message."""
-
-    key_properties: list[str]
-    full_table: bool
-    validator: RecordValidator
-    mapper: Mapper
-    records: int = 0
-    metadata_keys: frozenset[str] = frozenset()  # Singer `_sdc_*` columns: not content
-
-
-def _raw_text(record: Any) -> str:
-    text = canonical_json(record).decode()
-    return text if len(text) <= _MAX_RAW else text[:_MAX_RAW] + "…(truncated)"
+def _in_memory(store: Store) -> bool:
+    url = store.engine.url
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 @dataclass
@@ -73,11 +50,14 @@ class Ingestor:
     counts: WriteCounts = field(default_factory=WriteCounts)
     streams: dict[str, StreamInfo] = field(default_factory=dict)
     state: dict[str, Any] | None = None
-    _records: list[_Buffered] = field(default_factory=list)  # mapped when flushed
+    # the buffered records of each SCHEMA (by its serial): checked and mapped by the writer
+    _groups: dict[int, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    _buffered: int = 0
+    _specs: dict[str, StreamSpec] = field(default_factory=dict)  # each stream's newest SCHEMA
+    _serial: int = 0
     _bad: list[QuarantinedRecord] = field(default_factory=list)
     _pending_state: bool = False
-    _writer: ThreadPoolExecutor | None = None  # commits batches while the tap reads on
-    _inflight: Future[WriteCounts] | None = None
+    _writer: ThreadWriter | WriterProcess | None = None  # commits while the tap reads on
     _warned: set[str] = field(default_factory=set)
 
     # -- Singer messages -------------------------------------------------------------------
@@ -91,15 +71,20 @@ class Ingestor:
         full_refresh: bool = False,
     ) -> None:
         config = self.connector.streams.get(stream, StreamConfig())
-        self.streams[stream] = StreamInfo(
+        self._serial += 1
+        spec = StreamSpec(
+            serial=self._serial,
+            stream=stream,
+            schema=schema,
             key_properties=list(key_properties or []),
             full_table=full_refresh or not bookmark_properties,
-            validator=compile_schema(schema),
-            mapper=Mapper(self.connector.name, config),
-            metadata_keys=frozenset(
-                k for k in schema.get("properties", {}) if k.startswith("_sdc_")
-            ),
+            config=config,
         )
+        info = spec.info(self.connector.name)
+        self.streams[stream] = info
+        self._specs[stream] = spec
+        if self._writer is not None:
+            self._writer.add_stream(spec, info)
 
     def record(self, stream: str, record: dict[str, Any]) -> None:
         self.counts.read += 1
@@ -109,7 +94,7 @@ class Ingestor:
         else:
             info.records += 1
             self._take(stream, info, record)
-        if len(self._records) + len(self._bad) >= self.batch_size:
+        if self._buffered + len(self._bad) >= self.batch_size:
             self._submit()
 
     def set_state(self, value: dict[str, Any]) -> None:
@@ -138,74 +123,12 @@ class Ingestor:
             location = error.get("location") if isinstance(error, dict) else None
             self._quarantine(stream, source_id, "parse", reason, raw or record, location)
             return
-        self._records.append((stream, info, record))  # checked and mapped when flushed
-
-    def _prepared(self) -> list[IncomingRecord]:
-        """The buffered records, checked against their schema, keyed, hashed and mapped a
-        stream's batch at a time (validation and mapping column by column where the values
-        allow: hub.sync.validation, hub.sync.columnar); a record that fails a step is
-        quarantined with the step's reason (one that does not map keeps its raw version)."""
-        batches: dict[int, tuple[str, StreamInfo, list[dict[str, Any]]]] = {}
-        for stream, info, record in self._records:  # by the SCHEMA each record came under
-            batches.setdefault(id(info), (stream, info, []))[2].append(record)
-        incoming: list[IncomingRecord] = []
-        for stream, info, records in batches.values():
-            keyed = self._keyed(stream, info, records)
-            mapper = info.mapper
-            rows = mapper.map_many([k[3] for k in keyed], [k[0] for k in keyed])
-            for (source_id, payload, content_hash, record), row in zip(keyed, rows, strict=True):
-                if isinstance(row, MappingError):
-                    self._quarantine(stream, source_id, "mapping", str(row), record)
-                    row = None
-                incoming.append(
-                    IncomingRecord(
-                        stream=stream,
-                        source_id=source_id,
-                        payload=payload,
-                        content_hash=content_hash,
-                        mapping_hash=mapper.fingerprint,
-                        entity=mapper.entity,
-                        canonical=row,
-                    )
-                )
-        return incoming
-
-    def _keyed(
-        self, stream: str, info: StreamInfo, records: list[dict[str, Any]]
-    ) -> list[tuple[str, Any, str, dict[str, Any]]]:
-        """(source id, payload, content hash, record) of each valid record with an id."""
-        reasons = info.validator.reasons(records)
-        if info.validator.problem is not None:
-            self._warn(stream, info.validator.problem)
-        keys = info.key_properties
-        keyed = []
-        for record, invalid in zip(records, reasons, strict=True):
-            key_values = [record.get(k) for k in keys]
-            source_id = (
-                "|".join(str(v) for v in key_values) if keys and None not in key_values else None
-            )
-            if invalid is not None:
-                self._quarantine(stream, source_id, "schema", invalid, record)
-                continue
-            if info.metadata_keys:  # Singer `_sdc_*` extraction metadata is not content
-                content = canonical_json(
-                    {k: v for k, v in record.items() if k not in info.metadata_keys}
-                )
-                payload: Any = record
-            else:
-                content = canonical_json(record)
-                payload = JSONText(content.decode())  # serialised once, for hash and store
-            content_hash = hashlib.sha256(content).hexdigest()
-            if not keys:
-                source_id = content_hash  # streams without keys: a record is its content
-            if source_id is None:
-                missing = ", ".join(k for k, v in zip(keys, key_values, strict=True) if v is None)
-                self._quarantine(
-                    stream, None, "identity", f"missing id ({missing} is null)", record
-                )
-                continue
-            keyed.append((source_id, payload, content_hash, record))
-        return keyed
+        serial = self._specs[stream].serial
+        group = self._groups.get(serial)
+        if group is None:
+            group = self._groups[serial] = (stream, [])
+        group[1].append(record)  # checked and mapped by the writer
+        self._buffered += 1
 
     def _warn(self, stream: str, problem: str) -> None:
         """Say once per stream why its records are taken without (full) validation."""
@@ -222,7 +145,7 @@ class Ingestor:
         raw: Any,
         location: str | None = None,
     ) -> None:
-        text = raw if isinstance(raw, str) else _raw_text(raw)
+        text = raw if isinstance(raw, str) else raw_text(raw)
         self._bad.append(QuarantinedRecord(stream, source_id, stage, reason, location, text))
 
     def flush(self) -> None:
@@ -233,45 +156,44 @@ class Ingestor:
 
     def _submit(self) -> None:
         """Hand the buffered records (and the newest state) to the writer as one transaction
-        and return: the database works on it while the tap sends the next batch. One batch
-        is in flight at a time, committed in order; the state goes with its records."""
-        if not self._records and not self._bad and not self._pending_state:
+        and return: the writer checks, maps and commits them while the tap sends the next
+        batch. One batch is in flight at a time, committed in order; the state goes with its
+        records."""
+        if not self._buffered and not self._bad and not self._pending_state:
             return
-        full_table = frozenset(s for s, i in self.streams.items() if i.full_table)
-        source, run_id = self.connector.name, self.run_id
-        records, bad = self._prepared(), self._bad
-        state = self.state if self._pending_state else None
-        self._records, self._bad, self._pending_state = [], [], False
-
-        def write(conn: Connection) -> WriteCounts:
-            counts = write_batch(
-                conn,
-                source=source,
-                run_id=run_id,
-                records=records,
-                quarantined=bad,
-                full_table_streams=full_table,
-            )
-            if state is not None:
-                save_state(conn, source, state, run_id)
-            return counts
-
+        batch = Batch(
+            groups=[
+                (stream, serial, records) for serial, (stream, records) in self._groups.items()
+            ],
+            quarantined=self._bad,
+            state=self.state if self._pending_state else None,
+            full_table=frozenset(s for s, i in self.streams.items() if i.full_table),
+        )
+        self._groups, self._buffered, self._bad, self._pending_state = {}, 0, [], False
         self._drain()
-        if self.connection is not None:  # a dry run's one outer transaction: this thread
-            self._done(self._in_transaction(write))
-            return
+        self._started_writer().submit(batch)
+        if self.connection is not None:  # a dry run writes in this thread: done already
+            self._drain()
+
+    def _started_writer(self) -> ThreadWriter | WriterProcess:
         if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"crmhub-write-{source}")
-        self._inflight = self._writer.submit(self._in_transaction, write)
+            source = self.connector.name
+            if self.connection is not None or _in_memory(self.store):
+                self._writer = ThreadWriter(self.store, source, self.run_id, self.connection)
+            else:
+                self._writer = WriterProcess(self.store, source, self.run_id)
+            for stream, spec in self._specs.items():
+                self._writer.add_stream(spec, self.streams[stream])
+        return self._writer
 
     def _drain(self) -> None:
         """Wait for the batch in flight; its failure is raised here, in the caller's thread."""
-        inflight, self._inflight = self._inflight, None
-        if inflight is not None:
-            self._done(inflight.result())
-
-    def _done(self, counts: WriteCounts) -> None:
-        self.counts.add(counts)
+        outcome = self._writer.result() if self._writer is not None else None
+        if outcome is None:
+            return
+        for stream, problem in outcome.problems:
+            self._warn(stream, problem)
+        self.counts.add(outcome.counts)
         if self.on_progress is not None:
             self.on_progress(self.counts)
 
@@ -298,7 +220,7 @@ class Ingestor:
 
     def _close_writer(self) -> None:
         if self._writer is not None:
-            self._writer.shutdown(wait=True)
+            self._writer.close()
             self._writer = None
 
     def _mark_deleted(self, stream: str, conn: Connection) -> int:

@@ -1,0 +1,142 @@
+"""Turning one stream's batch of records into rows to store: checked, keyed, hashed, mapped.
+
+A batch is checked against its stream's SCHEMA, each record keyed by the stream's key
+properties and hashed over its content, then mapped to the canonical model — column by
+column where the values allow (`hub.sync.column_check`, `hub.sync.columnar`). A record that
+fails a step is quarantined with that step's reason; one that does not map keeps its raw
+version. The work is a pure function of the batch, so it runs wherever the batch is written
+(the sync's writer process, or the caller's thread in a dry run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.store.database import JSONText, canonical_json
+from hub.sync.mapping import Mapper, MappingError
+from hub.sync.validation import RecordValidator, compile_schema
+from hub.sync.writes import IncomingRecord, QuarantinedRecord
+from schemas.config import StreamConfig
+
+__all__ = ["Prepared", "StreamInfo", "prepare", "raw_text", "stream_info"]
+
+_MAX_RAW = 100_000
+
+
+@dataclass
+class StreamInfo:
+    """What the tap told us about one stream in its SCHEMA message."""
+
+    key_properties: list[str]
+    full_table: bool
+    validator: RecordValidator
+    mapper: Mapper
+    records: int = 0
+    metadata_keys: frozenset[str] = frozenset()  # Singer `_sdc_*` columns: not content
+
+
+def stream_info(
+    source: str,
+    config: StreamConfig,
+    schema: dict[str, Any],
+    key_properties: list[str],
+    *,
+    full_table: bool,
+) -> StreamInfo:
+    """A stream's validator and mapper, from its SCHEMA message and hub.yaml's settings."""
+    return StreamInfo(
+        key_properties=list(key_properties),
+        full_table=full_table,
+        validator=compile_schema(schema),
+        mapper=Mapper(source, config),
+        metadata_keys=frozenset(k for k in schema.get("properties", {}) if k.startswith("_sdc_")),
+    )
+
+
+@dataclass
+class Prepared:
+    """A prepared batch: the rows to store, the records refused, and why some records were
+    taken without (full) validation (stream, problem)."""
+
+    incoming: list[IncomingRecord] = field(default_factory=list)
+    quarantined: list[QuarantinedRecord] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def raw_text(record: Any) -> str:
+    """A record as the quarantine keeps it: canonical JSON, cut at 100,000 characters."""
+    text = canonical_json(record).decode()
+    return text if len(text) <= _MAX_RAW else text[:_MAX_RAW] + "…(truncated)"
+
+
+def prepare(
+    stream: str, info: StreamInfo, records: Sequence[dict[str, Any]], into: Prepared
+) -> None:
+    """Check, key, hash and map one stream's records (all under the same SCHEMA) into `into`."""
+    keyed = _keyed(stream, info, records, into)
+    mapper = info.mapper
+    rows = mapper.map_many([k[3] for k in keyed], [k[0] for k in keyed])
+    append = into.incoming.append
+    for (source_id, payload, content_hash, record), row in zip(keyed, rows, strict=True):
+        if isinstance(row, MappingError):
+            _quarantine(into, stream, source_id, "mapping", str(row), record)
+            row = None
+        append(
+            IncomingRecord(
+                stream=stream,
+                source_id=source_id,
+                payload=payload,
+                content_hash=content_hash,
+                mapping_hash=mapper.fingerprint,
+                entity=mapper.entity,
+                canonical=row,
+            )
+        )
+
+
+def _keyed(
+    stream: str, info: StreamInfo, records: Sequence[dict[str, Any]], into: Prepared
+) -> list[tuple[str, Any, str, dict[str, Any]]]:
+    """(source id, payload, content hash, record) of each valid record with an id."""
+    reasons = info.validator.reasons(records)
+    if info.validator.problem is not None:
+        into.problems.append((stream, info.validator.problem))
+    keys = info.key_properties
+    keyed = []
+    sha256 = hashlib.sha256
+    for record, invalid in zip(records, reasons, strict=True):
+        key_values = [record.get(k) for k in keys]
+        source_id = (
+            "|".join(str(v) for v in key_values) if keys and None not in key_values else None
+        )
+        if invalid is not None:
+            _quarantine(into, stream, source_id, "schema", invalid, record)
+            continue
+        if info.metadata_keys:  # Singer `_sdc_*` extraction metadata is not content
+            content = canonical_json(
+                {k: v for k, v in record.items() if k not in info.metadata_keys}
+            )
+            payload: Any = record
+        else:
+            content = canonical_json(record)
+            payload = JSONText(content.decode())  # serialised once, for hash and store
+        content_hash = sha256(content).hexdigest()
+        if not keys:
+            source_id = content_hash  # streams without keys: a record is its content
+        if source_id is None:
+            missing = ", ".join(k for k, v in zip(keys, key_values, strict=True) if v is None)
+            _quarantine(into, stream, None, "identity", f"missing id ({missing} is null)", record)
+            continue
+        keyed.append((source_id, payload, content_hash, record))
+    return keyed
+
+
+def _quarantine(
+    into: Prepared, stream: str, source_id: str | None, stage: str, reason: str, raw: Any
+) -> None:
+    into.quarantined.append(
+        QuarantinedRecord(stream, source_id, stage, reason, None, raw_text(raw))
+    )

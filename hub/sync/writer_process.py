@@ -1,0 +1,265 @@
+"""The sync's writer: checking, keying, hashing, mapping and committing batches in a process of
+its own, so that the tap reading the source and the writer never wait for one interpreter.
+
+The tap's side hands over a batch as it arrived (the records of each stream, the records
+already refused, the newest STATE) and reads on; the writer prepares the batch
+(`hub.sync.prepare`) and commits its rows and that STATE in one transaction, so a sync
+killed at any point resumes from the last committed state exactly as before. One batch is
+in flight: the next is handed over only when the writer has answered for the last one, and
+its failure is raised on the tap's side with the writer's error.
+
+The process is forked where the platform allows (it then starts in milliseconds with the
+modules already imported; it touches nothing of its parent but the arguments it was given
+and opens its own store connection) and spawned elsewhere. On Linux it is killed with its
+parent, so a `kill -9` of a sync leaves no writer committing behind it. It ignores Ctrl-C:
+the interrupted run's `abort()` still commits what the tap had sent, as before.
+
+A dry run (one outer transaction that is rolled back) and an in-memory SQLite store (which a
+second process cannot see) keep the writer as a thread of the sync's process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import pickle
+import signal
+import sys
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection as Pipe
+from multiprocessing.context import ForkContext, SpawnContext
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from hub.core.errors import SyncError
+from hub.store.database import Store, save_state
+from hub.sync.prepare import Prepared, StreamInfo, prepare, stream_info
+from hub.sync.writes import QuarantinedRecord, WriteCounts, write_batch
+from schemas.config import StreamConfig
+
+__all__ = ["Batch", "Outcome", "StreamSpec", "ThreadWriter", "WriterProcess", "commit_batch"]
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """What the writer needs to rebuild a stream's validator and mapper: its SCHEMA message
+    and hub.yaml's settings for it (`serial` tells two SCHEMAs of one stream apart)."""
+
+    serial: int
+    stream: str
+    schema: dict[str, Any]
+    key_properties: list[str]
+    full_table: bool
+    config: StreamConfig
+
+    def info(self, source: str) -> StreamInfo:
+        return stream_info(
+            source, self.config, self.schema, self.key_properties, full_table=self.full_table
+        )
+
+
+@dataclass
+class Batch:
+    """One unit of commit: each stream's records (by the SCHEMA they came under), the
+    records refused before preparation, and the STATE that covers them (if one arrived)."""
+
+    groups: list[tuple[str, int, list[dict[str, Any]]]]
+    quarantined: list[QuarantinedRecord]
+    state: dict[str, Any] | None
+    full_table: frozenset[str]
+
+
+@dataclass
+class Outcome:
+    """What committing a batch did, and why some of its records were taken unvalidated."""
+
+    counts: WriteCounts
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def commit_batch(
+    transaction: Any, source: str, run_id: int, batch: Batch, infos: dict[int, StreamInfo]
+) -> Outcome:
+    """Prepare a batch, then write it and its STATE in one transaction (`transaction()` is a
+    context manager giving the connection)."""
+    prepared = Prepared()
+    for stream, serial, records in batch.groups:
+        prepare(stream, infos[serial], records, prepared)
+    with transaction() as conn:
+        counts = write_batch(
+            conn,
+            source=source,
+            run_id=run_id,
+            records=prepared.incoming,
+            quarantined=[*batch.quarantined, *prepared.quarantined],
+            full_table_streams=batch.full_table,
+        )
+        if batch.state is not None:
+            save_state(conn, source, batch.state, run_id)
+    return Outcome(counts, prepared.problems)
+
+
+class ThreadWriter:
+    """The writer as a thread of this process (dry runs, in-memory stores): the batch is
+    prepared and committed while the tap reads on, one batch in flight."""
+
+    def __init__(self, store: Store, source: str, run_id: int, conn: Connection | None) -> None:
+        self._store, self._source, self._run_id, self._conn = store, source, run_id, conn
+        self._infos: dict[int, StreamInfo] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._inflight: Future[Outcome] | None = None
+
+    def add_stream(self, spec: StreamSpec, info: StreamInfo) -> None:
+        self._infos[spec.serial] = info
+
+    def submit(self, batch: Batch) -> None:
+        if self._conn is not None:  # a dry run's one outer transaction: in this thread
+            done: Future[Outcome] = Future()
+            done.set_result(self._commit(batch))  # a failure is raised here, at once
+            self._inflight = done
+            return
+        if self._pool is None:
+            name = f"crmhub-write-{self._source}"
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._inflight = self._pool.submit(self._commit, batch)
+
+    def _commit(self, batch: Batch) -> Outcome:
+        return commit_batch(self._transaction, self._source, self._run_id, batch, self._infos)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Any:
+        if self._conn is not None:
+            yield self._conn
+            return
+        with self._store.transaction() as conn:
+            yield conn
+
+    def result(self) -> Outcome | None:
+        inflight, self._inflight = self._inflight, None
+        return None if inflight is None else inflight.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+class WriterProcess:
+    """The writer in a child process, fed batches through a pipe (see the module docstring)."""
+
+    def __init__(self, store: Store, source: str, run_id: int) -> None:
+        self._source = source
+        context: ForkContext | SpawnContext = (
+            multiprocessing.get_context("fork")
+            if "fork" in multiprocessing.get_all_start_methods()
+            else multiprocessing.get_context("spawn")
+        )
+        ours, theirs = context.Pipe()
+        self._pipe: Pipe = ours
+        self._process = context.Process(
+            target=_serve,
+            args=(theirs, store.url, source, run_id, os.getpid()),
+            name=f"crmhub-write-{source}",
+            daemon=True,  # never outlives a sync that exits without closing it
+        )
+        self._process.start()
+        theirs.close()
+        self._waiting = False
+
+    def add_stream(self, spec: StreamSpec, info: StreamInfo) -> None:
+        self._send(spec)
+
+    def submit(self, batch: Batch) -> None:
+        self._send(batch)
+        self._waiting = True
+
+    def result(self) -> Outcome | None:
+        """The outcome of the batch in flight; its failure raised here, with the writer's
+        own error (and its traceback as a note)."""
+        if not self._waiting:
+            return None
+        self._waiting = False
+        try:
+            reply = self._pipe.recv()
+        except (EOFError, OSError):
+            raise self._died() from None
+        if isinstance(reply, Outcome):
+            return reply
+        error, trace = reply
+        error.add_note(f"in the writer process:\n{trace}")
+        raise error
+
+    def _send(self, message: Any) -> None:
+        try:
+            self._pipe.send(message)
+        except (BrokenPipeError, OSError):
+            raise self._died() from None
+
+    def _died(self) -> SyncError:
+        self._process.join(timeout=5)
+        code = self._process.exitcode
+        return SyncError(
+            self._source,
+            f"the writer process ended unexpectedly (exit code {code}); what it committed "
+            "stays, and the next sync resumes from there",
+        )
+
+    def close(self) -> None:
+        """Stop the writer after its last batch (any batch in flight is answered first)."""
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self._pipe.send(None)
+        self._process.join(timeout=60)
+        if self._process.is_alive():  # never expected: it was told to stop
+            self._process.kill()
+            self._process.join()
+        self._pipe.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: have the kernel kill this process when its parent dies (`kill -9` included)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before that took effect
+        os._exit(1)
+
+
+def _serve(pipe: Pipe, url: str, source: str, run_id: int, parent: int) -> None:
+    """The writer process: commit each batch received, answer with its outcome or error."""
+    _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    store = Store(url)
+    infos: dict[int, StreamInfo] = {}
+    try:
+        while True:
+            message = pipe.recv()
+            if message is None:
+                return
+            if isinstance(message, StreamSpec):
+                infos[message.serial] = message.info(source)
+                continue
+            try:
+                reply: Any = commit_batch(store.transaction, source, run_id, message, infos)
+            except Exception as exc:
+                reply = (_picklable(exc), traceback.format_exc())
+            pipe.send(reply)
+    except EOFError:  # the parent is gone
+        return
+    finally:
+        store.dispose()
+        pipe.close()
+
+
+def _picklable(error: Exception) -> Exception:
+    """The error itself when it survives the pipe, else a RuntimeError with its text."""
+    try:  # our own bytes, from the exception just raised: not untrusted data
+        pickle.loads(pickle.dumps(error))  # noqa: S301
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
