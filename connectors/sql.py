@@ -15,7 +15,7 @@ import base64
 import datetime as dt
 import decimal
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from operator import itemgetter
@@ -25,8 +25,11 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
+from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib import RecordMessage
 from singer_sdk.sql.connector import SQLToJSONSchema
 from sqlalchemy import exc as sa_exc
 
@@ -157,6 +160,7 @@ class SQLStream(Stream):
         self._url = url
         self._batch_size = batch_size
         self._key_sample: Any = None
+        self._plain_messages: bool | None = None  # decided at the first record
         with database_errors(config.name, url, "discovery"):
             self._source, properties = self._discover()
         keys = [*config.primary_keys, config.replication_key]
@@ -244,6 +248,42 @@ class SQLStream(Stream):
         if start is not None:
             statement = statement.where(source.c[key] >= self._bookmark_param(key, start))
         return statement.order_by(source.c[key], *by_primary_key)
+
+    # -- the record path: singer-sdk's per-record steps, skipped where they do nothing ---------
+    def _process_record(
+        self,
+        record: Record,
+        child_context: Context | None = None,
+        partition_context: Context | None = None,
+    ) -> None:
+        """Nothing to do for a stream without child streams or partitions (singer-sdk would
+        build and drop a child context per record)."""
+        if self.child_streams or partition_context:
+            super()._process_record(record, child_context, partition_context)
+
+    def _generate_record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
+        """The RECORD message of a row. When every property is selected and no stream map
+        is configured, singer-sdk's per-record steps (dropping deselected properties,
+        conforming types — off here, see TYPE_CONFORMANCE_LEVEL — and the identity map)
+        would each return the row unchanged: the message is made directly."""
+        if self._plain_messages is None:
+            maps = self.stream_maps
+            self._plain_messages = (
+                all(self.mask.values())
+                and len(maps) == 1
+                and type(maps[0]) is SameRecordTransform
+                and maps[0].stream_alias == self.name
+                and not (maps[0].flattening_options and maps[0].flattening_enabled)
+            )
+        if not self._plain_messages:
+            yield from super()._generate_record_messages(record)
+            return
+        yield RecordMessage(
+            stream=self.name,
+            record=record,
+            version=self._stream_version,
+            time_extracted=utc_now(),
+        )
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
         """Rows in key order, streamed in ``batch_size`` chunks."""
