@@ -10,9 +10,12 @@ per change. Each search reads a change marker in one statement of indexed maxima
 audit entry and steward action (every steward edit and engine merge or split writes one), the
 latest golden `updated_at` and crosswalk `assigned_at` (a resolve stamps every record it
 changes) and, on SQLite, the newest golden and crosswalk rowids. When it moved, the golden
-records changed since are found from those same columns and re-indexed into a small overlay
-index: the full index leaves them out of its answers, the overlay answers for them. Past
-`OVERLAY_LIMIT` changed records the whole index is rebuilt — at once for a small store (up
+records changed since are found from those same columns and indexed into a small overlay
+layer of their own: the full index leaves every changed record out of its answers, and each
+changed record is answered for by the newest layer that holds it. A refresh indexes only
+the records changed since the previous one (it re-indexed every record changed since the
+build, once per search after each edit); past `OVERLAY_LAYERS` layers they are folded into
+one. Past `OVERLAY_LIMIT` changed records the whole index is rebuilt — at once for a small store (up
 to `SYNC_REBUILD_LIMIT` golden records), else in a background thread while the old index and
 its overlay keep serving. Hits are read from the store, so records merged away meanwhile are
 already left out. A build never takes a second connection from the pool while a request holds
@@ -35,6 +38,7 @@ from hub.store.tables import audit_log, crosswalk, golden_records, steward_actio
 
 __all__ = [
     "MAX_TOTAL",
+    "OVERLAY_LAYERS",
     "OVERLAY_LIMIT",
     "SYNC_REBUILD_LIMIT",
     "IndexInfo",
@@ -49,6 +53,7 @@ __all__ = [
 MAX_TOTAL = 1000  # matches counted per query; more are reported as "1,000+"
 SYNC_REBUILD_LIMIT = 100_000  # golden records up to which a full rebuild runs in the request
 OVERLAY_LIMIT = 5_000  # changed golden records kept in the overlay before a full rebuild
+OVERLAY_LAYERS = 8  # overlay layers (one per refresh) before they are folded into one
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,27 +107,31 @@ class _Marker:
     crosswalk_row: int | None
 
 
+# an overlay layer: the index of some changed golden records, and which records it answers
+# for (those of them still active are in its index; the others are answered as gone)
+_Layer = tuple[SearchIndex, frozenset[str]]
+
+
 class _Slot:
-    """The index of one store: the full build, the overlay of records changed since, the
-    marker both are current to, and the background rebuild if one runs."""
+    """The index of one store: the full build, the overlay layers of records changed since
+    (oldest first), the marker they are current to, and the background rebuild if one runs."""
 
     def __init__(self) -> None:
         self.index: SearchIndex | None = None
-        self.overlay: SearchIndex | None = None
-        self.changed: frozenset[str] = frozenset()  # golden ids the overlay answers for
+        self.layers: tuple[_Layer, ...] = ()
+        self.changed: frozenset[str] = frozenset()  # golden ids the layers answer for
         self.marker: _Marker | None = None
         self.builds = 0
         self.build_seconds = 0.0
         self.rebuilding: threading.Thread | None = None
         self.lock = threading.Lock()  # one refresh or synchronous build at a time
-        self.view: tuple[SearchIndex, SearchIndex | None, frozenset[str]] | None = None
+        self.view: tuple[SearchIndex, tuple[_Layer, ...], frozenset[str]] | None = None
 
-    def serve(
-        self, index: SearchIndex, overlay: SearchIndex | None, changed: frozenset[str]
-    ) -> None:
+    def serve(self, index: SearchIndex, layers: tuple[_Layer, ...] = ()) -> None:
         """Swap in what searches read, as one tuple (a search never sees half a swap)."""
-        self.index, self.overlay, self.changed = index, overlay, changed
-        self.view = (index, overlay, changed)
+        changed = frozenset[str]().union(*(gids for _, gids in layers))
+        self.index, self.layers, self.changed = index, layers, changed
+        self.view = (index, layers, changed)
 
 
 _SLOTS: dict[str, _Slot] = {}
@@ -206,7 +215,7 @@ def _changed_since(conn: Connection, old: _Marker, new: _Marker) -> set[str] | N
 def _build(slot: _Slot, conn: Connection, marker: _Marker) -> None:
     """A full build on the caller's connection; the overlay starts empty."""
     started = time.perf_counter()
-    slot.serve(SearchIndex(conn), None, frozenset())
+    slot.serve(SearchIndex(conn))
     slot.marker = marker
     slot.builds += 1
     slot.build_seconds = time.perf_counter() - started
@@ -221,7 +230,7 @@ def _background(slot: _Slot, engine: Engine) -> None:
             marker = _marker(conn)
             index = SearchIndex(conn)
         with slot.lock:
-            slot.serve(index, None, frozenset())
+            slot.serve(index)
             slot.marker = marker
             slot.builds += 1
             slot.build_seconds = time.perf_counter() - started
@@ -241,9 +250,8 @@ def _refresh(slot: _Slot, conn: Connection, marker: _Marker) -> None:
     if slot.index is None or slot.marker is None:
         _build(slot, conn, marker)
         return
-    changed = _changed_since(conn, slot.marker, marker)
-    if changed is not None:
-        changed |= slot.changed
+    new = _changed_since(conn, slot.marker, marker)
+    changed = None if new is None else new | slot.changed
     if changed is None or len(changed) > OVERLAY_LIMIT:
         if slot.index.size <= SYNC_REBUILD_LIMIT:
             _build(slot, conn, marker)
@@ -251,7 +259,11 @@ def _refresh(slot: _Slot, conn: Connection, marker: _Marker) -> None:
         _start_rebuild(slot, conn.engine)  # meanwhile: the overlay as it is
         if changed is None:
             return
-    slot.serve(slot.index, SearchIndex(conn, only=changed) if changed else None, frozenset(changed))
+    if new:
+        layers = (*slot.layers, (SearchIndex(conn, only=new), frozenset(new)))
+        if len(layers) > OVERLAY_LAYERS:  # folded into one: a search ranks every layer
+            layers = ((SearchIndex(conn, only=changed), frozenset(changed)),)
+        slot.serve(slot.index, layers)
     slot.marker = marker
 
 
@@ -269,14 +281,17 @@ def _current(conn: Connection) -> _Slot:
 
 
 def _rank(slot: _Slot, query: str, cap: int) -> Ranked:
-    """The full index's matches minus the records it holds stale, plus the overlay's."""
+    """The full index's matches minus the records it holds stale, plus each layer's minus
+    the records a newer layer answers for."""
     assert slot.view is not None
-    index, overlay, changed = slot.view
+    index, layers, changed = slot.view
     if not changed:
         return index.rank(query, cap=cap)
     ranked = [r for r in index.rank(query, cap=cap + len(changed)) if r[0] not in changed]
-    if overlay is not None:
-        ranked += overlay.rank(query, cap=cap)
+    newer: set[str] = set()
+    for layer, gids in reversed(layers):
+        ranked += [r for r in layer.rank(query, cap=cap + len(newer)) if r[0] not in newer]
+        newer |= gids
     ranked.sort(key=lambda r: (-r[1], r[0]))
     return ranked[:cap]
 
