@@ -18,7 +18,7 @@ import argparse
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +29,20 @@ from rich.table import Table
 from benchmarks.identity import TruthRow, crm_generator, crm_webshop
 from benchmarks.identity.evaluate import Scores, scores_from_labels
 from identity import active
+from identity.backends.local import conflicting
+from identity.cluster import cluster
 from identity.resolve import Key, Resolution, Settings, resolve
 
 __all__ = [
     "DATASETS",
     "ORDERS",
+    "Ceilings",
     "Curve",
     "Decision",
     "Point",
     "Split",
     "active_questions",
+    "ceilings",
     "held_out_scores",
     "learning_curve",
     "main",
@@ -237,6 +241,96 @@ def _resolved(
     return run, time.perf_counter() - started
 
 
+@dataclass(frozen=True, kw_only=True)
+class Ceilings:
+    """Held-out F1 that steward decisions cannot pass, each measured on the unsupervised run
+    with the truth put in where the decisions could act (the same thresholds and clustering).
+    """
+
+    unsupervised: float
+    # every blocked candidate pair of the labelling half answered: all EM could learn
+    every_labelling_pair: float
+    # every review pair of the held-out half itself answered correctly (as constraints)
+    held_out_review_answered: float
+    # every candidate pair scored with the true match share of its cell (comparison levels x
+    # term-frequency band, `identity.active.cells`): the best any learner of per-cell odds
+    cell_calibrated: float
+    # every candidate pair's truth known: what blocking and clustering allow at all
+    every_pair_known: float
+
+
+def ceilings(
+    records: Sequence[Mapping[str, Any]],
+    truth: Sequence[TruthRow],
+    *,
+    seed: int = 1,
+    settings: Settings | None = None,
+) -> Ceilings:
+    """How far decisions could move the held-out half at most (see `Ceilings`)."""
+    settings = settings or Settings()
+    entity_of: dict[Key, str] = {(t.source, t.source_id): t.entity_id for t in truth}
+    split = split_entities([t.entity_id for t in truth], seed)
+    base, _ = _resolved(records, settings, ())
+    scored, n = base.scored, len(base.keys)
+    entity = np.array([entity_of[k] for k in base.keys], dtype=object)
+    same = entity[scored.left] == entity[scored.right]
+    against = conflicting(scored, base.model, settings.conflict_bits)
+
+    def held_f1(
+        probability: np.ndarray,
+        *,
+        against_: np.ndarray = against,
+        must: Sequence[tuple[int, int]] = (),
+        cannot: Sequence[tuple[int, int]] = (),
+    ) -> float:
+        clustering = cluster(
+            n,
+            scored.left,
+            scored.right,
+            probability,
+            upper=settings.upper,
+            lower=settings.lower,
+            must_link=must,
+            cannot_link=cannot,
+            against=against_,
+        )
+        run = replace(base, labels=clustering.labels)
+        return held_out_scores(run, entity_of, split.held_out).f1
+
+    in_half = np.array([e in split.labelling for e in entity], dtype=bool)
+    blocked = base.stats["candidate_pairs"]
+    bl, br = scored.left[:blocked], scored.right[:blocked]
+    labelling = np.flatnonzero(in_half[bl] & in_half[br])
+    everything = [
+        Decision(
+            left=base.keys[int(bl[i])],
+            right=base.keys[int(br[i])],
+            is_match=bool(same[i]),
+            probability=float(scored.probability[i]),
+        )
+        for i in labelling
+    ]
+    taught, _ = _resolved(records, settings, everything)
+    review = base.clustering.review
+    held_review = review[~in_half[scored.left[review]] & ~in_half[scored.right[review]]]
+    pairs = [(int(scored.left[i]), int(scored.right[i])) for i in held_review]
+    weights = scored.weights.astype(np.float64)
+    weights[scored.levels < 0] = np.nan
+    cell = active.cells(weights)
+    share = np.bincount(cell, weights=same) / np.bincount(cell)
+    return Ceilings(
+        unsupervised=held_out_scores(base, entity_of, split.held_out).f1,
+        every_labelling_pair=held_out_scores(taught, entity_of, split.held_out).f1,
+        held_out_review_answered=held_f1(
+            scored.probability,
+            must=[p for p, i in zip(pairs, held_review, strict=True) if same[i]],
+            cannot=[p for p, i in zip(pairs, held_review, strict=True) if not same[i]],
+        ),
+        cell_calibrated=held_f1(share[cell]),
+        every_pair_known=held_f1(same.astype(np.float64), against_=~same),
+    )
+
+
 def learning_curve(
     records: Sequence[Mapping[str, Any]],
     truth: Sequence[TruthRow],
@@ -388,6 +482,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--batch", type=int, default=50, help="active: answers per re-estimation")
     parser.add_argument("--seed", type=int, default=1, help="generator and split seed")
+    parser.add_argument(
+        "--ceilings",
+        action="store_true",
+        help="also measure how far decisions could move the held-out half at most",
+    )
     parser.add_argument("--json", type=Path, help="also write the curve here")
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 120))
@@ -403,9 +502,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     console.print(_table(curve))
     console.print(summary(curve))
+    written: dict[str, Any] = asdict(curve)
+    if args.ceilings:
+        limits = ceilings(records, truth, seed=args.seed)
+        written["ceilings"] = asdict(limits)
+        console.print(
+            "held-out F1 ceilings: "
+            + "; ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in asdict(limits).items())
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(asdict(curve), indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
         console.print(f"written {args.json}")
 
 
