@@ -14,12 +14,14 @@ records changed since are found from those same columns and indexed into a small
 layer of their own: the full index leaves every changed record out of its answers, and each
 changed record is answered for by the newest layer that holds it. A refresh indexes only
 the records changed since the previous one (it re-indexed every record changed since the
-build, once per search after each edit); past `OVERLAY_LAYERS` layers they are folded into
-one. Past `OVERLAY_LIMIT` changed records the whole index is rebuilt — at once for a small store (up
-to `SYNC_REBUILD_LIMIT` golden records), else in a background thread while the old index and
-its overlay keep serving. Hits are read from the store, so records merged away meanwhile are
-already left out. A build never takes a second connection from the pool while a request holds
-one (the request's own connection is used), so a burst of searches cannot starve the pool.
+build, once per search after each edit); a layer at least as large as the one before is
+folded into it, so there are about log2(changed) layers and a changed record is re-indexed
+about as often. Past `OVERLAY_LIMIT` changed records the whole index is rebuilt — at once
+for a small store (up to `SYNC_REBUILD_LIMIT` golden records), else in a background thread
+while the old index and its overlay keep serving. Hits are read from the store, so records
+merged away meanwhile are already left out. A build never takes a second connection from
+the pool while a request holds one (the request's own connection is used), so a burst of
+searches cannot starve the pool.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ from hub.store.tables import audit_log, crosswalk, golden_records, steward_actio
 
 __all__ = [
     "MAX_TOTAL",
-    "OVERLAY_LAYERS",
     "OVERLAY_LIMIT",
     "SYNC_REBUILD_LIMIT",
     "IndexInfo",
@@ -53,7 +54,6 @@ __all__ = [
 MAX_TOTAL = 1000  # matches counted per query; more are reported as "1,000+"
 SYNC_REBUILD_LIMIT = 100_000  # golden records up to which a full rebuild runs in the request
 OVERLAY_LIMIT = 5_000  # changed golden records kept in the overlay before a full rebuild
-OVERLAY_LAYERS = 8  # overlay layers (one per refresh) before they are folded into one
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +245,18 @@ def _start_rebuild(slot: _Slot, engine: Engine) -> None:
             slot.rebuilding.start()
 
 
+def _add_layer(
+    conn: Connection, layers: tuple[_Layer, ...], new: frozenset[str]
+) -> tuple[_Layer, ...]:
+    """The layers with one for `new` on top; while the top one is at least as large as the
+    one below, the two are indexed again as one (a binary counter: few layers to rank, and
+    each changed record re-indexed about log2(changed) times in all)."""
+    kept = list(layers)
+    while kept and len(kept[-1][1]) <= len(new):
+        new |= kept.pop()[1]
+    return (*kept, (SearchIndex(conn, only=new), new))
+
+
 def _refresh(slot: _Slot, conn: Connection, marker: _Marker) -> None:
     """Bring the slot to `marker` (the caller holds slot.lock)."""
     if slot.index is None or slot.marker is None:
@@ -260,10 +272,7 @@ def _refresh(slot: _Slot, conn: Connection, marker: _Marker) -> None:
         if changed is None:
             return
     if new:
-        layers = (*slot.layers, (SearchIndex(conn, only=new), frozenset(new)))
-        if len(layers) > OVERLAY_LAYERS:  # folded into one: a search ranks every layer
-            layers = ((SearchIndex(conn, only=changed), frozenset(changed)),)
-        slot.serve(slot.index, layers)
+        slot.serve(slot.index, _add_layer(conn, slot.layers, frozenset(new)))
     slot.marker = marker
 
 
