@@ -37,26 +37,39 @@ WEEK = 7.0
 def summarise(frame: pd.DataFrame, n_customers: int, as_of: pd.Timestamp) -> pd.DataFrame:
     """Per customer code: x, t_x, T (weeks), m (mean repeat-day value), n_days (purchase
     days). Customers without a purchase have n_days 0 and x, t_x, T, m 0."""
-    rows = frame.loc[frame["purchase"].to_numpy() & (frame["ts"] < as_of).to_numpy()]
-    day = (rows["ts"].array.asi8 // 86_400_000_000_000).astype(np.int64)
-    daily = (
-        pd.DataFrame({"code": rows["code"].to_numpy(), "day": day, "v": rows["value"].to_numpy()})
-        .groupby(["code", "day"], sort=True)["v"]
-        .sum()
-        .reset_index()
-    )
-    grouped = daily.groupby("code", sort=True)
-    first, last, n_days = grouped["day"].min(), grouped["day"].max(), grouped.size()
-    total = grouped["v"].sum()
-    first_value = daily.drop_duplicates("code", keep="first").set_index("code")["v"]
+    stamps = frame["ts"].dt.as_unit("ns").array.asi8
+    rows = frame["purchase"].to_numpy(dtype=bool) & (stamps < as_of.value)
+    code = frame["code"].to_numpy()[rows]
+    day = stamps[rows] // 86_400_000_000_000
+    value = np.nan_to_num(frame["value"].to_numpy(dtype=float)[rows])
+    ordered = (np.diff(code) >= 0).all() and (
+        (np.diff(code) > 0) | (np.diff(day) >= 0)
+    ).all()  # the prepared frame is sorted by customer and time; others are sorted here
+    if not ordered:
+        order = np.lexsort((day, code))
+        code, day, value = code[order], day[order], value[order]
+    # one entry per customer and purchase day
+    starts = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (day[1:] != day[:-1])])
+    day_code, day_day = code[starts], day[starts]
+    day_value = np.add.reduceat(value, starts) if len(starts) else np.zeros(0)
+    n_days = np.bincount(day_code, minlength=n_customers)
+    total = np.bincount(day_code, day_value, minlength=n_customers)
+    firsts = np.flatnonzero(np.r_[True, day_code[1:] != day_code[:-1]][: len(day_code)])
+    first, last = np.zeros(n_customers), np.zeros(n_customers)
+    first_value = np.zeros(n_customers)
+    first[day_code[firsts]] = day_day[firsts]
+    first_value[day_code[firsts]] = day_value[firsts]
+    last[day_code] = day_day  # sorted by day within a customer: the last write is the last day
     end = int(as_of.value // 86_400_000_000_000) - 1  # the last whole day observed
+    bought = n_days > 0
     out = pd.DataFrame(index=pd.RangeIndex(n_customers, name="code"))
-    out["n_days"] = n_days.reindex(out.index).fillna(0).astype(np.int64)
-    out["x"] = np.maximum(out["n_days"] - 1, 0).astype(float)
-    out["t_x"] = ((last - first) / WEEK).reindex(out.index).fillna(0.0)
-    out["T"] = ((end - first) / WEEK).reindex(out.index).fillna(0.0).clip(lower=0.0)
-    repeat_total = (total - first_value).reindex(out.index).fillna(0.0)
-    out["m"] = np.where(out["x"] > 0, repeat_total / out["x"].where(out["x"] > 0, 1.0), 0.0)
+    out["n_days"] = n_days.astype(np.int64)
+    out["x"] = np.maximum(n_days - 1, 0).astype(float)
+    out["t_x"] = np.where(bought, (last - first) / WEEK, 0.0)
+    out["T"] = np.where(bought, np.maximum((end - first) / WEEK, 0.0), 0.0)
+    repeat_total = np.where(bought, total - first_value, 0.0)
+    x = out["x"].to_numpy()
+    out["m"] = np.where(x > 0, repeat_total / np.where(x > 0, x, 1.0), 0.0)
     return out
 
 

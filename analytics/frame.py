@@ -10,7 +10,7 @@ are left out too (counted as `after_as_of`): nothing from the future leaks in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +26,8 @@ COLUMNS = (
 )  # fmt: skip
 TEXT = ("status", "channel", "subject", "category", "product")
 KNOWN_TYPES = frozenset(t.value for t in InteractionType)
+TYPES = tuple(sorted(KNOWN_TYPES))
+NUMBERS = ("amount", "margin", "days_late")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,12 +57,40 @@ def _string_dtype() -> pd.StringDtype:
     return pd.StringDtype("pyarrow")
 
 
-def _text(col: pd.Series) -> pd.Series:
-    """Stripped text (missing stays missing)."""
-    dtype = _string_dtype()
-    if col.dtype != dtype:
-        col = col.astype(object).where(col.notna(), None).astype(dtype)
-    return col.str.strip()
+def _text(col: pd.Series, case: str = "") -> pd.Series:
+    """Stripped text (missing stays missing), lower- or upper-cased when `case` says so, as
+    a categorical: a column of ten million rows holds a few distinct values, so the string
+    work is done once per distinct value and the rows keep small integer codes."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy()
+        values = pd.Series(col.cat.categories)
+    else:
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)  # by Arrow when Arrow-backed
+        values = pd.Series(uniques.astype(object), dtype=object)
+    values = values.astype(object).map(str).astype(_string_dtype()).str.strip()
+    if case == "lower":
+        values = values.str.lower()
+    elif case == "upper":
+        values = values.str.upper()
+    merged, names = pd.factorize(values, sort=True)  # " a" and "a" are one value once stripped
+    codes = np.where(codes >= 0, merged[codes] if len(merged) else -1, -1)
+    categories = pd.Index(np.asarray(names, dtype=object), dtype=object)
+    return pd.Series(
+        pd.Categorical.from_codes(codes, categories=categories), index=col.index, copy=False
+    )
+
+
+def _mapped(col: pd.Series, mapping: Mapping[str, float]) -> np.ndarray:
+    """A categorical's values looked up in `mapping` (NaN where missing or unknown)."""
+    per_value = np.array([mapping.get(c, np.nan) for c in col.cat.categories], dtype=float)
+    codes = col.cat.codes.to_numpy()
+    return np.where(codes >= 0, np.append(per_value, np.nan)[codes], np.nan)
+
+
+def _in(col: pd.Series, values: Collection[str]) -> np.ndarray:
+    """Where a categorical's value is one of `values` (False where missing)."""
+    hit = np.append(np.asarray([c in values for c in col.cat.categories], dtype=bool), False)
+    return np.asarray(hit[col.cat.codes.to_numpy()], dtype=bool)
 
 
 def _numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -74,6 +104,11 @@ def _numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _dates(col: pd.Series) -> pd.Series:
+    if isinstance(col.dtype, pd.CategoricalDtype):  # each distinct text parsed once
+        values = _dates(pd.Series(col.cat.categories, dtype=object))
+        codes = col.cat.codes.to_numpy()
+        parsed = pd.Series(pd.DatetimeIndex(values).append(pd.DatetimeIndex([pd.NaT], tz="UTC")))
+        return pd.Series(parsed.array.take(codes), index=col.index)
     if isinstance(col.dtype, pd.DatetimeTZDtype):
         return col.dt.tz_convert("UTC")
     if pd.api.types.is_datetime64_any_dtype(col):
@@ -120,51 +155,72 @@ def prepare(
     now = pd.Timestamp.now(tz="UTC") if now is None else now
     rates = rates or {"EUR": 1.0}
     n = len(raw)
-    get = {c: (raw[c] if c in raw else pd.Series([None] * n, index=raw.index)) for c in COLUMNS}
-    reason = np.full(n, "", dtype=object)
+
+    def get(name: str) -> pd.Series:
+        if name in raw:
+            return raw[name]
+        if name in NUMBERS:
+            return pd.Series(np.full(n, np.nan), index=raw.index)
+        none = pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=[])
+        return pd.Series(none, index=raw.index)
+
+    reasons: list[str] = []
+    reason = np.zeros(n, dtype=np.int8)  # 0: usable, k: reasons[k - 1]
 
     def reject(mask: np.ndarray, why: str) -> None:
-        reason[(reason == "") & mask] = why
+        reasons.append(why)
+        reason[(reason == 0) & mask] = len(reasons)
 
-    ids = _text(get["customer_id"])
-    reject(np.asarray(ids.isna() | (ids == "")), "missing customer_id")
-    ts = _dates(get["occurred_at"])
+    ids = _text(get("customer_id"))
+    id_codes = ids.cat.codes.to_numpy()
+    empty_id = _in(ids, ("",))
+    reject((id_codes < 0) | empty_id, "missing customer_id")
+    ts = _dates(get("occurred_at"))
     reject(np.asarray(ts.isna()), "missing or unreadable date")
     reject(np.asarray(ts < pd.Timestamp(earliest, tz="UTC")), f"date before {earliest}")
     reject(np.asarray(ts > now), "date in the future")
-    kind = _text(get["type"]).str.lower()
-    reject(np.asarray(~kind.isin(KNOWN_TYPES)), "unknown interaction type")
-    amount, bad_amount = _numbers(get["amount"])
+    kind = _text(get("type"), "lower")
+    reject(~_in(kind, KNOWN_TYPES), "unknown interaction type")
+    amount, bad_amount = _numbers(get("amount"))
     reject(bad_amount, "unreadable amount")
-    is_refund = np.asarray(kind == "refund")
+    is_refund = _in(kind, ("refund",))
     amount = np.where(is_refund, np.abs(amount), amount)
     reject(amount < 0, "negative amount")
-    currency = _text(get["currency"]).str.upper()
-    rate = currency.map(rates).astype(float).to_numpy()
-    has_currency = np.asarray(currency.notna() & (currency != ""))
+    currency = _text(get("currency"), "upper")
+    rate = _mapped(currency, rates)
+    has_currency = (currency.cat.codes.to_numpy() >= 0) & ~_in(currency, ("",))
     reject(has_currency & np.isnan(rate), "unknown currency")
     rate = np.where(has_currency, rate, 1.0)
     amount = amount * rate
     reject(amount > max_amount, "absurd amount")
-    margin, _ = _numbers(get["margin"])
-    days_late, _ = _numbers(get["days_late"])
+    margin, _ = _numbers(get("margin"))
+    days_late, _ = _numbers(get("days_late"))
 
-    ok = reason == ""
-    rejected = pd.Series(reason[~ok]).value_counts().to_dict()
+    ok = reason == 0
+    counted = np.bincount(reason, minlength=len(reasons) + 1)[1:]
+    rejected = {why: int(k) for why, k in zip(reasons, counted, strict=True) if k}
     future = ok & np.asarray(ts >= as_of)
     if future.any():
         rejected["after_as_of"] = int(future.sum())
     keep = ok & ~future
+    del ok, future
     # customer codes first, so that the frame is built once, already in (customer, time)
     # order: at ten million rows every extra copy of the frame is gigabytes
     kept = np.flatnonzero(keep)
-    codes, uniques = pd.factorize(ids.iloc[kept])
-    known = np.union1d(np.asarray(uniques, dtype=str), np.asarray(customers, dtype=str))
-    code = np.searchsorted(known, np.asarray(uniques, dtype=str))[codes].astype(np.int64)
-    ts_kept = ts.iloc[kept]
-    order = np.lexsort((ts_kept.array.asi8, code))
+    names = np.asarray(ids.cat.categories, dtype=str)
+    used = np.unique(id_codes[kept])
+    known = np.union1d(names[used], np.asarray(customers, dtype=str))
+    code_of = np.full(len(names), -1, dtype=np.int64)
+    code_of[used] = np.searchsorted(known, names[used])
+    code = code_of[id_codes[kept]]
+    del ids, id_codes
+    order = np.lexsort((ts.array.asi8[kept], code))
     rows = kept[order]
-    del codes, uniques, ts_kept
+    del kept
+
+    # every kept row's type is a known one: its code among the sorted known types
+    type_code = np.searchsorted(TYPES, np.asarray(kind.cat.categories, dtype=str))
+    type_code = np.minimum(type_code, len(TYPES) - 1).astype(np.int8)
 
     def take(col: pd.Series) -> pd.Series:
         return col.iloc[rows].reset_index(drop=True)
@@ -172,29 +228,30 @@ def prepare(
     frame = pd.DataFrame(
         {
             "code": code[order],
-            "type": pd.Categorical(kind.to_numpy()[rows], categories=sorted(KNOWN_TYPES)),
+            "type": pd.Categorical.from_codes(
+                type_code[kind.cat.codes.to_numpy()[rows]], categories=TYPES
+            ),
             "ts": take(ts),
             "amount": amount[rows],
             "margin": (margin * rate)[rows],
             "days_late": days_late[rows],
         }
     )
+    del code, order, ts, amount, margin, rate, days_late
     for name in TEXT:
-        frame[name] = take(_text(get[name]))
-    status = frame["status"].str.lower()
-    cancelled_now = np.asarray(status.isin(cancelled).fillna(False), dtype=bool)
+        frame[name] = take(_text(get(name)))
+    cancelled_now = _in(_text(frame["status"], "lower"), tuple(cancelled))
     purchase = np.asarray(frame["type"].isin(purchase_types), dtype=bool) & ~cancelled_now
     frame["purchase"] = purchase
     is_refund_kept = np.asarray(frame["type"] == "refund", dtype=bool)
     value = np.where(purchase, frame["amount"], np.where(is_refund_kept, -frame["amount"], np.nan))
     frame["value"] = np.where(purchase & np.isnan(value), 0.0, value)
-    flagged = np.asarray(
-        _text(get["complaint"]).str.lower().isin(("true", "1", "yes")).fillna(False), dtype=bool
-    )
-    subject = frame["subject"].str.lower().fillna("")
+    flagged = _in(take(_text(get("complaint"), "lower")), ("true", "1", "yes"))
+    subject = _text(frame["subject"], "lower")
+    said = np.asarray([s.startswith("complaint") for s in subject.cat.categories], dtype=bool)
     is_ticket = np.asarray(frame["type"] == "ticket", dtype=bool)
     frame["complaint"] = np.asarray(frame["type"] == "complaint", dtype=bool) | (
-        is_ticket & (flagged[rows] | np.asarray(subject.str.startswith("complaint"), dtype=bool))
+        is_ticket & (flagged | np.append(said, False)[subject.cat.codes.to_numpy()])
     )
-    frame["renewal_at"] = take(_dates(get["renewal_at"]))
+    frame["renewal_at"] = take(_dates(get("renewal_at")))
     return Prepared(frame=frame, customer_ids=known, as_of=as_of, rejected=rejected)

@@ -38,7 +38,10 @@ def holdings(
     of purchases with `counts`), and the item names."""
     rows = frame.loc[frame["purchase"].to_numpy() & (frame["ts"] < as_of).to_numpy()]
     rows = rows.loc[rows[field].notna()] if field in rows else rows.iloc[:0]
-    item_codes, uniques = pd.factorize(rows[field].astype(str), sort=True)
+    column = rows[field]
+    if not isinstance(column.dtype, pd.CategoricalDtype):  # categoricals factorise by code
+        column = column.astype(str)
+    item_codes, uniques = pd.factorize(column, sort=True)
     items = np.asarray(uniques, dtype=object)
     matrix = sparse.csr_matrix(
         (np.ones(len(rows), dtype=np.float32), (rows["code"].to_numpy(), item_codes)),

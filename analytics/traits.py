@@ -46,6 +46,8 @@ class Condition:
             return np.asarray(col.fillna(False).astype(bool))
         if self.op == "notna":
             return np.asarray(col.notna())
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = col.astype(object)
         values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
             hit = values > self.number if self.op == "gt" else values < self.number
@@ -146,7 +148,8 @@ DEFAULT_TRAITS: tuple[TraitSpec, ...] = (
 )  # fmt: skip
 
 
-def _rows(frame: pd.DataFrame, spec: TraitSpec, as_of: pd.Timestamp) -> np.ndarray:
+def _selected(frame: pd.DataFrame, spec: TraitSpec) -> np.ndarray:
+    """The rows of the spec's kinds that meet its condition, whatever the window."""
     mask = np.ones(len(frame), dtype=bool)
     if spec.kinds:
         mask &= np.asarray(frame["type"].isin(spec.kinds))
@@ -154,14 +157,59 @@ def _rows(frame: pd.DataFrame, spec: TraitSpec, as_of: pd.Timestamp) -> np.ndarr
         mask &= spec.condition.mask(frame)
     elif spec.condition is not None:
         mask[:] = False
-    ts = frame["ts"]
-    end = as_of - pd.Timedelta(days=spec.offset_days)
-    mask &= np.asarray(ts < end)
-    if spec.window_days is not None:
-        mask &= np.asarray(ts >= end - pd.Timedelta(days=spec.window_days))
     if spec.field not in frame:
         mask[:] = False
     return mask
+
+
+def _in_window(ts: np.ndarray, spec: TraitSpec, as_of: pd.Timestamp) -> np.ndarray:
+    """The rows (nanoseconds `ts`) inside the spec's window before `as_of`."""
+    end = as_of - pd.Timedelta(days=spec.offset_days)
+    inside = ts < end.value
+    if spec.window_days is not None:
+        inside &= ts >= (end - pd.Timedelta(days=spec.window_days)).value
+    return np.asarray(inside & (ts != NAT))
+
+
+NAT = np.iinfo(np.int64).min  # NaT as nanoseconds
+
+
+def _fast(
+    frame: pd.DataFrame, codes: np.ndarray, mask: np.ndarray, spec: TraitSpec, n: int
+) -> pd.Series | None:
+    """Counts, sums, means, first and last dates with NumPy on the customer codes (no
+    group-by, no copy of the rows); None for the other aggregations."""
+    agg, index = spec.aggregation, pd.RangeIndex(n, name="code")
+    where = codes[mask]
+    if agg == "count":
+        return pd.Series(np.bincount(where, minlength=n).astype(float), index=index)
+    if agg in ("sum", "mean"):
+        col = frame[spec.field]
+        if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            return None
+        values = col.to_numpy(dtype=float, na_value=np.nan)[mask]
+        present = ~np.isnan(values)
+        total = np.bincount(where[present], values[present], minlength=n)
+        if agg == "sum":
+            return pd.Series(total, index=index)
+        k = np.bincount(where[present], minlength=n)
+        return pd.Series(np.where(k > 0, total / np.maximum(k, 1), np.nan), index=index)
+    if agg not in ("first", "last", "days_since_first", "days_since_last"):
+        return None
+    col = frame[spec.field if spec.field != "value" else "ts"]
+    if not isinstance(col.dtype, pd.DatetimeTZDtype):
+        return None
+    stamps = col.dt.as_unit("ns").array.asi8[mask]
+    known = stamps != NAT
+    if agg in ("first", "days_since_first"):
+        found = np.full(n, np.iinfo(np.int64).max)
+        np.minimum.at(found, where[known], stamps[known])
+        found[found == np.iinfo(np.int64).max] = NAT
+    else:
+        found = np.full(n, NAT)
+        np.maximum.at(found, where[known], stamps[known])
+    dates = pd.DatetimeIndex(found.view("M8[ns]")).tz_localize("UTC").tz_convert(col.dt.tz)
+    return pd.Series(dates, index=index)
 
 
 def _days(as_of: pd.Timestamp, ts: pd.Series) -> pd.Series:
@@ -214,6 +262,8 @@ def _spread(series: pd.Series, n_customers: int) -> pd.Series:
         values = np.full(n_customers, np.nan)
         values[series.index.to_numpy(dtype=np.int64)] = series.to_numpy(dtype=float)
         return pd.Series(values, index=pd.RangeIndex(n_customers, name="code"))
+    if isinstance(series.dtype, pd.CategoricalDtype):  # texts per customer: plain objects
+        series = series.astype(object)
     return series.reindex(pd.RangeIndex(n_customers, name="code"))
 
 
@@ -223,11 +273,20 @@ def compute_traits(
     """One row per customer code (0..n_customers-1), one column per trait. Counts and sums
     are 0 where nothing qualifies; dates, means and texts are missing."""
     out = pd.DataFrame(index=pd.RangeIndex(n_customers, name="code"))
+    codes = frame["code"].to_numpy()
+    ts = frame["ts"].dt.as_unit("ns").array.asi8
+    selected: dict[tuple[object, ...], np.ndarray] = {}  # shared by traits of one selection
     for spec in traits:
-        mask = _rows(frame, spec, as_of)
-        columns = ["code", "ts"] + ([spec.field] if spec.field not in ("code", "ts") else [])
-        series = _aggregate(frame.loc[mask, columns], spec, as_of)
-        series = _spread(series, n_customers)
+        key = (spec.kinds, spec.condition, spec.field)
+        if key not in selected:
+            selected[key] = _selected(frame, spec)
+        mask = selected[key] & _in_window(ts, spec, as_of)
+        series = _fast(frame, codes, mask, spec, n_customers)
+        if series is None:
+            columns = ["code", "ts"] + ([spec.field] if spec.field not in ("code", "ts") else [])
+            series = _spread(_aggregate(frame.loc[mask, columns], spec, as_of), n_customers)
+        elif spec.aggregation.startswith("days_since"):
+            series = _days(as_of, series)
         if spec.aggregation in ZERO_WHEN_EMPTY:
             series = series.fillna(0).astype(float)  # one dtype however many are empty
         out[spec.name] = series

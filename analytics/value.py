@@ -8,12 +8,24 @@ complaint, call and visit at its unit cost. Operating profit = margin - cost to 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from analytics.model import Value
 
 __all__ = ["customer_value"]
+
+
+def _lookup(column: pd.Series, mapping: Mapping[str, float]) -> np.ndarray:
+    """Each row's value looked up in `mapping` (NaN where missing or not there); a
+    categorical is looked up once per distinct value."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        per_value = [mapping.get(str(c), np.nan) for c in column.cat.categories]
+        table = np.append(np.asarray(per_value, dtype=float), np.nan)
+        return np.asarray(table[column.cat.codes.to_numpy()])
+    return np.asarray(column.map(dict(mapping)).astype(float).to_numpy())
 
 
 def customer_value(
@@ -31,12 +43,12 @@ def customer_value(
     rows = frame.loc[inside]
     value = rows["value"].to_numpy(dtype=float)
     counted = ~np.isnan(value)
-    rate = rows["category"].map(dict(spec.category_margin_rates)).astype(float).to_numpy()
+    rate = _lookup(rows["category"], spec.category_margin_rates)
     rate = np.where(np.isnan(rate), spec.default_margin_rate, rate)
     own = rows["margin"].to_numpy(dtype=float)
     sign = np.where(value < 0, -1.0, 1.0)
     margin = np.where(np.isnan(own), value * rate, sign * own)
-    cost = rows["type"].map(dict(spec.unit_costs)).astype(float).fillna(0.0).to_numpy()
+    cost = np.nan_to_num(_lookup(rows["type"], spec.unit_costs))
     codes = rows["code"].to_numpy()
     out = pd.DataFrame(index=pd.RangeIndex(n_customers, name="code"))
     out["revenue"] = np.bincount(codes[counted], value[counted], minlength=n_customers)

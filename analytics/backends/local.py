@@ -52,7 +52,11 @@ class LocalBackend:
         rows = frame.loc[frame["purchase"].to_numpy() & (frame["ts"] < as_of).to_numpy()]
         out = pd.DataFrame(index=pd.RangeIndex(data.n_customers, name="code"))
         for field in fields:
-            counts = rows.groupby(["code", rows[field].fillna("unknown")], observed=True).size()
+            column = rows[field]
+            categorical = isinstance(column.dtype, pd.CategoricalDtype)
+            if categorical and "unknown" not in column.cat.categories:
+                column = column.cat.add_categories("unknown")
+            counts = rows.groupby(["code", column.fillna("unknown")], observed=True).size()
             shares = (counts / counts.groupby(level=0).transform("sum")).unstack(fill_value=0.0)
             shares.columns = [f"{field}:{c}" for c in shares.columns]
             out = out.join(shares)
