@@ -189,9 +189,7 @@ def _analyse(
         risk[bought] = model.predict(scored)
         explained = risk[bought] >= EXPLAIN_FROM  # only these get reasons from the model
         contributions = pd.DataFrame(0.0, index=scored.index, columns=list(GROUPS))
-        contributions.loc[explained] = model.contributions(
-            scored.loc[explained], risk[bought][explained]
-        ).to_numpy()
+        contributions.loc[explained] = model.contributions(scored.loc[explained]).to_numpy()
     else:
         risk[bought] = rule_risk(expected_h[bought])
     why = np.full(len(summary), "", dtype=object)
