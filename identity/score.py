@@ -159,6 +159,9 @@ def estimate(
                 u[k], tf[c.name] = found
     if any(c.role is Role.IDENTIFIER for c in comparisons):
         global_prior, expected = _global_prior(levels, m, u, fixed, all_pairs)
+    joint = _full_name_tf(frame, levels, comparisons, m, u)
+    if joint is not None:
+        tf[FULL_NAME] = joint
     share = expected / levels.shape[0] if levels.shape[0] else 0.0
     return Model(comparisons, m, u, global_prior, iteration, tf=tf, prior_candidates=share)
 
@@ -202,19 +205,9 @@ def _identifier_u(
     if sharing <= 0:
         return None
     rows, counts, _ = distinct(levels[exact])
-    others = rows.copy()
-    others[:, k] = -1
-    evidence = bits(others, m, u, 0.5)
-    pi = 0.5
-    for _ in range(200):  # P(same customer | same value): EM over the sharing pairs
-        odds = np.log2(pi / (1 - pi))
-        p = 1.0 / (1.0 + np.exp2(-np.clip(evidence + odds, -60, 60)))
-        new = (float(p @ counts) + _SAME_PRIOR * _SAME_PSEUDO) / (
-            float(counts.sum()) + _SAME_PSEUDO
-        )
-        if abs(new - pi) < 1e-9:
-            break
-        pi = new
+    held = np.zeros(levels.shape[1], dtype=bool)
+    held[k] = True
+    pi = _same_share(rows, counts, held, m, u)  # P(same customer | same value)
     strangers = sharing * (1.0 - pi)  # pairs sharing a value that are different customers
     u_exact = max(strangers / (all_pairs * (1.0 - prior)), U_EPS)
     u_k = u[k].copy()
@@ -278,19 +271,186 @@ def score(
     if levels is None:
         levels = compare_pairs(frame, left, right, model.comparisons)
     weights = np.zeros(levels.shape, dtype=np.float32)
-    for k, c in enumerate(model.comparisons):
+    for k in range(len(model.comparisons)):
         present = levels[:, k] >= 0
         weights[present, k] = model.weights(k)[levels[present, k]]
-        freq = model.tf.get(c.name)
-        column = c.tf_column or (c.columns[0] if c.role is Role.IDENTIFIER else None)
-        if freq is not None and column:
-            exact = np.flatnonzero(levels[:, k] == len(c.levels) - 1)
-            if exact.size:
-                values = frame[column].to_numpy(dtype=object)[left[exact]]
-                term = pd.Series(values).map(freq).to_numpy(dtype=np.float64)
-                u_exact = model.u[k][-1]
-                adjust = np.log2(np.clip(u_exact, U_EPS, 1) / np.clip(term, U_EPS, 1))
-                weights[exact, k] += np.clip(np.nan_to_num(adjust), -8, 8).astype(np.float32)
+    if model.tf:
+        weights += tf_adjust(frame, left, right, levels, model.comparisons, model.u, model.tf)
     total = weights.sum(axis=1, dtype=np.float64) + model.prior_bits
     probability = 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
     return Scored(left, right, levels, weights, total, probability)
+
+
+def tf_adjust(
+    frame: pd.DataFrame,
+    left: np.ndarray,
+    right: np.ndarray,
+    levels: np.ndarray,
+    comparisons: tuple[Comparison, ...],
+    u: list[np.ndarray],
+    tf: dict[str, pd.Series],
+) -> np.ndarray:
+    """Per pair and comparison, the bits an exact agreement gains or loses by its value's
+    frequency: log2(u of the level / u of this value), within ±8 bits per comparison.
+
+    Where a pair agrees exactly on the whole name (every name comparison with a term
+    frequency, the same values on both sides), the names' share is read from the full
+    name's own frequency (`FULL_NAME`), not the product of the parts' frequencies: given and
+    family names go together (by country, by family), so the product understates how many
+    strangers share the full name.
+    """
+    out = np.zeros(levels.shape, dtype=np.float32)
+    for k, c in enumerate(comparisons):
+        freq = tf.get(c.name)
+        column = c.tf_column or (c.columns[0] if c.role is Role.IDENTIFIER else None)
+        if freq is None or not column:
+            continue
+        exact = np.flatnonzero(levels[:, k] == len(c.levels) - 1)
+        if exact.size:
+            values = frame[column].to_numpy(dtype=object)[left[exact]]
+            term = pd.Series(values).map(freq).to_numpy(dtype=np.float64)
+            adjust = np.log2(np.clip(u[k][-1], U_EPS, 1) / np.clip(term, U_EPS, 1))
+            out[exact, k] = np.clip(np.nan_to_num(adjust), -8, 8)
+    joint = tf.get(FULL_NAME)
+    parts = _name_parts(comparisons, frame)
+    if joint is None or not parts:
+        return out
+    ks = [k for k, _ in parts]
+    exact = np.ones(levels.shape[0], dtype=bool)
+    for k in ks:
+        exact &= levels[:, k] == len(comparisons[k].levels) - 1
+    rows = np.flatnonzero(exact)
+    columns = [col for _, col in parts]
+    if rows.size:
+        key = _full_name_key(frame, columns, left[rows])
+        same_name = key == _full_name_key(frame, columns, right[rows])
+        rows, key = rows[same_name], key[same_name]
+    if rows.size:
+        term = pd.Series(key).map(joint).to_numpy(dtype=np.float64)
+        known = ~np.isnan(term)
+        rows, term = rows[known], term[known]
+        parts_freq = np.ones(rows.size)
+        for k, column in parts:
+            freq = tf.get(comparisons[k].name)
+            if freq is None:
+                parts_freq *= np.clip(u[k][-1], U_EPS, 1)
+            else:
+                values = frame[column].to_numpy(dtype=object)[left[rows]]
+                found = pd.Series(values).map(freq).to_numpy(dtype=np.float64)
+                parts_freq *= np.clip(np.nan_to_num(found, nan=u[k][-1]), U_EPS, 1)
+        # only ever less telling: a full name commoner than its parts predict
+        less = np.minimum(np.log2(parts_freq / np.clip(term, U_EPS, 1)), 0.0)
+        share = np.maximum(less, -8.0 * len(ks)) / len(ks)
+        for k in ks:
+            out[rows, k] += share
+    return out
+
+
+FULL_NAME = "full name"  # the key of the full name's term frequencies in `Model.tf`
+
+
+def _name_parts(comparisons: tuple[Comparison, ...], frame: pd.DataFrame) -> list[tuple[int, str]]:
+    """The name comparisons with a term-frequency column in `frame`: (index, column)."""
+    parts = [
+        (k, c.tf_column)
+        for k, c in enumerate(comparisons)
+        if c.role is Role.NAME and c.tf_column and c.tf_column in frame
+    ]
+    return parts if len(parts) >= 2 else []
+
+
+def _full_name_key(
+    frame: pd.DataFrame, columns: Sequence[str], rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Per record (of `rows`, or all) its name parts joined into one value (None when a
+    part is missing). Only the rows asked for are joined: the incremental matcher scores a
+    handful of pairs against a frame of a million records."""
+    cols = [frame[c].to_numpy(dtype=object) for c in columns]
+    if rows is not None:
+        cols = [col[rows] for col in cols]
+    joined = np.array(
+        [
+            None if any(p is None or p != p for p in parts) else "\x1f".join(parts)
+            for parts in zip(*cols, strict=True)
+        ],
+        dtype=object,
+    )
+    return joined
+
+
+def _same_share(
+    rows: np.ndarray,
+    counts: np.ndarray,
+    held: np.ndarray,
+    m: list[np.ndarray],
+    u: list[np.ndarray],
+) -> float:
+    """Of the pairs with these level `rows` (each standing for `counts` pairs), the share
+    that are one customer by the evidence of every comparison not `held` (a one-parameter
+    EM; a pair with nothing else known counts for neither side)."""
+    others = rows.copy()
+    others[:, held] = -1
+    evidence = bits(others, m, u, 0.5)
+    pi = 0.5
+    for _ in range(200):
+        odds = np.log2(pi / (1 - pi))
+        p = 1.0 / (1.0 + np.exp2(-np.clip(evidence + odds, -60, 60)))
+        new = (float(p @ counts) + _SAME_PRIOR * _SAME_PSEUDO) / (
+            float(counts.sum()) + _SAME_PSEUDO
+        )
+        if abs(new - pi) < 1e-9:
+            break
+        pi = new
+    return pi
+
+
+def _full_name_tf(
+    frame: pd.DataFrame,
+    levels: np.ndarray,
+    comparisons: tuple[Comparison, ...],
+    m: list[np.ndarray],
+    u: list[np.ndarray],
+) -> pd.Series | None:
+    """Per full name held by strangers more often than its parts' frequencies predict: the
+    share of records held by *other* customers with that full name.
+
+    A record's full name is held by n_v records: itself, its own duplicates (d on average)
+    and strangers. d is read off the candidate pairs that agree on the whole name: the
+    share of them that are one customer by the evidence of every *other* comparison (EM,
+    `_same_share`), times the pairs sharing a name, spread over the records that share one.
+    Where (n_v - 1 - d) / records exceeds the product of the parts' frequencies (names go
+    together by country and family: Nagy László, David Cohen), the full name is that much
+    less telling; elsewhere the parts' frequencies stand (they also count strangers who
+    would share the name in a larger population).
+    """
+    parts = _name_parts(comparisons, frame)
+    if not parts:
+        return None
+    ks = [k for k, _ in parts]
+    exact = np.ones(levels.shape[0], dtype=bool)
+    for k in ks:
+        exact &= levels[:, k] == len(comparisons[k].levels) - 1
+    if not exact.any():
+        return None
+    key = pd.Series(_full_name_key(frame, [col for _, col in parts]), index=frame.index)
+    named = pd.DataFrame({"name": key, "kind": frame["kind"]}).dropna(subset=["name"])
+    n_v = named.groupby(["kind", "name"], observed=True).size()
+    n_v = n_v[n_v > 1]
+    sharing = float((n_v * (n_v - 1) / 2).sum())
+    if sharing <= 0:
+        return None
+    held = np.array(
+        [c.role in (Role.NAME, Role.NAME_IN_IDENTIFIER) for c in comparisons], dtype=bool
+    )
+    rows, counts, _ = distinct(levels[exact])
+    same = _same_share(rows, counts, held, m, u)
+    duplicates = 2.0 * same * sharing / float(n_v.sum())  # d: a holder's own other records
+    kinds = frame["kind"].value_counts()
+    records = pd.Series(kinds.reindex(n_v.index.get_level_values("kind")).to_numpy(), n_v.index)
+    others = (n_v - 1 - duplicates).clip(lower=0)
+    # a count of a few is mostly chance (a second population from the same name lists holds
+    # a few more or fewer): only what stands one standard deviation above it is kept
+    strangers = (others - np.sqrt(others)) / records
+    strangers = strangers[strangers > 0].droplevel("kind")
+    joint: pd.Series = strangers.groupby(level=0).max()
+    return joint

@@ -106,26 +106,98 @@ def test_doubling_the_data_leaves_the_scores_of_the_original_pairs(seed: int) ->
     lists, living in other towns) doubles every count. The prior halves (one bit) and so does
     the chance that strangers share an e-mail: a pair that shares one keeps its probability.
     Agreement on a name, which twice as many namesakes now share, or a postcode (whose u
-    comes from sampled pairs) may lose up to the prior's bit and EM's noise on 200 people."""
+    comes from sampled pairs) may lose up to the prior's bit and EM's noise on 200 people.
+    A full name that first had no namesake and now has some (the second population drew it
+    too) is rightly less telling: its names may lose more, but never gain."""
     original = _people(200, seed)
-    doubled = original + _people(200, seed + 1, prefix="x", town=5000)
+    added = _people(200, seed + 1, prefix="x", town=5000)
+    doubled = original + added
     before, after = resolve(original, build_golden=False), resolve(doubled, build_golden=False)
+    drawn_again = {
+        (r.get("given_name") or r["full_name"].split()[0], r.get("family_name") or "")
+        for r in added
+        if r["source"] == "crm"
+    }
     index = {
         (after.keys[a], after.keys[b]): i
         for i, (a, b) in enumerate(zip(after.scored.left.tolist(), after.scored.right.tolist()))
     }
     names = [c.name for c in before.model.comparisons]
     k_email = names.index("email")
+    k_names = [names.index("given_name"), names.index("family_name")]
     checked = 0
     for i, (a, b) in enumerate(zip(before.scored.left.tolist(), before.scored.right.tolist())):
         j = index.get((before.keys[a], before.keys[b]))
         if j is None:
             continue
         checked += 1
-        bits_moved = abs(after.scored.total[j] - before.scored.total[i])
-        assert bits_moved <= 3.0
+        name_moved = float(
+            after.scored.weights[j, k_names].sum() - before.scored.weights[i, k_names].sum()
+        )
+        rest_moved = abs(after.scored.total[j] - before.scored.total[i] - name_moved)
+        assert rest_moved <= 3.0
+        assert name_moved <= 3.0
+        crm = original[a] if original[a]["source"] == "crm" else original[b]
+        if name_moved < -3.0:  # namesakes in the second population, and only then
+            assert (crm.get("given_name"), crm.get("family_name")) in drawn_again
         levels = before.scored.levels[i]
         if levels[k_email] == 3:  # shares an e-mail address
             moved = abs(after.scored.probability[j] - before.scored.probability[i])
             assert moved <= 0.05, (before.keys[a], before.keys[b], moved)
     assert checked > 300
+
+
+def _name_bits(result: Resolution, a: tuple[str, str], b: tuple[str, str], *, joint: bool) -> float:
+    """The given + family name weight of the pair, with or without the full name's own
+    frequency (`FULL_NAME`): without, the product of the parts' frequencies."""
+    from identity.score import FULL_NAME, tf_adjust
+
+    index = {k: i for i, k in enumerate(result.keys)}
+    i, j = sorted((index[a], index[b]))
+    s = result.scored
+    at = np.flatnonzero((s.left == i) & (s.right == j))[:1]
+    model = result.model
+    tf = model.tf if joint else {k: v for k, v in model.tf.items() if k != FULL_NAME}
+    names = [c.name for c in model.comparisons]
+    ks = [names.index("given_name"), names.index("family_name")]
+    base = sum(float(model.weights(k)[s.levels[at[0], k]]) for k in ks)
+    adjust = tf_adjust(
+        result.frame, s.left[at], s.right[at], s.levels[at], model.comparisons, model.u, tf
+    )
+    return base + float(adjust[0, ks].sum())
+
+
+def test_a_full_name_many_strangers_share_weighs_less_than_its_parts_say() -> None:
+    """Forty different women called Anna Kiss (each a billing record of her own, no other
+    record of hers): the parts' frequencies say an Anna Kiss is rare, the full name's own
+    count says she is not. A pair of one Anna Kiss's records gets the lower weight; a full
+    name nobody else holds keeps the weight its parts give."""
+    records = _people(300, 3)
+    records[0].update(given_name="Anna", family_name="Kiss")  # customer c0 is an Anna Kiss
+    records[1]["full_name"] = "Anna Kiss"
+    records += [
+        {
+            "source": "billing",
+            "source_id": f"ak{i}",
+            "full_name": "Anna Kiss",
+            "email": f"ak{i}@elsewhere.example",
+            "postal_code": str(7000 + i),
+            "country": "GB",
+        }
+        for i in range(40)
+    ]
+    records[2].update(given_name="Zsofia", family_name="Orban")  # c1: a name no one shares
+    records[3]["full_name"] = "Zsofia Orban"
+    result = resolve(records, build_golden=False)
+    anna = (("crm", "c0"), ("billing", "b0"))
+    with_joint, parts_only = (_name_bits(result, *anna, joint=j) for j in (True, False))
+    assert with_joint < parts_only - 1.0
+    rare = (("crm", "c1"), ("billing", "b1"))
+    assert _name_bits(result, *rare, joint=True) == _name_bits(result, *rare, joint=False)
+    # and an Anna Kiss with nothing else in common with c0 is no match
+    index = {k: i for i, k in enumerate(result.keys)}
+    i, j = sorted((index[("crm", "c0")], index[("billing", "ak5")]))
+    s = result.scored
+    at = np.flatnonzero((s.left == i) & (s.right == j))
+    assert at.size == 0 or s.probability[at[0]] < 0.5
+    assert result.crosswalk[("crm", "c0")] == result.crosswalk[("billing", "b0")]
