@@ -27,6 +27,7 @@ import json
 import random
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -142,6 +143,7 @@ def _timed(step: str, out: dict[str, Any], call: Any) -> Any:
     }
     if hasattr(result, "line"):
         out[step]["summary"] = result.line()
+    print(json.dumps({step: out[step]}), file=sys.stderr, flush=True)  # progress
     return result
 
 

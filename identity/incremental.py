@@ -44,6 +44,7 @@ __all__ = [
     "recluster",
     "rescore",
     "standardised_part",
+    "touching_pairs",
 ]
 
 _PRIME = np.uint64(0x100000001B3)
@@ -94,19 +95,63 @@ def identifying_hashes(frame: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _counts(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    present = column[column != 0]
-    values, counts = np.unique(present, return_counts=True)
-    return values, counts
+def _expand(order: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """order[lo[i]:hi[i]] for every i, concatenated."""
+    lengths = hi - lo
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    starts = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)
+    picked: np.ndarray = order[starts + np.arange(total)]
+    return picked
 
 
-def _lookup(values: np.ndarray, counts: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """How many records hold each of `wanted` (0 for a value nobody holds, or 0 itself)."""
-    if values.size == 0:
-        return np.zeros(wanted.size, dtype=np.int64)
-    at = np.minimum(np.searchsorted(values, wanted), values.size - 1)
-    found: np.ndarray = np.where((values[at] == wanted) & (wanted != 0), counts[at], 0)
-    return found
+def _occurrences(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """How often each of `wanted` occurs in `values` (both small)."""
+    ordered = np.sort(values)
+    counts: np.ndarray = np.searchsorted(ordered, wanted, "right") - np.searchsorted(
+        ordered, wanted, "left"
+    )
+    return counts
+
+
+def _pairs_in(count: np.ndarray, max_block: int) -> np.ndarray:
+    """Pairs a block of `count` records gives (none above `max_block`)."""
+    kept = (count >= 2) & (count <= max_block)
+    pairs: np.ndarray = np.where(kept, count * (count - 1) // 2, 0)
+    return pairs
+
+
+class _Column:
+    """One hash column sorted once: who holds a value, and how many, by binary search."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.order = np.argsort(values, kind="stable")
+        self.sorted = values[self.order]
+
+    def ranges(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.searchsorted(self.sorted, wanted, "left")
+        hi = np.searchsorted(self.sorted, wanted, "right")
+        hi[wanted == 0] = lo[wanted == 0]  # 0 is "missing": held by nobody
+        return lo, hi
+
+    def counts(self, wanted: np.ndarray) -> np.ndarray:
+        lo, hi = self.ranges(wanted)
+        counts: np.ndarray = hi - lo
+        return counts
+
+    def holders(self, wanted: np.ndarray) -> np.ndarray:
+        """Row numbers of the records holding any of `wanted`."""
+        lo, hi = self.ranges(np.unique(wanted))
+        return _expand(self.order, lo, hi)
+
+    def runs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The values held (0 left out) and how many records hold each."""
+        values = self.sorted[self.sorted != 0]
+        if values.size == 0:
+            return values, np.zeros(0, dtype=np.int64)
+        starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+        return values[starts], np.diff(np.r_[starts, values.size])
 
 
 @dataclass
@@ -118,8 +163,9 @@ class KeyIndex:
     ident: np.ndarray  # (n x identifying columns) uint64
 
     def __post_init__(self) -> None:
-        self._counts: list[tuple[np.ndarray, np.ndarray]] | None = None
-        self._ident_counts: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._keys: dict[int, _Column] = {}
+        self._ident: dict[int, _Column] = {}
+        self._estimates: dict[int, np.ndarray] = {}
 
     @classmethod
     def build(cls, ids: np.ndarray, keys: np.ndarray, ident: np.ndarray) -> KeyIndex:
@@ -128,6 +174,16 @@ class KeyIndex:
 
     def __len__(self) -> int:
         return int(self.ids.size)
+
+    def key_column(self, r: int) -> _Column:
+        if r not in self._keys:
+            self._keys[r] = _Column(self.keys[:, r])
+        return self._keys[r]
+
+    def ident_column(self, k: int) -> _Column:
+        if k not in self._ident:
+            self._ident[k] = _Column(self.ident[:, k])
+        return self._ident[k]
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         """Row numbers of the given ids; -1 where the index does not hold one."""
@@ -149,51 +205,121 @@ class KeyIndex:
             np.concatenate([self.ident[~drop], ident.astype(np.uint64)]),
         )
 
-    def block_counts(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per rule its keys (sorted) and how many records hold each."""
-        if self._counts is None:
-            self._counts = [_counts(self.keys[:, r]) for r in range(self.keys.shape[1])]
-        return self._counts
-
-    def value_counts(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per identifying column its values (sorted) and how many records hold each."""
-        if self._ident_counts is None:
-            self._ident_counts = [_counts(self.ident[:, k]) for k in range(self.ident.shape[1])]
-        return self._ident_counts
+    def with_keys(self, ids: np.ndarray, keys: np.ndarray) -> KeyIndex:
+        """This index with the key rows of `ids` (all held) set to `keys`; the identifying
+        values, and what was sorted of them, shared."""
+        rows = self.rows(ids)
+        assert (rows >= 0).all(), "with_keys sets the keys of indexed records only"
+        all_keys = self.keys.copy()
+        all_keys[rows] = keys
+        out = KeyIndex(self.ids, all_keys, self.ident)
+        out._ident = self._ident
+        return out
 
     def block_sizes(self, keys: np.ndarray) -> np.ndarray:
         """(m x rules): how many indexed records hold each of these keys."""
         out = np.zeros(keys.shape, dtype=np.int64)
-        for r, (values, counts) in enumerate(self.block_counts()):
-            out[:, r] = _lookup(values, counts, keys[:, r])
+        for r in range(keys.shape[1]):
+            out[:, r] = self.key_column(r).counts(keys[:, r])
         return out
+
+    def pair_estimates(self, max_block: int) -> np.ndarray:
+        """Per rule the pairs its blocks of at most `max_block` records give."""
+        if max_block not in self._estimates:
+            self._estimates[max_block] = self._pair_estimates(max_block)
+        return self._estimates[max_block]
+
+    def _pair_estimates(self, max_block: int) -> np.ndarray:
+        return np.array(
+            [
+                int(_pairs_in(self.key_column(r).runs()[1], max_block).sum())
+                for r in range(self.keys.shape[1])
+            ],
+            dtype=np.int64,
+        )
 
     def rules_used(self, max_block: int) -> np.ndarray:
         """Per rule whether the full run would use it: one whose blocks (those within
         `max_block`) would give more pairs than blocking allows is skipped."""
-        used = np.ones(self.keys.shape[1], dtype=bool)
-        for r, (_, counts) in enumerate(self.block_counts()):
-            kept = counts[(counts >= 2) & (counts <= max_block)]
-            used[r] = int((kept * (kept - 1) // 2).sum()) <= _MAX_PAIRS_PER_RULE
+        used: np.ndarray = self.pair_estimates(max_block) <= _MAX_PAIRS_PER_RULE
         return used
 
     def shared(self, max_shared: int) -> list[np.ndarray]:
         """Per identifying column the values held by more than `max_shared` records: they
         identify nobody and are blanked."""
-        return [values[counts > max_shared] for values, counts in self.value_counts()]
+        out = []
+        for k in range(self.ident.shape[1]):
+            values, counts = self.ident_column(k).runs()
+            out.append(values[counts > max_shared])
+        return out
+
+    def value_counts(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per identifying column its values and how many records hold each."""
+        return [self.ident_column(k).runs() for k in range(self.ident.shape[1])]
+
+    def crossed(
+        self, column: _Column, before: np.ndarray, after: np.ndarray, limit: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Of the values in `before` (rows that left this index's predecessor) and
+        `after` (rows that came), those whose holder count crossed `limit`; with their
+        counts before and now."""
+        touched = np.unique(np.concatenate([before, after]))
+        touched = touched[touched != 0]
+        now = column.counts(touched)
+        then = now - _occurrences(after, touched) + _occurrences(before, touched)
+        hit = (then > limit) != (now > limit)
+        return touched[hit], then, now
+
+    def shared_crossed(self, before: np.ndarray, after: np.ndarray, max_shared: int) -> np.ndarray:
+        """Row numbers holding an identifying value that became, or stopped being, shared
+        by more than `max_shared` records (`before`/`after`: identifying rows that left and
+        came)."""
+        found = [
+            self.ident_column(k).holders(
+                self.crossed(self.ident_column(k), before[:, k], after[:, k], max_shared)[0]
+            )
+            for k in range(self.ident.shape[1])
+        ]
+        return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+
+    def blocks_crossed(
+        self, before: np.ndarray, after: np.ndarray, max_block: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Row numbers in a block that grew past, or shrank back to, `max_block` records;
+        and per rule whether it was used before the change (`before`/`after`: key rows
+        that left and came)."""
+        found = []
+        used_before = np.ones(self.keys.shape[1], dtype=bool)
+        estimates = self.pair_estimates(max_block)
+        for r in range(self.keys.shape[1]):
+            column = self.key_column(r)
+            hit, then, now = self.crossed(column, before[:, r], after[:, r], max_block)
+            found.append(column.holders(hit))
+            then_pairs = (
+                estimates[r]
+                - int(_pairs_in(now, max_block).sum())
+                + int(_pairs_in(then, max_block).sum())
+            )
+            used_before[r] = then_pairs <= _MAX_PAIRS_PER_RULE
+        rows = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+        return rows, used_before
 
     def neighbours(self, keys: np.ndarray, max_block: int) -> np.ndarray:
         """Ids of the indexed records sharing a usable block with any of these key rows."""
         found: list[np.ndarray] = []
         used = self.rules_used(max_block)
-        sizes = self.block_sizes(keys)
         for r in range(keys.shape[1]):
             if not used[r]:
                 continue
-            wanted = keys[:, r][(keys[:, r] != 0) & (sizes[:, r] <= max_block)]
+            column = self.key_column(r)
+            wanted = np.unique(keys[:, r])
+            wanted = wanted[(wanted != 0) & (column.counts(wanted) <= max_block)]
             if wanted.size:
-                found.append(self.ids[np.isin(self.keys[:, r], wanted)])
-        return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+                found.append(column.holders(wanted))
+        if not found:
+            return np.empty(0, dtype=np.int64)
+        ids: np.ndarray = self.ids[np.unique(np.concatenate(found))]
+        return ids
 
 
 def blanked(frame: pd.DataFrame, ident: np.ndarray, shared: Sequence[np.ndarray]) -> pd.DataFrame:
@@ -247,6 +373,33 @@ def local_pairs(
         keep = touching[left] | touching[right]
         left, right = left[keep], right[keep]
     return left, right
+
+
+def touching_pairs(
+    keys: np.ndarray, usable: np.ndarray, touching: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of `local_pairs(keys, usable, touching)`, found from the `touching` rows'
+    blocks alone (no pairs among the others are generated)."""
+    m = keys.shape[0]
+    parts: list[np.ndarray] = []
+    for r in range(keys.shape[1]):
+        rows = np.flatnonzero(usable[:, r] & (keys[:, r] != 0))
+        if rows.size < 2:
+            continue
+        column = _Column(keys[rows, r])
+        mine = rows[touching[rows]]
+        if mine.size == 0:
+            continue
+        lo, hi = column.ranges(keys[mine, r])
+        partners = rows[_expand(column.order, lo, hi)]
+        owners = np.repeat(mine, hi - lo)
+        keep = partners != owners
+        a, b = owners[keep], partners[keep]
+        parts.append(np.minimum(a, b).astype(np.int64) * m + np.maximum(a, b))
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    encoded = np.unique(np.concatenate(parts))
+    return encoded // m, encoded % m
 
 
 def rescore(model: Model, frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> Scored:

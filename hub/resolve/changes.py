@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -27,7 +28,8 @@ __all__ = [
     "ids_of",
     "live_count",
     "members_of",
-    "unmapped",
+    "orphaned",
+    "unindexed",
 ]
 
 _CHUNK = 500
@@ -91,19 +93,19 @@ def live_count(conn: Connection) -> int:
     return int(conn.execute(sa.select(sa.func.count()).where(c.deleted.is_(False))).scalar_one())
 
 
-def unmapped(conn: Connection, indexed: Iterable[int]) -> list[int]:
-    """Of these record ids, those no longer live (deleted without a new `loaded_at`, or
-    gone from the table): the slow path, used only when the live count does not add up."""
+def unindexed(conn: Connection, indexed: np.ndarray) -> tuple[list[int], list[int]]:
+    """The live records the index lacks, and the indexed ones no longer live — written
+    without a new `loaded_at` (or removed from the table): the slow path, a scan of the
+    ids, taken only when the live count does not add up."""
     c = customer_records.c
-    wanted = sorted({int(i) for i in indexed})
-    live: set[int] = set()
-    for at in range(0, len(wanted), 5_000):
-        chunk = wanted[at : at + 5_000]
-        live.update(
-            int(i)
-            for (i,) in conn.execute(sa.select(c.id).where(c.id.in_(chunk), c.deleted.is_(False)))
-        )
-    return [i for i in wanted if i not in live]
+    live = np.fromiter(
+        (int(i) for (i,) in conn.execute(sa.select(c.id).where(c.deleted.is_(False)))),
+        dtype=np.int64,
+    )
+    return (
+        np.setdiff1d(live, indexed).tolist(),
+        np.setdiff1d(indexed, live).tolist(),
+    )
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,15 @@ def members_of(conn: Connection, golden_ids: Iterable[str]) -> list[Member]:
     c, x = customer_records.c, crosswalk.c
     wanted = sorted(set(golden_ids))
     out: list[Member] = []
-    for at in range(0, len(wanted), _CHUNK):
-        query = _joined().where(x.golden_id.in_(wanted[at : at + _CHUNK]), c.deleted.is_(False))
+    joined = crosswalk.join(
+        customer_records, sa.and_(c.source == x.source, c.source_id == x.source_id)
+    )
+    for at in range(0, len(wanted), _CHUNK):  # from the crosswalk's golden id index
+        query = (
+            sa.select(c.id, c.source, c.source_id, c.deleted, x.golden_id)
+            .select_from(joined)
+            .where(x.golden_id.in_(wanted[at : at + _CHUNK]), c.deleted.is_(False))
+        )
         out += _members(conn, query)
     return out
 
@@ -171,3 +180,12 @@ def ids_of(conn: Connection, keys: Sequence[Key]) -> list[Member]:
         )
         out += _members(conn, query)
     return out
+
+
+def orphaned(conn: Connection) -> list[Member]:
+    """Crosswalk rows whose record is not live (removed from the table outright: no id to
+    find it by), as departed members with id -1. The slow path, with `unindexed`."""
+    c, x = customer_records.c, crosswalk.c
+    live = sa.exists().where(c.source == x.source, c.source_id == x.source_id, c.deleted.is_(False))
+    query = sa.select(x.source, x.source_id, x.golden_id).where(~live)
+    return [Member(-1, (r.source, r.source_id), r.golden_id, False) for r in conn.execute(query)]

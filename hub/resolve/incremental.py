@@ -31,7 +31,8 @@ from hub.resolve.changes import (
     ids_of,
     live_count,
     members_of,
-    unmapped,
+    orphaned,
+    unindexed,
 )
 from hub.resolve.persist import Outcome, persist
 from hub.resolve.records import (
@@ -54,6 +55,7 @@ from identity.incremental import (
     local_pairs,
     recluster,
     rescore,
+    touching_pairs,
 )
 from identity.model import ModelSpec
 from identity.model_io import ModelMismatch, model_from_bytes
@@ -135,50 +137,39 @@ def _changed_index(
     conn: Connection, index: KeyIndex, changes: Changes, spec: ModelSpec
 ) -> tuple[KeyIndex, set[int], set[int]]:
     """The index with the changes applied; the ids to treat as changed (loaded since, or
-    whose identifying value crossed `max_shared`) and those whose blocks crossed
-    `max_block` (their own keys unchanged)."""
+    whose identifying value crossed `max_shared`: its blanking changes) and those in a
+    block that crossed `max_block` (their own keys unchanged, their pairs not)."""
     blocking = spec.blocking
     gone = np.array(sorted(set(changes.deleted)), dtype=np.int64)
-    changed = sorted(set(changes.loaded))
-    records = records_by_id(conn, changed)
-    changed = [i for i in changed if i in records]
-    frame = standardise([records[i] for i in changed])
-    ident = identifying_hashes(frame)
+    records = records_by_id(conn, changes.loaded)
+    changed = sorted(records)
     ids = np.array(changed, dtype=np.int64)
+    frame = standardise([records[i] for i in changed])
+    ident = identifying_hashes(frame) if changed else np.zeros((0, index.ident.shape[1]), np.uint64)
+    left = index.rows(np.concatenate([gone, ids]))
+    left = left[left >= 0]
     placeholder = np.zeros((ids.size, index.keys.shape[1]), dtype=np.uint64)
     middle = index.replaced(gone, ids, placeholder, ident)
-    shared_old, shared_new = index.shared(blocking.max_shared), middle.shared(blocking.max_shared)
-    flipped: set[int] = set()
-    for k, (old, new) in enumerate(zip(shared_old, shared_new, strict=True)):
-        crossed = np.setxor1d(old, new)
-        if crossed.size:
-            flipped.update(middle.ids[np.isin(middle.ident[:, k], crossed)].tolist())
-    flipped -= set(changed)
-    if flipped:  # their values are blanked (or no longer): their keys change too
-        more = records_by_id(conn, flipped)
-        extra = sorted(more)
-        records.update(more)
-        changed += extra
+    flipped_rows = middle.shared_crossed(index.ident[left], ident, blocking.max_shared)
+    flipped = sorted(set(middle.ids[flipped_rows].tolist()) - set(changed))
+    if flipped:  # their values are blanked now (or no longer): their keys change too
+        records.update(records_by_id(conn, flipped))
+        changed = sorted(records)
         ids = np.array(changed, dtype=np.int64)
         frame = standardise([records[i] for i in changed])
-        ident = identifying_hashes(frame)
-    keys = key_hashes(blanked(frame, ident, shared_new), blocking.rules) if changed else placeholder
-    updated = index.replaced(gone, ids, keys, ident)
-    if not np.array_equal(
-        index.rules_used(blocking.max_block), updated.rules_used(blocking.max_block)
-    ):
+        left = index.rows(np.concatenate([gone, ids]))
+        left = left[left >= 0]
+    shared = middle.shared(blocking.max_shared)
+    if changed:
+        keys = key_hashes(blanked(frame, identifying_hashes(frame), shared), blocking.rules)
+        updated = middle.with_keys(ids, keys)
+    else:
+        keys, updated = placeholder, middle
+    regrouped_rows, used_before = updated.blocks_crossed(index.keys[left], keys, blocking.max_block)
+    if not np.array_equal(used_before, updated.rules_used(blocking.max_block)):
         raise FullRunNeeded("a blocking rule crossed the pair limit")
-    touched_keys = np.concatenate([_keys(index, np.concatenate([gone, ids])), keys])
-    regrouped: set[int] = set()
-    if touched_keys.size:
-        before, after = index.block_sizes(touched_keys), updated.block_sizes(touched_keys)
-        crossed_blocks = (before <= blocking.max_block) != (after <= blocking.max_block)
-        for r in range(touched_keys.shape[1]):
-            hit = touched_keys[crossed_blocks[:, r], r]
-            hit = hit[hit != 0]
-            if hit.size:
-                regrouped.update(updated.ids[np.isin(updated.keys[:, r], hit)].tolist())
-    return updated, set(changed), regrouped - set(changed)
+    regrouped = set(updated.ids[regrouped_rows].tolist()) - set(changed)
+    return updated, set(changed), regrouped
 
 
 def _closure(
@@ -205,7 +196,7 @@ def _closure(
         ids = np.array(local.ids, dtype=np.int64)
         keys = _keys(index, ids)
         usable = (index.block_sizes(keys) <= blocking.max_block) & used[None, :]
-        left, right = local_pairs(keys, usable, np.isin(ids, list(frontier)))
+        left, right = touching_pairs(keys, usable, np.isin(ids, list(frontier)))
         joining: set[int] = set()
         if left.size:
             scored = rescore(model, local.frame(), left, right)
@@ -236,13 +227,17 @@ def resolve_incremental(
         raise FullRunNeeded(str(exc)) from exc
     with store.engine.connect() as conn:
         index = state.index
+        removed: list[Member] = []
         loaded = np.array(sorted(set(changes.loaded)), dtype=np.int64)
         gone = np.array(sorted(set(changes.deleted)), dtype=np.int64)
         expected = (
             len(index) + int((index.rows(loaded) < 0).sum()) - int((index.rows(gone) >= 0).sum())
         )
-        if live_count(conn) != expected:  # a record left without a new loaded_at
-            changes.deleted = sorted(set(changes.deleted) | set(unmapped(conn, index.ids.tolist())))
+        if live_count(conn) != expected:  # a record came or went without a new loaded_at
+            came, went = unindexed(conn, index.ids)
+            changes.loaded = sorted(set(changes.loaded) | set(came))
+            changes.deleted = sorted(set(changes.deleted) | set(went))
+            removed = orphaned(conn)
         drift = state.changed_since_full + len(changes.loaded) + len(changes.deleted)
         if drift > DRIFT_SHARE * max(state.records_at_full, 1):
             raise FullRunNeeded(
@@ -258,6 +253,7 @@ def resolve_incremental(
                 must.setdefault(a, []).append(b)
                 must.setdefault(b, []).append(a)
         departed = [m for m in assignments(conn, changes.deleted) if not m.live]
+        departed += [m for m in removed if m.key not in {d.key for d in departed}]
         seeds = changed | regrouped
         start = {m.id: m for m in assignments(conn, seeds) if m.live}
         keys = [k for pair in changes.decided for k in pair] + list(changes.moved)
@@ -311,13 +307,24 @@ def _recluster(
     """Cluster the affected records, give ids, build their golden records: the outcome."""
     blocking = spec.blocking
     ids = sorted(affected)
-    if ids:
-        local.add(conn, ids, index.shared(blocking.max_shared))
+    before: dict[Key, str] = {m.key: m.golden_id for m in departed if m.golden_id}
+    if not ids:  # only deletions of records alone in their golden records
+        assignment = assign_ids({}, before)
+        return Outcome(
+            golden={},
+            events=assignment.events,
+            crosswalk={},
+            previous=before,
+            review=[],
+            hashes={},
+            scope=frozenset(before),
+        )
+    local.add(conn, ids, index.shared(blocking.max_shared))
     at = {i: r for r, i in enumerate(local.ids)}
-    frame = local.frame() if local.frames else pd.DataFrame()
+    frame = local.frame()
     rows = np.array([at[i] for i in ids], dtype=np.int64)
     others = np.setdiff1d(np.arange(len(local.ids)), rows)
-    ordered = frame.iloc[np.concatenate([rows, others])].reset_index(drop=True) if ids else frame
+    ordered = frame.iloc[np.concatenate([rows, others])].reset_index(drop=True)
     keys_of = [affected[i].key for i in ids]
     n = len(ids)
     hashes = _keys(index, np.array(ids, dtype=np.int64))
@@ -356,7 +363,7 @@ def _recluster(
         cannot_link=cannot,
     )
     labels = clustered.clustering.labels
-    before: dict[Key, str] = {**previous, **{m.key: m.golden_id for m in departed if m.golden_id}}
+    before.update(previous)
     assignment = _assign(conn, dict(zip(keys_of, labels.tolist(), strict=True)), before)
     overrides = load_overrides(conn, set(assignment.crosswalk.values()))
     members: dict[str, list[dict[str, Any]]] = {}

@@ -76,8 +76,10 @@ def records_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, A
         query = sa.select(c.id, *columns, c.extra).where(
             c.id.in_(wanted[at : at + _CHUNK]), c.deleted.is_(False)
         )
-        for row in conn.execute(query):
-            values = dict(row._mapping)
+        result = conn.execute(query)
+        names = list(result.keys())
+        for row in result:
+            values = dict(zip(names, row, strict=True))
             out[int(values.pop("id"))] = _as_record(values)
     return out
 

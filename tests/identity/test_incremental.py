@@ -20,6 +20,7 @@ from identity.incremental import (
     recluster,
     rescore,
     standardised_part,
+    touching_pairs,
 )
 from identity.model import ModelSpec, Settings
 from identity.model_io import ModelMismatch, fingerprint, model_from_bytes, model_to_bytes
@@ -116,3 +117,49 @@ def test_reclustering_every_record_gives_the_full_runs_clusters(
         previous_group=np.full(len(records), -1, dtype=np.int64),
     )
     assert np.array_equal(clustered.clustering.labels, result.labels)
+
+
+def test_pairs_from_the_touching_rows_blocks_are_those_touching_them(
+    records: list[dict[str, Any]],
+) -> None:
+    frame, _ = standardised_frame(records, max_shared=25)
+    index = _index(frame, identifying_hashes(standardise(records)))
+    usable = (index.block_sizes(index.keys) <= 200) & index.rules_used(200)[None, :]
+    touching = np.zeros(len(frame), dtype=bool)
+    touching[np.random.default_rng(3).choice(len(frame), 60, replace=False)] = True
+    expected = local_pairs(index.keys, usable, touching)
+    found = touching_pairs(index.keys, usable, touching)
+    assert expected[0].size > 20
+    assert np.array_equal(found[0], expected[0]) and np.array_equal(found[1], expected[1])
+
+
+def _brute_counts(column: np.ndarray) -> dict[int, int]:
+    values, counts = np.unique(column[column != 0], return_counts=True)
+    return dict(zip(values.tolist(), counts.tolist(), strict=True))
+
+
+def test_crossings_are_found_from_the_changed_rows_alone(records: list[dict[str, Any]]) -> None:
+    frame = standardise(records)
+    ident = identifying_hashes(frame)
+    keys = key_hashes(standardised_frame(records, max_shared=25)[0], DEFAULT_RULES)
+    before = KeyIndex.build(np.arange(len(frame)), keys, ident)
+    # 30 records take the e-mail of record 100 (it becomes shared by > 25), the shared
+    # mailbox's holders 0..39 drop to 20 (no longer shared), 5 records are deleted
+    changed = np.arange(200, 230)
+    new_ident = ident[changed].copy()
+    new_ident[:, 0] = ident[100, 0]
+    new_keys = keys[changed].copy()
+    new_keys[:, 0] = keys[100, 0]  # the e-mail rule's key follows the e-mail
+    gone = np.arange(0, 20)
+    after = before.replaced(gone, changed, new_keys, new_ident)
+    rows_left = before.rows(np.concatenate([gone, changed]))
+    crossed = after.shared_crossed(before.ident[rows_left], new_ident, 25)
+    old, new = _brute_counts(before.ident[:, 0]), _brute_counts(after.ident[:, 0])
+    flipped = {v for v in set(old) | set(new) if (old.get(v, 0) > 25) != (new.get(v, 0) > 25)}
+    assert flipped == {int(ident[100, 0]), int(ident[0, 0])}
+    assert set(after.ident[crossed, 0].tolist()) == flipped
+    regrouped, used_before = after.blocks_crossed(before.keys[rows_left], new_keys, 25)
+    old_b, new_b = _brute_counts(before.keys[:, 0]), _brute_counts(after.keys[:, 0])
+    grown = {v for v in set(old_b) | set(new_b) if (old_b.get(v, 0) > 25) != (new_b.get(v, 0) > 25)}
+    assert grown and grown <= set(after.keys[regrouped, 0].tolist())
+    assert np.array_equal(used_before, before.rules_used(25))

@@ -17,6 +17,7 @@ from hub.store.database import Store, now
 from hub.store.tables import (
     audit_log,
     crosswalk,
+    customer_records,
     golden_records,
     match_candidates,
     resolve_state,
@@ -250,3 +251,38 @@ def test_asked_for_or_changed_settings_run_a_full_resolve(project: Project) -> N
     summary: ResolveSummary = resolve_store(stricter, store, actor="test")
     assert summary.mode == "full"
     assert summary.reason == "the identity settings or comparisons changed"
+
+
+def test_a_sole_members_deletion_alone_retires_its_golden_record(project: Project) -> None:
+    config, store = project
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for key, gid in sorted(mapping(store).items()):
+        groups.setdefault(gid, []).append(key)
+    gid, (alone,) = next((g, m) for g, m in groups.items() if len(m) == 1)
+    delete(store, [alone])
+    summary = resolve_store(config, store, actor="test")
+    assert summary.mode == "incremental" and summary.affected == 0
+    assert alone not in mapping(store)
+    assert gid not in _golden(store)
+
+
+def test_a_record_written_without_a_new_loaded_at_is_still_found(project: Project) -> None:
+    """A writer that copies `loaded_at` (or deletes a row outright) is caught by the live
+    count: the run then compares the index with every live id."""
+    config, store = project
+    c = customer_records.c
+    with store.transaction() as conn:
+        row = dict(conn.execute(sa.select(customer_records).order_by(c.id).limit(1)).one()._mapping)
+        row.pop("id")
+        original = (row["source"], row["source_id"])
+        row.update(source="web", source_id="copied-stamp")  # the same loaded_at as the original
+        conn.execute(customer_records.insert().values(**row))
+    summary = resolve_store(config, store, actor="test")
+    assert summary.mode == "incremental"
+    xw = mapping(store)
+    assert ("web", "copied-stamp") in xw
+    with store.transaction() as conn:  # and gone again, without a stamp
+        conn.execute(customer_records.delete().where(c.source_id == "copied-stamp"))
+    resolve_store(config, store, actor="test")
+    assert ("web", "copied-stamp") not in mapping(store)
+    assert original in mapping(store)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from hub.core.clock import now
 from hub.resolve.run import resolve_store
 from hub.steward import (
     Conflict,
@@ -110,7 +111,7 @@ def test_a_decided_pair_is_asked_again_when_identifying_data_changes(
         conn.execute(
             customer_records.update()
             .where(c.source == source, c.source_id == source_id)
-            .values(birth_date="1970-01-01")
+            .values(birth_date="1970-01-01", loaded_at=now())  # as a sync writes it
         )
     resolve_store(hub.config, hub.store, actor="test")
     with hub.store.engine.connect() as conn:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from hub.core.clock import now
 from hub.resolve.run import resolve_store
 from hub.steward import (
     Conflict,
@@ -429,7 +430,7 @@ def test_a_group_asked_again_after_a_change_still_needs_the_not_a_match_undone(
         conn.execute(
             customer_records.update()
             .where(c.source == W6[0], c.source_id == W6[1])
-            .values(given_name="Avi")
+            .values(given_name="Avi", loaded_at=now())  # as a sync writes it
         )
     resolve_store(hub.config, hub.store, actor="test")
     page = show(hub, 1)
