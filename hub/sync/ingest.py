@@ -170,8 +170,9 @@ class Ingestor:
             full_table=frozenset(s for s, i in self.streams.items() if i.full_table),
         )
         self._groups, self._buffered, self._bad, self._pending_state = {}, 0, [], False
-        self._drain()
-        self._started_writer().submit(batch)
+        writer = self._started_writer()
+        self._drain(keep=writer.depth - 1)  # back-pressure: wait until the writer has room
+        writer.submit(batch)
         if self.connection is not None:  # a dry run writes in this thread: done already
             self._drain()
 
@@ -186,16 +187,17 @@ class Ingestor:
                 self._writer.add_stream(spec, self.streams[stream])
         return self._writer
 
-    def _drain(self) -> None:
-        """Wait for the batch in flight; its failure is raised here, in the caller's thread."""
-        outcome = self._writer.result() if self._writer is not None else None
-        if outcome is None:
-            return
-        for stream, problem in outcome.problems:
-            self._warn(stream, problem)
-        self.counts.add(outcome.counts)
-        if self.on_progress is not None:
-            self.on_progress(self.counts)
+    def _drain(self, keep: int = 0) -> None:
+        """Wait until at most `keep` batches are in flight; a failure is raised here, in the
+        caller's thread."""
+        writer = self._writer
+        while writer is not None and writer.pending > keep:
+            outcome = writer.result()
+            for stream, problem in outcome.problems:
+                self._warn(stream, problem)
+            self.counts.add(outcome.counts)
+            if self.on_progress is not None:
+                self.on_progress(self.counts)
 
     def finish(self, *, complete: bool) -> WriteCounts:
         """Commit what is left; after a complete run, flag records gone from full tables."""

@@ -80,21 +80,13 @@ def prepare(
     mapper = info.mapper
     rows = mapper.map_many([k[3] for k in keyed], [k[0] for k in keyed])
     append = into.incoming.append
+    fingerprint, entity = mapper.fingerprint, mapper.entity
     for (source_id, payload, content_hash, record), row in zip(keyed, rows, strict=True):
         if isinstance(row, MappingError):
             _quarantine(into, stream, source_id, "mapping", str(row), record)
             row = None
-        append(
-            IncomingRecord(
-                stream=stream,
-                source_id=source_id,
-                payload=payload,
-                content_hash=content_hash,
-                mapping_hash=mapper.fingerprint,
-                entity=mapper.entity,
-                canonical=row,
-            )
-        )
+        # stream, source id, payload, content hash, mapping hash, entity, canonical row
+        append(IncomingRecord(stream, source_id, payload, content_hash, fingerprint, entity, row))
 
 
 def _keyed(
@@ -105,20 +97,24 @@ def _keyed(
     if info.validator.problem is not None:
         into.problems.append((stream, info.validator.problem))
     keys = info.key_properties
+    single = keys[0] if len(keys) == 1 else None  # the usual case: str(value) is the id
+    metadata_keys = info.metadata_keys
     keyed = []
     sha256 = hashlib.sha256
     for record, invalid in zip(records, reasons, strict=True):
-        key_values = [record.get(k) for k in keys]
-        source_id = (
-            "|".join(str(v) for v in key_values) if keys and None not in key_values else None
-        )
+        if single is not None:
+            value = record.get(single)
+            source_id = None if value is None else str(value)
+        else:
+            key_values = [record.get(k) for k in keys]
+            source_id = (
+                "|".join(str(v) for v in key_values) if keys and None not in key_values else None
+            )
         if invalid is not None:
             _quarantine(into, stream, source_id, "schema", invalid, record)
             continue
-        if info.metadata_keys:  # Singer `_sdc_*` extraction metadata is not content
-            content = canonical_json(
-                {k: v for k, v in record.items() if k not in info.metadata_keys}
-            )
+        if metadata_keys:  # Singer `_sdc_*` extraction metadata is not content
+            content = canonical_json({k: v for k, v in record.items() if k not in metadata_keys})
             payload: Any = record
         else:
             content = canonical_json(record)
@@ -127,7 +123,7 @@ def _keyed(
         if not keys:
             source_id = content_hash  # streams without keys: a record is its content
         if source_id is None:
-            missing = ", ".join(k for k, v in zip(keys, key_values, strict=True) if v is None)
+            missing = ", ".join(k for k in keys if record.get(k) is None)
             _quarantine(into, stream, None, "identity", f"missing id ({missing} is null)", record)
             continue
         keyed.append((source_id, payload, content_hash, record))

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -122,14 +123,21 @@ _RAW_REWRITTEN = (  # a changed record keeps its id and first_seen_at
 def _stored(conn: Connection, source: str, stream: str, source_ids: list[str]) -> dict[str, Any]:
     """The stored raw rows of these records (id, hashes, deleted, last seen), by source id."""
     t = raw_records.c
-    query = sa.select(
-        t.source_id, t.id, t.content_hash, t.mapping_hash, t.deleted, t.last_seen_at
-    ).where(  # one statement, its id list bound as a parameter (not 500 literals per chunk)
+    columns = (t.source_id, t.id, t.content_hash, t.mapping_hash, t.deleted, t.last_seen_at)
+    found: dict[str, Any] = {}
+    if conn.dialect.name == "sqlite":  # the whole id list as one JSON parameter
+        ids = sa.func.json_each(sa.bindparam("ids", type_=sa.String)).table_valued("value")
+        query = sa.select(*columns).where(
+            t.source == source, t.stream == stream, t.source_id.in_(sa.select(ids.c.value))
+        )
+        rows = conn.execute(query, {"ids": orjson.dumps(source_ids).decode()})
+        found.update((row.source_id, row) for row in rows)
+        return found
+    query = sa.select(*columns).where(  # one statement, its id list bound as a parameter
         t.source == source, t.stream == stream, t.source_id.in_(sa.bindparam("ids", expanding=True))
     )
-    found: dict[str, Any] = {}
-    for ids in _chunks(source_ids):
-        found.update((row.source_id, row) for row in conn.execute(query, {"ids": list(ids)}))
+    for chunk in _chunks(source_ids):
+        found.update((row.source_id, row) for row in conn.execute(query, {"ids": list(chunk)}))
     return found
 
 
