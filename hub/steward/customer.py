@@ -52,7 +52,7 @@ _g, _x, _c, _i, _m, _a = (
     match_candidates.c,
     audit_log.c,
 )
-_KEYS = sa.bindparam("keys", expanding=True)
+_KEYS: sa.BindParameter[Any] = sa.bindparam("keys", expanding=True)
 _GOLDEN = sa.select(golden_records).where(_g.golden_id == sa.bindparam("gid"))
 _SOURCES = (
     sa.select(customer_records, _x.assigned_by, _x.assigned_at)
