@@ -34,7 +34,7 @@ from pyspark.sql import DataFrame, SparkSession
 from identity.backends import Candidates, Clustered, Decisions, Standardised
 from identity.backends.local import LocalBackend
 from identity.backends.spark.block import candidate_pairs
-from identity.backends.spark.checkpoint import Checkpoints
+from identity.backends.spark.checkpoint import Checkpoints, stage_log
 from identity.backends.spark.cluster import cluster_on_spark
 from identity.backends.spark.compare import compare, household_values, level_columns
 from identity.backends.spark.components import component_labels
@@ -212,7 +212,10 @@ class SparkBackend:
         return labels
 
     def stage_log(self) -> list[tuple[str, str]]:
-        """(stage, computed|resumed) of every run in the run directory, in order."""
+        """(stage, computed|resumed) of every run in the run directory, in order (without
+        one: of this backend's last run)."""
+        if self.run_dir is not None:
+            return stage_log(self.run_dir)
         return self.checkpoints.stages()
 
     def stage_times(self) -> dict[str, Any]:

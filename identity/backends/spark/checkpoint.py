@@ -18,9 +18,18 @@ from typing import Any, TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["Checkpoints", "StaleRunError"]
+__all__ = ["Checkpoints", "StaleRunError", "stage_log"]
 
 T = TypeVar("T")
+
+
+def stage_log(root: Path) -> list[tuple[str, str]]:
+    """(stage, computed|resumed) of every run in the run directory `root`, in order."""
+    path = root / "stages.log"
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [(s, h) for s, h, _ in (line.split("\t") for line in lines)]
 
 
 class StaleRunError(RuntimeError):
@@ -97,10 +106,9 @@ class Checkpoints:
 
     def stages(self) -> list[tuple[str, str]]:
         """The stages of every run in this directory, in order: (stage, computed|resumed)."""
-        if self.root is None or not (self.root / "stages.log").exists():
+        if self.root is None:
             return [(s, h) for s, h, _ in self.log]
-        lines = (self.root / "stages.log").read_text(encoding="utf-8").splitlines()
-        return [(s, h) for s, h, _ in (line.split("\t") for line in lines)]
+        return stage_log(self.root)
 
     def times(self) -> dict[str, Any]:
         """Seconds per stage of this run."""

@@ -47,6 +47,7 @@ def spark_session(
     # unless `conf` names the executors' own (`spark.pyspark.python`)
     settings = {**DEFAULTS, "spark.pyspark.python": sys.executable, **(conf or {})}
     os.environ.setdefault("PYSPARK_PYTHON", settings["spark.pyspark.python"])
+    os.environ.setdefault("SPARK_LOCAL_IP", settings["spark.driver.bindAddress"])
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
