@@ -214,15 +214,21 @@ class SearchIndex:
             hit(gid, 100.0, f"email: {email}")
         typed = text.casefold()
         local = typed.partition("@")[0]
-        nearby = {
-            *self._email_buckets.get(f"<{local[:3]}", ()),
-            *self._email_buckets.get(f">{local[-3:]}", ()),
-        }
-        for found, score, _ in process.extract(
-            typed, list(nearby), scorer=fuzz.ratio, limit=10, score_cutoff=85
-        ):
+        # the best 10 of each bucket hold the best 10 of both: no union of two lists of
+        # 40,000 e-mails (a common first name at 1M) built per query
+        near: dict[str, float] = {}
+        for bucket in (f"<{local[:3]}", f">{local[-3:]}"):
+            for found, score, _ in process.extract(
+                typed,
+                self._email_buckets.get(bucket, ()),
+                scorer=fuzz.ratio,
+                limit=10,
+                score_cutoff=85,
+            ):
+                near[found] = float(score)
+        for found, score in sorted(near.items(), key=lambda item: -item[1])[:10]:
             for gid in _owners(self.emails[found]):
-                hit(gid, float(score) * 0.95, f"email: {found}")
+                hit(gid, score * 0.95, f"email: {found}")
 
     def _phone(self, text: str, hit: Callable[[str, float, str], None]) -> None:
         for country in _COUNTRIES:
