@@ -41,6 +41,8 @@ SLOW_TESTS: frozenset[str] = frozenset(
         "tests/hub/test_cli.py::test_user_mistakes_are_one_clear_line",  # 9.1 s
         "tests/hub/push/test_cli.py::test_push_dry_run_plan_then_push_then_status",  # 7.8 s
         "tests/hub/cli/test_worklist.py::test_worklist_lists_call_backs_per_owner",  # 4 runs
+        # `crmhub resolve` run four times as subprocesses
+        "tests/hub/resolve/test_cli.py::test_resolve_is_incremental_and_full_when_asked",
         # a ~3,300-record population resolved fully twice (EM) and incrementally: 16 s
         "tests/hub/resolve/test_incremental.py::"
         "test_one_percent_changed_agrees_with_a_full_run_estimating_again",

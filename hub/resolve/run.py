@@ -74,13 +74,13 @@ class ResolveSummary:
 
     def line(self) -> str:
         how = {
-            "full": "full run" + (f" ({self.reason})" if self.reason else ""),
+            "full": "full run" + (f": {self.reason}" if self.reason else ""),
             "incremental": f"incremental, {self.affected:,} records re-clustered",
             "unchanged": "nothing changed since the last run",
         }[self.mode]
         return (
             f"resolved {self.records:,} customer records into {self.golden:,} golden records "
-            f"[{how}]: "
+            f"({how}): "
             f"{self.new:,} new, {self.merged:,} merges, {self.split:,} splits, "
             f"{self.changed_golden:,} golden records updated, {self.review:,} pairs for review, "
             f"{self.non_identifying:,} non-identifying values ignored"
