@@ -132,6 +132,51 @@ def _pairwise_f1(a: Mapping[Any, str], b: Mapping[Any, str]) -> float:
     return 1.0 if not pa and not pb else 2 * len(pa & pb) / (len(pa) + len(pb))
 
 
+def _history(store: Any) -> Any:
+    """What the next run builds on (crosswalk, creation order, decisions, overrides)."""
+    from hub.resolve.records import latest_decisions, load_overrides
+    from hub.store.tables import golden_records
+    from identity.resolve import History
+
+    with store.engine.connect() as conn:
+        decisions = latest_decisions(conn)
+        created = dict(
+            conn.execute(sa.select(golden_records.c.golden_id, golden_records.c.created_at)).all()
+        )
+        overrides = load_overrides(conn)
+    return History(
+        previous=_crosswalk(store),
+        created_order=created,
+        must_link=[p for p, v in decisions.items() if v == "match"],
+        cannot_link=[p for p, v in decisions.items() if v == "no_match"],
+        overrides=overrides,
+    )
+
+
+def _stored_model_full(config: Any, store: Any, before: Any) -> Any:
+    """The engine's full run over every record, scored with the store's stored model (no
+    EM) and the history the incremental run had: what the incremental run must equal."""
+    from hub.resolve.records import load_customer_records
+    from hub.resolve.run import settings_of
+    from hub.resolve.state import load_state
+    from identity.backends.local import LocalBackend
+    from identity.model import ModelSpec
+    from identity.model_io import model_from_bytes
+    from identity.resolve import run
+
+    spec = ModelSpec.from_settings(settings_of(config))
+    with store.engine.connect() as conn:
+        records = load_customer_records(conn)
+        state = load_state(conn)
+    model = model_from_bytes(state.model, spec.comparisons)
+
+    class Stored(LocalBackend):
+        def estimate(self, *args: Any, **kwargs: Any) -> Any:
+            return model
+
+    return run(records, spec, history=before, backend=Stored(), build_golden=False)
+
+
 def _timed(step: str, out: dict[str, Any], call: Any) -> Any:
     gc.collect()
     before = _rss_mb()
@@ -154,6 +199,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temp dir)")
     parser.add_argument("--no-reference", action="store_true", help="skip the full reference run")
+    parser.add_argument(
+        "--exact",
+        action="store_true",
+        help="also compare with a full run scored with the stored model (must be equal)",
+    )
     args = parser.parse_args(argv)
 
     from benchmarks.identity.crm_generator import generate
@@ -189,8 +239,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         store.dispose()
         shutil.copyfile(db, reference_db)
         store = Store.open(config)
+    before = _history(store) if args.exact else None
     _timed("incremental", out, lambda: resolve_store(config, store, actor="bench"))
     incremental = _crosswalk(store)
+    if before is not None:
+        same = _timed("stored_model_full", out, lambda: _stored_model_full(config, store, before))
+        out["exact"] = {
+            "same_golden_id": sum(incremental[k] == same.crosswalk.get(k) for k in incremental)
+            / max(len(incremental), 1),
+            "records_compared": len(incremental),
+        }
     store.dispose()
     if not args.no_reference:
         reference = Store.open(f"sqlite:///{reference_db}")
