@@ -9,6 +9,7 @@ bearer token is not sent by browsers on their own, so it needs none.
 from __future__ import annotations
 
 import hmac
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -22,6 +23,11 @@ from starlette.concurrency import run_in_threadpool
 from hub.steward import SurvivorshipSettings, User, has_role, session_user
 from hub.steward.auth import token_lookup, touch_token
 from hub.store.database import Store
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "SESSION_COOKIE",
@@ -46,7 +52,9 @@ class Hub:
     secure_cookies: bool = False
     # SQLite lets one writer in at a time and makes the others poll (sleeps of 1 to 100 ms):
     # the process's writers queue on this lock instead, and each starts the moment the
-    # previous one commits. PostgreSQL writers run concurrently and never take it.
+    # previous one commits; the server's other processes (`--workers`) queue with them on
+    # a lock file next to the database. PostgreSQL writers run concurrently and take
+    # neither.
     _writer: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def read(self) -> AbstractContextManager[Connection]:
@@ -58,8 +66,25 @@ class Hub:
             with self.store.write_transaction() as conn:
                 yield conn
             return
-        with self._writer, self.store.write_transaction() as conn:
+        with self._writer, _between_processes(self.store), self.store.write_transaction() as conn:
             yield conn
+
+
+@contextmanager
+def _between_processes(store: Store) -> Iterator[None]:
+    """An exclusive lock on `<database>.writer-lock` while the block runs: the kernel hands
+    it to the next process the moment it is released, where SQLite's busy handler would
+    sleep up to 100 ms between tries (the other workers' override tail)."""
+    database = store.engine.url.database
+    if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    fd = os.open(f"{database}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # waits with the GIL released
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 class LoginRequired(Exception):

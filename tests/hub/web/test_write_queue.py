@@ -1,9 +1,12 @@
-"""Steward writes of one server process queue on a lock (SQLite): the next writer starts the
-moment the previous one commits instead of polling SQLite's busy handler (sleeps of 1 to
-100 ms, the override tail under 20 clients). PostgreSQL writers never take the lock."""
+"""Steward writes of one server process queue on a lock (SQLite), and those of the server's
+other processes on a lock file next to the database: the next writer starts the moment the
+previous one commits instead of polling SQLite's busy handler (sleeps of 1 to 100 ms, the
+override tail under 20 clients). PostgreSQL writers never take the locks."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -63,3 +66,48 @@ def test_postgresql_writers_do_not_queue(hub: ResolvedHub) -> None:
     with web.write() as conn:
         conn.execute(sa.select(users.c.id)).all()
         assert web._writer.locked() == (hub.store.dialect == "sqlite")
+
+
+def test_a_writer_waits_for_another_process_holding_the_lock_file(
+    sqlite_hub: ResolvedHub,
+) -> None:
+    """Another worker process (here: a child holding the lock file as a worker's write
+    does) keeps this process's writer out of SQLite until it lets go."""
+    hub = Hub(sqlite_hub.store, sqlite_hub.settings)
+    lock_file = f"{sqlite_hub.store.engine.url.database}.writer-lock"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys\n"
+            f"fd = os.open({lock_file!r}, os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\n"
+            "sys.stdin.readline()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = threading.Event()
+
+        def write() -> None:
+            with hub.write() as conn:
+                started.set()
+                conn.execute(sa.select(users.c.id)).all()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert not started.wait(0.5), "the writer got in while another process held the lock"
+        assert hub._writer.locked()  # it holds its own process's queue meanwhile
+        assert holder.stdin is not None
+        holder.stdin.write("done\n")
+        holder.stdin.flush()
+        assert started.wait(10), "the writer never got in after the other process let go"
+        writer.join(10)
+    finally:
+        holder.kill()
+        holder.wait(10)
+    assert not hub._writer.locked()
