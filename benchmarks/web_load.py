@@ -514,6 +514,10 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+def _requests(stats: Stats) -> int:
+    return sum(len(values) for values in stats.latencies.values())
+
+
 def report(title: str, stats: Stats, elapsed: float) -> dict[str, dict[str, float]]:
     print(f"\n{title} ({elapsed:.0f} s)")
     print(
@@ -653,6 +657,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             one = report("1 client", single, single_time)
             server_cpu, client_cpu = _cpu_seconds(server.pid), time.process_time()
+            load_before = os.getloadavg()[0]
             many, many_time = asyncio.run(
                 run_load(base_url, tokens, sample, args.clients, args.seconds)
             )
@@ -661,8 +666,10 @@ def main(argv: list[str] | None = None) -> None:
             lots = report(f"{args.clients} clients", many, many_time)
             print(
                 f"CPU during the {args.clients}-client run: "
-                f"server {server_cpu / many_time:.2f} cores, "
-                f"load generator {client_cpu / many_time:.2f} cores (of {os.cpu_count()})"
+                f"server {server_cpu / many_time:.2f} cores "
+                f"({server_cpu * 1000 / max(1, _requests(many)):.1f} ms a request), "
+                f"load generator {client_cpu / many_time:.2f} cores (of {os.cpu_count()}); "
+                f"machine load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
             )
             if "all searches" in one and "all searches" in lots:
                 ratio = lots["all searches"]["p95"] / one["all searches"]["p95"]
