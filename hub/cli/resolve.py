@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,9 +13,10 @@ from hub.cli.common import ConfigOpt, console, err, open_hub, spinner
 __all__ = ["register", "resolve"]
 
 
-def _resolve_batch(input_path: Path, crosswalk: Path, golden: Path | None) -> None:
-    from hub.resolve.batch import read_records, write_crosswalk, write_golden
-    from identity.resolve import resolve as resolve_records
+def _resolve_batch(
+    input_path: Path, crosswalk: Path, golden: Path | None, engine: dict[str, Any]
+) -> None:
+    from hub.resolve.batch import read_records, resolve_records, write_crosswalk, write_golden
 
     started = time.monotonic()
     with spinner() as progress:
@@ -27,6 +28,7 @@ def _resolve_batch(input_path: Path, crosswalk: Path, golden: Path | None) -> No
             read.records,
             progress=lambda msg: progress.update(task, description=msg),
             build_golden=golden is not None,
+            **engine,
         )
         progress.update(task, description=f"writing {crosswalk}")
         write_crosswalk(result, crosswalk)
@@ -58,6 +60,27 @@ def resolve(
     golden: Annotated[
         Path | None, typer.Option("--golden", help="Batch mode: also write golden records (JSONL).")
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="Batch mode: local (in process) or spark (Apache Spark; the spark extra).",
+        ),
+    ] = "local",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master", help="With --engine spark: local[2] (default), spark://host:7077…"
+        ),
+    ] = None,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--run-dir",
+            help="With --engine spark: keep each stage's result here (Parquet); a failed "
+            "run given the same directory resumes after the last finished stage.",
+        ),
+    ] = None,
     full: Annotated[
         bool,
         typer.Option(
@@ -83,8 +106,14 @@ def resolve(
             raise HubError("batch mode needs both --input FILE.jsonl and --crosswalk OUT.csv")
         if not input_path.is_file():
             raise HubError(f"{input_path}: no such file — give a CustomerRecord JSON Lines file")
-        _resolve_batch(input_path, crosswalk, golden)
+        options = {"engine": engine, "spark_master": spark_master, "run_dir": run_dir}
+        _resolve_batch(input_path, crosswalk, golden, options)
         return
+    if engine != "local" or spark_master is not None or run_dir is not None:
+        raise HubError(
+            "--engine spark runs the batch contract (--input/--crosswalk) only; "
+            "store resolves run in process"
+        )
     from hub.resolve.run import resolve_store
 
     cfg, store = open_hub(config)

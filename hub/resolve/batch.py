@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from hub.core.errors import HubError
 from hub.core.files import BadLine, open_bytes
 from hub.resolve.run import provenance_json
 from hub.store.database import json_default
-from identity.resolve import Resolution
+from identity.model import ModelSpec, Settings
+from identity.resolve import Resolution, run
 
-__all__ = ["BadLine", "read_records", "write_crosswalk", "write_golden"]
+__all__ = [
+    "ENGINES",
+    "BadLine",
+    "read_records",
+    "resolve_records",
+    "write_crosswalk",
+    "write_golden",
+]
 
 
 @dataclass
@@ -76,6 +85,38 @@ def _compact(record: dict[str, Any]) -> dict[str, Any]:
         if type(value) is str:
             compact[name] = sys.intern(value)
     return compact
+
+
+ENGINES = ("local", "spark")  # in process (NumPy/pandas) or on Apache Spark
+
+
+def resolve_records(
+    records: Sequence[dict[str, Any]],
+    *,
+    engine: str = "local",
+    spark_master: str | None = None,
+    run_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    build_golden: bool = True,
+) -> Resolution:
+    """The batch run (unsupervised default settings) on `engine`: `local`, or `spark` on
+    `spark_master` (default `local[2]`) with stage checkpoints under `run_dir` if given."""
+    spec = ModelSpec.from_settings(Settings())
+    if engine not in ENGINES:
+        raise HubError(f"--engine {engine}: unknown engine — use one of {', '.join(ENGINES)}")
+    if engine == "local":
+        if spark_master is not None or run_dir is not None:
+            raise HubError("--spark-master and --run-dir are options of --engine spark")
+        return run(records, spec, progress=progress, build_golden=build_golden)
+    try:
+        from identity.backends.spark import SparkBackend
+    except ImportError as exc:  # the extra is not installed
+        raise HubError(
+            f"--engine spark needs pyspark ({exc}) — pip install 'crm-hub[spark]' "
+            "and a Java 17 runtime"
+        ) from exc
+    backend = SparkBackend(master=spark_master or "local[2]", run_dir=run_dir)
+    return run(records, spec, backend=backend, progress=progress, build_golden=build_golden)
 
 
 def write_crosswalk(resolution: Resolution, path: Path) -> None:

@@ -58,8 +58,11 @@ class Checkpoints:
             manifest.write_text(json.dumps({"fingerprint": fingerprint}))
 
     def frame(self, spark: SparkSession, stage: str, compute: Callable[[], DataFrame]) -> DataFrame:
-        """The stage's DataFrame: read from its checkpoint, else computed and written."""
+        """The stage's DataFrame: read from its checkpoint, else computed and written.
+        Spark's jobs from here to the next stage carry the stage's name (their description
+        in the event log and the UI)."""
         started = time.monotonic()
+        spark.sparkContext.setJobDescription(stage)
         if self.root is None:
             out = compute().persist()
             out.count()  # computed here, so that the stage's time is its own

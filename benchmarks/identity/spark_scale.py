@@ -1,0 +1,215 @@
+"""The identity engine embedded vs on Apache Spark, on the same generated CRM file.
+
+    python -m benchmarks.identity.spark_scale --sizes 200000,1000000
+    python -m benchmarks.identity.spark_scale --sizes 200000 --master 'local[2]' --out x.json
+
+Per size: one generated file (`benchmarks.identity.run.prepare_dataset`, kept under
+--work), then `crmhub resolve`'s batch run on each engine in its own process (so one's
+memory does not count against the other), one after the other. Measured per run: wall
+time, time per pipeline step (from the run's progress), peak RSS of the driver's Python
+process and, for Spark, of its JVM (in `local[N]` the JVM is driver and executors) and of
+its Python workers (sampled every 0.2 s), and Spark's own figures from its event log: per
+stage of the backend (standardised, pairs, levels, …) its tasks' time, shuffle bytes
+written and read. Then: the ratio Spark / embedded of the wall times, and the pairwise F1
+between the two crosswalks (the same answer?).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from benchmarks.identity.run import prepare_dataset
+
+__all__ = ["main", "measure_one", "shuffle_per_stage"]
+
+
+class PeakRSS:
+    """Peak resident memory of this process, of its JVM child and of the JVM's Python
+    workers, sampled in a thread (MB)."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.peak: dict[str, float] = defaultdict(float)
+        self._stop = threading.Event()
+        self._interval = interval
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            found: dict[str, float] = defaultdict(float)
+            try:
+                found["driver_python"] = me.memory_info().rss
+                for child in me.children(recursive=True):
+                    kind = "jvm" if "java" in child.name() else "python_workers"
+                    found[kind] += child.memory_info().rss
+            except psutil.Error:
+                pass
+            for kind, rss in found.items():
+                self.peak[kind] = max(self.peak[kind], rss / 2**20)
+            self._stop.wait(self._interval)
+
+
+def shuffle_per_stage(event_dir: Path) -> dict[str, dict[str, float]]:
+    """Per backend stage (the job description the checkpoints set): task seconds, shuffle
+    MB written and read, tasks — summed from Spark's JSON event log."""
+    description: dict[int, str] = {}
+    out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for log in event_dir.iterdir():
+        for line in log.read_text(encoding="utf-8").splitlines():
+            event = json.loads(line)
+            kind = event.get("Event")
+            if kind == "SparkListenerStageSubmitted":
+                stage_id = event["Stage Info"]["Stage ID"]
+                props = event.get("Properties") or {}
+                description[stage_id] = props.get("spark.job.description") or "other"
+            elif kind == "SparkListenerTaskEnd":
+                name = description.get(event.get("Stage ID", -1), "other")
+                metrics = event.get("Task Metrics") or {}
+                read = metrics.get("Shuffle Read Metrics") or {}
+                write = metrics.get("Shuffle Write Metrics") or {}
+                row = out[name]
+                row["tasks"] += 1
+                row["task_seconds"] += metrics.get("Executor Run Time", 0) / 1000
+                row["shuffle_write_mb"] += write.get("Shuffle Bytes Written", 0) / 2**20
+                row["shuffle_read_mb"] += (
+                    read.get("Remote Bytes Read", 0) + read.get("Local Bytes Read", 0)
+                ) / 2**20
+    return {k: {m: round(v, 2) for m, v in row.items()} for k, row in out.items()}
+
+
+def measure_one(engine: str, source: Path, crosswalk: Path, master: str) -> dict[str, Any]:
+    """One batch run on `engine` in this process; its figures."""
+    from hub.resolve.batch import read_records, write_crosswalk
+    from identity.model import ModelSpec, Settings
+    from identity.resolve import run
+
+    steps: list[tuple[str, float]] = []
+    started = time.perf_counter()
+    result: dict[str, Any] = {"engine": engine}
+    with PeakRSS() as rss, tempfile.TemporaryDirectory() as events:
+        records = read_records(source).records
+        steps.append(("reading", time.perf_counter()))
+        backend = None
+        if engine == "spark":
+            from identity.backends.spark import SparkBackend
+
+            backend = SparkBackend(
+                master=master,
+                conf={
+                    "spark.eventLog.enabled": "true",
+                    "spark.eventLog.dir": f"file://{events}",
+                    "spark.driver.memory": "3g",
+                    "spark.sql.shuffle.partitions": str(max(8, len(records) // 50_000)),
+                },
+            )
+            steps.append(("spark session", time.perf_counter()))
+        resolution = run(
+            records,
+            ModelSpec.from_settings(Settings()),
+            backend=backend,
+            progress=lambda msg: steps.append((msg.split(" ")[0], time.perf_counter())),
+            build_golden=False,
+        )
+        steps.append(("done", time.perf_counter()))
+        write_crosswalk(resolution, crosswalk)
+        if backend is not None:
+            result["spark_stage_seconds"] = backend.stage_times()
+            backend.spark.stop()  # flushes the event log
+            result["spark_stages"] = shuffle_per_stage(Path(events))
+    result["wall_seconds"] = round(steps[-1][1] - started, 1)
+    names = ["reading", *(n for n, _ in steps[1:-1])]
+    marks = [started, *(t for _, t in steps)]
+    result["step_seconds"] = {
+        name: round(marks[i + 1] - marks[i], 1) for i, name in enumerate(names)
+    }
+    result["peak_rss_mb"] = {k: round(v) for k, v in rss.peak.items()}
+    result["stats"] = resolution.stats
+    return result
+
+
+def _pairs(path: Path) -> set[tuple[str, str]]:
+    import csv
+    from itertools import combinations
+
+    groups: dict[str, list[str]] = defaultdict(list)
+    with path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            groups[row["golden_id"]].append(f"{row['source']}\x1f{row['source_id']}")
+    return {p for members in groups.values() for p in combinations(sorted(members), 2)}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="200000,1000000", help="record counts, comma-separated")
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "spark_bench")
+    parser.add_argument("--out", type=Path, help="write the figures here (JSON)")
+    parser.add_argument("--one", choices=("local", "spark"), help=argparse.SUPPRESS)
+    parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--crosswalk", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:  # the child process: one run, its figures on stdout
+        figures = measure_one(args.one, args.input, args.crosswalk, args.master)
+        print(json.dumps(figures))
+        return
+    rows = []
+    for size in [int(s) for s in args.sizes.split(",")]:
+        path = args.work / f"crm-{size}" / "records.jsonl.gz"
+        if not path.exists():
+            path = prepare_dataset("crm", args.work, records=size).records_path
+        runs = {}
+        for engine in ("local", "spark"):
+            crosswalk = args.work / f"crm-{size}" / f"crosswalk-{engine}.csv"
+            child = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.identity.spark_scale",
+                    "--one",
+                    engine,
+                    "--input",
+                    str(path),
+                    "--crosswalk",
+                    str(crosswalk),
+                    "--master",
+                    args.master,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs[engine] = json.loads(child.stdout.strip().splitlines()[-1])
+            print(f"{size:,} records, {engine}: {json.dumps(runs[engine])}", flush=True)
+        one = _pairs(args.work / f"crm-{size}" / "crosswalk-local.csv")
+        other = _pairs(args.work / f"crm-{size}" / "crosswalk-spark.csv")
+        f1 = 2 * len(one & other) / max(len(one) + len(other), 1)
+        ratio = runs["spark"]["wall_seconds"] / runs["local"]["wall_seconds"]
+        row = {"records": size, "ratio_spark_local": round(ratio, 2), "pairwise_f1": f1, **runs}
+        print(f"{size:,} records: Spark/embedded {ratio:.2f}x, pairwise F1 {f1:.5f}", flush=True)
+        rows.append(row)
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""`crmhub resolve --engine spark`: the batch contract on Spark, end to end."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import orjson
+
+from tests.cli import crmhub
+from tests.identity.backends.spark.helpers import crm_records
+
+
+def test_the_batch_contract_on_spark_writes_the_local_crosswalk(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl.gz"
+    with gzip.open(source, "wb") as fh:
+        for record in crm_records()[:150]:
+            fh.write(orjson.dumps(record) + b"\n")
+    local = crmhub(
+        "resolve", "--input", str(source), "--crosswalk", "local.csv", cwd=tmp_path, inherit=True
+    )
+    assert local.returncode == 0, local.stderr
+    spark = crmhub(
+        "resolve",
+        "--engine",
+        "spark",
+        "--spark-master",
+        "local[2]",
+        "--run-dir",
+        "run",
+        "--input",
+        str(source),
+        "--crosswalk",
+        "spark.csv",
+        "--golden",
+        "golden.jsonl",
+        cwd=tmp_path,
+        inherit=True,
+        timeout=600,
+    )
+    assert spark.returncode == 0, spark.stderr
+    assert "resolved 150 records into" in spark.stdout
+    assert (tmp_path / "spark.csv").read_text() == (tmp_path / "local.csv").read_text()
+    assert (tmp_path / "golden.jsonl").read_text().count("\n") == len(
+        {line.rsplit(",", 1)[1] for line in (tmp_path / "spark.csv").read_text().splitlines()[1:]}
+    )
+    assert (tmp_path / "run" / "pairs.parquet" / "_SUCCESS").exists()
+
+
+def test_engine_mistakes_are_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "in.jsonl").write_text('{"source": "a", "source_id": "1"}\n')
+    unknown = crmhub(
+        "resolve",
+        "--engine",
+        "flink",
+        "--input",
+        "in.jsonl",
+        "--crosswalk",
+        "x.csv",
+        cwd=tmp_path,
+        inherit=True,
+    )
+    assert unknown.returncode == 2
+    assert "--engine flink: unknown engine — use one of local, spark" in unknown.stderr
+    stray = crmhub(
+        "resolve",
+        "--spark-master",
+        "local[2]",
+        "--input",
+        "in.jsonl",
+        "--crosswalk",
+        "x.csv",
+        cwd=tmp_path,
+        inherit=True,
+    )
+    assert stray.returncode == 2
+    assert "--spark-master and --run-dir are options of --engine spark" in stray.stderr
+    store = crmhub("resolve", "--engine", "spark", cwd=tmp_path, inherit=True)
+    assert store.returncode == 2
+    assert "batch contract (--input/--crosswalk) only" in store.stderr
