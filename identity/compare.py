@@ -59,7 +59,8 @@ def family_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.
     levels = graded(frame, "family", left, right, (0.80, 0.92), JaroWinkler.normalized_similarity)
     levels = _swapped(frame, left, right, levels, "family", "given_canon")
     # a lone name ("wilfried" as a help-desk display name) may be the given name: when it is
-    # the other record's given name, the family names are unknown, not different
+    # the other record's given name, or starts with the other's given initial (a card's
+    # "W. KOCH"), the family names are unknown, not different
     differ = np.flatnonzero(levels == 0)
     if differ.size:
         lone = frame["given"].isna().to_numpy()
@@ -67,8 +68,16 @@ def family_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.
             rows = differ[lone[one[differ]]]
             if rows.size:
                 own = values(frame, "family", one[rows])
-                hit = same_values(own, values(frame, "given", other[rows]))
+                theirs = values(frame, "given", other[rows])
+                hit = same_values(own, theirs)
                 hit |= same_values(own, values(frame, "given_canon", other[rows]))
+                hit |= np.array(
+                    [
+                        isinstance(g, str) and len(g) == 1 and isinstance(f, str) and f[:1] == g
+                        for f, g in zip(own, theirs, strict=True)
+                    ],
+                    dtype=bool,
+                )
                 levels[rows[hit]] = NULL
     return levels
 

@@ -10,7 +10,9 @@ initials are kept as one-letter given names, and the order is decided from evide
   (Hungarian order); "Anna Kovács" is not; with no evidence either way a Hungarian record
   (country HU, or ő/ű in the name) is read family-name-first, any other Western order;
 * given/family fields filled the wrong way round (given_name="Kovács", family_name="Anna")
-  are swapped on the same evidence, but only when the family field holds a known given name.
+  are swapped only when the evidence comes from both fields: a known family name in the
+  given field and a known given name in the family field (given_name="Mercedes",
+  family_name="Terry" stays: Terry is also a given name, and the fields say otherwise).
 """
 
 from __future__ import annotations
@@ -178,7 +180,10 @@ def _parse_fields(given: str | None, family: str | None, country: str | None) ->
     g = name_tokens(given) if given else ()
     f = name_tokens(family) if family else ()
     if g and f:
-        if _is_given(f[-1]) and family_first_evidence(g[0], f[-1]) > 0:
+        # the fields' own labels are evidence too: swapped only when both sides say so
+        # (a known family name in the given field, a known given name in the family
+        # field), not because Terry is also a given name
+        if family_first_evidence(g[0], f[-1]) >= 2:
             g, f = f, g
         return _split_given(g[0], list(g[1:]), list(f))
     if given and len(g) > 1 and any(is_family_name(t) for t in g):  # all in the given field

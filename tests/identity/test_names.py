@@ -95,6 +95,10 @@ def _name(given: str | None, middle: str | None, family: str | None) -> PersonNa
         pytest.param(
             "Michael", "Jordan", None, None, _name("michael", None, "jordan"), id="no-swap"
         ),
+        # Terry is also a given name, but nothing says Mercedes is not one: the fields stand
+        pytest.param(
+            "Mercedes", "Terry", None, None, _name("mercedes", None, "terry"), id="fields-stand"
+        ),
         pytest.param("Xyz", "Abc", None, "HU", _name("xyz", None, "abc"), id="fields-unknown"),
         pytest.param(
             "Anna Mária", "Kovács", None, None, _name("anna", "maria", "kovacs"), id="fields-middle"

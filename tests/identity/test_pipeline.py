@@ -236,6 +236,20 @@ CASES = [
         1,
     ),
     (
+        "a lone display name starting with the card's initial is no other family name",
+        rec("1", full_name="felisa", email="vina.felisa@telefonica.net"),
+        rec("2", full_name="F. VINA", email="vina.felisa@telefonica.net"),
+        "family_name",
+        -1,
+    ),
+    (
+        "a lone display name with another initial than the card's is another family name",
+        rec("1", full_name="felisa", email="vina.felisa@telefonica.net"),
+        rec("2", full_name="M. VINA", email="vina.felisa@telefonica.net"),
+        "family_name",
+        0,
+    ),
+    (
         "an address shared by two given names is the household's",
         rec(
             "1", given_name="David", family_name="Klein", street="Dizengoff St.", house_number="118"
