@@ -11,7 +11,7 @@ is `analytics.analyse.analyse(interactions, as_of, AnalysisSpec(...))`.
 
 from __future__ import annotations
 
-from analytics.analyse import CUSTOMER_COLUMNS, Analysis, analyse, with_horizon
+from analytics.analyse import CUSTOMER_COLUMNS, Analysis, analyse, prepare_input, with_horizon
 from analytics.backends import Backend
 from analytics.btyd import BetaGeo, GammaGamma
 from analytics.churn import ChurnModel
@@ -40,6 +40,7 @@ __all__ = [
     "lorenz",
     "pareto_share",
     "prepare",
+    "prepare_input",
     "segment_value",
     "with_horizon",
 ]

@@ -36,7 +36,14 @@ from analytics.rfm import rfm_scores, rfm_segments
 from analytics.segments import lorenz, segment_value
 from analytics.traits import PURCHASE, TraitSpec
 
-__all__ = ["CUSTOMER_COLUMNS", "Analysis", "analyse", "churn_snapshots", "with_horizon"]
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "Analysis",
+    "analyse",
+    "churn_snapshots",
+    "prepare_input",
+    "with_horizon",
+]
 
 CUSTOMER_COLUMNS = (
     "customer_id", "recency_days", "frequency", "monetary", "clv_12m", "p_alive",
@@ -107,9 +114,12 @@ def churn_snapshots(
     data: Prepared, spec: AnalysisSpec, backend: Backend, kind: str = "bgnbd"
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Training rows: at cut-offs h, 2h, … days before the run's, the features of every
-    customer who had bought by then, and whether they then bought nothing for h days."""
+    customer who had bought by then (a random `max_train_rows / snapshots` of them when
+    more), and whether they then bought nothing for h days."""
     h = spec.churn.horizon_days
     frames, labels = [], []
+    per_snapshot = -(-spec.churn.max_train_rows // max(spec.churn.snapshots, 1))
+    rng = np.random.default_rng(spec.churn.seed)
     for k in range(1, spec.churn.snapshots + 1):
         cut = data.as_of - pd.Timedelta(days=k * h)
         summary = backend.summary(data, cut)
@@ -120,15 +130,37 @@ def churn_snapshots(
         traits = backend.traits(data, tuple(t for t in spec.traits if t.name in FEATURES), cut)
         features = churn_features(traits, summary, p_alive, expected).loc[bought]
         later = backend.traits(data, _label_spec(h), cut + pd.Timedelta(days=h))["bought"]
+        label = later.to_numpy()[bought] == 0
+        if len(features) > per_snapshot:  # the model sees at most max_train_rows in all
+            pick = np.sort(rng.choice(len(features), per_snapshot, replace=False))
+            features, label = features.iloc[pick], label[pick]
         frames.append(features)
-        labels.append(later.to_numpy()[bought] == 0)
+        labels.append(label)
     if not frames:
         return pd.DataFrame(), np.zeros(0, dtype=bool)
     return pd.concat(frames, ignore_index=True), np.concatenate(labels)
 
 
-def analyse(
+def prepare_input(
     raw: pd.DataFrame,
+    as_of: pd.Timestamp | str,
+    spec: AnalysisSpec | None = None,
+    *,
+    customers: pd.DataFrame | None = None,
+    backend: Backend | None = None,
+) -> Prepared:
+    """`analyse`'s first step on its own: the interactions validated and coded. A caller
+    that then lets go of `raw` (ten million rows of text) runs `analyse` on this in much
+    less memory."""
+    from analytics.backends.local import LocalBackend
+
+    spec = spec or AnalysisSpec()
+    known: Sequence[str] = () if customers is None else customers["customer_id"].astype(str)
+    return (backend or LocalBackend()).prepare(raw, spec, pd.Timestamp(as_of), known)
+
+
+def analyse(
+    raw: pd.DataFrame | Prepared,
     as_of: pd.Timestamp | str,
     spec: AnalysisSpec | None = None,
     *,
@@ -136,7 +168,8 @@ def analyse(
     backend: Backend | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> Analysis:
-    """Analyse `raw` interactions (canonical columns plus `customer_id`) as of `as_of`.
+    """Analyse `raw` interactions (canonical columns plus `customer_id`, or already
+    prepared by `prepare_input` with the same `as_of`, spec and customers) as of `as_of`.
     `customers` (optional, with `customer_id` and attributes such as `birth_date` or
     `segment`) adds customers known without interactions and attribute segmentations."""
     from threadpoolctl import threadpool_limits
@@ -147,7 +180,7 @@ def analyse(
 
 
 def _analyse(
-    raw: pd.DataFrame,
+    raw: pd.DataFrame | Prepared,
     as_of: pd.Timestamp | str,
     spec: AnalysisSpec,
     customers: pd.DataFrame | None,
@@ -157,9 +190,11 @@ def _analyse(
     from analytics.backends.local import LocalBackend
 
     backend = backend or LocalBackend()
-    known: Sequence[str] = () if customers is None else customers["customer_id"].astype(str)
     progress("preparing interactions")
-    data = backend.prepare(raw, spec, pd.Timestamp(as_of), known)
+    if isinstance(raw, Prepared):
+        data = raw
+    else:
+        data = prepare_input(raw, as_of, spec, customers=customers, backend=backend)
     as_of_ts = data.as_of
     progress("computing traits")
     traits = backend.traits(data, spec.traits, as_of_ts)
@@ -235,12 +270,11 @@ def _analyse(
         min_support=spec.offers.min_support,
         counts=bought_n,
     )
-    upsells, other_tiers = (
-        upsell_offers(held, items, spec.offers.tiers)
-        if spec.offers.tiers
-        else ([[] for _ in offers], [set() for _ in offers])
-    )
-    offers = combine(upsells, offers, spec.offers.top, other_tiers)
+    if spec.offers.tiers:
+        upsells, other_tiers = upsell_offers(held, items, spec.offers.tiers)
+        offers = combine(upsells, offers, spec.offers.top, other_tiers)
+    else:  # cross-sells only (no per-customer sets for ladders nobody declared)
+        offers = [o[: spec.offers.top] for o in offers]
     out["next_best_offers"] = [";".join(o) for o in offers]
     for col in ("revenue", "margin", "cost_to_serve", "profit"):
         out[col] = value[col].to_numpy()

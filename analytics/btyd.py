@@ -49,7 +49,8 @@ def summarise(frame: pd.DataFrame, n_customers: int, as_of: pd.Timestamp) -> pd.
         order = np.lexsort((day, code))
         code, day, value = code[order], day[order], value[order]
     # one entry per customer and purchase day
-    starts = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (day[1:] != day[:-1])])
+    change = np.r_[True, (code[1:] != code[:-1]) | (day[1:] != day[:-1])][: len(code)]
+    starts = np.flatnonzero(change)
     day_code, day_day = code[starts], day[starts]
     day_value = np.add.reduceat(value, starts) if len(starts) else np.zeros(0)
     n_days = np.bincount(day_code, minlength=n_customers)

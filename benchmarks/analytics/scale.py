@@ -68,8 +68,10 @@ def dataset(customers: int, cache: Path = CACHE) -> tuple[Path, int]:
     return path, int(count.read_text())
 
 
-def measure(path: Path) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS bytes and the summary line of one `crmhub analyse` run."""
+def measure(path: Path) -> tuple[float, int, str, float]:
+    """Wall seconds, peak RSS bytes, the summary line and the CPU seconds (user + system)
+    of one `crmhub analyse` run. CPU time is what the run itself costs; wall time also
+    holds whatever else the machine was doing."""
     as_of = AS_OF.strftime("%Y-%m-%d")
     with tempfile.TemporaryDirectory() as out:
         started = time.monotonic()
@@ -85,7 +87,8 @@ def measure(path: Path) -> tuple[float, int, str]:
         proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"crmhub analyse failed on {path} (exit {proc.returncode})")
-    return seconds, usage.ru_maxrss * 1024, " ".join(summary.split())
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, usage.ru_maxrss * 1024, " ".join(summary.split()), cpu
 
 
 def run(sizes: list[int]) -> tuple[list[Figure], dict[str, object]]:
@@ -93,8 +96,10 @@ def run(sizes: list[int]) -> tuple[list[Figure], dict[str, object]]:
     rows = []
     for size in sizes:
         path, lines = dataset(size)
-        seconds, rss, summary = measure(path)
+        load = os.getloadavg()[0]
+        seconds, rss, summary, cpu = measure(path)
         rows.append({"customers": size, "interactions": lines, "seconds": seconds,
+                     "cpu_seconds": cpu, "load_average": load,
                      "peak_rss_gb": rss / 1024**3, "summary": summary})  # fmt: skip
     figures = []
     for row in rows:
@@ -105,7 +110,9 @@ def run(sizes: list[int]) -> tuple[list[Figure], dict[str, object]]:
             Figure(f"scale_{row['customers']}_seconds", row["seconds"],
                    "<= 300 s and <= 6 GB at 1,000,000 customers" if ok is not None else "", ok,
                    f"{row['interactions']:,} interactions, peak RSS {row['peak_rss_gb']:.2f} GB, "
-                   f"{row['interactions'] / row['seconds']:,.0f} interactions/s")
+                   f"{row['interactions'] / row['seconds']:,.0f} interactions/s; CPU "
+                   f"{row['cpu_seconds']:.0f} s; load average {row['load_average']:.1f} "
+                   "at the start")
         )  # fmt: skip
     if len(rows) >= 2:
         a, b = rows[-2], rows[-1]

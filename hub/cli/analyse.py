@@ -141,7 +141,9 @@ def _analyse_batch(
     customers: Path | None,
     json: bool,
 ) -> None:
-    from analytics import AnalysisSpec, with_horizon
+    import pandas as pd
+
+    from analytics import AnalysisSpec, prepare_input, with_horizon
     from analytics import analyse as run_analysis
     from hub.analyse.batch import read_customers, read_interactions, write_results
     from hub.core.errors import HubError
@@ -157,11 +159,17 @@ def _analyse_batch(
         bad = read.bad + (known.bad if known is not None else [])
         for line in bad[:10]:
             err.print(f"[yellow]warning:[/] line {line.line}: {escape(line.reason)} - left out")
+        spec = with_horizon(AnalysisSpec(), horizon_days)
+        attrs = known.frame if known is not None else None
+        n_read = len(read.frame)
+        progress.update(task, description="preparing interactions")
+        prepared = prepare_input(read.frame, str(cut), spec, customers=attrs)
+        read.frame = pd.DataFrame(columns=read.frame.columns)  # let the raw text go
         result = run_analysis(
-            read.frame,
+            prepared,
             str(cut),
-            with_horizon(AnalysisSpec(), horizon_days),
-            customers=known.frame if known is not None else None,
+            spec,
+            customers=attrs,
             progress=lambda msg: progress.update(task, description=msg),
         )
         progress.update(task, description=f"writing {out}")
@@ -175,7 +183,7 @@ def _analyse_batch(
             {
                 "as_of": cut,
                 "customers": len(rows),
-                "interactions": len(read.frame),
+                "interactions": n_read,
                 "ignored_after_as_of": result.rejected.get("after_as_of", 0),
                 "unreadable_lines": len(bad),
                 "left_out": left_out,
@@ -188,7 +196,7 @@ def _analyse_batch(
         return
     why = ", ".join(f"{v:,} {k}" for k, v in sorted(left_out.items())) or "none"
     summary_line(
-        f"analysed {len(rows):,} customers from {len(read.frame):,} interactions "
+        f"analysed {len(rows):,} customers from {n_read:,} interactions "
         f"({result.rejected.get('after_as_of', 0):,} on or after {cut} ignored; "
         f"{len(bad):,} unreadable lines; left out: {why}); churn risk by "
         f"{'model' if model == 'model' else 'rules (too little history)'}; "

@@ -72,3 +72,17 @@ def test_the_fast_reader_and_the_line_by_line_reader_agree(tmp_path: Path) -> No
         a = fast.frame[column].astype(object).where(fast.frame[column].notna(), None)
         b = slow.frame[column].astype(object).where(slow.frame[column].notna(), None)
         assert a.tolist() == b.tolist(), column
+
+
+def test_analysing_prepared_interactions_gives_the_same_results() -> None:
+    import pandas as pd
+
+    from analytics import analyse, prepare_input
+
+    data = generate(300, seed=7)
+    direct = analyse(data.interactions, "2024-01-01", customers=data.customers)
+    prepared = prepare_input(data.interactions, "2024-01-01", customers=data.customers)
+    staged = analyse(prepared, "2024-01-01", customers=data.customers)
+    pd.testing.assert_frame_equal(direct.customers, staged.customers)
+    pd.testing.assert_frame_equal(direct.segments, staged.segments)
+    assert direct.rejected == staged.rejected

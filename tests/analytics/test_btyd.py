@@ -81,3 +81,32 @@ def test_auto_chooses_a_purchase_model_on_the_calibration_period_only() -> None:
     first = analyse(data.interactions, AS_OF.tz_localize(None), auto).bgnbd
     second = analyse(after, AS_OF.tz_localize(None), auto).bgnbd
     assert type(first) is type(second) and first == second
+
+
+def test_summary_of_no_purchases_is_all_zero() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from analytics.btyd import summarise
+
+    frame = pd.DataFrame(
+        {"code": np.zeros(0, dtype=np.int64), "ts": pd.Series([], dtype="datetime64[ns, UTC]"),
+         "purchase": np.zeros(0, dtype=bool), "value": np.zeros(0)}
+    )  # fmt: skip
+    out = summarise(frame, 3, pd.Timestamp("2024-01-01", tz="UTC"))
+    assert out["n_days"].tolist() == [0, 0, 0] and out[["x", "t_x", "T", "m"]].sum().sum() == 0
+
+
+def test_summary_does_not_depend_on_row_order() -> None:
+    import pandas as pd
+
+    from analytics.btyd import summarise
+    from analytics.frame import prepare
+    from benchmarks.analytics.generator import AS_OF, generate
+
+    data = prepare(generate(300, seed=9).interactions, AS_OF)
+    ordered = summarise(data.frame, data.n_customers, AS_OF)
+    shuffled = summarise(data.frame.sample(frac=1.0, random_state=2), data.n_customers, AS_OF)
+    pd.testing.assert_frame_equal(ordered, shuffled)
+    one = ordered.loc[ordered["n_days"] == 1]
+    assert len(one) and (one[["x", "t_x", "m"]] == 0).all().all()  # one day: no repeats
