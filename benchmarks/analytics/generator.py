@@ -42,6 +42,7 @@ MARGIN = dict(
     )
 )
 RATES = {"EUR": 1.0, "USD": 0.92, "GBP": 1.17}
+RANDOM_CATEGORY = 0.15  # share of purchases in a category drawn at random
 UNIT_COSTS = {"ticket": 8.0, "complaint": 25.0, "call": 5.0, "visit": 40.0}
 # segment: share, purchases per year, mean basket, margin factor, tickets per year, channels
 SEGMENTS = {
@@ -58,6 +59,9 @@ class Generated:
     interactions: pd.DataFrame
     truth: pd.DataFrame
     customers: pd.DataFrame  # customer_id, segment, birth_date (prospects included)
+    # per customer (rows as `truth`) the planted chance that a purchase is of each of
+    # CATEGORIES (columns): the best any next-best-offer method could know
+    category_odds: pd.DataFrame | None = None
 
 
 def _times(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -100,7 +104,10 @@ def generate(n: int = 5_000, seed: int = 1, prospects: float = 0.03) -> Generate
     weights = rng.dirichlet([1.0, 1.0, 1.0], n)
     pick = (rng.random(len(who))[:, None] > np.cumsum(weights[who], axis=1)).sum(axis=1)
     cat = group[who] * 4 + prefs[who, np.minimum(pick, 2)]
-    random_cat = rng.random(len(who)) < 0.15
+    odds = np.full((n, len(CATEGORIES)), RANDOM_CATEGORY / len(CATEGORIES))
+    for k in range(3):
+        odds[np.arange(n), group * 4 + prefs[:, k]] += (1 - RANDOM_CATEGORY) * weights[:, k]
+    random_cat = rng.random(len(who)) < RANDOM_CATEGORY
     cat = np.where(random_cat, rng.integers(0, len(CATEGORIES), len(who)), cat)
     amount = np.round(basket[who] * rng.lognormal(0, 0.4, len(who)), 2)
     margin_rate = (
@@ -233,7 +240,8 @@ def generate(n: int = 5_000, seed: int = 1, prospects: float = 0.03) -> Generate
         }
     )
     truth.insert(0, "customer_id", ids)
-    return Generated(events[columns], truth, customers)
+    category_odds = pd.DataFrame(odds, columns=list(CATEGORIES), index=truth.index)
+    return Generated(events[columns], truth, customers, category_odds)
 
 
 def _truth(

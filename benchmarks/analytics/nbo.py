@@ -6,12 +6,18 @@ truth is what each customer then bought in the 90 days after that they had not b
 before. Hit rate at 3 = among the customers who bought something new after the cut-off,
 the share for whom one of their three offers was among it. The naive baseline in the same
 run offers the three most popular categories not yet held. Goal: >= 2x the baseline.
+
+The ceiling in the same run ranks each customer's categories by the odds the generator
+planted for them (its truth), and falls back to popularity for customers with no
+purchase before the cut-off, about whom the data says nothing: no method can beat it
+except by chance, so it measures how much of the goal the data can carry.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from analytics.backends.local import LocalBackend
 from analytics.model import AnalysisSpec
@@ -55,12 +61,53 @@ def run(n: int = 20_000, seed: int = 1) -> tuple[list[Figure], dict[str, float]]
     ours_rate, base_rate = hit_rate(ours, new), hit_rate(popular, new)
     ratio = ours_rate / base_rate if base_rate else float("inf")
     evaluated = sum(1 for b in new if b)
+    # Ceilings: offers from the generator's planted per-customer category odds, the best
+    # any method could rank; "blind" knows nothing more than popularity of a customer
+    # with no purchase before the cut-off (nothing in the data says what they will like).
+    oracle = _oracle(result.data.category_odds, result.data.truth, index, held, items)
+    history = np.asarray(held.sum(axis=1)).ravel() > 0
+    blind = [o if h else p for o, p, h in zip(oracle, popular, history, strict=True)]
+    oracle_rate, blind_rate = hit_rate(oracle, new), hit_rate(blind, new)
+    no_history = sum(1 for b, h in zip(new, history, strict=True) if b and not h)
+
+    def among_buyers(offers: list[list[str]]) -> float:
+        return hit_rate([o for o, h in zip(offers, history, strict=True) if h],
+                        [b for b, h in zip(new, history, strict=True) if h])  # fmt: skip
+
     figures = [
         Figure("nbo_hit_rate_at_3", ours_rate, ">= 2x popularity", ratio >= 2.0,
                f"popularity baseline {base_rate:.3f}, ratio {ratio:.2f}x; "
                f"{evaluated:,} customers bought a new category in the 90 days after"),
+        Figure("nbo_ceiling_hit_rate_at_3", blind_rate, "", None,
+               f"offers ranked by the planted odds for customers who had bought, popularity "
+               f"for the {no_history:,} ({no_history / max(evaluated, 1):.0%}) who had not: "
+               f"{blind_rate / base_rate:.2f}x popularity; knowing even their planted odds: "
+               f"{oracle_rate:.3f}"),
+        Figure("nbo_hit_rate_at_3_with_history", among_buyers(ours), "", None,
+               f"customers who had bought before the cut-off: popularity "
+               f"{among_buyers(popular):.3f}, planted odds {among_buyers(oracle):.3f}"),
     ]  # fmt: skip
-    return figures, {"popularity_hit_rate_at_3": base_rate, "ratio": ratio}
+    extra = {"popularity_hit_rate_at_3": base_rate, "ratio": ratio,
+             "ceiling_ratio": blind_rate / base_rate}  # fmt: skip
+    return figures, extra
+
+
+def _oracle(
+    odds: pd.DataFrame | None,
+    truth: pd.DataFrame,
+    customer_ids: pd.Index,
+    held: sparse.csr_matrix,
+    items: np.ndarray,
+    top: int = 3,
+) -> list[list[str]]:
+    """The `top` items not held with the highest planted odds, per customer."""
+    if odds is None:
+        raise ValueError("the generated data carries no planted category odds")
+    row = pd.Series(np.arange(len(truth)), index=truth["customer_id"]).reindex(customer_ids)
+    planted = odds.reindex(columns=[str(i) for i in items], fill_value=0.0).to_numpy()
+    scores = np.where(held.toarray() > 0, -np.inf, planted[row.to_numpy()])
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :top]
+    return [[str(items[j]) for j in r] for r in best]
 
 
 def main() -> int:
