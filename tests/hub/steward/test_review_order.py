@@ -83,3 +83,16 @@ def test_an_unknown_order_is_refused_naming_the_choices() -> None:
         QueueFilter(order="newest")
     assert QUEUE_ORDERS == ("impact", "informative")
     assert QueueFilter().order == "impact"  # the default stays uncertainty x records
+
+
+def test_groups_follow_the_informative_order(hub: ResolvedHub) -> None:
+    from hub.steward import list_groups
+
+    pairs = queue(hub, INFORMATIVE)
+    with hub.store.engine.connect() as conn:
+        groups, total = list_groups(conn, INFORMATIVE, limit=10_000)
+    assert total == len(groups) > 0
+    assert pairs[0]["id"] in groups[0]["pair_ids"]  # the most informative group first
+    assert groups[0]["priority"] == pairs[0]["priority"]
+    priorities = [g["priority"] for g in groups]
+    assert priorities == sorted(priorities, reverse=True)
