@@ -203,7 +203,15 @@ class WriterProcess:
             name=f"crmhub-write-{source}",
             daemon=True,  # never outlives a sync that exits without closing it
         )
-        self._process.start()
+        # Ctrl-C held back while forking, so the writer cannot take one before it ignores it
+        masked = hasattr(signal, "pthread_sigmask")
+        if masked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._process.start()
+        finally:
+            if masked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         theirs.close()
         self._pending = 0
 
@@ -230,8 +238,9 @@ class WriterProcess:
         if isinstance(reply, Outcome):
             return reply
         error, trace = reply
-        if trace:
-            error.add_note(f"in the writer process:\n{trace}")
+        if error is None:
+            raise SyncError(self._source, "not written: an earlier batch of this sync failed")
+        error.add_note(f"in the writer process:\n{trace}")
         raise error
 
     def _send(self, message: Any) -> None:
@@ -278,6 +287,8 @@ def _serve(pipe: Pipe, url: str, source: str, run_id: int, parent: int) -> None:
     # collection every 700 allocations (the default) cost this process ~10 % of its time
     gc.set_threshold(50_000, 50, 1000)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if hasattr(signal, "pthread_sigmask"):  # held back since the fork: now it is ignored
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     store = Store(url)
     infos: dict[int, StreamInfo] = {}
     prepared: queue.Queue[tuple[Batch, Prepared | _Failure] | None] = queue.Queue(maxsize=1)
@@ -307,7 +318,7 @@ def _serve(pipe: Pipe, url: str, source: str, run_id: int, parent: int) -> None:
         pipe.close()
 
 
-_Failure = tuple[Exception, str]  # an error and the writer's traceback
+_Failure = tuple[Exception | None, str]  # an error and the writer's traceback (None: refused)
 
 
 def _commit_in_order(
@@ -324,8 +335,7 @@ def _commit_in_order(
         batch, ready = item
         reply: Outcome | _Failure
         if failed:
-            error = SyncError(source, "not written: an earlier batch of this sync failed")
-            reply = (error, "")
+            reply = (None, "")  # refused: the parent says why
         elif isinstance(ready, tuple):
             reply, failed = ready, True
         else:
