@@ -38,6 +38,9 @@ from identity.standardise import standardise
 __all__ = [
     "KeyIndex",
     "blanked",
+    "bridge_partners",
+    "bridges_of",
+    "bridges_replaced",
     "identifying_hashes",
     "key_hashes",
     "local_pairs",
@@ -400,6 +403,29 @@ def touching_pairs(
         return np.empty(0, np.int64), np.empty(0, np.int64)
     encoded = np.unique(np.concatenate(parts))
     return encoded // m, encoded % m
+
+
+def bridges_of(ids: np.ndarray, scored: Scored, labels: np.ndarray, lower: float) -> np.ndarray:
+    """(m x 2) record ids of the pairs scoring at least `lower` that ended in different
+    clusters (review pairs, links cut apart, steward-separated pairs): with the members of
+    its cluster, all an unchanged record links to — so a later run need not score it."""
+    across = (scored.probability >= lower) & (labels[scored.left] != labels[scored.right])
+    pairs = np.stack([ids[scored.left[across]], ids[scored.right[across]]], axis=1)
+    return pairs.astype(np.int64).reshape(-1, 2)
+
+
+def bridge_partners(bridges: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The records a bridge joins to any of `ids`."""
+    if bridges.size == 0 or ids.size == 0:
+        return np.empty(0, dtype=np.int64)
+    left, right = np.isin(bridges[:, 0], ids), np.isin(bridges[:, 1], ids)
+    return np.unique(np.concatenate([bridges[left, 1], bridges[right, 0]]))
+
+
+def bridges_replaced(bridges: np.ndarray, touched: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """`bridges` without those touching `touched` ids, with `new` added."""
+    keep = ~(np.isin(bridges[:, 0], touched) | np.isin(bridges[:, 1], touched))
+    return np.concatenate([bridges[keep], new.reshape(-1, 2)]).astype(np.int64)
 
 
 def rescore(model: Model, frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> Scored:

@@ -50,6 +50,9 @@ from identity.ids import Assignment, assign_ids
 from identity.incremental import (
     KeyIndex,
     blanked,
+    bridge_partners,
+    bridges_of,
+    bridges_replaced,
     identifying_hashes,
     key_hashes,
     local_pairs,
@@ -178,31 +181,41 @@ def _closure(
     model: Model,
     spec: ModelSpec,
     start: dict[int, Member],
+    scan: set[int],
+    bridges: np.ndarray,
     shared: Sequence[np.ndarray],
     must: Mapping[Key, list[Key]],
     limit: int,
 ) -> tuple[dict[int, Member], _Local]:
     """The affected records: `start` grown by golden records, must-links and links scoring
-    at least the lower threshold, until nothing more joins."""
+    at least the lower threshold, until nothing more joins.
+
+    A record in `scan` (its values, blanking or blocks changed) is scored against every
+    record it shares a block with. Any other record's links are as the last run found
+    them: its golden record's members and its `bridges` (pairs at or above the lower
+    threshold across golden records) — and its links to changed records are found from
+    their side."""
     blocking, lower = spec.blocking, spec.thresholds.lower
     used = index.rules_used(blocking.max_block)
     affected = dict(start)
     local = _Local()
     frontier = set(start)
     while frontier:
-        rows = index.rows(np.array(sorted(frontier), dtype=np.int64))
+        scanned = np.array(sorted(frontier & scan), dtype=np.int64)
+        rows = index.rows(scanned)
         near = index.neighbours(index.keys[rows[rows >= 0]], blocking.max_block)
         local.add(conn, [*sorted(frontier), *near.tolist()], shared)
-        ids = np.array(local.ids, dtype=np.int64)
-        keys = _keys(index, ids)
-        usable = (index.block_sizes(keys) <= blocking.max_block) & used[None, :]
-        left, right = touching_pairs(keys, usable, np.isin(ids, list(frontier)))
-        joining: set[int] = set()
-        if left.size:
-            scored = rescore(model, local.frame(), left, right)
-            linked = scored.probability >= lower
-            joining.update(ids[left[linked]].tolist())
-            joining.update(ids[right[linked]].tolist())
+        joining = set(bridge_partners(bridges, np.array(sorted(frontier - scan))).tolist())
+        if scanned.size:
+            ids = np.array(local.ids, dtype=np.int64)
+            keys = _keys(index, ids)
+            usable = (index.block_sizes(keys) <= blocking.max_block) & used[None, :]
+            left, right = touching_pairs(keys, usable, np.isin(ids, scanned))
+            if left.size:
+                scored = rescore(model, local.frame(), left, right)
+                linked = scored.probability >= lower
+                joining.update(ids[left[linked]].tolist())
+                joining.update(ids[right[linked]].tolist())
         partners = [p for m in frontier if m in affected for p in must.get(affected[m].key, [])]
         found = {m.id: m for m in ids_of(conn, partners)} if partners else {}
         found.update({m.id: m for m in assignments(conn, joining - set(affected) - set(found))})
@@ -262,8 +275,17 @@ def resolve_incremental(
         golden_ids |= changes.overridden
         start.update({m.id: m for m in members_of(conn, golden_ids)})
         limit = max(1_000, int(MAX_AFFECTED_SHARE * len(updated)))
-        affected, local = _closure(conn, updated, model, spec, start, shared, must, limit)
-        outcome = _recluster(conn, updated, model, spec, affected, local, departed, decisions)
+        if state.bridges is None:
+            raise FullRunNeeded("the stored state has no links between golden records")
+        scan = seeds
+        affected, local = _closure(
+            conn, updated, model, spec, start, scan, state.bridges, shared, must, limit
+        )
+        outcome, new_bridges = _recluster(
+            conn, updated, model, spec, affected, local, departed, decisions
+        )
+        touched = np.array([*affected, *(m.id for m in departed)], dtype=np.int64)
+        bridges = bridges_replaced(state.bridges, touched, new_bridges)
     with store.transaction() as conn:
         changed_golden = persist(conn, outcome, actor)
         marks = replace(
@@ -275,6 +297,7 @@ def resolve_incremental(
             replace(
                 state,
                 index=updated,
+                bridges=bridges,
                 records=len(updated),
                 changed_since_full=state.changed_since_full + len(changed) + len(departed),
                 marks=marks,
@@ -303,14 +326,15 @@ def _recluster(
     local: _Local,
     departed: list[Member],
     decisions: Mapping[Pair, str],
-) -> Outcome:
-    """Cluster the affected records, give ids, build their golden records: the outcome."""
+) -> tuple[Outcome, np.ndarray]:
+    """Cluster the affected records, give ids, build their golden records: the outcome,
+    and the bridges among the affected records."""
     blocking = spec.blocking
     ids = sorted(affected)
     before: dict[Key, str] = {m.key: m.golden_id for m in departed if m.golden_id}
     if not ids:  # only deletions of records alone in their golden records
         assignment = assign_ids({}, before)
-        return Outcome(
+        nothing = Outcome(
             golden={},
             events=assignment.events,
             crosswalk={},
@@ -319,7 +343,16 @@ def _recluster(
             hashes={},
             scope=frozenset(before),
         )
-    local.add(conn, ids, index.shared(blocking.max_shared))
+        return nothing, np.empty((0, 2), dtype=np.int64)
+    shared = index.shared(blocking.max_shared)
+    local.add(conn, ids, shared)
+    # whoever else holds an affected record's e-mail or phone: the household rule of the
+    # comparisons looks at every holder (`identity.compare`), as in a full run
+    held = index.ident[index.rows(np.array(ids, dtype=np.int64))]
+    holders = [
+        index.ident_column(k).holders(held[~np.isin(held[:, k], shared[k]), k]) for k in (0, 1)
+    ]
+    local.add(conn, index.ids[np.unique(np.concatenate(holders))].tolist(), shared)
     at = {i: r for r, i in enumerate(local.ids)}
     frame = local.frame()
     rows = np.array([at[i] for i in ids], dtype=np.int64)
@@ -400,7 +433,9 @@ def _recluster(
         hashes={affected[i].key: identifying_hash(local.records[i]) for i in ids},
         scope=frozenset([*keys_of, *(m.key for m in departed)]),
     )
-    return outcome
+    id_array = np.array(ids, dtype=np.int64)
+    bridges = bridges_of(id_array, clustered.scored, labels, spec.thresholds.lower)
+    return outcome, bridges
 
 
 def _assign(conn: Connection, clusters: dict[Key, int], previous: dict[Key, str]) -> Assignment:

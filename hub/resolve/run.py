@@ -36,7 +36,7 @@ from hub.resolve.state import ResolveState, current_marks, load_state, save_stat
 from hub.store.database import Store
 from hub.store.locks import hub_lock
 from hub.store.tables import crosswalk, customer_records, golden_records
-from identity.incremental import KeyIndex, identifying_hashes, key_hashes
+from identity.incremental import KeyIndex, bridges_of, identifying_hashes, key_hashes
 from identity.model import ModelSpec
 from identity.model_io import fingerprint, model_to_bytes
 from identity.resolve import Key, Resolution, Settings, resolve
@@ -215,6 +215,8 @@ def _full(
         overrides=overrides,
     )
     index = _index(result, records, ids, spec)
+    record_ids = np.array([ids[k] for k in result.keys], dtype=np.int64)
+    bridges = bridges_of(record_ids, result.scored, result.labels, spec.thresholds.lower)
     outcome = Outcome(
         golden=result.golden,
         events=result.assignment.events,
@@ -237,6 +239,7 @@ def _full(
                 marks=replace(marks, crosswalk=stamp),
                 model=model_to_bytes(result.model),
                 index=index,
+                bridges=bridges,
             ),
         )
     kinds = [e.kind for e in result.assignment.events]

@@ -59,6 +59,7 @@ class ResolveState:
     marks: Marks
     model: bytes = b""
     index: KeyIndex | None = None
+    bridges: np.ndarray | None = None  # (m x 2) record ids: `identity.incremental.bridges_of`
 
 
 def current_marks(conn: Connection) -> Marks:
@@ -70,16 +71,17 @@ def current_marks(conn: Connection) -> Marks:
     return Marks(loaded, int(decision or 0), int(override or 0), assigned)
 
 
-def index_to_bytes(index: KeyIndex) -> bytes:
-    """The index as an .npz archive (plain arrays: nothing is pickled)."""
+def index_to_bytes(index: KeyIndex, bridges: np.ndarray) -> bytes:
+    """The index and the bridges as an .npz archive (plain arrays: nothing is pickled)."""
     buffer = io.BytesIO()
-    np.savez(buffer, ids=index.ids, keys=index.keys, ident=index.ident)
+    np.savez(buffer, ids=index.ids, keys=index.keys, ident=index.ident, bridges=bridges)
     return buffer.getvalue()
 
 
-def index_from_bytes(data: bytes) -> KeyIndex:
+def index_from_bytes(data: bytes) -> tuple[KeyIndex, np.ndarray]:
     with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-        return KeyIndex(arrays["ids"], arrays["keys"], arrays["ident"])
+        index = KeyIndex(arrays["ids"], arrays["keys"], arrays["ident"])
+        return index, arrays["bridges"].reshape(-1, 2)
 
 
 def load_state(conn: Connection, *, blobs: bool = True) -> ResolveState | None:
@@ -114,19 +116,18 @@ def load_state(conn: Connection, *, blobs: bool = True) -> ResolveState | None:
         marks=marks,
     )
     if blobs:
-        state = replace(
-            state, model=bytes(row.model), index=index_from_bytes(bytes(row.record_index))
-        )
+        index, bridges = index_from_bytes(bytes(row.record_index))
+        state = replace(state, model=bytes(row.model), index=index, bridges=bridges)
     return state
 
 
 def save_state(conn: Connection, state: ResolveState) -> None:
     """Replace the stored state (in the caller's transaction, with the run's writes)."""
-    assert state.index is not None and state.model
+    assert state.index is not None and state.bridges is not None and state.model
     values = {
         "fingerprint": state.fingerprint,
         "model": state.model,
-        "record_index": index_to_bytes(state.index),
+        "record_index": index_to_bytes(state.index, state.bridges),
         "records": state.records,
         "records_at_full": state.records_at_full,
         "changed_since_full": state.changed_since_full,

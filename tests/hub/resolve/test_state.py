@@ -49,9 +49,11 @@ def test_the_index_round_trips_without_pickling() -> None:
         rng.integers(0, 2**63, (1000, 16), dtype=np.int64).astype(np.uint64),
         rng.integers(0, 2**63, (1000, 3), dtype=np.int64).astype(np.uint64),
     )
-    data = index_to_bytes(index)
+    bridges = rng.integers(0, 1000, (50, 2), dtype=np.int64)
+    data = index_to_bytes(index, bridges)
     assert b"pickle" not in data
-    again = index_from_bytes(data)
+    again, bridges_again = index_from_bytes(data)
+    assert np.array_equal(bridges_again, bridges)
     assert np.array_equal(again.ids, np.arange(1000))
     assert np.array_equal(again.keys, index.keys) and np.array_equal(again.ident, index.ident)
 
@@ -63,7 +65,8 @@ def test_a_full_run_stores_model_index_and_marks(tmp_path: Path, store_url: str)
     with store.engine.connect() as conn:
         state = load_state(conn)
         live = conn.execute(sa.text("SELECT count(*) FROM customer_records")).scalar_one()
-    assert state is not None and state.index is not None
+    assert state is not None and state.index is not None and state.bridges is not None
+    assert state.bridges.shape[1] == 2 and np.isin(state.bridges, state.index.ids).all()
     assert len(state.index) == state.records == state.records_at_full == live == summary.records
     assert state.changed_since_full == 0 and state.marks.loaded is not None
     assert state.model[:1] == b"x"  # zlib-compressed JSON
