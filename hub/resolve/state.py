@@ -78,9 +78,11 @@ def index_to_bytes(index: KeyIndex, bridges: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def index_from_bytes(data: bytes) -> tuple[KeyIndex, np.ndarray]:
+def index_from_bytes(data: bytes) -> tuple[KeyIndex, np.ndarray | None]:
     with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
         index = KeyIndex(arrays["ids"], arrays["keys"], arrays["ident"])
+        if "bridges" not in arrays.files:  # written before bridges were kept: a full run
+            return index, None
         return index, arrays["bridges"].reshape(-1, 2)
 
 
