@@ -2,11 +2,11 @@
 
 `run` runs each configured connector with retries and run history; `runners` starts a
 built-in tap in-process or an external Singer tap as a subprocess; `ingest` reads the Singer
-messages, validates and maps them (`mapping`) and hands batches to `writes`, which upserts
-them with their state checkpoint in one transaction and recognises our own push-back's
-echoes (`echo`); `check` tests a connector's connection. An external tap's catalog is
-discovered and cached by `discovery` and shaped by hub.yaml's Meltano-style `select:` /
-`metadata:` rules in `catalog`.
+messages and hands batches to the writer process (`writer_process`), which validates, keys,
+hashes and maps them (`prepare`, `mapping`) and has `writes` upsert them with their state
+checkpoint in one transaction, recognising our own push-back's echoes (`echo`); `check` tests
+a connector's connection. An external tap's catalog is discovered and cached by `discovery`
+and shaped by hub.yaml's Meltano-style `select:` / `metadata:` rules in `catalog`.
 """
 
 from __future__ import annotations

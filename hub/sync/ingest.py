@@ -1,10 +1,11 @@
 """Ingesting a stream of Singer messages into the store, checkpointed by STATE messages.
 
-Records are validated against their stream's SCHEMA, keyed by its key properties, mapped
-to the canonical model and buffered; at every STATE message (and when the buffer is full)
-the buffered records and the newest state are committed in one transaction. A sync killed
-at any point therefore resumes from the last committed state, and re-sent records are
-recognised by their content hash: nothing is lost and nothing duplicated.
+Records are buffered by the SCHEMA they came under; at every STATE message (and when the
+buffer is full) the buffered records and the newest state are handed to the sync's writer
+(`hub.sync.writer_process`), which validates them against their stream's SCHEMA, keys,
+hashes and maps them (`hub.sync.prepare`) and commits them with that state in one
+transaction. A sync killed at any point therefore resumes from the last committed state, and
+re-sent records are recognised by their content hash: nothing is lost and nothing duplicated.
 """
 
 from __future__ import annotations
