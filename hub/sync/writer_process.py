@@ -8,11 +8,13 @@ killed at any point resumes from the last committed state exactly as before. One
 in flight: the next is handed over only when the writer has answered for the last one, and
 its failure is raised on the tap's side with the writer's error.
 
-The process is forked where the platform allows (it then starts in milliseconds with the
-modules already imported; it touches nothing of its parent but the arguments it was given
-and opens its own store connection) and spawned elsewhere. On Linux it is killed with its
-parent, so a `kill -9` of a sync leaves no writer committing behind it. It ignores Ctrl-C:
-the interrupted run's `abort()` still commits what the tap had sent, as before.
+The process is forked on Linux (it then starts in milliseconds with the modules already
+imported; it touches nothing of its parent but the arguments it was given and opens its own
+store connection) and spawned elsewhere (macOS and Windows, where forking is unsafe or
+missing; a spawned writer first imports the sync modules, about a second). On Linux it is
+killed with its parent, so a `kill -9` of a sync leaves no writer committing behind it. It
+ignores Ctrl-C: the interrupted run's `abort()` still commits what the tap had sent, as
+before.
 
 A dry run (one outer transaction that is rolled back) and an in-memory SQLite store (which a
 second process cannot see) keep the writer as a thread of the sync's process.
@@ -188,12 +190,13 @@ class WriterProcess:
 
     depth = 2
 
-    def __init__(self, store: Store, source: str, run_id: int) -> None:
+    def __init__(self, store: Store, source: str, run_id: int, *, fork: bool | None = None) -> None:
+        """`fork`: None forks on Linux and spawns elsewhere (macOS and Windows)."""
         self._source = source
+        if fork is None:
+            fork = sys.platform.startswith("linux")
         context: ForkContext | SpawnContext = (
-            multiprocessing.get_context("fork")
-            if "fork" in multiprocessing.get_all_start_methods()
-            else multiprocessing.get_context("spawn")
+            multiprocessing.get_context("fork") if fork else multiprocessing.get_context("spawn")
         )
         ours, theirs = context.Pipe()
         self._pipe: Pipe = ours

@@ -21,7 +21,7 @@ from hub.core.errors import SyncError
 from hub.store.database import Store
 from hub.store.tables import raw_records, stream_state
 from hub.sync.ingest import Ingestor
-from hub.sync.writer_process import ThreadWriter, WriterProcess
+from hub.sync.writer_process import Batch, StreamSpec, ThreadWriter, WriterProcess
 from schemas.config import ConnectorConfig
 
 SCHEMA = {
@@ -95,6 +95,26 @@ def test_a_file_store_is_written_by_a_process(tmp_path: Path) -> None:
     counts = ingestor.finish(complete=True)
     assert counts.inserted == 250
     assert stored_ids(store) == set(range(1, 251))
+
+
+def test_a_spawned_writer_works_as_a_forked_one(tmp_path: Path) -> None:
+    """macOS and Windows spawn the writer: everything it is sent must survive pickling."""
+    store = Store.open(f"sqlite:///{tmp_path / 'hub.db'}")
+    run_id = store.start_run("erp", full_refresh=False)
+    spec = StreamSpec(1, "customers", SCHEMA, ["id"], False, CONNECTOR.streams["customers"])
+    writer = WriterProcess(store, "erp", run_id, fork=False)
+    try:
+        writer.add_stream(spec, spec.info("erp"))
+        state = {"bookmarks": {"customers": {"replication_key_value": 3}}}
+        writer.submit(
+            Batch([("customers", 1, [customer(n) for n in (1, 2, 3)])], [], state, frozenset())
+        )
+        outcome = writer.result()
+    finally:
+        writer.close()
+    assert outcome.counts.inserted == 3
+    assert stored_ids(store) == {1, 2, 3}
+    assert bookmark(store) == 3
 
 
 def test_process_and_in_process_writers_store_the_same(tmp_path: Path) -> None:
