@@ -23,6 +23,7 @@ second process cannot see) keep the writer as a thread of the sync's process.
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import ctypes
 import gc
 import multiprocessing
@@ -350,6 +351,18 @@ def _commit_in_order(
             pipe.send(reply)
         except OSError:  # the parent is gone
             return
+
+
+def _rebuilt_sync_error(connector: str, text: str, retriable: bool) -> SyncError:
+    return SyncError(connector, text.removeprefix(f"{connector}: "), retriable=retriable)
+
+
+def _reduce_sync_error(error: SyncError) -> tuple[Any, tuple[str, str, bool]]:
+    return _rebuilt_sync_error, (error.connector, str(error), error.retriable)
+
+
+# a SyncError raised in the writer reaches the sync as itself, retriable or not
+copyreg.pickle(SyncError, _reduce_sync_error)
 
 
 def _picklable(error: Exception) -> Exception:

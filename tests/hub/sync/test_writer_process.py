@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -176,6 +177,14 @@ def test_a_failed_batch_fails_with_the_writers_error_and_commits_nothing_after(
     committed = stored_ids(store)
     assert committed == set(range(1, 401))  # every batch before the refused one, none after
     assert bookmark(store) == 400  # the state never covers a record that is not stored
+
+
+def test_a_sync_error_from_the_writer_keeps_its_kind() -> None:
+    """Whether a failed run is retried depends on it (hub.sync.run classifies by type)."""
+    error = SyncError("erp", "the store is read-only", retriable=True)
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is SyncError
+    assert (str(again), again.connector, again.retriable) == (str(error), "erp", True)
 
 
 def test_a_dead_writer_is_a_clear_error(tmp_path: Path) -> None:
