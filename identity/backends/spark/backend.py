@@ -21,6 +21,7 @@ Which code runs where:
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 
 from identity.backends import Candidates, Clustered, Decisions, Standardised
@@ -75,6 +78,10 @@ class SparkBackend:
     ) -> None:
         self.spark = spark or spark_session(master, conf=conf)
         self.run_dir = run_dir
+        # without a run directory, stages still go through Parquet (a scratch directory):
+        # a stage's plan then starts from files, not from the whole lineage before it
+        self._scratch = None if run_dir else tempfile.TemporaryDirectory(prefix="crmhub-spark-")
+        self.root = run_dir or Path(self._scratch.name if self._scratch else ".")
         self.partitions = partitions
         self.salt_size = salt_size
         self.checkpoints = Checkpoints(None, "")
@@ -82,14 +89,15 @@ class SparkBackend:
     # -- the protocol ------------------------------------------------------------------
 
     def standardise(self, records: Sequence[Mapping[str, Any]], spec: ModelSpec) -> SparkTable:
-        self.checkpoints = Checkpoints(self.run_dir, _fingerprint(records, spec))
+        self.checkpoints = Checkpoints(self.root, _fingerprint(records, spec))
         partitions = self.partitions or max(2, len(records) // 50_000)
         found: dict[str, dict[str, int]] = {}
         unblanked: list[DataFrame] = []
 
         def standardised() -> DataFrame:
+            docs = self._parquet("records", records_frame(records))
             frame, stats, plain = standardised_frame(
-                records_frame(self.spark, records, partitions),
+                docs.repartition(partitions, ROW),
                 max_shared=spec.blocking.max_shared,
             )
             found["stats"] = stats
@@ -183,7 +191,7 @@ class SparkBackend:
                 }
             )
             partitions = max(2, left.size // 200_000)
-            pairs = self.spark.createDataFrame(order).repartition(partitions)
+            pairs = self._parquet(f"{stage}_pairs", order).repartition(partitions)
             return compare(spark_table.records, pairs, spec.comparisons, spark_table.household)
 
         frame = self.checkpoints.frame(self.spark, stage, compared)
@@ -203,13 +211,22 @@ class SparkBackend:
         def found() -> DataFrame:
             edges = pd.DataFrame({"u": left.astype(np.int64), "v": right.astype(np.int64)})
             partitions = max(2, left.size // 500_000)
-            frame = self.spark.createDataFrame(edges).repartition(partitions)
+            frame = self._parquet(f"{stage}_edges", edges).repartition(partitions)
             result, _rounds = component_labels(frame)
             return result
 
         got = to_pandas(self.checkpoints.frame(self.spark, stage, found))
         labels[got["vertex"].to_numpy(np.int64)] = got["label"].to_numpy(np.int64)
         return labels
+
+    def _parquet(self, name: str, frame: pd.DataFrame) -> DataFrame:
+        """A driver-side table handed to Spark through a Parquet file under the run
+        directory (not inlined into the query plan, which Spark would copy and
+        canonicalise with every plan built on it)."""
+        path = self.root / "inputs" / f"{name}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        return self.spark.read.parquet(str(path))
 
     def stage_log(self) -> list[tuple[str, str]]:
         """(stage, computed|resumed) of every run in the run directory, in order (without

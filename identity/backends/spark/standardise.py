@@ -14,9 +14,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from functools import reduce
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from identity.blocking import add_derived_keys
@@ -40,18 +41,14 @@ def _schema(columns: Sequence[str]) -> str:
     return ", ".join([f"{ROW} long", *(f"`{c}` string" for c in columns)])
 
 
-def records_frame(
-    spark: SparkSession, records: Sequence[Mapping[str, Any]], partitions: int
-) -> DataFrame:
-    """The records as (rid, JSON document) rows, spread over `partitions`."""
-    docs = pd.DataFrame(
+def records_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The records as (rid, JSON document) rows, for Spark to read."""
+    return pd.DataFrame(
         {
-            ROW: pd.RangeIndex(len(records), dtype="int64"),
+            ROW: np.arange(len(records), dtype=np.int64),
             "doc": [orjson.dumps(r, default=str).decode() for r in records],
         }
     )
-    frame = spark.createDataFrame(docs, schema=f"{ROW} long, doc string")
-    return frame.repartition(partitions, ROW)
 
 
 def _text(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
