@@ -417,7 +417,7 @@ def _full_name_tf(
     A record's full name is held by n_v records: itself, its own duplicates (d on average)
     and strangers. d is read off the candidate pairs that agree on the whole name: the
     share of them that are one customer by the evidence of every *other* comparison (EM,
-    `_same_share`), times the pairs sharing a name, spread over the records that share one.
+    `_same_share`), times those pairs, spread over the records that share a full name.
     Where (n_v - 1 - d) / records exceeds the product of the parts' frequencies (names go
     together by country and family: Nagy László, David Cohen), the full name is that much
     less telling; elsewhere the parts' frequencies stand (they also count strangers who
@@ -444,7 +444,10 @@ def _full_name_tf(
     )
     rows, counts, _ = distinct(levels[exact])
     same = _same_share(rows, counts, held, m, u)
-    duplicates = 2.0 * same * sharing / float(n_v.sum())  # d: a holder's own other records
+    # d, a holder's own other records: the matches among the pairs sharing a full name are
+    # (nearly all) candidates, blocking brings them together; most pairs sharing a common
+    # name are never compared (oversized blocks) and are strangers
+    duplicates = 2.0 * same * float(counts.sum()) / float(n_v.sum())
     kinds = frame["kind"].value_counts()
     records = pd.Series(kinds.reindex(n_v.index.get_level_values("kind")).to_numpy(), n_v.index)
     others = (n_v - 1 - duplicates).clip(lower=0)
