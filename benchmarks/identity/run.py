@@ -3,6 +3,8 @@
     python -m benchmarks.identity.run                          # febrl3, febrl4, crm, webshop
     python -m benchmarks.identity.run --dataset webshop --no-splink --quality
     python -m benchmarks.identity.run --dataset crm --entities 50000 --no-splink
+    python -m benchmarks.identity.run --input DIR/records.jsonl.gz --truth DIR/truth.csv \
+        --profile febrl3-scaled                                # FEBRL3 x 40, both tools
     python -m benchmarks.identity.run --scale                  # crmhub on 100k … 1M records
     python -m benchmarks.identity.run --scale --sizes 100000,200000 --splink
 
@@ -202,11 +204,19 @@ def run_crmhub(dataset: Dataset, work: Path, *, crmhub: Sequence[str], timeout: 
 
 
 def run_splink(
-    dataset: Dataset, work: Path, *, threshold: float, sweep: bool, timeout: float
+    dataset: Dataset,
+    work: Path,
+    *,
+    threshold: float,
+    sweep: bool,
+    timeout: float,
+    profile: str | None = None,
 ) -> list[Row]:
-    """The Splink baseline on the dataset, scored; with ``sweep`` also its oracle best row."""
+    """The Splink baseline on the dataset, scored; with ``sweep`` also its oracle best row.
+    The Splink model is `profile`, by default the dataset's own (FEBRL) or ``crm``."""
     crosswalk = work / f"{dataset.name}.splink.csv"
-    profile = dataset.name if dataset.name in febrl.FEBRL_DATASETS else "crm"
+    if profile is None:
+        profile = dataset.name if dataset.name in febrl.FEBRL_DATASETS else "crm"
     command = [
         sys.executable,
         "-m",
@@ -292,6 +302,17 @@ def run_quality(dataset: Dataset, *, timeout: float) -> str:
 
 # ----------------------------------------------------------------------------------------------
 # Datasets
+
+
+def given_dataset(records_path: Path, truth_path: Path) -> Dataset:
+    """A data set already on disk, named after its folder."""
+    return Dataset(
+        name=records_path.resolve().parent.name,
+        records_path=records_path,
+        truth_path=truth_path,
+        records=len(read_truth(truth_path)),
+        prepare_seconds=0.0,
+    )
 
 
 def prepare_dataset(
@@ -439,7 +460,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="Work directory to keep (default: temporary)")
     parser.add_argument("--timeout", type=float, default=3600, help="Seconds per tool run")
     parser.add_argument("--json", type=Path, help="Also write the rows as JSON here")
+    parser.add_argument(
+        "--input",
+        type=Path,
+        help="A data set on disk instead of --dataset (records.jsonl[.gz]; needs --truth), "
+        "e.g. FEBRL3 x 40 from make_febrl_canonical.py",
+    )
+    parser.add_argument("--truth", type=Path, help="--input's truth.csv")
+    parser.add_argument(
+        "--profile",
+        help="Splink model for --input (splink_runner --profile: febrl3, febrl3-scaled, ...)",
+    )
     args = parser.parse_args(argv)
+    if args.input is not None and args.truth is None:
+        parser.error("--input needs --truth (source,source_id,entity_id per record)")
 
     crmhub = args.crmhub or default_crmhub()
     splink = args.splink if args.splink is not None else not args.scale
@@ -460,10 +494,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             names = DATASETS if args.dataset == "all" else (args.dataset,)
             jobs = [(name, None) for name in names]
+        if args.input is not None:
+            jobs = [("input", None)]
         for name, size in jobs:
-            dataset = prepare_dataset(
-                name, work, entities=args.entities, seed=args.seed, records=size
-            )
+            if args.input is not None:
+                dataset = given_dataset(args.input, args.truth)
+            else:
+                dataset = prepare_dataset(
+                    name, work, entities=args.entities, seed=args.seed, records=size
+                )
             print(
                 f"{dataset.name}: {dataset.records:,} records prepared in "
                 f"{dataset.prepare_seconds:.1f}s ({dataset.records_path})",
@@ -476,7 +515,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 reports.append(run_quality(dataset, timeout=args.timeout))
             if splink:
                 rows += run_splink(
-                    dataset, work, threshold=args.threshold, sweep=args.sweep, timeout=args.timeout
+                    dataset,
+                    work,
+                    threshold=args.threshold,
+                    sweep=args.sweep,
+                    timeout=args.timeout,
+                    profile=args.profile,
                 )
         print()
         print_table(rows)
