@@ -38,7 +38,8 @@ FEATURES = (
     "recency_days", "recency_ratio", "frequency", "tenure_days", "mean_gap", "purchase_rate",
     "p_alive", "expected_purchases", "revenue_90d", "revenue_prev_90d", "revenue_365d",
     "revenue_prev_365d", "trend_90", "trend_365", "purchases_90d", "purchases_prev_90d",
-    "purchases_365d", "purchases_prev_365d", "purchases_vs_usual", "complaints_90d",
+    "purchases_365d", "purchases_prev_365d", "purchases_vs_usual", "trend_180",
+    "pace_180", "pace_90", "complaints_90d",
     "complaints_prev_90d", "complaints_365d", "complaints_prev_365d", "complaint_trend",
     "days_since_complaint", "payment_delays_365d", "payment_delays_prev_365d", "open_tickets",
 )  # fmt: skip
@@ -46,7 +47,8 @@ FEATURES = (
 GROUPS: dict[str, tuple[str, ...]] = {
     "volume": ("revenue_90d", "revenue_prev_90d", "revenue_365d", "revenue_prev_365d",
                "trend_90", "trend_365", "purchases_90d", "purchases_prev_90d",
-               "purchases_365d", "purchases_prev_365d", "purchases_vs_usual"),
+               "purchases_365d", "purchases_prev_365d", "purchases_vs_usual", "trend_180",
+               "pace_180", "pace_90"),
     "complaints": ("complaints_90d", "complaints_prev_90d", "complaints_365d",
                    "complaints_prev_365d", "complaint_trend", "days_since_complaint"),
     "recency": ("recency_days", "recency_ratio"),
@@ -83,6 +85,13 @@ def churn_features(
     # purchases in the last year against what the customer's own lifetime pace would give
     usual = out["purchase_rate"] * np.minimum(tenure, 365.0) / 365.0
     out["purchases_vs_usual"] = out["purchases_365d"] / usual.where(usual > 0)
+    # the last half year against the half year before it, and the last 180 and 90 days
+    # against the customer's own lifetime pace (1: as usual, 0: nothing bought)
+    half = out["purchases_90d"] + out["purchases_prev_90d"]
+    out["trend_180"] = _trend(half, out["purchases_365d"] - half)
+    pace = out["purchase_rate"].where(out["purchase_rate"] > 0)
+    out["pace_180"] = half / (pace * 180.0 / 365.0)
+    out["pace_90"] = out["purchases_90d"] / (pace * 90.0 / 365.0)
     out["p_alive"] = p_alive
     out["expected_purchases"] = expected
     out["trend_90"] = _trend(out["revenue_90d"], out["revenue_prev_90d"])
