@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from connectors.errors import ERROR_PROPERTY  # built-in taps flag unreadable rows with it
 from hub.store.database import Store
 from hub.sync.prepare import StreamInfo, raw_text
-from hub.sync.writer_process import Batch, StreamSpec, ThreadWriter, WriterProcess
+from hub.sync.writer_process import Batch, InlineWriter, StreamSpec, WriterProcess
 from hub.sync.writes import QuarantinedRecord, WriteCounts, mark_missing_deleted
 from schemas.config import ConnectorConfig, StreamConfig
 
@@ -58,7 +58,7 @@ class Ingestor:
     _serial: int = 0
     _bad: list[QuarantinedRecord] = field(default_factory=list)
     _pending_state: bool = False
-    _writer: ThreadWriter | WriterProcess | None = None  # commits while the tap reads on
+    _writer: InlineWriter | WriterProcess | None = None  # a process commits as the tap reads on
     _warned: set[str] = field(default_factory=set)
 
     # -- Singer messages -------------------------------------------------------------------
@@ -174,14 +174,14 @@ class Ingestor:
         writer = self._started_writer()
         self._drain(keep=writer.depth - 1)  # back-pressure: wait until the writer has room
         writer.submit(batch)
-        if self.connection is not None:  # a dry run writes in this thread: done already
+        if isinstance(writer, InlineWriter):  # written in this thread: done already
             self._drain()
 
-    def _started_writer(self) -> ThreadWriter | WriterProcess:
+    def _started_writer(self) -> InlineWriter | WriterProcess:
         if self._writer is None:
             source = self.connector.name
             if self.connection is not None or _in_memory(self.store):
-                self._writer = ThreadWriter(self.store, source, self.run_id, self.connection)
+                self._writer = InlineWriter(self.store, source, self.run_id, self.connection)
             else:
                 self._writer = WriterProcess(self.store, source, self.run_id)
             for stream, spec in self._specs.items():

@@ -17,7 +17,7 @@ ignores Ctrl-C: the interrupted run's `abort()` still commits what the tap had s
 before.
 
 A dry run (one outer transaction that is rolled back) and an in-memory SQLite store (which a
-second process cannot see) keep the writer as a thread of the sync's process.
+second process cannot see) commit each batch in the sync's own thread (`InlineWriter`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import signal
 import sys
 import threading
 import traceback
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 from multiprocessing.context import ForkContext, SpawnContext
@@ -50,9 +49,9 @@ from schemas.config import StreamConfig
 
 __all__ = [
     "Batch",
+    "InlineWriter",
     "Outcome",
     "StreamSpec",
-    "ThreadWriter",
     "WriterProcess",
     "commit_batch",
     "prepare_batch",
@@ -131,34 +130,24 @@ def commit_batch(
     return write_prepared(transaction, source, run_id, batch, prepare_batch(batch, infos))
 
 
-class ThreadWriter:
-    """The writer as a thread of this process (dry runs, in-memory stores): the batch is
-    prepared and committed while the tap reads on, one batch in flight."""
+class InlineWriter:
+    """The writer in the caller's thread, for a dry run (its one outer transaction is this
+    thread's connection) and an in-memory SQLite store (each thread of the pool has its own
+    database there): each batch is committed as it is handed over."""
 
     depth = 1  # batches handed over and not yet answered, at most
 
     def __init__(self, store: Store, source: str, run_id: int, conn: Connection | None) -> None:
         self._store, self._source, self._run_id, self._conn = store, source, run_id, conn
         self._infos: dict[int, StreamInfo] = {}
-        self._pool: ThreadPoolExecutor | None = None
-        self._inflight: Future[Outcome] | None = None
+        self._done: Outcome | None = None
 
     def add_stream(self, spec: StreamSpec, info: StreamInfo) -> None:
         self._infos[spec.serial] = info
 
     def submit(self, batch: Batch) -> None:
-        if self._conn is not None:  # a dry run's one outer transaction: in this thread
-            done: Future[Outcome] = Future()
-            done.set_result(self._commit(batch))  # a failure is raised here, at once
-            self._inflight = done
-            return
-        if self._pool is None:
-            name = f"crmhub-write-{self._source}"
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix=name)
-        self._inflight = self._pool.submit(self._commit, batch)
-
-    def _commit(self, batch: Batch) -> Outcome:
-        return commit_batch(self._transaction, self._source, self._run_id, batch, self._infos)
+        """Commit the batch now; a failure is raised here, at once."""
+        self._done = commit_batch(self._transaction, self._source, self._run_id, batch, self._infos)
 
     @contextlib.contextmanager
     def _transaction(self) -> Any:
@@ -170,17 +159,15 @@ class ThreadWriter:
 
     @property
     def pending(self) -> int:
-        return 0 if self._inflight is None else 1
+        return 0 if self._done is None else 1
 
     def result(self) -> Outcome:
-        inflight, self._inflight = self._inflight, None
-        assert inflight is not None, "no batch in flight"
-        return inflight.result()
+        done, self._done = self._done, None
+        assert done is not None, "no batch in flight"
+        return done
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        self._done = None
 
 
 class WriterProcess:

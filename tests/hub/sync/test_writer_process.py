@@ -1,7 +1,7 @@
 """The sync's writer process: a failed batch fails the run with the writer's own error and
 commits nothing after it (no STATE past the last committed records), a writer that dies is
 a clear error, a `kill -9` of the sync takes its writer with it, and the process path stores
-exactly what the in-process writer thread stores."""
+exactly what the in-thread writer of a dry run stores."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from hub.core.errors import SyncError
 from hub.store.database import Store
 from hub.store.tables import raw_records, stream_state
 from hub.sync.ingest import Ingestor
-from hub.sync.writer_process import Batch, StreamSpec, ThreadWriter, WriterProcess
+from hub.sync.writer_process import Batch, InlineWriter, StreamSpec, WriterProcess
 from schemas.config import ConnectorConfig
 
 SCHEMA = {
@@ -98,6 +98,17 @@ def test_a_file_store_is_written_by_a_process(tmp_path: Path) -> None:
     assert stored_ids(store) == set(range(1, 251))
 
 
+def test_an_in_memory_store_is_written_in_the_syncs_thread() -> None:
+    """A second process (or another pooled thread) would see another, empty database."""
+    store = Store.open("sqlite://")
+    ingestor = new_ingestor(store)
+    feed(ingestor, 1, 250, state_every=100)
+    assert isinstance(ingestor._writer, InlineWriter)
+    assert ingestor.finish(complete=True).inserted == 250
+    assert stored_ids(store) == set(range(1, 251))
+    assert bookmark(store) == 200
+
+
 def test_a_spawned_writer_works_as_a_forked_one(tmp_path: Path) -> None:
     """macOS and Windows spawn the writer: everything it is sent must survive pickling."""
     store = Store.open(f"sqlite:///{tmp_path / 'hub.db'}")
@@ -134,7 +145,7 @@ def test_process_and_in_process_writers_store_the_same(tmp_path: Path) -> None:
             ingestor.record("customers", {"id": "seven", "updated_at": "2026"})  # schema
             writer = ingestor._writer
             ingestor.finish(complete=True)
-        assert isinstance(writer, WriterProcess if kind == "process" else ThreadWriter)
+        assert isinstance(writer, WriterProcess if kind == "process" else InlineWriter)
         with store.engine.connect() as conn:
             raw = conn.execute(
                 sa.text(
