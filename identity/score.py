@@ -321,12 +321,23 @@ def tf_adjust(
         exact &= levels[:, k] == len(comparisons[k].levels) - 1
     rows = np.flatnonzero(exact)
     columns = [col for _, col in parts]
+    for column in columns:  # the same name on both sides (not swapped), compared as objects
+        values = frame[column].to_numpy(dtype=object)
+        rows = rows[values[left[rows]] == values[right[rows]]]
     if rows.size:
-        key = _full_name_key(frame, columns, left[rows])
-        same_name = key == _full_name_key(frame, columns, right[rows])
-        rows, key = rows[same_name], key[same_name]
-    if rows.size:
-        term = pd.Series(key).map(joint).to_numpy(dtype=np.float64)
+        # only the names the table holds, joined in slices: a million pairs share a name
+        # at 1M records, and their joined names need not all exist at once
+        first = frame[columns[0]].to_numpy(dtype=object)
+        rows = rows[pd.Series(first[left[rows]]).isin(_first_parts(joint)).to_numpy()]
+        term = np.concatenate(
+            [
+                pd.Series(_full_name_key(frame, columns, left[rows[i : i + _SLICE]]))
+                .map(joint)
+                .to_numpy(dtype=np.float64)
+                for i in range(0, rows.size, _SLICE)
+            ]
+            or [np.zeros(0)]
+        )
         known = ~np.isnan(term)
         rows, term = rows[known], term[known]
         parts_freq = np.ones(rows.size)
@@ -347,6 +358,23 @@ def tf_adjust(
 
 
 FULL_NAME = "full name"  # the key of the full name's term frequencies in `Model.tf`
+_SLICE = 200_000  # pairs whose full names are joined at once
+_SEPARATOR = "\x1f"  # between the parts of a full name in `FULL_NAME`'s index
+
+
+_FIRST_PARTS: list[tuple[pd.Series, frozenset[str]]] = []  # the last tables asked about
+
+
+def _first_parts(joint: pd.Series) -> frozenset[str]:
+    """The first parts (given names) of the full names in the table, kept for the last few
+    tables: the incremental matcher asks for each record it matches."""
+    for table, found in _FIRST_PARTS:
+        if table is joint:
+            return found
+    found = frozenset(str(name).split(_SEPARATOR, 1)[0] for name in joint.index)
+    _FIRST_PARTS.insert(0, (joint, found))
+    del _FIRST_PARTS[4:]
+    return found
 
 
 def _name_parts(comparisons: tuple[Comparison, ...], frame: pd.DataFrame) -> list[tuple[int, str]]:
@@ -370,7 +398,7 @@ def _full_name_key(
         cols = [col[rows] for col in cols]
     joined = np.array(
         [
-            None if any(p is None or p != p for p in parts) else "\x1f".join(parts)
+            None if any(p is None or p != p for p in parts) else _SEPARATOR.join(parts)
             for parts in zip(*cols, strict=True)
         ],
         dtype=object,
@@ -432,10 +460,16 @@ def _full_name_tf(
         exact &= levels[:, k] == len(comparisons[k].levels) - 1
     if not exact.any():
         return None
-    key = pd.Series(_full_name_key(frame, [col for _, col in parts]), index=frame.index)
-    named = pd.DataFrame({"name": key, "kind": frame["kind"]}).dropna(subset=["name"])
-    n_v = named.groupby(["kind", "name"], observed=True).size()
-    n_v = n_v[n_v > 1]
+    columns = [col for _, col in parts]
+    by_parts = frame.groupby(["kind", *columns], observed=True).size()  # missing parts dropped
+    by_parts = by_parts[by_parts > 1]
+    names = [_SEPARATOR.join(str(p) for p in parts) for parts in by_parts.index.droplevel("kind")]
+    n_v = pd.Series(
+        by_parts.to_numpy(),
+        index=pd.MultiIndex.from_arrays(
+            [by_parts.index.get_level_values("kind"), names], names=["kind", "name"]
+        ),
+    )
     sharing = float((n_v * (n_v - 1) / 2).sum())
     if sharing <= 0:
         return None
