@@ -196,13 +196,12 @@ class WriterProcess:
         )
         # Ctrl-C held back while forking, so the writer cannot take one before it ignores it
         masked = hasattr(signal, "pthread_sigmask")
-        if masked:
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if masked else None
         try:
             self._process.start()
         finally:
-            if masked:
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            if before is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, before)
         theirs.close()
         self._pending = 0
 
@@ -321,8 +320,10 @@ def _commit_in_order(
 ) -> None:
     """Commit each prepared batch with its STATE; after a failure commit nothing more (a
     later batch's STATE would cover the failed batch's records), answering each with why."""
-    failed = False
+    failed = gone = False
     while (item := prepared.get()) is not None:
+        if gone:  # the parent is gone: take the rest off the queue, write nothing more
+            continue
         batch, ready = item
         reply: Outcome | _Failure
         if failed:
@@ -336,8 +337,8 @@ def _commit_in_order(
                 reply, failed = (_picklable(exc), traceback.format_exc()), True
         try:
             pipe.send(reply)
-        except OSError:  # the parent is gone
-            return
+        except OSError:
+            gone = True
 
 
 def _rebuilt_sync_error(connector: str, text: str, retriable: bool) -> SyncError:
