@@ -24,3 +24,10 @@ def test_hit_rate_counts_only_customers_who_bought_something_new() -> None:
     offers = [["a", "b", "c"], ["a"], ["x"]]
     bought = [{"c"}, set(), {"y"}]
     assert hit_rate(offers, bought) == 0.5
+
+
+def test_the_in_period_churn_ceiling_is_a_real_auc() -> None:
+    from benchmarks.analytics.churn import in_period_auc
+
+    auc = in_period_auc(generate(1500, seed=4), folds=3)
+    assert 0.7 < auc < 1.0  # the planted leavers are visible in the history, not perfectly
