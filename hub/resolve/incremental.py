@@ -386,16 +386,20 @@ def _recluster(
         for (a, b), v in decisions.items()
         if v == "no_match" and a in position and b in position
     ]
+    # clustered over every loaded row (the others pairless, so alone): pairs it adds inside
+    # small clusters are scored with every holder of their e-mails and phones at hand
+    padded = np.full(len(ordered), -1, dtype=np.int64)
+    padded[:n] = group
     clustered = recluster(
-        ordered.iloc[:n],
+        ordered,
         scored,
         model,
         spec,
-        previous_group=group,
+        previous_group=padded,
         must_link=must,
         cannot_link=cannot,
     )
-    labels = clustered.clustering.labels
+    labels = clustered.clustering.labels[:n]
     before.update(previous)
     assignment = _assign(conn, dict(zip(keys_of, labels.tolist(), strict=True)), before)
     overrides = load_overrides(conn, set(assignment.crosswalk.values()))
