@@ -74,7 +74,12 @@ def shuffle_per_stage(event_dir: Path) -> dict[str, dict[str, float]]:
     MB written and read, tasks — summed from Spark's JSON event log."""
     description: dict[int, str] = {}
     out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for log in event_dir.iterdir():
+    logs = [
+        p
+        for p in sorted(event_dir.rglob("*"))
+        if p.is_file() and not p.name.startswith((".", "appstatus"))
+    ]
+    for log in logs:
         for line in log.read_text(encoding="utf-8").splitlines():
             event = json.loads(line)
             kind = event.get("Event")
@@ -103,44 +108,41 @@ def measure_one(engine: str, source: Path, crosswalk: Path, master: str) -> dict
     from identity.model import ModelSpec, Settings
     from identity.resolve import run
 
-    steps: list[tuple[str, float]] = []
-    started = time.perf_counter()
+    marks: list[tuple[str, float]] = [("reading", time.perf_counter())]  # step, its start
     result: dict[str, Any] = {"engine": engine}
     with PeakRSS() as rss, tempfile.TemporaryDirectory() as events:
         records = read_records(source).records
-        steps.append(("reading", time.perf_counter()))
         backend = None
         if engine == "spark":
             from identity.backends.spark import SparkBackend
 
+            marks.append(("spark session", time.perf_counter()))
             backend = SparkBackend(
                 master=master,
                 conf={
                     "spark.eventLog.enabled": "true",
                     "spark.eventLog.dir": f"file://{events}",
+                    "spark.eventLog.compress": "false",  # plain JSON lines to read back
                     "spark.driver.memory": "3g",
                     "spark.sql.shuffle.partitions": str(max(8, len(records) // 50_000)),
                 },
             )
-            steps.append(("spark session", time.perf_counter()))
         resolution = run(
             records,
             ModelSpec.from_settings(Settings()),
             backend=backend,
-            progress=lambda msg: steps.append((msg.split(" ")[0], time.perf_counter())),
+            progress=lambda msg: marks.append((msg.split(" ")[0], time.perf_counter())),
             build_golden=False,
         )
-        steps.append(("done", time.perf_counter()))
+        marks.append(("end", time.perf_counter()))
         write_crosswalk(resolution, crosswalk)
         if backend is not None:
             result["spark_stage_seconds"] = backend.stage_times()
             backend.spark.stop()  # flushes the event log
             result["spark_stages"] = shuffle_per_stage(Path(events))
-    result["wall_seconds"] = round(steps[-1][1] - started, 1)
-    names = ["reading", *(n for n, _ in steps[1:-1])]
-    marks = [started, *(t for _, t in steps)]
+    result["wall_seconds"] = round(marks[-1][1] - marks[0][1], 1)
     result["step_seconds"] = {
-        name: round(marks[i + 1] - marks[i], 1) for i, name in enumerate(names)
+        name: round(marks[i + 1][1] - start, 1) for i, (name, start) in enumerate(marks[:-1])
     }
     result["peak_rss_mb"] = {k: round(v) for k, v in rss.peak.items()}
     result["stats"] = resolution.stats
