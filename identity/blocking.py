@@ -73,6 +73,20 @@ class BlockingReport:
     oversized: list[tuple[str, int, int]] = field(default_factory=list)  # rule, blocks, records
     total_pairs: int = 0
 
+    def skip_oversized_rule(self, rule: str, estimate: int, limit: int) -> bool:
+        """Whether a rule's estimated pairs pass `limit`; if so it is logged and recorded."""
+        if estimate <= limit:
+            return False
+        log.warning(
+            "blocking rule '%s' would generate %s pairs (limit %s): skipped — "
+            "tighten the rule or lower max_block",
+            rule,
+            f"{estimate:,}",
+            f"{limit:,}",
+        )
+        self.oversized.append((rule, 0, 0))
+        return True
+
     def warnings(self) -> list[str]:
         return [
             f"blocking rule '{rule}': {blocks} block(s) with {records:,} records skipped as "
@@ -224,15 +238,7 @@ def candidate_pairs(
             continue
         codes = _group_codes(keyed, rule.columns, coded)
         estimate = _estimate_from_codes(codes, max_block)
-        if estimate > max_pairs_per_rule:
-            log.warning(
-                "blocking rule '%s' would generate %s pairs (limit %s): skipped — "
-                "tighten the rule or lower max_block",
-                rule.name,
-                f"{estimate:,}",
-                f"{max_pairs_per_rule:,}",
-            )
-            report.oversized.append((rule.name, 0, 0))
+        if report.skip_oversized_rule(rule.name, estimate, max_pairs_per_rule):
             continue
         encoded, big_blocks, big_records = _pairs_from_codes(codes, max_block)
         report.pairs_per_rule[rule.name] = int(encoded.size)

@@ -81,15 +81,7 @@ def candidate_pairs(
             continue
         row = summary[number]
         estimate = int(row["pairs"] or 0)
-        if estimate > max_pairs_per_rule:
-            log.warning(
-                "blocking rule '%s' would generate %s pairs (limit %s): skipped — "
-                "tighten the rule or lower max_block",
-                rule.name,
-                f"{estimate:,}",
-                f"{max_pairs_per_rule:,}",
-            )
-            report.oversized.append((rule.name, 0, 0))
+        if report.skip_oversized_rule(rule.name, estimate, max_pairs_per_rule):
             continue
         report.pairs_per_rule[rule.name] = estimate
         if row["big_blocks"]:
