@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 import importlib
 from pathlib import Path
 
 import pytest
+
+from tests.imports import absolute_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = {"schemas", "connectors", "identity", "analytics", "hub", "dags"}
@@ -20,13 +21,9 @@ ALLOWED = {
 
 
 def imported_packages(package: str) -> set[str]:
-    found: set[str] = set()
-    for path in (ROOT / package).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                found.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                found.add(node.module.split(".")[0])
+    found = {
+        name.split(".")[0] for names in absolute_imports(ROOT / package).values() for name in names
+    }
     return (found & OURS) - {package}
 
 
@@ -68,16 +65,12 @@ HUB_STAGES = (
 
 
 def hub_imports(stage: str) -> set[str]:
-    found: set[str] = set()
-    for path in (ROOT / "hub" / stage).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            found.update(n.split(".")[1] for n in names if n.startswith("hub.") and "." in n)
-    return found
+    return {
+        name.split(".")[1]
+        for names in absolute_imports(ROOT / "hub" / stage).values()
+        for name in names
+        if name.startswith("hub.") and "." in name
+    }
 
 
 def test_hub_has_one_folder_per_stage() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ from identity.backends import Backend
 from identity.backends.local import LocalBackend
 from identity.model import ModelSpec, Settings
 from identity.resolve import History, resolve, run
+from tests.imports import absolute_imports
 
 IDENTITY = Path(__file__).resolve().parents[2] / "identity"
 STAGES = ("standardise", "block", "compare", "estimate", "score", "cluster")
@@ -86,13 +86,8 @@ def _identity_imports(module: str) -> set[str]:
     path = IDENTITY / (module.removeprefix("identity.").replace(".", "/") + ".py")
     if not path.exists():
         path = path.with_suffix("") / "__init__.py"
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("identity"):
-            found.add(node.module)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("identity"))
-    return found
+    names = absolute_imports(path.parent)[str(path)]
+    return {name for name in names if name.startswith("identity")}
 
 
 def test_the_model_never_imports_an_executor() -> None:
