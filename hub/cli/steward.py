@@ -225,12 +225,19 @@ def review_list(
     min_score: Annotated[float | None, typer.Option(help="Lowest match probability.")] = None,
     max_score: Annotated[float | None, typer.Option(help="Highest match probability.")] = None,
     kind: Annotated[str | None, typer.Option(help="person or organization.")] = None,
+    order: Annotated[
+        str,
+        typer.Option(
+            help="impact: uncertainty x records affected; informative: the answers that "
+            "teach the model most first."
+        ),
+    ] = "impact",
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 50,
     config: ConfigOpt = Path("hub.yaml"),
     json: JsonOpt = False,
     wide: WideOpt = False,
 ) -> None:
-    """Open review items, most consequential first.
+    """Open review items, most consequential first (or --order informative).
 
     --json keys: total (open items matching), shown, items (id, left and right {source,
     source_id, golden_id}, kind, score, records_affected, priority).
@@ -238,10 +245,18 @@ def review_list(
     from rich.text import Text
 
     from hub.steward import QueueFilter, list_queue
+    from hub.steward.review import QUEUE_ORDERS
     from hub.web.formatting import percent  # one probability scale, as on the pages
 
+    if order not in QUEUE_ORDERS:
+        err.print(
+            f"[red]error:[/] --order {order!r} is unknown: use one of {', '.join(QUEUE_ORDERS)}"
+        )
+        raise typer.Exit(ExitCode.USAGE)
     _, store = open_hub(config)
-    flt = QueueFilter(source=source, min_score=min_score, max_score=max_score, kind=kind)
+    flt = QueueFilter(
+        source=source, min_score=min_score, max_score=max_score, kind=kind, order=order
+    )
     with store.engine.connect() as conn:
         items, total = list_queue(conn, flt, limit=limit)
     store.dispose()

@@ -132,10 +132,19 @@ def review_queue(
     group: Annotated[
         bool, Query(description="false: one item per pair, as before the grouping")
     ] = True,
+    order: Annotated[
+        Literal["impact", "informative"],
+        Query(
+            description="impact: uncertainty x records affected; informative: the answers "
+            "that teach the model most first (their `priority` is that value, `impact` the "
+            "other)"
+        ),
+    ] = "impact",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    """The review queue, most consequential first (uncertainty x records affected).
+    """The review queue, most consequential first (uncertainty x records affected), or with
+    `order=informative` the decisions that teach the model most first.
 
     One item per group: a candidate against a golden record, covering every uncertain pair
     between them. Each item keeps its first pair's fields (`id`, `left`, `right`, `kind`,
@@ -145,7 +154,12 @@ def review_queue(
     counts groups (with `group=false`: pairs, one item per pair).
     """
     flt = QueueFilter(
-        source=source, min_score=min_score, max_score=max_score, kind=kind, status=status
+        source=source,
+        min_score=min_score,
+        max_score=max_score,
+        kind=kind,
+        status=status,
+        order=order,
     )
     with hub.read() as conn:
         if group:

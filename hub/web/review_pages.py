@@ -35,8 +35,18 @@ BANDS = (  # (query value 0..1, label on the percent scale)
 )
 
 
+ORDERS = (  # (query value, label)
+    ("impact", "most records affected"),
+    ("informative", "teaches the model most"),
+)
+
+
 def queue_filter(
-    source: str | None, band: str | None, kind: str | None, status: str = CandidateStatus.OPEN
+    source: str | None,
+    band: str | None,
+    kind: str | None,
+    status: str = CandidateStatus.OPEN,
+    order: str = "impact",
 ) -> QueueFilter:
     """The queue's filter from the page's query: a score band is `LOW-HIGH` (0..1)."""
     low, high = None, None
@@ -49,16 +59,24 @@ def queue_filter(
         if not (0 <= low <= high <= 1):
             raise InvalidInput(f"score band {band!r}: both ends between 0 and 1, low first")
     return QueueFilter(
-        source=source or None, min_score=low, max_score=high, kind=kind or None, status=status
+        source=source or None,
+        min_score=low,
+        max_score=high,
+        kind=kind or None,
+        status=status,
+        order=order or "impact",
     )
 
 
-def _unpack(query: str) -> tuple[str | None, str | None, str | None, str]:
+def _unpack(query: str) -> tuple[str | None, str | None, str | None, str, str]:
     values = {k: v[0] for k, v in parse_qs(query).items()}
     status = values.get("status", CandidateStatus.OPEN)
     if status not in CandidateStatus.undecided():
         status = CandidateStatus.OPEN
-    return values.get("source"), values.get("band"), values.get("kind"), status
+    order = values.get("order", "impact")
+    if order not in dict(ORDERS):
+        order = "impact"
+    return values.get("source"), values.get("band"), values.get("kind"), status, order
 
 
 @router.get("/review", response_class=HTMLResponse)
@@ -70,14 +88,17 @@ def review_list(
     band: str = "",
     kind: str = "",
     status: str = CandidateStatus.OPEN,
+    order: str = "impact",
     page: int = 1,
 ) -> HTMLResponse:
     status = status if status in CandidateStatus.undecided() else CandidateStatus.OPEN
-    flt = queue_filter(source, band, kind, status)
+    flt = queue_filter(source, band, kind, status, order)
     page = max(page, 1)
     with hub.read() as conn:
         groups, total = list_groups(conn, flt, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    query = urlencode({"source": source, "band": band, "kind": kind, "status": status})
+    query = urlencode(
+        {"source": source, "band": band, "kind": kind, "status": status, "order": flt.order}
+    )
     return render(
         request,
         "review_list.html",
@@ -92,6 +113,8 @@ def review_list(
         bands=BANDS,
         kind=kind,
         status=status,
+        order=flt.order,
+        orders=ORDERS,
         query=query,
     )
 

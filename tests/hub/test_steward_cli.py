@@ -88,3 +88,19 @@ def test_user_tokens_lists_and_revoke_revokes_one(sqlite_hub: ResolvedHub) -> No
     assert "1 of 2 token(s) usable" in crmhub("user", "tokens", "vera", cwd=base).stdout
     missing = crmhub("user", "revoke", "99999", cwd=base)
     assert missing.returncode == 2 and "no API token 99999" in missing.stderr
+
+
+def test_review_list_in_informative_order(sqlite_hub: ResolvedHub) -> None:
+    """`crmhub review list --order informative`: the same items, what teaches the model
+    most first; an unknown order is a usage error naming the choices."""
+    base = sqlite_hub.config.base_dir
+    impact = json.loads(crmhub("review", "list", "--json", cwd=base).stdout)
+    taught = crmhub("review", "list", "--json", "--order", "informative", cwd=base)
+    assert taught.returncode == 0, taught.stderr
+    items = json.loads(taught.stdout)["items"]
+    assert sorted(i["id"] for i in items) == sorted(i["id"] for i in impact["items"])
+    priorities = [i["priority"] for i in items]
+    assert priorities == sorted(priorities, reverse=True)
+    unknown = crmhub("review", "list", "--order", "banana", cwd=base)
+    assert unknown.returncode == 2
+    assert "--order 'banana' is unknown: use one of impact, informative" in unknown.stderr

@@ -5,6 +5,7 @@ probability scale on the pages."""
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -256,3 +257,31 @@ def test_a_refused_match_from_the_pages_says_why(client: Client, sqlite_hub: Res
     assert "0 groups decided (0 pairs, match), 1 match refused: an earlier" in bulk.text
     assert "decided by someone else" not in bulk.text
     assert sam.get("/api/review").json()["items"][0]["pair_ids"] == [1, 3]
+
+
+def test_the_queue_in_informative_order_on_the_api_and_the_page(client: Client) -> None:
+    """`order=informative` (what teaches the model most first) through the API and the
+    queue page: the same pairs, each with its teaching value as `priority` and the impact
+    priority beside it; the page keeps the choice in its links and refuses an unknown one."""
+    vera = client("vera")
+    impact = vera.get("/api/review", params={"group": "false"}).json()["items"]
+    taught = vera.get("/api/review", params={"group": "false", "order": "informative"}).json()
+    assert sorted(i["id"] for i in taught["items"]) == sorted(i["id"] for i in impact)
+    by_id = {i["id"]: i["priority"] for i in impact}
+    assert all(i["impact"] == by_id[i["id"]] for i in taught["items"])
+    priorities = [i["priority"] for i in taught["items"]]
+    assert priorities == sorted(priorities, reverse=True)
+    grouped = vera.get("/api/review", params={"order": "informative"}).json()
+    assert grouped["total"] == 1 and grouped["items"][0]["pair_count"] == 3
+    refused = vera.get("/api/review", params={"order": "banana"})
+    assert refused.status_code == 422 and "informative" in refused.text
+
+    page = vera.get("/review", params={"order": "informative"})
+    assert page.status_code == 200
+    assert '<option value="informative" selected>teaches the model most</option>' in page.text
+    assert "order%3Dinformative" in page.text  # the item links keep the order
+    unknown = vera.get("/review", params={"order": "banana"})
+    assert unknown.status_code == 422
+    assert "order 'banana' is unknown: use one of impact, informative" in html.unescape(
+        unknown.text
+    )
