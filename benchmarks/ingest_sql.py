@@ -13,7 +13,9 @@ Each measurement runs in its own child process (so peak memory is its own):
 The hub is also run on a quarter of the rows: peak memory must not grow with the row count.
 A run's peak memory is its process's plus its largest child's (the hub's writer process).
 Each kind runs `--repeat` times, interleaved, and its best run counts (as `timeit` does): on a
-shared machine the best run is the one least disturbed by others.
+shared machine the best run is the one least disturbed by others. CPU seconds (user + system,
+the hub's writer process included) are printed per kind too, each kind's least, with their
+ratio: on a loaded machine the wall time follows the CPU time, not the free cores.
 """
 
 from __future__ import annotations
@@ -140,13 +142,23 @@ def child(kind: str, source: Path, work: Path) -> None:
     if kind != "baseline":  # imports are start-up cost, not ingest work
         import connectors.sql  # noqa: F401
         import hub.sync.run  # noqa: F401
+    before = _cpu()
     started = time.perf_counter()
     RUNNERS[kind](source, work)
     seconds = time.perf_counter() - started
+    cpu, cpu_writer = _cpu() - before, _cpu(resource.RUSAGE_CHILDREN)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     peak_kb += resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the writer process
     peak_mb = peak_kb / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
+    print(
+        json.dumps({"seconds": seconds, "peak_mb": peak_mb, "cpu": cpu, "cpu_writer": cpu_writer})
+    )
+
+
+def _cpu(who: int = resource.RUSAGE_SELF) -> float:
+    """CPU seconds (user + system) of this process, or of its ended children (the writer)."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(kind: str, source: Path, rows: int) -> dict[str, float]:
@@ -170,6 +182,7 @@ def measure(kind: str, source: Path, rows: int) -> dict[str, float]:
         ).stdout
     figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     figures["rows_per_s"] = rows / figures["seconds"]
+    figures["cpu_total"] = figures["cpu"] + figures["cpu_writer"]
     return figures
 
 
@@ -186,6 +199,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.source, args.work)
         return
+    load_before = _load()
     with tempfile.TemporaryDirectory() as tmp:
         small_rows = args.rows // 4
         big, small = Path(tmp) / "big.db", Path(tmp) / "small.db"
@@ -196,29 +210,45 @@ def main() -> None:
             for kind, found in runs.items():
                 found.append(measure(kind, big, args.rows))
         base, tap, hub = (max(found, key=lambda f: f["rows_per_s"]) for found in runs.values())
+        # CPU seconds: each kind's least (the run least slowed by sharing caches and cores)
+        cpu = {kind: min(found, key=lambda f: f["cpu_total"]) for kind, found in runs.items()}
         hub_small = measure("hub", small, small_rows)
     ratio = hub["rows_per_s"] / base["rows_per_s"]
+    cpu_ratio = cpu["baseline"]["cpu_total"] / cpu["hub"]["cpu_total"]
     growth = hub["peak_mb"] / hub_small["peak_mb"]
+    print(f"load average before / after: {load_before} / {_load()}")
     print(
         f"baseline executemany copy: {base['rows_per_s']:>9,.0f} rows/s  "
-        f"peak {base['peak_mb']:.0f} MB"
+        f"peak {base['peak_mb']:.0f} MB  CPU {cpu['baseline']['cpu_total']:.2f} s"
     )
     print(
         f"sql tap alone, no hub:     {tap['rows_per_s']:>9,.0f} rows/s  "
-        f"peak {tap['peak_mb']:.0f} MB  (ratio {tap['rows_per_s'] / base['rows_per_s']:.2f})"
+        f"peak {tap['peak_mb']:.0f} MB  CPU {cpu['tap']['cpu_total']:.2f} s  "
+        f"(ratio {tap['rows_per_s'] / base['rows_per_s']:.2f})"
     )
     print(
         f"hub sync ({args.rows:,} rows):  {hub['rows_per_s']:>9,.0f} rows/s  "
-        f"peak {hub['peak_mb']:.0f} MB"
+        f"peak {hub['peak_mb']:.0f} MB  CPU {cpu['hub']['cpu_total']:.2f} s "
+        f"(sync process {cpu['hub']['cpu']:.2f} s + writer process "
+        f"{cpu['hub']['cpu_writer']:.2f} s)"
     )
     print(
         f"hub sync ({small_rows:,} rows):   {hub_small['rows_per_s']:>9,.0f} rows/s  "
         f"peak {hub_small['peak_mb']:.0f} MB"
     )
     print(
-        f"ratio hub/baseline: {ratio:.2f} (goal >= 0.5); "
+        f"ratio hub/baseline: {ratio:.2f} in rows/s (goal >= 0.5), {cpu_ratio:.2f} in CPU "
+        f"seconds (baseline's / hub's, each kind's least); "
         f"peak memory {args.rows:,} vs {small_rows:,} rows: x{growth:.2f} (goal: flat)"
     )
+
+
+def _load() -> str:
+    """The 1-, 5- and 15-minute load averages (Linux), to say how busy the machine was."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 if __name__ == "__main__":
