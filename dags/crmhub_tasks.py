@@ -20,8 +20,10 @@ A pipeline is a `hub.yaml`. Its DAG (`crmhub_<pipeline>`) runs what `crmhub sync
   retrying (exponential backoff) for retriable failures (timeouts, 429, 5xx, a lock held by
   another run, the store unreachable); fatal ones (bad credentials, a missing table, a config
   mistake) raise `AirflowFailException` and fail at once.
-* **resolve** is `hub.resolve.run.resolve_store`; its outlet is the Asset
-  `crmhub://<pipeline>/golden-records`, so reports and exports can be data-triggered.
+* **resolve** is `hub.resolve.run.resolve_store`: a full run goes to the engine hub.yaml's
+  `identity.engine` names (`spark`: Apache Spark on `identity.spark.master`), incremental
+  runs stay in the worker; its outlet is the Asset `crmhub://<pipeline>/golden-records`
+  (its extra says which engine ran), so reports and exports can be data-triggered.
 * **analyse** is `hub.analyse.run.analyse_store` as of the day the task runs: customer
   profiles, segment values and stage history on the new golden records; its outlet is the
   Asset `crmhub://<pipeline>/customer-profiles`. It runs beside the push, so a source
@@ -431,8 +433,10 @@ def sync_source(config_path: str | Path, connector: str) -> dict[str, int]:
     _fail(what, result.summary())
 
 
-def resolve_golden(config_path: str | Path, actor: str) -> dict[str, int]:
-    """`crmhub resolve`: the store's customer records into golden records."""
+def resolve_golden(config_path: str | Path, actor: str) -> dict[str, int | str]:
+    """`crmhub resolve`: the store's customer records into golden records, a full run on
+    the engine `identity.engine` in hub.yaml names (Spark or in process). Returns the
+    summary's counts and its `mode`, `reason`, `engine` and `master` (text)."""
     from hub.resolve.run import resolve_store
 
     with _classified("resolve"):
@@ -574,7 +578,7 @@ def build_dag(
         _label(connector)
         return sync_source(config_path, connector)
 
-    def resolve() -> dict[str, int]:
+    def resolve() -> dict[str, int | str]:
         from airflow.sdk import get_current_context
 
         summary = resolve_golden(config_path, actor=f"airflow:{pipeline.dag_id}")

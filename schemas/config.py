@@ -33,6 +33,7 @@ __all__ = [
     "PushbackConfig",
     "PushbackTarget",
     "SettingDefinition",
+    "SparkConfig",
     "SplitExpr",
     "StoreConfig",
     "StreamConfig",
@@ -245,15 +246,93 @@ class StoreConfig(_Frozen):
     url: str = "sqlite:///.crmhub/hub.db"
 
 
+_SPARK_MASTER = re.compile(
+    r"local(\[(\*|[1-9][0-9]*)(,\s*[0-9]+)?\])?|local-cluster\[[0-9, ]+\]"
+    r"|spark://\S+|k8s://\S+|mesos://\S+|yarn"
+)
+
+
+class SparkConfig(_Frozen):
+    """Where `crmhub resolve` runs a full resolution when the engine is `spark`."""
+
+    master: str = Field(
+        default="local[2]",
+        description="Spark master: local[N] (this machine, N cores), spark://host:7077 (a "
+        "standalone cluster), yarn or k8s://... (`--spark-master` overrides it for one run).",
+    )
+    run_dir: Path = Field(
+        default=Path(".crmhub/spark"),
+        description="Stage checkpoints (Parquet), relative to hub.yaml's folder; a failed run "
+        "resumes from them. On a cluster, a folder every executor can read and write.",
+    )
+    conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra Spark settings, e.g. {spark.driver.memory: 4g}; secrets as "
+        "${ENV_VAR} references.",
+    )
+
+    @field_validator("master")
+    @classmethod
+    def _known_master(cls, value: str) -> str:
+        if not _SPARK_MASTER.fullmatch(value.strip()):
+            raise ValueError(
+                f"{value!r} is not a Spark master URL — use local[2], local[*], "
+                "spark://host:7077, yarn or k8s://https://host:443"
+            )
+        return value.strip()
+
+    @field_validator("conf", mode="before")
+    @classmethod
+    def _text_values(cls, value: Any) -> Any:
+        """Spark settings are text: numbers and booleans as YAML writes them are accepted
+        as such (`spark.executor.cores: 2`, `spark.eventLog.enabled: true`)."""
+        if not isinstance(value, Mapping):
+            return value
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            if isinstance(item, bool):
+                item = "true" if item else "false"
+            elif isinstance(item, int | float):
+                item = str(item)
+            out[key] = item
+        return out
+
+    @field_validator("conf")
+    @classmethod
+    def _spark_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        wrong = sorted(k for k in value if not k.startswith("spark."))
+        if wrong:
+            raise ValueError(
+                f"{', '.join(wrong)}: not Spark settings — their names start with `spark.` "
+                "(spark.driver.memory, spark.sql.shuffle.partitions, ...)"
+            )
+        return value
+
+
 class IdentityConfig(_Frozen):
     """Identity-resolution settings (used by the identity engine)."""
 
+    engine: Literal["local", "spark"] = Field(
+        default="local",
+        description="What runs a full resolution: `local` (in process) or `spark` (Apache "
+        "Spark, the `spark` extra; see `spark:`). Incremental runs are always local.",
+    )
+    spark: SparkConfig = Field(default_factory=SparkConfig)
     auto_merge_threshold: float = Field(default=0.95, ge=0, le=1)
     review_threshold: float = Field(default=0.70, ge=0, le=1)
     source_priority: list[str] = Field(default_factory=list)
     survivorship: dict[str, str] = Field(
         default_factory=dict, description="field -> rule (source_priority, most_recent, ...)"
     )
+
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _known_engine(cls, value: Any) -> Any:
+        if value not in ("local", "spark"):
+            raise ValueError(
+                f"{value!r} is not an engine — use local (in process) or spark (Apache Spark)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> IdentityConfig:

@@ -112,6 +112,11 @@ identity:
   auto_merge_threshold: 0.95
   review_threshold: 0.70
   source_priority: [erp, billing, support, web]
+  # engine: spark                      # full resolves on Apache Spark (the spark extra:
+  # spark:                             # pip install 'crm-hub[spark]'); incremental: in process
+  #   master: local[2]                 # or spark://host:7077, yarn, k8s://...
+  #   run_dir: .crmhub/spark           # stage checkpoints; a failed run resumes from them
+  #   conf: {spark.driver.memory: 4g}  # any spark.* setting
 pushback:                              # write golden ids and contact data back
   enabled: true
   targets:

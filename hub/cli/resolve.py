@@ -61,16 +61,20 @@ def resolve(
         Path | None, typer.Option("--golden", help="Batch mode: also write golden records (JSONL).")
     ] = None,
     engine: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--engine",
-            help="Batch mode: local (in process) or spark (Apache Spark; the spark extra).",
+            help="local (in process) or spark (Apache Spark; the spark extra). Store mode: "
+            "the engine of a full run, for this run (default: identity.engine in hub.yaml; "
+            "incremental runs are always local). Batch mode: default local.",
         ),
-    ] = "local",
+    ] = None,
     spark_master: Annotated[
         str | None,
         typer.Option(
-            "--spark-master", help="With --engine spark: local[2] (default), spark://host:7077…"
+            "--spark-master",
+            help="With --engine spark: local[2], spark://host:7077… (store mode default: "
+            "identity.spark.master in hub.yaml; batch mode: local[2]).",
         ),
     ] = None,
     run_dir: Annotated[
@@ -78,7 +82,8 @@ def resolve(
         typer.Option(
             "--run-dir",
             help="With --engine spark: keep each stage's result here (Parquet); a failed "
-            "run given the same directory resumes after the last finished stage.",
+            "run given the same directory resumes after the last finished stage. Store "
+            "mode: under DIR/store-resolve (default identity.spark.run_dir).",
         ),
     ] = None,
     full: Annotated[
@@ -97,7 +102,8 @@ def resolve(
     With --input/--crosswalk: a standalone batch run (no hub.yaml, no store, unsupervised).
     Without: resolves the hub store's customer records incrementally — only the records
     that changed since the last run and those they may match are re-scored (with the model
-    of the last full run) and re-clustered — keeping golden ids stable.
+    of the last full run) and re-clustered — keeping golden ids stable. Full runs run on
+    the engine hub.yaml's identity.engine names, or --engine.
     """
     from hub.core.errors import HubError
 
@@ -106,18 +112,29 @@ def resolve(
             raise HubError("batch mode needs both --input FILE.jsonl and --crosswalk OUT.csv")
         if not input_path.is_file():
             raise HubError(f"{input_path}: no such file — give a CustomerRecord JSON Lines file")
-        options = {"engine": engine, "spark_master": spark_master, "run_dir": run_dir}
+        options = {"engine": engine or "local", "spark_master": spark_master, "run_dir": run_dir}
         _resolve_batch(input_path, crosswalk, golden, options)
         return
-    if engine != "local" or spark_master is not None or run_dir is not None:
-        raise HubError(
-            "--engine spark runs the batch contract (--input/--crosswalk) only; "
-            "store resolves run in process"
-        )
+    if golden is not None:
+        raise HubError("--golden is an option of batch mode (--input/--crosswalk)")
+    from hub.resolve.engine import choose_engine
     from hub.resolve.run import resolve_store
 
     cfg, store = open_hub(config)
-    summary = resolve_store(cfg, store, actor="crmhub resolve", full=full)
+    chosen = choose_engine(cfg, engine=engine, spark_master=spark_master, run_dir=run_dir)
+    try:
+        with spinner() as progress:
+            task = progress.add_task("resolving", total=None)
+            summary = resolve_store(
+                cfg,
+                store,
+                actor="crmhub resolve",
+                full=full,
+                engine=chosen,
+                progress=lambda msg: progress.update(task, description=msg),
+            )
+    finally:
+        store.dispose()
     console.print(summary.line())
 
 

@@ -63,7 +63,10 @@ def load_customer_records(
             sa.tuple_(c.source, c.source_id).in_(wanted),
         )
     rows = conn.execute(query.order_by(c.source, c.source_id))
-    return [_as_record(row._mapping) for row in rows]
+    # plain str keys, not SQLAlchemy's quoted_name: orjson (the Spark engine's records
+    # stage and its checkpoints' fingerprint) refuses str subclasses as keys
+    names = [str(name) for name in rows.keys()]  # noqa: SIM118 — a Result, not a dict
+    return [_as_record(dict(zip(names, row, strict=True))) for row in rows]
 
 
 def records_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, Any]]:

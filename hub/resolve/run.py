@@ -11,10 +11,15 @@ leaves everything else as it is. A full run â€” the whole engine, EM included â€
 the first run, with `full=True` (`crmhub resolve --full`), when the settings or comparisons
 changed, and when more than `DRIFT_SHARE` (20 %) of the records have changed since the
 last full run.
+
+A full run executes on the engine hub.yaml's `identity.engine` names (`hub.resolve.engine`:
+in process, or Apache Spark), or the one passed for this run; incremental runs always run
+in process. Either way the outcome is persisted the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -23,6 +28,7 @@ import sqlalchemy as sa
 from hub.core.clock import now
 from hub.core.states import GoldenStatus
 from hub.resolve.changes import find_changes
+from hub.resolve.engine import Engine, choose_engine
 from hub.resolve.incremental import DRIFT_SHARE, FullRunNeeded, resolve_incremental
 from hub.resolve.persist import Outcome, persist, provenance_json
 from hub.resolve.records import (
@@ -39,7 +45,7 @@ from hub.store.tables import crosswalk, customer_records, golden_records
 from identity.incremental import KeyIndex, bridges_of, identifying_hashes, key_hashes
 from identity.model import ModelSpec
 from identity.model_io import fingerprint, model_to_bytes
-from identity.resolve import Key, Resolution, Settings, resolve
+from identity.resolve import History, Key, Resolution, Settings
 from identity.standardise import standardise
 from schemas.config import HubConfig
 
@@ -71,11 +77,15 @@ class ResolveSummary:
     mode: str = "full"  # full | incremental | unchanged
     reason: str = ""  # why a full run (when one was not asked for)
     affected: int = 0  # incremental: the records re-clustered
+    engine: str = "local"  # the engine chosen for full runs: local | spark
+    master: str = ""  # spark: the master a full run ran on
 
     def line(self) -> str:
+        on = f" on Spark ({self.master})" if self.engine == "spark" else ""
+        local = "; incremental: local engine" if self.engine == "spark" else ""
         how = {
-            "full": "full run" + (f": {self.reason}" if self.reason else ""),
-            "incremental": f"incremental, {self.affected:,} records re-clustered",
+            "full": f"full run{on}" + (f": {self.reason}" if self.reason else ""),
+            "incremental": f"incremental, {self.affected:,} records re-clustered{local}",
             "unchanged": "nothing changed since the last run",
         }[self.mode]
         return (
@@ -99,24 +109,33 @@ def settings_of(config: HubConfig) -> Settings:
 
 
 def resolve_store(
-    config: HubConfig, store: Store, *, actor: str, full: bool = False
+    config: HubConfig,
+    store: Store,
+    *,
+    actor: str,
+    full: bool = False,
+    engine: Engine | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ResolveSummary:
     """Resolve the store's customer records; persist golden records and crosswalk atomically.
 
     Incremental when a previous run's model fits and the data has not drifted; `full`
-    forces a full run with a newly estimated model. Raises LockError while another
-    resolution of this store runs.
+    forces a full run with a newly estimated model, on `engine` (default: the one
+    hub.yaml's `identity.engine` names). Raises LockError while another resolution of
+    this store runs, HubError when the engine cannot run (pyspark missing).
     """
+    engine = engine or choose_engine(config)
     with hub_lock(store, "resolve"):
         settings = settings_of(config)
         spec = ModelSpec.from_settings(settings)
         reason = "asked for" if full else _incremental_blocker(store, spec)
         if not reason:
             summary = _incremental(store, spec, actor)
-            if isinstance(summary, ResolveSummary):
-                return summary
-            reason = summary
-        return _full(store, settings, spec, actor, reason)
+            if isinstance(summary, str):
+                reason = summary
+            else:
+                return replace(summary, engine=engine.name)
+        return _full(store, spec, actor, reason, engine, progress)
 
 
 def _incremental_blocker(store: Store, spec: ModelSpec) -> str:
@@ -181,7 +200,12 @@ def _active(conn: sa.Connection) -> int:
 
 
 def _full(
-    store: Store, settings: Settings, spec: ModelSpec, actor: str, reason: str
+    store: Store,
+    spec: ModelSpec,
+    actor: str,
+    reason: str,
+    engine: Engine,
+    progress: Callable[[str], None] | None,
 ) -> ResolveSummary:
     with store.engine.connect() as conn:
         marks = current_marks(conn)  # before reading: what loads meanwhile is seen next time
@@ -205,15 +229,14 @@ def _full(
         created = dict(
             conn.execute(sa.select(golden_records.c.golden_id, golden_records.c.created_at)).all()
         )
-    result = resolve(
-        records,
-        settings,
+    history = History(
         previous=previous,
         created_order=created,
         must_link=[p for p, v in decisions.items() if v == "match"],
         cannot_link=[p for p, v in decisions.items() if v == "no_match"],
         overrides=overrides,
     )
+    result = engine.run(records, spec, history, progress)
     index = _index(result, records, ids, spec)
     record_ids = np.array([ids[k] for k in result.keys], dtype=np.int64)
     bridges = bridges_of(record_ids, result.scored, result.labels, spec.thresholds.lower)
@@ -242,6 +265,7 @@ def _full(
                 bridges=bridges,
             ),
         )
+    engine.finished()
     kinds = [e.kind for e in result.assignment.events]
     return ResolveSummary(
         records=len(records),
@@ -254,6 +278,8 @@ def _full(
         non_identifying=sum(v for k, v in result.stats.items() if k.startswith("non_identifying")),
         mode="full",
         reason="" if reason in ("first run", "asked for") else reason,
+        engine=engine.name,
+        master=engine.master if engine.name == "spark" else "",
     )
 
 

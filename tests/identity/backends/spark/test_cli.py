@@ -75,6 +75,6 @@ def test_engine_mistakes_are_one_clear_line(tmp_path: Path) -> None:
     )
     assert stray.returncode == 2
     assert "--spark-master and --run-dir are options of --engine spark" in stray.stderr
-    store = crmhub("resolve", "--engine", "spark", cwd=tmp_path, inherit=True)
-    assert store.returncode == 2
-    assert "batch contract (--input/--crosswalk) only" in store.stderr
+    store = crmhub("resolve", "--engine", "flink", cwd=tmp_path, inherit=True)
+    assert store.returncode == 2  # store mode: hub.yaml is read first, and is missing here
+    assert "hub.yaml: not found" in store.stderr

@@ -1,0 +1,155 @@
+"""What runs a store resolve's full run: the identity engine in process, or on Apache Spark.
+
+hub.yaml's `identity.engine` (`local` | `spark`) and `identity.spark` (master, run
+directory, extra Spark settings) choose it; `crmhub resolve --engine/--spark-master/--run-dir`
+override them for one run. Only full runs move: an incremental run re-scores a few blocks
+with the stored model and always runs in process.
+
+On Spark the records still come from the store through the driver (as for a local run)
+and reach Spark as Parquet; the stages checkpoint under `<run_dir>/store-resolve`, so a
+run that failed resumes after its last finished stage when it is run again on the same
+records, decisions and previous crosswalk. Checkpoints of other data are cleared before a
+run, and the run's own once its results are in the store (`stages.log` stays).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from hub.core.errors import HubError
+from identity.backends import Backend
+from identity.model import ModelSpec
+from identity.model_io import fingerprint
+from identity.resolve import History, Resolution, run
+from schemas.config import HubConfig, resolve_env
+
+__all__ = ["ENGINES", "STORE_RUN", "Engine", "choose_engine"]
+
+ENGINES = ("local", "spark")
+STORE_RUN = "store-resolve"  # the store resolve's checkpoints, under the run directory
+_MARK = "store-run.json"  # what those checkpoints are of
+
+
+@dataclass(frozen=True, kw_only=True)
+class Engine:
+    """The engine of a full run: `local`, or `spark` on `master` with stage checkpoints
+    under `run_dir` and extra Spark settings `conf`."""
+
+    name: str = "local"
+    master: str = "local[2]"
+    run_dir: Path = Path(".crmhub/spark")
+    conf: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return f"Spark, {self.master}" if self.name == "spark" else "in process"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.run_dir / STORE_RUN
+
+    def run(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        spec: ModelSpec,
+        history: History,
+        progress: Callable[[str], None] | None = None,
+    ) -> Resolution:
+        """`identity.resolve.run` of `spec` over `records` on this engine."""
+        if self.name == "local":
+            return run(records, spec, history=history, progress=progress)
+        backend, stale = self._spark_backend(records, spec, history)
+        try:
+            return run(records, spec, history=history, backend=backend, progress=progress)
+        except stale:  # checkpoints of other records that the mark did not tell apart
+            self._clear()
+            backend, _ = self._spark_backend(records, spec, history)
+            return run(records, spec, history=history, backend=backend, progress=progress)
+
+    def finished(self) -> None:
+        """The run's results are in the store: its checkpoints are of no further use."""
+        if self.name == "spark":
+            self._clear()
+
+    def _spark_backend(
+        self, records: Sequence[Mapping[str, Any]], spec: ModelSpec, history: History
+    ) -> tuple[Backend, type[Exception]]:
+        try:
+            from identity.backends.spark import SparkBackend, StaleRunError
+        except ImportError as exc:  # the extra is not installed
+            raise HubError(
+                f"identity engine spark needs pyspark ({exc}) — pip install 'crm-hub[spark]' "
+                "(and a Java 17 runtime), or run with --engine local"
+            ) from exc
+        mark = _mark(records, spec, history)
+        path = self.checkpoints / _MARK
+        if not path.exists() or path.read_text(encoding="utf-8") != mark:
+            self._clear()
+            self.checkpoints.mkdir(parents=True, exist_ok=True)
+            path.write_text(mark, encoding="utf-8")
+        backend = SparkBackend(master=self.master, run_dir=self.checkpoints, conf=self.conf)
+        return backend, StaleRunError
+
+    def _clear(self) -> None:
+        """Everything under the checkpoint folder but its `stages.log`."""
+        if not self.checkpoints.is_dir():
+            return
+        for entry in self.checkpoints.iterdir():
+            if entry.name == "stages.log":
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+
+def choose_engine(
+    config: HubConfig,
+    *,
+    engine: str | None = None,
+    spark_master: str | None = None,
+    run_dir: Path | None = None,
+) -> Engine:
+    """The engine hub.yaml names, with the command line's choices for one run over it."""
+    spark = config.identity.spark
+    name = engine if engine is not None else config.identity.engine
+    if name not in ENGINES:
+        raise HubError(f"--engine {name}: unknown engine — use one of {', '.join(ENGINES)}")
+    if name == "local":
+        if spark_master is not None or run_dir is not None:
+            raise HubError(
+                "--spark-master and --run-dir are options of --engine spark "
+                f"(hub.yaml's identity.engine is {config.identity.engine})"
+            )
+        return Engine()
+    where = "identity.spark"
+    master = str(resolve_env(spark_master or spark.master, f"{where}.master"))
+    # --run-dir is relative to where the command runs, identity.spark.run_dir to hub.yaml
+    folder = run_dir.resolve() if run_dir is not None else spark.run_dir
+    conf = resolve_env(dict(spark.conf), f"{where}.conf")
+    return Engine(
+        name="spark",
+        master=master,
+        run_dir=folder if folder.is_absolute() else Path(config.base_dir) / folder,
+        conf=conf,
+    )
+
+
+def _mark(records: Sequence[Mapping[str, Any]], spec: ModelSpec, history: History) -> str:
+    """A digest of what a full run's checkpoints depend on: the records, the model, the
+    stewards' decisions and the previous crosswalk (the clustering honours both)."""
+    digest = hashlib.sha256(fingerprint(spec).encode())
+    for record in records:
+        digest.update(orjson.dumps(record, default=str, option=orjson.OPT_SORT_KEYS))
+        digest.update(b"\n")
+    for part in (history.must_link, history.cannot_link):
+        digest.update(orjson.dumps(sorted(part)))
+    previous = sorted((history.previous or {}).items())
+    digest.update(orjson.dumps(previous))
+    return digest.hexdigest()
