@@ -10,8 +10,9 @@ Which code runs where:
   Spark aggregation (`spark.standardise`);
 - block: one self-join per rule, oversized blocks left out before joining, large blocks
   salted (`spark.block`);
-- compare: `identity.compare.compare_pairs` on Arrow batches of joined pairs
-  (`spark.compare`);
+- compare: `identity.compare.compare_pairs` on Arrow batches of pairs, the table's compared
+  columns broadcast to the workers (up to `broadcast_records` records) or joined to each
+  pair (`spark.compare`);
 - estimate and score: `identity.score` on the driver, from the levels;
 - cluster: connected components by large-star/small-star in Spark (`spark.components`),
   then `identity.cluster.cluster` on the driver for the components that need cutting
@@ -32,6 +33,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pyspark import Broadcast
 from pyspark.sql import DataFrame, SparkSession
 
 from identity.backends import Candidates, Clustered, Decisions, Standardised
@@ -39,7 +41,15 @@ from identity.backends.local import LocalBackend
 from identity.backends.spark.block import candidate_pairs
 from identity.backends.spark.checkpoint import Checkpoints, stage_log
 from identity.backends.spark.cluster import cluster_on_spark
-from identity.backends.spark.compare import compare, household_values, level_columns
+from identity.backends.spark.compare import (
+    Packed,
+    compare,
+    compare_broadcast,
+    compared_columns,
+    household_values,
+    level_columns,
+    packed,
+)
 from identity.backends.spark.components import component_labels
 from identity.backends.spark.session import spark_session, to_pandas
 from identity.backends.spark.standardise import ROW, records_frame, standardised_frame
@@ -47,15 +57,24 @@ from identity.blocking import BlockingReport
 from identity.model import ModelSpec
 from identity.score import Model, Scored
 
-__all__ = ["SparkBackend", "SparkTable"]
+__all__ = ["SparkBackend", "SparkCandidates", "SparkTable"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class SparkTable(Standardised):
-    """The standardised table: in Spark (`records`), and its frame on the driver."""
+    """The standardised table: in Spark (`records`), and its frame on the driver.
+    `household`: per record its household flags, for comparing by joins (None when the
+    table is broadcast instead)."""
 
     records: DataFrame
-    household: DataFrame
+    household: DataFrame | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SparkCandidates(Candidates):
+    """The candidate pairs on the driver, and the same pairs in Spark (`frame`: l, r)."""
+
+    frame: DataFrame
 
 
 class SparkBackend:
@@ -64,6 +83,10 @@ class SparkBackend:
     With `run_dir`, each stage's result is written there as Parquet and a re-run over the
     same input resumes after the last stage that finished (`stages.log` says which were
     computed and which resumed).
+
+    Tables of up to `broadcast_records` records are compared on a copy of their compared
+    columns in each Python worker (a Spark broadcast, ~0.4 GB per worker per million
+    records); larger ones by joining both records' columns to every pair.
     """
 
     def __init__(
@@ -75,6 +98,7 @@ class SparkBackend:
         partitions: int | None = None,
         salt_size: int = 50,
         conf: Mapping[str, str] | None = None,
+        broadcast_records: int = 5_000_000,
     ) -> None:
         self.spark = spark or spark_session(master, conf=conf)
         self.run_dir = run_dir
@@ -84,7 +108,9 @@ class SparkBackend:
         self.root = run_dir or Path(self._scratch.name if self._scratch else ".")
         self.partitions = partitions
         self.salt_size = salt_size
+        self.broadcast_records = broadcast_records
         self.checkpoints = Checkpoints(None, "")
+        self._broadcast: tuple[pd.DataFrame, Broadcast[Packed]] | None = None
 
     # -- the protocol ------------------------------------------------------------------
 
@@ -108,7 +134,11 @@ class SparkBackend:
         stats = self.checkpoints.value("standardise_stats", lambda: found["stats"])
         for plain in unblanked:
             plain.unpersist()
-        household = self.checkpoints.frame(self.spark, "household", lambda: household_values(table))
+        household = None
+        if len(records) > self.broadcast_records:
+            household = self.checkpoints.frame(
+                self.spark, "household", lambda: household_values(table)
+            )
         local = to_pandas(table).sort_values(ROW).drop(columns=[ROW]).reset_index(drop=True)
         local = local.astype(object).where(local.notna(), None)
         return SparkTable(frame=local, stats=stats, records=table, household=household)
@@ -133,9 +163,13 @@ class SparkBackend:
         n = len(table.frame)
         encoded = np.sort(got["l"].to_numpy(np.int64) * max(n, 1) + got["r"].to_numpy(np.int64))
         report.total_pairs = int(encoded.size)
-        return Candidates(left=encoded // max(n, 1), right=encoded % max(n, 1), report=report)
+        return SparkCandidates(
+            left=encoded // max(n, 1), right=encoded % max(n, 1), report=report, frame=frame
+        )
 
     def compare(self, table: Standardised, pairs: Candidates, spec: ModelSpec) -> np.ndarray:
+        if isinstance(pairs, SparkCandidates) and self._broadcasting(table):
+            return self._levels_in_place(table, pairs, spec)
         return self._levels(table, pairs.left, pairs.right, spec, "levels")
 
     def estimate(
@@ -168,6 +202,56 @@ class SparkBackend:
 
     # -- used by the stages ------------------------------------------------------------
 
+    def _broadcasting(self, table: Standardised) -> bool:
+        return len(table.frame) <= self.broadcast_records
+
+    def _table_broadcast(self, table: Standardised, spec: ModelSpec) -> Broadcast[Packed]:
+        """The table's compared columns, broadcast once per table."""
+        if self._broadcast is not None and self._broadcast[0] is table.frame:
+            return self._broadcast[1]
+        if self._broadcast is not None:
+            self._broadcast[1].unpersist()
+        columns = compared_columns(list(table.frame.columns), spec.comparisons)
+        shared = self.spark.sparkContext.broadcast(packed(table.frame, columns))
+        self._broadcast = (table.frame, shared)
+        return shared
+
+    def _levels_in_place(
+        self, table: Standardised, pairs: SparkCandidates, spec: ModelSpec
+    ) -> np.ndarray:
+        """The levels of the candidate pairs, compared where blocking left them in Spark
+        (no pair goes back through the driver), in the candidates' order."""
+        k, n = len(spec.comparisons), max(len(table.frame), 1)
+        if pairs.left.size == 0:
+            return np.empty((0, k), dtype=np.int8)
+
+        def compared() -> DataFrame:
+            frame = pairs.frame.select("l", "r")
+            wanted = 2 * self.spark.sparkContext.defaultParallelism
+            if frame.rdd.getNumPartitions() < wanted:
+                frame = frame.repartition(wanted)
+            return compare_broadcast(frame, self._table_broadcast(table, spec), spec.comparisons)
+
+        frame = self.checkpoints.frame(self.spark, "levels", compared)
+        got = to_pandas(frame.select("l", "r", *level_columns(spec.comparisons)))
+        known = pairs.left.astype(np.int64) * n + pairs.right.astype(np.int64)
+        found = got["l"].to_numpy(np.int64) * n + got["r"].to_numpy(np.int64)
+        order = None if bool(np.all(known[1:] > known[:-1])) else np.argsort(known)
+        ranked = known if order is None else known[order]
+        position = np.minimum(np.searchsorted(ranked, found), ranked.size - 1)
+        if found.size != known.size or not np.array_equal(ranked[position], found):
+            raise RuntimeError(
+                f"compare: {found.size:,} pairs came back for {known.size:,} candidates — "
+                "the pairs checkpoint does not match this run's blocking; delete the run "
+                "directory and run again"
+            )
+        if order is not None:
+            position = order[position]
+        out = np.empty((known.size, k), dtype=np.int8)
+        for j, name in enumerate(level_columns(spec.comparisons)):
+            out[position, j] = got[name].to_numpy(np.int8)
+        return out
+
     def _levels(
         self,
         table: Standardised,
@@ -192,6 +276,9 @@ class SparkBackend:
             )
             partitions = max(2, left.size // 200_000)
             pairs = self._parquet(f"{stage}_pairs", order).repartition(partitions)
+            if self._broadcasting(table):
+                shared = self._table_broadcast(table, spec)
+                return compare_broadcast(pairs, shared, spec.comparisons)
             return compare(spark_table.records, pairs, spec.comparisons, spark_table.household)
 
         frame = self.checkpoints.frame(self.spark, stage, compared)

@@ -10,6 +10,13 @@ given initials is a household's (`identity.compare._shared_by_household`). Spark
 those values once; each batch that holds one gets two witness rows (the value under two
 initials, nothing else) that no pair points at, so the batch's frame tells the truth about
 the whole table.
+
+When the table is small enough to hold in each Python worker (`compare_broadcast`; a
+million records take ~0.4 GB there), no record is shuffled at all: the columns the
+comparisons read go to every worker once, as a Spark broadcast (each column as codes and
+its distinct values), and each task compares its share of the pairs on the whole table
+with `compare_pairs` — exactly the call the embedded backend makes, household values
+included, so nothing needs a witness.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
+from pyspark import Broadcast
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -25,9 +33,46 @@ from identity.backends.spark.standardise import ROW
 from identity.compare import _SHARED_COLUMNS, compare_pairs
 from identity.levels import Comparison
 
-__all__ = ["compare", "household_values", "level_columns"]
+__all__ = [
+    "COMPARED",
+    "compare",
+    "compare_broadcast",
+    "compared_columns",
+    "household_values",
+    "level_columns",
+    "packed",
+    "unpacked",
+]
 
 _HELD = "__held_by_household_"
+
+# the standardised and derived columns `compare_pairs` reads, besides the comparisons' own
+# `columns` (tests/identity/backends/spark/test_compare.py checks that none is missing)
+COMPARED = (
+    "source",
+    "given",
+    "given_canon",
+    "given_initial",
+    "family",
+    "birth_date",
+    "birth_year",
+    "birth_yy",
+    "email",
+    "email_local",
+    "email_letters",
+    "email_year",
+    "phone",
+    "phone_tail",
+    "tax_id",
+    "postal_code",
+    "city",
+    "street",
+    "street_name",
+    "house_number",
+    "org",
+)
+
+Packed = dict[str, tuple[np.ndarray, np.ndarray]]  # column -> (codes, distinct values)
 
 
 def level_columns(comparisons: Sequence[Comparison]) -> list[str]:
@@ -110,3 +155,79 @@ def _frame(batch: pd.DataFrame, columns: Sequence[str], flags: Sequence[str]) ->
         extra = pd.DataFrame(witnesses, columns=list(columns)).astype(object)
         frame = pd.concat([frame, extra.where(extra.notna(), None)], ignore_index=True)
     return frame
+
+
+def compared_columns(available: Sequence[str], comparisons: Sequence[Comparison]) -> list[str]:
+    """The columns of `available` that the comparisons read, in `available`'s order."""
+    wanted = set(COMPARED).union(*(c.columns for c in comparisons))
+    return [c for c in available if c in wanted]
+
+
+def packed(frame: pd.DataFrame, columns: Sequence[str]) -> Packed:
+    """`frame`'s `columns`, each as int32 codes (-1: missing) and its distinct values: a
+    fraction of the pickled size of the strings themselves (names, cities repeat)."""
+    out: Packed = {}
+    for column in columns:
+        codes, uniques = pd.factorize(frame[column].to_numpy(dtype=object))
+        out[column] = (codes.astype(np.int32), np.asarray(uniques, dtype=object))
+    return out
+
+
+def unpacked(table: Packed) -> pd.DataFrame:
+    """The frame `packed` made (missing values None; equal values one object)."""
+    columns = {}
+    for column, (codes, uniques) in table.items():
+        values = np.empty(uniques.size + 1, dtype=object)  # the last slot: None, for -1
+        values[: uniques.size] = uniques
+        columns[column] = values[codes]
+    return pd.DataFrame(columns)
+
+
+# in a Python worker: the broadcast it last unpacked, and the frame (once per worker)
+_WORKER_TABLE: list[tuple[Broadcast[Packed], pd.DataFrame]] = []
+
+
+def _worker_table(table: Broadcast[Packed]) -> pd.DataFrame:
+    if not _WORKER_TABLE or _WORKER_TABLE[0][0] is not table:
+        _WORKER_TABLE.clear()  # a later run's table replaces an earlier one's
+        _WORKER_TABLE.append((table, unpacked(table.value)))
+    return _WORKER_TABLE[0][1]
+
+
+def compare_broadcast(
+    pairs: DataFrame,
+    table: Broadcast[Packed],
+    comparisons: tuple[Comparison, ...],
+    *,
+    batch_pairs: int = 500_000,
+) -> DataFrame:
+    """`pairs`' columns (l, r and any others, such as i) and the levels lv0..lvk of each
+    pair, compared by `compare_pairs` on the broadcast table, `batch_pairs` pairs a call
+    (the call's fixed cost — coding the table's columns — is paid per call, not per pair)."""
+    names = level_columns(comparisons)
+    carried = [f.name for f in pairs.schema.fields]
+    schema = ", ".join([*(f"{c} long" for c in carried), *(f"{n} byte" for n in names)])
+
+    def compared(held: list[pd.DataFrame]) -> pd.DataFrame:
+        batch = pd.concat(held, ignore_index=True) if len(held) > 1 else held[0]
+        frame = _worker_table(table)
+        left, right = batch["l"].to_numpy(np.int64), batch["r"].to_numpy(np.int64)
+        found = compare_pairs(frame, left, right, comparisons)
+        out = pd.DataFrame(found, columns=names)
+        for position, column in enumerate(carried):
+            out.insert(position, column, batch[column].to_numpy(np.int64))
+        return out
+
+    def levels(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        held: list[pd.DataFrame] = []
+        size = 0
+        for batch in batches:
+            held.append(batch)
+            size += len(batch)
+            if size >= batch_pairs:
+                yield compared(held)
+                held, size = [], 0
+        if held:
+            yield compared(held)
+
+    return pairs.mapInPandas(levels, schema)
