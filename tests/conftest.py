@@ -27,6 +27,8 @@ SLOW_PATHS: dict[str, tuple[str, ...]] = {
     "browser": ("browser",),  # `crmhub serve` driven by Chromium
     "hub/test_kill_rerun.py": ("kill_rerun",),  # SIGKILLed `crmhub sync` processes
     "identity/backends/spark": ("spark",),  # Apache Spark local[2] (a JVM)
+    "hub/resolve/test_spark.py": ("spark",),  # store resolves on Spark local[2]
+    "dags/test_dag_spark.py": ("spark",),  # the DAG's resolve task on Spark
 }
 
 # other single tests over ~5 s on 2 cores (`pytest --durations=40`), by node id without
