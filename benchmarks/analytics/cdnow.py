@@ -29,6 +29,21 @@ never looked at. Pareto/NBD wins (inner MAE 0.383 against 0.391) and predicts 17
 (-12.9 %, MAE 0.794) — the same as lifetimes' ParetoNBDFitter. MBG/NBD with lifetimes:
 15,934 (MAE 0.7945). Every model here under-predicts the hold-out by 9-19 % (the
 calibration's own last 13 weeks are over-predicted by both), and none reaches MAE 0.75.
+
+What bounds the two goals (2026-12-05): the repeat rate per customer falls steeply in the
+first ~10 weeks after a first purchase (55 customer-days per 1,000 customers a week, then 28
+by week 12 and ~20-25 from week 20 to 60), and every customer of the master file is at most
+39 weeks old at the cut-off, so the fit sees mostly that fall and extrapolates it; the
+hold-out stays flat at ~500 customer-days a week. Fitting after a burn-in of k weeks per
+customer (k = 1-13, BG/NBD and Pareto/NBD) moves the total only to -5.4 % at best (BG/NBD, k
+= 13) while its MAE worsens to 0.86; chosen on the calibration's inner split over k in (0,
+1, 2, 4, 6, 8, 10, 13) and both models, BG/NBD with k = 6 wins (inner MAE 0.354 against
+Pareto/NBD's 0.383) and gives -8.2 % with MAE 0.832 - nearer in total, worse per customer, a
+lone dip between k = 4 and 8 - so it was not adopted. The two goals also pull apart: 70 % of
+customers buy nothing in the hold-out, so predicting zero for everyone scores MAE 0.835 on
+days and 0.782 on weeks - below lifetimes' BG/NBD (0.785) - and the chosen model's
+predictions scaled to the actual total (`mae_at_actual_total`, a bound that reads the
+hold-out) score 0.830; MAE < 0.75 needs them shrunk to ~0.6 of their total (-48 %).
 """
 
 from __future__ import annotations
@@ -46,7 +61,7 @@ import pandas as pd
 from analytics.btyd import MODELS, BetaGeo, GammaGamma, PurchaseModel, select, summarise
 from analytics.frame import prepare
 
-__all__ = ["load", "run", "wheel"]
+__all__ = ["load", "run", "score", "wheel"]
 
 CACHE = Path.home() / ".cache" / "crmhub"
 CUT = pd.Timestamp("1997-10-01", tz="UTC")
@@ -129,15 +144,32 @@ def _holdout(
     kind: str = "bgnbd",
 ) -> tuple[PurchaseModel, dict[str, float]]:
     model = MODELS[kind].fit(x, t_x, T)
-    predicted = model.expected_purchases(weeks, x, t_x, T)
+    return model, score(model.expected_purchases(weeks, x, t_x, T), actual, x, T, weeks)
+
+
+def score(
+    predicted: np.ndarray, actual: np.ndarray, x: np.ndarray, T: np.ndarray, weeks: float
+) -> dict[str, float]:
+    """Hold-out figures of per-customer predictions against actual repeat transactions, beside
+    the naive baseline (each customer's calibration rate x / T carried over `weeks`) and two
+    bounds that read the hold-out, so are not models: `mae_at_actual_total`, the same
+    predictions scaled to the actual total (what the MAE would be with the aggregate goal met
+    by this ranking of customers), and `mae_zero`, predicting no purchase for anyone."""
+    predicted, actual = np.asarray(predicted, dtype=float), np.asarray(actual, dtype=float)
+    x, T = np.asarray(x, dtype=float), np.asarray(T, dtype=float)
+    if len(actual) == 0 or actual.sum() <= 0:
+        raise ValueError("hold-out score: no repeat transactions in the hold-out to score against")
     naive = np.where(T > 0, x / np.maximum(T, 1e-9), 0.0) * weeks
-    return model, {
+    scaled = predicted * (actual.sum() / predicted.sum()) if predicted.sum() > 0 else predicted
+    return {
         "predicted": float(predicted.sum()),
         "actual": float(actual.sum()),
         "error": float(predicted.sum() / actual.sum() - 1),
         "mae": float(np.mean(np.abs(predicted - actual))),
         "naive_predicted": float(naive.sum()),
         "naive_mae": float(np.mean(np.abs(naive - actual))),
+        "mae_at_actual_total": float(np.mean(np.abs(scaled - actual))),
+        "mae_zero": float(np.mean(actual)),
     }
 
 

@@ -1,0 +1,80 @@
+"""The CDNOW hold-out computation on a small synthetic set whose answer is worked out by hand
+(no network: the lifetimes wheel is not needed here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.analytics.cdnow import CUT, END, _summary, _weekly, score
+
+
+def _raw(rows: list[tuple[str, str]]) -> pd.DataFrame:
+    ids, days = zip(*rows, strict=True)
+    return pd.DataFrame(
+        {
+            "customer_id": list(ids),
+            "type": "order",
+            "occurred_at": pd.to_datetime(list(days), utc=True),
+            "amount": 10.0,
+            "currency": "USD",
+        }
+    )
+
+
+RAW = _raw(
+    [
+        ("a", "1997-01-02"), ("a", "1997-01-02"), ("a", "1997-02-01"),  # calibration: 2 days
+        ("a", "1997-10-05"), ("a", "1997-10-05"), ("a", "1997-11-01"),  # hold-out: 2 days
+        ("a", "1998-07-02"),  # after the hold-out: not counted
+        ("b", "1997-03-01"),  # one purchase, none later
+        ("c", "1997-01-10"), ("c", "1997-10-01"),  # bought again on the cut-off day itself
+    ]
+)  # fmt: skip
+
+
+def test_hold_out_counts_one_transaction_per_customer_and_day() -> None:
+    calibration = _summary(RAW, CUT)
+    full = _summary(RAW, END).reindex(calibration.index)
+    actual = (full["n_days"] - calibration["n_days"]).to_dict()
+    assert actual == {"a": 2, "b": 0, "c": 1}
+    a = calibration.loc["a"]
+    # two purchase days 30 days apart; observed to 1997-09-30, 271 days after the first
+    assert (a["x"], a["t_x"], a["T"]) == (1.0, pytest.approx(30 / 7), pytest.approx(271 / 7))
+    assert calibration.loc["b", "x"] == 0 and calibration.loc["c", "x"] == 0
+
+
+def test_weekly_hold_out_counts_customer_weeks() -> None:
+    summary, actual, weeks = _weekly(RAW)
+    # 1997-10-05 is a Sunday (the end of a W-SUN week), 1997-11-01 a Saturday: two weeks
+    assert dict(zip(summary.index, actual, strict=True)) == {"a": 2.0, "b": 0.0, "c": 1.0}
+    assert summary.loc["a", "x"] == 1.0 and summary.loc["a", "t_x"] == 4.0
+    assert weeks == 39.0
+
+
+def test_score_against_a_hand_worked_answer() -> None:
+    figures = score(
+        predicted=np.array([1.0, 0.0, 2.0]),
+        actual=np.array([0.0, 0.0, 4.0]),
+        x=np.array([2.0, 0.0, 4.0]),
+        T=np.array([4.0, 2.0, 8.0]),
+        weeks=4.0,
+    )
+    assert figures == pytest.approx(
+        {
+            "predicted": 3.0,
+            "actual": 4.0,
+            "error": -0.25,
+            "mae": 1.0,  # |1-0| + 0 + |2-4|, over 3
+            "naive_predicted": 4.0,  # rates 0.5, 0, 0.5 per week over 4 weeks
+            "naive_mae": 4 / 3,
+            "mae_at_actual_total": 8 / 9,  # predictions x 4/3: 4/3 + 0 + 4/3, over 3
+            "mae_zero": 4 / 3,
+        }
+    )
+
+
+def test_score_refuses_a_hold_out_without_transactions() -> None:
+    with pytest.raises(ValueError, match="no repeat transactions in the hold-out"):
+        score(np.ones(2), np.zeros(2), np.ones(2), np.ones(2), 39.0)
