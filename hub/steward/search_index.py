@@ -51,6 +51,8 @@ _COUNTRIES = (None, "HU", "PL", "IL", "GB", "US", "DE")
 
 Ranked = list[tuple[str, float, str]]  # (golden id, score, which value matched)
 _Owners = str | tuple[str, ...]
+_Ints = np.ndarray[Any, np.dtype[np.intp]]
+_Floats = np.ndarray[Any, np.dtype[np.float64]]
 
 
 def display_name(record: Any) -> str:
@@ -115,6 +117,15 @@ class SearchIndex:
         self._by_spelling = np.argsort(keys, kind="stable").astype(np.int32)
         self._start = np.zeros(len(self.distinct_names) + 1, dtype=np.int64)
         np.cumsum(np.bincount(keys, minlength=len(self.distinct_names)), out=self._start[1:])
+        self._arrays()
+
+    def _arrays(self) -> None:
+        """Each name's golden position, and each golden record's place in golden-id order:
+        a name query's hits are deduplicated and ranked in NumPy, not in a loop per name."""
+        self._owner = np.frombuffer(self.name_owner, dtype=np.int32)
+        order = np.argsort(np.array(self.golden_ids, dtype=object), kind="stable")
+        self._gid_rank = np.empty(len(self.golden_ids), dtype=np.int64)
+        self._gid_rank[order] = np.arange(len(self.golden_ids))
 
     def _load(self, conn: Connection, gids: list[str] | None) -> None:
         g, c, x = golden_records.c, customer_records.c, crosswalk.c
@@ -204,7 +215,16 @@ class SearchIndex:
         # an e-mail is looked up as one (its words as a name matched a million records'
         # "example com" at 1M: 110 ms a query); digits are a phone or an id
         if folded and "@" not in text and not text.replace("+", "").replace(" ", "").isdigit():
-            self._names(folded, cap, hit)
+            owners, scores, positions = self._names(folded, cap)
+            if not best:  # names only (the common case): ranked in NumPy
+                order = np.lexsort((self._gid_rank[owners], -scores))[:cap]
+                owners, scores, positions = owners[order], scores[order], positions[order]
+            found = zip(owners.tolist(), scores.tolist(), positions.tolist(), strict=True)
+            if not best:
+                gids, names = self.golden_ids, self.names
+                return [(gids[owner], score, f"name: {names[at]}") for owner, score, at in found]
+            for owner, score, at in found:
+                hit(self.golden_ids[owner], score, f"name: {self.names[at]}")
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:cap]
         return [(gid, score, matched) for gid, (score, matched) in ranked]
 
@@ -332,13 +352,16 @@ class SearchIndex:
             return spellings[keep], counts[keep], count, last
         return spellings, counts, 0, -1  # pragma: no cover - the sizes sum past the cap
 
-    def _names(self, folded: str, cap: int, hit: Callable[[str, float, str], None]) -> None:
+    def _names(self, folded: str, cap: int) -> tuple[_Ints, _Floats, _Ints]:
+        """The golden records whose names score, each once with its best-scoring name:
+        (golden positions, scores, name positions), in the order of the best
+        `max(cap * 5, 100)` names as process.extract over every candidate name gives them
+        (score descending, then candidate order), a record where its first name stands."""
+        nothing = np.empty(0, dtype=np.intp)
         spellings, counts, boundary, last = self.candidates(folded)
         if not len(spellings):
-            return
-        # each distinct spelling scored once; then the names of those that score, the best
-        # `limit` in the order process.extract over every candidate name gives (score
-        # descending, then candidate order)
+            return nothing, np.empty(0, dtype=np.float64), nothing
+        # each distinct spelling scored once; then the names of those that score
         scores = process.cdist(
             [folded],
             self._spellings[spellings].tolist(),
@@ -355,7 +378,11 @@ class SearchIndex:
             order = np.lexsort((positions, -count.astype(np.int32), -score))
         else:
             order = np.lexsort((positions, -score))
-        for i in order[: max(cap * 5, 100)].tolist():
-            at = int(positions[i])
-            owner = self.golden_ids[self.name_owner[at]]
-            hit(owner, float(score[i]), f"name: {self.names[at]}")
+        order = order[: max(cap * 5, 100)]
+        # a record's first name in that order has its best score (the order is by score
+        # first): the others would not change its hit
+        owners = self._owner[positions[order]]
+        _, first = np.unique(owners, return_index=True)
+        first.sort()
+        chosen = order[first]
+        return owners[first].astype(np.intp), score[chosen], positions[chosen].astype(np.intp)

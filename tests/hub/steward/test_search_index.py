@@ -71,11 +71,44 @@ def test_name_hits_equal_scoring_every_candidate(
     matched = 0
     for query in QUERIES:
         folded = fold_words(query)
-        hits: list[Any] = []
-        index._names(folded, rank_cap, lambda *hit: hits.append(hit))
-        assert hits == reference_hits(index, folded, cap, max(rank_cap * 5, 100)), query
+        owners, scores, positions = index._names(folded, rank_cap)
+        hits = [
+            (index.golden_ids[owner], score, f"name: {index.names[at]}")
+            for owner, score, at in zip(
+                owners.tolist(), scores.tolist(), positions.tolist(), strict=True
+            )
+        ]
+        # each golden record once, where its first (best-scoring) name stands
+        expected_hits = reference_hits(index, folded, cap, max(rank_cap * 5, 100))
+        firsts = list({gid: (gid, s, m) for gid, s, m in reversed(expected_hits)}.values())
+        assert hits == sorted(firsts, key=expected_hits.index), query
         spellings = index.candidates(folded)[0]
         expected = reference_candidates(index, folded, cap)
         assert sorted(spellings.tolist()) == sorted({index.name_key[i] for i in expected}), query
         matched += bool(hits)
     assert matched >= len(QUERIES) // 2, "the table exercises real matches"
+
+
+@pytest.mark.parametrize("rank_cap", [1, 5, 1001])
+def test_name_ranking_equals_best_hit_per_record_sorted(
+    sqlite_hub: ResolvedHub, rank_cap: int
+) -> None:
+    """rank() ranks a name query's hits in NumPy: it must equal keeping each golden record's
+    best hit (the first among equals) and sorting by score descending, then golden id."""
+    with sqlite_hub.store.engine.connect() as conn:
+        index = SearchIndex(conn)
+    found = 0
+    for query in QUERIES:
+        folded = fold_words(query)
+        limit = max(rank_cap * 5, 100)
+        best: dict[str, tuple[float, str]] = {}
+        for gid, score, matched in reference_hits(
+            index, folded, search_index.MAX_CANDIDATES, limit
+        ):
+            if score > best.get(gid, (-1.0, ""))[0]:
+                best[gid] = (score, matched)
+        expected = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:rank_cap]
+        ranked = index.rank(query, cap=rank_cap)
+        assert ranked == [(gid, score, matched) for gid, (score, matched) in expected], query
+        found += len(ranked)
+    assert found, "the table exercises real matches"
