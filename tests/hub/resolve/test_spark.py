@@ -79,6 +79,11 @@ def test_a_spark_store_resolve_leaves_the_store_as_the_local_one(
     for store in (local, on_spark):
         put(store, records)
     steps: list[str] = []
+    # checkpoints another input left (a failed run before the data changed): cleared
+    run_dir = tmp_path / "spark" / ".crmhub" / "spark" / "store-resolve"
+    (run_dir / "pairs.parquet").mkdir(parents=True)
+    (run_dir / "manifest.json").write_text('{"fingerprint": "0123456789abcdef"}')
+    (run_dir / "store-run.json").write_text("another run")
 
     first_local = resolve_store(local_cfg, local, actor="test")
     first_spark = resolve_store(spark_cfg, on_spark, actor="test", progress=steps.append)
@@ -99,7 +104,6 @@ def test_a_spark_store_resolve_leaves_the_store_as_the_local_one(
     assert _review(on_spark) == _review(local)
     assert first_spark.review == first_local.review > 0
     # checkpoints are gone once the results are in the store; the stage log stays
-    run_dir = tmp_path / "spark" / ".crmhub" / "spark" / "store-resolve"
     assert [p.name for p in run_dir.iterdir()] == ["stages.log"]
     assert "pairs\tcomputed" in (run_dir / "stages.log").read_text()
 
