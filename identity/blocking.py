@@ -26,7 +26,6 @@ from identity.addresses import street_name
 __all__ = [
     "DEFAULT_RULES",
     "DERIVED",
-    "MAIL_NAME_KEYS",
     "BlockingReport",
     "BlockingRule",
     "add_derived_keys",
@@ -61,11 +60,6 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("given name + street", ("given_canon", "street_key", "house_number")),
     BlockingRule("swapped names", ("name_pair",)),
     BlockingRule("e-mail user name", ("email_local", "family_key")),
-    # a record without a full name (a web sign-up, a help-desk display name) whose e-mail
-    # user name spells another record's name: hayssean@ ~ Sean Hays, c.pratt@ ~ Craig Pratt
-    BlockingRule("e-mail spells given + family", ("mail_given_family",)),
-    BlockingRule("e-mail spells family + given", ("mail_family_given",)),
-    BlockingRule("e-mail spells initial + family", ("mail_initial_family",)),
     BlockingRule("organisation + postal code", ("org", "postal_code")),
     BlockingRule("organisation + city", ("org", "city")),
 )
@@ -143,31 +137,6 @@ def _name_pair(given: str | None, family: str | None) -> str | None:
     return f"{given}|{family}" if given < family else f"{family}|{given}"
 
 
-# the spelled-name keys: for a record with a given and a family name, its name written as
-# an e-mail user name would spell it; for a record without both, its e-mail's letters
-MAIL_NAME_KEYS: tuple[str, ...] = ("mail_given_family", "mail_family_given", "mail_initial_family")
-_MIN_SPELLED = 6  # shorter user names (ann, jkim) spell too many people's names
-
-
-def _mail_names(
-    given: str | None, family: str | None, letters: str | None
-) -> tuple[str | None, str | None, str | None]:
-    """The three spelled-name keys of one record (see `MAIL_NAME_KEYS`)."""
-    if isinstance(given, str) and isinstance(family, str):
-        g, f = _letters(given), _letters(family)
-        if not g or not f:
-            return None, None, None
-        full = len(g) + len(f) >= _MIN_SPELLED
-        return (
-            g + f if full else None,
-            f + g if full else None,
-            g[0] + f if 1 + len(f) >= _MIN_SPELLED else None,
-        )
-    if isinstance(letters, str) and len(letters) >= _MIN_SPELLED:
-        return letters, letters, letters
-    return None, None, None
-
-
 def add_derived_keys(frame: pd.DataFrame) -> pd.DataFrame:
     """Blocking keys derived from the standardised columns (phonetic codes, year, pairs)."""
     out = frame.copy()
@@ -179,17 +148,6 @@ def add_derived_keys(frame: pd.DataFrame) -> pd.DataFrame:
         _name_pair(g, f)
         for g, f in zip(frame["given_canon"].tolist(), frame["family"].tolist(), strict=True)
     ]
-    spelled = [
-        _mail_names(g, f, m)
-        for g, f, m in zip(
-            frame["given"].tolist(),
-            frame["family"].tolist(),
-            out["email_letters"].tolist(),
-            strict=True,
-        )
-    ]
-    for k, name in enumerate(MAIL_NAME_KEYS):
-        out[name] = pd.Series([keys[k] for keys in spelled], index=frame.index, dtype=object)
     return out
 
 
@@ -200,8 +158,6 @@ def derived_keys(row: Mapping[str, Any]) -> dict[str, Any]:
         value = row.get(column)
         out[name] = derive(value) if isinstance(value, str) else None
     out["name_pair"] = _name_pair(row.get("given_canon"), row.get("family"))
-    spelled = _mail_names(row.get("given"), row.get("family"), out.get("email_letters"))
-    out.update(zip(MAIL_NAME_KEYS, spelled, strict=True))
     return out
 
 
