@@ -12,6 +12,7 @@ writes thousands of rows per batch, and that per-row handling was a third of its
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
@@ -76,7 +77,9 @@ def upsert(
         if extra or len(batch) < _DRIVER_MANY:
             conn.execute(statement, [{**row, **fixed} for row in batch] if fixed else batch)
         else:
-            _driver_executemany(conn, table, statement, list(columns), batch, fixed)
+            dialect = (conn.dialect.name, conn.dialect.driver, conn.dialect.paramstyle)
+            shape = (table, columns, tuple(key), tuple(written), dialect)
+            _driver_executemany(conn, table, statement, shape, batch, fixed)
 
 
 _DRIVER_MANY = 64  # rows: below this the compiled-once path is not worth it
@@ -86,40 +89,80 @@ def _driver_executemany(
     conn: Connection,
     table: sa.Table,
     statement: Any,
-    columns: list[str],
+    shape: tuple[Any, ...],
     rows: list[dict[str, Any]],
     fixed: Mapping[str, Any],
 ) -> None:
+    """`shape`: (table, columns, key, updated columns, dialect), which decide the statement."""
     dialect = conn.dialect
-    compiled = statement.compile(dialect=dialect, column_keys=columns)
-    names = list(compiled.positiontup) if compiled.positional else list(columns)
-    if compiled.positional and sorted(names) != sorted(columns):  # not a plain insert: be safe
-        conn.execute(statement, rows)
+    columns = list(shape[1])
+    found = _COMPILED.get(shape)
+    if found is None:
+        compiled = statement.compile(dialect=dialect, column_keys=columns)
+        names = list(compiled.positiontup) if compiled.positional else list(columns)
+        safe = not compiled.positional or sorted(names) == sorted(columns)
+        found = _COMPILED[shape] = (compiled.string, names, compiled.positional, safe)
+    sql, names, positional, safe = found
+    if not safe:  # not a plain insert: let SQLAlchemy bind it
+        conn.execute(statement, [{**row, **fixed} for row in rows] if fixed else rows)
         return
 
     def column(name: str) -> list[Any]:
-        process = table.c[name].type._cached_bind_processor(dialect)
+        type_ = table.c[name].type
+        process = type_._cached_bind_processor(dialect)
         if name in fixed:
             value = fixed[name]
             return [process(value) if process else value] * len(rows)
-        return _processed([row[name] for row in rows], process)
+        return _processed(list(map(itemgetter(name), rows)), process, type_, dialect)
 
     columns_out = [column(name) for name in names]
     params: list[Any] = list(zip(*columns_out, strict=True))
-    if not compiled.positional:
+    if not positional:
         params = [dict(zip(names, values, strict=True)) for values in params]
-    conn.exec_driver_sql(compiled.string, params)
+    conn.exec_driver_sql(sql, params)
 
 
-def _processed(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
-    """One column's values as the driver takes them; a value shared by every row (a batch's
-    timestamp, run id) is converted once."""
+# compiled upserts by shape (see `_driver_executemany`): each compiled once per process
+_COMPILED: dict[tuple[Any, ...], tuple[str, list[str], bool, bool]] = {}
+
+_SQLITE_DATETIME_FORMAT = sqlite.DATETIME._storage_format
+_NONE = frozenset({type(None)})
+
+
+def _processed(
+    values: list[Any], process: Callable[[Any], Any] | None, type_: Any, dialect: Any
+) -> list[Any]:
+    """One column's values as the driver takes them. Two kinds of value skip SQLAlchemy's
+    per-value processor where the result is provably the processor's own: datetimes into
+    SQLite's default storage text (`isoformat` at microseconds cut before the offset:
+    SQLAlchemy's format string ignores the time zone too), and JSON text serialised already
+    (`JSONText`, which the store's serialiser returns as it is) into a SQLite JSON column."""
     if process is None or not values:
         return values
-    first = values[0]
-    if all(v is first for v in values):
-        return [process(first)] * len(values)
-    return [process(v) for v in values]
+    if dialect.name == "sqlite":
+        from hub.store.database import JSONText, dumps  # database imports this module
+
+        kinds = set(map(type, values))
+        impl = type_.dialect_impl(dialect)
+        if (
+            kinds - _NONE == {dt.datetime}
+            and isinstance(impl, sqlite.DATETIME)
+            and impl._storage_format == _SQLITE_DATETIME_FORMAT
+        ):
+            return [None if v is None else v.isoformat(" ", "microseconds")[:26] for v in values]
+        if (
+            kinds == {JSONText}
+            and isinstance(impl, sa.JSON)
+            and getattr(dialect, "_json_serializer", None) is dumps
+        ):
+            return list(map(str, values))
+    ids = list(map(id, values))
+    distinct = dict.fromkeys(ids)
+    if len(distinct) * 4 <= len(values):  # a few shared objects (say, every row's empty
+        by_id = {id(v): v for v in values}  # `extra`): each converted once
+        done = {i: process(by_id[i]) for i in distinct}
+        return list(map(done.__getitem__, ids))
+    return list(map(process, values))
 
 
 def _update_else_insert(

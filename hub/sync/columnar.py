@@ -87,7 +87,12 @@ def _with_text_nulls(
     """A converter that maps None/blank as a text field does and other values by `fast`,
     which raises (any exception) for a value the model must see."""
 
+    whole = _WHOLE_COLUMN.get(fast)
+
     def convert(column: Sequence[Any], slow: list[int]) -> list[Any]:
+        if whole is not None and None not in column:  # the usual case: at C speed
+            with contextlib.suppress(Exception):  # else as below
+                return whole(column)
         if not required:  # the common case: every value converts, in one pass
             with contextlib.suppress(Exception):  # else value by value, below
                 return [None if v is None else fast(v) for v in column]
@@ -115,7 +120,45 @@ def _enum(enum: type[Enum]) -> Callable[[Any], Any]:
             return v
         raise ValueError(v)
 
+    def whole(column: Sequence[Any]) -> list[Any]:
+        if _texts_only(column) and set(column) <= values:
+            return list(column)
+        raise ValueError("a value the model must see")
+
+    _WHOLE_COLUMN[fast] = whole
     return fast
+
+
+# Whole-column forms of the value converters below: each returns exactly the list the value
+# converter would give value by value, or raises when any value needs the per-value path
+# (`tests/hub/sync/test_columnar.py` compares them on generated columns)
+_WHOLE_COLUMN: dict[Callable[[Any], Any], Callable[[Sequence[Any]], list[Any]]] = {}
+
+
+def _texts_only(column: Sequence[Any]) -> bool:
+    return set(map(type, column)) == {str}
+
+
+def _date_texts(column: Sequence[Any]) -> list[Any]:
+    """A valid ISO date text is its own `isoformat()`: checked, not rebuilt."""
+    if _texts_only(column) and all(map(str.isascii, column)) and all(map(_DATE.fullmatch, column)):
+        for _ in map(dt.date.fromisoformat, column):  # raises on a day that does not exist
+            pass
+        return list(column)
+    raise ValueError("a value the model must see")
+
+
+def _datetimes(column: Sequence[Any]) -> list[Any]:
+    if _texts_only(column) and all(map(_DATETIME.fullmatch, column)):
+        moments = list(map(dt.datetime.fromisoformat, column))
+        if set(map(_tzinfo, moments)) == {dt.UTC}:  # as_utc gives each moment itself
+            return moments
+        return list(map(as_utc, moments))
+    raise ValueError("a value the model must see")
+
+
+def _tzinfo(moment: dt.datetime) -> Any:
+    return moment.tzinfo
 
 
 def _date_text(v: Any) -> Any:
@@ -147,6 +190,14 @@ def _iso_code(length: int) -> Callable[[Any], Any]:
             return code
         raise ValueError(v)
 
+    def whole(column: Sequence[Any]) -> list[Any]:
+        if _texts_only(column):
+            codes = list(map(str.upper, map(str.strip, column)))
+            if set(map(len, codes)) == {length} and all(map(str.isalpha, codes)):
+                return codes
+        raise ValueError("a value the model must see")
+
+    _WHOLE_COLUMN[fast] = whole
     return fast
 
 
@@ -157,6 +208,9 @@ def _id_text(v: Any) -> Any:
         return v
     raise ValueError(v)
 
+
+_WHOLE_COLUMN[_date_text] = _date_texts
+_WHOLE_COLUMN[_datetime] = _datetimes
 
 # the field validators (by the function's qualified name) reproduced exactly by a converter
 # and whether the validator itself reads a blank text as unknown

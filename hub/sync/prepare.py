@@ -13,9 +13,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import repeat
+from operator import methodcaller
 from typing import Any
 
-from hub.store.database import JSONText, canonical_json
+import orjson
+
+from hub.store.database import JSONText, canonical_json, json_default
 from hub.sync.mapping import Mapper, MappingError
 from hub.sync.validation import RecordValidator, compile_schema
 from hub.sync.writes import IncomingRecord, QuarantinedRecord
@@ -99,6 +104,10 @@ def _keyed(
     keys = info.key_properties
     single = keys[0] if len(keys) == 1 else None  # the usual case: str(value) is the id
     metadata_keys = info.metadata_keys
+    if single is not None and not metadata_keys and reasons.count(None) == len(reasons):
+        whole = _keyed_whole(single, records)
+        if whole is not None:
+            return whole
     keyed = []
     sha256 = hashlib.sha256
     for record, invalid in zip(records, reasons, strict=True):
@@ -128,6 +137,33 @@ def _keyed(
             continue
         keyed.append((source_id, payload, content_hash, record))
     return keyed
+
+
+_CANONICAL_DUMPS = partial(
+    orjson.dumps, default=json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+)
+_HEXDIGEST = methodcaller("hexdigest")
+
+
+def _keyed_whole(
+    key: str, records: Sequence[dict[str, Any]]
+) -> list[tuple[str, Any, str, dict[str, Any]]] | None:
+    """`_keyed` of a batch of valid records keyed by one text or integer property, a column
+    at a time at C speed (the same canonical JSON as `canonical_json`, the same hashes); None
+    when any record needs the record-by-record path (a missing key, a value orjson refuses)."""
+    try:
+        values = list(map(dict.get, records, repeat(key)))
+    except TypeError:  # records that are mappings but not dicts
+        return None
+    if not set(map(type, values)) <= {str, int}:
+        return None
+    try:
+        contents = list(map(_CANONICAL_DUMPS, records))
+    except (TypeError, ValueError):  # say, an integer beyond 64 bits: canonical_json's way
+        return None
+    hashes = list(map(_HEXDIGEST, map(hashlib.sha256, contents)))
+    payloads = list(map(JSONText, map(bytes.decode, contents)))
+    return list(zip(map(str, values), payloads, hashes, records, strict=True))
 
 
 def _quarantine(

@@ -214,3 +214,69 @@ def test_an_unknown_validator_takes_no_fast_path() -> None:
     assert column_plan(Interaction) is not None
     [row] = Mapper("erp", StreamConfig(entity="customer")).map_many([{"email": " a@b "}], ["1"])
     assert isinstance(row, dict) and row["email"] == "a@b"
+
+
+# -- whole columns: the C-speed forms give exactly the value-by-value results --------------
+def usual_or_one_odd(usual: st.SearchStrategy[Any], odd: st.SearchStrategy[Any]) -> Any:
+    """A column of usual values (the whole-column path), sometimes with one odd value in it."""
+    column = st.lists(usual, min_size=1, max_size=8)
+    return st.one_of(
+        column,
+        st.tuples(column, odd, st.integers(0, 8)).map(
+            lambda t: [*t[0][: t[2]], t[1], *t[0][t[2] :]]
+        ),
+    )
+
+
+WHOLE_CASES = {
+    "birth_date": usual_or_one_odd(
+        st.dates().map(dt.date.isoformat),
+        st.one_of(
+            st.sampled_from(
+                ["2026-02-30", "\u0662\u0660\u0662\u0660-\u0660\u0661-\u0660\u0661", "0000-01-01"]
+            ),
+            ODD,
+        ),
+    ),
+    "updated_at": usual_or_one_odd(
+        st.one_of(
+            st.datetimes(timezones=st.just(dt.UTC)).map(dt.datetime.isoformat),
+            st.datetimes().map(dt.datetime.isoformat),
+            st.datetimes(timezones=st.just(dt.timezone(dt.timedelta(hours=2)))).map(
+                dt.datetime.isoformat
+            ),
+        ),
+        st.one_of(st.sampled_from(["2026-01-01T24:00:00", "2026-01-01"]), ODD),
+    ),
+    "country": usual_or_one_odd(
+        st.sampled_from(["hu", "HU", " de ", "Gb"]), st.sampled_from(["HUN", "h1", "ßx", ""])
+    ),
+    "kind": usual_or_one_odd(
+        st.sampled_from(["person", "organization"]), st.sampled_from(["Person", "robot", ""])
+    ),
+}
+
+
+@pytest.mark.parametrize("field", sorted(WHOLE_CASES))
+def test_whole_column_equals_value_by_value(field: str) -> None:
+    plan = column_plan(CustomerRecord)
+    assert plan is not None
+    convert = plan[field]
+    assert convert is not None
+
+    @settings(max_examples=300, deadline=None)
+    @given(WHOLE_CASES[field])
+    def run(column: list[Any]) -> None:
+        slow: list[int] = []
+        whole = convert(column, slow)
+        for i, value in enumerate(column):
+            # beside a None, a column never takes the whole-column path: value by value
+            alone: list[int] = []
+            one = convert([value, None], alone)[0]
+            if i in slow:
+                assert 0 in alone, (field, value)
+            else:
+                assert 0 not in alone, (field, value)
+                assert strict(whole[i]) == strict(one), (field, value)
+
+    run()
