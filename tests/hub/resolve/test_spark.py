@@ -1,6 +1,7 @@
-"""A store resolve on Apache Spark (local[2], a real JVM): the same golden records,
-crosswalk and review queue as the in-process engine, a resolve_state the next incremental
-(local) run builds on, and `crmhub resolve --engine spark` overriding hub.yaml."""
+"""A store resolve on Apache Spark (local[2], a real JVM), on SQLite and PostgreSQL stores:
+the same golden records, crosswalk and review queue as the in-process engine, a
+resolve_state the next incremental (local) run builds on, and `crmhub resolve --engine
+spark` overriding hub.yaml."""
 
 from __future__ import annotations
 
@@ -44,9 +45,15 @@ def spark() -> Iterator[SparkSession]:
     session.stop()
 
 
-def _project(folder: Path, engine: str) -> tuple[HubConfig, Store]:
+def _project(
+    folder: Path, engine: str, backend: str, request: pytest.FixtureRequest
+) -> tuple[HubConfig, Store]:
     folder.mkdir()
-    config, store = demo_project(folder, f"sqlite:///{folder / 'hub.db'}")
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'hub.db'}"
+    else:
+        url = request.getfixturevalue("pg_server").create_database()
+    config, store = demo_project(folder, url)
     if engine == "spark":
         path = folder / "hub.yaml"
         text = path.read_text()
@@ -71,11 +78,11 @@ def _review(store: Store) -> list[tuple[Any, ...]]:
 
 
 def test_a_spark_store_resolve_leaves_the_store_as_the_local_one(
-    tmp_path: Path, spark: SparkSession
+    tmp_path: Path, spark: SparkSession, backend: str, request: pytest.FixtureRequest
 ) -> None:
     records = population(60, 7)
-    local_cfg, local = _project(tmp_path / "local", "local")
-    spark_cfg, on_spark = _project(tmp_path / "spark", "spark")
+    local_cfg, local = _project(tmp_path / "local", "local", backend, request)
+    spark_cfg, on_spark = _project(tmp_path / "spark", "spark", backend, request)
     for store in (local, on_spark):
         put(store, records)
     steps: list[str] = []
