@@ -19,6 +19,7 @@ from analytics.customer_types import TypeModel
 from analytics.frame import Prepared, prepare
 from analytics.model import AnalysisSpec
 from analytics.offers import lookalikes
+from analytics.predictive import purchase_pmf, purchase_quantile
 from analytics.segments import lorenz, pareto_share, segment_value
 from analytics.traits import DEFAULT_TRAITS, Condition, TraitSpec
 
@@ -41,6 +42,8 @@ __all__ = [
     "pareto_share",
     "prepare",
     "prepare_input",
+    "purchase_pmf",
+    "purchase_quantile",
     "segment_value",
     "with_horizon",
 ]

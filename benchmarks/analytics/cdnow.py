@@ -60,6 +60,7 @@ import pandas as pd
 
 from analytics.btyd import MODELS, BetaGeo, GammaGamma, PurchaseModel, select, summarise
 from analytics.frame import prepare
+from analytics.predictive import purchase_quantile
 
 __all__ = ["load", "run", "score", "wheel"]
 
@@ -144,23 +145,44 @@ def _holdout(
     kind: str = "bgnbd",
 ) -> tuple[PurchaseModel, dict[str, float]]:
     model = MODELS[kind].fit(x, t_x, T)
-    return model, score(model.expected_purchases(weeks, x, t_x, T), actual, x, T, weeks)
+    mean = model.expected_purchases(weeks, x, t_x, T)
+    median = purchase_quantile(model, weeks, x, t_x, T, 0.5)
+    return model, score(mean, actual, x, T, weeks, median=median)
 
 
 def score(
-    predicted: np.ndarray, actual: np.ndarray, x: np.ndarray, T: np.ndarray, weeks: float
+    predicted: np.ndarray,
+    actual: np.ndarray,
+    x: np.ndarray,
+    T: np.ndarray,
+    weeks: float,
+    *,
+    median: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Hold-out figures of per-customer predictions against actual repeat transactions, beside
     the naive baseline (each customer's calibration rate x / T carried over `weeks`) and two
     bounds that read the hold-out, so are not models: `mae_at_actual_total`, the same
     predictions scaled to the actual total (what the MAE would be with the aggregate goal met
-    by this ranking of customers), and `mae_zero`, predicting no purchase for anyone."""
+    by this ranking of customers), and `mae_zero`, predicting no purchase for anyone.
+
+    `predicted` are the means of each customer's predictive distribution (they add up to the
+    aggregate forecast, `predicted`); `mae` is their mean absolute error. `median`, when
+    given, are the medians of the same distributions - the point forecast that minimises
+    the absolute error - scored as `mae_median` (`median_total` their sum, which is not an
+    aggregate forecast)."""
     predicted, actual = np.asarray(predicted, dtype=float), np.asarray(actual, dtype=float)
     x, T = np.asarray(x, dtype=float), np.asarray(T, dtype=float)
     if len(actual) == 0 or actual.sum() <= 0:
         raise ValueError("hold-out score: no repeat transactions in the hold-out to score against")
     naive = np.where(T > 0, x / np.maximum(T, 1e-9), 0.0) * weeks
     scaled = predicted * (actual.sum() / predicted.sum()) if predicted.sum() > 0 else predicted
+    medians = {}
+    if median is not None:
+        median = np.asarray(median, dtype=float)
+        medians = {
+            "mae_median": float(np.mean(np.abs(median - actual))),
+            "median_total": float(median.sum()),
+        }
     return {
         "predicted": float(predicted.sum()),
         "actual": float(actual.sum()),
@@ -170,6 +192,7 @@ def score(
         "naive_mae": float(np.mean(np.abs(naive - actual))),
         "mae_at_actual_total": float(np.mean(np.abs(scaled - actual))),
         "mae_zero": float(np.mean(actual)),
+        **medians,
     }
 
 

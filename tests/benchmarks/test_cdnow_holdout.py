@@ -75,6 +75,21 @@ def test_score_against_a_hand_worked_answer() -> None:
     )
 
 
+def test_score_reports_the_medians_beside_the_means() -> None:
+    figures = score(
+        predicted=np.array([0.4, 0.3, 2.6]),
+        actual=np.array([0.0, 1.0, 3.0]),
+        x=np.zeros(3),
+        T=np.ones(3),
+        weeks=4.0,
+        median=np.array([0.0, 0.0, 3.0]),
+    )
+    assert figures["mae"] == pytest.approx((0.4 + 0.7 + 0.4) / 3)
+    assert figures["mae_median"] == pytest.approx(1 / 3)  # |0-0| + |0-1| + |3-3|, over 3
+    assert figures["median_total"] == 3.0 and figures["predicted"] == pytest.approx(3.3)
+    assert "mae_median" not in score(np.ones(2), np.ones(2), np.ones(2), np.ones(2), 1.0)
+
+
 def test_score_refuses_a_hold_out_without_transactions() -> None:
     with pytest.raises(ValueError, match="no repeat transactions in the hold-out"):
         score(np.ones(2), np.zeros(2), np.ones(2), np.ones(2), 39.0)
