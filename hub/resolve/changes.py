@@ -8,6 +8,7 @@ decisions, field overrides, and crosswalk rows a steward moved.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -15,9 +16,18 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hub.core.clock import as_utc, now
+from hub.core.states import RunStatus
 from hub.resolve.records import CONSTRAINING, Pair
 from hub.resolve.state import Marks
-from hub.store.tables import crosswalk, customer_records, golden_overrides, steward_decisions
+from hub.store.database import process_alive
+from hub.store.tables import (
+    connector_runs,
+    crosswalk,
+    customer_records,
+    golden_overrides,
+    steward_decisions,
+)
 from identity.resolve import Key
 
 __all__ = [
@@ -25,6 +35,7 @@ __all__ = [
     "Member",
     "assignments",
     "find_changes",
+    "held_back",
     "ids_of",
     "live_count",
     "members_of",
@@ -33,6 +44,7 @@ __all__ = [
 ]
 
 _CHUNK = 500
+CLOCK_SLACK = dt.timedelta(seconds=2)  # between the clocks of the hosts a sync and a resolve run on
 
 
 @dataclass
@@ -54,6 +66,7 @@ def find_changes(conn: Connection, marks: Marks) -> Changes:
     """Everything newer than `marks`, with the marks that cover it."""
     c, d, o, x = customer_records.c, steward_decisions.c, golden_overrides.c, crosswalk.c
     out = Changes()
+    read_from = now()
     query = sa.select(c.id, c.deleted, c.loaded_at)
     if marks.loaded is not None:
         query = query.where(c.loaded_at > marks.loaded)
@@ -62,6 +75,7 @@ def find_changes(conn: Connection, marks: Marks) -> Changes:
         (out.deleted if loaded.deleted else out.loaded).append(int(loaded.id))
         if newest is None or loaded.loaded_at > newest:
             newest = loaded.loaded_at
+    newest = held_back(conn, newest, read_from)
     decision_mark = marks.decision
     for row in conn.execute(
         sa.select(
@@ -86,6 +100,38 @@ def find_changes(conn: Connection, marks: Marks) -> Changes:
     out.moved = [(r.source, r.source_id) for r in conn.execute(moved)]
     out.marks = Marks(newest, decision_mark, override_mark, marks.crosswalk)
     return out
+
+
+def held_back(
+    conn: Connection, loaded: dt.datetime | None, read_from: dt.datetime
+) -> dt.datetime | None:
+    """The load watermark `loaded`, moved back to just before the start of the oldest sync
+    that may still commit records stamped below it.
+
+    A sync stamps `loaded_at` when it writes a batch and commits it later, and syncs of
+    different sources run side by side: the newest stamp a run sees does not prove that every
+    older one is in. A sync may still commit if its process runs, or if it ended after this
+    run began reading (`read_from`, taken before the records were read; call this after
+    reading them). The records such a sync has already committed are looked at again next
+    time, which is harmless: a run over unchanged records changes nothing."""
+    if loaded is None:
+        return None
+    r = connector_runs.c
+    in_flight = [
+        as_utc(row.started_at)
+        for row in conn.execute(
+            sa.select(r.started_at, r.status, r.pid).where(
+                r.dry_run.is_(False),
+                sa.or_(r.status == RunStatus.RUNNING, r.finished_at >= read_from - CLOCK_SLACK),
+            )
+        )
+        # a `running` row whose process has died can commit nothing more
+        if row.status != RunStatus.RUNNING or row.pid is None or process_alive(int(row.pid))
+    ]
+    if not in_flight:
+        return loaded
+    floor = min(in_flight) - dt.timedelta(microseconds=1)
+    return floor if floor < as_utc(loaded) else loaded
 
 
 def live_count(conn: Connection) -> int:

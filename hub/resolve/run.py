@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from hub.core.clock import now
 from hub.core.states import GoldenStatus
-from hub.resolve.changes import find_changes
+from hub.resolve.changes import find_changes, held_back
 from hub.resolve.engine import Engine, choose_engine
 from hub.resolve.incremental import DRIFT_SHARE, FullRunNeeded, resolve_incremental
 from hub.resolve.persist import Outcome, persist, provenance_json
@@ -208,6 +208,7 @@ def _full(
     progress: Callable[[str], None] | None,
 ) -> ResolveSummary:
     with store.engine.connect() as conn:
+        read_from = now()
         marks = current_marks(conn)  # before reading: what loads meanwhile is seen next time
         ids: dict[Key, int] = {
             (r.source, r.source_id): int(r.id)
@@ -229,6 +230,8 @@ def _full(
         created = dict(
             conn.execute(sa.select(golden_records.c.golden_id, golden_records.c.created_at)).all()
         )
+        # a sync still running (or ended while this read) may yet commit older stamps
+        marks = replace(marks, loaded=held_back(conn, marks.loaded, read_from))
     history = History(
         previous=previous,
         created_order=created,

@@ -3,19 +3,24 @@ full run's on the same data — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from hub.core.states import CandidateStatus, GoldenStatus
+from hub.core.states import CandidateStatus, GoldenStatus, RunStatus
 from hub.resolve.records import load_customer_records
 from hub.resolve.run import ResolveSummary, resolve_store
 from hub.store.database import Store, now
 from hub.store.tables import (
     audit_log,
+    connector_runs,
     crosswalk,
     customer_records,
     golden_records,
@@ -286,3 +291,91 @@ def test_a_record_written_without_a_new_loaded_at_is_still_found(project: Projec
     resolve_store(config, store, actor="test")
     assert ("web", "copied-stamp") not in mapping(store)
     assert original in mapping(store)
+
+
+def _open_sync(store: Store, started: dt.datetime) -> int:
+    with store.transaction() as conn:
+        run = conn.execute(
+            connector_runs.insert().values(
+                connector="erp", status=RunStatus.RUNNING, started_at=started, pid=os.getpid()
+            )
+        ).inserted_primary_key
+    assert run is not None
+    return int(run[0])
+
+
+def _late_commit(store: Store, record: dict[str, Any], stamp: dt.datetime) -> None:
+    """An update a sync stamped at `stamp` and commits only now, after a resolve read past it."""
+    c = customer_records.c
+    with store.transaction() as conn:
+        conn.execute(
+            customer_records.update()
+            .where(c.source == record["source"], c.source_id == record["source_id"])
+            .values(family_name=record["family_name"], loaded_at=stamp)
+        )
+
+
+@pytest.mark.parametrize(
+    ("ends", "reading_run"),
+    [
+        ("before the next run", "incremental"),
+        ("long before the next run", "incremental"),
+        ("before the next run", "full"),
+    ],
+)
+def test_a_batch_a_running_sync_commits_after_a_resolve_read_past_its_stamp(
+    project: Project, ends: str, reading_run: str
+) -> None:
+    """Syncs of two sources side by side: one commits a newer stamp, the other's older stamp
+    commits after a resolve has read. The watermark stays below the running sync's start,
+    so the next run still sees that batch; once no sync can commit, it moves on."""
+    config, store = project
+    live = sorted(_live(store), key=lambda r: (r["source"], r["source_id"]))
+    slow, fast = live[0], live[1]
+    started = now()
+    run = _open_sync(store, started)
+    stamp = now()  # the slow sync stamps its batch ...
+    put(store, [dict(fast, city="Debrecen")])  # ... another source's newer batch commits first
+    full = reading_run == "full"
+    assert resolve_store(config, store, actor="test", full=full).mode == reading_run
+    changed = dict(slow, family_name="Late-Committed")
+    _late_commit(store, changed, stamp)  # ... and the slow batch commits after that read
+    finished = now() if ends == "before the next run" else now() - dt.timedelta(minutes=5)
+    with store.transaction() as conn:
+        conn.execute(
+            connector_runs.update()
+            .where(connector_runs.c.id == run)
+            .values(status=RunStatus.SUCCEEDED, finished_at=finished)
+        )
+    before = history(store)
+    summary = resolve_store(config, store, actor="test")
+    assert summary.mode == "incremental", summary.line()
+    assert {r["family_name"] for r in _live(store) if r["source_id"] == slow["source_id"]} == {
+        "Late-Committed"
+    }
+    _check_same_as_full(config, store, before)  # the late batch is in, as a full run has it
+    if ends == "long before the next run":  # nothing can commit any more: the mark moves on
+        assert resolve_store(config, store, actor="test").mode == "unchanged"
+
+
+def test_a_dead_syncs_running_row_does_not_hold_the_watermark(project: Project) -> None:
+    config, store = project
+    with store.transaction() as conn:
+        conn.execute(
+            connector_runs.insert().values(
+                connector="erp",
+                status=RunStatus.RUNNING,
+                started_at=now() - dt.timedelta(hours=1),
+                pid=_dead_pid(),
+            )
+        )
+    live = _live(store)
+    put(store, [dict(live[0], city="Szeged")])
+    assert resolve_store(config, store, actor="test").mode == "incremental"
+    assert resolve_store(config, store, actor="test").mode == "unchanged"
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
