@@ -168,9 +168,10 @@ class BetaGeo:
         return np.asarray(np.where(x == 0, 1.0, expit(-log_div)))
 
     def expected_purchases(
-        self, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+        self, t: float | np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
     ) -> np.ndarray:
-        """Expected purchases in the next `t` weeks given each customer's history."""
+        """Expected purchases in the next `t` weeks given each customer's history (`t` one
+        horizon for all, or one per customer)."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
         ha, hb, hc = r + x, b + x, a + b + x - 1

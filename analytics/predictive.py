@@ -1,5 +1,6 @@
 """The predictive distribution of each customer's purchases in the next `t` weeks:
-P(X(T, T + t) = n | x, t_x, T) under a fitted BG/NBD or Pareto/NBD model, and its quantiles.
+P(X(T, T + t) = n | x, t_x, T) under a fitted BG/NBD, Pareto/NBD or BG/NBD with a
+new-customer regime (`analytics.regime`: BG/NBD in operational time), and its quantiles.
 
 The expected count (`expected_purchases`) is the forecast whose sum is the aggregate
 forecast; but the per-customer mean absolute error is minimised by the *median* of each
@@ -32,6 +33,7 @@ import numpy as np
 from scipy.special import betaln, gammaln
 
 from analytics.btyd import BetaGeo, ParetoNBD, PurchaseModel
+from analytics.regime import RegimeBetaGeo
 
 __all__ = ["purchase_pmf", "purchase_quantile"]
 
@@ -51,11 +53,14 @@ def _nbd(n: np.ndarray, r: np.ndarray, alpha: np.ndarray, t: np.ndarray) -> np.n
     )
 
 
-def _bgnbd(model: BetaGeo, t: float, x: np.ndarray, T: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """P(X(t) = n | alive at T) for each customer (rows) and count n (columns)."""
+def _bgnbd(
+    model: BetaGeo, t: float | np.ndarray, x: np.ndarray, T: np.ndarray, n: np.ndarray
+) -> np.ndarray:
+    """P(X(t) = n | alive at T) for each customer (rows) and count n (columns); `t` one
+    horizon or one per customer."""
     r, alpha = (model.r + x)[:, None], (model.alpha + T)[:, None]
     a, b = model.a, (model.b + x)[:, None]
-    tt = np.full_like(alpha, t)
+    tt = np.broadcast_to(np.asarray(t, dtype=float), x.shape)[:, None]
     nbd = _nbd(n, r, alpha, tt)
     stay = np.exp(betaln(a, b + n) - betaln(a, b)) * nbd
     # dropped out after the n-th purchase, which came before t: P(N >= n) of the NBD
@@ -85,7 +90,7 @@ def _pareto(model: ParetoNBD, t: float, x: np.ndarray, T: np.ndarray, n: np.ndar
 
 
 def purchase_pmf(
-    model: PurchaseModel,
+    model: PurchaseModel | RegimeBetaGeo,
     t: float,
     x: np.ndarray,
     t_x: np.ndarray,
@@ -100,7 +105,10 @@ def purchase_pmf(
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     n = np.arange(max_count + 1, dtype=float)[None, :]
     alive = np.asarray(model.p_alive(x, t_x, T), dtype=float)
-    if isinstance(model, BetaGeo):
+    if isinstance(model, RegimeBetaGeo):  # BG/NBD in operational time
+        lam = model.operational_time
+        given_alive = _bgnbd(model.as_beta_geo(), model.horizon(t, T), x, lam(T), n)
+    elif isinstance(model, BetaGeo):
         given_alive = _bgnbd(model, t, x, T, n)
     elif isinstance(model, ParetoNBD):
         given_alive = _pareto(model, t, x, T, n)
@@ -112,7 +120,7 @@ def purchase_pmf(
 
 
 def purchase_quantile(
-    model: PurchaseModel,
+    model: PurchaseModel | RegimeBetaGeo,
     t: float,
     x: np.ndarray,
     t_x: np.ndarray,
