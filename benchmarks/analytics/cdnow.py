@@ -137,6 +137,16 @@ def _weekly(raw: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, float]:
     return summary, actual.to_numpy(dtype=float), float(obs_end.ordinal - cal_end.ordinal)
 
 
+def _weekly_ages(raw: pd.DataFrame) -> np.ndarray:
+    """The weekly summary's repeat-purchase ages (`RegimeBetaGeo.fit`): for each calibration
+    customer-week after a customer's first, the weeks since that first."""
+    period = raw["occurred_at"].dt.tz_localize(None).dt.to_period("W").map(lambda p: p.ordinal)
+    rows = raw.assign(period=period).loc[raw["occurred_at"] < CUT]
+    rows = rows.drop_duplicates(["customer_id", "period"])
+    age = rows["period"] - rows.groupby("customer_id")["period"].transform("min")
+    return np.sort(age.to_numpy(dtype=float)[age.to_numpy() > 0])
+
+
 def _holdout(
     x: np.ndarray,
     t_x: np.ndarray,
@@ -290,9 +300,13 @@ def run() -> dict[str, dict[str, float]]:
         median=purchase_quantile(regime, HOLDOUT_WEEKS, x, t_x, T),
     )  # fmt: skip
     weekly, weekly_actual, weeks = _weekly(master)
-    _, holdout_weekly = _holdout(
-        *(weekly[c].to_numpy() for c in ("x", "t_x", "T")), weekly_actual, weeks
-    )
+    xw, t_xw, Tw = (weekly[c].to_numpy() for c in ("x", "t_x", "T"))
+    _, holdout_weekly = _holdout(xw, t_xw, Tw, weekly_actual, weeks)
+    weekly_regime = RegimeBetaGeo.fit(xw, t_xw, Tw, _weekly_ages(master))
+    holdout_weekly_regime = score(
+        weekly_regime.expected_purchases(weeks, xw, t_xw, Tw), weekly_actual, xw, Tw, weeks,
+        median=purchase_quantile(weekly_regime, weeks, xw, t_xw, Tw),
+    )  # fmt: skip
     return {
         "bgnbd": {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b},
         "gamma_gamma": {"p": gg.p, "q": gg.q, "v": gg.v},
@@ -301,6 +315,7 @@ def run() -> dict[str, dict[str, float]]:
         "selection": _inner_split(master, calibration),
         f"holdout_auto_{chosen}": holdout_auto,
         "holdout_regime": holdout_regime,
+        "holdout_weekly_regime": holdout_weekly_regime,
         "master_bgnbd": {"r": model.r, "alpha": model.alpha, "a": model.a, "b": model.b},
         "master_regime": {
             **{

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.analytics.cdnow import CUT, END, _summary, _weekly, score
+from benchmarks.analytics.cdnow import CUT, END, _ages, _summary, _weekly, _weekly_ages, score
 
 
 def _raw(rows: list[tuple[str, str]]) -> pd.DataFrame:
@@ -51,6 +51,14 @@ def test_weekly_hold_out_counts_customer_weeks() -> None:
     assert dict(zip(summary.index, actual, strict=True)) == {"a": 2.0, "b": 0.0, "c": 1.0}
     assert summary.loc["a", "x"] == 1.0 and summary.loc["a", "t_x"] == 4.0
     assert weeks == 39.0
+    assert _weekly_ages(RAW).tolist() == [4.0]  # a's second calibration week, 4 after its first
+
+
+def test_repeat_ages_are_one_per_repeat_purchase_day() -> None:
+    calibration = _summary(RAW, CUT)
+    ages = _ages(RAW, CUT)
+    assert ages.tolist() == [pytest.approx(30 / 7)]  # a: 1997-01-02 then 1997-02-01
+    assert len(ages) == calibration["x"].sum()
 
 
 def test_score_against_a_hand_worked_answer() -> None:
