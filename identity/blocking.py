@@ -6,6 +6,11 @@ with an organisation. Before any pair is generated the candidate count of each r
 estimated; a block larger than `max_block` (one value shared by hundreds of records, such
 as a household e-mail or a placeholder phone) is left out with a warning, so one bad value
 cannot glue unrelated people together or explode the run.
+
+A rule with `across` pairs only the records of a block that differ on that column: the
+e-mail-spells-a-name rules pair a record without a full name (its e-mail's letters) with a
+named record whose name those letters spell, never two named records sharing a full name
+(at 1M records those were tens of millions of pairs with nothing but the name in common).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from identity.addresses import street_name
 __all__ = [
     "DEFAULT_RULES",
     "DERIVED",
+    "MAIL_NAME_KEYS",
     "BlockingReport",
     "BlockingRule",
     "add_derived_keys",
@@ -38,10 +44,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BlockingRule:
-    """Compare records that agree exactly on all of `columns`."""
+    """Compare records that agree exactly on all of `columns` (and, with `across`, a column
+    of True/False, differ on it: one True, one False)."""
 
     name: str
     columns: tuple[str, ...]
+    across: str | None = None
 
 
 DEFAULT_RULES: tuple[BlockingRule, ...] = (
@@ -60,6 +68,11 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("given name + street", ("given_canon", "street_key", "house_number")),
     BlockingRule("swapped names", ("name_pair",)),
     BlockingRule("e-mail user name", ("email_local", "family_key")),
+    # a record without a full name (a web sign-up, a help-desk display name) whose e-mail
+    # user name spells a named record's name: hayssean@ ~ Sean Hays, c.pratt@ ~ Craig Pratt
+    BlockingRule("e-mail spells given + family", ("mail_given_family",), across="mail_named"),
+    BlockingRule("e-mail spells family + given", ("mail_family_given",), across="mail_named"),
+    BlockingRule("e-mail spells initial + family", ("mail_initial_family",), across="mail_named"),
     BlockingRule("organisation + postal code", ("org", "postal_code")),
     BlockingRule("organisation + city", ("org", "city")),
 )
@@ -137,6 +150,31 @@ def _name_pair(given: str | None, family: str | None) -> str | None:
     return f"{given}|{family}" if given < family else f"{family}|{given}"
 
 
+# the spelled-name keys: for a record with a given and a family name, its name written as
+# an e-mail user name would spell it; for a record without both, its e-mail's letters.
+# `mail_named` says which (True: a name, False: e-mail letters): the rules pair only a True
+# with a False (an `across` column holds True or False).
+MAIL_NAME_KEYS: tuple[str, ...] = ("mail_given_family", "mail_family_given", "mail_initial_family")
+_MIN_SPELLED = 6  # shorter user names (ann, jkim) spell too many people's names
+_NO_KEYS: tuple[str | bool | None, ...] = (None, None, None, None)
+
+
+def _mail_names(given: Any, family: Any, letters: Any) -> tuple[str | bool | None, ...]:
+    """The three spelled-name keys of one record and its side (see `MAIL_NAME_KEYS`)."""
+    if isinstance(given, str) and isinstance(family, str):
+        g, f = _letters(given), _letters(family)
+        if not g or not f:
+            return _NO_KEYS
+        full = len(g) + len(f) >= _MIN_SPELLED
+        initial = g[0] + f if 1 + len(f) >= _MIN_SPELLED else None
+        if not full and initial is None:
+            return _NO_KEYS
+        return (g + f if full else None, f + g if full else None, initial, True)
+    if isinstance(letters, str) and len(letters) >= _MIN_SPELLED:
+        return letters, letters, letters, False
+    return _NO_KEYS
+
+
 def add_derived_keys(frame: pd.DataFrame) -> pd.DataFrame:
     """Blocking keys derived from the standardised columns (phonetic codes, year, pairs)."""
     out = frame.copy()
@@ -148,6 +186,17 @@ def add_derived_keys(frame: pd.DataFrame) -> pd.DataFrame:
         _name_pair(g, f)
         for g, f in zip(frame["given_canon"].tolist(), frame["family"].tolist(), strict=True)
     ]
+    spelled = [
+        _mail_names(g, f, m)
+        for g, f, m in zip(
+            frame["given"].tolist(),
+            frame["family"].tolist(),
+            out["email_letters"].tolist(),
+            strict=True,
+        )
+    ]
+    for k, name in enumerate((*MAIL_NAME_KEYS, "mail_named")):
+        out[name] = pd.Series([keys[k] for keys in spelled], index=frame.index, dtype=object)
     return out
 
 
@@ -158,6 +207,8 @@ def derived_keys(row: Mapping[str, Any]) -> dict[str, Any]:
         value = row.get(column)
         out[name] = derive(value) if isinstance(value, str) else None
     out["name_pair"] = _name_pair(row.get("given_canon"), row.get("family"))
+    spelled = _mail_names(row.get("given"), row.get("family"), out.get("email_letters"))
+    out.update(zip((*MAIL_NAME_KEYS, "mail_named"), spelled, strict=True))
     return out
 
 
@@ -209,9 +260,59 @@ def _pairs_from_codes(codes: np.ndarray, max_block: int) -> tuple[np.ndarray, in
     return encoded, int(too_big.sum()), int(sizes[too_big].sum())
 
 
+def _across_layout(
+    codes: np.ndarray, sides: np.ndarray, max_block: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """For an `across` rule: the records in a block ordered by (block, side); the positions
+    of those in blocks within `max_block`, each with the span [lo, hi) of the later records
+    of its block on another side; and the blocks (and their records) left out as too big."""
+    valid = np.flatnonzero((codes >= 0) & (sides >= 0))
+    order = valid[np.lexsort((sides[valid], codes[valid]))]
+    block = codes[order]
+    run = block * (int(sides.max(initial=0)) + 1) + sides[order]  # sorted, as `block` is
+    start = np.searchsorted(block, block, "left")
+    end = np.searchsorted(block, block, "right")
+    size = end - start
+    too_big = (start == np.arange(order.size)) & (size > max_block)
+    kept = np.flatnonzero(size <= max_block)
+    lo = np.searchsorted(run, run[kept], "right")
+    return order, kept, lo, end[kept], int(too_big.sum()), int(size[too_big].sum())
+
+
+def _pairs_across(
+    codes: np.ndarray, sides: np.ndarray, max_block: int
+) -> tuple[np.ndarray, int, int]:
+    """All pairs within each block whose two records are on different sides (encoded
+    left * n + right, left < right); blocks above max_block are dropped (counted)."""
+    order, kept, lo, hi, big_blocks, big_records = _across_layout(codes, sides, max_block)
+    lengths = hi - lo
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64), big_blocks, big_records
+    owners = np.repeat(order[kept], lengths)
+    partners = order[np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(total)]
+    low, high = np.minimum(owners, partners), np.maximum(owners, partners)
+    return low.astype(np.int64) * codes.size + high, big_blocks, big_records
+
+
+def _estimate_across(codes: np.ndarray, sides: np.ndarray, max_block: int) -> int:
+    _, _, lo, hi, _, _ = _across_layout(codes, sides, max_block)
+    return int((hi - lo).sum())
+
+
+def _side_codes(frame: pd.DataFrame, rule: BlockingRule) -> np.ndarray:
+    """Per record a code of its `rule.across` value (-1 when missing)."""
+    assert rule.across is not None
+    codes: np.ndarray = pd.factorize(frame[rule.across].to_numpy(dtype=object))[0]
+    return codes.astype(np.int64)
+
+
 def estimate_pairs(frame: pd.DataFrame, rule: BlockingRule, max_block: int) -> int:
     """Candidate pairs a rule would generate (before generating any)."""
-    return _estimate_from_codes(_group_codes(frame, rule.columns), max_block)
+    codes = _group_codes(frame, rule.columns)
+    if rule.across is not None:
+        return _estimate_across(codes, _side_codes(frame, rule), max_block)
+    return _estimate_from_codes(codes, max_block)
 
 
 def _estimate_from_codes(codes: np.ndarray, max_block: int) -> int:
@@ -234,13 +335,23 @@ def candidate_pairs(
     n = len(frame)
     coded: dict[str, np.ndarray] = {}
     for rule in rules:
-        if any(c not in keyed.columns for c in rule.columns):
+        needed = (*rule.columns, rule.across) if rule.across is not None else rule.columns
+        if any(c not in keyed.columns for c in needed):
             continue
         codes = _group_codes(keyed, rule.columns, coded)
-        estimate = _estimate_from_codes(codes, max_block)
+        sides = _side_codes(keyed, rule) if rule.across is not None else None
+        estimate = (
+            _estimate_from_codes(codes, max_block)
+            if sides is None
+            else _estimate_across(codes, sides, max_block)
+        )
         if report.skip_oversized_rule(rule.name, estimate, max_pairs_per_rule):
             continue
-        encoded, big_blocks, big_records = _pairs_from_codes(codes, max_block)
+        encoded, big_blocks, big_records = (
+            _pairs_from_codes(codes, max_block)
+            if sides is None
+            else _pairs_across(codes, sides, max_block)
+        )
         report.pairs_per_rule[rule.name] = int(encoded.size)
         if big_blocks:
             report.oversized.append((rule.name, big_blocks, big_records))

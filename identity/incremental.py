@@ -51,6 +51,11 @@ __all__ = [
 ]
 
 _PRIME = np.uint64(0x100000001B3)
+# an `across` rule's key (`identity.blocking.BlockingRule.across`) has the top bit set and
+# the record's side in bit 0: its block is the key without that bit, and only keys of one
+# block on different sides make a pair. Other rules' keys have the top bit clear.
+_ACROSS = np.uint64(1 << 63)
+_SIDE = np.uint64(1)
 _MAX_PAIRS_PER_RULE: int = (
     inspect.signature(candidate_pairs).parameters["max_pairs_per_rule"].default
 )
@@ -64,13 +69,37 @@ def _column_hash(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return hashed, missing
 
 
+def _block(keys: np.ndarray) -> np.ndarray:
+    """The blocks of these keys: an `across` rule's key without its side bit."""
+    block: np.ndarray = np.where((keys & _ACROSS) != 0, keys & ~_SIDE, keys)
+    return block
+
+
+def _same_side(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair of keys of one block whether an `across` rule leaves it out."""
+    same: np.ndarray = ((a & _ACROSS) != 0) & (a == b)
+    return same
+
+
+def _across_pairs(keys: np.ndarray, max_block: int) -> tuple[np.ndarray, np.ndarray]:
+    """An `across` rule's blocks (of these keys, 0 left out) and the pairs each gives."""
+    keys = keys[keys != 0]
+    blocks, inverse = np.unique(keys & ~_SIDE, return_inverse=True)
+    ones = np.bincount(inverse, weights=(keys & _SIDE).astype(np.float64), minlength=blocks.size)
+    total = np.bincount(inverse, minlength=blocks.size)
+    pairs = np.where(total <= max_block, ones.astype(np.int64) * (total - ones.astype(np.int64)), 0)
+    return blocks, pairs
+
+
 def key_hashes(frame: pd.DataFrame, rules: Sequence[BlockingRule]) -> np.ndarray:
     """(records x rules) uint64: each rule's key (kind and its columns) hashed, 0 when a
-    column is missing (the record is in none of that rule's blocks)."""
+    column is missing (the record is in none of that rule's blocks); an `across` rule's
+    key carries the record's side (see `_ACROSS`)."""
     out = np.zeros((len(frame), len(rules)), dtype=np.uint64)
     cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for r, rule in enumerate(rules):
-        if any(c not in frame.columns for c in rule.columns):
+        needed = (*rule.columns, rule.across) if rule.across is not None else rule.columns
+        if any(c not in frame.columns for c in needed):
             continue
         h = np.zeros(len(frame), dtype=np.uint64)
         gone = np.zeros(len(frame), dtype=bool)
@@ -80,7 +109,13 @@ def key_hashes(frame: pd.DataFrame, rules: Sequence[BlockingRule]) -> np.ndarray
             hc, missing = cache[column]
             h = (h * _PRIME) ^ hc
             gone |= missing
+        h &= ~_ACROSS
         h[h == 0] = 1
+        if rule.across is not None:
+            sides = frame[rule.across].to_numpy(dtype=object)  # True, False or missing
+            gone |= pd.isna(sides)
+            side = np.array([v is True or v == "True" for v in sides.tolist()], dtype=np.uint64)
+            h = (h | _ACROSS) & ~_SIDE | side
         h[gone] = 0
         out[:, r] = h
     return out
@@ -116,6 +151,19 @@ def _occurrences(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
         ordered, wanted, "left"
     )
     return counts
+
+
+def _without(keys: np.ndarray, removed: np.ndarray) -> np.ndarray:
+    """`keys` with one occurrence of each of `removed` taken out (0s ignored)."""
+    removed = removed[removed != 0]
+    if removed.size == 0:
+        return keys
+    ordered = np.sort(keys)
+    values, counts = np.unique(removed, return_counts=True)
+    lo = np.searchsorted(ordered, values, "left")
+    drop = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    kept: np.ndarray = np.delete(ordered, drop)
+    return kept
 
 
 def _pairs_in(count: np.ndarray, max_block: int) -> np.ndarray:
@@ -167,6 +215,7 @@ class KeyIndex:
 
     def __post_init__(self) -> None:
         self._keys: dict[int, _Column] = {}
+        self._raw: dict[int, _Column] = {}  # an `across` rule's keys with their side
         self._ident: dict[int, _Column] = {}
         self._estimates: dict[int, np.ndarray] = {}
 
@@ -179,9 +228,13 @@ class KeyIndex:
         return int(self.ids.size)
 
     def key_column(self, r: int) -> _Column:
+        """Rule `r`'s blocks (`_block` of its keys), sorted."""
         if r not in self._keys:
-            self._keys[r] = _Column(self.keys[:, r])
+            self._keys[r] = _Column(_block(self.keys[:, r]))
         return self._keys[r]
+
+    def _across(self, r: int) -> bool:
+        return bool((self.keys[:, r] & _ACROSS).any())
 
     def ident_column(self, k: int) -> _Column:
         if k not in self._ident:
@@ -223,7 +276,7 @@ class KeyIndex:
         """(m x rules): how many indexed records hold each of these keys."""
         out = np.zeros(keys.shape, dtype=np.int64)
         for r in range(keys.shape[1]):
-            out[:, r] = self.key_column(r).counts(keys[:, r])
+            out[:, r] = self.key_column(r).counts(_block(keys[:, r]))
         return out
 
     def pair_estimates(self, max_block: int) -> np.ndarray:
@@ -235,7 +288,9 @@ class KeyIndex:
     def _pair_estimates(self, max_block: int) -> np.ndarray:
         return np.array(
             [
-                int(_pairs_in(self.key_column(r).runs()[1], max_block).sum())
+                int(_across_pairs(self.keys[:, r], max_block)[1].sum())
+                if self._across(r)
+                else int(_pairs_in(self.key_column(r).runs()[1], max_block).sum())
                 for r in range(self.keys.shape[1])
             ],
             dtype=np.int64,
@@ -296,13 +351,26 @@ class KeyIndex:
         estimates = self.pair_estimates(max_block)
         for r in range(self.keys.shape[1]):
             column = self.key_column(r)
-            hit, then, now = self.crossed(column, before[:, r], after[:, r], max_block)
+            was, came = _block(before[:, r]), _block(after[:, r])
+            hit, then, now = self.crossed(column, was, came, max_block)
             found.append(column.holders(hit))
-            then_pairs = (
-                estimates[r]
-                - int(_pairs_in(now, max_block).sum())
-                + int(_pairs_in(then, max_block).sum())
-            )
+            if self._across(r):  # the touched blocks' pairs now and before, side by side
+                gone = ~np.isin(self.keys[:, r] & ~_SIDE, np.concatenate([was, came]))
+                now_keys, then_keys = self.keys[:, r].copy(), self.keys[:, r].copy()
+                now_keys[gone] = 0
+                then_keys = np.concatenate([then_keys[~gone], before[:, r]])
+                then_keys = _without(then_keys, after[:, r])
+                then_pairs = (
+                    estimates[r]
+                    - int(_across_pairs(now_keys, max_block)[1].sum())
+                    + int(_across_pairs(then_keys, max_block)[1].sum())
+                )
+            else:
+                then_pairs = (
+                    estimates[r]
+                    - int(_pairs_in(now, max_block).sum())
+                    + int(_pairs_in(then, max_block).sum())
+                )
             used_before[r] = then_pairs <= _MAX_PAIRS_PER_RULE
         rows = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
         return rows, used_before
@@ -316,8 +384,14 @@ class KeyIndex:
                 continue
             column = self.key_column(r)
             wanted = np.unique(keys[:, r])
-            wanted = wanted[(wanted != 0) & (column.counts(wanted) <= max_block)]
-            if wanted.size:
+            wanted = wanted[(wanted != 0) & (column.counts(_block(wanted)) <= max_block)]
+            if not wanted.size:
+                continue
+            if self._across(r):  # the holders of the block on the other side
+                if r not in self._raw:
+                    self._raw[r] = _Column(self.keys[:, r])
+                found.append(self._raw[r].holders(wanted ^ _SIDE))
+            else:
                 found.append(column.holders(wanted))
         if not found:
             return np.empty(0, dtype=np.int64)
@@ -359,15 +433,18 @@ def local_pairs(
         rows = np.flatnonzero(usable[:, r] & (keys[:, r] != 0))
         if rows.size < 2:
             continue
-        order = rows[np.argsort(keys[rows, r], kind="stable")]
-        sorted_keys = keys[order, r]
+        blocks = _block(keys[:, r])
+        order = rows[np.argsort(blocks[rows], kind="stable")]
+        sorted_keys = blocks[order]
         starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
         sizes = np.diff(np.r_[starts, order.size])
         for size in np.unique(sizes[sizes >= 2]).tolist():
             members = order[starts[sizes == size][:, None] + np.arange(size)]
             members.sort(axis=1)
             i, j = np.triu_indices(size, k=1)
-            parts.append(members[:, i].ravel().astype(np.int64) * m + members[:, j].ravel())
+            a, b = members[:, i].ravel(), members[:, j].ravel()
+            keep = ~_same_side(keys[a, r], keys[b, r])
+            parts.append(a[keep].astype(np.int64) * m + b[keep])
     if not parts:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     encoded = np.unique(np.concatenate(parts))
@@ -389,14 +466,14 @@ def touching_pairs(
         rows = np.flatnonzero(usable[:, r] & (keys[:, r] != 0))
         if rows.size < 2:
             continue
-        column = _Column(keys[rows, r])
+        column = _Column(_block(keys[rows, r]))
         mine = rows[touching[rows]]
         if mine.size == 0:
             continue
-        lo, hi = column.ranges(keys[mine, r])
+        lo, hi = column.ranges(_block(keys[mine, r]))
         partners = rows[_expand(column.order, lo, hi)]
         owners = np.repeat(mine, hi - lo)
-        keep = partners != owners
+        keep = (partners != owners) & ~_same_side(keys[owners, r], keys[partners, r])
         a, b = owners[keep], partners[keep]
         parts.append(np.minimum(a, b).astype(np.int64) * m + np.maximum(a, b))
     if not parts:

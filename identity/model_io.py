@@ -44,7 +44,7 @@ def fingerprint(spec: ModelSpec) -> str:
     described = {
         "format": _FORMAT,
         "comparisons": _shape(spec.comparisons),
-        "rules": [[r.name, list(r.columns)] for r in b.rules],
+        "rules": [[r.name, list(r.columns), *([r.across] if r.across else [])] for r in b.rules],
         "blocking": [b.max_block, b.max_shared, b.complete_clusters_up_to],
         "thresholds": [t.upper, t.lower, t.conflict_bits],
         "training": [tr.random_pairs, tr.max_iterations, tr.seed, [repr(x) for x in tr.sessions]],

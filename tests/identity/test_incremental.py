@@ -163,3 +163,42 @@ def test_crossings_are_found_from_the_changed_rows_alone(records: list[dict[str,
     grown = {v for v in set(old_b) | set(new_b) if (old_b.get(v, 0) > 25) != (new_b.get(v, 0) > 25)}
     assert grown and grown <= set(after.keys[regrouped, 0].tolist())
     assert np.array_equal(used_before, before.rules_used(25))
+
+
+def _across_rules() -> list[int]:
+    return [r for r, rule in enumerate(DEFAULT_RULES) if rule.across is not None]
+
+
+def test_pair_estimates_are_blockings_pairs_per_rule(records: list[dict[str, Any]]) -> None:
+    frame, _ = standardised_frame(records, max_shared=25)
+    _, _, report = candidate_pairs(frame, DEFAULT_RULES, max_block=25)
+    index = _index(frame, identifying_hashes(standardise(records)))
+    expected = [report.pairs_per_rule.get(rule.name, 0) for rule in DEFAULT_RULES]
+    assert index.pair_estimates(25).tolist() == expected
+    # the e-mail-spells rules pair a mailbox with a name, never two names: data to check with
+    assert all(expected[r] > 0 for r in _across_rules())
+
+
+def test_pairs_before_a_change_are_counted_for_across_rules(
+    records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`blocks_crossed` tells whether each rule was under the pair limit before a change;
+    for an across rule (pairs = one side x the other) from the changed rows alone."""
+    import identity.incremental as incremental
+
+    frame, _ = standardised_frame(records, max_shared=25)
+    ident = identifying_hashes(standardise(records))
+    keys = key_hashes(frame, DEFAULT_RULES)
+    after = KeyIndex.build(np.arange(len(frame)), keys, ident)
+    for r in _across_rules():
+        # the change: records in three of the rule's pairs, and ten others, got their keys
+        left, _, _ = candidate_pairs(frame, (DEFAULT_RULES[r],), max_block=25)
+        came = np.unique(np.concatenate([left[:3], np.arange(10)]))
+        before_keys = keys.copy()
+        before_keys[came] = 0
+        earlier = KeyIndex.build(np.arange(len(frame)), before_keys, ident).pair_estimates(25)
+        assert earlier[r] < after.pair_estimates(25)[r]  # the change added pairs to count
+        for limit, used in ((int(earlier[r]), True), (int(earlier[r]) - 1, False)):
+            monkeypatch.setattr(incremental, "_MAX_PAIRS_PER_RULE", limit)
+            _, used_before = after.blocks_crossed(before_keys[came], keys[came], 25)
+            assert bool(used_before[r]) is used
