@@ -63,7 +63,7 @@ from analytics.frame import prepare
 from analytics.predictive import purchase_quantile
 from analytics.regime import RegimeBetaGeo, repeat_ages
 
-__all__ = ["load", "run", "score", "wheel"]
+__all__ = ["load", "peaks", "run", "score", "wheel"]
 
 CACHE = Path.home() / ".cache" / "crmhub"
 CUT = pd.Timestamp("1997-10-01", tz="UTC")
@@ -237,32 +237,40 @@ def _inner_split(master: pd.DataFrame, calibration: pd.DataFrame) -> dict[str, f
     return out
 
 
-def _peaks(
+def _path(
     raw: pd.DataFrame,
     model: PurchaseModel | RegimeBetaGeo,
     x: np.ndarray,
     t_x: np.ndarray,
     T: np.ndarray,
-) -> dict[str, float]:
-    """Where in the hold-out a model's shortfall lies (reads the hold-out: a diagnosis, not
-    a model): the customer-days of each hold-out week against the model's expected ones;
-    `peak_weeks` are the weeks with more than 1.2 times the expected, `peak_share` their
-    part of the whole shortfall."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Customer-days in each hold-out week (every master customer bought first in the
+    calibration period, so all are repeats) and the model's expected ones."""
     rows = raw.drop_duplicates(["customer_id", "occurred_at"])  # dates: one per day
     held = rows.loc[(rows["occurred_at"] >= CUT) & (rows["occurred_at"] < END), "occurred_at"]
     week = ((held - CUT).dt.days // 7).to_numpy()
     weeks = int(HOLDOUT_WEEKS)
     actual = np.bincount(week[week < weeks], minlength=weeks).astype(float)
     cumulative = [model.expected_purchases(float(w), x, t_x, T).sum() for w in range(weeks + 1)]
-    expected = np.diff(cumulative)
-    peak = actual > 1.2 * expected
-    gap = actual.sum() - expected.sum()
+    return actual, np.diff(cumulative)
+
+
+def peaks(actual: np.ndarray, expected: np.ndarray, ratio: float = 1.2) -> dict[str, float]:
+    """Where a forecast's shortfall lies, week by week (it reads the hold-out: a diagnosis,
+    not a model): `peak_weeks`, the weeks with more than `ratio` times the expected
+    purchases; `peak_excess`, their actual minus expected; `peak_share`, that excess over
+    the whole shortfall (actual minus expected over all weeks); `off_peak_error`, the
+    forecast's relative error over the other weeks."""
+    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    peak = actual > ratio * expected
+    gap = float(actual.sum() - expected.sum())
+    excess = float((actual - expected)[peak].sum())
     return {
         "peak_weeks": float(peak.sum()),
-        "peak_excess": float((actual - expected)[peak].sum()),
+        "peak_excess": excess,
         "actual": float(actual.sum()),
-        "shortfall": float(gap),
-        "peak_share": float((actual - expected)[peak].sum() / gap) if gap > 0 else 0.0,
+        "shortfall": gap,
+        "peak_share": excess / gap if gap > 0 else 0.0,
         "off_peak_error": float(expected[~peak].sum() / actual[~peak].sum() - 1),
     }
 
@@ -323,7 +331,8 @@ def run() -> dict[str, dict[str, float]]:
             },
             "log_likelihood_gain": float(gain),
         },
-        "holdout_peaks_regime": _peaks(master, regime, x, t_x, T),
+        "holdout_peaks_regime": peaks(*_path(master, regime, x, t_x, T)),
+        "holdout_peaks_bgnbd": peaks(*_path(master, model, x, t_x, T)),
     }
 
 

@@ -7,7 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.analytics.cdnow import CUT, END, _ages, _summary, _weekly, _weekly_ages, score
+from benchmarks.analytics.cdnow import (
+    CUT,
+    END,
+    _ages,
+    _path,
+    _summary,
+    _weekly,
+    _weekly_ages,
+    peaks,
+    score,
+)
 
 
 def _raw(rows: list[tuple[str, str]]) -> pd.DataFrame:
@@ -101,3 +111,30 @@ def test_score_reports_the_medians_beside_the_means() -> None:
 def test_score_refuses_a_hold_out_without_transactions() -> None:
     with pytest.raises(ValueError, match="no repeat transactions in the hold-out"):
         score(np.ones(2), np.zeros(2), np.ones(2), np.ones(2), 39.0)
+
+
+def test_peaks_by_hand() -> None:
+    actual = np.array([10.0, 30.0, 9.0, 25.0])
+    expected = np.array([10.0, 20.0, 10.0, 20.0])  # weeks 1 (1.5x) and 3 (1.25x) are peaks
+    assert peaks(actual, expected) == pytest.approx(
+        {
+            "peak_weeks": 2.0,
+            "peak_excess": 15.0,  # 10 + 5
+            "actual": 74.0,
+            "shortfall": 14.0,  # 74 - 60
+            "peak_share": 15 / 14,
+            "off_peak_error": 20 / 19 - 1,  # weeks 0 and 2: 20 expected, 19 actual
+        }
+    )
+
+
+def test_path_counts_hold_out_days_by_week() -> None:
+    from analytics.btyd import BetaGeo
+
+    calibration = _summary(RAW, CUT)
+    x, t_x, T = (calibration[c].to_numpy() for c in ("x", "t_x", "T"))
+    model = BetaGeo(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    actual, expected = _path(RAW, model, x, t_x, T)
+    # a: 1997-10-05 (week 0) and 1997-11-01 (week 4); c: 1997-10-01 (week 0)
+    assert actual[0] == 2 and actual[4] == 1 and actual.sum() == 3 and len(actual) == 39
+    assert expected.sum() == pytest.approx(model.expected_purchases(39.0, x, t_x, T).sum())
