@@ -20,6 +20,7 @@ from analytics.frame import Prepared, prepare
 from analytics.model import AnalysisSpec
 from analytics.offers import lookalikes
 from analytics.predictive import purchase_pmf, purchase_quantile
+from analytics.regime import RegimeBetaGeo, repeat_ages
 from analytics.segments import lorenz, pareto_share, segment_value
 from analytics.traits import DEFAULT_TRAITS, Condition, TraitSpec
 
@@ -34,6 +35,7 @@ __all__ = [
     "Condition",
     "GammaGamma",
     "Prepared",
+    "RegimeBetaGeo",
     "TraitSpec",
     "TypeModel",
     "analyse",
@@ -44,6 +46,7 @@ __all__ = [
     "prepare_input",
     "purchase_pmf",
     "purchase_quantile",
+    "repeat_ages",
     "segment_value",
     "with_horizon",
 ]
