@@ -56,8 +56,10 @@ def hub_status(store: Store, *, runs: int = 10) -> HubStatus:
             dict(row._mapping)
             for row in conn.execute(sa.select(connector_runs).order_by(r.id.desc()).limit(runs))
         ]
-        raw = _count_by_source(conn, raw_records, raw_records.c.deleted.is_(False))
-        deleted = _count_by_source(conn, raw_records, raw_records.c.deleted.is_(True))
+        # deleted raw records from their partial index (0012), all of them from the unique key
+        deleted = _count_by_source(conn, raw_records, raw_records.c.deleted == sa.true())
+        every = _count_by_source(conn, raw_records)
+        raw = {s: n - deleted.get(s, 0) for s, n in every.items() if n > deleted.get(s, 0)}
         customers = _count_by_source(conn, customer_records, customer_records.c.deleted.is_(False))
         events = _count_by_source(conn, interactions, interactions.c.deleted.is_(False))
         open_q = _count_by_source(conn, quarantine, q.resolved_at.is_(None))

@@ -157,8 +157,13 @@ raw_records = sa.Table(
     sa.Column("deleted", sa.Boolean, nullable=False, default=False),
     sa.Column("deleted_at", _TS),
     sa.UniqueConstraint("source", "stream", "source_id"),
-    sa.Index(None, "source", "stream", "last_seen_run_id"),
-    sa.Index("ix_raw_records_source_deleted", "source", "deleted"),  # 0007: home page
+    sa.Index(  # 0012: deleted records per source (home page, status); live ones never enter
+        "ix_raw_records_deleted",
+        "source",
+        "deleted",
+        sqlite_where=sa.text("deleted = 1"),
+        postgresql_where=sa.text("deleted"),
+    ),
 )
 
 
@@ -185,7 +190,7 @@ customer_records = sa.Table(
     sa.Column("full_name", sa.String(400)),
     sa.Column("organization_name", sa.String(400)),
     sa.Column("tax_id", sa.String(100)),
-    sa.Column("email", sa.String(320), index=True),
+    sa.Column("email", sa.String(320)),  # 0012: unindexed, no query looks it up
     sa.Column("phone", sa.String(100)),
     sa.Column("birth_date", sa.String(10)),
     sa.Column("street", sa.String(400)),

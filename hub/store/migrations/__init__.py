@@ -9,4 +9,4 @@ from __future__ import annotations
 
 __all__ = ["HEAD"]
 
-HEAD = "0011"
+HEAD = "0012"
