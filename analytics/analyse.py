@@ -32,6 +32,7 @@ from analytics.frame import Prepared
 from analytics.lifecycle import lifecycle_stage
 from analytics.model import AnalysisSpec
 from analytics.offers import combine, next_best_offers, upsell_offers
+from analytics.regime import RegimeBetaGeo
 from analytics.rfm import rfm_scores, rfm_segments
 from analytics.segments import lorenz, segment_value
 from analytics.traits import PURCHASE, TraitSpec
@@ -62,7 +63,7 @@ class Analysis:
     customers: pd.DataFrame
     segments: pd.DataFrame
     lorenz: pd.DataFrame
-    bgnbd: PurchaseModel | None  # BG/NBD, or Pareto/NBD when the spec chose it
+    bgnbd: PurchaseModel | RegimeBetaGeo | None  # BG/NBD, or the model the spec chose
     gamma_gamma: GammaGamma | None
     churn_model: ChurnModel | None  # None: rules stood in
     types: TypeModel | None
@@ -74,11 +75,15 @@ def _label_spec(days: int) -> tuple[TraitSpec, ...]:
 
 
 def _btyd(
-    summary: pd.DataFrame, bought: np.ndarray, horizon_weeks: float, kind: str = "bgnbd"
-) -> tuple[PurchaseModel | None, np.ndarray, np.ndarray]:
-    """The purchase model (`kind`, BG/NBD by default) on the buyers: the model, P(alive)
-    and the expected purchases in the horizon per customer (NaN and 0 for those who never
-    bought)."""
+    summary: pd.DataFrame,
+    bought: np.ndarray,
+    horizon_weeks: float,
+    kind: str = "bgnbd",
+    ages: np.ndarray | None = None,
+) -> tuple[PurchaseModel | RegimeBetaGeo | None, np.ndarray, np.ndarray]:
+    """The purchase model (`kind`, BG/NBD by default; "regime" needs the pooled repeat
+    purchase `ages`) on the buyers: the model, P(alive) and the expected purchases in the
+    horizon per customer (NaN and 0 for those who never bought)."""
     p_alive = np.full(len(summary), np.nan)
     expected = np.zeros(len(summary))
     if not bought.any():
@@ -86,7 +91,13 @@ def _btyd(
     s = summary.loc[bought]
     args = (s["x"].to_numpy(), s["t_x"].to_numpy(), s["T"].to_numpy())
     # Too few buyers to fit: the published CDNOW estimates stand in as a prior.
-    model = MODELS[kind].fit(*args) if bought.sum() >= MIN_FIT else PRIOR
+    model: PurchaseModel | RegimeBetaGeo = PRIOR
+    if bought.sum() >= MIN_FIT and kind == "regime":
+        if ages is None:
+            raise ValueError("purchase model 'regime': the repeat-purchase ages are missing")
+        model = RegimeBetaGeo.fit(*args, ages)
+    elif bought.sum() >= MIN_FIT:
+        model = MODELS[kind].fit(*args)
     p_alive[bought] = model.p_alive(*args)
     expected[bought] = model.expected_purchases(horizon_weeks, *args)
     return model, p_alive, expected
@@ -126,7 +137,8 @@ def churn_snapshots(
         bought = summary["n_days"].to_numpy() > 0
         if bought.sum() < 2:
             break
-        _, p_alive, expected = _btyd(summary, bought, h / 7.0, kind)
+        ages = backend.repeat_ages(data, cut) if kind == "regime" else None
+        _, p_alive, expected = _btyd(summary, bought, h / 7.0, kind, ages)
         traits = backend.traits(data, tuple(t for t in spec.traits if t.name in FEATURES), cut)
         features = churn_features(traits, summary, p_alive, expected).loc[bought]
         later = backend.traits(data, _label_spec(h), cut + pd.Timedelta(days=h))["bought"]
@@ -202,7 +214,9 @@ def _analyse(
     bought = summary["n_days"].to_numpy() > 0
     progress("fitting BG/NBD and Gamma-Gamma")
     kind = purchase_model_kind(data, spec, backend)
-    bgnbd, p_alive, expected_h = _btyd(summary, bought, spec.churn.horizon_days / 7.0, kind)
+    ages = backend.repeat_ages(data, as_of_ts) if kind == "regime" else None
+    horizon = spec.churn.horizon_days / 7.0
+    bgnbd, p_alive, expected_h = _btyd(summary, bought, horizon, kind, ages)
     gg = GammaGamma.fit(summary["x"].to_numpy()[bought], summary["m"].to_numpy()[bought])
     if ((summary["x"] > 0) & (summary["m"] > 0)).sum() < MIN_FIT and bought.any():
         spend = traits["average_order"].to_numpy(dtype=float)[bought]

@@ -73,9 +73,10 @@ class Value:
     )
     clv_months: int = 12
     # Purchase model for p_alive, lifetime value and the churn features: "bgnbd", "pareto"
-    # (Pareto/NBD), or "auto": the one with the lower error on the last `selection_weeks`
-    # before the cut-off, fitted on what came before (analytics.btyd.select).
-    purchase_model: Literal["bgnbd", "pareto", "auto"] = "bgnbd"
+    # (Pareto/NBD), "regime" (BG/NBD with a new-customer regime, analytics.regime), or
+    # "auto": BG/NBD or Pareto/NBD, the one with the lower error on the last
+    # `selection_weeks` before the cut-off, fitted on what came before (analytics.btyd.select).
+    purchase_model: Literal["bgnbd", "pareto", "regime", "auto"] = "bgnbd"
     selection_weeks: float = 13.0
 
 

@@ -12,6 +12,7 @@ from analytics.btyd import summarise
 from analytics.frame import Prepared, prepare
 from analytics.model import AnalysisSpec, Value
 from analytics.offers import holdings
+from analytics.regime import repeat_ages
 from analytics.traits import TraitSpec, compute_traits
 from analytics.value import customer_value
 
@@ -43,6 +44,9 @@ class LocalBackend:
 
     def summary(self, data: Prepared, as_of: pd.Timestamp) -> pd.DataFrame:
         return summarise(data.frame, data.n_customers, as_of)
+
+    def repeat_ages(self, data: Prepared, as_of: pd.Timestamp) -> np.ndarray:
+        return repeat_ages(data.frame, as_of)
 
     def value(self, data: Prepared, spec: Value, as_of: pd.Timestamp) -> pd.DataFrame:
         return customer_value(data.frame, data.n_customers, spec, as_of)

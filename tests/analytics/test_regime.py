@@ -122,3 +122,25 @@ def test_predictive_distribution_in_operational_time() -> None:
 def test_ages_that_do_not_belong_to_the_summary_are_refused() -> None:
     with pytest.raises(ValueError, match="2 repeat-purchase ages for 3 repeat purchases"):
         RegimeBetaGeo.fit(np.array([3.0]), np.array([5.0]), np.array([9.0]), np.array([1.0, 2.0]))
+
+
+def test_analyse_runs_with_the_regime_model() -> None:
+    from dataclasses import replace
+
+    from analytics import AnalysisSpec, analyse
+    from analytics.backends.local import LocalBackend
+    from benchmarks.analytics.generator import AS_OF, generate
+
+    data = generate(500, seed=4)
+    spec = AnalysisSpec()
+    spec = replace(spec, value=replace(spec.value, purchase_model="regime"))
+    result = analyse(data.interactions, AS_OF.tz_localize(None), spec)
+    assert isinstance(result.bgnbd, RegimeBetaGeo)
+    buyers = result.customers.loc[result.customers["frequency"] > 0]
+    assert len(buyers) > 300 and buyers["p_alive"].between(0, 1).all()
+    assert np.isfinite(buyers["clv_12m"].to_numpy(dtype=float)).all()
+    # the backend's repeat ages are the summary's repeat purchases, one each
+    backend = LocalBackend()
+    prepared = backend.prepare(data.interactions, spec, AS_OF, [])
+    summary = backend.summary(prepared, AS_OF)
+    assert len(backend.repeat_ages(prepared, AS_OF)) == summary["x"].sum()
