@@ -39,7 +39,7 @@ __all__ = ["purchase_pmf", "purchase_quantile"]
 
 NODES, WEIGHTS = np.polynomial.legendre.leggauss(48)
 START_COUNTS = 32  # counts 0..31 first; customers whose quantile lies beyond get more
-CHUNK = 4096  # customers per block in the Pareto/NBD quadrature (memory ~ CHUNK x 48 x n)
+BLOCK = 1 << 22  # cells (customers x nodes x counts) per block of the Pareto/NBD quadrature
 
 
 def _nbd(n: np.ndarray, r: np.ndarray, alpha: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -76,16 +76,17 @@ def _pareto(model: ParetoNBD, t: float, x: np.ndarray, T: np.ndarray, n: np.ndar
     s = model.s
     tau = (NODES + 1.0) * t / 2.0  # Gauss-Legendre nodes on (0, t)
     weight = WEIGHTS * t / 2.0
-    for at in range(0, len(x), CHUNK):
-        r = (model.r + x[at : at + CHUNK])[:, None, None]
-        alpha = (model.alpha + T[at : at + CHUNK])[:, None, None]
-        beta = (model.beta + T[at : at + CHUNK])[:, None, None]
+    rows = max(1, BLOCK // (len(NODES) * n.shape[1]))  # ~32 MB a temporary array
+    for at in range(0, len(x), rows):
+        r = (model.r + x[at : at + rows])[:, None, None]
+        alpha = (model.alpha + T[at : at + rows])[:, None, None]
+        beta = (model.beta + T[at : at + rows])[:, None, None]
         survive = (beta[:, :, 0] / (beta[:, :, 0] + t)) ** s
         whole = survive * _nbd(n, r[:, :, 0], alpha[:, :, 0], np.full_like(alpha[:, :, 0], t))
         u = tau[None, :, None]
         density = s * beta**s / (beta + u) ** (s + 1.0)  # of the remaining lifetime
         part = (weight[None, :, None] * density * _nbd(n[:, None, :], r, alpha, u)).sum(axis=1)
-        out[at : at + CHUNK] = whole + part
+        out[at : at + rows] = whole + part
     return out
 
 
