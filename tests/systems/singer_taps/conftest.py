@@ -27,6 +27,13 @@ from hub.sync.runners import install_plugin
 from schemas.config import ConnectorConfig
 from tests.postgres import PostgresServer
 from tests.systems.servers import REPO
+from tests.systems.singer_taps.mariadb_erp import (  # noqa: F401 — the MySQL taps' fixtures
+    mariadb,
+    mysql_erp,
+    mysql_erp_seed,
+    mysql_reader_env,
+    mysql_taps,
+)
 
 MELTANOLABS = "meltanolabs-tap-postgres==0.10.0"
 PIPELINEWISE = "pipelinewise-tap-postgres==2.1.0"
