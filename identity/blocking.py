@@ -186,15 +186,21 @@ def add_derived_keys(frame: pd.DataFrame) -> pd.DataFrame:
         _name_pair(g, f)
         for g, f in zip(frame["given_canon"].tolist(), frame["family"].tolist(), strict=True)
     ]
-    spelled = [
-        _mail_names(g, f, m)
-        for g, f, m in zip(
-            frame["given"].tolist(),
-            frame["family"].tolist(),
-            out["email_letters"].tolist(),
-            strict=True,
-        )
-    ]
+    # once per distinct name (or mailbox): records of one name share its key strings
+    # (a million records hold far fewer names; this keeps the keys' memory small)
+    memo: dict[tuple[Any, Any, Any], tuple[str | bool | None, ...]] = {}
+    spelled = []
+    for g, f, m in zip(
+        frame["given"].tolist(),
+        frame["family"].tolist(),
+        out["email_letters"].tolist(),
+        strict=True,
+    ):
+        key = (g, f, None) if isinstance(g, str) and isinstance(f, str) else (None, None, m)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = _mail_names(*key)
+        spelled.append(found)
     for k, name in enumerate((*MAIL_NAME_KEYS, "mail_named")):
         out[name] = pd.Series([keys[k] for keys in spelled], index=frame.index, dtype=object)
     return out

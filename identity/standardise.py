@@ -116,6 +116,36 @@ def _screened(field: str, normalise: Callable[[str], str | None] = _as_is) -> Ca
     return cell
 
 
+# role mailboxes (RFC 2142 and their everyday kin): an address of the organisation, not of a
+# person. A record written as a person whose name is its role mailbox's domain ("Ayers"
+# <accounts@ayers.com>, a help-desk requester) is that organisation.
+_ROLE_LOCALS = frozenset(
+    {
+        "info", "office", "billing", "accounts", "accounting", "sales", "contact", "admin",
+        "support", "hello", "mail", "team", "orders", "service", "enquiries", "inquiries",
+        "help", "finance", "invoices", "invoice", "reception", "post", "kontakt", "biuro",
+        "iroda", "buero", "bureau", "contacto", "hr", "marketing", "purchasing",
+    }
+)  # fmt: skip
+
+
+def _role_domain(email: str | None) -> str | None:
+    """The letters of a role mailbox's domain name (accounts@ayers.com -> ayers), else None."""
+    if email is None:
+        return None
+    local, _, domain = email.partition("@")
+    if local not in _ROLE_LOCALS:
+        return None
+    label = "".join(c for c in domain.split(".", 1)[0] if "a" <= c <= "z")
+    return label if len(label) >= 3 else None
+
+
+def _names_the_domain(domain: str, *names: str | None) -> bool:
+    """The name, in letters, is the role mailbox's domain name."""
+    written = "".join(n for n in names if n)
+    return "".join(c for c in fold(written) if "a" <= c <= "z") == domain
+
+
 def _kind(raw: object) -> str | None:
     return None if raw is None else _KINDS.get(fold(str(raw)))
 
@@ -127,8 +157,17 @@ def _name_cell(
     org: str | None,
     kind: str | None,
     country: str | None,
+    role_domain: str | None = None,
 ) -> _NameCell:
-    """The name columns from screened text (placeholders already blanked)."""
+    """The name columns from screened text (placeholders already blanked); `role_domain`,
+    the domain name of the record's role mailbox (see `_role_domain`)."""
+    if (
+        role_domain is not None
+        and kind != ORGANIZATION
+        and not org
+        and _names_the_domain(role_domain, *((full,) if full else (given, family)))
+    ):
+        kind = ORGANIZATION
     if kind is None:
         if org and not (given or family or full):
             kind = ORGANIZATION
@@ -289,6 +328,7 @@ def _standardise(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             screened["org"],
             _apply(_kind, column("kind")),
             countries,
+            _apply(_role_domain, emails),
         ),
         8,
     )

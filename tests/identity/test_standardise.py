@@ -155,6 +155,36 @@ def test_an_organisation_record_fills_org_only() -> None:
             {"kind": "Organisation", "full_name": "Acme"}, "organization", "acme", id="uk"
         ),
         pytest.param({}, "person", None, id="nothing-says-otherwise"),
+        # a help-desk requester named after the company its role mailbox belongs to
+        pytest.param(
+            {"full_name": "Ayers", "email": "accounts@ayers.com"},
+            "organization",
+            "ayers",
+            id="role-mailbox-of-its-name",
+        ),
+        pytest.param(
+            {"full_name": "Pomares Tech", "email": "Office@PomaresTech.es"},
+            "organization",
+            "pomares tech",
+            id="role-mailbox-two-words",
+        ),
+        pytest.param(
+            {"kind": "person", "full_name": "Kiss Bau", "email": "info@kissbau.hu"},
+            "organization",
+            "kiss bau",
+            id="a-source-saying-person-is-overruled-by-its-mailbox",
+        ),
+        # a person writing from the company's role mailbox stays a person
+        pytest.param(
+            {"full_name": "Sean Pratt", "email": "info@ayers.com"}, "person", None, id="employee"
+        ),
+        # a person's own mailbox at a domain of their name: not a role mailbox
+        pytest.param(
+            {"full_name": "Sean Pratt", "email": "sean@seanpratt.com"},
+            "person",
+            None,
+            id="own-domain",
+        ),
     ],
 )
 def test_kind_is_inferred(fields: dict[str, Any], kind: str, org: str | None) -> None:
