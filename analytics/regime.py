@@ -93,28 +93,88 @@ class RegimeBetaGeo:
         ll = BetaGeo.log_likelihood(np.array([r, alpha, a, b]), x, lam(t_x), lam(T))
         return float(ll.sum() + np.log1p((k - 1.0) * np.exp(-np.asarray(ages) / c)).sum())
 
+    @staticmethod
+    def log_likelihood_and_gradient(
+        params: np.ndarray,
+        x: np.ndarray,
+        t_x: np.ndarray,
+        T: np.ndarray,
+        ages: np.ndarray,
+        age_weight: float = 1.0,
+    ) -> tuple[float, np.ndarray]:
+        """`log_likelihood` (the ages' term times `age_weight`) and its gradient in (r,
+        alpha, a, b, k, c): BG/NBD's closed-form gradient at the operational times, and
+        the chain rule through Lambda for k and c."""
+        r, alpha, a, b, k, c = params
+        fade_tx, fade_T = np.exp(-t_x / c), np.exp(-T / c)
+        t_op = t_x + (k - 1.0) * c * (1.0 - fade_tx)
+        T_op = T + (k - 1.0) * c * (1.0 - fade_T)
+        ll, grad = BetaGeo.log_likelihood_and_gradient(np.array([r, alpha, a, b]), x, t_op, T_op)
+        # d ll / d T_op and d ll / d t_op, through the weights of "alive" and "left at t_x"
+        repeat = x > 0
+        a3 = -(r + x) * np.log(alpha + T_op)
+        a4 = np.log(a) - np.log(b + np.maximum(x, 1) - 1) - (r + x) * np.log(alpha + t_op)
+        w4 = np.where(repeat, 1.0 / (1.0 + np.exp(np.clip(a3 - a4, -700, 700))), 0.0)
+        d_T = -(1.0 - w4) * (r + x) / (alpha + T_op)
+        d_t = -w4 * (r + x) / (alpha + t_op)
+        g = 1.0 + (k - 1.0) * np.exp(-ages / c)
+        fade = np.exp(-ages / c)
+        d_k = d_T * c * (1.0 - fade_T) + d_t * c * (1.0 - fade_tx)
+        d_c = (k - 1.0) * (
+            d_T * (1.0 - fade_T - T / c * fade_T) + d_t * (1.0 - fade_tx - t_x / c * fade_tx)
+        )
+        total = float(ll.sum() + age_weight * np.log(g).sum())
+        gradient = np.r_[
+            grad.sum(axis=1),
+            d_k.sum() + age_weight * (fade / g).sum(),
+            d_c.sum() + age_weight * ((k - 1.0) * fade * ages / c**2 / g).sum(),
+        ]
+        return total, gradient
+
     @classmethod
-    def fit(cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, ages: np.ndarray) -> RegimeBetaGeo:
+    def fit(
+        cls,
+        x: np.ndarray,
+        t_x: np.ndarray,
+        T: np.ndarray,
+        ages: np.ndarray,
+        *,
+        max_fit: int = 50_000,
+        seed: int = 7,
+    ) -> RegimeBetaGeo:
         """Maximum likelihood from the summary (x, t_x, T in weeks) and the pooled ages of
-        the repeat purchases (`repeat_ages`; as many as x adds up to)."""
+        the repeat purchases (`repeat_ages`; as many as x adds up to). Above `max_fit`
+        customers, a random `max_fit` of them and as large a share of the ages are fitted
+        (the ages' term scaled to the customers' sample)."""
         x, t_x, T, ages = (np.asarray(v, dtype=float) for v in (x, t_x, T, ages))
         if len(ages) != int(x.sum()):
             raise ValueError(
                 f"RegimeBetaGeo.fit: {len(ages)} repeat-purchase ages for {int(x.sum())} "
                 "repeat purchases in x - build both from the same frame and cut-off"
             )
+        weight = 1.0
+        if len(x) > max_fit:
+            rng = np.random.default_rng(seed)
+            pick = np.sort(rng.choice(len(x), max_fit, replace=False))
+            share = max_fit / len(x)
+            kept = rng.choice(len(ages), max(1, round(len(ages) * share)), replace=False)
+            weight = share * len(ages) / len(kept) if len(ages) else 1.0
+            x, t_x, T, ages = x[pick], t_x[pick], T[pick], ages[np.sort(kept)]
         n = max(len(x), 1)
         scale = max(float(np.mean(T)) if len(T) else 1.0, 1e-3)
 
-        def nll(log_params: np.ndarray) -> float:
-            value = -cls.log_likelihood(np.exp(log_params), x, t_x, T, ages) / n
-            return value if np.isfinite(value) else 1e10
+        def nll(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+            params = np.exp(log_params)
+            ll, grad = cls.log_likelihood_and_gradient(params, x, t_x, T, ages, weight)
+            if not np.isfinite(ll) or not np.isfinite(grad).all():
+                return 1e10, np.zeros_like(log_params)
+            return -ll / n, -grad * params / n
 
         bounds = [(-12.0, 12.0)] * 4 + [(np.log(0.05), np.log(50.0)), (np.log(0.1), np.log(200.0))]
         best = None
         for c0 in STARTS:
             start = np.log([0.5, scale, 1.0, 1.0, 2.0, c0])
-            result = minimize(nll, start, method="L-BFGS-B", bounds=bounds)
+            result = minimize(nll, start, method="L-BFGS-B", jac=True, bounds=bounds)
             if best is None or result.fun < best.fun:
                 best = result
         assert best is not None

@@ -144,3 +144,28 @@ def test_analyse_runs_with_the_regime_model() -> None:
     prepared = backend.prepare(data.interactions, spec, AS_OF, [])
     summary = backend.summary(prepared, AS_OF)
     assert len(backend.repeat_ages(prepared, AS_OF)) == summary["x"].sum()
+
+
+def test_the_closed_form_gradient_is_the_likelihoods() -> None:
+    from scipy.optimize import approx_fprime
+
+    x, t_x, T, ages, _ = simulate(TRUE, 500, seed=21)
+    params = np.array([0.35, 5.0, 0.7, 2.2, 1.8, 4.0])
+    ll, grad = RegimeBetaGeo.log_likelihood_and_gradient(params, x, t_x, T, ages, 0.5)
+    expected_ll = RegimeBetaGeo.log_likelihood(params, x, t_x, T, ages)
+    ages_term = float(np.log1p(0.8 * np.exp(-ages / 4.0)).sum())
+    assert ll == pytest.approx(expected_ll - 0.5 * ages_term)
+
+    def total(p: np.ndarray) -> float:
+        return RegimeBetaGeo.log_likelihood_and_gradient(p, x, t_x, T, ages, 0.5)[0]
+
+    assert grad == pytest.approx(approx_fprime(params, total, 1e-6), rel=1e-4, abs=1e-4)
+
+
+def test_a_large_base_is_fitted_on_a_sample() -> None:
+    x, t_x, T, ages, _ = simulate(TRUE, 12_000, seed=17)
+    whole = RegimeBetaGeo.fit(x, t_x, T, ages)
+    sampled = RegimeBetaGeo.fit(x, t_x, T, ages, max_fit=6_000)
+    assert sampled != whole
+    for name in ("r", "alpha", "a", "b", "k", "c"):
+        assert getattr(sampled, name) == pytest.approx(getattr(whole, name), rel=0.25), name
