@@ -5,9 +5,11 @@ query word picks its candidate names through an inverted index of folded name to
 the word itself, vocabulary words within a few typos (rapidfuzz over the vocabulary, not
 the names; remembered per word for the life of the index) and words it is a prefix of —
 and only those candidates are scored with rapidfuzz's WRatio (token order, partial names,
-typos). E-mails, phones and source ids are dictionary lookups; a mistyped e-mail is
-compared only with e-mails sharing its first or last three letters, a phone tail only with
-phones ending in the same six digits.
+typos) — of them only those whose WRatio bound from character and word counts reaches the
+cut-off (`hub.steward.search_bound`: exact, the same hits as scoring them all). E-mails,
+phones and source ids are dictionary lookups; a mistyped e-mail is compared only with
+e-mails sharing its first or last three letters, a phone tail only with phones ending in
+the same six digits.
 
 Names are indexed by spelling: a golden record and its source records mostly carry one
 name (2M names are 473k spellings in the 1M bench store), so the token postings, the
@@ -33,14 +35,18 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.engine import Connection
 
 from hub.core.states import GoldenStatus
+from hub.steward.search_bound import MAX_WORDS, SpellingCounts, query_words, wratio_scores
 from hub.store.tables import crosswalk, customer_records, golden_records
 from identity.contact import normalise_email
 from identity.folding import fold_words
 from identity.phones import normalise_phone
 
-__all__ = ["MAX_CANDIDATES", "Ranked", "SearchIndex", "display_name"]
+__all__ = ["MAX_CANDIDATES", "PRUNE", "Ranked", "SearchIndex", "display_name"]
 
 MAX_CANDIDATES = 30_000  # names scored per query at most: those sharing most query words
+# score only the candidate spellings whose WRatio bound reaches the cut-off (identical hits;
+# off only to compare with scoring every candidate, in tests and the benchmark)
+PRUNE = True
 _VOCAB_MATCHES = 40  # vocabulary words per query word within typo distance
 _VOCAB_CACHE = 20_000  # query words whose vocabulary matches an index remembers
 _PREFIX_MATCHES = 200  # vocabulary words per query word it is a prefix of
@@ -118,6 +124,8 @@ class SearchIndex:
         self._start = np.zeros(len(self.distinct_names) + 1, dtype=np.int64)
         np.cumsum(np.bincount(keys, minlength=len(self.distinct_names)), out=self._start[1:])
         self._arrays()
+        # each spelling's character and word counts: a WRatio bound before scoring
+        self.spelling_counts = SpellingCounts(self.distinct_names)
 
     def _arrays(self) -> None:
         """Each name's golden position, and each golden record's place in golden-id order:
@@ -352,6 +360,17 @@ class SearchIndex:
             return spellings[keep], counts[keep], count, last
         return spellings, counts, 0, -1  # pragma: no cover - the sizes sum past the cap
 
+    def _holds(self, words: list[str], spellings: _Ints) -> np.ndarray[Any, np.dtype[np.uint8]]:
+        """Per spelling, which of the query's first MAX_WORDS words it has exactly (bit j
+        for words[j]), from the postings: set over all spellings, read at the candidates."""
+        held = np.zeros(len(self.distinct_names), dtype=np.uint8)
+        for j, word in enumerate(words[:MAX_WORDS]):
+            postings = self._postings.get(word)
+            if postings is not None:
+                ids = np.frombuffer(postings, dtype=np.int32)
+                held[ids] |= np.uint8(1 << j)
+        return held[spellings]
+
     def _names(self, folded: str, cap: int) -> tuple[_Ints, _Floats, _Ints]:
         """The golden records whose names score, each once with its best-scoring name:
         (golden positions, scores, name positions), in the order of the best
@@ -361,14 +380,13 @@ class SearchIndex:
         spellings, counts, boundary, last = self.candidates(folded)
         if not len(spellings):
             return nothing, np.empty(0, dtype=np.float64), nothing
-        # each distinct spelling scored once; then the names of those that score
-        scores = process.cdist(
-            [folded],
-            self._spellings[spellings].tolist(),
-            scorer=fuzz.WRatio,  # token order, partial names and typos
-            score_cutoff=75,
-            dtype=np.float64,
-        )[0]
+        # each distinct spelling scored once with WRatio (token order, partial names and
+        # typos) — those whose bound reaches the cut-off; then the names of those that score
+        bound = None
+        if PRUNE:
+            patterns = self._holds(query_words(folded), spellings)
+            bound = self.spelling_counts.bound(folded, spellings, patterns)
+        scores = wratio_scores(folded, self._spellings[spellings], bound)
         scored = np.flatnonzero(scores >= 75)
         positions, place = self._positions(spellings[scored])
         score, count = scores[scored][place], counts[scored][place]

@@ -9,9 +9,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rapidfuzz import fuzz, process
 
 from hub.steward import search_index
+from hub.steward.search_bound import query_words
 from hub.steward.search_index import SearchIndex
 from identity.folding import fold_words
 from tests.hub.conftest import ResolvedHub
@@ -112,3 +115,61 @@ def test_name_ranking_equals_best_hit_per_record_sorted(
         assert ranked == [(gid, score, matched) for gid, (score, matched) in expected], query
         found += len(ranked)
     assert found, "the table exercises real matches"
+
+
+def _misspelt(draw: st.DrawFn, name: str) -> str:
+    """A name as a steward might type it: words swapped or dropped, a letter mistyped,
+    transposed or dropped, sometimes a word added."""
+    words = draw(st.permutations(name.split()))
+    words = words[: draw(st.integers(1, len(words)))]
+    if draw(st.booleans()):
+        words.append(draw(st.sampled_from(["anna", "kft", "nagy", "x", "smithson"])))
+    text = " ".join(words)
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, max(0, len(text) - 2)))
+        edit = draw(st.sampled_from(["swap", "drop", "typo"]))
+        if edit == "swap":
+            text = text[:at] + text[at + 1 : at + 2] + text[at : at + 1] + text[at + 2 :]
+        elif edit == "drop":
+            text = text[:at] + text[at + 1 :]
+        else:
+            text = text[:at] + draw(st.sampled_from("aeiouszck")) + text[at + 1 :]
+    return text
+
+
+def test_pruned_name_search_equals_scoring_every_candidate(
+    sqlite_hub: ResolvedHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the WRatio bound (search_index.PRUNE) a name query gives exactly the hits —
+    golden ids, order, scores, matched names — of scoring every candidate spelling."""
+    with sqlite_hub.store.engine.connect() as conn:
+        index = SearchIndex(conn)
+    monkeypatch.setattr(search_index, "PRUNE", True)
+
+    def both(query: str, cap: int) -> tuple[Any, Any]:
+        search_index.PRUNE = False
+        try:
+            every = index.rank(query, cap=cap)
+        finally:
+            search_index.PRUNE = True
+        return every, index.rank(query, cap=cap)
+
+    @settings(max_examples=150, deadline=None)
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        query = _misspelt(data.draw, data.draw(st.sampled_from(index.distinct_names)))
+        for cap in (1, 21, 1001):
+            every, pruned = both(query, cap)
+            assert pruned == every, (query, cap)
+
+    check()
+    dropped = 0
+    for query in QUERIES:
+        folded = fold_words(query)
+        spellings = index.candidates(folded)[0]
+        patterns = index._holds(query_words(folded), spellings)
+        bound = index.spelling_counts.bound(folded, spellings, patterns)
+        dropped += 0 if bound is None else int((bound < 75).sum())
+        every, pruned = both(query, 1001)
+        assert pruned == every, query
+    assert dropped, "the table's queries exercise the pruning"
