@@ -13,11 +13,22 @@ from sqlalchemy.engine import Connection
 from hub.core.clock import now
 from hub.core.files import neutralise
 from hub.store.database import dumps
-from hub.store.tables import audit_log
+from hub.store.tables import audit_log, audit_targets
 
-__all__ = ["AUDIT_COLUMNS", "SIGN_IN_ATTEMPTS", "export_audit", "list_audit", "record_audit", "who"]
+__all__ = [
+    "AUDIT_COLUMNS",
+    "SIGN_IN_ATTEMPTS",
+    "TARGET_LENGTH",
+    "about",
+    "export_audit",
+    "golden_ids",
+    "list_audit",
+    "record_audit",
+    "who",
+]
 
 AUDIT_COLUMNS = ("id", "at", "actor", "action", "target_type", "target_id", "detail")
+TARGET_LENGTH = 500  # audit_log.target_id
 
 # sign-ins that did not succeed: their actor is the text typed as the user name, not a user
 SIGN_IN_ATTEMPTS = ("session.login_failed", "session.login_throttled")
@@ -39,18 +50,45 @@ def record_audit(
     target_id: str,
     detail: Mapping[str, Any],
 ) -> None:
-    """Append one audit entry inside the caller's transaction."""
-    conn.execute(  # parameters, not .values(): building the statement cost more than it
+    """Append one audit entry inside the caller's transaction. A target of several golden
+    records is their ids joined by commas; each is also filed in `audit_targets`, so the
+    history of any of them is found from an index (the stored text is cut at 500
+    characters, the filing is not)."""
+    result = conn.execute(  # parameters, not .values(): building the statement cost more
         audit_log.insert(),
         {
             "at": now(),
             "actor": actor,
             "action": action,
             "target_type": target_type,
-            "target_id": target_id,
+            "target_id": target_id[:TARGET_LENGTH],
             "detail": dict(detail),
         },
     )
+    if target_type == "golden" and "," in target_id:
+        key = result.inserted_primary_key
+        assert key is not None
+        conn.execute(
+            audit_targets.insert(),
+            [{"golden_id": gid, "audit_id": int(key[0])} for gid in golden_ids(target_id)],
+        )
+
+
+def golden_ids(target_id: str) -> list[str]:
+    """The golden ids an entry's target names (one, or several joined by commas)."""
+    return sorted({part.strip() for part in target_id.split(",") if part.strip()})
+
+
+def about(limit: int) -> sa.Select[Any]:
+    """The latest `limit` audit entries about the golden record bound as `gid`, newest
+    first: those whose target is it, and those filed under it among several (two index
+    lookups, no scan of the log). Build it once and execute it with `{"gid": ...}`."""
+    a, t = audit_log.c, audit_targets.c
+    gid: sa.BindParameter[str] = sa.bindparam("gid")
+    alone = sa.select(audit_log).where(a.target_id == gid)
+    among = sa.select(audit_log).where(a.id.in_(sa.select(t.audit_id).where(t.golden_id == gid)))
+    both = sa.union_all(alone, among).subquery()
+    return sa.select(both).order_by(both.c.id.desc()).limit(limit)
 
 
 def _query(actor: str | None, action: str | None, target_id: str | None) -> sa.Select[Any]:

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub.core.states import CandidateStatus, GoldenStatus
+from hub.steward.audit import about
 from hub.steward.errors import NotFound
 from hub.store.hub_source import HUB_SOURCE, member_key
 from hub.store.tables import (
-    audit_log,
     crosswalk,
     customer_records,
     golden_records,
@@ -44,13 +44,12 @@ def _provenance(entry: dict[str, Any]) -> dict[str, Any]:
 
 # Built once: a customer page runs seven statements, and building them (coercing clauses,
 # naming the parameters of each IN) cost a third of the page's CPU at 1M golden records.
-_g, _x, _c, _i, _m, _a = (
+_g, _x, _c, _i, _m = (
     golden_records.c,
     crosswalk.c,
     customer_records.c,
     interactions.c,
     match_candidates.c,
-    audit_log.c,
 )
 _KEYS: sa.BindParameter[Any] = sa.bindparam("keys", expanding=True)
 _GOLDEN = sa.select(golden_records).where(_g.golden_id == sa.bindparam("gid"))
@@ -92,12 +91,7 @@ _REVIEWS = (
     )
     .order_by(_m.score.desc())
 )
-_HISTORY = (
-    sa.select(audit_log)
-    .where(_a.target_id.contains(sa.bindparam("gid")))
-    .order_by(_a.id.desc())
-    .limit(100)
-)
+_HISTORY = about(100)
 _UNDONE = sa.select(steward_actions.c.undoes).where(steward_actions.c.undoes.is_not(None))
 
 

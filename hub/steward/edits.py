@@ -283,7 +283,7 @@ class Edit:
             self.actor,
             f"steward.{kind}",
             "golden" if self.versions else "review",
-            target[:500],
+            target,
             {"action_id": action_id, "summary": summary, **detail},
         )
         return ActionResult(action_id, summary, dict(self.versions))

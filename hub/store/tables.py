@@ -21,6 +21,7 @@ __all__ = [
     "audience_members",
     "audiences",
     "audit_log",
+    "audit_targets",
     "connector_runs",
     "crosswalk",
     "customer_profiles",
@@ -335,6 +336,14 @@ audit_log = sa.Table(  # append-only
     sa.Column("target_id", sa.String(500), nullable=False),
     sa.Column("detail", _JSON, nullable=False),
     sa.Index("ix_audit_log_action_id", "action", "id"),  # 0007: recent merges
+    sa.Index("ix_audit_log_target_id", "target_id", "id"),  # 0013: one target's history
+)
+
+audit_targets = sa.Table(  # append-only: the golden records of an entry naming several
+    "audit_targets",
+    metadata,
+    sa.Column("golden_id", sa.String(64), primary_key=True),
+    sa.Column("audit_id", sa.Integer, primary_key=True),
 )
 
 steward_actions = sa.Table(  # append-only: one row per steward operation, and per undo
