@@ -298,9 +298,13 @@ def _rank(slot: _Slot, query: str, cap: int) -> Ranked:
         return index.rank(query, cap=cap)
     ranked = [r for r in index.rank(query, cap=cap + len(changed)) if r[0] not in changed]
     newer: set[str] = set()
+    found: Ranked = []
     for layer, gids in reversed(layers):
-        ranked += [r for r in layer.rank(query, cap=cap + len(newer)) if r[0] not in newer]
+        found += [r for r in layer.rank(query, cap=cap + len(newer)) if r[0] not in newer]
         newer |= gids
+    if not found:  # the usual case: rank() is in this order already, nothing to merge
+        return ranked[:cap]
+    ranked += found
     ranked.sort(key=lambda r: (-r[1], r[0]))
     return ranked[:cap]
 

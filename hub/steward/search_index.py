@@ -201,7 +201,8 @@ class SearchIndex:
 
     # -- querying --------------------------------------------------------------------------
     def rank(self, query: str, *, cap: int) -> Ranked:
-        """Every golden record matching the query (at most `cap`), best first."""
+        """Every golden record matching the query (at most `cap`), best first: by score
+        descending, then golden id (hub.steward.search merges overlay layers on that order)."""
         text = query.strip()
         if not text:
             return []

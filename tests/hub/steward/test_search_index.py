@@ -173,3 +173,13 @@ def test_pruned_name_search_equals_scoring_every_candidate(
         every, pruned = both(query, 1001)
         assert pruned == every, query
     assert dropped, "the table's queries exercise the pruning"
+
+
+def test_rank_is_by_score_then_golden_id(sqlite_hub: ResolvedHub) -> None:
+    """The order search._rank relies on when no overlay layer adds a hit (no re-sort)."""
+    with sqlite_hub.store.engine.connect() as conn:
+        index = SearchIndex(conn)
+    some_id = next(iter(index.ids))
+    for query in [*QUERIES, some_id, "a", "anna@example.com"]:
+        ranked = index.rank(query, cap=1001)
+        assert ranked == sorted(ranked, key=lambda r: (-r[1], r[0])), query
