@@ -90,3 +90,30 @@ def test_salted_blocking_gives_the_local_pairs_and_skips_oversized_blocks(
     assert sorted(found.report.oversized) == sorted(expected.report.oversized)
     assert expected.report.oversized  # the case is exercised
     assert any("skipped as too large" in r.getMessage() for r in caplog.records)
+
+
+def test_the_e_mail_spells_a_name_rules_pair_mailboxes_with_names_only(
+    spark: SparkSession,
+) -> None:
+    """An `across` rule on Spark: the mailboxes spelling a name meet every record of that
+    name, two records of the name never meet through it, nor two mailboxes; as locally."""
+    named = [{"given_name": "Sean", "family_name": "Pratt"} for _ in range(4)]
+    mailboxes = [{"email": f"sean.pratt{k}@example{k}.com"} for k in range(3)]
+    records = [
+        {"source": "s", "source_id": str(i), **r}
+        for i, r in enumerate([*named, *mailboxes, *named[:1]])  # the last: another S. Pratt
+    ]
+    spec = ModelSpec(
+        blocking=Blocking(rules=tuple(r for r in ModelSpec().blocking.rules if r.across))
+    )
+    local = LocalBackend()
+    expected = local.block(local.standardise(records, spec), spec)
+    backend = SparkBackend(spark, salt_size=2)  # the block salted over two tasks
+    found = backend.block(backend.standardise(records, spec), spec)
+    assert np.array_equal(found.left, expected.left)
+    assert np.array_equal(found.right, expected.right)
+    assert found.report.pairs_per_rule == expected.report.pairs_per_rule
+    pairs = set(zip(expected.left.tolist(), expected.right.tolist(), strict=True))
+    assert pairs == {(n, m) for n in (0, 1, 2, 3, 7) for m in (4, 5, 6) if n < m} | {
+        (m, 7) for m in (4, 5, 6)
+    }
