@@ -11,7 +11,14 @@ is `analytics.analyse.analyse(interactions, as_of, AnalysisSpec(...))`.
 
 from __future__ import annotations
 
-from analytics.analyse import CUSTOMER_COLUMNS, Analysis, analyse, prepare_input, with_horizon
+from analytics.analyse import (
+    CUSTOMER_COLUMNS,
+    Analysis,
+    analyse,
+    describe_purchase_model,
+    prepare_input,
+    with_horizon,
+)
 from analytics.backends import Backend
 from analytics.btyd import BetaGeo, GammaGamma
 from analytics.churn import ChurnModel
@@ -39,6 +46,7 @@ __all__ = [
     "TraitSpec",
     "TypeModel",
     "analyse",
+    "describe_purchase_model",
     "lookalikes",
     "lorenz",
     "pareto_share",

@@ -42,6 +42,7 @@ __all__ = [
     "Analysis",
     "analyse",
     "churn_snapshots",
+    "describe_purchase_model",
     "prepare_input",
     "with_horizon",
 ]
@@ -101,6 +102,17 @@ def _btyd(
     p_alive[bought] = model.p_alive(*args)
     expected[bought] = model.expected_purchases(horizon_weeks, *args)
     return model, p_alive, expected
+
+
+def describe_purchase_model(model: PurchaseModel | RegimeBetaGeo | None) -> str:
+    """The purchase model an analysis used, in words for its run note."""
+    if model is None:
+        return "no purchases yet"
+    if model is PRIOR:
+        return f"the published CDNOW BG/NBD (fewer than {MIN_FIT} buyers to fit)"
+    if isinstance(model, RegimeBetaGeo):
+        return "BG/NBD with a new-customer regime"
+    return "BG/NBD" if isinstance(model, BetaGeo) else "Pareto/NBD"
 
 
 def purchase_model_kind(data: Prepared, spec: AnalysisSpec, backend: Backend) -> str:

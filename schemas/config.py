@@ -385,6 +385,13 @@ class AnalyticsConfig(_Frozen):
     traits: list[TraitConfig] = Field(
         default_factory=list, description="added to the built-in traits; a same name replaces"
     )
+    purchase_model: Literal["bgnbd", "pareto", "regime", "auto"] = Field(
+        default="bgnbd",
+        description="the purchase model behind p_alive, lifetime value and the churn features: "
+        "bgnbd (BG/NBD), pareto (Pareto/NBD), regime (BG/NBD whose rate is higher just after a "
+        "first purchase), auto (BG/NBD or Pareto/NBD, whichever forecast the last weeks best)",
+    )
+    clv_months: int = Field(default=12, ge=1, le=120, description="lifetime value horizon")
 
 
 class PushbackTarget(_Frozen):

@@ -23,7 +23,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from analytics import Analysis, AnalysisSpec, with_horizon
+from analytics import Analysis, AnalysisSpec, describe_purchase_model, with_horizon
 from analytics import analyse as run_engine
 from analytics.frame import COLUMNS
 from hub.analyse.audiences import AudienceChange, check_audiences, profile_frame, recompute
@@ -298,9 +298,10 @@ def _stage_changes(
 
 def _note(analysis: Analysis) -> str:
     model = analysis.churn_model
+    purchases = f"purchases: {describe_purchase_model(analysis.bgnbd)}"
     if model is None:
-        return "churn: rules (too little history)"
-    return f"churn: gradient boosting on {model.rows:,} snapshots"
+        return f"churn: rules (too little history); {purchases}"
+    return f"churn: gradient boosting on {model.rows:,} snapshots; {purchases}"
 
 
 def _write(

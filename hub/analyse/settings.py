@@ -74,6 +74,8 @@ def spec_from_config(config: AnalyticsConfig, base: AnalysisSpec | None = None) 
         default_margin_rate=config.default_margin_rate,
         category_margin_rates={**spec.value.category_margin_rates, **config.category_margin_rates},
         unit_costs={**spec.value.unit_costs, **config.unit_costs},
+        purchase_model=config.purchase_model,
+        clv_months=config.clv_months,
     )
     return replace(
         spec,

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from analytics import analyse, describe_purchase_model
 from analytics.model import AnalysisSpec
+from benchmarks.analytics.generator import AS_OF, generate
 from hub.analyse.settings import AGGREGATIONS, spec_from_config
 from hub.cli.example import write_example
 from schemas.config import AnalyticsConfig, ConfigError
@@ -109,3 +111,28 @@ def test_crmhub_check_refuses_an_unknown_aggregation(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "analytics.traits[0].aggregation: unknown 'average'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("model", "words"),
+    [
+        ("bgnbd", "BG/NBD"),
+        ("pareto", "Pareto/NBD"),
+        ("regime", "BG/NBD with a new-customer regime"),
+    ],
+)
+def test_the_purchase_model_and_value_horizon_come_from_hub_yaml(model: str, words: str) -> None:
+    spec = spec_from_config(config(purchase_model=model, clv_months=24))
+    assert (spec.value.purchase_model, spec.value.clv_months) == (model, 24)
+    data = generate(300, seed=5)  # enough buyers to fit: the model asked for is the one used
+    result = analyse(data.interactions, AS_OF.tz_localize(None), spec)
+    assert describe_purchase_model(result.bgnbd) == words
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [({"purchase_model": "lifetimes"}, "purchase_model"), ({"clv_months": 0}, "clv_months")],
+)
+def test_a_bad_purchase_model_or_horizon_names_its_key(values: dict[str, object], key: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        config(**values)
