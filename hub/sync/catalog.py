@@ -26,9 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "LOG_POSITION",
     "MetadataRule",
     "SelectPattern",
     "apply_catalog_rules",
+    "bookmarked_streams",
     "deselected_properties",
     "metadata_rules",
     "select_rules",
@@ -242,3 +244,38 @@ def deselected_properties(catalog: Mapping[str, Any]) -> dict[str, frozenset[str
                 if name:
                     dropped.setdefault(name, frozenset(names))
     return dropped
+
+
+# what a LOG_BASED stream's reads are bookmarked by when it names no replication key: a
+# position in the source's change log (binlog file/offset, WAL LSN), not a record property
+LOG_POSITION = "_sdc_log_position"
+
+
+def bookmarked_streams(catalog: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Per selected stream replicated INCREMENTAL or LOG_BASED by the catalog, what its
+    reads are bookmarked by (its replication key, else `LOG_POSITION`), under both its
+    `tap_stream_id` and its `stream` name. A run of such a stream reads only what changed,
+    even when the tap's SCHEMA message declares no `bookmark_properties` (singer-python
+    taps do so for LOG_BASED streams), so the rows it did not send are not gone."""
+    found: dict[str, list[str]] = {}
+    for entry in catalog.get("streams", []):
+        node: dict[str, Any] = {}
+        for m in entry.get("metadata", []):
+            if not m.get("breadcrumb"):
+                node = m.get("metadata") or {}
+        if not node.get("selected", node.get("selected-by-default", entry.get("selected"))):
+            continue
+        method = str(
+            node.get("replication-method")
+            or entry.get("replication_method")
+            or node.get("forced-replication-method")
+            or ""
+        ).upper()
+        if method not in ("INCREMENTAL", "LOG_BASED"):
+            continue
+        key = node.get("replication-key") or entry.get("replication_key")
+        bookmark = [str(key)] if key else [LOG_POSITION]
+        for name in dict.fromkeys([stream_id(entry), str(entry.get("stream") or "")]):
+            if name:
+                found.setdefault(name, bookmark)
+    return found

@@ -29,7 +29,7 @@ from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
 from connectors.registry import load_connector
 from hub.core.errors import SyncError, is_retriable, one_line
-from hub.sync.catalog import deselected_properties
+from hub.sync.catalog import bookmarked_streams, deselected_properties
 from hub.sync.discovery import TapCatalog, tap_error_line
 from hub.sync.ingest import Ingestor
 from schemas.config import ConnectorConfig
@@ -271,12 +271,21 @@ def run_external(
         stderr_file.parent.mkdir(parents=True, exist_ok=True)
         overrides = {name: key_override(connector, name) for name in connector.streams}
         dropped = deselected_properties(catalog.catalog) if catalog is not None else {}
+        bookmarked = bookmarked_streams(catalog.catalog) if catalog is not None else {}
         with stderr_file.open("wb") as err:
             proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, cwd=cwd)
             try:
                 assert proc.stdout is not None
                 for line in proc.stdout:
-                    _dispatch(line, ingestor, full_refresh, overrides, report.records, dropped)
+                    _dispatch(
+                        line,
+                        ingestor,
+                        full_refresh,
+                        overrides,
+                        report.records,
+                        dropped,
+                        bookmarked,
+                    )
                 code = proc.wait()
             except BaseException:
                 proc.kill()
@@ -335,10 +344,14 @@ def _dispatch(
     key_overrides: dict[str, list[str] | None] | None = None,
     records: Counter[str] | None = None,
     dropped: dict[str, frozenset[str]] | None = None,
+    bookmarked: dict[str, list[str]] | None = None,
 ) -> None:
     """One line of a tap's stdout into the ingestor; properties that hub.yaml deselects
     (`dropped`, per stream) are removed from SCHEMA and RECORD messages, for the taps that
-    send them anyway."""
+    send them anyway. A SCHEMA without `bookmark_properties` of a stream the catalog
+    replicates INCREMENTAL or LOG_BASED gets the catalog's (`bookmarked`): the ingestor
+    takes a stream without them for a full-table read, after which it flags every record
+    the run did not send as deleted."""
     if not line.strip():
         return
     try:
@@ -369,7 +382,7 @@ def _dispatch(
             stream,
             schema,
             (key_overrides or {}).get(stream) or message.get("key_properties") or [],
-            message.get("bookmark_properties") or [],
+            message.get("bookmark_properties") or (bookmarked or {}).get(stream) or [],
             full_refresh=full_refresh,
         )
     elif kind in ("ACTIVATE_VERSION", "BATCH"):

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from hub.sync.catalog import (
+    LOG_POSITION,
     SelectPattern,
     apply_catalog_rules,
+    bookmarked_streams,
     deselected_properties,
     metadata_rules,
     selected_streams,
@@ -380,4 +382,49 @@ def test_deselected_properties_are_those_the_hub_drops() -> None:
         "customers": frozenset({"internal_note", "email"}),  # the entry's `stream` name too
         "crm-contacts": frozenset({"email", "blob"}),
         "contacts": frozenset({"email", "blob"}),
+    }
+
+
+def test_bookmarked_streams_are_the_selected_incremental_and_log_based_ones() -> None:
+    """pipelinewise-tap-mysql sends a LOG_BASED stream's SCHEMA without bookmark properties
+    (its bookmark is a binlog position): the catalog says the stream is not read in full."""
+
+    def entry(sid: str, stream: str, **node: object) -> dict[str, Any]:
+        return {
+            "tap_stream_id": sid,
+            "stream": stream,
+            "metadata": [{"breadcrumb": [], "metadata": {"selected": True, **node}}],
+        }
+
+    catalog = {
+        "streams": [
+            entry("erp-customers", "customers", **{"replication-method": "LOG_BASED"}),
+            entry(
+                "erp-orders",
+                "orders",
+                **{"replication-method": "INCREMENTAL", "replication-key": "updated_at"},
+            ),
+            entry("erp-notes", "notes", **{"replication-method": "FULL_TABLE"}),
+            entry("erp-tags", "tags"),  # the tap's default method: nothing said
+            entry("erp-forced", "erp-forced", **{"forced-replication-method": "INCREMENTAL"}),
+            {  # not selected
+                "tap_stream_id": "erp-audit",
+                "metadata": [{"breadcrumb": [], "metadata": {"replication-method": "LOG_BASED"}}],
+            },
+            {  # the oldest catalogs: on the entry itself
+                "stream": "legacy",
+                "selected": True,
+                "replication_method": "INCREMENTAL",
+                "replication_key": "modified",
+                "metadata": [],
+            },
+        ]
+    }
+    assert bookmarked_streams(catalog) == {
+        "erp-customers": [LOG_POSITION],
+        "customers": [LOG_POSITION],  # singer-io taps send the `stream` name
+        "erp-orders": ["updated_at"],
+        "orders": ["updated_at"],
+        "erp-forced": [LOG_POSITION],
+        "legacy": ["modified"],
     }

@@ -1,12 +1,20 @@
-"""A built-in connector's bad config names the key path under the connector in hub.yaml."""
+"""A built-in connector's bad config names the key path under the connector in hub.yaml;
+an external tap's LOG_BASED stream is not taken for a full-table read."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
 from hub.core.errors import SyncError
-from hub.sync.runners import build_tap, config_problems
+from hub.store.database import Store
+from hub.sync.discovery import TapCatalog
+from hub.sync.ingest import Ingestor
+from hub.sync.runners import build_tap, config_problems, run_external
 from schemas.config import ConnectorConfig
 
 SHOP = ConnectorConfig(name="shop", type="files", config={})
@@ -40,3 +48,80 @@ def test_a_files_stream_without_path_names_the_key() -> None:
         build_tap(SHOP, {"streams": [{"name": "people"}]}, {})
     assert "connectors[shop].config.streams[0].path: required" in str(caught.value)
     assert not caught.value.retriable
+
+
+# A log-based tap as pipelinewise-tap-mysql behaves: the SCHEMA message has no bookmark
+# properties; the first run copies the table, later ones send only what the log holds
+# (here: customer 2 changed). A stand-in for the real tap, which
+# tests/systems/singer_taps/test_pipelinewise_mysql.py drives against a real MariaDB.
+LOG_TAP = """\
+import json, sys
+state = sys.argv[sys.argv.index("--state") + 1] if "--state" in sys.argv else None
+def send(message):
+    print(json.dumps(message))
+send({"type": "SCHEMA", "stream": "customers", "key_properties": ["id"],
+      "schema": {"type": "object", "properties": {"id": {"type": "integer"},
+                                                  "email": {"type": "string"}}}})
+rows = [{"id": 2, "email": "new.two@example.com"}] if state else [
+    {"id": n, "email": f"{n}@example.com"} for n in (1, 2, 3)]
+for row in rows:
+    send({"type": "RECORD", "stream": "customers", "record": row})
+send({"type": "STATE", "value": {"bookmarks": {"erp-customers": {"log_pos": 4}}}})
+"""
+
+LOG_CONNECTOR = ConnectorConfig.model_validate(
+    {
+        "name": "erp-log",
+        "executable": "tap-log",
+        "streams": {
+            "customers": {"entity": "customer", "mapping": {"email": "email"}},
+        },
+    }
+)
+
+
+def _catalog(method: str) -> TapCatalog:
+    entry = {
+        "tap_stream_id": "erp-customers",
+        "stream": "customers",
+        "schema": {"type": "object", "properties": {}},
+        "metadata": [
+            {"breadcrumb": [], "metadata": {"selected": True, "replication-method": method}}
+        ],
+    }
+    return TapCatalog({"streams": [entry]}, "--catalog", ["erp-customers"], ["erp-customers"])
+
+
+def _run(store: Store, tap: Path, state: dict[str, Any], catalog: TapCatalog) -> Ingestor:
+    run_id = store.start_run(LOG_CONNECTOR.name, full_refresh=False)
+    ingestor = Ingestor(store, LOG_CONNECTOR, run_id, batch_size=100)
+    run_external(
+        LOG_CONNECTOR,
+        {},
+        state,
+        ingestor,
+        executable=str(tap),
+        full_refresh=False,
+        cwd=tap.parent,
+        catalog=catalog,
+    )
+    ingestor.finish(complete=True)
+    return ingestor
+
+
+@pytest.mark.parametrize(("method", "deleted"), [("LOG_BASED", 0), ("FULL_TABLE", 2)])
+def test_a_log_based_run_flags_nothing_it_did_not_send_as_deleted(
+    store: Store, tmp_path: Path, method: str, deleted: int
+) -> None:
+    """Without the catalog's method, the second run's one row was taken for the whole table
+    and customers 1 and 3 were flagged deleted; a FULL_TABLE stream still is."""
+    tap = tmp_path / "tap-log"
+    tap.write_text(f"#!{sys.executable}\n{LOG_TAP}", encoding="utf-8")
+    tap.chmod(0o755)
+    store.migrate()
+    catalog = _catalog(method)
+    first = _run(store, tap, {}, catalog)
+    assert (first.counts.inserted, first.counts.deleted) == (3, 0)
+    second = _run(store, tap, first.state or {}, catalog)
+    assert (second.counts.read, second.counts.updated) == (1, 1)
+    assert second.counts.deleted == deleted
