@@ -32,6 +32,11 @@ class Candidate:
     weights: dict[str, float]
 
 
+def _columns(rule: BlockingRule) -> tuple[str, ...]:
+    """A rule's key columns, its `across` column last."""
+    return rule.columns if rule.across is None else (*rule.columns, rule.across)
+
+
 class Matcher:
     """An index of standardised records by blocking key, plus the model to score with."""
 
@@ -47,17 +52,23 @@ class Matcher:
         self.frame = frame.reset_index(drop=True)
         self.golden_ids = np.asarray(golden_ids, dtype=object)
         self.model = model
-        self.rules = tuple(r for r in rules if all(c in frame.columns for c in r.columns))
+        self.rules = tuple(r for r in rules if all(c in frame.columns for c in _columns(r)))
         self.index: list[dict[Any, np.ndarray]] = []
         for rule in self.rules:
-            columns = ["kind", *rule.columns]
+            # an `across` rule's records are indexed by their side too, its blocks (both
+            # sides) held to max_block as a whole: a query meets the other side only
+            columns = ["kind", *_columns(rule)]
             sub = self.frame[columns].dropna()
             groups = sub.groupby(columns, sort=False).indices if len(sub) else {}
+            size: dict[Any, int] = {}
+            if rule.across is not None:
+                for key, rows in groups.items():
+                    size[key[:-1]] = size.get(key[:-1], 0) + len(rows)
             self.index.append(
                 {
                     key: sub.index.to_numpy()[rows]
                     for key, rows in groups.items()
-                    if len(rows) <= max_block
+                    if (size[key[:-1]] if rule.across is not None else len(rows)) <= max_block
                 }
             )
 
@@ -65,9 +76,11 @@ class Matcher:
         """Indexes of the records sharing at least one blocking key with `row`."""
         found: list[np.ndarray] = []
         for rule, index in zip(self.rules, self.index, strict=True):
-            values = [row["kind"], *(row[c] for c in rule.columns)]
+            values = [row["kind"], *(row[c] for c in _columns(rule))]
             if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in values):
                 continue
+            if rule.across is not None:
+                values[-1] = not values[-1]  # the records on the other side
             hit = index.get(tuple(values))
             if hit is not None:
                 found.append(hit)

@@ -8,7 +8,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from identity.blocking import BlockingRule, add_derived_keys, candidate_pairs, estimate_pairs
+from identity.blocking import (
+    BlockingRule,
+    add_derived_keys,
+    candidate_pairs,
+    derived_keys,
+    estimate_pairs,
+)
 from identity.compare import COMPARISONS, compare_pairs
 from identity.resolve import Settings, resolve, standardised
 from identity.score import estimate, score
@@ -364,3 +370,30 @@ def test_incremental_match_ranks_candidates_with_explanations() -> None:
     assert found[0].probability > 0.9 and "email" in found[0].weights
     assert all(c.golden_id != result.crosswalk[("billing", "B7")] for c in found)
     assert matcher.match(rec("z", given_name="Nobody", family_name="Atall")) == []
+
+
+def test_incremental_candidates_follow_the_e_mail_spells_a_name_rules() -> None:
+    """A mailbox spelling a name meets the named records (and a named query the mailboxes),
+    never another record of the same name or another mailbox: as blocking pairs them."""
+    population = [
+        rec("n1", given_name="Sean", family_name="Pratt"),
+        rec("n2", given_name="Sean", family_name="Pratt", postal_code="90210"),
+        rec("m1", source="web", email="sean.pratt@icloud.com"),
+    ]
+    result = resolve(population)
+    matcher = result.matcher()
+    frame = matcher.frame
+    spelled = [r for r in matcher.rules if r.across is not None]
+    assert spelled  # the default rules index them
+    row_of = {sid: i for i, sid in enumerate(frame["source_id"].tolist())}
+
+    def found(record: dict[str, Any]) -> set[int]:
+        row = derived_keys(standardise([record]).iloc[0].to_dict())
+        only = type(matcher)(frame, matcher.golden_ids, matcher.model, rules=tuple(spelled))
+        return set(only.candidates(row).tolist())
+
+    assert found(rec("q1", source="web", email="seanpratt@gmail.com")) == {
+        row_of["n1"],
+        row_of["n2"],
+    }
+    assert found(rec("q2", given_name="Sean", family_name="Pratt")) == {row_of["m1"]}
