@@ -6,12 +6,15 @@
 Per size: one generated file (`benchmarks.identity.run.prepare_dataset`, kept under
 --work), then `crmhub resolve`'s batch run on each engine in its own process (so one's
 memory does not count against the other), one after the other. Measured per run: wall
-time, time per pipeline step (from the run's progress), peak RSS of the driver's Python
+time, time and CPU seconds per pipeline step (from the run's progress; CPU summed over the
+driver, the JVM and the Python workers, which the machine's load inflates far less than
+wall time), peak RSS of the driver's Python
 process and, for Spark, of its JVM (in `local[N]` the JVM is driver and executors) and of
 its Python workers (sampled every 0.2 s), and Spark's own figures from its event log: per
 stage of the backend (standardised, pairs, levels, …) its tasks' time, shuffle bytes
-written and read. Then: the ratio Spark / embedded of the wall times, and the pairwise F1
-between the two crosswalks (the same answer?).
+written and read. Then: the ratios Spark / embedded of the wall times and of the CPU
+seconds, the load average, and the pairwise F1 between the two crosswalks (the same
+answer?). `--salt-size` sets the Spark backend's salting (0: none).
 """
 
 from __future__ import annotations
@@ -69,6 +72,21 @@ class PeakRSS:
             self._stop.wait(self._interval)
 
 
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process, its children (the JVM, its Python
+    workers) and the children they have waited for: a measure the machine's load inflates
+    far less than wall time."""
+    me = psutil.Process()
+    total = 0.0
+    for process in [me, *me.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
 def shuffle_per_stage(event_dir: Path) -> dict[str, dict[str, float]]:
     """Per backend stage (the job description the checkpoints set): task seconds, shuffle
     MB written and read, tasks — summed from Spark's JSON event log."""
@@ -102,13 +120,21 @@ def shuffle_per_stage(event_dir: Path) -> dict[str, dict[str, float]]:
     return {k: {m: round(v, 2) for m, v in row.items()} for k, row in out.items()}
 
 
-def measure_one(engine: str, source: Path, crosswalk: Path, master: str) -> dict[str, Any]:
+def measure_one(
+    engine: str, source: Path, crosswalk: Path, master: str, salt_size: int | None = None
+) -> dict[str, Any]:
     """One batch run on `engine` in this process; its figures."""
     from hub.resolve.batch import read_records, write_crosswalk
     from identity.model import ModelSpec, Settings
     from identity.resolve import run
 
     marks: list[tuple[str, float]] = [("reading", time.perf_counter())]  # step, its start
+    cpu: list[float] = [cpu_seconds()]  # at each mark
+
+    def mark(name: str) -> None:
+        marks.append((name, time.perf_counter()))
+        cpu.append(cpu_seconds())
+
     result: dict[str, Any] = {"engine": engine}
     with PeakRSS() as rss, tempfile.TemporaryDirectory() as events:
         records = read_records(source).records
@@ -116,9 +142,11 @@ def measure_one(engine: str, source: Path, crosswalk: Path, master: str) -> dict
         if engine == "spark":
             from identity.backends.spark import SparkBackend
 
-            marks.append(("spark session", time.perf_counter()))
+            mark("spark session")
+            salting = {} if salt_size is None else {"salt_size": salt_size}
             backend = SparkBackend(
                 master=master,
+                **salting,
                 conf={
                     "spark.eventLog.enabled": "true",
                     "spark.eventLog.dir": f"file://{events}",
@@ -131,10 +159,10 @@ def measure_one(engine: str, source: Path, crosswalk: Path, master: str) -> dict
             records,
             ModelSpec.from_settings(Settings()),
             backend=backend,
-            progress=lambda msg: marks.append((msg.split(" ")[0], time.perf_counter())),
+            progress=lambda msg: mark(msg.split(" ")[0]),
             build_golden=False,
         )
-        marks.append(("end", time.perf_counter()))
+        mark("end")
         write_crosswalk(resolution, crosswalk)
         if backend is not None:
             result["spark_stage_seconds"] = backend.stage_times()
@@ -143,6 +171,10 @@ def measure_one(engine: str, source: Path, crosswalk: Path, master: str) -> dict
     result["wall_seconds"] = round(marks[-1][1] - marks[0][1], 1)
     result["step_seconds"] = {
         name: round(marks[i + 1][1] - start, 1) for i, (name, start) in enumerate(marks[:-1])
+    }
+    result["cpu_seconds"] = round(cpu[-1] - cpu[0], 1)
+    result["step_cpu_seconds"] = {
+        name: round(cpu[i + 1] - cpu[i], 1) for i, (name, _) in enumerate(marks[:-1])
     }
     result["peak_rss_mb"] = {k: round(v) for k, v in rss.peak.items()}
     result["stats"] = resolution.stats
@@ -166,12 +198,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "spark_bench")
     parser.add_argument("--out", type=Path, help="write the figures here (JSON)")
+    parser.add_argument(
+        "--salt-size", type=int, help="SparkBackend's salt_size (default: the backend's)"
+    )
     parser.add_argument("--one", choices=("local", "spark"), help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--crosswalk", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:  # the child process: one run, its figures on stdout
-        figures = measure_one(args.one, args.input, args.crosswalk, args.master)
+        figures = measure_one(args.one, args.input, args.crosswalk, args.master, args.salt_size)
         print(json.dumps(figures))
         return
     rows = []
@@ -195,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     str(crosswalk),
                     "--master",
                     args.master,
+                    *([] if args.salt_size is None else ["--salt-size", str(args.salt_size)]),
                 ],
                 capture_output=True,
                 text=True,
@@ -206,8 +242,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         other = _pairs(args.work / f"crm-{size}" / "crosswalk-spark.csv")
         f1 = 2 * len(one & other) / max(len(one) + len(other), 1)
         ratio = runs["spark"]["wall_seconds"] / runs["local"]["wall_seconds"]
-        row = {"records": size, "ratio_spark_local": round(ratio, 2), "pairwise_f1": f1, **runs}
-        print(f"{size:,} records: Spark/embedded {ratio:.2f}x, pairwise F1 {f1:.5f}", flush=True)
+        cpu_ratio = runs["spark"]["cpu_seconds"] / max(runs["local"]["cpu_seconds"], 1e-9)
+        row = {
+            "records": size,
+            "ratio_spark_local": round(ratio, 2),
+            "cpu_ratio_spark_local": round(cpu_ratio, 2),
+            "pairwise_f1": f1,
+            "load_average": [round(x, 1) for x in psutil.getloadavg()],
+            **runs,
+        }
+        print(
+            f"{size:,} records: Spark/embedded {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU, "
+            f"pairwise F1 {f1:.5f}, load {row['load_average']}",
+            flush=True,
+        )
         rows.append(row)
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2))

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark import Broadcast
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from identity.backends import Candidates, Clustered, Decisions, Standardised
 from identity.backends.local import LocalBackend
@@ -51,13 +52,22 @@ from identity.backends.spark.compare import (
     packed,
 )
 from identity.backends.spark.components import component_labels
-from identity.backends.spark.session import spark_session, to_pandas
-from identity.backends.spark.standardise import ROW, records_frame, standardised_frame
+from identity.backends.spark.session import spark_session
+from identity.backends.spark.standardise import (
+    ROW,
+    blanked,
+    records_table,
+    shared_values,
+    standardised_records,
+)
 from identity.blocking import BlockingReport
 from identity.model import ModelSpec
 from identity.score import Model, Scored
 
 __all__ = ["SparkBackend", "SparkCandidates", "SparkTable"]
+
+_TASK_PAIRS = 4_000_000  # candidate pairs a compare task takes at most (~100 MB of arrays)
+_TASK_EDGES = 2_000_000  # edges a connected-components task starts from at most
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,57 +125,62 @@ class SparkBackend:
     # -- the protocol ------------------------------------------------------------------
 
     def standardise(self, records: Sequence[Mapping[str, Any]], spec: ModelSpec) -> SparkTable:
-        self.checkpoints = Checkpoints(self.root, _fingerprint(records, spec))
-        partitions = self.partitions or max(2, len(records) // 50_000)
-        found: dict[str, dict[str, int]] = {}
-        unblanked: list[DataFrame] = []
+        arrow = records_table(records)
+        self.checkpoints = Checkpoints(self.root, _fingerprint(arrow, spec))
 
         def standardised() -> DataFrame:
-            docs = self._parquet("records", records_frame(records))
-            frame, stats, plain = standardised_frame(
-                docs.repartition(partitions, ROW),
-                max_shared=spec.blocking.max_shared,
-            )
-            found["stats"] = stats
-            unblanked.append(plain)
-            return frame
+            path = self.root / "inputs" / "records.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # row groups small enough for Spark to split the file over every core
+            rows = max(1, min(100_000, len(records) // (4 * self._cores()) + 1))
+            pq.write_table(arrow, path, row_group_size=rows)
+            found = self.spark.read.parquet(str(path))
+            if self.partitions:
+                found = found.repartition(self.partitions)
+            return standardised_records(found)
 
-        table = self.checkpoints.frame(self.spark, "standardised", standardised)
-        stats = self.checkpoints.value("standardise_stats", lambda: found["stats"])
-        for plain in unblanked:
-            plain.unpersist()
+        plain = self.checkpoints.frame(self.spark, "standardised", standardised)
+        stats, shared = self.checkpoints.value(
+            "standardise_stats", lambda: shared_values(plain, max_shared=spec.blocking.max_shared)
+        )
+        table = blanked(plain, shared)
         household = None
         if len(records) > self.broadcast_records:
             household = self.checkpoints.frame(
                 self.spark, "household", lambda: household_values(table)
             )
-        local = to_pandas(table).sort_values(ROW).drop(columns=[ROW]).reset_index(drop=True)
-        local = local.astype(object).where(local.notna(), None)
-        return SparkTable(frame=local, stats=stats, records=table, household=household)
+        return SparkTable(
+            frame=_local_frame(table), stats=stats, records=table, household=household
+        )
 
     def block(self, table: Standardised, spec: ModelSpec) -> Candidates:
         spark_table = _spark(table)
         reports: dict[str, BlockingReport] = {}
+        n = max(len(table.frame), 1)
+        members: list[DataFrame] = []
 
         def pairs() -> DataFrame:
-            found, report = candidate_pairs(
+            found, report, sized = candidate_pairs(
                 spark_table.records,
                 spec.blocking.rules,
+                n=n,
                 max_block=spec.blocking.max_block,
                 salt_size=self.salt_size,
             )
             reports["report"] = report
+            members.append(sized)
             return found
 
-        frame = self.checkpoints.frame(self.spark, "pairs", pairs)
+        encoded_pairs = self.checkpoints.frame(self.spark, "pairs", pairs)
+        for sized in members:
+            sized.unpersist()
         report = self.checkpoints.value("blocking_report", lambda: reports["report"])
-        got = to_pandas(frame)
-        n = len(table.frame)
-        encoded = np.sort(got["l"].to_numpy(np.int64) * max(n, 1) + got["r"].to_numpy(np.int64))
+        encoded = np.sort(encoded_pairs.toArrow().column("pair").to_numpy())
         report.total_pairs = int(encoded.size)
-        return SparkCandidates(
-            left=encoded // max(n, 1), right=encoded % max(n, 1), report=report, frame=frame
+        frame = encoded_pairs.select(
+            F.expr(f"pair div {n}").alias("l"), F.expr(f"pair % {n}").alias("r")
         )
+        return SparkCandidates(left=encoded // n, right=encoded % n, report=report, frame=frame)
 
     def compare(self, table: Standardised, pairs: Candidates, spec: ModelSpec) -> np.ndarray:
         if isinstance(pairs, SparkCandidates) and self._broadcasting(table):
@@ -202,6 +217,9 @@ class SparkBackend:
 
     # -- used by the stages ------------------------------------------------------------
 
+    def _cores(self) -> int:
+        return max(1, int(self.spark.sparkContext.defaultParallelism))
+
     def _broadcasting(self, table: Standardised) -> bool:
         return len(table.frame) <= self.broadcast_records
 
@@ -226,16 +244,24 @@ class SparkBackend:
             return np.empty((0, k), dtype=np.int8)
 
         def compared() -> DataFrame:
+            # a task compares all its pairs in one call (the call's fixed cost, coding the
+            # table's columns, is seconds at 1M records): as few tasks as keep every core
+            # busy with at most `_TASK_PAIRS` pairs each
+            cores = self._cores()
+            wanted = cores * -(-pairs.left.size // (cores * _TASK_PAIRS))
             frame = pairs.frame.select("l", "r")
-            wanted = 2 * self.spark.sparkContext.defaultParallelism
-            if frame.rdd.getNumPartitions() < wanted:
+            found = frame.rdd.getNumPartitions()
+            if found < cores:
                 frame = frame.repartition(wanted)
-            return compare_broadcast(frame, self._table_broadcast(table, spec), spec.comparisons)
+            elif found > wanted:
+                frame = frame.coalesce(wanted)
+            shared = self._table_broadcast(table, spec)
+            return compare_broadcast(frame, shared, spec.comparisons, batch_pairs=_TASK_PAIRS)
 
         frame = self.checkpoints.frame(self.spark, "levels", compared)
-        got = to_pandas(frame.select("l", "r", *level_columns(spec.comparisons)))
+        got = frame.select("l", "r", *level_columns(spec.comparisons)).toArrow()
         known = pairs.left.astype(np.int64) * n + pairs.right.astype(np.int64)
-        found = got["l"].to_numpy(np.int64) * n + got["r"].to_numpy(np.int64)
+        found = got.column("l").to_numpy() * n + got.column("r").to_numpy()
         order = None if bool(np.all(known[1:] > known[:-1])) else np.argsort(known)
         ranked = known if order is None else known[order]
         position = np.minimum(np.searchsorted(ranked, found), ranked.size - 1)
@@ -249,7 +275,7 @@ class SparkBackend:
             position = order[position]
         out = np.empty((known.size, k), dtype=np.int8)
         for j, name in enumerate(level_columns(spec.comparisons)):
-            out[position, j] = got[name].to_numpy(np.int8)
+            out[position, j] = got.column(name).to_numpy()
         return out
 
     def _levels(
@@ -274,19 +300,22 @@ class SparkBackend:
                     "i": np.arange(left.size, dtype=np.int64),
                 }
             )
+            if self._broadcasting(table):
+                cores = self._cores()
+                wanted = cores * -(-left.size // (cores * _TASK_PAIRS))
+                pairs = self._parquet(f"{stage}_pairs", order).repartition(wanted)
+                shared = self._table_broadcast(table, spec)
+                return compare_broadcast(pairs, shared, spec.comparisons, batch_pairs=_TASK_PAIRS)
             partitions = max(2, left.size // 200_000)
             pairs = self._parquet(f"{stage}_pairs", order).repartition(partitions)
-            if self._broadcasting(table):
-                shared = self._table_broadcast(table, spec)
-                return compare_broadcast(pairs, shared, spec.comparisons)
             return compare(spark_table.records, pairs, spec.comparisons, spark_table.household)
 
         frame = self.checkpoints.frame(self.spark, stage, compared)
-        got = to_pandas(frame.select("i", *level_columns(spec.comparisons)))
+        got = frame.select("i", *level_columns(spec.comparisons)).toArrow()
         out = np.empty((left.size, k), dtype=np.int8)
-        position = got["i"].to_numpy(np.int64)
+        position = got.column("i").to_numpy()
         for j, name in enumerate(level_columns(spec.comparisons)):
-            out[position, j] = got[name].to_numpy(np.int8)
+            out[position, j] = got.column(name).to_numpy()
         return out
 
     def _components(self, n: int, left: np.ndarray, right: np.ndarray, stage: str) -> np.ndarray:
@@ -297,22 +326,27 @@ class SparkBackend:
 
         def found() -> DataFrame:
             edges = pd.DataFrame({"u": left.astype(np.int64), "v": right.astype(np.int64)})
-            partitions = max(2, left.size // 500_000)
-            frame = self._parquet(f"{stage}_edges", edges).repartition(partitions)
+            # a task per `_TASK_EDGES` edges (a Parquet row group each): the components
+            # inside a task's edges are found there at once (`local_stars`), the
+            # large-star/small-star rounds join what tasks share
+            frame = self._parquet(f"{stage}_edges", edges, row_group_size=_TASK_EDGES)
             result, _rounds = component_labels(frame)
             return result
 
-        got = to_pandas(self.checkpoints.frame(self.spark, stage, found))
-        labels[got["vertex"].to_numpy(np.int64)] = got["label"].to_numpy(np.int64)
+        got = self.checkpoints.frame(self.spark, stage, found).toArrow()
+        labels[got.column("vertex").to_numpy()] = got.column("label").to_numpy()
         return labels
 
-    def _parquet(self, name: str, frame: pd.DataFrame) -> DataFrame:
+    def _parquet(
+        self, name: str, frame: pd.DataFrame, *, row_group_size: int | None = None
+    ) -> DataFrame:
         """A driver-side table handed to Spark through a Parquet file under the run
         directory (not inlined into the query plan, which Spark would copy and
         canonicalise with every plan built on it)."""
         path = self.root / "inputs" / f"{name}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table, path, row_group_size=row_group_size)
         return self.spark.read.parquet(str(path))
 
     def stage_log(self) -> list[tuple[str, str]]:
@@ -327,6 +361,17 @@ class SparkBackend:
         return self.checkpoints.times()
 
 
+def _local_frame(table: DataFrame) -> pd.DataFrame:
+    """The standardised table on the driver, in input order, as the embedded backend's
+    frame (text columns of str or None): collected as Arrow, no per-value conversion."""
+    collected = table.toArrow()
+    rid = collected.column(ROW).to_numpy()
+    if rid.size and not bool(np.all(rid[1:] > rid[:-1])):
+        collected = collected.take(pa.array(np.argsort(rid, kind="stable")))
+    frame: pd.DataFrame = collected.drop_columns([ROW]).to_pandas(split_blocks=True)
+    return frame
+
+
 def _spark(table: Standardised) -> SparkTable:
     if not isinstance(table, SparkTable):
         raise TypeError(
@@ -336,12 +381,26 @@ def _spark(table: Standardised) -> SparkTable:
     return table
 
 
-def _fingerprint(records: Sequence[Mapping[str, Any]], spec: ModelSpec) -> str:
-    """What a run directory's checkpoints are of: the records and the model's settings."""
-    digest = hashlib.sha256()
-    for record in records:
-        digest.update(orjson.dumps(record, default=str, option=orjson.OPT_SORT_KEYS))
-        digest.update(b"\n")
+# the layout of the checkpoints: a run directory of another layout is refused as stale
+_LAYOUT = 2  # 2: "standardised" holds the table before shared values are blanked
+
+
+def _fingerprint(records: pa.Table, spec: ModelSpec) -> str:
+    """What a run directory's checkpoints are of: the records (the fields standardising
+    reads, as `records_table` holds them) and the model's settings."""
+    digest = hashlib.sha256(f"layout {_LAYOUT}".encode())
+    for name, column in zip(records.column_names, records.columns, strict=True):
+        digest.update(name.encode() + b"\0")
+        for chunk in column.chunks:
+            digest.update(str(len(chunk)).encode())
+            # the bytes that hold values, not the buffers' padding
+            digest.update(chunk.is_null().to_numpy(zero_copy_only=False).tobytes())
+            if pa.types.is_string(chunk.type):
+                offsets = np.frombuffer(chunk.buffers()[1], np.int32)[: len(chunk) + 1]
+                digest.update(offsets.tobytes())
+                digest.update(memoryview(chunk.buffers()[2] or b"")[: int(offsets[-1])])
+            else:
+                digest.update(chunk.to_numpy(zero_copy_only=False).tobytes())
     model = {
         "comparisons": [(c.name, c.columns, c.levels, c.role.value) for c in spec.comparisons],
         "blocking": [(r.name, r.columns) for r in spec.blocking.rules],

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pyspark.sql import SparkSession
 
 from identity.backends.spark import component_labels
+from identity.backends.spark.components import local_stars
 
 
 def spark_labels(spark: SparkSession, n: int, edges: list[tuple[int, int]]) -> list[int]:
@@ -84,3 +85,38 @@ def test_isolated_vertices_are_not_listed(spark: SparkSession) -> None:
     labels = spark_labels(spark, 5, [(1, 0), (3, 3)])
     assert labels == [0, 0, 2, 3, 4]
     assert np.array_equal(labels, networkx_labels(5, [(1, 0), (3, 3)]))
+
+
+def test_a_chain_split_over_partitions_still_needs_and_gets_the_rounds(
+    spark: SparkSession,
+) -> None:
+    order = list(range(3_000))
+    random.Random(9).shuffle(order)
+    edges = list(itertools.pairwise(order))
+    # every partition holds pieces of the chain: its local stars leave the pieces to join
+    frame = spark.createDataFrame(edges, "u long, v long").repartition(8, "u")
+    contracted = local_stars(frame).collect()
+    assert all(row["u"] > row["v"] for row in contracted)  # each leaf points at a smaller root
+    assert 0 < len(contracted) <= len(edges)
+    found, rounds = component_labels(frame)
+    assert rounds >= 1
+    assert {row["vertex"]: row["label"] for row in found.collect()} == dict.fromkeys(
+        range(3_000), 0
+    )
+
+
+def test_edges_in_one_partition_are_stars_before_any_round(spark: SparkSession) -> None:
+    edges = [(5, 4), (4, 9), (9, 1), (2, 3), (7, 7)]
+    frame = spark.createDataFrame(edges, "u long, v long").coalesce(1)
+    found, rounds = component_labels(frame)
+    assert rounds == 0
+    labels = spark_labels(spark, 10, edges)
+    assert labels == networkx_labels(10, edges)
+    assert sorted((r["vertex"], r["label"]) for r in found.collect()) == [
+        (1, 1),
+        (2, 2),
+        (3, 2),
+        (4, 1),
+        (5, 1),
+        (9, 1),
+    ]
