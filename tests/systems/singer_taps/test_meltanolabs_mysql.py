@@ -11,6 +11,7 @@ import subprocess
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from hub.core.retry import RetryPolicy
@@ -212,3 +213,15 @@ def test_meltano_block_check_discover_sync_incremental_exact_sum(
         assert total == mysql_erp.sum_of_amounts()
     finally:
         store.dispose()
+
+
+def test_a_wrong_password_is_one_clear_line_without_the_password(
+    tmp_path: Path, mysql_erp: MySQLErp, mysql_reader_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAP_MYSQL_PASSWORD", "not-the-password")
+    write_project(tmp_path, mysql_erp, f"sqlite:///{tmp_path / 'hub.db'}")
+    done = crmhub("check", cwd=tmp_path)
+    assert done.returncode != 0
+    out = " ".join((done.stdout + done.stderr).split())
+    assert f"Access denied for user '{MYSQL_READER}'" in out, out
+    assert "not-the-password" not in out and "Traceback" not in out

@@ -20,6 +20,7 @@ from hub.sync.discovery import prepare_catalog
 from hub.sync.run import plugin_dir, sync
 from hub.sync.runners import external_command
 from schemas.config import HubConfig, load_config, resolve_connector_config
+from tests.cli import crmhub
 from tests.systems.singer_taps.mariadb_erp import (
     BIG,
     CUSTOMERS,
@@ -157,6 +158,11 @@ def test_catalog_full_table_and_incremental_nothing_quarantined_exact_sum(
     tmp_path: Path, mysql_erp: MySQLErp, store_url: str, mysql_reader_env: None
 ) -> None:
     cfg = load_project(tmp_path, mysql_erp, store_url, "FULL_TABLE")
+    checked = crmhub(
+        "check", cwd=tmp_path, keep=("CRMHUB_PLUGIN_DIR", "TAP_MYSQL_PASSWORD"), timeout=600
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "2 selected: erp-customers, erp-orders" in checked.stdout
     conn = cfg.connector(CONNECTOR)
     settings = resolve_connector_config(conn)
     assert settings["password"] == MYSQL_READER_PASSWORD  # from TAP_MYSQL_PASSWORD
