@@ -41,12 +41,15 @@ from identity.contact import normalise_email
 from identity.folding import fold_words
 from identity.phones import normalise_phone
 
-__all__ = ["MAX_CANDIDATES", "PRUNE", "Ranked", "SearchIndex", "display_name"]
+__all__ = ["MAX_CANDIDATES", "PRUNE", "PRUNE_FROM", "Ranked", "SearchIndex", "display_name"]
 
 MAX_CANDIDATES = 30_000  # names scored per query at most: those sharing most query words
 # score only the candidate spellings whose WRatio bound reaches the cut-off (identical hits;
 # off only to compare with scoring every candidate, in tests and the benchmark)
 PRUNE = True
+# candidate spellings from which the bound pays (its fixed cost is that of scoring ~300); an
+# index of fewer spellings (the demo's, an overlay layer's) builds no counts at all
+PRUNE_FROM = 512
 _VOCAB_MATCHES = 40  # vocabulary words per query word within typo distance
 _VOCAB_CACHE = 20_000  # query words whose vocabulary matches an index remembers
 _PREFIX_MATCHES = 200  # vocabulary words per query word it is a prefix of
@@ -125,7 +128,9 @@ class SearchIndex:
         np.cumsum(np.bincount(keys, minlength=len(self.distinct_names)), out=self._start[1:])
         self._arrays()
         # each spelling's character and word counts: a WRatio bound before scoring
-        self.spelling_counts = SpellingCounts(self.distinct_names)
+        self.spelling_counts: SpellingCounts | None = None
+        if len(self.distinct_names) >= PRUNE_FROM:
+            self.spelling_counts = SpellingCounts(self.distinct_names)
 
     def _arrays(self) -> None:
         """Each name's golden position, and each golden record's place in golden-id order:
@@ -383,10 +388,10 @@ class SearchIndex:
             return nothing, np.empty(0, dtype=np.float64), nothing
         # each distinct spelling scored once with WRatio (token order, partial names and
         # typos) — those whose bound reaches the cut-off; then the names of those that score
-        bound = None
-        if PRUNE:
+        bound, spelling_counts = None, self.spelling_counts
+        if PRUNE and spelling_counts is not None and len(spellings) >= PRUNE_FROM:
             patterns = self._holds(query_words(folded), spellings)
-            bound = self.spelling_counts.bound(folded, spellings, patterns)
+            bound = spelling_counts.bound(folded, spellings, patterns)
         scores = wratio_scores(folded, self._spellings[spellings], bound)
         scored = np.flatnonzero(scores >= 75)
         positions, place = self._positions(spellings[scored])

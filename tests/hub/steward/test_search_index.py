@@ -67,6 +67,7 @@ def reference_hits(index: SearchIndex, folded: str, cap: int, limit: int) -> lis
 def test_name_hits_equal_scoring_every_candidate(
     sqlite_hub: ResolvedHub, monkeypatch: pytest.MonkeyPatch, cap: int, rank_cap: int
 ) -> None:
+    monkeypatch.setattr(search_index, "PRUNE_FROM", 0)  # the small store's queries pruned too
     with sqlite_hub.store.engine.connect() as conn:
         index = SearchIndex(conn)
     assert len(index.distinct_names) < len(index.names), "golden and source names repeat"
@@ -142,8 +143,10 @@ def test_pruned_name_search_equals_scoring_every_candidate(
 ) -> None:
     """With the WRatio bound (search_index.PRUNE) a name query gives exactly the hits —
     golden ids, order, scores, matched names — of scoring every candidate spelling."""
+    monkeypatch.setattr(search_index, "PRUNE_FROM", 0)  # the small store's queries pruned too
     with sqlite_hub.store.engine.connect() as conn:
         index = SearchIndex(conn)
+    assert index.spelling_counts is not None
     monkeypatch.setattr(search_index, "PRUNE", True)
 
     def both(query: str, cap: int) -> tuple[Any, Any]:
@@ -183,3 +186,12 @@ def test_rank_is_by_score_then_golden_id(sqlite_hub: ResolvedHub) -> None:
     for query in [*QUERIES, some_id, "a", "anna@example.com"]:
         ranked = index.rank(query, cap=1001)
         assert ranked == sorted(ranked, key=lambda r: (-r[1], r[0])), query
+
+
+def test_a_small_index_builds_no_counts(sqlite_hub: ResolvedHub) -> None:
+    """Below PRUNE_FROM spellings (the demo, an overlay layer) scoring them all is cheaper."""
+    with sqlite_hub.store.engine.connect() as conn:
+        index = SearchIndex(conn)
+    assert len(index.distinct_names) < search_index.PRUNE_FROM
+    assert index.spelling_counts is None
+    assert index.rank("Anna Kovacs", cap=5), "and names are still found"
