@@ -354,12 +354,14 @@ class KeyIndex:
             was, came = _block(before[:, r]), _block(after[:, r])
             hit, then, now = self.crossed(column, was, came, max_block)
             found.append(column.holders(hit))
-            if self._across(r):  # the touched blocks' pairs now and before, side by side
-                gone = ~np.isin(self.keys[:, r] & ~_SIDE, np.concatenate([was, came]))
-                now_keys, then_keys = self.keys[:, r].copy(), self.keys[:, r].copy()
-                now_keys[gone] = 0
-                then_keys = np.concatenate([then_keys[~gone], before[:, r]])
-                then_keys = _without(then_keys, after[:, r])
+            if self._across(r) or bool((before[:, r] & _ACROSS).any()):
+                # an across rule: the touched blocks' pairs (one side x the other) now and
+                # before the change, from their keys now and the keys that left and came
+                touched = np.isin(self.keys[:, r] & ~_SIDE, np.concatenate([was, came]))
+                now_keys = np.where(touched, self.keys[:, r], np.uint64(0))
+                then_keys = _without(
+                    np.concatenate([self.keys[touched, r], before[:, r]]), after[:, r]
+                )
                 then_pairs = (
                     estimates[r]
                     - int(_across_pairs(now_keys, max_block)[1].sum())
