@@ -94,6 +94,11 @@ class SparkBackend:
     same input resumes after the last stage that finished (`stages.log` says which were
     computed and which resumed).
 
+    `salt_size` > 0 splits blocks larger than it over several join tasks (see
+    `spark.block`); off by default: with blocks capped at `max_block` records it only
+    added a shuffle (200k records: 42 MB shuffled and 66 task seconds salted at 50, 28 MB
+    and 51 s without).
+
     Tables of up to `broadcast_records` records are compared on a copy of their compared
     columns in each Python worker (a Spark broadcast, ~0.4 GB per worker per million
     records); larger ones by joining both records' columns to every pair.
@@ -106,7 +111,7 @@ class SparkBackend:
         master: str = "local[2]",
         run_dir: Path | None = None,
         partitions: int | None = None,
-        salt_size: int = 50,
+        salt_size: int = 0,
         conf: Mapping[str, str] | None = None,
         broadcast_records: int = 5_000_000,
     ) -> None:

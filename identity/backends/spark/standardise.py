@@ -15,7 +15,6 @@ then a column projection (`blanked`), not a second pass through Python.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from functools import reduce
 from itertools import repeat
 from typing import Any
 
@@ -141,15 +140,22 @@ def shared_values(
 ) -> tuple[dict[str, int], dict[str, list[str]]]:
     """The stats standardising reports (as the embedded backend counts them) and, per
     identifying column, the values more than `max_shared` records hold — one aggregation."""
-    counted = [
-        plain.where(F.col(c).isNotNull()).select(F.lit(c).alias("column"), F.col(c).alias("value"))
+    flagged = F.col("placeholder_fields").isNotNull() & (F.col("placeholder_fields") != "")
+    entries = [
+        F.when(F.col(c).isNotNull(), F.struct(F.lit(c).alias("column"), F.col(c).alias("value")))
         for c in IDENTIFYING
     ]
-    flagged = F.col("placeholder_fields").isNotNull() & (F.col("placeholder_fields") != "")
-    counted.append(
-        plain.where(flagged).select(F.lit(_FLAGGED).alias("column"), F.lit("").alias("value"))
+    entries.append(
+        F.when(flagged, F.struct(F.lit(_FLAGGED).alias("column"), F.lit("").alias("value")))
     )
-    counts = reduce(DataFrame.unionAll, counted).groupBy("column", "value").count()
+    held = F.filter(F.array(*entries), lambda entry: entry.isNotNull())
+    # one scan: each record's identifying values (and its placeholder flag) as rows
+    counts = (
+        plain.select(F.explode(held).alias("e"))
+        .select("e.column", "e.value")
+        .groupBy("column", "value")
+        .count()
+    )
     found = counts.where((F.col("column") == _FLAGGED) | (F.col("count") > max_shared)).collect()
     stats: dict[str, int] = {}
     shared: dict[str, list[str]] = {}
