@@ -267,20 +267,24 @@ class SparkBackend:
         got = frame.select("l", "r", *level_columns(spec.comparisons)).toArrow()
         known = pairs.left.astype(np.int64) * n + pairs.right.astype(np.int64)
         found = got.column("l").to_numpy() * n + got.column("r").to_numpy()
+        # one sort of what came back, not a binary search per pair: at 11.6M pairs in
+        # random order the searches took 14 s, the sort 2 s
+        came = np.argsort(found, kind="stable")
         order = None if bool(np.all(known[1:] > known[:-1])) else np.argsort(known)
         ranked = known if order is None else known[order]
-        position = np.minimum(np.searchsorted(ranked, found), ranked.size - 1)
-        if found.size != known.size or not np.array_equal(ranked[position], found):
+        if found.size != known.size or not np.array_equal(found[came], ranked):
             raise RuntimeError(
                 f"compare: {found.size:,} pairs came back for {known.size:,} candidates — "
                 "the pairs checkpoint does not match this run's blocking; delete the run "
                 "directory and run again"
             )
-        if order is not None:
-            position = order[position]
+        names = level_columns(spec.comparisons)
+        levels = np.column_stack([got.column(c).to_numpy() for c in names])
+        in_order: np.ndarray = levels[came].astype(np.int8, copy=False)  # a row per ranked pair
+        if order is None:
+            return in_order
         out = np.empty((known.size, k), dtype=np.int8)
-        for j, name in enumerate(level_columns(spec.comparisons)):
-            out[position, j] = got.column(name).to_numpy()
+        out[order] = in_order
         return out
 
     def _levels(
