@@ -6,24 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 
 from hub.resolve.run import resolve_store
 from hub.resolve.state import index_from_bytes, index_to_bytes, load_state
-from hub.store import migrations
 from hub.store.database import Store
 from identity.incremental import KeyIndex
 from tests.hub.resolve.population import population, put
 from tests.hub.test_sync import demo_project
-
-
-def _alembic(store: Store, target: str, *, down: bool = False) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
+from tests.migrate import migrate_to
 
 
 def _shape(store: Store) -> tuple[bool, set[str]]:
@@ -36,9 +26,9 @@ def _shape(store: Store) -> tuple[bool, set[str]]:
 
 def test_migration_0011_up_and_down(store: Store) -> None:
     assert _shape(store) == (True, {"ix_customer_records_loaded_at"})
-    _alembic(store, "0010", down=True)
+    migrate_to(store, "0010", down=True)
     assert _shape(store) == (False, set())
-    _alembic(store, "head")
+    migrate_to(store, "head")
     assert _shape(store) == (True, {"ix_customer_records_loaded_at"})
 
 

@@ -4,18 +4,14 @@ before the migration — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 
 from hub.core.clock import now
 from hub.steward import customer_view, merge_golden, record_audit
-from hub.store import migrations
 from hub.store.database import Store
 from hub.store.tables import audit_log, audit_targets, golden_records
 from tests.hub.conftest import ResolvedHub
+from tests.migrate import migrate_to
 
 
 def _history(hub: ResolvedHub, gid: str) -> list[tuple[str, str]]:
@@ -70,16 +66,8 @@ def test_a_target_longer_than_the_column_is_still_filed_under_every_record(
     assert ("steward.merge", stored) in _history(hub, a)
 
 
-def _alembic(store: Store, target: str, *, down: bool = False) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
-
-
 def test_migration_0013_files_earlier_entries_and_goes_back_down(store: Store) -> None:
-    _alembic(store, "0012", down=True)
+    migrate_to(store, "0012", down=True)
     assert "audit_targets" not in sa.inspect(store.engine).get_table_names()
     entry = {"at": now(), "actor": "sam", "target_type": "golden", "detail": {}}
     with store.engine.begin() as conn:
@@ -91,12 +79,12 @@ def test_migration_0013_files_earlier_entries_and_goes_back_down(store: Store) -
                 {**entry, "action": "token.create", "target_id": "a,b", "target_type": "user"},
             ],
         )
-    _alembic(store, "head")
+    migrate_to(store, "head")
     with store.engine.connect() as conn:
         filed = set(conn.execute(sa.select(audit_targets.c.golden_id)).scalars())
     assert filed == {"G1", "G2"}
     indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("audit_log")}
     assert "ix_audit_log_target_id" in indexes
-    _alembic(store, "0012", down=True)
+    migrate_to(store, "0012", down=True)
     assert "audit_targets" not in sa.inspect(store.engine).get_table_names()
-    _alembic(store, "head")
+    migrate_to(store, "head")

@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 
 from hub.steward.dashboard import dashboard
-from hub.store import migrations
 from hub.store.database import Store
 from hub.store.status import hub_status
 from hub.store.tables import raw_records
 from hub.sync.writes import IncomingRecord, mark_missing_deleted, write_batch
+from tests.migrate import migrate_to
 
 _BEFORE = {  # the indexes 0011 left on the two tables a sync writes, besides unique keys
     "ix_raw_records_source_stream_last_seen_run_id",
@@ -27,14 +24,6 @@ _BEFORE = {  # the indexes 0011 left on the two tables a sync writes, besides un
     "ix_customer_records_loaded_at",
 }
 _AFTER = {"ix_raw_records_deleted", "ix_customer_records_loaded_at"}
-
-
-def _alembic(store: Store, target: str, *, down: bool = False) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
 
 
 def _indexes(store: Store) -> set[str]:
@@ -78,7 +67,7 @@ def _counts(store: Store) -> dict[str, Any]:
 
 
 def test_a_store_with_records_upgrades_in_place_and_downgrades(store: Store) -> None:
-    _alembic(store, "0011", down=True)
+    migrate_to(store, "0011", down=True)
     assert _indexes(store) == _BEFORE
     _sync(store, "erp", ["1", "2", "3", "4"])
     _sync(store, "erp", ["1", "2"])  # 3 and 4 are gone from the source
@@ -88,16 +77,16 @@ def test_a_store_with_records_upgrades_in_place_and_downgrades(store: Store) -> 
     before = _counts(store)
     assert before == {"erp": (2, 2), "crm": (0, 2), "web": (1, 0)}
 
-    _alembic(store, "head")
+    migrate_to(store, "head")
     assert _indexes(store) == _AFTER
     assert _counts(store) == before
     _sync(store, "erp", ["1", "2", "3", "5"])  # 3 comes back, 5 is new, 4 stays deleted
     assert _counts(store) == {"erp": (4, 1), "crm": (0, 2), "web": (1, 0)}
 
-    _alembic(store, "0011", down=True)
+    migrate_to(store, "0011", down=True)
     assert _indexes(store) == _BEFORE
     assert _counts(store) == {"erp": (4, 1), "crm": (0, 2), "web": (1, 0)}
-    _alembic(store, "head")
+    migrate_to(store, "head")
     assert _indexes(store) == _AFTER
 
 

@@ -5,19 +5,16 @@ from __future__ import annotations
 import json
 import random
 from decimal import Decimal
-from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.store import migrations
 from hub.store.database import Store, canonical_json
 from hub.store.tables import interactions
 from hub.sync.ingest import Ingestor
 from schemas.config import ConnectorConfig
+from tests.migrate import migrate_to
 
 BIG = Decimal("12345678901234.5678")  # a numeric(20,4) order total a float cannot hold
 ORDERS_SCHEMA = {
@@ -139,17 +136,9 @@ def test_canonical_json_of_equal_decimals_hashes_equal(value: Decimal, zeros: in
     assert json.loads(text, parse_float=Decimal, parse_int=Decimal)["v"] == value  # all digits
 
 
-def _alembic(store: Store, target: str, *, down: bool = False) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
-
-
 def test_migration_0006_keeps_existing_float_amounts_as_their_decimals(store_url: str) -> None:
     store = Store(store_url)
-    _alembic(store, "0005")
+    migrate_to(store, "0005")
     with store.engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -165,15 +154,15 @@ def test_migration_0006_keeps_existing_float_amounts_as_their_decimals(store_url
                 {"sid": "d", "amount": 0.1},
             ],
         )
-    _alembic(store, "head")
+    migrate_to(store, "head")
     with store.engine.connect() as conn:
         found = dict(conn.execute(sa.select(interactions.c.source_id, interactions.c.amount)).all())
         raw = dict(conn.execute(sa.text("SELECT source_id, amount FROM interactions")).all())
     assert found == {"a": Decimal("19.99"), "b": Decimal(100), "c": None, "d": Decimal("0.1")}
     if store.dialect == "sqlite":
         assert raw == {"a": "19.99", "b": "100", "c": None, "d": "0.1"}
-    _alembic(store, "0005", down=True)
-    _alembic(store, "head")
+    migrate_to(store, "0005", down=True)
+    migrate_to(store, "head")
     with store.engine.connect() as conn:
         again = dict(conn.execute(sa.select(interactions.c.source_id, interactions.c.amount)).all())
     assert again == found
