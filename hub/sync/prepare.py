@@ -29,6 +29,7 @@ from schemas.config import StreamConfig
 __all__ = ["Prepared", "StreamInfo", "prepare", "raw_text", "stream_info"]
 
 _MAX_RAW = 100_000
+DELETED_AT = "_sdc_deleted_at"  # Singer: the source deleted this row (log-based replication)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Prepared:
 
     incoming: list[IncomingRecord] = field(default_factory=list)
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
+    deleted: list[tuple[str, str]] = field(default_factory=list)  # (stream, source id)
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -80,8 +82,14 @@ def raw_text(record: Any) -> str:
 def prepare(
     stream: str, info: StreamInfo, records: Sequence[dict[str, Any]], into: Prepared
 ) -> None:
-    """Check, key, hash and map one stream's records (all under the same SCHEMA) into `into`."""
+    """Check, key, hash and map one stream's records (all under the same SCHEMA) into `into`.
+
+    A record the tap marks deleted at the source (Singer's `_sdc_deleted_at`, sent by
+    log-based replication) is a deletion of its id, unless a later record of the batch
+    brings the id back."""
     keyed = _keyed(stream, info, records, into)
+    if DELETED_AT in info.metadata_keys:
+        keyed = _split_deletions(stream, keyed, into)
     mapper = info.mapper
     rows = mapper.map_many([k[3] for k in keyed], [k[0] for k in keyed])
     append = into.incoming.append
@@ -92,6 +100,18 @@ def prepare(
             row = None
         # stream, source id, payload, content hash, mapping hash, entity, canonical row
         append(IncomingRecord(stream, source_id, payload, content_hash, fingerprint, entity, row))
+
+
+def _split_deletions(
+    stream: str, keyed: list[tuple[str, Any, str, dict[str, Any]]], into: Prepared
+) -> list[tuple[str, Any, str, dict[str, Any]]]:
+    """The keyed records less those whose id's last event in the batch is a deletion; those
+    ids go to `into.deleted`."""
+    last: dict[str, bool] = {}
+    for source_id, _, _, record in keyed:
+        last[source_id] = record.get(DELETED_AT) is not None
+    into.deleted.extend((stream, sid) for sid, gone in last.items() if gone)
+    return [k for k in keyed if not last[k[0]]]
 
 
 def _keyed(

@@ -117,6 +117,7 @@ def write_prepared(
             records=prepared.incoming,
             quarantined=[*batch.quarantined, *prepared.quarantined],
             full_table_streams=batch.full_table,
+            deleted=prepared.deleted,
         )
         if batch.state is not None:
             save_state(conn, source, batch.state, run_id)

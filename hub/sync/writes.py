@@ -26,6 +26,7 @@ __all__ = [
     "IncomingRecord",
     "QuarantinedRecord",
     "WriteCounts",
+    "mark_deleted",
     "mark_missing_deleted",
     "write_batch",
 ]
@@ -92,8 +93,10 @@ def write_batch(
     records: Iterable[IncomingRecord],
     quarantined: Iterable[QuarantinedRecord] = (),
     full_table_streams: frozenset[str] = frozenset(),
+    deleted: Iterable[tuple[str, str]] = (),
 ) -> WriteCounts:
-    """Upsert a batch; returns the counts. All writes use the caller's transaction."""
+    """Upsert a batch and flag the (stream, source id)s the source deleted; returns the
+    counts. All writes use the caller's transaction."""
     counts = WriteCounts()
     by_stream: dict[str, dict[str, IncomingRecord]] = defaultdict(dict)
     for rec in records:
@@ -104,7 +107,45 @@ def write_batch(
             _write_stream(conn, source, stream, run_id, batch, stream in full_table_streams, stamp)
         )
     counts.quarantined += _write_quarantine(conn, source, run_id, list(quarantined), stamp)
+    gone: dict[str, list[str]] = defaultdict(list)
+    for stream, source_id in deleted:
+        gone[stream].append(source_id)
+    for stream, source_ids in gone.items():
+        counts.deleted += mark_deleted(conn, source=source, stream=stream, source_ids=source_ids)
     return counts
+
+
+def mark_deleted(conn: Connection, *, source: str, stream: str, source_ids: Sequence[str]) -> int:
+    """Flag these records deleted, as the source says (log-based replication); returns how
+    many were live. An id the hub never stored is nothing to delete."""
+    t = raw_records.c
+    stamp = now()
+    count = 0
+    for chunk in _chunks(sorted(set(source_ids))):
+        ids = list(chunk)
+        result = conn.execute(
+            raw_records.update()
+            .where(
+                t.source == source,
+                t.stream == stream,
+                t.source_id.in_(ids),
+                t.deleted.is_(False),
+            )
+            .values(deleted=True, deleted_at=stamp)
+        )
+        count += int(result.rowcount or 0)
+        for table in _CANONICAL.values():
+            conn.execute(
+                table.update()
+                .where(
+                    table.c.source == source,
+                    table.c.stream == stream,
+                    table.c.source_id.in_(ids),
+                    table.c.deleted.is_(False),
+                )
+                .values(deleted=True, loaded_at=stamp)  # an incremental resolve sees it
+            )
+    return count
 
 
 _RAW_KEY = ("source", "stream", "source_id")

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from singer_sdk.exceptions import ConfigValidationError
 
 from hub.core.errors import SyncError
 from hub.store.database import Store
+from hub.store.tables import customer_records, raw_records
 from hub.sync.discovery import TapCatalog
 from hub.sync.ingest import Ingestor
 from hub.sync.runners import build_tap, config_problems, run_external
@@ -125,3 +127,57 @@ def test_a_log_based_run_flags_nothing_it_did_not_send_as_deleted(
     second = _run(store, tap, first.state or {}, catalog)
     assert (second.counts.read, second.counts.updated) == (1, 1)
     assert second.counts.deleted == deleted
+
+
+# A log-based tap's second run: customer 3 deleted at the source, customer 1 deleted and
+# inserted again, customer 2 changed (pipelinewise-tap-mysql sends `_sdc_deleted_at`).
+DELETING_TAP = """\
+import json, sys
+state = sys.argv[sys.argv.index("--state") + 1] if "--state" in sys.argv else None
+def send(message):
+    print(json.dumps(message))
+send({"type": "SCHEMA", "stream": "customers", "key_properties": ["id"],
+      "schema": {"type": "object", "properties": {
+          "id": {"type": "integer"}, "email": {"type": ["null", "string"]},
+          "_sdc_deleted_at": {"type": ["null", "string"], "format": "date-time"}}}})
+gone = "2026-12-06T00:00:00+00:00"
+rows = [{"id": 3, "email": "3@example.com", "_sdc_deleted_at": gone},
+        {"id": 2, "email": "new.two@example.com", "_sdc_deleted_at": None},
+        {"id": 1, "email": "1@example.com", "_sdc_deleted_at": gone},
+        {"id": 1, "email": "back.one@example.com", "_sdc_deleted_at": None},
+        {"id": 9, "email": None, "_sdc_deleted_at": gone}] if state else [
+    {"id": n, "email": f"{n}@example.com", "_sdc_deleted_at": None} for n in (1, 2, 3)]
+for row in rows:
+    send({"type": "RECORD", "stream": "customers", "record": row})
+send({"type": "STATE", "value": {"bookmarks": {"erp-customers": {"log_pos": 4}}}})
+"""
+
+
+def test_a_row_the_source_deleted_is_flagged_deleted_unless_it_came_back(
+    store: Store, tmp_path: Path
+) -> None:
+    """`_sdc_deleted_at` on a log-based record is a deletion at the source: the raw and the
+    customer record are flagged (an incremental resolve sees it); a later insert of the same
+    id in the batch wins; an id never stored is nothing to delete."""
+    tap = tmp_path / "tap-log"
+    tap.write_text(f"#!{sys.executable}\n{DELETING_TAP}", encoding="utf-8")
+    tap.chmod(0o755)
+    store.migrate()
+    catalog = _catalog("LOG_BASED")
+    first = _run(store, tap, {}, catalog)
+    assert (first.counts.inserted, first.counts.deleted) == (3, 0)
+    second = _run(store, tap, first.state or {}, catalog)
+    assert second.counts.deleted == 1
+    c, r = customer_records.c, raw_records.c
+    with store.engine.connect() as conn:
+        customers = {
+            row.source_id: (row.deleted, row.email)
+            for row in conn.execute(sa.select(c.source_id, c.deleted, c.email))
+        }
+        raw = dict(conn.execute(sa.select(r.source_id, r.deleted)).all())
+    assert customers == {
+        "1": (False, "back.one@example.com"),
+        "2": (False, "new.two@example.com"),
+        "3": (True, "3@example.com"),
+    }
+    assert raw == {"1": False, "2": False, "3": True}

@@ -1,9 +1,10 @@
 """`pipelinewise-tap-mysql` 1.6 (singer-python) from PyPI against a real MariaDB: the Meltano
 Hub block of its `transferwise` variant pasted as is (no `--about`; `capabilities:` declare
 the catalog), FULL_TABLE (ACTIVATE_VERSION messages), INCREMENTAL on `updated_at` and
-LOG_BASED from the server's binary log; schemas with `multipleOf`, `maxLength`, `format:
-time` / `binary`, singer-io stream naming (`tap_stream_id` `erp-orders`, `stream` `orders`).
-Nothing quarantined, money summed exactly, 100 changed rows update 100 (issue 13)."""
+LOG_BASED from the server's binary log (source deletions flagged); schemas with `multipleOf`,
+`maxLength`, `format: time` / `binary`, singer-io stream naming (`tap_stream_id`
+`erp-orders`, `stream` `orders`). Nothing quarantined, money summed exactly, 100 changed
+rows update 100 (issue 13)."""
 
 from __future__ import annotations
 
@@ -252,5 +253,25 @@ def test_log_based_reads_the_binary_log_and_flags_nothing_unread_as_deleted(
         assert len(emails) == CUSTOMERS
         assert emails["100"] == "new.customer100@example.com"
         assert emails["101"] == "customer101@example.com"
+
+        # rows deleted at the source come through the log with `_sdc_deleted_at`
+        mysql_erp.execute("DELETE FROM customers WHERE id BETWEEN 991 AND 1000")
+        [third] = sync(cfg, store, retry=NO_RETRY)
+        assert third.ok, third.error
+        assert (third.counts.deleted, third.counts.quarantined) == (10, 0)
+        with store.engine.connect() as conn:
+            gone = set(
+                conn.execute(
+                    sa.select(customer_records.c.source_id).where(
+                        customer_records.c.deleted.is_(True)
+                    )
+                ).scalars()
+            )
+            raw_gone = conn.execute(
+                sa.select(sa.func.count()).where(
+                    raw_records.c.stream == "erp-customers", raw_records.c.deleted.is_(True)
+                )
+            ).scalar_one()
+        assert gone == {str(n) for n in range(991, 1001)} and raw_gone == 10
     finally:
         store.dispose()
