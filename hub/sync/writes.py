@@ -134,18 +134,26 @@ def mark_deleted(conn: Connection, *, source: str, stream: str, source_ids: Sequ
             .values(deleted=True, deleted_at=stamp)
         )
         count += int(result.rowcount or 0)
-        for table in _CANONICAL.values():
-            conn.execute(
-                table.update()
-                .where(
-                    table.c.source == source,
-                    table.c.stream == stream,
-                    table.c.source_id.in_(ids),
-                    table.c.deleted.is_(False),
-                )
-                .values(deleted=True, loaded_at=stamp)  # an incremental resolve sees it
-            )
+        _flag_canonical(conn, source, stream, ids, stamp)
     return count
+
+
+def _flag_canonical(
+    conn: Connection, source: str, stream: str, source_ids: Any, stamp: Any
+) -> None:
+    """Flag the canonical rows of these source ids (a list or a subquery) deleted, stamped
+    so that an incremental resolve sees it."""
+    for table in _CANONICAL.values():
+        conn.execute(
+            table.update()
+            .where(
+                table.c.source == source,
+                table.c.stream == stream,
+                table.c.deleted.is_(False),
+                table.c.source_id.in_(source_ids),
+            )
+            .values(deleted=True, loaded_at=stamp)
+        )
 
 
 _RAW_KEY = ("source", "stream", "source_id")
@@ -372,15 +380,5 @@ def mark_missing_deleted(conn: Connection, *, source: str, stream: str, run_id: 
     deleted_ids = sa.select(t.source_id).where(
         t.source == source, t.stream == stream, t.deleted.is_(True)
     )
-    for table in _CANONICAL.values():
-        conn.execute(
-            table.update()
-            .where(
-                table.c.source == source,
-                table.c.stream == stream,
-                table.c.deleted.is_(False),
-                table.c.source_id.in_(deleted_ids),
-            )
-            .values(deleted=True, loaded_at=stamp)  # an incremental resolve sees it
-        )
+    _flag_canonical(conn, source, stream, deleted_ids, stamp)
     return int(count.rowcount or 0)
