@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hub.core.errors import one_line
-from hub.sync.discovery import no_stream_selected, prepare_catalog
+from hub.sync.catalog import stream_ids
+from hub.sync.discovery import (
+    config_problems,
+    discover,
+    no_stream_selected,
+    prepare_catalog,
+    tap_about,
+)
 from hub.sync.run import plugin_dir
 from hub.sync.runners import build_tap, external_command
 from schemas.config import ConnectorConfig, HubConfig, resolve_connector_config
@@ -34,13 +39,18 @@ def check_connector(config: HubConfig, connector: ConnectorConfig) -> CheckResul
     next sync) and the detail says how many streams hub.yaml's `select:` selects; selecting
     none fails the check, as it would fail the sync."""
     selected: list[str] | None = None
+    undeclared: list[str] = []
     try:
         settings = resolve_connector_config(connector)
         if connector.type == "singer":
             exe = external_command(connector, plugin_dir(config), config.base_dir)
+            about = tap_about(exe, settings, Path(config.base_dir))
+            problems, undeclared = config_problems(about, settings)
+            if problems:
+                return CheckResult(connector.name, False, _bad_config(problems, undeclared, about))
             catalog = prepare_catalog(config, connector, settings, exe, refresh=True)
             if catalog is None:
-                streams = _discover_external(config, connector, settings, exe)
+                streams = stream_ids(discover(config, connector, settings, exe, refresh=True))
             else:
                 streams, selected = catalog.streams, catalog.selected
         else:
@@ -58,32 +68,27 @@ def check_connector(config: HubConfig, connector: ConnectorConfig) -> CheckResul
             f"hub.yaml maps stream(s) {', '.join(unknown)} the tap does not offer "
             f"(it offers: {', '.join(streams) or 'none'})",
         )
+    note = f" — the tap declares no setting {', '.join(undeclared)}: ignored" if undeclared else ""
     if selected is None:
-        return CheckResult(connector.name, True, f"{len(streams)} stream(s): {', '.join(streams)}")
+        detail = f"{len(streams)} stream(s): {', '.join(streams)}{note}"
+        return CheckResult(connector.name, True, detail)
     if not selected:
         assert catalog is not None  # `selected` comes from it
         return CheckResult(connector.name, False, no_stream_selected(connector, catalog))
     return CheckResult(
         connector.name,
         True,
-        f"{len(streams)} stream(s), {len(selected)} selected: {', '.join(selected)}",
+        f"{len(streams)} stream(s), {len(selected)} selected: {', '.join(selected)}{note}",
     )
 
 
-def _discover_external(
-    config: HubConfig, connector: ConnectorConfig, settings: dict[str, object], exe: str
-) -> list[str]:
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as fh:
-        json.dump(settings, fh)
-        fh.flush()
-        done = subprocess.run(
-            [exe, "--config", fh.name, "--discover"],
-            capture_output=True,
-            timeout=300,
-            cwd=Path(config.base_dir),
-        )
-    if done.returncode != 0:
-        lines = done.stderr.decode(errors="replace").strip().splitlines() or ["no output"]
-        raise RuntimeError(f"--discover failed (exit {done.returncode}): {lines[-1]}")
-    catalog = json.loads(done.stdout)
-    return sorted(s.get("tap_stream_id") or s["stream"] for s in catalog.get("streams", []))
+def _bad_config(problems: list[str], undeclared: list[str], about: dict[str, Any]) -> str:
+    """Why the tap would refuse its config, by its own settings schema, and what to do."""
+    said = "; ".join(problems)
+    if undeclared:
+        known = ", ".join(sorted(about["settings"]["properties"]))
+        said += f"; not settings of this tap: {', '.join(undeclared)} (it has: {known})"
+    return (
+        f"config: {said} — by the tap's own settings (`--about`); fix `config:` in hub.yaml "
+        "or set the setting in the environment"
+    )

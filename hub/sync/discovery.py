@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
+
 from hub.core.errors import SyncError
 from hub.sync.catalog import apply_catalog_rules, selected_streams, stream_id, stream_ids
 from schemas.config import ConnectorConfig, HubConfig, is_secret_key
@@ -27,9 +29,11 @@ __all__ = [
     "TapCatalog",
     "capabilities",
     "catalog_path",
+    "config_problems",
     "discover",
     "no_stream_selected",
     "prepare_catalog",
+    "tap_about",
     "tap_error_line",
 ]
 
@@ -41,6 +45,7 @@ _ERROR_LINE = re.compile(
     r"^(?:(?:[A-Za-z_]\w*\.)+[A-Z]\w*|[A-Z]\w*(?:Error|Exception|Exit|Failure|Fault))(?::|$)"
     r"|.*\b(?:ERROR|CRITICAL|FATAL)\b"
 )
+_LOG_ERROR = re.compile(r".*\b(?:ERROR|CRITICAL|FATAL)\b")
 _NOISE = ("(Background on this error at:", "The above exception was", "During handling of")
 
 
@@ -114,10 +119,18 @@ def tap_error_line(lines: Iterable[str]) -> str:
     or ERROR-level log line, else the last line that is not a pointer such as SQLAlchemy's
     "(Background on this error at: ...)"."""
     text = [x.strip() for x in lines if x.strip()]
-    found = next((x for x in reversed(text) if _ERROR_LINE.match(x)), None)
-    if found is None:
+    at = next((i for i in range(len(text) - 1, -1, -1) if _ERROR_LINE.match(text[i])), None)
+    if at is None:
         found = next((x for x in reversed(text) if not x.startswith(_NOISE)), None)
-    return found or "no error output"
+        return found or "no error output"
+    # a log line's reason is often logged just before it at the same level (singer-sdk:
+    # "'path' is a required property", then "Config validation failed"): keep up to 3
+    before: list[str] = []
+    for line in reversed(text[max(at - 3, 0) : at]):
+        if not _LOG_ERROR.match(line):
+            break
+        before.insert(0, line.rsplit(" | ", 1)[-1])
+    return text[at] + (f" ({'; '.join(before)})" if _LOG_ERROR.match(text[at]) and before else "")
 
 
 def _last_line(stderr: bytes) -> str:
@@ -161,15 +174,45 @@ def capabilities(
     a tap that has no `--about` (most singer-python taps) declares none."""
     if connector.capabilities is not None:
         return list(connector.capabilities)
+    caps = tap_about(executable, settings, cwd).get("capabilities")
+    return [str(c) for c in caps] if isinstance(caps, list) else []
+
+
+def tap_about(executable: str, settings: dict[str, Any], cwd: Path) -> dict[str, Any]:
+    """The tap's `--about --format json` (singer-sdk taps: name, capabilities, the settings'
+    JSON Schema), or {} for a tap that has none (most singer-python taps)."""
     done = _run_tap(executable, ["--about", "--format", "json"], settings, cwd)
     if done.returncode != 0:
-        return []
+        return {}
     try:
         about = json.loads(done.stdout)
     except json.JSONDecodeError:
-        return []
-    caps = about.get("capabilities") if isinstance(about, dict) else None
-    return [str(c) for c in caps] if isinstance(caps, list) else []
+        return {}
+    return about if isinstance(about, dict) else {}
+
+
+def config_problems(
+    about: Mapping[str, Any], settings: Mapping[str, Any]
+) -> tuple[list[str], list[str]]:
+    """What the tap's own settings schema (from `--about`) says is wrong with `settings`,
+    naming the setting but never its value (it may be a secret), and the keys it does not
+    declare (singer-sdk taps ignore them, so a misspelt optional setting passes unnoticed);
+    nothing when the tap declares no schema."""
+    schema = about.get("settings")
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        return [], []
+    problems = []
+    try:
+        fastjsonschema.compile(schema)(dict(settings))
+    except fastjsonschema.JsonSchemaValueException as exc:
+        if exc.rule == "required" and isinstance(exc.rule_definition, list):
+            missing = [str(k) for k in exc.rule_definition if k not in settings]
+            problems.append(f"missing required setting(s): {', '.join(missing)}")
+        else:
+            problems.append(exc.message.removeprefix("data.").removeprefix("data "))
+    except fastjsonschema.JsonSchemaDefinitionException:
+        return [], []  # the tap's schema is not ours to judge
+    return problems, sorted(set(settings) - set(schema["properties"]))
 
 
 def discover(

@@ -262,6 +262,14 @@ ERROR_LINES = [
         ["KeyError: 'a'", "The above exception was the direct cause", f"psycopg2.errors.{UNDEF}"],
     ),
     ("an ERROR log line", ["INFO ok", "time=1 level=CRITICAL message=no access", "bye"]),
+    (
+        "an ERROR log line with the reasons logged just before it (singer-sdk)",
+        [
+            "2026-12-06 02:40:40,315 | INFO     | tap-jsonl | tap-jsonl v0.3.1",
+            "2026-12-06 02:40:40,316 | ERROR    | tap-jsonl | 'path' is a required property",
+            "2026-12-06 02:40:40,316 | ERROR    | tap-jsonl | Config validation failed",
+        ],
+    ),
     ("otherwise the last meaningful line", ["starting", "cannot open file", ""]),
     ("nothing at all", []),
 ]
@@ -269,6 +277,10 @@ EXPECTED = {
     "the last exception": "ValueError: bad",
     "a chained one, by its dotted name": f"psycopg2.errors.{UNDEF}",
     "an ERROR log line": "time=1 level=CRITICAL message=no access",
+    "an ERROR log line with the reasons logged just before it (singer-sdk)": (
+        "2026-12-06 02:40:40,316 | ERROR    | tap-jsonl | Config validation failed "
+        "('path' is a required property)"
+    ),
     "otherwise the last meaningful line": "cannot open file",
     "nothing at all": "no error output",
 }
