@@ -52,7 +52,10 @@ _flowing(app)
 
 
 def _quiet_plugins(record: logging.LogRecord) -> bool:
-    """Taps' metrics and progress chatter stays out of the CLI; their warnings do not."""
+    """Taps' metrics and progress chatter stays out of the CLI; their warnings do not, but
+    warnings the command's summary line repeats are printed once, there."""
+    if getattr(record, "in_summary", False):
+        return False
     noisy = record.name.startswith(("singer_sdk", "tap-", "alembic"))
     return record.levelno >= logging.WARNING or not noisy
 

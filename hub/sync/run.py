@@ -181,8 +181,8 @@ def _sync_locked(
         result.counts.add(counts)
         result.warnings = warnings
         result.status = RunStatus.SUCCEEDED
-        for warning in warnings:
-            log.warning("%s: %s", connector.name, warning)
+        for warning in warnings:  # for schedulers' logs; the CLI prints them in its summary
+            log.warning("%s: %s", connector.name, warning, extra={"in_summary": True})
     result.seconds = time.monotonic() - started
     store.finish_run(
         run_id,
