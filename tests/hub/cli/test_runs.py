@@ -148,3 +148,37 @@ def test_an_interrupted_sync_says_what_it_committed(
     assert run.finished_at is not None
     assert after <= committed == stored < 60_000  # what the store holds, counted once
     assert saved == checkpoint
+
+
+WARNING_TAP = """\
+#!{python}
+import json, sys
+print("2026-12-06 02:40:58 | WARNING  | singer_sdk | Stream is assumed to be unsorted",
+      file=sys.stderr)
+print(json.dumps({{"type": "SCHEMA", "stream": "people", "key_properties": ["id"],
+                  "schema": {{"type": "object", "properties": {{"id": {{"type": "integer"}},
+                                                              "name": {{"type": "string"}}}}}}}}))
+print(json.dumps({{"type": "RECORD", "stream": "people", "record": {{"id": 1, "name": "Ann"}}}}))
+"""
+
+
+def test_a_tap_warning_is_summarised_once(tmp_path: Path) -> None:
+    tap = tmp_path / "tap-warn"
+    tap.write_text(WARNING_TAP.format(python=sys.executable), encoding="utf-8")
+    tap.chmod(0o755)
+    (tmp_path / "hub.yaml").write_text(
+        f"""
+store: {{url: "sqlite:///{tmp_path / "hub.db"}"}}
+connectors:
+  - name: tap-warn
+    executable: ./tap-warn
+    streams:
+      people: {{entity: customer, mapping: {{full_name: name}}}}
+""",
+        encoding="utf-8",
+    )
+    out = crmhub("sync", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    said = " ".join((out.stdout + out.stderr).split())
+    assert said.count("the tap logged 1 warning(s)") == 1, said
+    assert "synced 1/1 connector(s): 1 read, 1 new" in said
