@@ -10,7 +10,7 @@ term frequency. Every pair keeps its per-field weights: the explanation a stewar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 
 from identity.compare import COMPARISONS, Comparison, compare_pairs
 from identity.levels import Role
+from identity.spelt_name import spelt_name_adjust
 from identity.training import (
     EPS,
     SESSIONS,
@@ -313,6 +314,9 @@ def tf_adjust(
             out[exact, k] = np.clip(np.nan_to_num(adjust), -8, 8)
     joint = tf.get(FULL_NAME)
     parts = _name_parts(comparisons, frame)
+    out += spelt_name_adjust(
+        frame, left, right, levels, comparisons, u, tf, _joint_share(frame, parts, joint)
+    )
     if joint is None or not parts:
         return out
     ks = [k for k, _ in parts]
@@ -355,6 +359,27 @@ def tf_adjust(
         for k in ks:
             out[rows, k] += share
     return out
+
+
+def _joint_share(
+    frame: pd.DataFrame, parts: list[tuple[int, str]], joint: pd.Series | None
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Records' full names' share held by strangers in the `FULL_NAME` table (NaN where the
+    table does not hold the name), for `spelt_name_adjust`."""
+    if joint is None or not parts:
+        return None
+    columns = [col for _, col in parts]
+
+    def share(rows: np.ndarray) -> np.ndarray:
+        first = frame[columns[0]].to_numpy(dtype=object)[rows]
+        known = np.flatnonzero(pd.Series(first).isin(_first_parts(joint)).to_numpy())
+        out = np.full(rows.size, np.nan)
+        if known.size:
+            keys = _full_name_key(frame, columns, rows[known])
+            out[known] = pd.Series(keys).map(joint).to_numpy(dtype=np.float64)
+        return out
+
+    return share
 
 
 FULL_NAME = "full name"  # the key of the full name's term frequencies in `Model.tf`

@@ -1,0 +1,127 @@
+"""A name spelt in an e-mail weighs by the name's frequency (`identity.spelt_name`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from identity.compare import COMPARISONS
+from identity.resolve import Resolution, resolve
+from identity.spelt_name import MAX_SPELT_BITS, spelt_name_adjust
+
+NAMES = [c.name for c in COMPARISONS]
+K_SPELT = NAMES.index("email_name")
+K_GIVEN, K_FAMILY = NAMES.index("given_name"), NAMES.index("family_name")
+
+# u of exact agreement on a given / family name (about the sum of squared frequencies)
+U = [np.full(len(c.levels), 0.01) for c in COMPARISONS]
+U[K_GIVEN][-1], U[K_FAMILY][-1] = 0.004, 0.001
+TF = {
+    "given_name": pd.Series({"sean": 0.0005, "david": 0.02}),
+    "family_name": pd.Series({"hays": 0.0001, "cohen": 0.01}),
+}
+# record 0: a mailbox without a name; 1-4: named records (given, family)
+FRAME = pd.DataFrame(
+    {
+        "given_canon": [None, "sean", "david", "sean", None],
+        "family": [None, "hays", "cohen", "cohen", "hays"],
+    }
+)
+
+# case: (named record, email_name level, expected bits: +/- sign or 0)
+CASES = {
+    "a rare full name spelt (hayssean@ ~ Sean Hays): more than the average name": (1, 2, +1),
+    "a common full name spelt (davidcohen@ ~ David Cohen): less": (2, 2, -1),
+    "a rare family name spelt (hays@ ~ Hays): more": (4, 1, +1),
+    "a common family name spelt (cohen@ ~ Sean Cohen): less": (3, 1, -1),
+    "the mailbox spells nothing: no change": (1, 0, 0),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_spelt_name_weighs_by_its_frequency(case: str) -> None:
+    named, level, sign = CASES[case]
+    levels = np.full((2, len(COMPARISONS)), -1, dtype=np.int8)
+    levels[:, K_SPELT] = level
+    # the named record on either side
+    left, right = np.array([0, named]), np.array([named, 0])
+    out = spelt_name_adjust(FRAME, left, right, levels, COMPARISONS, U, TF)
+    assert out[0, K_SPELT] == out[1, K_SPELT]  # the same either way round
+    assert np.count_nonzero(np.delete(out, K_SPELT, axis=1)) == 0  # only email_name moves
+    assert np.sign(out[0, K_SPELT]) == sign
+    assert abs(out[0, K_SPELT]) <= MAX_SPELT_BITS
+
+
+def test_a_full_name_spelt_counts_both_parts() -> None:
+    """Sean Hays: the given and the family name's bits, as an agreement on both would."""
+    levels = np.full((1, len(COMPARISONS)), -1, dtype=np.int8)
+    levels[0, K_SPELT] = 2
+    out = spelt_name_adjust(FRAME, np.array([0]), np.array([1]), levels, COMPARISONS, U, TF)
+    expected = np.log2(0.004 / 0.0005) + np.log2(0.001 / 0.0001)  # 3 + 3.32 bits
+    assert out[0, K_SPELT] == pytest.approx(min(expected, MAX_SPELT_BITS), abs=1e-4)
+
+
+def test_a_full_name_strangers_share_weighs_as_its_own_count_says() -> None:
+    """Where the full name's own count (`FULL_NAME`) says strangers share it more often than
+    its parts predict, a mailbox spelling it weighs that much less."""
+    levels = np.full((1, len(COMPARISONS)), -1, dtype=np.int8)
+    levels[0, K_SPELT] = 2
+    parts = spelt_name_adjust(FRAME, np.array([0]), np.array([1]), levels, COMPARISONS, U, TF)
+    joint = spelt_name_adjust(
+        FRAME,
+        np.array([0]),
+        np.array([1]),
+        levels,
+        COMPARISONS,
+        U,
+        TF,
+        lambda rows: np.where(rows == 1, 0.001, np.nan),  # many strangers are a Sean Hays
+    )
+    assert joint[0, K_SPELT] < parts[0, K_SPELT] - 3.0
+
+
+def _people(n: int) -> list[dict[str, Any]]:
+    """n customers with common names (ten given, nine family names): a card in payments."""
+    given = ["anna", "peter", "maria", "john", "eva", "adam", "julia", "tomas", "nora", "laszlo"]
+    family = ["kiss", "nagy", "smith", "weber", "kowalski", "cohen", "brown", "meyer", "rossi"]
+    return [
+        {
+            "source": "payments",
+            "source_id": f"p{i}",
+            "full_name": f"{given[i % 10].title()} {family[i // 10 % 9].title()}",
+            "postal_code": str(1000 + i),
+            "country": "GB",
+        }
+        for i in range(n)
+    ]
+
+
+def _spelt(result: Resolution, a: tuple[str, str], b: tuple[str, str]) -> tuple[float, float]:
+    """The pair's email_name weight (its frequency included) and probability."""
+    index = {k: i for i, k in enumerate(result.keys)}
+    i, j = sorted((index[a], index[b]))
+    s = result.scored
+    at = np.flatnonzero((s.left == i) & (s.right == j))
+    assert at.size == 1, "the pair is a candidate"
+    return float(s.weights[at[0], K_SPELT]), float(s.probability[at[0]])
+
+
+def test_a_mailbox_spelling_a_rare_name_outweighs_one_spelling_a_common_name() -> None:
+    """A web sign-up's mailbox spelling the one Zsofia Orban weighs more than one spelling
+    any of the Anna Kisses (every name in `_people` is held by several customers)."""
+    records = _people(900)
+    records.append(
+        {"source": "payments", "source_id": "zo", "full_name": "Zsofia Orban", "country": "GB"}
+    )
+    records += [
+        {"source": "web", "source_id": "w1", "email": "zsofia.orban@mail.example"},
+        {"source": "web", "source_id": "w2", "email": "anna.kiss@mail.example"},
+    ]
+    result = resolve(records, build_golden=False)
+    rare, p_rare = _spelt(result, ("payments", "zo"), ("web", "w1"))
+    common, p_common = _spelt(result, ("payments", "p0"), ("web", "w2"))
+    assert rare > common + 2.0
+    assert p_rare > p_common
