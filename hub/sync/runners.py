@@ -29,9 +29,10 @@ from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
 from connectors.registry import load_connector
 from hub.core.errors import SyncError, is_retriable, one_line
-from hub.sync.catalog import bookmarked_streams, deselected_properties
+from hub.sync.catalog import LOG_POSITION, bookmarked_streams, deselected_properties
 from hub.sync.discovery import TapCatalog, tap_error_line
 from hub.sync.ingest import Ingestor
+from hub.sync.prepare import DELETED_AT
 from schemas.config import ConnectorConfig
 
 __all__ = [
@@ -272,6 +273,7 @@ def run_external(
         overrides = {name: key_override(connector, name) for name in connector.streams}
         dropped = deselected_properties(catalog.catalog) if catalog is not None else {}
         bookmarked = bookmarked_streams(catalog.catalog) if catalog is not None else {}
+        renamed = _mapped_ids(connector, catalog) if catalog is not None else {}
         with stderr_file.open("wb") as err:
             proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, cwd=cwd)
             try:
@@ -285,6 +287,7 @@ def run_external(
                         report.records,
                         dropped,
                         bookmarked,
+                        renamed,
                     )
                 code = proc.wait()
             except BaseException:
@@ -310,6 +313,21 @@ def run_external(
                 f"tap exited with code {code}: {one_line(Exception(last))}{where}",
             )
     return report
+
+
+def _mapped_ids(connector: ConnectorConfig, catalog: TapCatalog) -> dict[str, str]:
+    """`stream` name -> `tap_stream_id` for the selected streams whose messages carry the
+    name (singer-io taps send `customers` for `erp-customers`) while hub.yaml maps the id;
+    a name two selected streams share stays as it is (it cannot say which one it is)."""
+    names = Counter(catalog.aliases[s] for s in catalog.selected if s in catalog.aliases)
+    return {
+        name: sid
+        for sid in catalog.selected
+        if (name := catalog.aliases.get(sid))
+        and names[name] == 1
+        and sid in connector.streams
+        and name not in connector.streams
+    }
 
 
 def parse_message(line: bytes) -> Any:
@@ -345,13 +363,15 @@ def _dispatch(
     records: Counter[str] | None = None,
     dropped: dict[str, frozenset[str]] | None = None,
     bookmarked: dict[str, list[str]] | None = None,
+    renamed: dict[str, str] | None = None,
 ) -> None:
     """One line of a tap's stdout into the ingestor; properties that hub.yaml deselects
     (`dropped`, per stream) are removed from SCHEMA and RECORD messages, for the taps that
     send them anyway. A SCHEMA without `bookmark_properties` of a stream the catalog
     replicates INCREMENTAL or LOG_BASED gets the catalog's (`bookmarked`): the ingestor
     takes a stream without them for a full-table read, after which it flags every record
-    the run did not send as deleted."""
+    the run did not send as deleted. A stream whose messages carry its `stream` name where
+    hub.yaml maps its `tap_stream_id` is taken under the id (`renamed`)."""
     if not line.strip():
         return
     try:
@@ -363,6 +383,7 @@ def _dispatch(
     kind = message.get("type") if isinstance(message, dict) else None
     if kind == "RECORD" and isinstance(message.get("record"), dict):
         stream = str(message.get("stream"))
+        stream = renamed.get(stream, stream) if renamed else stream
         if records is not None:
             records[stream] += 1
         record = message["record"]
@@ -374,10 +395,13 @@ def _dispatch(
         ingestor.set_state(message["value"])
     elif kind == "SCHEMA" and isinstance(message.get("schema"), dict):
         stream = str(message.get("stream"))
+        stream = renamed.get(stream, stream) if renamed else stream
         schema = message["schema"]
         drop = dropped.get(stream) if dropped else None
         if drop:
             schema = _without(schema, drop)
+        if LOG_POSITION in ((bookmarked or {}).get(stream) or ()):
+            schema = _with_deletions(schema)
         ingestor.schema(
             stream,
             schema,
@@ -390,6 +414,16 @@ def _dispatch(
     else:
         text = line.decode("utf-8", errors="backslashreplace")
         ingestor.protocol_error(f"not a Singer message (type {kind!r})", text)
+
+
+def _with_deletions(schema: dict[str, Any]) -> dict[str, Any]:
+    """A log-based stream's schema with Singer's `_sdc_deleted_at`: such taps mark the rows
+    the source deleted with it, and some (singer-io's tap-mysql) without declaring it."""
+    props = schema.get("properties")
+    if not isinstance(props, dict) or DELETED_AT in props:
+        return schema
+    stamp = {"type": ["null", "string"], "format": "date-time"}
+    return {**schema, "properties": {**props, DELETED_AT: stamp}}
 
 
 def _without(schema: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:

@@ -37,6 +37,7 @@ __all__ = [
     "MYSQL_READER_PASSWORD",
     "ORDERS",
     "PIPELINEWISE_MYSQL",
+    "SINGER_IO_MYSQL",
     "MySQLErp",
     "MySQLTaps",
     "mariadb",
@@ -48,6 +49,7 @@ __all__ = [
 
 MELTANOLABS_MYSQL = "meltanolabs-tap-mysql==0.0.1a1"
 PIPELINEWISE_MYSQL = "pipelinewise-tap-mysql==1.6.0"
+SINGER_IO_MYSQL = "tap-mysql==1.17.7"  # the singer-io original pipelinewise forked
 MYSQL_READER = "erp_reader"
 MYSQL_READER_PASSWORD = "my-R3ader-Secret"  # a test user's password, on a throw-away server
 CUSTOMERS = 1_000
@@ -90,6 +92,7 @@ class MySQLTaps:
     plugin_dir: Path
     meltanolabs: Path
     pipelinewise: Path
+    singer_io: Path
 
 
 @dataclass(frozen=True)
@@ -247,14 +250,20 @@ def mysql_erp(mariadb: MariaDBServer, mysql_erp_seed: str) -> MySQLErp:
 
 @pytest.fixture(scope="session")
 def mysql_taps() -> MySQLTaps:
-    """Both MySQL taps, installed from PyPI by the hub's installer (each in its own venv)."""
+    """The MySQL taps, installed from PyPI by the hub's installer (each in its own venv)."""
     plugins = Path(os.environ.get("CRMHUB_PLUGIN_DIR") or REPO / ".venv" / "plugins")
     meltano = ConnectorConfig(name="tap-mysql", pip_url=MELTANOLABS_MYSQL, executable="tap-mysql")
     pipelinewise = ConnectorConfig(
         name="pipelinewise-tap-mysql", pip_url=PIPELINEWISE_MYSQL, executable="tap-mysql"
     )
+    singer_io = ConnectorConfig(
+        name="singer-io-tap-mysql", pip_url=SINGER_IO_MYSQL, executable="tap-mysql"
+    )
     return MySQLTaps(
-        plugins, install_plugin(meltano, plugins), install_plugin(pipelinewise, plugins)
+        plugins,
+        install_plugin(meltano, plugins),
+        install_plugin(pipelinewise, plugins),
+        install_plugin(singer_io, plugins),
     )
 
 
