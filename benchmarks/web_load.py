@@ -586,6 +586,19 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+def _children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+
+
+def _worker_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each worker process (`--workers N`), or of the server itself (one)."""
+    return {child: _cpu_seconds(child) for child in _children(pid)} or {pid: _cpu_seconds(pid)}
+
+
 @contextmanager
 def served(
     config: Path, workers: int, ready: Callable[[str], bool]
@@ -657,11 +670,13 @@ def main(argv: list[str] | None = None) -> None:
             )
             one = report("1 client", single, single_time)
             server_cpu, client_cpu = _cpu_seconds(server.pid), time.process_time()
+            workers_cpu = _worker_cpu(server.pid)
             load_before = os.getloadavg()[0]
             many, many_time = asyncio.run(
                 run_load(base_url, tokens, sample, args.clients, args.seconds)
             )
             server_cpu = _cpu_seconds(server.pid) - server_cpu
+            workers_after = _worker_cpu(server.pid)
             client_cpu = time.process_time() - client_cpu
             lots = report(f"{args.clients} clients", many, many_time)
             print(
@@ -671,6 +686,13 @@ def main(argv: list[str] | None = None) -> None:
                 f"load generator {client_cpu / many_time:.2f} cores (of {os.cpu_count()}); "
                 f"machine load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
             )
+            # a worker near 1.0 core while another idles: connections are unevenly spread
+            # (each worker is one GIL); both well below 1.0: the server waits, not computes
+            per_worker = ", ".join(
+                f"{(workers_after[w] - workers_cpu.get(w, 0.0)) / many_time:.2f}"
+                for w in sorted(workers_after)
+            )
+            print(f"CPU of each worker process: {per_worker} cores")
             if "all searches" in one and "all searches" in lots:
                 ratio = lots["all searches"]["p95"] / one["all searches"]["p95"]
                 print(f"\nsearch p95 {args.clients} clients / 1 client: {ratio:.1f}x")
