@@ -235,7 +235,29 @@ def list_queue(
 ) -> tuple[list[dict[str, Any]], int]:
     """(one page of items, total matching) ordered by uncertainty x records affected."""
     items = queue_items(conn, flt)
-    return copy.deepcopy(items[offset : offset + limit]), len(items)
+    return page_copy(items[offset : offset + limit]), len(items)
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+def page_copy(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A deep copy of cached queue items, for a caller to keep or change. The items are
+    dicts and lists of plain values, copied here directly: `copy.deepcopy`'s memo and
+    dispatch per object took ~4x as long (0.7 ms for a page of 50 groups, on every
+    /api/review); anything else is handed to `copy.deepcopy`."""
+    return [_fresh(item) for item in items]
+
+
+def _fresh(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {key: _fresh(item) for key, item in value.items()}
+    if kind is list:
+        return [_fresh(item) for item in value]
+    if kind in _ATOMS:
+        return value
+    return copy.deepcopy(value)
 
 
 def queue_items(conn: Connection, flt: QueueFilter | None = None) -> list[dict[str, Any]]:

@@ -20,7 +20,6 @@ may overrule its own earlier answer.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -42,6 +41,7 @@ from hub.steward.review import (
     candidate_row,
     decide,
     open_row,
+    page_copy,
     queue_items,
     record_decision,
 )
@@ -91,7 +91,7 @@ def list_groups(
     """
     flt = flt or QueueFilter()
     out = cached_queue(conn, ("groups", flt), lambda: _grouped(queue_items(conn, flt)))
-    page = copy.deepcopy(out[offset : offset + limit])  # the cached queue stays as it is
+    page = page_copy(out[offset : offset + limit])  # the cached queue stays as it is
     records = _records(conn, {g[side]["golden_id"] for g in page for side in _SIDES})
     for g in page:
         for side in _SIDES:

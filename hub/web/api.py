@@ -6,7 +6,6 @@ steward; users and the audit log need admin. Conflicting concurrent changes answ
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -240,7 +239,7 @@ def customers_search(
     return json_response(
         {
             "query": q,
-            "hits": [asdict(hit) for hit in page.hits],
+            "hits": page.hits,  # dataclasses: rendered as objects, no asdict() per hit
             "total": page.total,
             "total_capped": page.capped,
             "offset": offset,

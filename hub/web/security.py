@@ -95,7 +95,9 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
-def get_hub(request: Request) -> Hub:
+async def get_hub(request: Request) -> Hub:
+    """The app's Hub. Async, so FastAPI calls it on the event loop: as a plain function it
+    took a worker-thread hop of its own on every request, for one attribute read."""
     hub: Hub = request.app.state.hub
     return hub
 

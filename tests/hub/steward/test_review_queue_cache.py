@@ -3,6 +3,8 @@ kind of mutation moves the marker, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +20,7 @@ from hub.steward import (
     override_field,
     undo_action,
 )
-from hub.steward.review import cached_queue, queue_marker
+from hub.steward.review import cached_queue, page_copy, queue_marker
 from hub.store.tables import match_candidates
 from tests.hub.conftest import ResolvedHub
 
@@ -121,6 +123,35 @@ def test_the_queue_is_computed_once_per_marker_and_pages_are_copies(
         assert queue_marker(conn) != marker, "a rescored pair moves the marker"
         cached_queue(conn, "probe", compute)
     assert len(calls) == 2
+
+
+def test_a_page_copy_equals_a_deep_copy_and_shares_no_container() -> None:
+    """page_copy replaced copy.deepcopy on every review page: same values, nothing shared."""
+    at = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
+    items = [
+        {
+            "id": 7,
+            "left": {"golden_id": "g1", "golden_size": 2, "score": 0.5, "same": False},
+            "pair_ids": [7, 9],
+            "records": [["erp", "1"], ["crm", "2"]],
+            "weights": {"name": {"weight": 3.5, "level": None}},
+            "key": ("erp", "1"),
+            "at": at,
+            "odd": {1, 2},
+        }
+    ]
+    fresh = page_copy(items)
+    assert fresh == copy.deepcopy(items) == items
+
+    def containers(value: Any) -> list[Any]:
+        if isinstance(value, dict):
+            return [value, *(c for v in value.values() for c in containers(v))]
+        if isinstance(value, (list, set)):
+            return [value, *(c for v in value for c in containers(v))]
+        return []
+
+    theirs = {id(c) for c in containers(items)}
+    assert not theirs & {id(c) for c in containers(fresh)}
 
 
 def test_a_field_override_keeps_the_cached_queue(hub: ResolvedHub) -> None:
