@@ -21,17 +21,28 @@ from identity.levels import Role
 from identity.spelt_name import spelt_name_adjust
 from identity.training import (
     EPS,
+    MIN_SESSION,
     SESSIONS,
     U_EPS,
     Session,
     bits,
     distinct,
+    em,
     learn_m,
     level_counts,
     level_prior,
 )
 
-__all__ = ["Model", "Scored", "estimate", "score"]
+__all__ = [
+    "Model",
+    "Patterns",
+    "Scored",
+    "estimate",
+    "estimate_from_patterns",
+    "learn_m_from_patterns",
+    "pattern_counts",
+    "score",
+]
 
 _MAX_BITS = 16.0  # no level weighs more than this against, nor for (unless `_OVER_PRIOR`)
 # An identifier's exact agreement may outweigh the prior by this many bits on its own: the
@@ -167,6 +178,183 @@ def estimate(
     return Model(comparisons, m, u, global_prior, iteration, tf=tf, prior_candidates=share)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Patterns:
+    """The candidate pairs as EM sees them: each distinct row of levels (agreement pattern)
+    and how many pairs it stands for — a few thousand rows for millions of pairs, all that
+    `estimate` needs of them (as Splink's EM on pattern counts). A steward-labelled pair is
+    a row of its own (count 1, `fixed` its label: 1 match, 0 not; NaN on the others)."""
+
+    rows: np.ndarray  # (patterns, comparisons) int8, -1 = missing
+    counts: np.ndarray  # float64, pairs per row
+    fixed: np.ndarray  # float64, the label of a labelled pair's row, else NaN
+
+    @property
+    def pairs(self) -> float:
+        return float(self.counts.sum())
+
+
+def pattern_counts(
+    rows: np.ndarray,
+    counts: np.ndarray,
+    labelled: np.ndarray | None = None,
+    labels: Sequence[bool] = (),
+) -> Patterns:
+    """`Patterns` from level rows counted somewhere (repeats allowed: they are summed) and
+    the levels of the steward-labelled pairs among them (`labelled`, a row per pair, with
+    `labels`): each labelled pair leaves its pattern's count for a row of its own.
+
+    `pattern_counts(levels, np.ones(len(levels)), levels[i], ...)` are the patterns of an
+    in-memory array; a distributed backend counts `GROUP BY` the level columns instead."""
+    width = rows.shape[1] if rows.ndim == 2 else 0
+    labelled = np.empty((0, width), np.int8) if labelled is None else labelled
+    stacked = np.concatenate([rows, labelled]).astype(np.int8, copy=False)
+    weights = np.concatenate([counts.astype(np.float64), -np.ones(labelled.shape[0])])
+    merged, _, inverse = distinct(stacked)
+    total = np.bincount(inverse, weights=weights, minlength=merged.shape[0])
+    if total.size and float(total.min()) < 0:
+        raise ValueError("pattern_counts: a labelled pair's pattern is not among the counts")
+    seen = total > 0
+    fixed = np.array([1.0 if is_match else 0.0 for is_match in labels], dtype=np.float64)
+    if fixed.size != labelled.shape[0]:
+        raise ValueError(f"pattern_counts: {labelled.shape[0]} labelled rows, {fixed.size} labels")
+    return Patterns(
+        rows=np.concatenate([merged[seen], labelled]).astype(np.int8, copy=False),
+        counts=np.concatenate([total[seen], np.ones(labelled.shape[0])]),
+        fixed=np.concatenate([np.full(int(seen.sum()), np.nan), fixed]),
+    )
+
+
+def _sessions_of(
+    found: Patterns, comparisons: tuple[Comparison, ...], sessions: tuple[Session, ...]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`identity.training.chosen_sessions` over patterns: a session's size is the pairs its
+    rows stand for. The strongest level of a comparison is read from the rows (the same
+    levels the pairs hold)."""
+    rows = found.rows
+    strongest = rows.max(axis=0, initial=0) if rows.size else np.zeros(rows.shape[1], np.int8)
+
+    def agree(roles: tuple[Role, ...], all_of: bool) -> np.ndarray:
+        cols = [rows[:, k] == strongest[k] for k, c in enumerate(comparisons) if c.role in roles]
+        if not cols:
+            return np.zeros(rows.shape[0], dtype=bool)
+        stacked = np.vstack(cols)
+        return np.asarray(stacked.all(axis=0) if all_of else stacked.any(axis=0), dtype=bool)
+
+    def choose(session: Session) -> tuple[np.ndarray, np.ndarray]:
+        mask = np.ones(rows.shape[0], dtype=bool)
+        if session.all_of:
+            mask &= agree(session.all_of, True)
+        if session.any_of:
+            mask &= agree(session.any_of, False)
+        if found.counts[mask].sum() < MIN_SESSION and session.fallback is not None:
+            return choose(session.fallback)
+        return mask, np.array([c.role in session.held for c in comparisons], dtype=bool)
+
+    chosen = [choose(s) for s in sessions]
+    return [(mask, held) for mask, held in chosen if found.counts[mask].sum() >= MIN_SESSION]
+
+
+def learn_m_from_patterns(
+    found: Patterns,
+    comparisons: tuple[Comparison, ...],
+    sessions: tuple[Session, ...],
+    *,
+    m: list[np.ndarray],
+    u: list[np.ndarray],
+    max_iterations: int,
+) -> tuple[list[np.ndarray], int]:
+    """`identity.training.learn_m` on pattern counts: the same sessions, EM and label
+    evidence, each row weighted by the pairs it stands for."""
+    known = ~np.isnan(found.fixed)
+    evidence = None
+    if known.any():  # per row: labelled pairs of its levels, and the matches among them
+        _, _, config = distinct(found.rows)
+        size = int(config.max()) + 1
+        seen = np.bincount(config[known], minlength=size).astype(np.float64)
+        matched = np.bincount(config[known], weights=found.fixed[known], minlength=size)
+        evidence = (seen[config], matched[config])
+    learned: list[list[np.ndarray]] = [[] for _ in comparisons]
+    iteration = 0
+    for mask, held in _sessions_of(found, comparisons, sessions):
+        sub = found.rows[mask].copy()
+        sub[:, held] = -1
+        if evidence is None:  # the session's rows merged where holding out made them equal
+            rows, _, inverse = distinct(sub)
+            counts = np.bincount(inverse, weights=found.counts[mask], minlength=rows.shape[0])
+            nothing_fixed = np.full(rows.shape[0], np.nan)
+            m_s, _, its = em(rows, comparisons, m, u, nothing_fixed, max_iterations, None, counts)
+        else:
+            ev = (evidence[0][mask], evidence[1][mask])
+            m_s, _, its = em(
+                sub, comparisons, m, u, found.fixed[mask], max_iterations, ev, found.counts[mask]
+            )
+        iteration = max(iteration, its)
+        for k in np.flatnonzero(~held).tolist():
+            learned[k].append(m_s[k])
+    if not any(learned):
+        m_all, _, iteration = em(
+            found.rows, comparisons, m, u, found.fixed, max_iterations, evidence, found.counts
+        )
+        learned = [[mk] for mk in m_all]
+    return [np.mean(got, axis=0) if got else m[k] for k, got in enumerate(learned)], iteration
+
+
+def estimate_from_patterns(
+    frame: pd.DataFrame,
+    found: Patterns,
+    *,
+    comparisons: tuple[Comparison, ...] = COMPARISONS,
+    sessions: tuple[Session, ...] = SESSIONS,
+    random_pairs: int = 300_000,
+    max_iterations: int = 40,
+    seed: int = 7,
+) -> Model:
+    """`estimate` from the candidate pairs' pattern counts instead of their levels: the
+    same model (tests/identity/backends/test_patterns.py), with only `Patterns` — not a row
+    per pair — on the machine that runs it. u still comes from random pairs and value
+    frequencies of `frame`."""
+    rl, rr = _random_pairs(frame, min(random_pairs, max(len(frame) ** 2 // 2, 1)), seed)
+    random_levels = compare_pairs(frame, rl, rr, comparisons)
+    u = []
+    m = []
+    for k, c in enumerate(comparisons):
+        counts = level_counts(random_levels[:, k], len(c.levels)) + _U_PSEUDO * level_prior(c, "u")
+        u.append(counts / counts.sum())
+        m.append(level_prior(c, "m"))
+    m, iteration = learn_m_from_patterns(
+        found, comparisons, sessions, m=m, u=u, max_iterations=max_iterations
+    )
+    tf = {}
+    for c in comparisons:
+        if c.tf_column:
+            values = frame[c.tf_column].dropna()
+            if len(values):
+                tf[c.name] = values.value_counts(normalize=True)
+    kinds = frame["kind"].value_counts()
+    all_pairs = float((kinds * (kinds - 1) / 2).sum()) or 1.0
+    rows, counts = found.rows, found.counts
+
+    def prior() -> tuple[float, float]:
+        if rows.shape[0] == 0:  # no candidates: `_global_prior`'s answer for none
+            return _global_prior(rows, m, u, found.fixed, all_pairs)
+        return _prior_fixed_point(rows, counts, found.fixed, m, u, all_pairs)
+
+    global_prior, expected = prior()
+    for k, c in enumerate(comparisons):
+        if c.role is Role.IDENTIFIER:
+            got = _identifier_u(frame, rows, k, c, m, u, global_prior, all_pairs, counts)
+            if got is not None:
+                u[k], tf[c.name] = got
+    if any(c.role is Role.IDENTIFIER for c in comparisons):
+        global_prior, expected = prior()
+    joint = _full_name_tf(frame, rows, comparisons, m, u, counts)
+    if joint is not None:
+        tf[FULL_NAME] = joint
+    share = expected / found.pairs if found.pairs else 0.0
+    return Model(comparisons, m, u, global_prior, iteration, tf=tf, prior_candidates=share)
+
+
 # What an identifier's role says before the data speak: of the pairs sharing one, this share
 # are one customer, held as this many pairs (it matters only when few pairs share a value).
 _SAME_PRIOR, _SAME_PSEUDO = 0.9, 2.0
@@ -181,6 +369,7 @@ def _identifier_u(
     u: list[np.ndarray],
     prior: float,
     all_pairs: float,
+    counts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, pd.Series] | None:
     """u of exact agreement on an identifier from its values' frequencies, and its per-value
     term frequencies: the chance that two records which are *not* one customer share it.
@@ -192,7 +381,8 @@ def _identifier_u(
     every *other* comparison (a one-parameter EM: a shared family mailbox between different
     names counts against, a pair with nothing else known counts for neither). Per value, u
     grows with how many records hold it (a value on six records is less telling than one on
-    two); averaged over the sharing pairs it is the global u.
+    two); averaged over the sharing pairs it is the global u. With `counts`, each row of
+    `levels` stands for that many pairs (`Patterns`).
     """
     top = len(c.levels) - 1
     column = c.columns[0]
@@ -205,7 +395,7 @@ def _identifier_u(
     sharing = float((n_v * (n_v - 1) / 2).sum())
     if sharing <= 0:
         return None
-    rows, counts, _ = distinct(levels[exact])
+    rows, counts = _distinct_counts(levels, exact, counts)
     held = np.zeros(levels.shape[1], dtype=bool)
     held[k] = True
     pi = _same_share(rows, counts, held, m, u)  # P(same customer | same value)
@@ -246,6 +436,19 @@ def _global_prior(
     else:
         rows, counts, _ = distinct(levels)
         labels = np.full(rows.shape[0], np.nan)
+    return _prior_fixed_point(rows, counts, labels, m, u, all_pairs)
+
+
+def _prior_fixed_point(
+    rows: np.ndarray,
+    counts: np.ndarray,
+    labels: np.ndarray,
+    m: list[np.ndarray],
+    u: list[np.ndarray],
+    all_pairs: float,
+) -> tuple[float, float]:
+    """`_global_prior`'s fixed point over level `rows`, each standing for `counts` pairs
+    (`labels`: 1 / 0 for a steward-labelled row, NaN otherwise)."""
     evidence = bits(rows, m, u, 0.5)  # each row's log-likelihood ratio
     labelled = ~np.isnan(labels)
     prior, expected = 1e-6, 0.0
@@ -463,6 +666,7 @@ def _full_name_tf(
     comparisons: tuple[Comparison, ...],
     m: list[np.ndarray],
     u: list[np.ndarray],
+    counts: np.ndarray | None = None,
 ) -> pd.Series | None:
     """Per full name held by strangers more often than its parts' frequencies predict: the
     share of records held by *other* customers with that full name.
@@ -474,7 +678,8 @@ def _full_name_tf(
     Where (n_v - 1 - d) / records exceeds the product of the parts' frequencies (names go
     together by country and family: Nagy László, David Cohen), the full name is that much
     less telling; elsewhere the parts' frequencies stand (they also count strangers who
-    would share the name in a larger population).
+    would share the name in a larger population). With `counts`, each row of `levels`
+    stands for that many pairs (`Patterns`).
     """
     parts = _name_parts(comparisons, frame)
     if not parts:
@@ -501,7 +706,7 @@ def _full_name_tf(
     held = np.array(
         [c.role in (Role.NAME, Role.NAME_IN_IDENTIFIER) for c in comparisons], dtype=bool
     )
-    rows, counts, _ = distinct(levels[exact])
+    rows, counts = _distinct_counts(levels, exact, counts)
     same = _same_share(rows, counts, held, m, u)
     # d, a holder's own other records: the matches among the pairs sharing a full name are
     # (nearly all) candidates, blocking brings them together; most pairs sharing a common
@@ -516,3 +721,16 @@ def _full_name_tf(
     strangers = strangers[strangers > 0].droplevel("kind")
     joint: pd.Series = strangers.groupby(level=0).max()
     return joint
+
+
+def _distinct_counts(
+    levels: np.ndarray, rows: np.ndarray, counts: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct level rows among `levels[rows]` and how many pairs each stands for
+    (each row of `levels` one pair, or `counts` of them)."""
+    if counts is None:
+        found, per_row, _ = distinct(levels[rows])
+        return found, per_row
+    found, _, inverse = distinct(levels[rows])
+    summed = np.bincount(inverse, weights=counts[rows], minlength=found.shape[0])
+    return found, summed

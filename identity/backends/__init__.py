@@ -19,9 +19,17 @@ import pandas as pd
 from identity.blocking import BlockingReport
 from identity.cluster import Clustering
 from identity.model import ModelSpec
-from identity.score import Model, Scored
+from identity.score import Model, Patterns, Scored
 
-__all__ = ["Backend", "Candidates", "Clustered", "Decisions", "Standardised"]
+__all__ = [
+    "Backend",
+    "Candidates",
+    "Clustered",
+    "Decisions",
+    "Levels",
+    "PairLevels",
+    "Standardised",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +68,20 @@ class Clustered:
     clustering: Clustering
 
 
+class PairLevels:
+    """The candidate pairs' levels kept where a backend computed them (a distributed
+    backend's table): `pairs` rows of `comparisons` levels, never gathered in one place.
+    What `compare` hands back for `estimate` and `score` of the same backend."""
+
+    def __init__(self, *, pairs: int, comparisons: int) -> None:
+        self.pairs = pairs
+        self.comparisons = comparisons
+
+
+# the candidate pairs' levels: in memory (pairs x comparisons, int8), or kept by a backend
+Levels = np.ndarray | PairLevels
+
+
 @runtime_checkable
 class Backend(Protocol):
     """Runs the stages of a `ModelSpec`; each stage's result feeds the next."""
@@ -70,20 +92,28 @@ class Backend(Protocol):
 
     def block(self, table: Standardised, spec: ModelSpec) -> Candidates: ...
 
-    def compare(self, table: Standardised, pairs: Candidates, spec: ModelSpec) -> np.ndarray: ...
+    def compare(self, table: Standardised, pairs: Candidates, spec: ModelSpec) -> Levels: ...
+
+    def patterns(
+        self, table: Standardised, pairs: Candidates, levels: Levels, decisions: Decisions
+    ) -> Patterns:
+        """The candidate pairs' agreement patterns and their counts, steward-labelled pairs
+        as rows of their own: what EM needs of the pairs (`identity.score.Patterns`)."""
+        ...
 
     def estimate(
         self,
         table: Standardised,
         pairs: Candidates,
-        levels: np.ndarray,
+        levels: Levels,
         spec: ModelSpec,
         decisions: Decisions,
     ) -> Model: ...
 
-    def score(
-        self, model: Model, table: Standardised, pairs: Candidates, levels: np.ndarray
-    ) -> Scored: ...
+    def score(self, model: Model, table: Standardised, pairs: Candidates, levels: Levels) -> Scored:
+        """The scored pairs clustering needs: all candidates (in memory), or — a backend
+        that scores where the pairs are — those at or above `spec.thresholds.lower`."""
+        ...
 
     def cluster(
         self,

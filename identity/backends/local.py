@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from identity.backends import Candidates, Clustered, Decisions, Standardised
+from identity.backends import Candidates, Clustered, Decisions, Levels, Standardised
 from identity.blocking import add_derived_keys, candidate_pairs
 from identity.cluster import cluster, components
 from identity.compare import compare_pairs
 from identity.frame import IDENTIFYING
 from identity.levels import Role
 from identity.model import ModelSpec
-from identity.score import Model, Scored, estimate, score
+from identity.score import Model, Patterns, Scored, estimate, pattern_counts, score
 from identity.standardise import standardise
 
 __all__ = ["LocalBackend", "collector_paused", "conflicting", "standardised_frame"]
@@ -36,21 +36,31 @@ class LocalBackend:
         )
         return Candidates(left=left, right=right, report=report)
 
-    def compare(self, table: Standardised, pairs: Candidates, spec: ModelSpec) -> np.ndarray:
+    def compare(self, table: Standardised, pairs: Candidates, spec: ModelSpec) -> Levels:
+        """The levels in memory: an array (pairs x comparisons, int8)."""
         return compare_pairs(table.frame, pairs.left, pairs.right, spec.comparisons)
+
+    def patterns(
+        self, table: Standardised, pairs: Candidates, levels: Levels, decisions: Decisions
+    ) -> Patterns:
+        levels = _in_memory(levels)
+        labelled = dict(_labelled(pairs, decisions, len(table.frame)))  # the last label wins
+        at = np.fromiter(labelled, dtype=np.int64, count=len(labelled))
+        ones = np.ones(levels.shape[0])
+        return pattern_counts(levels, ones, levels[at], list(labelled.values()))
 
     def estimate(
         self,
         table: Standardised,
         pairs: Candidates,
-        levels: np.ndarray,
+        levels: Levels,
         spec: ModelSpec,
         decisions: Decisions,
     ) -> Model:
         training = spec.training
         return estimate(
             table.frame,
-            levels,
+            _in_memory(levels),
             comparisons=spec.comparisons,
             sessions=training.sessions,
             labels=_labelled(pairs, decisions, len(table.frame)),
@@ -59,10 +69,8 @@ class LocalBackend:
             seed=training.seed,
         )
 
-    def score(
-        self, model: Model, table: Standardised, pairs: Candidates, levels: np.ndarray
-    ) -> Scored:
-        return score(model, table.frame, pairs.left, pairs.right, levels)
+    def score(self, model: Model, table: Standardised, pairs: Candidates, levels: Levels) -> Scored:
+        return score(model, table.frame, pairs.left, pairs.right, _in_memory(levels))
 
     def cluster(
         self,
@@ -140,6 +148,15 @@ def standardised_frame(
     placeholders = frame["placeholder_fields"].notna() & (frame["placeholder_fields"] != "")
     stats["placeholder_values"] = int(placeholders.sum())
     return add_derived_keys(frame), stats
+
+
+def _in_memory(levels: Levels) -> np.ndarray:
+    if not isinstance(levels, np.ndarray):
+        raise TypeError(
+            f"LocalBackend needs the levels as an array, not a {type(levels).__name__} "
+            "(levels another backend kept): run every stage on one backend"
+        )
+    return levels
 
 
 def _labelled(pairs: Candidates, decisions: Decisions, n: int) -> list[tuple[int, bool]]:

@@ -13,7 +13,11 @@ Which code runs where:
 - compare: `identity.compare.compare_pairs` on Arrow batches of pairs, the table's compared
   columns broadcast to the workers (up to `broadcast_records` records) or joined to each
   pair (`spark.compare`);
-- estimate and score: `identity.score` on the driver, from the levels;
+- estimate: the levels' agreement patterns counted in Spark (a `GROUP BY`), EM on them
+  on the driver (`identity.score.estimate_from_patterns`, `spark.score`);
+- score: `identity.score.score` on Arrow batches of the levels, the table's columns and
+  the model broadcast (`spark.score`); the driver gets the pairs at or above the lower
+  threshold, and the ones below it that speak against a cluster holding both records;
 - cluster: connected components by large-star/small-star in Spark (`spark.components`),
   then `identity.cluster.cluster` on the driver for the components that need cutting
   (`spark.cluster`).
@@ -37,8 +41,14 @@ from pyspark import Broadcast
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from identity.backends import Candidates, Clustered, Decisions, Standardised
-from identity.backends.local import LocalBackend
+from identity.backends import (
+    Candidates,
+    Clustered,
+    Decisions,
+    Levels,
+    PairLevels,
+    Standardised,
+)
 from identity.backends.spark.block import candidate_pairs
 from identity.backends.spark.checkpoint import Checkpoints, stage_log
 from identity.backends.spark.cluster import cluster_on_spark
@@ -52,6 +62,7 @@ from identity.backends.spark.compare import (
     packed,
 )
 from identity.backends.spark.components import component_labels
+from identity.backends.spark.score import collected_scored, pattern_table, scored_pairs
 from identity.backends.spark.session import spark_session
 from identity.backends.spark.standardise import (
     ROW,
@@ -62,9 +73,9 @@ from identity.backends.spark.standardise import (
 )
 from identity.blocking import BlockingReport
 from identity.model import ModelSpec
-from identity.score import Model, Scored
+from identity.score import Model, Patterns, Scored, estimate_from_patterns, score
 
-__all__ = ["SparkBackend", "SparkCandidates", "SparkTable"]
+__all__ = ["SparkBackend", "SparkCandidates", "SparkLevels", "SparkTable"]
 
 _TASK_PAIRS = 4_000_000  # candidate pairs a compare task takes at most (~100 MB of arrays)
 _TASK_EDGES = 2_000_000  # edges a connected-components task starts from at most
@@ -85,6 +96,14 @@ class SparkCandidates(Candidates):
     """The candidate pairs on the driver, and the same pairs in Spark (`frame`: l, r)."""
 
     frame: DataFrame
+
+
+class SparkLevels(PairLevels):
+    """The candidate pairs' levels in Spark (`frame`: l, r, lv0..)."""
+
+    def __init__(self, *, pairs: int, comparisons: int, frame: DataFrame) -> None:
+        super().__init__(pairs=pairs, comparisons=comparisons)
+        self.frame = frame
 
 
 class SparkBackend:
@@ -126,11 +145,14 @@ class SparkBackend:
         self.broadcast_records = broadcast_records
         self.checkpoints = Checkpoints(None, "")
         self._broadcast: tuple[pd.DataFrame, Broadcast[Packed]] | None = None
+        self._spec: ModelSpec | None = None  # the model of the run under way
+        self._scored: DataFrame | None = None  # its scored pairs, in Spark
 
     # -- the protocol ------------------------------------------------------------------
 
     def standardise(self, records: Sequence[Mapping[str, Any]], spec: ModelSpec) -> SparkTable:
         arrow = records_table(records)
+        self._spec, self._scored = spec, None
         self.checkpoints = Checkpoints(self.root, _fingerprint(arrow, spec))
 
         def standardised() -> DataFrame:
@@ -187,28 +209,108 @@ class SparkBackend:
         )
         return SparkCandidates(left=encoded // n, right=encoded % n, report=report, frame=frame)
 
-    def compare(self, table: Standardised, pairs: Candidates, spec: ModelSpec) -> np.ndarray:
-        if isinstance(pairs, SparkCandidates) and self._broadcasting(table):
-            return self._levels_in_place(table, pairs, spec)
-        return self._levels(table, pairs.left, pairs.right, spec, "levels")
+    def compare(self, table: Standardised, pairs: Candidates, spec: ModelSpec) -> SparkLevels:
+        """The candidate pairs' levels, compared where blocking left them in Spark and kept
+        there (the "levels" checkpoint): no pair goes through the driver."""
+        spark_table = _spark(table)
+        candidates = _candidates(pairs)
+        k = len(spec.comparisons)
+
+        def compared() -> DataFrame:
+            frame = candidates.frame.select("l", "r")
+            if self._broadcasting(table):
+                # a task compares all its pairs in one call (the call's fixed cost, coding
+                # the table's columns, is seconds at 1M records): as few tasks as keep every
+                # core busy with at most `_TASK_PAIRS` pairs each
+                cores = self._cores()
+                wanted = cores * -(-max(candidates.left.size, 1) // (cores * _TASK_PAIRS))
+                found = frame.rdd.getNumPartitions()
+                if found < cores:
+                    frame = frame.repartition(wanted)
+                elif found > wanted:
+                    frame = frame.coalesce(wanted)
+                shared = self._table_broadcast(table, spec)
+                return compare_broadcast(frame, shared, spec.comparisons, batch_pairs=_TASK_PAIRS)
+            with_index = frame.withColumn("i", F.lit(0).cast("long"))
+            partitions = max(2, candidates.left.size // 200_000)
+            found_levels = compare(
+                spark_table.records,
+                with_index.repartition(partitions),
+                spec.comparisons,
+                spark_table.household,
+            )
+            return found_levels.drop("i")
+
+        levels = self.checkpoints.frame(self.spark, "levels", compared)
+        return SparkLevels(pairs=int(candidates.left.size), comparisons=k, frame=levels)
+
+    def patterns(
+        self, table: Standardised, pairs: Candidates, levels: Levels, decisions: Decisions
+    ) -> Patterns:
+        """The agreement patterns counted in Spark (`spark.score.pattern_table`); the
+        steward-labelled candidate pairs as rows of their own."""
+        labelled: dict[tuple[int, int], bool] = {}  # the last decision on a pair wins
+        for linked, is_match in ((decisions.must_link, True), (decisions.cannot_link, False)):
+            for x, y in linked:
+                a, b = sorted((int(x), int(y)))
+                labelled[(a, b)] = is_match
+        found = _kept(levels)
+        return pattern_table(self.spark, found.frame, found.comparisons, labelled)
 
     def estimate(
         self,
         table: Standardised,
         pairs: Candidates,
-        levels: np.ndarray,
+        levels: Levels,
         spec: ModelSpec,
         decisions: Decisions,
     ) -> Model:
+        """EM on the pattern counts (`identity.score.estimate_from_patterns`): the model
+        `LocalBackend.estimate` fits on every pair, from a few thousand rows."""
+
         def fitted() -> Model:
-            return LocalBackend().estimate(table, pairs, levels, spec, decisions)
+            found = self.checkpoints.value(
+                "patterns", lambda: self.patterns(table, pairs, levels, decisions)
+            )
+            training = spec.training
+            return estimate_from_patterns(
+                table.frame,
+                found,
+                comparisons=spec.comparisons,
+                sessions=training.sessions,
+                random_pairs=training.random_pairs,
+                max_iterations=training.max_iterations,
+                seed=training.seed,
+            )
 
         return self.checkpoints.value("model", fitted)
 
-    def score(
-        self, model: Model, table: Standardised, pairs: Candidates, levels: np.ndarray
-    ) -> Scored:
-        return LocalBackend().score(model, table, pairs, levels)
+    def score(self, model: Model, table: Standardised, pairs: Candidates, levels: Levels) -> Scored:
+        """Every pair weighed in Spark (`spark.score.scored_pairs`, the "scored"
+        checkpoint); the driver gets the pairs clustering links or reviews (probability at
+        or above the lower threshold). The pairs below it that speak against a cluster are
+        fetched by `cluster` for the clusters that hold both their records."""
+        found = _kept(levels)
+        spec = self._model_spec()
+        if found.pairs == 0:
+            self._scored = None
+            return score(model, table.frame, *(np.empty(0, np.int64),) * 2, _no_levels(found))
+
+        def weighed() -> DataFrame:
+            shared = self._table_broadcast(table, spec)
+            held = self.spark.sparkContext.broadcast(model)
+            return scored_pairs(
+                found.frame,
+                shared,
+                held,
+                conflict_bits=spec.thresholds.conflict_bits,
+                batch_pairs=_TASK_PAIRS,
+            )
+
+        frame = self.checkpoints.frame(self.spark, "scored", weighed)
+        self._scored = frame
+        wanted = frame.where(F.col("probability") >= spec.thresholds.lower)
+        return collected_scored(wanted, found.comparisons, len(table.frame))
 
     def cluster(
         self,
@@ -221,6 +323,11 @@ class SparkBackend:
         return cluster_on_spark(self, table, scored, model, spec, decisions)
 
     # -- used by the stages ------------------------------------------------------------
+
+    def _model_spec(self) -> ModelSpec:
+        if self._spec is None:
+            raise RuntimeError("SparkBackend: standardise() starts a run; call it first")
+        return self._spec
 
     def _cores(self) -> int:
         return max(1, int(self.spark.sparkContext.defaultParallelism))
@@ -238,54 +345,6 @@ class SparkBackend:
         shared = self.spark.sparkContext.broadcast(packed(table.frame, columns))
         self._broadcast = (table.frame, shared)
         return shared
-
-    def _levels_in_place(
-        self, table: Standardised, pairs: SparkCandidates, spec: ModelSpec
-    ) -> np.ndarray:
-        """The levels of the candidate pairs, compared where blocking left them in Spark
-        (no pair goes back through the driver), in the candidates' order."""
-        k, n = len(spec.comparisons), max(len(table.frame), 1)
-        if pairs.left.size == 0:
-            return np.empty((0, k), dtype=np.int8)
-
-        def compared() -> DataFrame:
-            # a task compares all its pairs in one call (the call's fixed cost, coding the
-            # table's columns, is seconds at 1M records): as few tasks as keep every core
-            # busy with at most `_TASK_PAIRS` pairs each
-            cores = self._cores()
-            wanted = cores * -(-pairs.left.size // (cores * _TASK_PAIRS))
-            frame = pairs.frame.select("l", "r")
-            found = frame.rdd.getNumPartitions()
-            if found < cores:
-                frame = frame.repartition(wanted)
-            elif found > wanted:
-                frame = frame.coalesce(wanted)
-            shared = self._table_broadcast(table, spec)
-            return compare_broadcast(frame, shared, spec.comparisons, batch_pairs=_TASK_PAIRS)
-
-        frame = self.checkpoints.frame(self.spark, "levels", compared)
-        got = frame.select("l", "r", *level_columns(spec.comparisons)).toArrow()
-        known = pairs.left.astype(np.int64) * n + pairs.right.astype(np.int64)
-        found = got.column("l").to_numpy() * n + got.column("r").to_numpy()
-        # one sort of what came back, not a binary search per pair: at 11.6M pairs in
-        # random order the searches took 14 s, the sort 2 s
-        came = np.argsort(found, kind="stable")
-        order = None if bool(np.all(known[1:] > known[:-1])) else np.argsort(known)
-        ranked = known if order is None else known[order]
-        if found.size != known.size or not np.array_equal(found[came], ranked):
-            raise RuntimeError(
-                f"compare: {found.size:,} pairs came back for {known.size:,} candidates — "
-                "the pairs checkpoint does not match this run's blocking; delete the run "
-                "directory and run again"
-            )
-        names = level_columns(spec.comparisons)
-        levels = np.column_stack([got.column(c).to_numpy() for c in names])
-        in_order: np.ndarray = levels[came].astype(np.int8, copy=False)  # a row per ranked pair
-        if order is None:
-            return in_order
-        out = np.empty((known.size, k), dtype=np.int8)
-        out[order] = in_order
-        return out
 
     def _levels(
         self,
@@ -381,6 +440,28 @@ def _local_frame(table: DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _candidates(pairs: Candidates) -> SparkCandidates:
+    if not isinstance(pairs, SparkCandidates):
+        raise TypeError(
+            "SparkBackend stages need the pairs its own block() returned, "
+            f"not a {type(pairs).__name__}"
+        )
+    return pairs
+
+
+def _kept(levels: Levels) -> SparkLevels:
+    if not isinstance(levels, SparkLevels):
+        raise TypeError(
+            "SparkBackend stages need the levels its own compare() kept in Spark, "
+            f"not a {type(levels).__name__}"
+        )
+    return levels
+
+
+def _no_levels(levels: SparkLevels) -> np.ndarray:
+    return np.empty((0, levels.comparisons), dtype=np.int8)
+
+
 def _spark(table: Standardised) -> SparkTable:
     if not isinstance(table, SparkTable):
         raise TypeError(
@@ -391,7 +472,8 @@ def _spark(table: Standardised) -> SparkTable:
 
 
 # the layout of the checkpoints: a run directory of another layout is refused as stale
-_LAYOUT = 2  # 2: "standardised" holds the table before shared values are blanked
+_LAYOUT = 3  # 2: "standardised" holds the table before shared values are blanked;
+# 3: "levels" holds (l, r, lv..) without an order column, "patterns" and "scored" are new
 
 
 def _fingerprint(records: pa.Table, spec: ModelSpec) -> str:

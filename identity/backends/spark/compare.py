@@ -75,8 +75,10 @@ COMPARED = (
 Packed = dict[str, tuple[np.ndarray, np.ndarray]]  # column -> (codes, distinct values)
 
 
-def level_columns(comparisons: Sequence[Comparison]) -> list[str]:
-    return [f"lv{k}" for k in range(len(comparisons))]
+def level_columns(comparisons: Sequence[Comparison] | int) -> list[str]:
+    """The level column of each comparison (or of that many): lv0, lv1, …"""
+    width = comparisons if isinstance(comparisons, int) else len(comparisons)
+    return [f"lv{k}" for k in range(width)]
 
 
 def household_values(records: DataFrame) -> DataFrame:
@@ -160,6 +162,7 @@ def _frame(batch: pd.DataFrame, columns: Sequence[str], flags: Sequence[str]) ->
 def compared_columns(available: Sequence[str], comparisons: Sequence[Comparison]) -> list[str]:
     """The columns of `available` that the comparisons read, in `available`'s order."""
     wanted = set(COMPARED).union(*(c.columns for c in comparisons))
+    wanted |= {c.tf_column for c in comparisons if c.tf_column}  # scoring's term frequencies
     return [c for c in available if c in wanted]
 
 

@@ -31,13 +31,16 @@ def test_a_run_killed_in_a_stage_resumes_without_redoing_the_earlier_ones(
         with pytest.raises(RuntimeError, match="injected"):
             run(records, ModelSpec(), backend=SparkBackend(spark, run_dir=run_dir))
     first = SparkBackend(spark, run_dir=run_dir)
-    assert first.stage_log() == [(s, "computed") for s in [*EARLIER, "levels", "model"]]
+    # the model's EM reads the pattern counts ("patterns"), which a resumed model skips
+    computed = [*EARLIER, "levels", "patterns", "model", "scored"]
+    assert first.stage_log() == [(s, "computed") for s in computed]
     assert (run_dir / "levels.parquet" / "_SUCCESS").exists()
+    assert (run_dir / "scored.parquet" / "_SUCCESS").exists()
 
     resumed = run(records, ModelSpec(), backend=first)
-    log = first.stage_log()[6:]  # this run's lines
-    assert log[:6] == [(s, "resumed") for s in [*EARLIER, "levels", "model"]]
-    assert ("components", "computed") in log[6:]
+    log = first.stage_log()[len(computed) :]  # this run's lines
+    assert log[:7] == [(s, "resumed") for s in [*EARLIER, "levels", "model", "scored"]]
+    assert ("components", "computed") in log[7:]
     fresh = run(records, ModelSpec(), backend=SparkBackend(spark))
     assert resumed.crosswalk == fresh.crosswalk
 
@@ -60,3 +63,16 @@ def test_a_run_directory_of_other_input_is_refused(tmp_path: Path) -> None:
     Checkpoints(tmp_path, "first-input")
     with pytest.raises(StaleRunError, match=r"another input or model.*new --run-dir"):
         Checkpoints(tmp_path, "second-input")
+
+
+def test_a_run_directory_of_the_previous_checkpoint_layout_is_refused(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Layout 3 keeps the levels without an order column and adds "patterns" and
+    "scored": a run directory written before is stale, not misread."""
+    records = list(crm_records())[:50]
+    with monkeypatch.context() as patch:
+        patch.setattr(backend_module, "_LAYOUT", 2)
+        SparkBackend(spark, run_dir=tmp_path).standardise(records, ModelSpec())
+    with pytest.raises(StaleRunError, match=r"another input or model.*new --run-dir"):
+        SparkBackend(spark, run_dir=tmp_path).standardise(records, ModelSpec())

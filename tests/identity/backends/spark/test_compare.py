@@ -13,7 +13,8 @@ from pyspark.sql import SparkSession
 
 from identity.backends.local import LocalBackend
 from identity.backends.spark import SparkBackend
-from identity.backends.spark.compare import compared_columns, packed, unpacked
+from identity.backends.spark.backend import SparkLevels
+from identity.backends.spark.compare import compared_columns, level_columns, packed, unpacked
 from identity.compare import compare_pairs
 from identity.model import ModelSpec
 from tests.identity.backends.spark.helpers import crm_records, febrl3_records
@@ -57,7 +58,13 @@ def test_both_ways_of_comparing_give_the_embedded_levels(
     on_spark = backend.standardise(records, spec)
     found_pairs = backend.block(on_spark, spec)
     assert np.array_equal(found_pairs.left, pairs.left)
-    assert np.array_equal(backend.compare(on_spark, found_pairs, spec), expected)
+    kept = backend.compare(on_spark, found_pairs, spec)  # the levels stay in Spark
+    assert isinstance(kept, SparkLevels)
+    assert (kept.pairs, kept.comparisons) == expected.shape
+    got = kept.frame.toPandas().sort_values(["l", "r"])
+    assert np.array_equal(got["l"].to_numpy(), pairs.left)
+    assert np.array_equal(got["r"].to_numpy(), pairs.right)
+    assert np.array_equal(got[level_columns(spec.comparisons)].to_numpy(), expected)
     # pairs handed over from the driver (the cluster stage's extra pairs), in reverse order
     back = backend._levels(on_spark, pairs.left[::-1], pairs.right[::-1], spec, "again")
     assert np.array_equal(back, expected[::-1])
