@@ -222,11 +222,44 @@ def install_plugin(connector: ConnectorConfig, plugin_dir: Path) -> Path:
     else:
         cmd = [str(venv / "bin" / "pip"), "install", "--quiet"]
     result = subprocess.run([*cmd, *(connector.pip_url or "").split()], capture_output=True)
-    if result.returncode != 0 or not exe.exists():
-        tail = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise SyncError(connector.name, f"could not install {connector.pip_url!r}: {tail[0]}")
+    if result.returncode != 0:
+        output = result.stderr.decode(errors="replace")
+        log_file = plugin_dir / f"{connector.name}.install.log"
+        log_file.write_text(output, encoding="utf-8")
+        raise SyncError(
+            connector.name,
+            f"could not install {connector.pip_url!r}: {install_error(output)} (installer "
+            f"output: {log_file}) — pin a version that supports Python "
+            f"{sys.version_info.major}.{sys.version_info.minor}, or point `executable:` at "
+            "the tap installed elsewhere",
+        )
+    if not exe.exists():
+        found = sorted(p.name for p in (venv / "bin").glob("tap*"))
+        raise SyncError(
+            connector.name,
+            f"{connector.pip_url!r} installed no command {exe.name!r} (it has: "
+            f"{', '.join(found) or 'no tap-* command'}) — set `executable:` in hub.yaml",
+        )
     stamp.write_text(wanted, encoding="utf-8")
     return exe
+
+
+def install_error(output: str) -> str:
+    """The line of an installer's output that says what failed — uv's or pip's `error:`
+    line with the cause uv gives on the next — else its last line that is not a hint."""
+    lines = [x.strip() for x in output.splitlines() if x.strip()]
+    at = next((i for i, x in enumerate(lines) if x.lower().startswith(("error:", "\u00d7 "))), None)
+    if at is None:
+        return next((x for x in reversed(lines) if not x.startswith("hint:")), "no output")
+    said = lines[at].removeprefix("\u00d7 ").removeprefix("error: ").removeprefix("ERROR: ")
+    cause = lines[at + 1] if at + 1 < len(lines) else ""
+    if cause.startswith(("cause:", "\u2570\u2500\u25b6")):
+        said = (
+            said.rstrip(":")
+            + ": "
+            + cause.removeprefix("cause:").removeprefix("\u2570\u2500\u25b6").strip()
+        )
+    return said
 
 
 def _read(path: Path) -> str | None:

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from hub.core.errors import SyncError
 from hub.core.retry import RetryPolicy
 from hub.store.database import Store
 from hub.store.tables import customer_records, quarantine, raw_records
 from hub.sync.run import sync
-from hub.sync.runners import install_plugin
+from hub.sync.runners import install_error, install_plugin
 from schemas.config import ConnectorConfig, load_config
 
 NO_RETRY = RetryPolicy(attempts=1)
@@ -145,3 +146,58 @@ exit 1
     assert store.load_state("legacy") == {"bookmarks": {"s": {"x": 1}}}
     with store.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(raw_records)).scalar_one() == 1
+
+
+INSTALL_OUTPUTS = [
+    (
+        "uv, a package the registry does not have",
+        "error: No solution found when resolving dependencies\n"
+        "  cause: Because there is no version of tap-x==99.0 and you require tap-x==99.0, "
+        "we can conclude that your requirements are unsatisfiable.\n",
+        "No solution found when resolving dependencies: Because there is no version of "
+        "tap-x==99.0 and you require tap-x==99.0, we can conclude that your requirements "
+        "are unsatisfiable.",
+    ),
+    (
+        "uv, a dependency that does not build on this Python",
+        "error: Failed to build `psycopg2==2.7.4`\n  cause: The build backend returned an "
+        "error\n   gcc -c psycopg/psycopgmodule.c\n   psycopg/psycopgmodule.c:685:18: error: "
+        "invalid use\nhint: Build failures usually indicate a problem with the package\n",
+        "Failed to build `psycopg2==2.7.4`: The build backend returned an error",
+    ),
+    (
+        "uv's tree form",
+        "  \u00d7 No solution found when resolving dependencies:\n"
+        "  \u2570\u2500\u25b6 Because tap-y was not found in the package registry\n",
+        "No solution found when resolving dependencies: Because tap-y was not found in the "
+        "package registry",
+    ),
+    (
+        "pip",
+        "ERROR: Could not find a version that satisfies the requirement tap-z==9\n"
+        "ERROR: No matching distribution found for tap-z==9\n",
+        "Could not find a version that satisfies the requirement tap-z==9",
+    ),
+    ("no error line: the last one that is not a hint", "warming up\nboom\nhint: x\n", "boom"),
+    ("nothing", "", "no output"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "output", "said"), INSTALL_OUTPUTS, ids=[c[0] for c in INSTALL_OUTPUTS]
+)
+def test_install_error_names_the_failure_not_the_hint(case: str, output: str, said: str) -> None:
+    assert install_error(output) == said
+
+
+def test_a_failed_install_says_why_and_keeps_the_output(tmp_path: Path) -> None:
+    conn = ConnectorConfig(
+        name="tap-missing", type="singer", pip_url="tap-jsonl==99.0.0", executable="tap-jsonl"
+    )
+    with pytest.raises(SyncError) as info:
+        install_plugin(conn, tmp_path)
+    said = str(info.value)
+    assert said.startswith("tap-missing: could not install 'tap-jsonl==99.0.0': ")
+    assert "tap-jsonl==99.0.0" in said.split(": ", 2)[2]  # the cause, not a hint
+    assert f"(installer output: {tmp_path / 'tap-missing.install.log'})" in said
+    assert "tap-jsonl" in (tmp_path / "tap-missing.install.log").read_text()
