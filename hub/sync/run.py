@@ -87,6 +87,13 @@ def tap_warnings(
             "the tap sent no records — if it needs a catalog, declare `capabilities: "
             "[catalog, discover]` (or `properties`) in hub.yaml"
         )
+    keyless = sorted(s for s in report.keyless if report.records[s])
+    if keyless:
+        warnings.append(
+            f"stream(s) {', '.join(keyless)} declare no key, so each distinct record is its "
+            "own id and a changed row is stored as a new record — set `key_properties` under "
+            "the stream in hub.yaml"
+        )
     if report.warning_lines or report.error_lines:
         warnings.append(
             f"the tap logged {report.warning_lines} warning(s) and {report.error_lines} "

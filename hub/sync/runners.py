@@ -58,6 +58,7 @@ class TapReport:
     log_file: Path | None = None
     warning_lines: int = 0
     error_lines: int = 0
+    keyless: set[str] = field(default_factory=set)  # streams whose SCHEMA names no key
 
 
 def key_override(connector: ConnectorConfig, stream: str) -> list[str] | None:
@@ -321,6 +322,7 @@ def run_external(
                         dropped,
                         bookmarked,
                         renamed,
+                        report.keyless,
                     )
                 code = proc.wait()
             except BaseException:
@@ -397,6 +399,7 @@ def _dispatch(
     dropped: dict[str, frozenset[str]] | None = None,
     bookmarked: dict[str, list[str]] | None = None,
     renamed: dict[str, str] | None = None,
+    keyless: set[str] | None = None,
 ) -> None:
     """One line of a tap's stdout into the ingestor; properties that hub.yaml deselects
     (`dropped`, per stream) are removed from SCHEMA and RECORD messages, for the taps that
@@ -435,10 +438,13 @@ def _dispatch(
             schema = _without(schema, drop)
         if LOG_POSITION in ((bookmarked or {}).get(stream) or ()):
             schema = _with_deletions(schema)
+        keys = (key_overrides or {}).get(stream) or message.get("key_properties") or []
+        if not keys and keyless is not None:
+            keyless.add(stream)
         ingestor.schema(
             stream,
             schema,
-            (key_overrides or {}).get(stream) or message.get("key_properties") or [],
+            keys,
             message.get("bookmark_properties") or (bookmarked or {}).get(stream) or [],
             full_refresh=full_refresh,
         )

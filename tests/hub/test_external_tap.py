@@ -201,3 +201,21 @@ def test_a_failed_install_says_why_and_keeps_the_output(tmp_path: Path) -> None:
     assert "tap-jsonl==99.0.0" in said.split(": ", 2)[2]  # the cause, not a hint
     assert f"(installer output: {tmp_path / 'tap-missing.install.log'})" in said
     assert "tap-jsonl" in (tmp_path / "tap-missing.install.log").read_text()
+
+
+def test_a_stream_without_a_key_is_warned_about(tmp_path: Path) -> None:
+    keyless = {**SCHEMA, "key_properties": []}
+    exe = fake_tap(
+        tmp_path,
+        f"echo '{json.dumps(keyless)}'\n"
+        """echo '{"type":"RECORD","stream":"s","record":{"id":1}}'\n""",
+    )
+    cfg = load_config(project(tmp_path, exe, f"sqlite:///{tmp_path / 'hub.db'}"))
+    store = Store.from_config(cfg)
+    store.migrate()
+    [result] = sync(cfg, store, retry=NO_RETRY)
+    assert result.ok and result.counts.inserted == 1
+    assert result.warnings == [
+        "stream(s) s declare no key, so each distinct record is its own id and a changed row "
+        "is stored as a new record — set `key_properties` under the stream in hub.yaml"
+    ]
