@@ -487,7 +487,12 @@ async def _call(
 
 
 async def run_load(
-    base_url: str, tokens: list[str], sample: Sample, clients: int, seconds: float
+    base_url: str,
+    tokens: list[str],
+    sample: Sample,
+    clients: int,
+    seconds: float,
+    probe: Callable[[], object] | None = None,
 ) -> tuple[Stats, float]:
     stats = Stats()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -504,6 +509,8 @@ async def run_load(
     until = started + seconds
     await asyncio.gather(*(_client(https[i], sample, stats, until, i) for i in range(clients)))
     elapsed = time.perf_counter() - started
+    if probe is not None:  # while the clients' connections are still open
+        probe()
     for http in https:
         await http.aclose()
     return stats, elapsed
@@ -587,16 +594,57 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _children(pid: int) -> list[int]:
-    return [
+    """The server's worker processes (not multiprocessing's resource tracker)."""
+    found = [
         int(child)
         for task in Path(f"/proc/{pid}/task").iterdir()
         for child in (task / "children").read_text().split()
     ]
+    return [c for c in found if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
 def _worker_cpu(pid: int) -> dict[int, float]:
     """CPU seconds of each worker process (`--workers N`), or of the server itself (one)."""
     return {child: _cpu_seconds(child) for child in _children(pid)} or {pid: _cpu_seconds(pid)}
+
+
+def _wait_until_started(pid: int, workers: int, timeout: float = 1800) -> None:
+    """Until every worker has finished starting. `ready` is answered by the first worker
+    whose search index is built while the others may still be building theirs (a core
+    each) and accept no connection: a run started then sent every connection to one worker
+    (keep-alive keeps them there) and counted the others' build as request CPU. Started:
+    as many worker processes as asked, none using more than 5 % of a core for a second."""
+    deadline = time.perf_counter() + timeout
+    before = _worker_cpu(pid)
+    while time.perf_counter() < deadline:
+        time.sleep(1.0)
+        after = _worker_cpu(pid)
+        quiet = all(after[w] - before.get(w, after[w]) < 0.05 for w in after)
+        if len(after) >= workers and quiet and set(after) == set(before):
+            return
+        before = after
+
+
+def _connections(pid: int, port: int) -> list[int]:
+    """Established connections to `port` held by each worker process (by pid order)."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                established.add(fields[9])  # the socket's inode
+    counts = []
+    for worker in sorted(_worker_cpu(pid)):
+        inodes = set()
+        for fd in Path(f"/proc/{worker}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        counts.append(len(inodes & established))
+    return counts
 
 
 @contextmanager
@@ -625,6 +673,7 @@ def served(
             if server.poll() is not None:
                 raise SystemExit(f"crmhub serve exited with {server.returncode}")
             time.sleep(0.2)
+        _wait_until_started(server.pid, workers)
         yield server, base_url, time.perf_counter() - started
     finally:
         server.terminate()
@@ -672,8 +721,17 @@ def main(argv: list[str] | None = None) -> None:
             server_cpu, client_cpu = _cpu_seconds(server.pid), time.process_time()
             workers_cpu = _worker_cpu(server.pid)
             load_before = os.getloadavg()[0]
+            port = int(base_url.rsplit(":", 1)[1])
+            spread: list[list[int]] = []
             many, many_time = asyncio.run(
-                run_load(base_url, tokens, sample, args.clients, args.seconds)
+                run_load(
+                    base_url,
+                    tokens,
+                    sample,
+                    args.clients,
+                    args.seconds,
+                    probe=lambda: spread.append(_connections(server.pid, port)),
+                )
             )
             server_cpu = _cpu_seconds(server.pid) - server_cpu
             workers_after = _worker_cpu(server.pid)
@@ -693,6 +751,8 @@ def main(argv: list[str] | None = None) -> None:
                 for w in sorted(workers_after)
             )
             print(f"CPU of each worker process: {per_worker} cores")
+            if spread:
+                print(f"client connections held by each worker: {spread[0]}")
             if "all searches" in one and "all searches" in lots:
                 ratio = lots["all searches"]["p95"] / one["all searches"]["p95"]
                 print(f"\nsearch p95 {args.clients} clients / 1 client: {ratio:.1f}x")
