@@ -2,6 +2,7 @@
 
     python -m benchmarks.identity.spark_scale --sizes 200000,1000000
     python -m benchmarks.identity.spark_scale --sizes 200000 --master 'local[2]' --out x.json
+    python -m benchmarks.identity.spark_scale --sizes 200000,1000000 --baseline 163e824
 
 Per size: one generated file (`benchmarks.identity.run.prepare_dataset`, kept under
 --work), then `crmhub resolve`'s batch run on each engine in its own process (so one's
@@ -15,6 +16,10 @@ stage of the backend (standardised, pairs, levels, …) its tasks' time, shuffle
 written and read. Then: the ratios Spark / embedded of the wall times and of the CPU
 seconds, the load average, and the pairwise F1 between the two crosswalks (the same
 answer?). `--salt-size` sets the Spark backend's salting (0: none).
+
+`--baseline REV` adds, per size, a Spark run of the code at git revision REV (extracted with
+`git archive` under --work, run as its own child process from there): an A/B of the Spark
+backend before and after a change in one benchmark run, on the same file and machine load.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +129,7 @@ def measure_one(
     engine: str, source: Path, crosswalk: Path, master: str, salt_size: int | None = None
 ) -> dict[str, Any]:
     """One batch run on `engine` in this process; its figures."""
+    from hub.core.files import open_bytes
     from hub.resolve.batch import read_records, write_crosswalk
     from identity.model import ModelSpec, Settings
     from identity.resolve import run
@@ -137,13 +143,19 @@ def measure_one(
 
     result: dict[str, Any] = {"engine": engine}
     with PeakRSS() as rss, tempfile.TemporaryDirectory() as events:
-        records = read_records(source).records
+        records: Sequence[Mapping[str, Any]]
+        if engine == "spark_file":  # Spark reads the file: no list of records here
+            with open_bytes(source) as fh:
+                size = sum(1 for line in fh if line.strip())
+        else:
+            records = read_records(source).records
+            size = len(records)
         backend = None
-        if engine == "spark":
+        if engine in ("spark", "spark_file"):
             from identity.backends.spark import SparkBackend
 
             mark("spark session")
-            salting = {} if salt_size is None else {"salt_size": salt_size}
+            salting: dict[str, Any] = {} if salt_size is None else {"salt_size": salt_size}
             backend = SparkBackend(
                 master=master,
                 **salting,
@@ -152,9 +164,14 @@ def measure_one(
                     "spark.eventLog.dir": f"file://{events}",
                     "spark.eventLog.compress": "false",  # plain JSON lines to read back
                     "spark.driver.memory": "3g",
-                    "spark.sql.shuffle.partitions": str(max(8, len(records) // 50_000)),
+                    "spark.sql.shuffle.partitions": str(max(8, size // 50_000)),
                 },
             )
+        if engine == "spark_file" and backend is not None:
+            from identity.backends.spark import SparkRecords
+
+            mark("reading by spark")
+            records = SparkRecords.read(backend.spark, source, scratch=backend.root)
         resolution = run(
             records,
             ModelSpec.from_settings(Settings()),
@@ -201,7 +218,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--salt-size", type=int, help="SparkBackend's salt_size (default: the backend's)"
     )
-    parser.add_argument("--one", choices=("local", "spark"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--baseline", help="also run the Spark backend of this git revision (A/B in one run)"
+    )
+    parser.add_argument(
+        "--from-file",
+        action="store_true",
+        help="also run Spark reading the file itself (SparkRecords: no list on the driver)",
+    )
+    parser.add_argument(
+        "--engines", help="only these runs, comma-separated (local, spark, spark_file, …)"
+    )
+    parser.add_argument("--one", choices=("local", "spark", "spark_file"), help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--crosswalk", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -210,13 +238,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(json.dumps(figures))
         return
     rows = []
+    engines: list[tuple[str, str, Path | None]] = [
+        ("local", "local", None),
+        ("spark", "spark", None),
+    ]
+    if args.baseline:
+        engines.insert(1, ("spark_baseline", "spark", _checkout(args.baseline, args.work)))
+    if args.from_file:
+        engines.append(("spark_file", "spark_file", None))
+    if args.engines:
+        engines = [e for e in engines if e[0] in args.engines.split(",")]
     for size in [int(s) for s in args.sizes.split(",")]:
         path = args.work / f"crm-{size}" / "records.jsonl.gz"
         if not path.exists():
             path = prepare_dataset("crm", args.work, records=size).records_path
         runs = {}
-        for engine in ("local", "spark"):
-            crosswalk = args.work / f"crm-{size}" / f"crosswalk-{engine}.csv"
+        for name, engine, code in engines:
+            crosswalk = args.work / f"crm-{size}" / f"crosswalk-{name}.csv"
             child = subprocess.run(
                 [
                     sys.executable,
@@ -225,9 +263,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "--one",
                     engine,
                     "--input",
-                    str(path),
+                    str(path.resolve()),
                     "--crosswalk",
-                    str(crosswalk),
+                    str(crosswalk.resolve()),
                     "--master",
                     args.master,
                     *([] if args.salt_size is None else ["--salt-size", str(args.salt_size)]),
@@ -235,30 +273,57 @@ def main(argv: Sequence[str] | None = None) -> None:
                 capture_output=True,
                 text=True,
                 check=True,
+                cwd=code,  # None: this checkout
             )
-            runs[engine] = json.loads(child.stdout.strip().splitlines()[-1])
-            print(f"{size:,} records, {engine}: {json.dumps(runs[engine])}", flush=True)
-        one = _pairs(args.work / f"crm-{size}" / "crosswalk-local.csv")
-        other = _pairs(args.work / f"crm-{size}" / "crosswalk-spark.csv")
-        f1 = 2 * len(one & other) / max(len(one) + len(other), 1)
-        ratio = runs["spark"]["wall_seconds"] / runs["local"]["wall_seconds"]
-        cpu_ratio = runs["spark"]["cpu_seconds"] / max(runs["local"]["cpu_seconds"], 1e-9)
-        row = {
+            runs[name] = json.loads(child.stdout.strip().splitlines()[-1])
+            runs[name]["load_average_after"] = [round(x, 1) for x in psutil.getloadavg()]
+            print(f"{size:,} records, {name}: {json.dumps(runs[name])}", flush=True)
+        row: dict[str, Any] = {
             "records": size,
-            "ratio_spark_local": round(ratio, 2),
-            "cpu_ratio_spark_local": round(cpu_ratio, 2),
-            "pairwise_f1": f1,
             "load_average": [round(x, 1) for x in psutil.getloadavg()],
             **runs,
         }
-        print(
-            f"{size:,} records: Spark/embedded {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU, "
-            f"pairwise F1 {f1:.5f}, load {row['load_average']}",
-            flush=True,
-        )
+        if "local" in runs:  # each Spark run against the embedded one
+            one = _pairs(args.work / f"crm-{size}" / "crosswalk-local.csv")
+            for name in [k for k in runs if k != "local"]:
+                other = _pairs(args.work / f"crm-{size}" / f"crosswalk-{name}.csv")
+                f1 = 2 * len(one & other) / max(len(one) + len(other), 1)
+                ratio = runs[name]["wall_seconds"] / runs["local"]["wall_seconds"]
+                cpu_ratio = runs[name]["cpu_seconds"] / max(runs["local"]["cpu_seconds"], 1e-9)
+                suffix = "" if name == "spark" else f"_{name}"
+                row[f"ratio_spark_local{suffix}"] = round(ratio, 2)
+                row[f"cpu_ratio_spark_local{suffix}"] = round(cpu_ratio, 2)
+                row[f"pairwise_f1{suffix}"] = f1
+                print(
+                    f"{size:,} records: {name}/embedded {ratio:.2f}x wall, {cpu_ratio:.2f}x "
+                    f"CPU, pairwise F1 {f1:.5f}, load {row['load_average']}",
+                    flush=True,
+                )
+        peak = {k: r["peak_rss_mb"].get("driver_python") for k, r in runs.items()}
+        print(f"{size:,} records: driver peak RSS MB {peak}", flush=True)
         rows.append(row)
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2))
+
+
+def _checkout(revision: str, work: Path) -> Path:
+    """The repository's code at `revision`, extracted (once) under `work`."""
+    root = Path(__file__).resolve().parents[2]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", revision],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    target = work / f"code-{commit}"
+    if not (target / "identity").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", commit], cwd=root, capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target
 
 
 if __name__ == "__main__":

@@ -1,0 +1,183 @@
+"""The batch contract's records read by Spark: the driver never builds the list of dicts.
+
+`SparkRecords.read(spark, path)` reads a JSON Lines file (plain or .gz, one CustomerRecord
+object a line, as `hub.resolve.batch.read_records` reads it) or a Parquet file with Spark.
+Each line is parsed on the workers (orjson, as the batch reader does) into the layout
+`standardise.records_table` gives a list of records — `rid`, then each CustomerRecord field
+— with every field as JSON text (`json:<field>`), so a value comes back exactly as the
+batch reader would have held it. Lines that are not a JSON object, lack a source or
+source_id, or repeat an earlier record's (source, source_id) are left out, as the batch
+reader leaves them out; `rid` numbers the records kept, in file order.
+
+What the driver holds is the records' keys (two Arrow string columns). `SparkRecords` is a
+`Sequence` of records for `identity.resolve.run`: iterating it (or indexing it in order, as
+survivorship does) reads the records back from Spark a block at a time; `SparkBackend`
+standardises its Spark table directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, overload
+
+import orjson
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.window import Window
+
+from identity.backends.spark.standardise import _JSON, FIELDS, ROW, _records
+
+__all__ = ["SparkRecords"]
+
+_LINE = "line"
+_BLOCK = 100_000  # records read back from Spark at a time
+
+
+class SparkRecords(Sequence[Mapping[str, Any]]):
+    """Records in Spark (`frame`: rid, json:<field>…), their keys on the driver."""
+
+    def __init__(self, frame: DataFrame, keys: pa.Table, fingerprint: str) -> None:
+        self.frame = frame
+        self.keys = keys  # source, source_id per rid
+        self.fingerprint = fingerprint  # of the file's bytes: what checkpoints are of
+        self._block: tuple[int, list[dict[str, Any]]] | None = None
+
+    @classmethod
+    def read(cls, spark: SparkSession, path: Path, *, scratch: Path | None = None) -> SparkRecords:
+        """The records of `path` (JSON Lines, optionally gzipped, or Parquet), parsed by
+        Spark; with `scratch`, the parsed table is written there as Parquet (and read
+        back from it), else it is persisted in Spark."""
+        if path.suffix == ".parquet":
+            raw = _from_parquet(spark.read.parquet(str(path)))
+        else:
+            lines = spark.read.text(str(path))
+            numbered = lines.rdd.zipWithIndex().map(lambda pair: (pair[1], pair[0][0]))
+            raw = _parsed(spark.createDataFrame(numbered, f"{_LINE} long, value string"))
+        first = Window.partitionBy("source", "source_id").orderBy(_LINE)
+        kept = (
+            raw.where(F.col("source").isNotNull() & F.col("source_id").isNotNull())
+            .withColumn("_n", F.row_number().over(first))
+            .where(F.col("_n") == 1)
+            .drop("_n")
+        )
+        ordered = kept.orderBy(_LINE).rdd.zipWithIndex().map(lambda pair: (pair[1], *pair[0]))
+        columns = [c for c in kept.columns]
+        schema = ", ".join(
+            [f"{ROW} long", *(f"`{c}` {'long' if c == _LINE else 'string'}" for c in columns)]
+        )
+        table = spark.createDataFrame(ordered, schema).drop(_LINE)
+        if scratch is not None:
+            target = scratch / "records.parquet"
+            table.write.mode("overwrite").parquet(str(target))
+            table = spark.read.parquet(str(target))
+        else:
+            table = table.persist()
+        keys = table.select(ROW, "source", "source_id").toArrow()
+        keys = keys.sort_by(ROW).select(["source", "source_id"])
+        return cls(table.select(ROW, *(_JSON + f for f in FIELDS)), keys, _file_digest(path))
+
+    def __len__(self) -> int:
+        return int(self.keys.num_rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Mapping[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Mapping[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> Mapping[str, Any] | Sequence[Mapping[str, Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        start = index - index % _BLOCK
+        if self._block is None or self._block[0] != start:
+            self._block = (start, self._read(start, min(start + _BLOCK, len(self))))
+        return self._block[1][index - start]
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+        for start in range(0, len(self), _BLOCK):
+            yield from self._read(start, min(start + _BLOCK, len(self)))
+
+    def _read(self, start: int, stop: int) -> list[dict[str, Any]]:
+        """Records start..stop-1 as the batch reader holds them (no null keys)."""
+        part = self.frame.where((F.col(ROW) >= start) & (F.col(ROW) < stop)).toArrow()
+        part = part.sort_by(ROW)
+        return [{k: v for k, v in r.items() if v is not None} for r in _records(part)]
+
+
+def _parsed(lines: DataFrame) -> DataFrame:
+    """(line, source, source_id, json:<field>…) of each line that is a JSON object; source
+    and source_id null where the line is unusable (dropped by the caller)."""
+    names = [_JSON + f for f in FIELDS]
+    schema = pa.schema(
+        [(_LINE, pa.int64()), ("source", pa.string()), ("source_id", pa.string())]
+        + [(n, pa.string()) for n in names]
+    )
+
+    def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            out: dict[str, list[Any]] = {name: [] for name in schema.names}
+            for number, text in zip(
+                batch.column(_LINE).to_pylist(), batch.column("value").to_pylist(), strict=True
+            ):
+                record = _record(text)
+                out[_LINE].append(number)
+                source, source_id = _key(record)
+                out["source"].append(source)
+                out["source_id"].append(source_id)
+                for field, name in zip(FIELDS, names, strict=True):
+                    value = None if record is None else record.get(field)
+                    if field in ("source", "source_id") and source is not None:
+                        value = source if field == "source" else source_id
+                    out[name].append(
+                        None if value is None else orjson.dumps(value, default=str).decode()
+                    )
+            yield pa.RecordBatch.from_pydict(out, schema=schema)
+
+    ddl = ", ".join(f"`{f.name}` {'long' if f.name == _LINE else 'string'}" for f in schema)
+    return lines.mapInArrow(parse, ddl)
+
+
+def _from_parquet(frame: DataFrame) -> DataFrame:
+    """A Parquet export's records in the parsed layout: each field as JSON text."""
+    numbered = frame.rdd.zipWithIndex().map(lambda pair: (pair[1], orjson_row(pair[0])))
+    lines = frame.sparkSession.createDataFrame(numbered, f"{_LINE} long, value string")
+    return _parsed(lines)
+
+
+def orjson_row(row: Any) -> str:
+    """A Spark row as a JSON object (what a JSON Lines line of it would be)."""
+    return orjson.dumps(row.asDict(recursive=True), default=str).decode()
+
+
+def _record(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        record = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _key(record: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    if record is None:
+        return None, None
+    source, source_id = record.get("source"), record.get("source_id")
+    if source in (None, "") or source_id in (None, ""):
+        return None, None
+    return str(source), str(source_id)
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
