@@ -16,6 +16,10 @@ from hub.cli.output import JsonOpt, print_json, summary_line
 if TYPE_CHECKING:
     import datetime as dt
 
+    from pyspark.sql import DataFrame
+
+    from analytics.backends.spark import SparkBackend
+
 __all__ = ["analyse", "register"]
 
 
@@ -54,6 +58,14 @@ def analyse(
             "--customers", help="Batch mode: known customers (JSON Lines: customer_id, segment…)."
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option("--engine", help="Batch mode: local (in process) or spark (Apache Spark)."),
+    ] = "local",
+    spark_master: Annotated[
+        str,
+        typer.Option("--spark-master", help="With --engine spark: local[2], spark://host:7077…"),
+    ] = "local[2]",
     json: JsonOpt = False,
 ) -> None:
     """Profiles, lifetime value, churn risk with reasons, types, stage, offers, segment value.
@@ -78,6 +90,10 @@ def analyse(
             raise HubError(f"--as-of {as_of!r}: give a date as YYYY-MM-DD") from None
     if horizon_days is not None and horizon_days < 1:
         raise HubError("--horizon-days must be at least 1")
+    if engine not in ("local", "spark"):
+        raise HubError(f"--engine {engine}: use local (in process) or spark (Apache Spark)")
+    if interactions is None and engine != "local":
+        raise HubError("--engine spark: store mode runs in process for now; use batch mode")
     if interactions is None:
         if out is not None or customers is not None:
             raise HubError("--out and --customers are for batch mode: add --interactions FILE")
@@ -85,7 +101,9 @@ def analyse(
         return
     if cut is None or out is None:
         raise HubError("batch mode needs --interactions FILE, --as-of YYYY-MM-DD and --out DIR")
-    _analyse_batch(interactions, cut, out, horizon_days or 90, customers, json)
+    _analyse_batch(
+        interactions, cut, out, horizon_days or 90, customers, json, engine, spark_master
+    )
 
 
 def _analyse_store(
@@ -140,12 +158,14 @@ def _analyse_batch(
     horizon_days: int,
     customers: Path | None,
     json: bool,
+    engine: str = "local",
+    spark_master: str = "local[2]",
 ) -> None:
     import pandas as pd
 
     from analytics import AnalysisSpec, prepare_input, with_horizon
     from analytics import analyse as run_analysis
-    from hub.analyse.batch import read_customers, read_interactions, write_results
+    from hub.analyse.batch import ReadResult, read_customers, read_interactions, write_results
     from hub.core.errors import HubError
 
     for path in (interactions, customers):
@@ -154,7 +174,12 @@ def _analyse_batch(
     started = time.monotonic()
     with spinner(disable=json) as progress:
         task = progress.add_task(f"reading {interactions}", total=None)
-        read = read_interactions(interactions)
+        backend, source = (None, None)
+        if engine == "spark":  # the rows stay in Spark; unparsable lines count as no customer
+            backend, source = _on_spark(interactions, spark_master)
+            read = ReadResult(frame=pd.DataFrame(), bad=[])
+        else:
+            read = read_interactions(interactions)
         known = read_customers(customers) if customers is not None else None
         bad = read.bad + (known.bad if known is not None else [])
         for line in bad[:10]:
@@ -163,17 +188,25 @@ def _analyse_batch(
         attrs = known.frame if known is not None else None
         n_read = len(read.frame)
         progress.update(task, description="preparing interactions")
-        prepared = prepare_input(read.frame, str(cut), spec, customers=attrs)
+        if backend is None or source is None:
+            prepared = prepare_input(read.frame, str(cut), spec, customers=attrs)
+        else:
+            ids = () if attrs is None else attrs["customer_id"].astype(str)
+            prepared = on_spark = backend.prepare(source, spec, pd.Timestamp(str(cut)), ids)
+            n_read = on_spark.interactions
         read.frame = pd.DataFrame(columns=read.frame.columns)  # let the raw text go
         result = run_analysis(
             prepared,
             str(cut),
             spec,
             customers=attrs,
+            backend=backend,
             progress=lambda msg: progress.update(task, description=msg),
         )
         progress.update(task, description=f"writing {out}")
         write_results(result, out)
+        if backend is not None:
+            backend.spark.stop()
     rows = result.customers
     left_out = {k: v for k, v in result.rejected.items() if k != "after_as_of"}
     model = "model" if result.churn_model is not None else "rules"
@@ -203,6 +236,15 @@ def _analyse_batch(
         f"{at_risk:,} at risk; wrote {out}/customers.csv and "
         f"segments.csv in {time.monotonic() - started:.1f}s"
     )
+
+
+def _on_spark(interactions: Path, master: str) -> tuple[SparkBackend, DataFrame]:
+    """The Spark backend on `master` and the interactions file as a Spark DataFrame."""
+    from analytics.backends.spark import SparkBackend, read_interactions
+    from identity.backends.spark import spark_session
+
+    spark = spark_session(master, app_name="crm-hub analytics")
+    return SparkBackend(spark), read_interactions(spark, interactions)
 
 
 def register(app: typer.Typer) -> None:
