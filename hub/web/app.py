@@ -30,6 +30,7 @@ from hub.web import (
     worklist_api,
     worklist_pages,
 )
+from hub.web.connections import RecycleConnections
 from hub.web.headers import SecurityHeaders
 from hub.web.security import Hub, LoginRequired
 from schemas.config import HubConfig
@@ -131,4 +132,5 @@ def create_app(config: HubConfig, store: Store, *, secure_cookies: bool = False)
         return _error(request, 422, problems)
 
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RecycleConnections)  # outermost: every response, errors too
     return app
