@@ -146,6 +146,8 @@ _SINGER_ONLY = (
     "schema_",
     "load_schema",
     "select_filter",
+    "inherit_from",
+    "python",
 )
 
 
@@ -193,11 +195,24 @@ class ConnectorConfig(_Frozen):
     load_schema: str | None = None
     select_filter: list[str] = Field(default_factory=list)
     settings_group_validation: list[list[str]] = Field(default_factory=list)
+    inherit_from: str | None = Field(
+        default=None,
+        description="Meltano: another connector of this hub.yaml whose block this one extends "
+        "(its pip_url, executable, namespace, settings, capabilities, select, metadata, "
+        "streams and config, this block's keys winning; config merged key by key).",
+    )
+    python: str | None = Field(
+        default=None, description="Meltano: the Python that runs the tap (`python3.10`)."
+    )
     label: str | None = None
     description: str | None = None
     docs: str | None = None
     repo: str | None = None
     logo_url: str | None = None
+    keywords: list[str] = Field(default_factory=list)
+    maintenance_status: str | None = None
+    domain_url: str | None = None
+    hidden: bool | None = None
 
     @field_validator("name")
     @classmethod
@@ -230,8 +245,8 @@ class ConnectorConfig(_Frozen):
 
     def env_prefixes(self) -> list[str]:
         """Meltano's env-variable prefixes: the name (`tap-postgres` -> `TAP_POSTGRES`), then
-        the namespace."""
-        names = [self.name, *([self.namespace] if self.namespace else [])]
+        the namespace, then the connector it inherits from."""
+        names = [self.name, *[n for n in (self.namespace, self.inherit_from) if n]]
         return list(dict.fromkeys(re.sub(r"[^A-Za-z0-9]", "_", n).upper() for n in names))
 
     def secret_keys(self) -> set[str]:
@@ -422,6 +437,14 @@ class HubConfig(_Frozen):
     worklists: Worklists = Field(default_factory=Worklists)  # schemas/worklists.py
     base_dir: Path = Field(default=Path("."), exclude=True, description="hub.yaml's folder.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit(cls, data: Any) -> Any:
+        """Meltano's `inherit_from`: a connector block extends another of this file."""
+        if not isinstance(data, dict) or not isinstance(data.get("connectors"), list):
+            return data
+        return {**data, "connectors": inherited(data["connectors"])}
+
     @field_validator("connectors")
     @classmethod
     def _unique(cls, value: list[ConnectorConfig]) -> list[ConnectorConfig]:
@@ -438,6 +461,40 @@ class HubConfig(_Frozen):
                 return conn
         known = ", ".join(c.name for c in self.connectors) or "none"
         raise ConfigError(f"no connector named {name!r} in hub.yaml (configured: {known})")
+
+
+def inherited(blocks: list[Any]) -> list[Any]:
+    """Connector blocks with Meltano's `inherit_from` resolved: each takes its parent's keys
+    (the parent's own parent first) and overrides them with its own; `config` is merged key by
+    key. The parent must be a connector of the same file (Meltano also inherits from its
+    Hub's definitions, which a hub without network cannot read)."""
+    by_name = {b.get("name"): b for b in blocks if isinstance(b, dict)}
+    done: dict[str, dict[str, Any]] = {}
+
+    def resolve(block: dict[str, Any], seen: tuple[str, ...]) -> dict[str, Any]:
+        parent_name = block.get("inherit_from")
+        if not parent_name:
+            return block
+        name = str(block.get("name"))
+        if name in done:
+            return done[name]
+        if parent_name in seen or parent_name == name:
+            raise ValueError(f"inherit_from: {' -> '.join((*seen, name, parent_name))} is a cycle")
+        parent = by_name.get(parent_name)
+        if not isinstance(parent, dict):
+            known = ", ".join(str(n) for n in by_name if n != name) or "none"
+            raise ValueError(
+                f"connector {name!r}: inherit_from {parent_name!r} names no connector of this "
+                f"hub.yaml (it has: {known}) — paste the parent's block too"
+            )
+        base = resolve(parent, (*seen, name))
+        merged = {**base, **block}
+        if isinstance(base.get("config"), dict) and isinstance(block.get("config"), dict):
+            merged["config"] = {**base["config"], **block["config"]}
+        done[name] = merged
+        return merged
+
+    return [resolve(b, ()) if isinstance(b, dict) else b for b in blocks]
 
 
 # words for people, not values: Meltano's setting definitions show example URLs in them

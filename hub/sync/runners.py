@@ -216,7 +216,17 @@ def install_plugin(connector: ConnectorConfig, plugin_dir: Path) -> Path:
         return exe
     log.info("installing %s (%s) into %s", connector.name, connector.pip_url, venv)
     if not (venv / "bin" / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        python = sys.executable
+        if connector.python:  # Meltano's per-plugin interpreter
+            chosen = shutil.which(connector.python)
+            if chosen is None:
+                raise SyncError(
+                    connector.name,
+                    f"python: {connector.python!r} is not installed here — install it or "
+                    "drop `python:` to use the hub's own",
+                )
+            python = chosen
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
     uv = Path(sys.executable).with_name("uv")
     if uv.exists():
         cmd = [str(uv), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
@@ -235,11 +245,11 @@ def install_plugin(connector: ConnectorConfig, plugin_dir: Path) -> Path:
             "the tap installed elsewhere",
         )
     if not exe.exists():
-        found = sorted(p.name for p in (venv / "bin").glob("tap*"))
+        commands = sorted(p.name for p in (venv / "bin").glob("tap*"))
         raise SyncError(
             connector.name,
             f"{connector.pip_url!r} installed no command {exe.name!r} (it has: "
-            f"{', '.join(found) or 'no tap-* command'}) — set `executable:` in hub.yaml",
+            f"{', '.join(commands) or 'no tap-* command'}) — set `executable:` in hub.yaml",
         )
     stamp.write_text(wanted, encoding="utf-8")
     return exe

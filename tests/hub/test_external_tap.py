@@ -219,3 +219,15 @@ def test_a_stream_without_a_key_is_warned_about(tmp_path: Path) -> None:
         "stream(s) s declare no key, so each distinct record is its own id and a changed row "
         "is stored as a new record — set `key_properties` under the stream in hub.yaml"
     ]
+
+
+def test_a_python_that_is_not_installed_is_named(tmp_path: Path) -> None:
+    conn = ConnectorConfig(
+        name="tap-old", type="singer", pip_url="tap-jsonl", python="python2.6-nowhere"
+    )
+    with pytest.raises(SyncError) as info:
+        install_plugin(conn, tmp_path)
+    assert str(info.value) == (
+        "tap-old: python: 'python2.6-nowhere' is not installed here — install it or drop "
+        "`python:` to use the hub's own"
+    )

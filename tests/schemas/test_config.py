@@ -89,3 +89,60 @@ def test_env_references_resolve_only_when_used(
 def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="crmhub init"):
         load_config(tmp_path / "nope.yaml")
+
+
+MELTANO_INHERITANCE = """
+connectors:
+  - name: tap-postgres
+    variant: meltanolabs
+    pip_url: meltanolabs-tap-postgres==0.10.0
+    keywords: [database]
+    maintenance_status: active
+    domain_url: https://www.postgresql.org
+    hidden: false
+    config: {host: erp-db, port: 5432, user: reader, database: erp}
+    select: [public-customers.*]
+    streams:
+      public-customers: {entity: customer, mapping: {email: email}}
+  - name: tap-postgres-billing
+    inherit_from: tap-postgres
+    config: {database: billing}
+  - name: tap-postgres-archive
+    inherit_from: tap-postgres-billing
+    select: [public-*.*]
+"""
+
+
+def test_meltano_inherit_from_extends_a_block_of_the_same_file(tmp_path: Path) -> None:
+    (tmp_path / "hub.yaml").write_text(MELTANO_INHERITANCE, encoding="utf-8")
+    cfg = load_config(tmp_path / "hub.yaml")
+    parent, child, grandchild = cfg.connectors
+    assert child.pip_url == parent.pip_url == "meltanolabs-tap-postgres==0.10.0"
+    assert child.config == {**parent.config, "database": "billing"}
+    assert (child.select, list(child.streams)) == (parent.select, ["public-customers"])
+    assert grandchild.config["database"] == "billing" and grandchild.select == ["public-*.*"]
+    assert parent.config["database"] == "erp"  # the parent is not touched
+    # secrets may come from the parent's Meltano variables too
+    assert child.env_prefixes() == ["TAP_POSTGRES_BILLING", "TAP_POSTGRES"]
+
+
+@pytest.mark.parametrize(
+    ("blocks", "said"),
+    [
+        (
+            "  - {name: a, inherit_from: tap-nowhere}\n",
+            "connector 'a': inherit_from 'tap-nowhere' names no connector of this hub.yaml "
+            "(it has: none) — paste the parent's block too",
+        ),
+        (
+            "  - {name: a, inherit_from: b}\n  - {name: b, inherit_from: a}\n",
+            "inherit_from: a -> b -> a is a cycle",
+        ),
+    ],
+    ids=["no such parent", "a cycle"],
+)
+def test_inherit_from_mistakes_are_named(tmp_path: Path, blocks: str, said: str) -> None:
+    (tmp_path / "hub.yaml").write_text("connectors:\n" + blocks, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "hub.yaml")
+    assert said in str(info.value)
