@@ -1,27 +1,20 @@
 """Turning one stream's batch of records into rows to store: checked, keyed, hashed, mapped.
 
 A batch is checked against its stream's SCHEMA, each record keyed by the stream's key
-properties and hashed over its content (`key`), then mapped to the canonical model
-(`map_keyed`) — column by column where the values allow (`hub.sync.column_check`,
-`hub.sync.columnar`). A record that fails a step is quarantined with that step's reason; one
-that does not map keeps its raw version. The work is a pure function of the batch, so each
-half runs where it pays: a sync with a writer process keys in the sync's process and maps in
-the writer's, so that both cores work (`hub.sync.writer_process`); a dry run does both in the
-caller's thread (`prepare`).
-
-A keyed batch of plain JSON records crosses to the writer as the canonical JSON it was hashed
-over (one text for the batch), which the writer parses back: cheaper than pickling the
-records, and exact, because such a record is what its JSON says (`Keyed.__getstate__`).
+properties and hashed over its content, then mapped to the canonical model — column by
+column where the values allow (`hub.sync.column_check`, `hub.sync.columnar`). A record that
+fails a step is quarantined with that step's reason; one that does not map keeps its raw
+version. The work is a pure function of the batch, so it runs wherever the batch is written
+(the sync's writer process, or the caller's thread in a dry run).
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import chain, repeat
+from itertools import repeat
 from operator import methodcaller
 from typing import Any
 
@@ -33,16 +26,7 @@ from hub.sync.validation import RecordValidator, compile_schema
 from hub.sync.writes import IncomingRecord, QuarantinedRecord
 from schemas.config import StreamConfig
 
-__all__ = [
-    "Keyed",
-    "Prepared",
-    "StreamInfo",
-    "key",
-    "map_keyed",
-    "prepare",
-    "raw_text",
-    "stream_info",
-]
+__all__ = ["Prepared", "StreamInfo", "prepare", "raw_text", "stream_info"]
 
 _MAX_RAW = 100_000
 DELETED_AT = "_sdc_deleted_at"  # Singer: the source deleted this row (log-based replication)
@@ -95,91 +79,22 @@ def raw_text(record: Any) -> str:
     return text if len(text) <= _MAX_RAW else text[:_MAX_RAW] + "…(truncated)"
 
 
-_KeyedRow = tuple[str, Any, str, dict[str, Any]]  # source id, payload, content hash, record
-_PLAIN_VALUES = frozenset({str, int, bool, float, type(None)})
-
-
-class Keyed:
-    """One stream's records of a batch, checked, keyed and hashed: (source id, payload,
-    content hash, record) of each record to store, in order. `plain`: every payload is the
-    canonical JSON of its record as orjson wrote it (the whole-batch path), so every integer
-    fits 64 bits and every text is valid Unicode."""
-
-    __slots__ = ("plain", "rows")
-
-    def __init__(self, rows: list[_KeyedRow], *, plain: bool = False) -> None:
-        self.rows, self.plain = rows, plain
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getstate__(self) -> tuple[Any, ...]:
-        """For the pipe to the writer: a batch of plain JSON records as its source ids, its
-        canonical JSON (one text, a record a line: JSON text holds no raw line break) and its
-        hashes (one text); any other batch as its rows."""
-        rows = self.rows
-        if rows and self.plain and _json_exact(r[3] for r in rows):
-            ids, payloads, hashes, _ = zip(*rows, strict=True)
-            return (list(ids), "\n".join(payloads), "".join(hashes))
-        return (rows,)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        if len(state) == 1:
-            self.rows, self.plain = state[0], False
-            return
-        ids, text, hashes = state
-        lines = text.split("\n")
-        records = list(map(orjson.loads, lines))
-        width = len(hashes) // len(ids)  # a sha256 hex digest: 64
-        digests = [hashes[i : i + width] for i in range(0, len(hashes), width)]
-        self.rows = list(zip(ids, map(JSONText, lines), digests, records, strict=True))
-        self.plain = True
-
-
-def _json_exact(records: Any) -> bool:
-    """Every record is a flat dict of text keys and text, integer, boolean, finite float or
-    null values, orjson-serialised already: parsing its canonical JSON gives it back equal.
-    (A Decimal, a date, a nested value or a text subclass would come back as something else.)"""
-    records = list(records)
-    if not all(type(r) is dict for r in records):
-        return False
-    if set(map(type, chain.from_iterable(records))) - {str}:
-        return False
-    values = list(chain.from_iterable(map(dict.values, records)))
-    kinds = set(map(type, values))
-    if not kinds <= _PLAIN_VALUES:
-        return False
-    return float not in kinds or all(math.isfinite(v) for v in values if type(v) is float)
-
-
 def prepare(
     stream: str, info: StreamInfo, records: Sequence[dict[str, Any]], into: Prepared
 ) -> None:
-    """Check, key, hash and map one stream's records (all under the same SCHEMA) into `into`."""
-    map_keyed(stream, info, key(stream, info, records, into), into)
-
-
-def key(stream: str, info: StreamInfo, records: Sequence[dict[str, Any]], into: Prepared) -> Keyed:
-    """Check, key and hash one stream's records (all under the same SCHEMA): the records to
-    map and store; the refused ones go to `into.quarantined`, validation problems to
-    `into.problems`."""
-    return _keyed(stream, info, records, into)
-
-
-def map_keyed(stream: str, info: StreamInfo, keyed: Keyed, into: Prepared) -> None:
-    """Map keyed records to canonical rows into `into` (the second half of `prepare`).
+    """Check, key, hash and map one stream's records (all under the same SCHEMA) into `into`.
 
     A record the tap marks deleted at the source (Singer's `_sdc_deleted_at`, sent by
     log-based replication) is a deletion of its id, unless a later record of the batch
     brings the id back."""
-    rows = keyed.rows
+    keyed = _keyed(stream, info, records, into)
     if DELETED_AT in info.metadata_keys:
-        rows = _split_deletions(stream, rows, into)
+        keyed = _split_deletions(stream, keyed, into)
     mapper = info.mapper
-    canonical = mapper.map_many([k[3] for k in rows], [k[0] for k in rows])
+    rows = mapper.map_many([k[3] for k in keyed], [k[0] for k in keyed])
     append = into.incoming.append
     fingerprint, entity = mapper.fingerprint, mapper.entity
-    for (source_id, payload, content_hash, record), row in zip(rows, canonical, strict=True):
+    for (source_id, payload, content_hash, record), row in zip(keyed, rows, strict=True):
         if isinstance(row, MappingError):
             _quarantine(into, stream, source_id, "mapping", str(row), record)
             row = None
@@ -187,7 +102,9 @@ def map_keyed(stream: str, info: StreamInfo, keyed: Keyed, into: Prepared) -> No
         append(IncomingRecord(stream, source_id, payload, content_hash, fingerprint, entity, row))
 
 
-def _split_deletions(stream: str, keyed: list[_KeyedRow], into: Prepared) -> list[_KeyedRow]:
+def _split_deletions(
+    stream: str, keyed: list[tuple[str, Any, str, dict[str, Any]]], into: Prepared
+) -> list[tuple[str, Any, str, dict[str, Any]]]:
     """The keyed records less those whose id's last event in the batch is a deletion; those
     ids go to `into.deleted`."""
     last: dict[str, bool] = {}
@@ -199,7 +116,7 @@ def _split_deletions(stream: str, keyed: list[_KeyedRow], into: Prepared) -> lis
 
 def _keyed(
     stream: str, info: StreamInfo, records: Sequence[dict[str, Any]], into: Prepared
-) -> Keyed:
+) -> list[tuple[str, Any, str, dict[str, Any]]]:
     """(source id, payload, content hash, record) of each valid record with an id."""
     reasons = info.validator.reasons(records)
     if info.validator.problem is not None:
@@ -210,7 +127,7 @@ def _keyed(
     if single is not None and not metadata_keys and reasons.count(None) == len(reasons):
         whole = _keyed_whole(single, records)
         if whole is not None:
-            return Keyed(whole, plain=True)
+            return whole
     keyed = []
     sha256 = hashlib.sha256
     for record, invalid in zip(records, reasons, strict=True):
@@ -239,7 +156,7 @@ def _keyed(
             _quarantine(into, stream, None, "identity", f"missing id ({missing} is null)", record)
             continue
         keyed.append((source_id, payload, content_hash, record))
-    return Keyed(keyed)
+    return keyed
 
 
 _CANONICAL_DUMPS = partial(
@@ -248,7 +165,9 @@ _CANONICAL_DUMPS = partial(
 _HEXDIGEST = methodcaller("hexdigest")
 
 
-def _keyed_whole(key: str, records: Sequence[dict[str, Any]]) -> list[_KeyedRow] | None:
+def _keyed_whole(
+    key: str, records: Sequence[dict[str, Any]]
+) -> list[tuple[str, Any, str, dict[str, Any]]] | None:
     """`_keyed` of a batch of valid records keyed by one text or integer property, a column
     at a time at C speed (the same canonical JSON as `canonical_json`, the same hashes); None
     when any record needs the record-by-record path (a missing key, a value orjson refuses)."""

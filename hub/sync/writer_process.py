@@ -1,15 +1,12 @@
-"""The sync's writer: mapping and committing batches in a process of its own, so that the tap
-reading the source and the writer never wait for one interpreter.
+"""The sync's writer: checking, keying, hashing, mapping and committing batches in a process of
+its own, so that the tap reading the source and the writer never wait for one interpreter.
 
-The tap's side checks, keys and hashes a batch (`hub.sync.prepare.key`: the records of each
-stream, the records already refused, the newest STATE), hands it over and reads on; the
-writer maps the batch (`hub.sync.prepare.map_keyed`) and commits its rows and that STATE in
-one transaction, so a sync killed at any point resumes from the last committed state exactly
-as before. The work is split so that both cores are busy: the tap and keying on one, mapping
-and SQLite on the other (with keying in the writer too, the writer took 5.7 s of CPU per
-200,000 rows and the sync's process 2.0 s, and the run waited for the writer). Two batches
-are in flight at most, answered in order, and a failure — keying one on the tap's side
-included — is raised on the tap's side with its own error, in its batch's turn.
+The tap's side hands over a batch as it arrived (the records of each stream, the records
+already refused, the newest STATE) and reads on; the writer prepares the batch
+(`hub.sync.prepare`) and commits its rows and that STATE in one transaction, so a sync
+killed at any point resumes from the last committed state exactly as before. One batch is
+in flight: the next is handed over only when the writer has answered for the last one, and
+its failure is raised on the tap's side with the writer's error.
 
 The process is forked on Linux (it then starts in milliseconds with the modules already
 imported; it touches nothing of its parent but the arguments it was given and opens its own
@@ -46,20 +43,17 @@ from sqlalchemy.engine import Connection
 
 from hub.core.errors import SyncError
 from hub.store.database import Store, save_state
-from hub.sync.prepare import Keyed, Prepared, StreamInfo, key, map_keyed, prepare, stream_info
+from hub.sync.prepare import Prepared, StreamInfo, prepare, stream_info
 from hub.sync.writes import QuarantinedRecord, WriteCounts, write_batch
 from schemas.config import StreamConfig
 
 __all__ = [
     "Batch",
     "InlineWriter",
-    "KeyedBatch",
     "Outcome",
     "StreamSpec",
     "WriterProcess",
     "commit_batch",
-    "key_batch",
-    "map_batch",
     "prepare_batch",
     "write_prepared",
 ]
@@ -95,18 +89,6 @@ class Batch:
 
 
 @dataclass
-class KeyedBatch:
-    """A batch checked, keyed and hashed on the tap's side (`key_batch`): its STATE and
-    refused records (`batch`, without its records), each stream's keyed records, and what
-    keying quarantined and found (`head`) — or why keying failed (`failure`)."""
-
-    batch: Batch
-    head: Prepared
-    groups: list[tuple[str, int, Keyed]]
-    failure: _Failure | None = None
-
-
-@dataclass
 class Outcome:
     """What committing a batch did, and why some of its records were taken unvalidated."""
 
@@ -119,29 +101,6 @@ def prepare_batch(batch: Batch, infos: dict[int, StreamInfo]) -> Prepared:
     prepared = Prepared()
     for stream, serial, records in batch.groups:
         prepare(stream, infos[serial], records, prepared)
-    return prepared
-
-
-def key_batch(batch: Batch, infos: dict[int, StreamInfo]) -> KeyedBatch:
-    """Check, key and hash each stream's records of a batch: the first half of
-    `prepare_batch`, on the tap's side. A failure is kept, to be answered in its turn."""
-    rest = Batch([], batch.quarantined, batch.state, batch.full_table)
-    head = Prepared()
-    try:
-        groups = [
-            (stream, serial, key(stream, infos[serial], records, head))
-            for stream, serial, records in batch.groups
-        ]
-    except Exception as exc:
-        return KeyedBatch(rest, head, [], (_picklable(exc), traceback.format_exc()))
-    return KeyedBatch(rest, head, groups)
-
-
-def map_batch(keyed: KeyedBatch, infos: dict[int, StreamInfo]) -> Prepared:
-    """Map each stream's keyed records of a batch: the second half of `prepare_batch`."""
-    prepared = keyed.head
-    for stream, serial, rows in keyed.groups:
-        map_keyed(stream, infos[serial], rows, prepared)
     return prepared
 
 
@@ -213,10 +172,9 @@ class InlineWriter:
 
 
 class WriterProcess:
-    """The writer in a child process, fed keyed batches through a pipe (see the module
-    docstring).
+    """The writer in a child process, fed batches through a pipe (see the module docstring).
 
-    Two batches may be unanswered: the writer maps the newer while it commits the older
+    Two batches may be unanswered: the writer prepares the newer while it commits the older
     (its SQLite or PostgreSQL driver works without the interpreter lock meanwhile)."""
 
     depth = 2
@@ -247,15 +205,12 @@ class WriterProcess:
                 signal.pthread_sigmask(signal.SIG_SETMASK, before)
         theirs.close()
         self._pending = 0
-        self._infos: dict[int, StreamInfo] = {}
 
     def add_stream(self, spec: StreamSpec, info: StreamInfo) -> None:
-        self._infos[spec.serial] = info  # keys this stream's records here
         self._send(spec)
 
     def submit(self, batch: Batch) -> None:
-        """Key the batch in this process (`key_batch`) and hand it to the writer."""
-        self._send(key_batch(batch, self._infos))
+        self._send(batch)
         self._pending += 1
 
     @property
@@ -316,7 +271,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _serve(pipe: Pipe, url: str, source: str, run_id: int, parent: int) -> None:
-    """The writer process: this thread receives and maps each keyed batch, a second one
+    """The writer process: this thread receives and prepares each batch, a second one
     commits the prepared batches in order and answers each with its outcome or error."""
     _die_with_parent(parent)
     # a batch allocates hundreds of thousands of objects that reference counting frees; a
@@ -340,15 +295,11 @@ def _serve(pipe: Pipe, url: str, source: str, run_id: int, parent: int) -> None:
             if isinstance(message, StreamSpec):
                 infos[message.serial] = message.info(source)
                 continue
-            ready: Prepared | _Failure
-            if message.failure is not None:  # keying it failed on the tap's side
-                ready = message.failure
-            else:
-                try:
-                    ready = map_batch(message, infos)
-                except Exception as exc:
-                    ready = (_picklable(exc), traceback.format_exc())
-            prepared.put((message.batch, ready))
+            try:
+                ready: Prepared | _Failure = prepare_batch(message, infos)
+            except Exception as exc:
+                ready = (_picklable(exc), traceback.format_exc())
+            prepared.put((message, ready))
     except EOFError:  # the parent is gone
         return
     finally:
