@@ -18,7 +18,7 @@ import pandas as pd
 
 from identity.compare import COMPARISONS, Comparison, compare_pairs
 from identity.levels import Role
-from identity.spelt_name import spelt_name_adjust
+from identity.spelt_name import spelt_name_bits
 from identity.training import (
     EPS,
     MIN_SESSION,
@@ -517,9 +517,9 @@ def tf_adjust(
             out[exact, k] = np.clip(np.nan_to_num(adjust), -8, 8)
     joint = tf.get(FULL_NAME)
     parts = _name_parts(comparisons, frame)
-    out += spelt_name_adjust(
-        frame, left, right, levels, comparisons, u, tf, _joint_share(frame, parts, joint)
-    )
+    share = _joint_share(frame, parts, joint)
+    for k, rows, spelt in spelt_name_bits(frame, left, right, levels, comparisons, u, tf, share):
+        out[rows, k] += spelt
     if joint is None or not parts:
         return out
     ks = [k for k, _ in parts]
@@ -568,7 +568,7 @@ def _joint_share(
     frame: pd.DataFrame, parts: list[tuple[int, str]], joint: pd.Series | None
 ) -> Callable[[np.ndarray], np.ndarray] | None:
     """Records' full names' share held by strangers in the `FULL_NAME` table (NaN where the
-    table does not hold the name), for `spelt_name_adjust`."""
+    table does not hold the name), for `spelt_name_bits`."""
     if joint is None or not parts:
         return None
     columns = [col for _, col in parts]

@@ -23,7 +23,7 @@ from identity.compare import Comparison
 from identity.levels import Role
 from identity.training import U_EPS
 
-__all__ = ["MAX_SPELT_BITS", "spelt_name_adjust"]
+__all__ = ["MAX_SPELT_BITS", "spelt_name_bits"]
 
 MAX_SPELT_BITS = 8.0  # a spelt name gains or loses at most this much by its frequency
 
@@ -41,7 +41,7 @@ def _name_bits(values: np.ndarray, freq: pd.Series | None, u_same: float) -> np.
     return clipped
 
 
-def spelt_name_adjust(
+def spelt_name_bits(
     frame: pd.DataFrame,
     left: np.ndarray,
     right: np.ndarray,
@@ -50,16 +50,17 @@ def spelt_name_adjust(
     u: list[np.ndarray],
     tf: Mapping[str, pd.Series],
     full_name_share: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> np.ndarray:
-    """Per pair and comparison, the bits a spelt name gains or loses by its frequency (only
-    the `NAME_IN_IDENTIFIER` comparison's column is non-zero).
+) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """The bits a spelt name gains or loses by its frequency, as (comparison index, pair
+    indexes, bits) per `NAME_IN_IDENTIFIER` comparison: only the pairs at a spelling level,
+    never a full pairs x comparisons array (11.6M pairs at 1M records).
 
     The spelt record is the side with the names the level needs (a family name; for the
     full name a given name too); where both sides qualify, the commoner name counts.
     `full_name_share` gives records' full names' share held by strangers where that is
     more than their parts' frequencies predict (`FULL_NAME`), NaN elsewhere.
     """
-    out = np.zeros(levels.shape, dtype=np.float32)
+    out: list[tuple[int, np.ndarray, np.ndarray]] = []
     spelt = [k for k, c in enumerate(comparisons) if c.role is Role.NAME_IN_IDENTIFIER]
     names = {c.tf_column: k for k, c in enumerate(comparisons) if c.role is Role.NAME}
     k_given, k_family = names.get("given_canon"), names.get("family")
@@ -91,7 +92,8 @@ def spelt_name_adjust(
                 gain_given = _name_bits(giv, given_tf, float(u[k_given][-1]))
                 gain = gain + np.where(full, gain_given, 0.0)
                 if full_name_share is not None:
-                    joint_f = full_name_share(side)
+                    joint_f = np.full(rows.size, np.nan)
+                    joint_f[full] = full_name_share(side[full])
                     parts = np.exp2(-gain) * np.clip(
                         float(u[k_family][-1]) * float(u[k_given][-1]), U_EPS, 1
                     )
@@ -99,5 +101,6 @@ def spelt_name_adjust(
                     gain = gain + np.where(full, np.nan_to_num(less, nan=0.0), 0.0)
             best = np.where(has, np.minimum(best, gain), best)
         known = np.isfinite(best)
-        out[rows[known], k] = np.clip(best[known], -MAX_SPELT_BITS, MAX_SPELT_BITS)
+        bits = np.clip(best[known], -MAX_SPELT_BITS, MAX_SPELT_BITS).astype(np.float32)
+        out.append((k, rows[known], bits))
     return out
