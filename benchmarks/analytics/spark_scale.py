@@ -13,6 +13,18 @@ inflates far less than wall time), peak RSS of the driver's Python process and, 
 of the JVM (in local[N] it is driver and executors) and of its Python workers; the load
 average before and after. Then the ratios Spark / in process, and whether the two runs
 wrote the same customers.csv and segments.csv (byte for byte).
+
+Measured 2026-12-06 03:14-03:28 UTC (shared 2-core machine, other helpers' Spark jobs
+running, load average 11-19), `--sizes 200000`: 200,000 customers / 2,482,619
+interactions, in process 93.4 s wall, 29.4 s CPU, driver peak RSS 1,373 MB; Spark
+local[2] 528.3 s wall, 171.8 s CPU, driver 872 MB (JVM 1,863 MB, Python workers 1,150
+MB): 5.66x wall, 5.84x CPU, 0.64x driver memory; both files byte-identical. Where the CPU
+goes (50,000 customers / 622,896 interactions, timed per call in one session, load ~11):
+reading and validating (Spark's JSON reader, `prepare` on 200k-row chunks, the codes join
+and the repartition) ~16 s, then ~2-4 s per pass over the prepared rows (traits 4.2 s,
+summary 1.8, value 1.5, holdings 1.8); an `analyse` makes 18 passes (4 churn snapshots
+each read the summary, the features and the label), each moving every row from Spark's
+cache to Python through Arrow, where the local engine reads its frame in memory.
 """
 
 from __future__ import annotations
