@@ -1,9 +1,12 @@
 """`SparkBackend`: the stages of a `ModelSpec` on Apache Spark.
 
-The record table, the candidate pairs and their comparison levels live in Spark (and, with
-a run directory, in Parquet between stages); the driver gets what the `Backend` protocol
-hands back — the pairs' arrays, the model, the clustering — and keeps the table's
-standardised frame for the steps that work per cluster (ids, survivorship).
+The record table, the candidate pairs, their comparison levels and their scores live in
+Spark (and, with a run directory, in Parquet between stages); the driver gets what the
+`Backend` protocol hands back — the candidates' index arrays, the agreement-pattern counts
+and the model, the pairs clustering needs (at or above the lower threshold), the
+clustering — and keeps the table's standardised frame (the model's value frequencies, the
+broadcast columns, `Resolution.frame`). Records read by Spark (`SparkRecords`) never reach
+the driver as a list.
 
 Which code runs where:
 - standardise: `identity.standardise` on pandas partitions; shared identifiers found by a
