@@ -3,13 +3,18 @@
 The interactions stay in Spark. `prepare` validates them there with the local
 `analytics.frame.prepare`, run by `mapInPandas` on chunks of each input partition (the same
 reasons, the same counts: a chunk's counts come back as side rows and are summed); the
-usable rows get their global customer code from one join with the sorted customer ids and
-are kept `repartition`ed by that code, so every customer's rows sit in one partition. Each
-per-customer stage then runs the local function (`compute_traits`, `summarise`,
-`customer_value`, `repeat_ages`, `holdings`, the local backend's mix) on one partition's
-customers at a time, re-coded 0..k-1 in customer order, and the driver lays the per-
+usable rows get their global customer code from one (broadcast) join with the sorted
+customer ids and are `repartition`ed by that code, so every customer's rows sit in one
+partition; each partition is then kept (persisted) as one packed local frame, its
+customers re-coded 0..k-1 in customer order. Each per-customer stage runs the local
+function (`compute_traits`, `summarise`, `customer_value`, `repeat_ages`, `holdings`, the
+local backend's mix) on one partition's frame at a time, and the driver lays the per-
 customer results back on the global codes. Only per-customer frames reach the driver; the
-models are fitted there by `analytics.analyse`, which runs unchanged.
+models are fitted there by `analytics.analyse`, which runs unchanged. (An `analyse` makes
+about 18 passes — the churn snapshots read summaries, features and labels at 4 cut-offs —
+so the rows are sorted and converted once, when packed: a pass then moves one binary
+object per partition from Spark to Python instead of every row through Arrow; measured at
+622,896 interactions, a summary pass 1.8 -> 0.7 CPU seconds, holdings 1.8 -> 0.5.)
 
 A partition's rows are put back in the order the local backend has them: by customer, then
 time, then input order (the input's `monotonically_increasing_id`), so that sums, "last
@@ -31,7 +36,7 @@ from pyspark.sql import DataFrame, SparkSession
 from scipy import sparse
 
 from analytics.backends.local import LocalBackend
-from analytics.backends.spark.rows import FIELDS, ORDER, empty_rows, local_frame, stage
+from analytics.backends.spark.rows import FIELDS, ORDER, empty_rows, local_frame, stage, unpack
 from analytics.btyd import summarise
 from analytics.frame import Prepared
 from analytics.model import AnalysisSpec, Value
@@ -203,23 +208,22 @@ class SparkBackend:
     ) -> list[tuple[np.ndarray, R]]:
         """`task` on each partition's customers (a local `Prepared` of `columns`), with the
         global codes of those customers, collected on the driver."""
-        wanted = [c for c in columns if c != "code"]
+        wanted = list(columns)
 
         def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-            frames = [b for b in batches if len(b)]
-            if not frames:
-                return
-            codes, frame = local_frame(pd.concat(frames, ignore_index=True))
-            local = Prepared(
-                frame=frame.drop(columns=list(ORDER), errors="ignore"),
-                customer_ids=np.arange(len(codes)).astype(str),
-                as_of=as_of,
-            )
-            payload = pickle.dumps((codes, task(local)), protocol=pickle.HIGHEST_PROTOCOL)
-            yield pd.DataFrame({"payload": [payload]})
+            for batch in batches:
+                for packed in batch["payload"]:
+                    codes, frame = unpack(packed)
+                    local = Prepared(
+                        frame=frame[[c for c in FIELDS if c in wanted]],
+                        customer_ids=np.arange(len(codes)).astype(str),
+                        as_of=as_of,
+                    )
+                    result = (codes, task(local))
+                    payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+                    yield pd.DataFrame({"payload": [payload]})
 
-        selected = rows.select("code", *wanted, *ORDER)
-        out = selected.mapInPandas(run, "payload binary").collect()
+        out = rows.mapInPandas(run, "payload binary").collect()
         # the payloads are this backend's own workers' results, not outside data
         return [pickle.loads(r["payload"]) for r in out]  # noqa: S301
 

@@ -12,6 +12,7 @@ Times are UTC nanoseconds (Spark's timestamps stop at microseconds).
 from __future__ import annotations
 
 import math
+import pickle
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
     "local_frame",
     "read_interactions",
     "stage",
+    "unpack",
 ]
 
 ROWS_PER_PARTITION = 500_000  # usable interactions per partition of the prepared rows
@@ -230,6 +232,24 @@ def local_frame(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     return codes, frame
 
 
+PACKED = T.StructType([T.StructField("payload", T.BinaryType())])
+
+
+def _pack(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """One partition's rows as the local frame, pickled with the customers' global codes:
+    every later pass unpickles it instead of moving and re-sorting the rows again."""
+    frames = [b for b in batches if len(b)]
+    if frames:
+        packed = local_frame(pd.concat(frames, ignore_index=True))
+        yield pd.DataFrame({"payload": [pickle.dumps(packed, protocol=pickle.HIGHEST_PROTOCOL)]})
+
+
+def unpack(payload: bytes) -> tuple[np.ndarray, pd.DataFrame]:
+    """A partition packed by `stage`: the global codes and the local frame."""
+    # the payloads are this backend's own workers' pickles, not outside data
+    return cast(tuple[np.ndarray, pd.DataFrame], pickle.loads(payload))  # noqa: S301
+
+
 def empty_rows(columns: Sequence[str]) -> pd.DataFrame:
     """No rows, with the columns (and after `_local`, the dtypes) of the prepared rows."""
     kinds = {
@@ -259,8 +279,9 @@ def _ordered(counts: dict[str, int], earliest: str) -> dict[str, int]:
 
 @dataclass(frozen=True, kw_only=True)
 class Staged:
-    """The usable rows (persisted, `partitions` partitions by `code`), the sorted customer
-    ids the codes index, and the count of rows left out by reason."""
+    """The usable rows (persisted, `partitions` partitions by `code`, each one row: its
+    local frame packed, see `unpack`), the sorted customer ids the codes index, and the
+    count of rows left out by reason."""
 
     rows: DataFrame
     customer_ids: np.ndarray
@@ -310,12 +331,12 @@ def stage(
         n = partitions or max(
             spark.sparkContext.defaultParallelism, -(-usable // ROWS_PER_PARTITION)
         )
-        rows = (
+        by_code = (
             kept.join(F.broadcast(table), "customer_id")  # ids and codes: per customer, small
             .select(*FIELDS, *ORDER)
             .repartition(n, "code")
-            .persist(StorageLevel.MEMORY_AND_DISK)
         )
+        rows = by_code.mapInPandas(_pack, PACKED).persist(StorageLevel.MEMORY_AND_DISK)
         rows.count()  # materialised before the staged rows go
     finally:
         staged.unpersist()
