@@ -14,17 +14,18 @@ of the JVM (in local[N] it is driver and executors) and of its Python workers; t
 average before and after. Then the ratios Spark / in process, and whether the two runs
 wrote the same customers.csv and segments.csv (byte for byte).
 
-Measured 2026-12-06 03:14-03:28 UTC (shared 2-core machine, other helpers' Spark jobs
-running, load average 11-19), `--sizes 200000`: 200,000 customers / 2,482,619
-interactions, in process 93.4 s wall, 29.4 s CPU, driver peak RSS 1,373 MB; Spark
-local[2] 528.3 s wall, 171.8 s CPU, driver 872 MB (JVM 1,863 MB, Python workers 1,150
-MB): 5.66x wall, 5.84x CPU, 0.64x driver memory; both files byte-identical. Where the CPU
-goes (50,000 customers / 622,896 interactions, timed per call in one session, load ~11):
-reading and validating (Spark's JSON reader, `prepare` on 200k-row chunks, the codes join
-and the repartition) ~16 s, then ~2-4 s per pass over the prepared rows (traits 4.2 s,
-summary 1.8, value 1.5, holdings 1.8); an `analyse` makes 18 passes (4 churn snapshots
-each read the summary, the features and the label), each moving every row from Spark's
-cache to Python through Arrow, where the local engine reads its frame in memory.
+Measured 2026-12-06 03:42-03:46 UTC (shared 2-core machine, load average 5.2-6.2),
+`--sizes 200000` after the packed partitions (8fddbd0): 200,000 customers / 2,482,619
+interactions, in process 52.4 s wall, 28.1 s CPU, driver peak RSS 1,354 MB; Spark
+local[2] 132.0 s wall, 125.5 s CPU, driver 868 MB (JVM 2,761 MB, Python workers 1,114
+MB): 2.52x wall, 4.47x CPU, 0.64x driver memory; customers.csv and segments.csv
+byte-identical. Before packing (a5e17cc, 03:14-03:28, load 11-19): 93.4 s vs 528.3 s wall
+(5.66x), 29.4 vs 171.8 s CPU (5.84x), driver 1,373 vs 872 MB, files identical.
+Where the CPU goes (50,000 customers / 622,896 interactions, per call in one session,
+load ~10): reading and validating (Spark's JSON reader, `prepare` on 200k-row chunks,
+the codes join, the repartition and the packing) ~16 s warm; then per pass traits 3.1 s,
+summary 0.7, value 0.8, holdings 0.5 (an `analyse` makes about 18 passes: the 4 churn
+snapshots each read a summary, the features and the label).
 """
 
 from __future__ import annotations
