@@ -25,6 +25,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -689,6 +690,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="crmhub serve --workers")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args(argv)
+    # a SIGTERM (a timeout, a scheduler) ends the run as Ctrl-C does: the `finally` blocks
+    # stop the `crmhub serve` it started instead of leaving it running
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     demo_yaml = make_demo(CACHE / "demo")
     if args.golden:
