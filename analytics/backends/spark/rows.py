@@ -339,7 +339,9 @@ def stage(
             .select(*FIELDS, *ORDER)
             .repartition(n, "code")
         )
-        rows = by_code.mapInPandas(_pack, PACKED).persist(StorageLevel.MEMORY_AND_DISK)
+        # on disk, not in the JVM's heap: at 1M customers / 10M interactions the packed
+        # partitions held in a 2 GB driver heap (local[N]) left no room to read them back
+        rows = by_code.mapInPandas(_pack, PACKED).persist(StorageLevel.DISK_ONLY)
         rows.count()  # materialised before the staged rows go
     finally:
         staged.unpersist()
