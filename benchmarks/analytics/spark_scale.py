@@ -21,6 +21,12 @@ local[2] 132.0 s wall, 125.5 s CPU, driver 868 MB (JVM 2,761 MB, Python workers 
 MB): 2.52x wall, 4.47x CPU, 0.64x driver memory; customers.csv and segments.csv
 byte-identical. Before packing (a5e17cc, 03:14-03:28, load 11-19): 93.4 s vs 528.3 s wall
 (5.66x), 29.4 vs 171.8 s CPU (5.84x), driver 1,373 vs 872 MB, files identical.
+`--sizes 1000000` at 901a985 (200k-row packed partitions on disk), 04:07-04:13 UTC, load
+average 1.2-2.6: 1,000,000 customers / 12,409,951 interactions, in process 88.7 s wall,
+102.0 s CPU, driver peak RSS 4,688 MB; Spark local[2] 294.8 s wall, 525.3 s CPU, driver
+2,305 MB (JVM 2,687 MB, Python workers 1,175 MB): 3.32x wall, 5.15x CPU, 0.49x driver
+memory; both files byte-identical. (With 500k-row partitions cached in memory the JVM's
+2 GB heap ran out at this size.) The 200k figures above are from before that change.
 Where the CPU goes (50,000 customers / 622,896 interactions, per call in one session,
 load ~10): reading and validating (Spark's JSON reader, `prepare` on 200k-row chunks,
 the codes join, the repartition and the packing) ~16 s warm; then per pass traits 3.1 s,
