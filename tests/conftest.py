@@ -27,6 +27,7 @@ SLOW_PATHS: dict[str, tuple[str, ...]] = {
     "browser": ("browser",),  # `crmhub serve` driven by Chromium
     "hub/test_kill_rerun.py": ("kill_rerun",),  # SIGKILLed `crmhub sync` processes
     "identity/backends/spark": ("spark",),  # Apache Spark local[2] (a JVM)
+    "analytics/backends": ("spark",),  # the analytics engine on Spark local[2]
     "hub/resolve/test_spark.py": ("spark",),  # store resolves on Spark local[2]
     "dags/test_dag_spark.py": ("spark",),  # the DAG's resolve task on Spark
 }
