@@ -289,9 +289,9 @@ def test_environment_mistakes_name_the_setting_and_variable(
 BAD_BLOCKS: list[tuple[str, str, list[str]]] = [
     (
         "an unknown key of the block",
-        "connectors:\n  - {name: tap-pg, pip_url: x, inherit_from: tap-postgres}",
+        "connectors:\n  - {name: tap-pg, pip_url: x, pip_urls: tap-postgres}",
         [
-            "connectors.0.inherit_from (connector 'tap-pg'): unknown key 'inherit_from'",
+            "connectors.0.pip_urls (connector 'tap-pg'): unknown key 'pip_urls'",
             "allowed here: capabilities, config,",
         ],
     ),
