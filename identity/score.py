@@ -140,14 +140,7 @@ def estimate(
     so m learns what the stewards decided. u still comes from random pairs only (labelled
     non-matches are hard cases, not random ones), and the prior from the model's estimate.
     """
-    rl, rr = _random_pairs(frame, min(random_pairs, max(len(frame) ** 2 // 2, 1)), seed)
-    random_levels = compare_pairs(frame, rl, rr, comparisons)
-    u = []
-    m = []
-    for k, c in enumerate(comparisons):
-        counts = level_counts(random_levels[:, k], len(c.levels)) + _U_PSEUDO * level_prior(c, "u")
-        u.append(counts / counts.sum())
-        m.append(level_prior(c, "m"))
+    u, m = _start(frame, comparisons, random_pairs, seed)
     fixed = np.full(levels.shape[0], np.nan)
     for index, is_match in labels:
         fixed[index] = 1.0 if is_match else 0.0
@@ -155,14 +148,7 @@ def estimate(
     m, iteration = learn_m(
         levels, comparisons, sessions, m=m, u=u, fixed=fixed, max_iterations=max_iterations
     )
-    tf = {}
-    for c in comparisons:
-        if c.tf_column:
-            values = frame[c.tf_column].dropna()
-            if len(values):
-                tf[c.name] = values.value_counts(normalize=True)
-    kinds = frame["kind"].value_counts()
-    all_pairs = float((kinds * (kinds - 1) / 2).sum()) or 1.0
+    tf, all_pairs = _value_frequencies(frame, comparisons)
     global_prior, expected = _global_prior(levels, m, u, fixed, all_pairs)
     for k, c in enumerate(comparisons):
         if c.role is Role.IDENTIFIER:
@@ -176,6 +162,37 @@ def estimate(
         tf[FULL_NAME] = joint
     share = expected / levels.shape[0] if levels.shape[0] else 0.0
     return Model(comparisons, m, u, global_prior, iteration, tf=tf, prior_candidates=share)
+
+
+def _start(
+    frame: pd.DataFrame, comparisons: tuple[Comparison, ...], random_pairs: int, seed: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """EM's starting point: u per comparison from random pairs of `frame` (plus pseudo-counts
+    of the prior), m from the comparisons' priors."""
+    rl, rr = _random_pairs(frame, min(random_pairs, max(len(frame) ** 2 // 2, 1)), seed)
+    random_levels = compare_pairs(frame, rl, rr, comparisons)
+    u = []
+    m = []
+    for k, c in enumerate(comparisons):
+        counts = level_counts(random_levels[:, k], len(c.levels)) + _U_PSEUDO * level_prior(c, "u")
+        u.append(counts / counts.sum())
+        m.append(level_prior(c, "m"))
+    return u, m
+
+
+def _value_frequencies(
+    frame: pd.DataFrame, comparisons: tuple[Comparison, ...]
+) -> tuple[dict[str, pd.Series], float]:
+    """Each term-frequency column's value shares, and how many pairs of records of one kind
+    `frame` holds (the population the prior is a share of)."""
+    tf = {}
+    for c in comparisons:
+        if c.tf_column:
+            values = frame[c.tf_column].dropna()
+            if len(values):
+                tf[c.name] = values.value_counts(normalize=True)
+    kinds = frame["kind"].value_counts()
+    return tf, float((kinds * (kinds - 1) / 2).sum()) or 1.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -314,25 +331,11 @@ def estimate_from_patterns(
     same model (tests/identity/backends/test_patterns.py), with only `Patterns` — not a row
     per pair — on the machine that runs it. u still comes from random pairs and value
     frequencies of `frame`."""
-    rl, rr = _random_pairs(frame, min(random_pairs, max(len(frame) ** 2 // 2, 1)), seed)
-    random_levels = compare_pairs(frame, rl, rr, comparisons)
-    u = []
-    m = []
-    for k, c in enumerate(comparisons):
-        counts = level_counts(random_levels[:, k], len(c.levels)) + _U_PSEUDO * level_prior(c, "u")
-        u.append(counts / counts.sum())
-        m.append(level_prior(c, "m"))
+    u, m = _start(frame, comparisons, random_pairs, seed)
     m, iteration = learn_m_from_patterns(
         found, comparisons, sessions, m=m, u=u, max_iterations=max_iterations
     )
-    tf = {}
-    for c in comparisons:
-        if c.tf_column:
-            values = frame[c.tf_column].dropna()
-            if len(values):
-                tf[c.name] = values.value_counts(normalize=True)
-    kinds = frame["kind"].value_counts()
-    all_pairs = float((kinds * (kinds - 1) / 2).sum()) or 1.0
+    tf, all_pairs = _value_frequencies(frame, comparisons)
     rows, counts = found.rows, found.counts
 
     def prior() -> tuple[float, float]:
