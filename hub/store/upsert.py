@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-__all__ = ["upsert"]
+__all__ = ["upsert", "upsert_columns"]
 
 _DIALECT_INSERTS: dict[str, Callable[[sa.Table], Any]] = {
     "sqlite": sqlite.insert,
@@ -79,7 +79,70 @@ def upsert(
         else:
             dialect = (conn.dialect.name, conn.dialect.driver, conn.dialect.paramstyle)
             shape = (table, columns, tuple(key), tuple(written), dialect)
-            _driver_executemany(conn, table, statement, shape, batch, fixed)
+            _driver_executemany(conn, table, statement, shape, _RowValues(batch), fixed)
+
+
+def upsert_columns(
+    conn: Connection,
+    table: sa.Table,
+    columns: Mapping[str, list[Any]],
+    *,
+    key: Sequence[str],
+    update: Collection[str] | None = None,
+    constants: Mapping[str, Any] | None = None,
+) -> None:
+    """`upsert` of rows given column by column (`columns`: name -> one value per row, in
+    the order `upsert` would name them), whose keys are all distinct: the same statement
+    and the same bound values as `upsert` of the rows, without a dict per row."""
+    names = tuple(columns)
+    lists = [columns[name] for name in names]
+    count = len(lists[0]) if lists else 0
+    fixed = dict(constants or {})
+    dialect_insert = _DIALECT_INSERTS.get(conn.dialect.name)
+    if dialect_insert is None or count < _DRIVER_MANY or not names:
+        rows = [dict(zip(names, values, strict=True)) for values in zip(*lists, strict=True)]
+        upsert(conn, table, rows, key=key, update=update, constants=fixed)
+        return
+    every = names + tuple(c for c in fixed if c not in names)
+    taken = every if update is None else [c for c in every if c in update]
+    written = [c for c in taken if c not in key]
+    insert = dialect_insert(table)
+    if written:
+        changes = {c: insert.excluded[c] for c in written}
+        statement = insert.on_conflict_do_update(index_elements=list(key), set_=changes)
+    else:
+        statement = insert.on_conflict_do_nothing(index_elements=list(key))
+    dialect = (conn.dialect.name, conn.dialect.driver, conn.dialect.paramstyle)
+    shape = (table, every, tuple(key), tuple(written), dialect)
+    _driver_executemany(conn, table, statement, shape, _ColumnValues(columns, count), fixed)
+
+
+class _RowValues:
+    """Rows as dicts: a column's values are taken from each row."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows, self.count = rows, len(rows)
+
+    def column(self, name: str) -> list[Any]:
+        return list(map(itemgetter(name), self.rows))
+
+    def dicts(self) -> list[dict[str, Any]]:
+        return self.rows
+
+
+class _ColumnValues:
+    """Rows given as columns."""
+
+    def __init__(self, columns: Mapping[str, list[Any]], count: int) -> None:
+        self.columns, self.count = columns, count
+
+    def column(self, name: str) -> list[Any]:
+        return self.columns[name]
+
+    def dicts(self) -> list[dict[str, Any]]:
+        names = list(self.columns)
+        lists = [self.columns[n] for n in names]
+        return [dict(zip(names, values, strict=True)) for values in zip(*lists, strict=True)]
 
 
 _DRIVER_MANY = 64  # rows: below this the compiled-once path is not worth it
@@ -90,7 +153,7 @@ def _driver_executemany(
     table: sa.Table,
     statement: Any,
     shape: tuple[Any, ...],
-    rows: list[dict[str, Any]],
+    rows: _RowValues | _ColumnValues,
     fixed: Mapping[str, Any],
 ) -> None:
     """`shape`: (table, columns, key, updated columns, dialect), which decide the statement."""
@@ -104,7 +167,8 @@ def _driver_executemany(
         found = _COMPILED[shape] = (compiled.string, names, compiled.positional, safe)
     sql, names, positional, safe = found
     if not safe:  # not a plain insert: let SQLAlchemy bind it
-        conn.execute(statement, [{**row, **fixed} for row in rows] if fixed else rows)
+        dicts = rows.dicts()
+        conn.execute(statement, [{**row, **fixed} for row in dicts] if fixed else dicts)
         return
 
     def column(name: str) -> list[Any]:
@@ -112,8 +176,8 @@ def _driver_executemany(
         process = type_._cached_bind_processor(dialect)
         if name in fixed:
             value = fixed[name]
-            return [process(value) if process else value] * len(rows)
-        return _processed(list(map(itemgetter(name), rows)), process, type_, dialect)
+            return [process(value) if process else value] * rows.count
+        return _processed(rows.column(name), process, type_, dialect)
 
     columns_out = [column(name) for name in names]
     params: list[Any] = list(zip(*columns_out, strict=True))

@@ -1,12 +1,14 @@
-"""The sync's writer: checking, keying, hashing, mapping and committing batches in a process of
-its own, so that the tap reading the source and the writer never wait for one interpreter.
+"""The sync's writer: committing prepared batches in a process of its own, so that the tap
+reading the source and the writer never wait for one interpreter.
 
-The tap's side hands over a batch as it arrived (the records of each stream, the records
-already refused, the newest STATE) and reads on; the writer prepares the batch
-(`hub.sync.prepare`) and commits its rows and that STATE in one transaction, so a sync
-killed at any point resumes from the last committed state exactly as before. One batch is
-in flight: the next is handed over only when the writer has answered for the last one, and
-its failure is raised on the tap's side with the writer's error.
+The tap's side prepares each batch as it is handed over (checked, keyed, hashed and mapped:
+`hub.sync.prepare`) and sends it to the writer as columns (`hub.sync.handover`); the writer
+binds them to its upserts and commits the rows and the batch's STATE in one transaction, so
+a sync killed at any point resumes from the last committed state exactly as before. Two
+batches may be in flight: the tap prepares the next while the writer commits the last, and
+a failure (preparing or writing) is raised on the tap's side with its error, the batches
+before it committed and none after it. Preparing is most of the per-record Python work and
+the writer's share is mostly SQLite's own, so the two processes keep two cores busy.
 
 The process is forked on Linux (it then starts in milliseconds with the modules already
 imported; it touches nothing of its parent but the arguments it was given and opens its own
@@ -17,7 +19,8 @@ ignores Ctrl-C: the interrupted run's `abort()` still commits what the tap had s
 before.
 
 A dry run (one outer transaction that is rolled back) and an in-memory SQLite store (which a
-second process cannot see) commit each batch in the sync's own thread (`InlineWriter`).
+second process cannot see) prepare and commit each batch in the sync's own thread
+(`InlineWriter`), as records.
 """
 
 from __future__ import annotations
@@ -43,8 +46,9 @@ from sqlalchemy.engine import Connection
 
 from hub.core.errors import SyncError
 from hub.store.database import Store, save_state
+from hub.sync.handover import Handover, handover
 from hub.sync.prepare import Prepared, StreamInfo, prepare, stream_info
-from hub.sync.writes import QuarantinedRecord, WriteCounts, write_batch
+from hub.sync.writes import QuarantinedRecord, WriteCounts, write_batch, write_streams
 from schemas.config import StreamConfig
 
 __all__ = [
@@ -55,6 +59,7 @@ __all__ = [
     "WriterProcess",
     "commit_batch",
     "prepare_batch",
+    "write_handover",
     "write_prepared",
 ]
 
@@ -172,10 +177,11 @@ class InlineWriter:
 
 
 class WriterProcess:
-    """The writer in a child process, fed batches through a pipe (see the module docstring).
+    """The writer in a child process, fed prepared batches through a pipe (see the module
+    docstring).
 
-    Two batches may be unanswered: the writer prepares the newer while it commits the older
-    (its SQLite or PostgreSQL driver works without the interpreter lock meanwhile)."""
+    Two batches may be unanswered: this process prepares the newer while the writer commits
+    the older."""
 
     depth = 2
 
@@ -205,12 +211,32 @@ class WriterProcess:
                 signal.pthread_sigmask(signal.SIG_SETMASK, before)
         theirs.close()
         self._pending = 0
+        self._infos: dict[int, StreamInfo] = {}
+        self._failed = False
 
     def add_stream(self, spec: StreamSpec, info: StreamInfo) -> None:
-        self._send(spec)
+        self._infos[spec.serial] = info
 
     def submit(self, batch: Batch) -> None:
-        self._send(batch)
+        """Prepare the batch here and hand it over as columns (`hub.sync.handover`); a
+        batch that fails to prepare is handed over as that failure, so it is answered in
+        its turn (the batches before it are committed, none after it)."""
+        message: Handover | _Failure
+        if self._failed:  # refused in the writer too: nothing is prepared after a failure
+            message = (None, "")
+        else:
+            try:
+                prepared = prepare_batch(batch, self._infos)
+                message = handover(
+                    prepared,
+                    quarantined=batch.quarantined,
+                    state=batch.state,
+                    full_table=batch.full_table,
+                )
+            except Exception as exc:
+                trace = f"(preparing it, in the sync's process)\n{traceback.format_exc()}"
+                message, self._failed = (_picklable(exc), trace), True
+        self._send(message)
         self._pending += 1
 
     @property
@@ -271,8 +297,8 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _serve(pipe: Pipe, url: str, source: str, run_id: int, parent: int) -> None:
-    """The writer process: this thread receives and prepares each batch, a second one
-    commits the prepared batches in order and answers each with its outcome or error."""
+    """The writer process: this thread receives each prepared batch, a second one commits
+    them in order and answers each with its outcome or error."""
     _die_with_parent(parent)
     # a batch allocates hundreds of thousands of objects that reference counting frees; a
     # collection every 700 allocations (the default) cost this process ~10 % of its time
@@ -281,10 +307,9 @@ def _serve(pipe: Pipe, url: str, source: str, run_id: int, parent: int) -> None:
     if hasattr(signal, "pthread_sigmask"):  # held back since the fork: now it is ignored
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     store = Store(url)
-    infos: dict[int, StreamInfo] = {}
-    prepared: queue.Queue[tuple[Batch, Prepared | _Failure] | None] = queue.Queue(maxsize=1)
+    received: queue.Queue[Handover | _Failure | None] = queue.Queue(maxsize=1)
     committer = threading.Thread(
-        target=_commit_in_order, args=(pipe, store, source, run_id, prepared), daemon=True
+        target=_commit_in_order, args=(pipe, store, source, run_id, received), daemon=True
     )
     committer.start()
     try:
@@ -292,24 +317,35 @@ def _serve(pipe: Pipe, url: str, source: str, run_id: int, parent: int) -> None:
             message = pipe.recv()
             if message is None:
                 return
-            if isinstance(message, StreamSpec):
-                infos[message.serial] = message.info(source)
-                continue
-            try:
-                ready: Prepared | _Failure = prepare_batch(message, infos)
-            except Exception as exc:
-                ready = (_picklable(exc), traceback.format_exc())
-            prepared.put((message, ready))
+            received.put(message)
     except EOFError:  # the parent is gone
         return
     finally:
-        prepared.put(None)
+        received.put(None)
         committer.join()
         store.dispose()
         pipe.close()
 
 
-_Failure = tuple[Exception | None, str]  # an error and the writer's traceback (None: refused)
+_Failure = tuple[Exception | None, str]  # an error and its traceback (None: refused)
+
+
+def write_handover(transaction: Any, source: str, run_id: int, ready: Handover) -> Outcome:
+    """Write a prepared batch and its STATE in one transaction (`transaction()` is a context
+    manager giving the connection)."""
+    with transaction() as conn:
+        counts = write_streams(
+            conn,
+            source=source,
+            run_id=run_id,
+            streams=ready.streams,
+            quarantined=ready.quarantined,
+            full_table_streams=ready.full_table,
+            deleted=ready.deleted,
+        )
+        if ready.state is not None:
+            save_state(conn, source, ready.state, run_id)
+    return Outcome(counts, ready.problems)
 
 
 def _commit_in_order(
@@ -317,23 +353,22 @@ def _commit_in_order(
     store: Store,
     source: str,
     run_id: int,
-    prepared: queue.Queue[tuple[Batch, Prepared | _Failure] | None],
+    received: queue.Queue[Handover | _Failure | None],
 ) -> None:
     """Commit each prepared batch with its STATE; after a failure commit nothing more (a
     later batch's STATE would cover the failed batch's records), answering each with why."""
     failed = gone = False
-    while (item := prepared.get()) is not None:
+    while (ready := received.get()) is not None:
         if gone:  # the parent is gone: take the rest off the queue, write nothing more
             continue
-        batch, ready = item
         reply: Outcome | _Failure
         if failed:
             reply = (None, "")  # refused: the parent says why
-        elif isinstance(ready, tuple):
+        elif isinstance(ready, tuple):  # it failed to prepare, in the sync's process
             reply, failed = ready, True
         else:
             try:
-                reply = write_prepared(store.transaction, source, run_id, batch, ready)
+                reply = write_handover(store.transaction, source, run_id, ready)
             except Exception as exc:
                 reply, failed = (_picklable(exc), traceback.format_exc()), True
         try:

@@ -11,16 +11,20 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub.core.clock import now
+from hub.store.database import JSONText
 from hub.store.tables import customer_records, interactions, quarantine, raw_records
-from hub.store.upsert import upsert
+from hub.store.upsert import upsert, upsert_columns
 from hub.sync.echo import echoes
+
+if TYPE_CHECKING:  # handover imports this module
+    from hub.sync.handover import StreamColumns
 
 __all__ = [
     "IncomingRecord",
@@ -29,6 +33,7 @@ __all__ = [
     "mark_deleted",
     "mark_missing_deleted",
     "write_batch",
+    "write_streams",
 ]
 
 _CHUNK = 500
@@ -97,15 +102,48 @@ def write_batch(
 ) -> WriteCounts:
     """Upsert a batch and flag the (stream, source id)s the source deleted; returns the
     counts. All writes use the caller's transaction."""
+    return write_streams(
+        conn,
+        source=source,
+        run_id=run_id,
+        streams=[list(records)],
+        quarantined=quarantined,
+        full_table_streams=full_table_streams,
+        deleted=deleted,
+    )
+
+
+def write_streams(
+    conn: Connection,
+    *,
+    source: str,
+    run_id: int,
+    streams: Sequence[StreamColumns | Sequence[IncomingRecord]],
+    quarantined: Iterable[QuarantinedRecord] = (),
+    full_table_streams: frozenset[str] = frozenset(),
+    deleted: Iterable[tuple[str, str]] = (),
+) -> WriteCounts:
+    """`write_batch` of a batch whose streams come as columns (`hub.sync.handover`, each a
+    stream of its own) or as records: the same writes, in the same order."""
+    from hub.sync.handover import StreamColumns
+
     counts = WriteCounts()
-    by_stream: dict[str, dict[str, IncomingRecord]] = defaultdict(dict)
-    for rec in records:
-        by_stream[rec.stream][rec.source_id] = rec  # the last version within a batch wins
+    by_stream: dict[str, dict[str, IncomingRecord] | StreamColumns] = {}
+    for part in streams:
+        if isinstance(part, StreamColumns):
+            by_stream[part.stream] = part
+            continue
+        for rec in part:  # the last version within a batch wins
+            found = by_stream.setdefault(rec.stream, {})
+            assert isinstance(found, dict), "a stream comes as columns or records, not both"
+            found[rec.source_id] = rec
     stamp = now()
     for stream, batch in by_stream.items():
-        counts.add(
-            _write_stream(conn, source, stream, run_id, batch, stream in full_table_streams, stamp)
-        )
+        full = stream in full_table_streams
+        if isinstance(batch, StreamColumns):
+            counts.add(_write_columns(conn, source, run_id, batch, full, stamp))
+        else:
+            counts.add(_write_stream(conn, source, stream, run_id, batch, full, stamp))
     counts.quarantined += _write_quarantine(conn, source, run_id, list(quarantined), stamp)
     gone: dict[str, list[str]] = defaultdict(list)
     for stream, source_id in deleted:
@@ -273,6 +311,84 @@ def _write_stream(
         unchanged=len(batch) - len(changed),
         echoed=len(echoed),
     )
+
+
+def _write_columns(
+    conn: Connection,
+    source: str,
+    run_id: int,
+    columns: StreamColumns,
+    full_table: bool,
+    stamp: Any,
+) -> WriteCounts:
+    """`_write_stream` of a stream's rows given as columns: new records and unchanged ones
+    are written column by column; a batch that changes a stored record (echo detection
+    compares it with what is stored) takes `_write_stream`, as records."""
+    from hub.sync.handover import records_of
+
+    stream, sids, hashes = columns.stream, columns.source_ids, columns.content_hashes
+    stored = _stored(conn, source, stream, sids)
+    changed = range(len(sids))
+    if stored:
+        fingerprint = columns.mapping_hash
+        changed = [  # type: ignore[assignment]
+            i
+            for i, (sid, content_hash) in enumerate(zip(sids, hashes, strict=True))
+            if (old := stored.get(sid)) is None
+            or old.content_hash != content_hash
+            or old.mapping_hash != fingerprint
+            or bool(old.deleted)
+        ]
+        if any(sids[i] in stored for i in changed):
+            batch = {r.source_id: r for r in records_of(columns)}
+            return _write_stream(conn, source, stream, run_id, batch, full_table, stamp)
+    whole = len(changed) == len(sids)
+
+    def taken(values: list[Any]) -> list[Any]:
+        return values if whole else [values[i] for i in changed]
+
+    changed_ids = taken(sids)
+    changed_hashes = taken(hashes)
+    upsert_columns(
+        conn,
+        raw_records,
+        {
+            "source_id": changed_ids,
+            "payload": list(map(JSONText, taken(columns.payloads))),
+            "content_hash": changed_hashes,
+            "mapping_hash": [columns.mapping_hash] * len(changed_ids),
+        },
+        key=_RAW_KEY,
+        update=_RAW_REWRITTEN,
+        constants={
+            "source": source,
+            "stream": stream,
+            "first_seen_at": stamp,
+            "last_seen_at": stamp,
+            "last_seen_run_id": run_id,
+            "changed_run_id": run_id,
+            "deleted": False,
+            "deleted_at": None,
+        },
+    )
+    if full_table:  # what is stored and unchanged: none of it rewritten
+        _mark_seen(conn, [row.id for row in stored.values()], run_id, stamp)
+    table = _CANONICAL.get(columns.entity)
+    if table is not None and columns.names and changed_ids:
+        canonical = {
+            name: taken(values)
+            for name, values in zip(columns.names, columns.canonical, strict=True)
+        }
+        canonical["content_hash"] = changed_hashes
+        upsert_columns(
+            conn,
+            table,
+            canonical,
+            key=("source", "source_id"),
+            constants={"source": source, "stream": stream, "loaded_at": stamp, "deleted": False},
+        )
+    _close_quarantine(conn, source, stream, changed_ids, stamp)
+    return WriteCounts(inserted=len(changed_ids), unchanged=len(sids) - len(changed_ids))
 
 
 def _mark_seen(conn: Connection, pks: list[int], run_id: int, stamp: Any) -> None:

@@ -1,0 +1,156 @@
+"""A prepared batch as it crosses from the sync's process to its writer: columns, not rows.
+
+The sync's process prepares each batch (`hub.sync.prepare`: checked, keyed, hashed, mapped)
+and hands the writer what it stores, one stream at a time, as a few long lists — source ids,
+content hashes, payload texts and each canonical column — instead of a record object and a
+dict per row: pickling a list of texts costs a fraction of pickling the same values row by
+row, and the writer binds the columns to its upserts with `zip` (`hub.sync.writes`). A
+stream whose rows do not fit that shape (a payload kept as a dict, a record that did not
+map, canonical rows of differing columns, an id twice in the batch, two SCHEMAs of one
+stream in a batch) crosses as its `IncomingRecord`s, as before; `records_of` turns columns
+back into those records, the same ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
+from typing import Any
+
+from hub.store.database import JSONText
+from hub.sync.prepare import Prepared
+from hub.sync.writes import IncomingRecord, QuarantinedRecord
+
+__all__ = ["Handover", "StreamColumns", "handover", "records_of"]
+
+
+@dataclass(frozen=True)
+class StreamColumns:
+    """One stream's prepared rows of a batch, column by column (one value per row in each
+    list; every source id distinct, every payload JSON text, every row mapped)."""
+
+    stream: str
+    entity: str  # customer | interaction | raw
+    mapping_hash: str
+    source_ids: list[str]
+    content_hashes: list[str]
+    payloads: list[str]  # each record's JSON text, as hashed and stored
+    names: tuple[str, ...]  # the canonical row's columns; () for a raw stream
+    canonical: list[list[Any]]  # one list per name
+
+    def __len__(self) -> int:
+        return len(self.source_ids)
+
+
+@dataclass
+class Handover:
+    """A prepared batch: each stream's rows (as columns where they fit), the records
+    refused, the deletions, the STATE covering the batch and why some records were taken
+    unvalidated."""
+
+    streams: list[StreamColumns | list[IncomingRecord]]
+    quarantined: list[QuarantinedRecord]
+    deleted: list[tuple[str, str]]
+    state: dict[str, Any] | None
+    full_table: frozenset[str]
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    def records(self) -> list[IncomingRecord]:
+        """Every row as an `IncomingRecord`, in order."""
+        out: list[IncomingRecord] = []
+        for part in self.streams:
+            out.extend(records_of(part) if isinstance(part, StreamColumns) else part)
+        return out
+
+
+_STREAM = attrgetter("stream")
+_SOURCE_ID = attrgetter("source_id")
+_HASH = attrgetter("content_hash")
+_PAYLOAD = attrgetter("payload")
+_CANONICAL = attrgetter("canonical")
+
+
+def handover(
+    prepared: Prepared,
+    *,
+    quarantined: Sequence[QuarantinedRecord],
+    state: dict[str, Any] | None,
+    full_table: frozenset[str],
+) -> Handover:
+    """The prepared batch as the writer takes it (`quarantined`: the records refused before
+    preparation, which come first, as they did)."""
+    by_stream: dict[str, list[IncomingRecord]] = {}
+    for rec in prepared.incoming:
+        by_stream.setdefault(rec.stream, []).append(rec)
+    return Handover(
+        streams=[_columns(records) for records in by_stream.values()],
+        quarantined=[*quarantined, *prepared.quarantined],
+        deleted=prepared.deleted,
+        state=state,
+        full_table=full_table,
+        problems=prepared.problems,
+    )
+
+
+def _columns(records: list[IncomingRecord]) -> StreamColumns | list[IncomingRecord]:
+    """One stream's records as columns, or as they are when they do not fit (see the
+    module docstring)."""
+    first = records[0]
+    entity, mapping_hash = first.entity, first.mapping_hash
+    if any(r.entity != entity or r.mapping_hash != mapping_hash for r in records):
+        return records
+    payloads = list(map(_PAYLOAD, records))
+    if set(map(type, payloads)) != {JSONText}:
+        return records
+    source_ids = list(map(_SOURCE_ID, records))
+    if len(set(source_ids)) != len(source_ids):  # the last version wins: the writer's rule
+        return records
+    rows = list(map(_CANONICAL, records))
+    names: tuple[str, ...] = ()
+    canonical: list[list[Any]] = []
+    if entity != "raw":
+        if None in rows:  # a record that did not map is stored raw only
+            return records
+        shapes = set(map(tuple, rows))
+        if len(shapes) != 1:
+            return records
+        [names] = shapes
+        canonical = [list(map(itemgetter(name), rows)) for name in names]
+    elif any(row is not None for row in rows):
+        return records
+    return StreamColumns(
+        stream=first.stream,
+        entity=entity,
+        mapping_hash=mapping_hash,
+        source_ids=source_ids,
+        content_hashes=list(map(_HASH, records)),
+        payloads=list(map(str, payloads)),
+        names=names,
+        canonical=canonical,
+    )
+
+
+def records_of(columns: StreamColumns) -> list[IncomingRecord]:
+    """The `IncomingRecord`s the columns were made of (a fresh canonical dict each)."""
+    count = len(columns)
+    rows: list[dict[str, Any] | None]
+    if columns.names:
+        names, canonical = columns.names, columns.canonical
+        rows = [dict(zip(names, values, strict=True)) for values in zip(*canonical, strict=True)]
+    else:
+        rows = [None] * count
+    return [
+        IncomingRecord(
+            columns.stream,
+            source_id,
+            JSONText(payload),
+            content_hash,
+            columns.mapping_hash,
+            columns.entity,
+            row,
+        )
+        for source_id, payload, content_hash, row in zip(
+            columns.source_ids, columns.payloads, columns.content_hashes, rows, strict=True
+        )
+    ]
