@@ -268,7 +268,8 @@ _SPARK_MASTER = re.compile(
 
 
 class SparkConfig(_Frozen):
-    """Where `crmhub resolve` runs a full resolution when the engine is `spark`."""
+    """Where `crmhub resolve` runs a full resolution (identity.spark), or `crmhub analyse`
+    its analysis (analytics.spark), when the engine is `spark`."""
 
     master: str = Field(
         default="local[2]",
@@ -407,6 +408,25 @@ class AnalyticsConfig(_Frozen):
         "first purchase), auto (BG/NBD or Pareto/NBD, whichever forecast the last weeks best)",
     )
     clv_months: int = Field(default=12, ge=1, le=120, description="lifetime value horizon")
+    engine: Literal["local", "spark"] = Field(
+        default="local",
+        description="What runs `crmhub analyse` on the hub store: `local` (in process) or "
+        "`spark` (Apache Spark, the `spark` extra; see `spark:`).",
+    )
+    spark: SparkConfig = Field(
+        default_factory=SparkConfig,
+        description="Where `crmhub analyse` runs when the engine is `spark` (the same "
+        "settings as identity.spark; run_dir holds the interactions handed to Spark).",
+    )
+
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _known_engine(cls, value: Any) -> Any:
+        if value not in ("local", "spark"):
+            raise ValueError(
+                f"{value!r} is not an engine — use local (in process) or spark (Apache Spark)"
+            )
+        return value
 
 
 class PushbackTarget(_Frozen):

@@ -46,14 +46,18 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import psutil
 
-from benchmarks.analytics.generator import AS_OF
+from benchmarks.analytics.generator import AS_OF, Generated
 from benchmarks.analytics.scale import dataset
 
-__all__ = ["TreeSampler", "compare", "main", "measure"]
+if TYPE_CHECKING:
+    from hub.store.database import Store
+
+__all__ = ["TreeSampler", "compare", "load_store", "main", "measure", "measure_store"]
 
 
 class TreeSampler:
@@ -132,6 +136,134 @@ def measure(path: Path, engine: str, master: str) -> dict[str, Any]:
     }
 
 
+def load_store(store: Store, data: Generated, batch: int = 20_000, prefix: str = "") -> None:
+    """The generated customers as active golden records (each its own crosswalk entry,
+    source `gen`) and their interactions as live store rows (the extra keys in `extra`):
+    the hub store as `crmhub analyse` finds it after a sync and a resolve."""
+    import datetime as dt
+
+    from hub.store.tables import crosswalk, golden_records, interactions
+
+    at = dt.datetime.now(dt.UTC)
+    people = data.customers.astype(object).where(data.customers.notna(), None)
+    with store.transaction() as conn:
+        rows = [
+            {"golden_id": c["customer_id"], "kind": "person", "status": "active",
+             "record": {"birth_date": c["birth_date"], "kind": "person"}, "provenance": {},
+             "created_at": at, "updated_at": at}
+            for c in people.to_dict("records")
+        ]  # fmt: skip
+        for start in range(0, len(rows), batch):
+            conn.execute(golden_records.insert(), rows[start : start + batch])
+        links = [{"source": "gen", "source_id": r["golden_id"], "golden_id": r["golden_id"],
+                  "assigned_by": "engine", "assigned_at": at} for r in rows]  # fmt: skip
+        for start in range(0, len(links), batch):
+            conn.execute(crosswalk.insert(), links[start : start + batch])
+    frame = data.interactions
+    extras = [c for c in ("category", "product", "margin", "days_late") if c in frame]
+    for start in range(0, len(frame), batch):
+        part = frame.iloc[start : start + batch]
+        part = part.astype(object).where(part.notna(), None)
+        out = []
+        for n, r in enumerate(part.to_dict("records"), start=start):
+            when = pd.Timestamp(r["occurred_at"]).to_pydatetime(warn=False)
+            out.append(
+                {"source": "gen", "source_id": f"{prefix}{n}", "stream": "events",
+                 "extra": {k: r[k] for k in extras if r[k] is not None},
+                 "content_hash": "", "loaded_at": at, "deleted": False,
+                 "customer_source_id": r["customer_id"], "type": r["type"],
+                 "occurred_at": when, "amount": r["amount"], "currency": r["currency"],
+                 "status": r["status"], "channel": r["channel"], "subject": r["subject"]}
+            )  # fmt: skip
+        with store.transaction() as conn:
+            conn.execute(interactions.insert(), out)
+
+
+def store_dataset(customers: int, folder: Path) -> tuple[Path, int]:
+    """A hub project in `folder` (hub.yaml, a SQLite store) holding the customers and
+    interactions of `dataset(customers)` (same blocks, same seeds); its hub.yaml and the
+    interactions' count."""
+    from benchmarks.analytics.generator import generate
+    from benchmarks.analytics.scale import BLOCK
+    from hub.store.database import Store
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "hub.yaml"
+    config.write_text(f"version: 1\nstore:\n  url: sqlite:///{folder / 'hub.db'}\n")
+    store = Store.open(f"sqlite:///{folder / 'hub.db'}")
+    lines = 0
+    try:
+        for start in range(0, customers, BLOCK):
+            data = generate(min(BLOCK, customers - start), seed=1 + start // BLOCK)
+            if start:
+
+                def shift(ids: pd.Series, offset: int = start) -> pd.Series:
+                    num = ids.str[1:].astype(int) + offset
+                    return "c" + num.astype(str).str.zfill(7)
+
+                data = Generated(
+                    data.interactions.assign(customer_id=shift(data.interactions["customer_id"])),
+                    data.truth,
+                    data.customers.assign(customer_id=shift(data.customers["customer_id"])),
+                )
+            load_store(store, data, prefix=f"{start}-")
+            lines += len(data.interactions)
+    finally:
+        store.dispose()
+    return config, lines
+
+
+def _results(config: Path) -> str:
+    """A digest of what an analysis wrote: profiles, segment values and members, the
+    profit curve (run ids left out)."""
+    import hashlib
+
+    import sqlalchemy as sa
+
+    from hub.store.tables import customer_profiles, profit_lorenz, segment_members, segment_values
+
+    url = config.read_text().split("url: ", 1)[1].strip()
+    engine = sa.create_engine(url)
+    digest = hashlib.sha256()
+    with engine.connect() as conn:
+        for table in (customer_profiles, segment_values, segment_members, profit_lorenz):
+            columns = [c for c in table.columns if c.name not in ("id", "run_id")]
+            rows = conn.execute(sa.select(*columns)).all()
+            for row in sorted(repr(tuple(r)) for r in rows):
+                digest.update(row.encode())
+    engine.dispose()
+    return digest.hexdigest()
+
+
+def measure_store(config: Path, engine: str, master: str) -> dict[str, Any]:
+    """One `crmhub analyse` store-mode run of the project `config` on `engine`, measured
+    as `measure` does; with a digest of what it wrote to the store."""
+    command = [sys.executable, "-m", "hub", "analyse", "--config", str(config),
+               "--as-of", AS_OF.strftime("%Y-%m-%d"), "--json", "--engine", engine]  # fmt: skip
+    if engine == "spark":
+        command += ["--spark-master", master]
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with TreeSampler(proc.pid) as sampler:
+        stdout, stderr = proc.communicate()
+    seconds = time.monotonic() - started
+    if proc.returncode:
+        raise SystemExit(f"{engine}: crmhub analyse failed (exit {proc.returncode}):\n{stderr}")
+    summary = json.loads(stdout)
+    return {
+        "engine": engine,
+        "seconds": round(seconds, 1),
+        "cpu_seconds": round(sum(sampler.cpu.values()), 1),
+        "peak_rss_mb": {k: round(v) for k, v in sampler.peak.items()},
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "interactions": summary["interactions"],
+        "customers": summary["customers"],
+        "stage_changes": summary["stage_changes"],
+        "results": _results(config),
+    }
+
+
 def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, bool]:
     """Whether the two runs wrote the same files."""
     return {
@@ -145,12 +277,32 @@ def main() -> int:
     parser.add_argument("--sizes", default="200000", help="customers, comma-separated")
     parser.add_argument("--master", default="local[2]", help="the Spark master")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--store",
+        action="store_true",
+        help="store mode: the same data in a hub store (SQLite, built first in a temporary "
+        "folder), `crmhub analyse --config` on each engine",
+    )
     args = parser.parse_args()
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
-        path, lines = dataset(size)
-        local = measure(path, "local", args.master)
-        spark = measure(path, "spark", args.master)
+        if args.store:
+            folder = Path(tempfile.mkdtemp(prefix=f"analyse-store-{size}-"))
+            began = time.monotonic()
+            config, lines = store_dataset(size, folder)
+            print(f"store of {size:,} customers / {lines:,} interactions built in "
+                  f"{time.monotonic() - began:.0f} s", file=sys.stderr)  # fmt: skip
+            local = measure_store(config, "local", args.master)
+            spark = measure_store(config, "spark", args.master)
+            same = {
+                "store_results": local["results"] == spark["results"],
+                "no_stage_changes_on_spark": spark["stage_changes"] == 0,
+            }
+        else:
+            path, lines = dataset(size)
+            local = measure(path, "local", args.master)
+            spark = measure(path, "spark", args.master)
+            same = compare(local, spark)
         row = {
             "customers": size,
             "lines": lines,
@@ -161,7 +313,7 @@ def main() -> int:
             "driver_rss_ratio": round(
                 spark["peak_rss_mb"]["driver"] / local["peak_rss_mb"]["driver"], 2
             ),
-            "same_files": compare(local, spark),
+            "same_files": same,
         }
         results.append(row)
         if not args.json:

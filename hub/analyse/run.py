@@ -27,6 +27,7 @@ from analytics import Analysis, AnalysisSpec, describe_purchase_model, with_hori
 from analytics import analyse as run_engine
 from analytics.frame import COLUMNS
 from hub.analyse.audiences import AudienceChange, check_audiences, profile_frame, recompute
+from hub.analyse.engine import Engine, choose_engine
 from hub.analyse.settings import spec_from_config
 from hub.analyse.worklists import RuleRun, check_worklists, generate_worklists
 from hub.core.clock import as_utc, now
@@ -49,7 +50,14 @@ from hub.store.tables import (
 from schemas.audiences import AudienceConfig
 from schemas.config import HubConfig
 
-__all__ = ["STEPS", "AnalyseSummary", "analyse_store", "load_customers", "load_interactions"]
+__all__ = [
+    "STEPS",
+    "AnalyseSummary",
+    "analyse_store",
+    "load_customers",
+    "load_interactions",
+    "read_interactions",
+]
 
 LOCK = "analyse"
 STEPS = (
@@ -96,6 +104,8 @@ class AnalyseSummary:
     note: str = ""
     audiences: tuple[AudienceChange, ...] = ()  # membership changes, per hub.yaml audience
     worklist: tuple[RuleRun, ...] = ()  # items opened or marked, per hub.yaml worklist rule
+    engine: str = "local"  # what ran the engine: local (in process) or spark
+    master: str = ""  # the Spark master, when on Spark
 
     def line(self) -> str:
         left_out = {k: v for k, v in self.rejected.items() if k != "after_as_of"}
@@ -106,6 +116,7 @@ class AnalyseSummary:
             f"{self.rejected.get('after_as_of', 0):,} on or after {self.as_of} ignored, "
             f"left out: {why or 'none'}): {self.at_risk:,} at risk, "
             f"{self.stage_changes:,} stage changes, {self.segments:,} segments; {self.note}"
+            + (f"; on Spark ({self.master})" if self.engine == "spark" else "")
         ) + "".join(
             f"; audience {a.audience}: {a.members:,} members (+{a.entered:,} -{a.exited:,})"
             for a in self.audiences
@@ -116,6 +127,20 @@ def load_interactions(conn: Connection) -> tuple[pd.DataFrame, int]:
     """The live interactions as the engine's raw columns, `customer_id` the golden id of
     the customer record each names; and how many name a record without a golden id. The
     hub's own (logged contacts) name a member record `source/source_id` instead."""
+    found: list[dict[str, list[Any]]] = []
+    unmapped = read_interactions(conn, found.append)
+    columns = found[0] if found else {c: [] for c in COLUMNS}
+    return pd.DataFrame(columns, dtype=object), unmapped
+
+
+def read_interactions(
+    conn: Connection,
+    sink: Callable[[dict[str, list[Any]]], None],
+    batch_rows: int | None = None,
+) -> int:
+    """The rows of `load_interactions` handed to `sink` as columns (the engine's raw
+    columns, lists of values) of `batch_rows` rows at a time (None: all in one); returns
+    how many interactions name a record without a golden id."""
     i, x = interactions.c, crosswalk.c
     filed = golden_ids_of(
         conn,
@@ -137,7 +162,7 @@ def load_interactions(conn: Connection) -> tuple[pd.DataFrame, int]:
     )
     columns: dict[str, list[Any]] = {c: [] for c in COLUMNS}
     extras = [c for c in COLUMNS if c not in _CANONICAL]
-    unmapped = 0
+    unmapped = rows = 0
     for row in conn.execute(query).yield_per(10_000):
         golden_id = row.golden_id
         if golden_id is None and row.source == HUB_SOURCE:
@@ -157,7 +182,13 @@ def load_interactions(conn: Connection) -> tuple[pd.DataFrame, int]:
         for name in extras:
             value = extra.get(name)
             columns[name].append(None if isinstance(value, dict | list) else value)
-    return pd.DataFrame(columns, dtype=object), unmapped
+        rows += 1
+        if batch_rows is not None and rows >= batch_rows:
+            sink(columns)
+            columns, rows = {c: [] for c in COLUMNS}, 0
+    if rows or batch_rows is None:
+        sink(columns)
+    return unmapped
 
 
 def load_customers(conn: Connection) -> pd.DataFrame:
@@ -349,13 +380,18 @@ def analyse_store(
     actor: str = "crmhub analyse",
     progress: Callable[[str], None] = lambda _: None,
     spec: AnalysisSpec | None = None,
+    engine: Engine | None = None,
 ) -> AnalyseSummary:
     """Analyse the store's interactions as of `as_of` (only what happened before that day;
     default today, UTC) and persist the results atomically. `horizon_days` (the churn
     question: no purchase in that many days) defaults to hub.yaml's `analytics.horizon_days`.
+    The engine runs on `engine` (default: the one hub.yaml's `analytics.engine` names);
+    whichever runs it, the results are written by the same code.
 
-    Raises LockError while another analysis of this store runs; HubError for a bad horizon.
+    Raises LockError while another analysis of this store runs; HubError for a bad horizon
+    or when the engine cannot run (pyspark missing).
     """
+    engine = engine or choose_engine(config)
     spec = spec or spec_from_config(config.analytics)  # hub.yaml's traits, margins, costs
     check_audiences(config, spec)  # an unknown trait is refused before the run, by key path
     check_worklists(config, spec)  # in a worklist rule too
@@ -380,7 +416,9 @@ def analyse_store(
             assert inserted is not None
             run_id = int(inserted[0])
         try:
-            summary = _run(store, run_id, day, horizon_days, progress, spec, config.audiences)
+            summary = _run(
+                store, run_id, day, horizon_days, progress, spec, config.audiences, engine
+            )
         except BaseException as exc:
             with store.transaction() as conn:
                 conn.execute(
@@ -410,18 +448,19 @@ def _run(
     progress: Callable[[str], None],
     spec: AnalysisSpec | None,
     audiences: Sequence[AudienceConfig] = (),
+    engine: Engine | None = None,
 ) -> AnalyseSummary:
     progress(STEPS[0])
-    with store.engine.connect() as conn:
-        raw, unmapped = load_interactions(conn)
-        customers = load_customers(conn)
-    analysis = run_engine(
-        raw,
-        str(day),
-        with_horizon(spec or AnalysisSpec(), horizon_days),
-        customers=customers,
-        progress=progress,
-    )
+    spec = with_horizon(spec or AnalysisSpec(), horizon_days)
+    engine = engine or Engine()
+    if engine.name == "spark":
+        analysis, customers, read, unmapped = _on_spark(store, engine, day, spec, progress)
+    else:
+        with store.engine.connect() as conn:
+            raw, unmapped = load_interactions(conn)
+            customers = load_customers(conn)
+        read = len(raw)
+        analysis = run_engine(raw, str(day), spec, customers=customers, progress=progress)
     progress(STEPS[-1])
     note = _note(analysis)
     rejected = {str(k): int(v) for k, v in analysis.rejected.items()}
@@ -434,7 +473,7 @@ def _run(
                 status=RunStatus.SUCCEEDED,
                 finished_at=now(),
                 customers=len(analysis.customers),
-                interactions=len(raw) + unmapped,
+                interactions=read + unmapped,
                 unmapped=unmapped,
                 rejected=rejected,
                 note=note,
@@ -444,7 +483,7 @@ def _run(
         run_id=run_id,
         as_of=day,
         customers=len(analysis.customers),
-        interactions=len(raw) + unmapped,
+        interactions=read + unmapped,
         unmapped=unmapped,
         rejected=rejected,
         at_risk=int((analysis.customers["stage"] == "at risk").sum()),
@@ -452,4 +491,40 @@ def _run(
         segments=len(analysis.segments),
         note=note,
         audiences=tuple(moved),
+        engine=engine.name,
+        master=engine.master if engine.name == "spark" else "",
     )
+
+
+def _on_spark(
+    store: Store,
+    engine: Engine,
+    day: dt.date,
+    spec: AnalysisSpec,
+    progress: Callable[[str], None],
+) -> tuple[Analysis, pd.DataFrame, int, int]:
+    """The engine on Spark: the interactions written to Parquet in batches by the driver
+    (hub.analyse.parquet) and read by Spark; the customer list (one row per active golden
+    record: its id and ATTRIBUTES) stays on the driver, as the per-customer results do.
+    Returns the analysis, the customer list, and the interactions read and unmapped."""
+    from hub.analyse.parquet import write_interactions
+
+    backend = engine.backend()  # pyspark missing: HubError before the store is read
+    path = engine.folder / "interactions.parquet"
+    try:
+        with store.engine.connect() as conn:
+            read, unmapped = write_interactions(conn, path)
+            customers = load_customers(conn)
+        source = backend.spark.read.parquet(str(path))
+        as_of = pd.Timestamp(str(day))
+        progress("preparing interactions")
+        prepared = backend.prepare(source, spec, as_of, customers["customer_id"].astype(str))
+        try:
+            analysis = run_engine(
+                prepared, str(day), spec, customers=customers, backend=backend, progress=progress
+            )
+        finally:
+            backend.release(prepared)
+    finally:
+        engine.clear()
+    return analysis, customers, read, unmapped

@@ -59,24 +59,34 @@ def analyse(
         ),
     ] = None,
     engine: Annotated[
-        str,
-        typer.Option("--engine", help="Batch mode: local (in process) or spark (Apache Spark)."),
-    ] = "local",
+        str | None,
+        typer.Option(
+            "--engine",
+            help="local (in process) or spark (Apache Spark) [default: store mode: hub.yaml's "
+            "analytics.engine; batch mode: local].",
+        ),
+    ] = None,
     spark_master: Annotated[
-        str,
-        typer.Option("--spark-master", help="With --engine spark: local[2], spark://host:7077…"),
-    ] = "local[2]",
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="With --engine spark: local[2], spark://host:7077… [default: store mode: "
+            "hub.yaml's analytics.spark.master; batch mode: local[2]].",
+        ),
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
     """Profiles, lifetime value, churn risk with reasons, types, stage, offers, segment value.
 
     Without --interactions: analyses the hub store's interactions by golden record (after
-    `crmhub resolve`) and writes profiles, segments and stage history to the store. With
+    `crmhub resolve`) and writes profiles, segments and stage history to the store, on the
+    engine hub.yaml's analytics.engine names (--engine/--spark-master override it). With
     --interactions/--as-of/--out: a standalone batch run (no hub.yaml, no store).
 
     --json keys (store): run_id, as_of, customers, interactions, unmapped, rejected, at_risk,
-    stage_changes, segments, note. (batch): as_of, customers, interactions, ignored_after_as_of,
-    unreadable_lines, left_out, churn_risk_by, at_risk, files, seconds.
+    stage_changes, segments, note, engine, master, worklist. (batch): as_of, customers,
+    interactions, ignored_after_as_of, unreadable_lines, left_out, churn_risk_by, at_risk,
+    files, seconds.
     """
     import datetime as dt
 
@@ -90,31 +100,45 @@ def analyse(
             raise HubError(f"--as-of {as_of!r}: give a date as YYYY-MM-DD") from None
     if horizon_days is not None and horizon_days < 1:
         raise HubError("--horizon-days must be at least 1")
-    if engine not in ("local", "spark"):
+    if engine is not None and engine not in ("local", "spark"):
         raise HubError(f"--engine {engine}: use local (in process) or spark (Apache Spark)")
-    if interactions is None and engine != "local":
-        raise HubError("--engine spark: store mode runs in process for now; use batch mode")
     if interactions is None:
         if out is not None or customers is not None:
             raise HubError("--out and --customers are for batch mode: add --interactions FILE")
-        _analyse_store(config, cut, horizon_days, json)
+        _analyse_store(config, cut, horizon_days, json, engine, spark_master)
         return
     if cut is None or out is None:
         raise HubError("batch mode needs --interactions FILE, --as-of YYYY-MM-DD and --out DIR")
+    if spark_master is not None and engine != "spark":
+        raise HubError("--spark-master is an option of --engine spark")
     _analyse_batch(
-        interactions, cut, out, horizon_days or 90, customers, json, engine, spark_master
+        interactions,
+        cut,
+        out,
+        horizon_days or 90,
+        customers,
+        json,
+        engine or "local",
+        spark_master or "local[2]",
     )
 
 
 def _analyse_store(
-    config: Path, as_of: dt.date | None, horizon_days: int | None, json: bool
+    config: Path,
+    as_of: dt.date | None,
+    horizon_days: int | None,
+    json: bool,
+    engine: str | None = None,
+    spark_master: str | None = None,
 ) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from hub.analyse.engine import choose_engine
     from hub.analyse.run import STEPS, analyse_store
 
     cfg, store = open_hub(config)
     try:
+        chosen = choose_engine(cfg, engine=engine, spark_master=spark_master)
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -137,12 +161,14 @@ def _analyse_store(
                 horizon_days=horizon_days,
                 actor="crmhub analyse",
                 progress=step,
+                engine=chosen,
             )
     finally:
         store.dispose()
     if json:
         keys = ("run_id", "as_of", "customers", "interactions", "unmapped", "rejected", "at_risk")
-        out = {k: getattr(summary, k) for k in (*keys, "stage_changes", "segments", "note")}
+        more = ("stage_changes", "segments", "note", "engine", "master")
+        out = {k: getattr(summary, k) for k in (*keys, *more)}
         out["worklist"] = [vars(rule) for rule in summary.worklist]
         print_json(out)
     else:
