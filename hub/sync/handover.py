@@ -19,10 +19,10 @@ from operator import attrgetter, itemgetter
 from typing import Any
 
 from hub.store.database import JSONText
-from hub.sync.prepare import Prepared
+from hub.sync.prepare import Prepared, StreamInfo, keyed_columns, prepare
 from hub.sync.writes import IncomingRecord, QuarantinedRecord
 
-__all__ = ["Handover", "StreamColumns", "handover", "records_of"]
+__all__ = ["Handover", "StreamColumns", "handover", "prepare_handover", "records_of"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,23 @@ class StreamColumns:
 
     def __len__(self) -> int:
         return len(self.source_ids)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled with each column of texts joined into one text (see `_packed`)."""
+        state = dict(self.__dict__)
+        for name in ("source_ids", "content_hashes", "payloads"):
+            state[name] = _packed(state[name])
+        state["canonical"] = list(map(_packed, self.canonical))
+        state["rows"] = len(self)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        rows = state.pop("rows")
+        for name in ("source_ids", "content_hashes", "payloads"):
+            state[name] = _unpacked(state[name], rows)
+        state["canonical"] = [_unpacked(column, rows) for column in state["canonical"]]
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
 
 @dataclass
@@ -64,11 +81,123 @@ class Handover:
         return out
 
 
-_STREAM = attrgetter("stream")
+_SEPARATOR = "\n"
+
+
+def _packed(column: list[Any]) -> Any:
+    """A column as it is pickled: texts joined by newlines when none holds one (a long
+    text pickles at memory speed, a list of texts one by one), a column of nulls as None,
+    any other column as it is."""
+    if not column:
+        return column
+    kinds = set(map(type, column))
+    if kinds == {str}:
+        joined = _SEPARATOR.join(column)
+        if joined.count(_SEPARATOR) == len(column) - 1:
+            return joined
+    elif kinds == {type(None)}:
+        return None
+    return column
+
+
+def _unpacked(packed: Any, rows: int) -> list[Any]:
+    if packed is None:
+        return [None] * rows
+    if isinstance(packed, str):
+        return packed.split(_SEPARATOR)
+    return list(packed)
+
+
 _SOURCE_ID = attrgetter("source_id")
 _HASH = attrgetter("content_hash")
 _PAYLOAD = attrgetter("payload")
 _CANONICAL = attrgetter("canonical")
+
+
+def prepare_handover(
+    groups: Sequence[tuple[str, int, Sequence[dict[str, Any]]]],
+    infos: dict[int, StreamInfo],
+    *,
+    quarantined: Sequence[QuarantinedRecord],
+    state: dict[str, Any] | None,
+    full_table: frozenset[str],
+) -> Handover:
+    """Prepare a batch's groups of records (stream, SCHEMA serial, records) straight into
+    columns where they fit (see the module docstring), through `hub.sync.prepare` and
+    `handover` otherwise: the same rows, refusals and problems either way."""
+    into = Prepared()
+    streams: list[StreamColumns | list[IncomingRecord]] = []
+    seen = [stream for stream, _, _ in groups]
+    for stream, serial, records in groups:
+        info = infos[serial]
+        columns = None
+        if seen.count(stream) == 1 and records:
+            columns = _prepared_columns(stream, info, records, into)
+        if columns is not None:
+            streams.append(columns)
+            continue
+        start = len(into.incoming)
+        prepare(stream, info, records, into)
+        rows = into.incoming[start:]
+        if not rows:
+            continue
+        if seen.count(stream) == 1:
+            streams.append(_columns(rows))
+            continue
+        for part in streams:  # a stream under two SCHEMAs in a batch: its records together
+            if isinstance(part, list) and part[0].stream == stream:
+                part.extend(rows)
+                break
+        else:
+            streams.append(rows)
+    return Handover(
+        streams=streams,
+        quarantined=[*quarantined, *into.quarantined],
+        deleted=into.deleted,
+        state=state,
+        full_table=full_table,
+        problems=into.problems,
+    )
+
+
+def _prepared_columns(
+    stream: str, info: StreamInfo, records: Sequence[dict[str, Any]], into: Prepared
+) -> StreamColumns | None:
+    """`prepare` of a stream's records as columns, when every record is valid, keyed by one
+    property, new to the batch and mapped column by column; None otherwise (nothing is
+    added to `into` then)."""
+    keys = info.key_properties
+    if len(keys) != 1 or info.metadata_keys:  # `_sdc_*` columns (deletions among them)
+        return None
+    reasons = info.validator.reasons(records)
+    if reasons.count(None) != len(reasons):
+        return None
+    keyed = keyed_columns(keys[0], records)
+    if keyed is None:
+        return None
+    source_ids, payloads, hashes = keyed
+    if len(set(source_ids)) != len(source_ids):  # the last version wins: the writer's rule
+        return None
+    mapper = info.mapper
+    names: tuple[str, ...] = ()
+    canonical: list[list[Any]] = []
+    if mapper.entity != "raw" or mapper.maps:
+        mapped = mapper.map_columns(records, source_ids)
+        if mapped is None:
+            return None
+        names, canonical = mapped
+    if info.validator.problem is not None:
+        into.problems.append((stream, info.validator.problem))
+    return StreamColumns(
+        stream=stream,
+        entity=mapper.entity,
+        mapping_hash=mapper.fingerprint,
+        source_ids=source_ids,
+        content_hashes=hashes,
+        payloads=payloads,
+        names=names,
+        canonical=canonical,
+    )
 
 
 def handover(

@@ -121,6 +121,11 @@ class Mapper:
             self._plan["source"]([source], unconvertible)  # type: ignore[misc]
             self._source_slow = bool(unconvertible)
 
+    @property
+    def maps(self) -> bool:
+        """Whether this stream's records have canonical rows (False: a raw stream)."""
+        return self._model is not None
+
     def map_many(
         self, records: Sequence[Mapping[str, Any]], source_ids: Sequence[str]
     ) -> list[dict[str, Any] | MappingError | None]:
@@ -133,6 +138,32 @@ class Mapper:
             return [None] * len(records)
         if plan is None or self._source_slow:
             return [self._or_error(r, sid) for r, sid in zip(records, source_ids, strict=True)]
+        names, columns, slow = self._columns(records, source_ids)
+        rows: list[dict[str, Any] | MappingError | None] = [
+            dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)
+        ]
+        for i in set(slow):
+            rows[i] = self._or_error(records[i], source_ids[i])
+        return rows
+
+    def map_columns(
+        self, records: Sequence[Mapping[str, Any]], source_ids: Sequence[str]
+    ) -> tuple[tuple[str, ...], list[list[Any]]] | None:
+        """The canonical rows of a batch as (column names, one list per column): the rows
+        `map_many` gives, when every record maps column by column; None when any record
+        needs the model (or this stream has no canonical rows)."""
+        if self._model is None or self._plan is None or self._source_slow:
+            return None
+        names, columns, slow = self._columns(records, source_ids)
+        return None if slow else (tuple(names), columns)
+
+    def _columns(
+        self, records: Sequence[Mapping[str, Any]], source_ids: Sequence[str]
+    ) -> tuple[list[str], list[list[Any]], list[int]]:
+        """Each canonical column converted column by column (the `extra` column last), and
+        the rows (`slow`) whose values only the model can convert."""
+        plan = self._plan
+        assert plan is not None
         slow: list[int] = []
         names = ["source_id"]
         columns = [plan["source_id"](source_ids, slow)]  # type: ignore[misc]
@@ -150,15 +181,9 @@ class Mapper:
             columns.append(convert(column, slow))
         names.extend(n for n in plan if n not in names and n != "source")
         columns.extend([None] * len(records) for _ in range(len(names) - len(columns)))
-        rows: list[dict[str, Any] | MappingError | None] = [
-            dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)
-        ]
-        extra = _extras(extras, len(records), slow, blank_null=self._blank_null)
-        for row, more in zip(rows, extra, strict=True):
-            row["extra"] = more  # type: ignore[index]
-        for i in set(slow):
-            rows[i] = self._or_error(records[i], source_ids[i])
-        return rows
+        names.append("extra")
+        columns.append(_extras(extras, len(records), slow, blank_null=self._blank_null))
+        return names, columns, slow
 
     def _or_error(
         self, record: Mapping[str, Any], source_id: str

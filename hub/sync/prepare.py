@@ -26,7 +26,7 @@ from hub.sync.validation import RecordValidator, compile_schema
 from hub.sync.writes import IncomingRecord, QuarantinedRecord
 from schemas.config import StreamConfig
 
-__all__ = ["Prepared", "StreamInfo", "prepare", "raw_text", "stream_info"]
+__all__ = ["Prepared", "StreamInfo", "keyed_columns", "prepare", "raw_text", "stream_info"]
 
 _MAX_RAW = 100_000
 DELETED_AT = "_sdc_deleted_at"  # Singer: the source deleted this row (log-based replication)
@@ -171,6 +171,20 @@ def _keyed_whole(
     """`_keyed` of a batch of valid records keyed by one text or integer property, a column
     at a time at C speed (the same canonical JSON as `canonical_json`, the same hashes); None
     when any record needs the record-by-record path (a missing key, a value orjson refuses)."""
+    whole = keyed_columns(key, records)
+    if whole is None:
+        return None
+    source_ids, texts, hashes = whole
+    payloads = map(JSONText, texts)
+    return list(zip(source_ids, payloads, hashes, records, strict=True))
+
+
+def keyed_columns(
+    key: str, records: Sequence[dict[str, Any]]
+) -> tuple[list[str], list[str], list[str]] | None:
+    """The source ids, canonical JSON texts and content hashes of valid records keyed by one
+    text or integer property, column by column (see `_keyed_whole`); None when a record
+    needs the record-by-record path."""
     try:
         values = list(map(dict.get, records, repeat(key)))
     except TypeError:  # records that are mappings but not dicts
@@ -182,8 +196,7 @@ def _keyed_whole(
     except (TypeError, ValueError):  # say, an integer beyond 64 bits: canonical_json's way
         return None
     hashes = list(map(_HEXDIGEST, map(hashlib.sha256, contents)))
-    payloads = list(map(JSONText, map(bytes.decode, contents)))
-    return list(zip(map(str, values), payloads, hashes, records, strict=True))
+    return list(map(str, values)), list(map(bytes.decode, contents)), hashes
 
 
 def _quarantine(

@@ -46,7 +46,7 @@ from sqlalchemy.engine import Connection
 
 from hub.core.errors import SyncError
 from hub.store.database import Store, save_state
-from hub.sync.handover import Handover, handover
+from hub.sync.handover import Handover, prepare_handover
 from hub.sync.prepare import Prepared, StreamInfo, prepare, stream_info
 from hub.sync.writes import QuarantinedRecord, WriteCounts, write_batch, write_streams
 from schemas.config import StreamConfig
@@ -226,9 +226,9 @@ class WriterProcess:
             message = (None, "")
         else:
             try:
-                prepared = prepare_batch(batch, self._infos)
-                message = handover(
-                    prepared,
+                message = prepare_handover(
+                    batch.groups,
+                    self._infos,
                     quarantined=batch.quarantined,
                     state=batch.state,
                     full_table=batch.full_table,
