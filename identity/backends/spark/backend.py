@@ -65,8 +65,14 @@ from identity.backends.spark.compare import (
     packed,
 )
 from identity.backends.spark.components import component_labels
+from identity.backends.spark.estimate import estimate_on_spark, record_kinds
 from identity.backends.spark.records import SparkRecords
-from identity.backends.spark.score import collected_scored, pattern_table, scored_pairs
+from identity.backends.spark.score import (
+    collected_scored,
+    pattern_table,
+    scored_joined,
+    scored_pairs,
+)
 from identity.backends.spark.session import spark_session
 from identity.backends.spark.standardise import (
     ROW,
@@ -87,12 +93,16 @@ _TASK_EDGES = 2_000_000  # edges a connected-components task starts from at most
 
 @dataclass(frozen=True, kw_only=True)
 class SparkTable(Standardised):
-    """The standardised table: in Spark (`records`), and its frame on the driver.
+    """The standardised table: in Spark (`records`, `size` rows), and its frame on the
+    driver when the backend collects it (`collected`; above `driver_records` the frame is
+    an empty one with the table's columns and every stage reads the table in Spark).
     `household`: per record its household flags, for comparing by joins (None when the
     table is broadcast instead)."""
 
     records: DataFrame
     household: DataFrame | None
+    size: int
+    collected: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,6 +135,14 @@ class SparkBackend:
     Tables of up to `broadcast_records` records are compared on a copy of their compared
     columns in each Python worker (a Spark broadcast, ~0.4 GB per worker per million
     records); larger ones by joining both records' columns to every pair.
+
+    Tables of up to `driver_records` records are also collected to the driver (~1.4 GB
+    per million records): the value frequencies come from that frame and the broadcast is
+    made from it. Above it the driver never holds the table: value frequencies are counted
+    in Spark (`spark.estimate`), pairs are compared and scored with both records' columns
+    joined to them, and `Standardised.frame` (so `Resolution.frame`) is empty. Both paths
+    give the same model, pairs and clusters (tests/identity/backends/spark/
+    test_driver_records.py).
     """
 
     def __init__(
@@ -137,6 +155,7 @@ class SparkBackend:
         salt_size: int = 0,
         conf: Mapping[str, str] | None = None,
         broadcast_records: int = 5_000_000,
+        driver_records: int = 1_000_000,
     ) -> None:
         self.spark = spark or spark_session(master, conf=conf)
         self.run_dir = run_dir
@@ -147,6 +166,7 @@ class SparkBackend:
         self.partitions = partitions
         self.salt_size = salt_size
         self.broadcast_records = broadcast_records
+        self.driver_records = driver_records
         self.checkpoints = Checkpoints(None, "")
         self._broadcast: tuple[pd.DataFrame, Broadcast[Packed]] | None = None
         self._spec: ModelSpec | None = None  # the model of the run under way
@@ -195,19 +215,26 @@ class SparkBackend:
             "standardise_stats", lambda: shared_values(plain, max_shared=spec.blocking.max_shared)
         )
         table = blanked(plain, shared)
+        collected = n <= self.driver_records
         household = None
-        if n > self.broadcast_records:
+        if not (collected and n <= self.broadcast_records):  # compared by joins
             household = self.checkpoints.frame(
                 self.spark, "household", lambda: household_values(table)
             )
+        frame = _local_frame(table) if collected else _empty_frame(table)
         return SparkTable(
-            frame=_local_frame(table), stats=stats, records=table, household=household
+            frame=frame,
+            stats=stats,
+            records=table,
+            household=household,
+            size=n,
+            collected=collected,
         )
 
     def block(self, table: Standardised, spec: ModelSpec) -> Candidates:
         spark_table = _spark(table)
         reports: dict[str, BlockingReport] = {}
-        n = max(len(table.frame), 1)
+        n = max(spark_table.size, 1)
         members: list[DataFrame] = []
 
         def pairs() -> DataFrame:
@@ -297,6 +324,19 @@ class SparkBackend:
                 "patterns", lambda: self.patterns(table, pairs, levels, decisions)
             )
             training = spec.training
+            spark_table = _spark(table)
+            if not spark_table.collected:
+                return estimate_on_spark(
+                    spark_table.records,
+                    record_kinds(spark_table.records, spark_table.size),
+                    lambda left, right: self._levels(table, left, right, spec, "random_levels"),
+                    found,
+                    comparisons=spec.comparisons,
+                    sessions=training.sessions,
+                    random_pairs=training.random_pairs,
+                    max_iterations=training.max_iterations,
+                    seed=training.seed,
+                )
             return estimate_from_patterns(
                 table.frame,
                 found,
@@ -320,9 +360,20 @@ class SparkBackend:
             self._scored = None
             return score(model, table.frame, *(np.empty(0, np.int64),) * 2, _no_levels(found))
 
+        spark_table = _spark(table)
+
         def weighed() -> DataFrame:
-            shared = self._table_broadcast(table, spec)
             held = self.spark.sparkContext.broadcast(model)
+            if not self._broadcasting(table):
+                columns = compared_columns(spark_table.records.columns, spec.comparisons)
+                return scored_joined(
+                    found.frame,
+                    spark_table.records,
+                    columns,
+                    held,
+                    conflict_bits=spec.thresholds.conflict_bits,
+                )
+            shared = self._table_broadcast(table, spec)
             return scored_pairs(
                 found.frame,
                 shared,
@@ -334,7 +385,7 @@ class SparkBackend:
         frame = self.checkpoints.frame(self.spark, "scored", weighed)
         self._scored = frame
         wanted = frame.where(F.col("probability") >= spec.thresholds.lower)
-        return collected_scored(wanted, found.comparisons, len(table.frame))
+        return collected_scored(wanted, found.comparisons, spark_table.size)
 
     def cluster(
         self,
@@ -357,7 +408,54 @@ class SparkBackend:
         return max(1, int(self.spark.sparkContext.defaultParallelism))
 
     def _broadcasting(self, table: Standardised) -> bool:
-        return len(table.frame) <= self.broadcast_records
+        """Whether pairs are compared and scored on a broadcast of the driver's frame."""
+        spark_table = _spark(table)
+        return spark_table.collected and spark_table.size <= self.broadcast_records
+
+    def _scored_given(
+        self,
+        model: Model,
+        table: Standardised,
+        left: np.ndarray,
+        right: np.ndarray,
+        levels: np.ndarray,
+        stage: str,
+    ) -> Scored:
+        """`identity.score.score` of the pairs (left[i], right[i]) with their `levels`, in
+        that order: on the driver's frame, or in Spark when the driver holds none."""
+        spark_table = _spark(table)
+        if spark_table.collected:
+            return score(model, table.frame, left, right, levels)
+        spec = self._model_spec()
+        names = level_columns(spec.comparisons)
+        given = pd.DataFrame({"l": left.astype(np.int64), "r": right.astype(np.int64)})
+        for k, name in enumerate(names):
+            given[name] = levels[:, k].astype(np.int8)
+
+        def weighed() -> DataFrame:
+            columns = compared_columns(spark_table.records.columns, spec.comparisons)
+            return scored_joined(
+                self._parquet(f"{stage}_pairs", given),
+                spark_table.records,
+                columns,
+                self.spark.sparkContext.broadcast(model),
+                conflict_bits=spec.thresholds.conflict_bits,
+            )
+
+        frame = self.checkpoints.frame(self.spark, stage, weighed)
+        n = max(spark_table.size, 1)
+        found = collected_scored(frame, len(names), n)
+        at = pd.Index(found.left * n + found.right).get_indexer(
+            left.astype(np.int64) * n + right.astype(np.int64)
+        )
+        return Scored(
+            left=found.left[at],
+            right=found.right[at],
+            levels=found.levels[at],
+            weights=found.weights[at],
+            total=found.total[at],
+            probability=found.probability[at],
+        )
 
     def _table_broadcast(self, table: Standardised, spec: ModelSpec) -> Broadcast[Packed]:
         """The table's compared columns, broadcast once per table."""
@@ -462,6 +560,11 @@ def _local_frame(table: DataFrame) -> pd.DataFrame:
         collected = collected.take(pa.array(np.argsort(rid, kind="stable")))
     frame: pd.DataFrame = collected.drop_columns([ROW]).to_pandas(split_blocks=True)
     return frame
+
+
+def _empty_frame(table: DataFrame) -> pd.DataFrame:
+    """The frame a table not collected stands for on the driver: its columns, no rows."""
+    return pd.DataFrame(columns=[c for c in table.columns if c != ROW])
 
 
 def _decoded(encoded_pairs: DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:

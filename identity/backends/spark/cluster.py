@@ -30,7 +30,7 @@ from identity.backends.local import (
 from identity.backends.spark.score import collected_scored
 from identity.cluster import Clustering, cluster
 from identity.model import ModelSpec, Thresholds
-from identity.score import Model, Scored, score
+from identity.score import Model, Scored
 
 if TYPE_CHECKING:
     from identity.backends.spark.backend import SparkBackend
@@ -38,6 +38,12 @@ if TYPE_CHECKING:
 __all__ = ["cluster_on_spark", "needing_cuts"]
 
 _MAX_SIZE: int = inspect.signature(cluster).parameters["max_size"].default
+
+
+def _size(table: Standardised) -> int:
+    """The records of the table (a Spark table's frame may be left on Spark: empty)."""
+    size = getattr(table, "size", None)
+    return len(table.frame) if size is None else int(size)
 
 
 def needing_cuts(
@@ -72,7 +78,7 @@ def cluster_on_spark(
     below it are neither links nor review items; of them only those that speak against a
     cluster holding both their records can change the clusters, and they are fetched from
     Spark once the components are known (`_against_inside`)."""
-    n, thresholds = len(table.frame), spec.thresholds
+    n, thresholds = _size(table), spec.thresholds
     linked = scored.probability >= thresholds.upper
     draft = backend._components(n, scored.left[linked], scored.right[linked], "draft")
     del linked
@@ -84,7 +90,9 @@ def cluster_on_spark(
     extra = None
     if extra_l.size:
         extra_levels = backend._levels(table, extra_l, extra_r, spec, "cluster_levels")
-        extra = score(model, table.frame, extra_l, extra_r, extra_levels)
+        extra = backend._scored_given(
+            model, table, extra_l, extra_r, extra_levels, "cluster_scored"
+        )
     candidates = scored.left.size  # `_appended` empties `scored`
     with_extra = scored if extra is None else _appended(scored, extra)
     kept = _kept(decisions, with_extra)

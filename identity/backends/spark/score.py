@@ -20,12 +20,20 @@ import pandas as pd
 import pyarrow as pa
 from pyspark import Broadcast
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from identity.backends.local import conflicting
-from identity.backends.spark.compare import Packed, _worker_table, level_columns
+from identity.backends.spark.compare import Packed, _frame, _worker_table, level_columns
+from identity.backends.spark.standardise import ROW
 from identity.score import Model, Patterns, Scored, pattern_counts, score
 
-__all__ = ["collected_scored", "pattern_table", "scored_pairs", "weight_columns"]
+__all__ = [
+    "collected_scored",
+    "pattern_table",
+    "scored_joined",
+    "scored_pairs",
+    "weight_columns",
+]
 
 
 def weight_columns(width: int) -> list[str]:
@@ -110,6 +118,65 @@ def scored_pairs(
             yield weighed(held)
 
     return levels.select("l", "r", *names).mapInArrow(batches, schema)
+
+
+def scored_joined(
+    levels: DataFrame,
+    records: DataFrame,
+    columns: Sequence[str],
+    model: Broadcast[Model],
+    *,
+    conflict_bits: float,
+) -> DataFrame:
+    """`scored_pairs` without the table on the driver: both records' `columns` (what
+    `identity.score.score` reads: `spark.compare.compared_columns`) joined to each pair of
+    `levels` (l, r, lv0..); each Arrow batch becomes a frame of its left records, then its
+    right records, on which `score` and `conflicting` run unchanged (a pair's weights read
+    only its own two records' values and the model's frequencies)."""
+    width = len(model.value.comparisons)
+    names, weights = level_columns(width), weight_columns(width)
+    schema = ", ".join(
+        [
+            "l long",
+            "r long",
+            *(f"{n} byte" for n in names),
+            *(f"{w} float" for w in weights),
+            "total double",
+            "probability double",
+            "against boolean",
+        ]
+    )
+    side = list(columns)
+    left = records.select(F.col(ROW).alias("l"), *(F.col(f"`{c}`").alias(f"a_{c}") for c in side))
+    right = records.select(F.col(ROW).alias("r"), *(F.col(f"`{c}`").alias(f"b_{c}") for c in side))
+    joined = levels.select("l", "r", *names).join(left, "l").join(right, "r")
+
+    def weighed(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            size = len(batch)
+            frame = _frame(batch, side, ())
+            found = score(
+                model.value,
+                frame,
+                np.arange(size),
+                np.arange(size, 2 * size),
+                batch[names].to_numpy(np.int8).reshape(size, width),
+            )
+            against = conflicting(found, model.value, conflict_bits)
+            out = pd.DataFrame(
+                {
+                    "l": batch["l"].to_numpy(np.int64),
+                    "r": batch["r"].to_numpy(np.int64),
+                    **{n: found.levels[:, k] for k, n in enumerate(names)},
+                    **{w: found.weights[:, k] for k, w in enumerate(weights)},
+                    "total": found.total,
+                    "probability": found.probability,
+                    "against": against,
+                }
+            )
+            yield out
+
+    return joined.mapInPandas(weighed, schema)
 
 
 def collected_scored(frame: DataFrame, width: int, n: int) -> Scored:
