@@ -126,7 +126,12 @@ def shuffle_per_stage(event_dir: Path) -> dict[str, dict[str, float]]:
 
 
 def measure_one(
-    engine: str, source: Path, crosswalk: Path, master: str, salt_size: int | None = None
+    engine: str,
+    source: Path,
+    crosswalk: Path,
+    master: str,
+    salt_size: int | None = None,
+    driver_records: int | None = None,
 ) -> dict[str, Any]:
     """One batch run on `engine` in this process; its figures."""
     from hub.core.files import open_bytes
@@ -155,10 +160,12 @@ def measure_one(
             from identity.backends.spark import SparkBackend
 
             mark("spark session")
-            salting: dict[str, Any] = {} if salt_size is None else {"salt_size": salt_size}
+            options: dict[str, Any] = {} if salt_size is None else {"salt_size": salt_size}
+            if driver_records is not None:
+                options["driver_records"] = driver_records
             backend = SparkBackend(
                 master=master,
-                **salting,
+                **options,
                 conf={
                     "spark.eventLog.enabled": "true",
                     "spark.eventLog.dir": f"file://{events}",
@@ -227,6 +234,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also run Spark reading the file itself (SparkRecords: no list on the driver)",
     )
     parser.add_argument(
+        "--lean",
+        action="store_true",
+        help="also run Spark reading the file with driver_records=0 (spark_file_lean: the "
+        "standardised table never collected to the driver), A/B against spark_file",
+    )
+    parser.add_argument("--driver-records", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
         "--engines", help="only these runs, comma-separated (local, spark, spark_file, …)"
     )
     parser.add_argument("--one", choices=("local", "spark", "spark_file"), help=argparse.SUPPRESS)
@@ -234,7 +248,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--crosswalk", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:  # the child process: one run, its figures on stdout
-        figures = measure_one(args.one, args.input, args.crosswalk, args.master, args.salt_size)
+        figures = measure_one(
+            args.one,
+            args.input,
+            args.crosswalk,
+            args.master,
+            args.salt_size,
+            args.driver_records,
+        )
         print(json.dumps(figures))
         return
     rows = []
@@ -244,8 +265,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     ]
     if args.baseline:
         engines.insert(1, ("spark_baseline", "spark", _checkout(args.baseline, args.work)))
-    if args.from_file:
+    if args.from_file or args.lean:
         engines.append(("spark_file", "spark_file", None))
+    if args.lean:
+        engines.append(("spark_file_lean", "spark_file", None))
     if args.engines:
         engines = [e for e in engines if e[0] in args.engines.split(",")]
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -269,6 +292,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "--master",
                     args.master,
                     *([] if args.salt_size is None else ["--salt-size", str(args.salt_size)]),
+                    *(["--driver-records", "0"] if name.endswith("_lean") else []),
                 ],
                 capture_output=True,
                 text=True,
