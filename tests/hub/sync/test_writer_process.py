@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from hub.core.errors import SyncError
 from hub.store.database import Store
 from hub.store.tables import raw_records, stream_state
+from hub.sync import writer_process
 from hub.sync.ingest import Ingestor
 from hub.sync.writer_process import Batch, InlineWriter, StreamSpec, WriterProcess
 from schemas.config import ConnectorConfig
@@ -188,6 +189,34 @@ def test_a_failed_batch_fails_with_the_writers_error_and_commits_nothing_after(
     committed = stored_ids(store)
     assert committed == set(range(1, 401))  # every batch before the refused one, none after
     assert bookmark(store) == 400  # the state never covers a record that is not stored
+
+
+def test_a_batch_that_fails_to_prepare_fails_in_its_turn_and_nothing_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches are prepared in the sync's process: one that fails there is answered after
+    the batches before it are committed, and none after it is written."""
+    real = writer_process.prepare_handover
+    calls = 0
+
+    def failing_ninth(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 9:  # records 401-500 (each STATE goes as a batch of its own)
+            raise ValueError("cannot prepare this batch")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writer_process, "prepare_handover", failing_ninth)
+    store = Store.open(f"sqlite:///{tmp_path / 'hub.db'}")
+    ingestor = new_ingestor(store, batch_size=100)
+    with pytest.raises(ValueError, match="cannot prepare") as raised:
+        feed(ingestor, 1, 1000, state_every=100)
+    assert any("in the sync's process" in note for note in raised.value.__notes__)
+    with pytest.raises(SyncError, match="an earlier batch of this sync failed"):
+        ingestor.abort()
+    assert calls == 9  # nothing prepared after the failure
+    assert stored_ids(store) == set(range(1, 401))
+    assert bookmark(store) == 400
 
 
 def test_a_sync_error_from_the_writer_keeps_its_kind() -> None:
