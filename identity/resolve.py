@@ -158,7 +158,7 @@ def run(
     table = backend.standardise(records, spec)
     step("blocking")
     pairs = backend.block(table, spec)
-    step(f"comparing {pairs.left.size:,} candidate pairs")
+    step(f"comparing {pairs.count():,} candidate pairs")
     levels = backend.compare(table, pairs, spec)
     step("estimating the model (EM, no labels needed)")
     model = backend.estimate(table, pairs, levels, spec, decisions)
@@ -182,7 +182,7 @@ def run(
     golden_ids = len(set(assignment.crosswalk.values()))
     stats.update(
         records=n,
-        candidate_pairs=int(pairs.left.size),
+        candidate_pairs=pairs.count(),
         golden_records=golden_ids,
         merged_records=int(n - golden_ids),
         review_pairs=int(clustering.review.size),

@@ -49,6 +49,11 @@ class Candidates:
     right: np.ndarray
     report: BlockingReport
 
+    def count(self) -> int:
+        """How many candidate pairs there are (a distributed backend may keep them where
+        it made them and hand back empty `left`/`right`)."""
+        return int(self.left.size)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Decisions:

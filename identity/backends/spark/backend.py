@@ -107,9 +107,14 @@ class SparkTable(Standardised):
 
 @dataclass(frozen=True, kw_only=True)
 class SparkCandidates(Candidates):
-    """The candidate pairs on the driver, and the same pairs in Spark (`frame`: l, r)."""
+    """The candidate pairs in Spark (`frame`: l, r; `pairs` of them), and on the driver
+    as `left`/`right` only when the table is collected there (else empty)."""
 
     frame: DataFrame
+    pairs: int
+
+    def count(self) -> int:
+        return self.pairs
 
 
 class SparkLevels(PairLevels):
@@ -253,12 +258,17 @@ class SparkBackend:
         for sized in members:
             sized.unpersist()
         report = self.checkpoints.value("blocking_report", lambda: reports["report"])
-        left, right = _decoded(encoded_pairs, n)
-        report.total_pairs = int(left.size)
+        if spark_table.collected:
+            left, right = _decoded(encoded_pairs, n)
+            count = int(left.size)
+        else:  # the pairs stay in Spark: only their number reaches the driver
+            left = right = np.empty(0, dtype=np.int32)
+            count = int(encoded_pairs.count())
+        report.total_pairs = count
         frame = encoded_pairs.select(
             F.expr(f"pair div {n}").alias("l"), F.expr(f"pair % {n}").alias("r")
         )
-        return SparkCandidates(left=left, right=right, report=report, frame=frame)
+        return SparkCandidates(left=left, right=right, report=report, frame=frame, pairs=count)
 
     def compare(self, table: Standardised, pairs: Candidates, spec: ModelSpec) -> SparkLevels:
         """The candidate pairs' levels, compared where blocking left them in Spark and kept
@@ -274,7 +284,7 @@ class SparkBackend:
                 # the table's columns, is seconds at 1M records): as few tasks as keep every
                 # core busy with at most `_TASK_PAIRS` pairs each
                 cores = self._cores()
-                wanted = cores * -(-max(candidates.left.size, 1) // (cores * _TASK_PAIRS))
+                wanted = cores * -(-max(candidates.count(), 1) // (cores * _TASK_PAIRS))
                 found = frame.rdd.getNumPartitions()
                 if found < cores:
                     frame = frame.repartition(wanted)
@@ -283,7 +293,7 @@ class SparkBackend:
                 shared = self._table_broadcast(table, spec)
                 return compare_broadcast(frame, shared, spec.comparisons, batch_pairs=_TASK_PAIRS)
             with_index = frame.withColumn("i", F.lit(0).cast("long"))
-            partitions = max(2, candidates.left.size // 200_000)
+            partitions = max(2, candidates.count() // 200_000)
             found_levels = compare(
                 spark_table.records,
                 with_index.repartition(partitions),
@@ -293,7 +303,7 @@ class SparkBackend:
             return found_levels.drop("i")
 
         levels = self.checkpoints.frame(self.spark, "levels", compared)
-        return SparkLevels(pairs=int(candidates.left.size), comparisons=k, frame=levels)
+        return SparkLevels(pairs=int(candidates.count()), comparisons=k, frame=levels)
 
     def patterns(
         self, table: Standardised, pairs: Candidates, levels: Levels, decisions: Decisions

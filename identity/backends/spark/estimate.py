@@ -123,11 +123,15 @@ def _start(
     return u, m
 
 
-def _counted(records: DataFrame, columns: list[str]) -> pd.DataFrame:
+def _counted(records: DataFrame, columns: list[str], *, more_than: int = 0) -> pd.DataFrame:
     """How many records hold each combination of `columns` (rows missing any left out,
-    as pandas' `groupby` leaves them), collected as a pandas frame with a `count`."""
+    as pandas' `groupby` leaves them), the combinations held by more than `more_than`
+    records collected as a pandas frame with a `count`."""
     known = reduce(lambda a, b: a & b, [F.col(c).isNotNull() for c in columns])
-    return records.where(known).groupBy(*columns).count().toPandas()
+    counted = records.where(known).groupBy(*columns).count()
+    if more_than:  # only these reach the driver (an identifier's values are mostly unique)
+        counted = counted.where(F.col("count") > more_than)
+    return counted.toPandas()
 
 
 def _kind_counts(records: DataFrame) -> pd.Series:
@@ -154,8 +158,7 @@ def _value_shares(records: DataFrame, comparisons: tuple[Comparison, ...]) -> di
 def _sizes(records: DataFrame, columns: list[str]) -> pd.Series:
     """`frame.groupby(["kind", *columns], observed=True).size()` of the groups of more
     than one record (all the callers keep), indexed as pandas would."""
-    got = _counted(records, ["kind", *columns])
-    got = got[got["count"] > 1]
+    got = _counted(records, ["kind", *columns], more_than=1)
     index = pd.MultiIndex.from_frame(got[["kind", *columns]].astype(object))
     return pd.Series(got["count"].to_numpy(np.int64), index=index).sort_index()
 
