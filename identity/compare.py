@@ -209,8 +209,11 @@ COMPARISONS: tuple[Comparison, ...] = (
         levels=("does not spell the name", "spells the family name", "spells the full name"),
         compute=email_name,
         role=Role.NAME_IN_IDENTIFIER,
-        m_prior=(0.3, 0.05, 0.1, 0.55),
-        u_prior=(0.99985, 5e-05, 5e-05, 5e-05),
+        # the priors in effect since this comparison was added (they are normalised): its
+        # declaration had been a copy of `email`'s four values for three levels, which
+        # `training.level_prior` replaced by these defaults; now declared as what they are
+        m_prior=(1.0, 8.5, 16.0),
+        u_prior=(1.0, 1.0, 1.0),
     ),
     Comparison(
         name="email_birth_year",

@@ -66,6 +66,14 @@ class Comparison:
     m_prior: tuple[float, ...] = ()  # prior knowledge of m and u per level, used to steady
     u_prior: tuple[float, ...] = ()  # the estimates when there is little data to learn from
 
+    def __post_init__(self) -> None:
+        for which, prior in (("m_prior", self.m_prior), ("u_prior", self.u_prior)):
+            if prior and len(prior) != len(self.levels):
+                raise ValueError(
+                    f"comparison {self.name!r}: {which} has {len(prior)} values for "
+                    f"{len(self.levels)} levels {self.levels}; give one per level or none"
+                )
+
 
 def values(frame: pd.DataFrame, column: str, idx: np.ndarray) -> np.ndarray:
     """The values of `column` at the record indexes `idx`."""

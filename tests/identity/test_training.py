@@ -108,3 +108,16 @@ def test_every_comparison_declares_a_role() -> None:
     assert roles["given_name"] is roles["family_name"] is Role.NAME
     assert roles["email_name"] is Role.NAME_IN_IDENTIFIER
     assert {roles["birth_date"], roles["street"], roles["postal_code"]} == {Role.CORROBORATING}
+
+
+@pytest.mark.parametrize("comparison", COMPARISONS, ids=lambda c: c.name)
+def test_every_declared_prior_has_one_value_per_level(comparison: Comparison) -> None:
+    for prior in (comparison.m_prior, comparison.u_prior):
+        assert not prior or len(prior) == len(comparison.levels)
+
+
+def test_a_prior_that_does_not_fit_the_levels_is_refused() -> None:
+    """It was silently replaced by the defaults (email_name declared email's four values)."""
+    email = next(c for c in COMPARISONS if c.name == "email")
+    with pytest.raises(ValueError, match=r"'spelt': m_prior has 4 values for 3 levels"):
+        replace(email, name="spelt", levels=("no", "family", "full"))
