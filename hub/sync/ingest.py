@@ -2,10 +2,11 @@
 
 Records are buffered by the SCHEMA they came under; at every STATE message (and when the
 buffer is full) the buffered records and the newest state are handed to the sync's writer
-(`hub.sync.writer_process`), which validates them against their stream's SCHEMA, keys,
-hashes and maps them (`hub.sync.prepare`) and commits them with that state in one
-transaction. A sync killed at any point therefore resumes from the last committed state, and
-re-sent records are recognised by their content hash: nothing is lost and nothing duplicated.
+(`hub.sync.writer_process`): they are validated against their stream's SCHEMA, keyed,
+hashed and mapped (`hub.sync.prepare`, `hub.sync.handover`) and committed with that state
+in one transaction. A sync killed at any point therefore resumes from the last committed
+state, and re-sent records are recognised by their content hash: nothing is lost and
+nothing duplicated.
 """
 
 from __future__ import annotations
@@ -51,11 +52,13 @@ class Ingestor:
     counts: WriteCounts = field(default_factory=WriteCounts)
     streams: dict[str, StreamInfo] = field(default_factory=dict)
     state: dict[str, Any] | None = None
-    # the buffered records of each SCHEMA (by its serial): checked and mapped by the writer
+    # the buffered records of each SCHEMA (by its serial): checked and mapped when handed over
     _groups: dict[int, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
     _buffered: int = 0
     _specs: dict[str, StreamSpec] = field(default_factory=dict)  # each stream's newest SCHEMA
     _serial: int = 0
+    # each stream's records buffered under its newest SCHEMA (the group `_take` appends to)
+    _open: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _bad: list[QuarantinedRecord] = field(default_factory=list)
     _pending_state: bool = False
     _writer: InlineWriter | WriterProcess | None = None  # a process commits as the tap reads on
@@ -84,6 +87,7 @@ class Ingestor:
         info = spec.info(self.connector.name)
         self.streams[stream] = info
         self._specs[stream] = spec
+        self._open.pop(stream, None)  # its next records go to the new SCHEMA's group
         if self._writer is not None:
             self._writer.add_stream(spec, info)
 
@@ -94,7 +98,12 @@ class Ingestor:
             self._quarantine(stream, None, "protocol", "RECORD before its SCHEMA message", record)
         else:
             info.records += 1
-            self._take(stream, info, record)
+            group = self._open.get(stream)
+            if group is not None and not record.get(ERROR_PROPERTY):  # the usual case
+                group.append(record)
+                self._buffered += 1
+            else:
+                self._take(stream, info, record)
         if self._buffered + len(self._bad) >= self.batch_size:
             self._submit()
 
@@ -128,7 +137,8 @@ class Ingestor:
         group = self._groups.get(serial)
         if group is None:
             group = self._groups[serial] = (stream, [])
-        group[1].append(record)  # checked and mapped by the writer
+        group[1].append(record)  # checked, keyed and mapped before the writer stores it
+        self._open[stream] = group[1]
         self._buffered += 1
 
     def _warn(self, stream: str, problem: str) -> None:
@@ -157,9 +167,9 @@ class Ingestor:
 
     def _submit(self) -> None:
         """Hand the buffered records (and the newest state) to the writer as one transaction
-        and return: the writer checks, maps and commits them while the tap sends the next
-        batch. One batch is in flight at a time, committed in order; the state goes with its
-        records."""
+        and return: a writer process is given them checked and mapped, and commits them
+        while the tap sends the next batch. Batches are committed in order; the state goes
+        with its records."""
         if not self._buffered and not self._bad and not self._pending_state:
             return
         batch = Batch(
@@ -171,6 +181,7 @@ class Ingestor:
             full_table=frozenset(s for s, i in self.streams.items() if i.full_table),
         )
         self._groups, self._buffered, self._bad, self._pending_state = {}, 0, [], False
+        self._open = {}
         writer = self._started_writer()
         self._drain(keep=writer.depth - 1)  # back-pressure: wait until the writer has room
         writer.submit(batch)
