@@ -25,9 +25,11 @@ A pipeline is a `hub.yaml`. Its DAG (`crmhub_<pipeline>`) runs what `crmhub sync
   runs stay in the worker; its outlet is the Asset `crmhub://<pipeline>/golden-records`
   (its extra says which engine ran), so reports and exports can be data-triggered.
 * **analyse** is `hub.analyse.run.analyse_store` as of the day the task runs: customer
-  profiles, segment values and stage history on the new golden records; its outlet is the
-  Asset `crmhub://<pipeline>/customer-profiles`. It runs beside the push, so a source
-  system that refuses writes does not hold the analysis back.
+  profiles, segment values and stage history on the new golden records, on the engine
+  hub.yaml's `analytics.engine` names (`spark`: Apache Spark on `analytics.spark.master`);
+  its outlet is the Asset `crmhub://<pipeline>/customer-profiles` (its extra says which
+  engine ran). It runs beside the push, so a source system that refuses writes does not
+  hold the analysis back.
 * **push_<target>** is `hub.push.push_connector` for each `pushback.targets` entry (in the
   target system's pool); "unreachable, left for the next push" is retried.
 * **audience_<audience>_<destination>** follows analyse (which recomputes the audiences):
@@ -448,7 +450,9 @@ def resolve_golden(config_path: str | Path, actor: str) -> dict[str, int | str]:
 
 
 def analyse_customers(config_path: str | Path, actor: str) -> dict[str, Any]:
-    """`crmhub analyse`: profiles, segments and stage history as of today (UTC)."""
+    """`crmhub analyse`: profiles, segments and stage history as of today (UTC), on the
+    engine `analytics.engine` in hub.yaml names (Spark or in process). Returns the
+    summary's counts and its `engine` and `master` (text)."""
     from hub.analyse.run import analyse_store
 
     with _classified("analyse"):
@@ -465,6 +469,8 @@ def analyse_customers(config_path: str | Path, actor: str) -> dict[str, Any]:
         "at_risk": summary.at_risk,
         "stage_changes": summary.stage_changes,
         "note": summary.note,
+        "engine": summary.engine,
+        "master": summary.master,
     }
 
 
