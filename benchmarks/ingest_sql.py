@@ -6,9 +6,10 @@
 Each measurement runs in its own child process (so peak memory is its own):
   * baseline — SQLAlchemy reads the source rows and `executemany`-inserts them into a table of
     the same shape in a fresh SQLite file, in batches: the least work any ingest can do;
-  * hub — `crmhub sync` of the same table through the built-in `sql` connector (singer-sdk
-    tap in-process; in the sync's writer process: schema validation, content hashing, mapping
-    to CustomerRecord, raw + canonical upserts, state checkpoints) into a fresh SQLite hub store.
+  * hub — `crmhub sync` of the same table through the built-in `sql` connector into a fresh
+    SQLite hub store: in the sync's process the singer-sdk tap, then schema validation,
+    content hashing and mapping to CustomerRecord a batch at a time, handed over as columns;
+    in the sync's writer process the raw + canonical upserts and state checkpoints.
   * tap — the `sql` tap alone with its messages discarded: the floor singer-sdk sets.
 The hub is also run on a quarter of the rows: peak memory must not grow with the row count.
 A run's peak memory is its process's plus its largest child's (the hub's writer process).
