@@ -1,14 +1,16 @@
 """A prepared batch as it crosses from the sync's process to its writer: columns, not rows.
 
-The sync's process prepares each batch (`hub.sync.prepare`: checked, keyed, hashed, mapped)
-and hands the writer what it stores, one stream at a time, as a few long lists — source ids,
-content hashes, payload texts and each canonical column — instead of a record object and a
-dict per row: pickling a list of texts costs a fraction of pickling the same values row by
-row, and the writer binds the columns to its upserts with `zip` (`hub.sync.writes`). A
-stream whose rows do not fit that shape (a payload kept as a dict, a record that did not
-map, canonical rows of differing columns, an id twice in the batch, two SCHEMAs of one
-stream in a batch) crosses as its `IncomingRecord`s, as before; `records_of` turns columns
-back into those records, the same ones.
+The sync's process prepares each batch and hands the writer what it stores, one stream at
+a time, as a few long lists — source ids, content hashes, payload texts and each canonical
+column — instead of a record object and a dict per row. A clean stream (every record valid,
+keyed by one property, once in the batch, mapped column by column) is prepared straight
+into those lists (`hub.sync.prepare.keyed_columns`, `Mapper.map_columns`); each list of
+texts is pickled as one text joined by newlines, so the hand-over costs little more than
+copying memory, and the writer binds the columns to its upserts with `zip`
+(`hub.sync.writes`). Any other stream is prepared record by record (`hub.sync.prepare`)
+and crosses as columns when its rows fit them, as its `IncomingRecord`s when they do not (a
+payload kept as a dict, a record that did not map, an id twice in the batch, two SCHEMAs of
+one stream in a batch); `records_of` turns columns back into the same records.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from hub.store.database import JSONText
 from hub.sync.prepare import Prepared, StreamInfo, keyed_columns, prepare
 from hub.sync.writes import IncomingRecord, QuarantinedRecord
 
-__all__ = ["Handover", "StreamColumns", "handover", "prepare_handover", "records_of"]
+__all__ = ["Handover", "StreamColumns", "prepare_handover", "records_of"]
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def prepare_handover(
 ) -> Handover:
     """Prepare a batch's groups of records (stream, SCHEMA serial, records) straight into
     columns where they fit (see the module docstring), through `hub.sync.prepare` and
-    `handover` otherwise: the same rows, refusals and problems either way."""
+    `_columns` otherwise: the same rows, refusals and problems either way."""
     into = Prepared()
     streams: list[StreamColumns | list[IncomingRecord]] = []
     seen = [stream for stream, _, _ in groups]
@@ -197,28 +199,6 @@ def _prepared_columns(
         payloads=payloads,
         names=names,
         canonical=canonical,
-    )
-
-
-def handover(
-    prepared: Prepared,
-    *,
-    quarantined: Sequence[QuarantinedRecord],
-    state: dict[str, Any] | None,
-    full_table: frozenset[str],
-) -> Handover:
-    """The prepared batch as the writer takes it (`quarantined`: the records refused before
-    preparation, which come first, as they did)."""
-    by_stream: dict[str, list[IncomingRecord]] = {}
-    for rec in prepared.incoming:
-        by_stream.setdefault(rec.stream, []).append(rec)
-    return Handover(
-        streams=[_columns(records) for records in by_stream.values()],
-        quarantined=[*quarantined, *prepared.quarantined],
-        deleted=prepared.deleted,
-        state=state,
-        full_table=full_table,
-        problems=prepared.problems,
     )
 
 
