@@ -101,6 +101,7 @@ class Mapper:
         self._model = _MODELS.get(stream.entity)
         # (target, field name, None) for a plain field, (target, None, rule) for the rest
         self._rules: list[tuple[str, str | None, Callable[[Mapping[str, Any]], Any] | None]] = []
+        self._consts: dict[str, Any] = {}  # the targets mapped to a constant, and its value
         self._converted = _converted_fields(self._model) if self._model is not None else ()
         self._plan = column_plan(self._model) if self._model is not None else None
         self._blank_null = self._model is not None and blank_is_null(self._model)
@@ -114,6 +115,8 @@ class Mapper:
                     self._rules.append((target, expr, None))
                 else:
                     self._rules.append((target, None, _bind(expr)))
+                    if isinstance(expr, ConstExpr):  # one value for a whole column
+                        self._consts[target] = expr.const
         # the source name goes through the model when it is not a plain text (or is remapped)
         self._source_slow = self._plan is None or any(t == "source" for t, _, _ in self._rules)
         if self._plan is not None and not self._source_slow:
@@ -169,7 +172,12 @@ class Mapper:
         columns = [plan["source_id"](source_ids, slow)]  # type: ignore[misc]
         extras: list[tuple[str, list[Any]]] = []
         for target, name, rule in self._rules:
-            column = list(map(rule, records)) if rule else _column(records, name or "")
+            if rule is None:
+                column = _column(records, name or "")
+            elif target in self._consts:
+                column = [self._consts[target]] * len(records)
+            else:
+                column = list(map(rule, records))
             if target not in plan:
                 extras.append((target, column))
                 continue

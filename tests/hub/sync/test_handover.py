@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from hub.store.database import Store
 from hub.sync.handover import Handover, StreamColumns, prepare_handover, records_of
+from hub.sync.mapping import Mapper
 from hub.sync.prepare import Prepared, StreamInfo, prepare, stream_info
 from hub.sync.writes import IncomingRecord, write_batch, write_streams
 from schemas.config import StreamConfig
@@ -130,6 +131,31 @@ def test_interaction_columns_are_the_mapped_rows(batch: list[tuple[dict[str, Any
 
 
 INFOS = {1: info_of(CUSTOMERS), 2: info_of(CUSTOMERS), 3: info_of(StreamConfig())}
+CONST_MAPPER = Mapper(
+    "erp",
+    StreamConfig.model_validate(
+        {"entity": "customer", "mapping": {"kind": {"const": "person"}, "city": {"const": " "}}}
+    ),
+)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(CUSTOMER, IDS), min_size=1, max_size=12))
+def test_constant_columns_map_as_each_record_does(
+    batch: list[tuple[dict[str, Any], str]],
+) -> None:
+    """A constant mapping fills its whole column at once: the rows equal the model's."""
+    records, ids = [r for r, _ in batch], [i for _, i in batch]
+    rows = CONST_MAPPER.map_many(records, ids)
+    one_by_one = [CONST_MAPPER._or_error(r, i) for r, i in zip(records, ids, strict=True)]
+    assert [strict(r) for r in rows] == [strict(r) for r in one_by_one]
+    columns = CONST_MAPPER.map_columns(records, ids)
+    if columns is not None:
+        names, values = columns
+        rebuilt = [dict(zip(names, v, strict=True)) for v in zip(*values, strict=True)]
+        assert [strict(r) for r in rebuilt] == [strict(r) for r in rows]
+
+
 IDENTIFIERS = st.one_of(st.integers(0, 30), st.sampled_from(["7", "a\nb", "x|y", "", "ü"]))
 RECORDS = st.lists(
     st.builds(
