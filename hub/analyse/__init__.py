@@ -1,7 +1,9 @@
 """The analyse stage: customer intelligence from the interactions (`analytics/`).
 
 `run` analyses the hub store (interactions joined through the crosswalk to golden ids) and
-writes profiles, segment values and members, the profit curve and stage history; `queries`
+writes profiles, segment values and members, the profit curve and stage history, on the
+engine `engine` chooses (in process, or on Apache Spark reading the interactions from the
+Parquet file `parquet` writes in batches); `queries`
 is the read side the API and the pages use; `batch` is the batch contract (interactions
 from JSON Lines in, `customers.csv` and `segments.csv` out, no hub.yaml and no store).
 """

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from sqlalchemy.engine import Connection
 
 from analytics.frame import COLUMNS, NUMBERS
-from hub.analyse.run import read_interactions
+from hub.analyse.run import stream_interactions
 
 __all__ = ["BATCH_ROWS", "SCHEMA", "write_interactions"]
 
@@ -49,7 +49,7 @@ def write_interactions(
             writer.write_table(pa.Table.from_arrays(arrays, schema=SCHEMA))
             written += len(columns["customer_id"])
 
-        unmapped = read_interactions(conn, sink, batch_rows)
+        unmapped = stream_interactions(conn, sink, batch_rows)
     return written, unmapped
 
 

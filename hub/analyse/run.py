@@ -56,7 +56,7 @@ __all__ = [
     "analyse_store",
     "load_customers",
     "load_interactions",
-    "read_interactions",
+    "stream_interactions",
 ]
 
 LOCK = "analyse"
@@ -128,12 +128,12 @@ def load_interactions(conn: Connection) -> tuple[pd.DataFrame, int]:
     the customer record each names; and how many name a record without a golden id. The
     hub's own (logged contacts) name a member record `source/source_id` instead."""
     found: list[dict[str, list[Any]]] = []
-    unmapped = read_interactions(conn, found.append)
+    unmapped = stream_interactions(conn, found.append)
     columns = found[0] if found else {c: [] for c in COLUMNS}
     return pd.DataFrame(columns, dtype=object), unmapped
 
 
-def read_interactions(
+def stream_interactions(
     conn: Connection,
     sink: Callable[[dict[str, list[Any]]], None],
     batch_rows: int | None = None,

