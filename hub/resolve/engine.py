@@ -93,7 +93,12 @@ class Engine:
             self._clear()
             self.checkpoints.mkdir(parents=True, exist_ok=True)
             path.write_text(mark, encoding="utf-8")
-        backend = SparkBackend(master=self.master, run_dir=self.checkpoints, conf=self.conf)
+        backend = SparkBackend(  # the key index is built from the frame: always collected
+            master=self.master,
+            run_dir=self.checkpoints,
+            conf=self.conf,
+            driver_records=len(records),
+        )
         return backend, StaleRunError
 
     def _clear(self) -> None:

@@ -2,11 +2,13 @@
 
 The record table, the candidate pairs, their comparison levels and their scores live in
 Spark (and, with a run directory, in Parquet between stages); the driver gets what the
-`Backend` protocol hands back — the candidates' index arrays, the agreement-pattern counts
-and the model, the pairs clustering needs (at or above the lower threshold), the
-clustering — and keeps the table's standardised frame (the model's value frequencies, the
-broadcast columns, `Resolution.frame`). Records read by Spark (`SparkRecords`) never reach
-the driver as a list.
+`Backend` protocol hands back — the agreement-pattern counts and the model, the pairs
+clustering needs (at or above the lower threshold), the clustering. Up to `driver_records`
+records it also collects the table's standardised frame (the model's value frequencies,
+the broadcast columns, `Resolution.frame`) and the candidates' index arrays; above it
+neither reaches the driver (value frequencies counted in Spark, `spark.estimate`; pairs
+compared and scored by joins). Records read by Spark (`SparkRecords`) never reach the
+driver as a list.
 
 Which code runs where:
 - standardise: `identity.standardise` on pandas partitions; shared identifiers found by a
