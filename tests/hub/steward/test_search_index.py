@@ -5,6 +5,7 @@ same order, capped or not, and it must score exactly the candidates' spellings."
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -195,3 +196,29 @@ def test_a_small_index_builds_no_counts(sqlite_hub: ResolvedHub) -> None:
     assert len(index.distinct_names) < search_index.PRUNE_FROM
     assert index.spelling_counts is None
     assert index.rank("Anna Kovacs", cap=5), "and names are still found"
+
+
+def test_fuzzy_scoring_runs_one_at_a_time_and_exact_lookups_never_wait(
+    sqlite_hub: ResolvedHub,
+) -> None:
+    """While one query's fuzzy scoring holds the gate, a phone lookup answers at once and a
+    name query waits for the gate (and then gives the same hits as an ungated one)."""
+    with sqlite_hub.store.engine.connect() as conn:
+        index = SearchIndex(conn)
+    phone = next(iter(index.phones))
+    expected = index.rank("Anna Kovasc", cap=20)
+    results: dict[str, Any] = {}
+
+    def query(label: str, text: str) -> threading.Thread:
+        thread = threading.Thread(target=lambda: results.update({label: index.rank(text, cap=20)}))
+        thread.start()
+        return thread
+
+    with search_index.FUZZY_GATE:
+        query("phone", phone).join(timeout=10)
+        assert results.get("phone"), "a phone lookup does not wait for the gate"
+        waiting = query("name", "Anna Kovasc")
+        waiting.join(timeout=0.3)
+        assert waiting.is_alive() and "name" not in results, "fuzzy scoring waits for it"
+    waiting.join(timeout=10)
+    assert results["name"] == expected
