@@ -29,6 +29,7 @@ SLOW_PATHS: dict[str, tuple[str, ...]] = {
     "identity/backends/spark": ("spark",),  # Apache Spark local[2] (a JVM)
     "analytics/backends": ("spark",),  # the analytics engine on Spark local[2]
     "hub/resolve/test_spark.py": ("spark",),  # store resolves on Spark local[2]
+    "hub/analyse/test_spark.py": ("spark",),  # store analyses on Spark local[2]
     "dags/test_dag_spark.py": ("spark",),  # the DAG's resolve task on Spark
 }
 

@@ -36,9 +36,12 @@ def test_engine_mistakes_are_one_clear_line(tmp_path: Path) -> None:
     unknown = analyse(tmp_path, "out", "--engine", "flink")
     assert unknown.returncode != 0
     assert "--engine flink: use local (in process) or spark" in unknown.stderr + unknown.stdout
-    store = subprocess.run(
+    master = analyse(tmp_path, "out", "--spark-master", "local[1]")  # but the local engine
+    assert master.returncode != 0
+    assert "--spark-master is an option of --engine spark" in master.stderr + master.stdout
+    store = subprocess.run(  # store mode on Spark is allowed: it needs a hub.yaml
         [sys.executable, "-m", "hub", "analyse", "--engine", "spark"],
         capture_output=True, text=True, check=False, cwd=tmp_path, timeout=120,
     )  # fmt: skip
     assert store.returncode != 0
-    assert "store mode runs in process for now" in store.stderr + store.stdout
+    assert "hub.yaml: not found" in store.stderr + store.stdout

@@ -38,7 +38,7 @@ from tests.postgres import PostgresServer
 __all__ = ["spark"]  # the Spark tests' one session (local[2])
 
 # a JVM: the Spark tier (tests/conftest.py marks by path the other Spark test files)
-pytestmark = [pytest.mark.usefixtures("spark"), pytest.mark.spark, pytest.mark.slow]
+pytestmark = pytest.mark.usefixtures("spark")
 FIRST = AS_OF.date()
 LATER = FIRST + dt.timedelta(days=45)
 TABLES = (
