@@ -16,7 +16,15 @@ from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from schemas.audiences import Audiences
 from schemas.worklists import Worklists
@@ -267,6 +275,18 @@ _SPARK_MASTER = re.compile(
 )
 
 
+def _known_engine(value: Any) -> Any:
+    if value not in ("local", "spark"):
+        raise ValueError(
+            f"{value!r} is not an engine — use local (in process) or spark (Apache Spark)"
+        )
+    return value
+
+
+EngineName = Annotated[Literal["local", "spark"], BeforeValidator(_known_engine)]
+"""What runs a full resolve or an analysis (identity.engine, analytics.engine)."""
+
+
 class SparkConfig(_Frozen):
     """Where `crmhub resolve` runs a full resolution (identity.spark), or `crmhub analyse`
     its analysis (analytics.spark), when the engine is `spark`."""
@@ -328,7 +348,7 @@ class SparkConfig(_Frozen):
 class IdentityConfig(_Frozen):
     """Identity-resolution settings (used by the identity engine)."""
 
-    engine: Literal["local", "spark"] = Field(
+    engine: EngineName = Field(
         default="local",
         description="What runs a full resolution: `local` (in process) or `spark` (Apache "
         "Spark, the `spark` extra; see `spark:`). Incremental runs are always local.",
@@ -340,15 +360,6 @@ class IdentityConfig(_Frozen):
     survivorship: dict[str, str] = Field(
         default_factory=dict, description="field -> rule (source_priority, most_recent, ...)"
     )
-
-    @field_validator("engine", mode="before")
-    @classmethod
-    def _known_engine(cls, value: Any) -> Any:
-        if value not in ("local", "spark"):
-            raise ValueError(
-                f"{value!r} is not an engine — use local (in process) or spark (Apache Spark)"
-            )
-        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> IdentityConfig:
@@ -408,7 +419,7 @@ class AnalyticsConfig(_Frozen):
         "first purchase), auto (BG/NBD or Pareto/NBD, whichever forecast the last weeks best)",
     )
     clv_months: int = Field(default=12, ge=1, le=120, description="lifetime value horizon")
-    engine: Literal["local", "spark"] = Field(
+    engine: EngineName = Field(
         default="local",
         description="What runs `crmhub analyse` on the hub store: `local` (in process) or "
         "`spark` (Apache Spark, the `spark` extra; see `spark:`).",
@@ -418,15 +429,6 @@ class AnalyticsConfig(_Frozen):
         description="Where `crmhub analyse` runs when the engine is `spark` (the same "
         "settings as identity.spark; run_dir holds the interactions handed to Spark).",
     )
-
-    @field_validator("engine", mode="before")
-    @classmethod
-    def _known_engine(cls, value: Any) -> Any:
-        if value not in ("local", "spark"):
-            raise ValueError(
-                f"{value!r} is not an engine — use local (in process) or spark (Apache Spark)"
-            )
-        return value
 
 
 class PushbackTarget(_Frozen):
