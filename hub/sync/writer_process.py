@@ -213,6 +213,7 @@ class WriterProcess:
         self._pending = 0
         self._infos: dict[int, StreamInfo] = {}
         self._failed = False
+        self._closed = False
         _fewer_collections.enter()
 
     def add_stream(self, spec: StreamSpec, info: StreamInfo) -> None:
@@ -277,7 +278,11 @@ class WriterProcess:
         )
 
     def close(self) -> None:
-        """Stop the writer after its last batch (any batch in flight is answered first)."""
+        """Stop the writer after its last batch (any batch in flight is answered first);
+        closing it again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         with contextlib.suppress(BrokenPipeError, OSError):
             self._pipe.send(None)
         self._process.join(timeout=60)

@@ -6,6 +6,7 @@ exactly what the in-thread writer of a dry run stores."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import signal
@@ -296,3 +297,23 @@ def test_kill_9_of_the_sync_kills_its_writer(tmp_path: Path) -> None:
     while not _gone(writer_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(writer_pid), "the writer outlived the killed sync"
+
+
+def test_the_collector_threshold_is_lowered_while_a_writer_is_open_and_restored_once(
+    tmp_path: Path,
+) -> None:
+    before = gc.get_threshold()
+    store = Store.open(f"sqlite:///{tmp_path / 'hub.db'}")
+    ingestor = new_ingestor(store)
+    feed(ingestor, 1, 150)  # the first batch starts the writer
+    writer = ingestor._writer
+    assert isinstance(writer, WriterProcess)
+    assert gc.get_threshold() != before, "fewer collections while the writer is open"
+    ingestor.finish(complete=True)
+    writer.close()  # a second close changes nothing (no count below zero)
+    assert gc.get_threshold() == before
+    other = new_ingestor(store)
+    feed(other, 151, 300)
+    assert gc.get_threshold() != before
+    other.finish(complete=True)
+    assert gc.get_threshold() == before
