@@ -13,35 +13,26 @@ file (no JDBC driver on the cluster). The file is removed once the run is over.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hub.core.engines import ENGINES, EngineChoice, chosen_engine
 from hub.core.errors import HubError
-from schemas.config import HubConfig, resolve_env
+from schemas.config import HubConfig
 
 if TYPE_CHECKING:
     from analytics.backends.spark import SparkBackend
 
 __all__ = ["ENGINES", "STORE_RUN", "Engine", "choose_engine"]
 
-ENGINES = ("local", "spark")
 STORE_RUN = "store-analyse"  # the store analysis's input files, under the run directory
 
 
 @dataclass(frozen=True, kw_only=True)
-class Engine:
+class Engine(EngineChoice):
     """The engine of a store analysis: `local`, or `spark` on `master` with its input files
     under `run_dir` and extra Spark settings `conf`."""
-
-    name: str = "local"
-    master: str = "local[2]"
-    run_dir: Path = Path(".crmhub/spark")
-    conf: Mapping[str, str] = field(default_factory=dict)
-
-    def describe(self) -> str:
-        return f"Spark, {self.master}" if self.name == "spark" else "in process"
 
     @property
     def folder(self) -> Path:
@@ -73,24 +64,13 @@ def choose_engine(
 ) -> Engine:
     """The engine hub.yaml's `analytics.engine` names, with the command line's choices for
     one run over it."""
-    settings = config.analytics
-    name = engine if engine is not None else settings.engine
-    if name not in ENGINES:
-        raise HubError(f"--engine {name}: unknown engine — use one of {', '.join(ENGINES)}")
-    if name == "local":
-        if spark_master is not None:
-            raise HubError(
-                "--spark-master is an option of --engine spark "
-                f"(hub.yaml's analytics.engine is {settings.engine})"
-            )
-        return Engine()
-    where = "analytics.spark"
-    master = str(resolve_env(spark_master or settings.spark.master, f"{where}.master"))
-    conf = resolve_env(dict(settings.spark.conf), f"{where}.conf")
-    folder = settings.spark.run_dir  # relative to hub.yaml's folder
-    return Engine(
-        name="spark",
-        master=master,
-        run_dir=folder if folder.is_absolute() else Path(config.base_dir) / folder,
-        conf=conf,
+    return chosen_engine(
+        Engine,
+        config,
+        section="analytics",
+        configured=config.analytics.engine,
+        spark=config.analytics.spark,
+        engine=engine,
+        spark_master=spark_master,
+        options=("--spark-master",),
     )

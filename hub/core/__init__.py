@@ -1,6 +1,8 @@
 """What every stage of the hub shares: errors, retry policy, named states, the clock.
 
 Imports nothing else of the hub (every other folder of `hub/` may import it).
+`hub.core.engines` (the engine a full run goes to) is imported by its name: it reads the
+config schema, which the package itself leaves out of the CLI's start.
 """
 
 from __future__ import annotations

@@ -17,38 +17,30 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from hub.core.engines import ENGINES, EngineChoice, chosen_engine
 from hub.core.errors import HubError
 from identity.backends import Backend
 from identity.model import ModelSpec
 from identity.model_io import fingerprint
 from identity.resolve import History, Resolution, run
-from schemas.config import HubConfig, resolve_env
+from schemas.config import HubConfig
 
 __all__ = ["ENGINES", "STORE_RUN", "Engine", "choose_engine"]
 
-ENGINES = ("local", "spark")
 STORE_RUN = "store-resolve"  # the store resolve's checkpoints, under the run directory
 _MARK = "store-run.json"  # what those checkpoints are of
 
 
 @dataclass(frozen=True, kw_only=True)
-class Engine:
+class Engine(EngineChoice):
     """The engine of a full run: `local`, or `spark` on `master` with stage checkpoints
     under `run_dir` and extra Spark settings `conf`."""
-
-    name: str = "local"
-    master: str = "local[2]"
-    run_dir: Path = Path(".crmhub/spark")
-    conf: Mapping[str, str] = field(default_factory=dict)
-
-    def describe(self) -> str:
-        return f"Spark, {self.master}" if self.name == "spark" else "in process"
 
     @property
     def checkpoints(self) -> Path:
@@ -122,27 +114,15 @@ def choose_engine(
     run_dir: Path | None = None,
 ) -> Engine:
     """The engine hub.yaml names, with the command line's choices for one run over it."""
-    spark = config.identity.spark
-    name = engine if engine is not None else config.identity.engine
-    if name not in ENGINES:
-        raise HubError(f"--engine {name}: unknown engine — use one of {', '.join(ENGINES)}")
-    if name == "local":
-        if spark_master is not None or run_dir is not None:
-            raise HubError(
-                "--spark-master and --run-dir are options of --engine spark "
-                f"(hub.yaml's identity.engine is {config.identity.engine})"
-            )
-        return Engine()
-    where = "identity.spark"
-    master = str(resolve_env(spark_master or spark.master, f"{where}.master"))
-    # --run-dir is relative to where the command runs, identity.spark.run_dir to hub.yaml
-    folder = run_dir.resolve() if run_dir is not None else spark.run_dir
-    conf = resolve_env(dict(spark.conf), f"{where}.conf")
-    return Engine(
-        name="spark",
-        master=master,
-        run_dir=folder if folder.is_absolute() else Path(config.base_dir) / folder,
-        conf=conf,
+    return chosen_engine(
+        Engine,
+        config,
+        section="identity",
+        configured=config.identity.engine,
+        spark=config.identity.spark,
+        engine=engine,
+        spark_master=spark_master,
+        run_dir=run_dir,
     )
 
 
