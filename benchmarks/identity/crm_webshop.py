@@ -478,12 +478,13 @@ def generate(entities: int, seed: int = 3) -> Webshop:
     return Webshop(entities, seed)
 
 
-def write(data: Webshop, out_dir: Path) -> Path:
-    """Write ``records.jsonl.gz`` and ``truth.csv`` under `out_dir`; the records' path."""
+def write(data: Webshop, out_dir: Path, *, limit: int | None = None) -> Path:
+    """Write ``records.jsonl.gz`` and ``truth.csv`` under `out_dir`; the records' path.
+    ``limit`` keeps the first N records (those of the first customers)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "records.jsonl.gz"
-    write_jsonl(path, data.records)
-    write_truth(out_dir / "truth.csv", data.truth)
+    write_jsonl(path, data.records[:limit])
+    write_truth(out_dir / "truth.csv", data.truth[:limit])
     return path
 
 

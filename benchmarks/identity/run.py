@@ -7,6 +7,7 @@
         --profile febrl3-scaled                                # FEBRL3 x 40, both tools
     python -m benchmarks.identity.run --scale                  # crmhub on 100k … 1M records
     python -m benchmarks.identity.run --scale --sizes 100000,200000 --splink
+    python -m benchmarks.identity.run --scale --generator webshop --sizes 20000,1000000 --ceilings
 
 Each dataset is written once into a work directory (a temporary one unless ``--keep DIR``); both
 resolvers then read the same file, each in its own child process, so its wall clock (interpreter
@@ -14,7 +15,8 @@ start-up included, for both) and peak resident memory (``wait4`` rusage of that 
 own. Crosswalks are scored with pairwise precision/recall/F1 (``evaluate.py``). If `crmhub
 resolve` fails, its stderr is shown and the run goes on with the Splink rows. Every data set also
 gets a row for the deterministic rule matcher (``rules.py``), the baseline to beat; ``--quality``
-adds the oracle ceiling, calibration table and review queue (``quality.py``).
+adds the oracle ceiling, calibration table and review queue (``quality.py``); ``--ceilings``
+crmhub's F1 under the candidate-oracle, fuzzy-signal and exact-signal ceilings (``ceilings.py``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ __all__ = [
     "default_crmhub",
     "measure",
     "prepare_dataset",
+    "run_ceilings",
     "run_crmhub",
     "run_quality",
     "run_rules",
@@ -53,8 +56,10 @@ __all__ = [
 
 DATASETS: tuple[str, ...] = ("febrl3", "febrl4", "crm", "webshop")
 SCALE_SIZES: tuple[int, ...] = (100_000, 200_000, 500_000, 1_000_000)
-# Generated CRM data averages ~2.21 records per entity; ask for a few more and cut to size.
-_RECORDS_PER_ENTITY = 2.15
+# Generated CRM data averages ~2.21 records per entity (the web shop ~3.23); ask for a few more
+# and cut to size.
+_RECORDS_PER_ENTITY = {"crm": 2.15, "webshop": 3.15}
+GENERATORS: tuple[str, ...] = tuple(_RECORDS_PER_ENTITY)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -300,6 +305,25 @@ def run_quality(dataset: Dataset, *, timeout: float) -> str:
     return f"{dataset.name}: " + m.stdout.strip()
 
 
+def run_ceilings(dataset: Dataset, *, timeout: float) -> str:
+    """crmhub's F1 and the data set's ceilings (`ceilings.py`) in a child process, as text
+    with the child's wall clock and peak memory."""
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.identity.ceilings",
+        "--input",
+        str(dataset.records_path),
+        "--truth",
+        str(dataset.truth_path),
+    ]
+    m = measure(command, timeout=timeout)
+    if m.returncode != 0:
+        return f"{dataset.name}: ceilings failed ({_failure('ceilings', m)})"
+    line = m.stdout.strip().splitlines()[0]
+    return f"{dataset.name}: {line} [{m.seconds:.0f}s, {m.peak_mb:,.0f} MB]"
+
+
 # ----------------------------------------------------------------------------------------------
 # Datasets
 
@@ -320,8 +344,8 @@ def prepare_dataset(
 ) -> Dataset:
     """Write a dataset under ``work/name``: FEBRL by name, or generated CRM data.
 
-    For ``crm``, ``records`` (if given) generates enough entities and keeps exactly that many
-    records; otherwise ``entities`` entities are generated.
+    For ``crm`` and ``webshop``, ``records`` (if given) generates enough entities and keeps
+    exactly that many records (the first ones); otherwise ``entities`` entities are generated.
     """
     started = time.perf_counter()
     if name in febrl.FEBRL_DATASETS:
@@ -335,19 +359,25 @@ def prepare_dataset(
             prepare_seconds=time.perf_counter() - started,
         )
     if name == "webshop":  # the second generator, written apart from the first
+        if records is not None:
+            entities = math.ceil(records / _RECORDS_PER_ENTITY[name])
         shop = crm_webshop.generate(entities, seed + 2)
-        records_path = crm_webshop.write(shop, work / name)
+        while records is not None and len(shop.records) < records:  # rare: top up
+            entities = math.ceil(entities * 1.05)
+            shop = crm_webshop.generate(entities, seed + 2)
+        label = f"webshop-{records}" if records is not None else name
+        records_path = crm_webshop.write(shop, work / label, limit=records)
         return Dataset(
-            name=name,
+            name=label,
             records_path=records_path,
-            truth_path=work / name / "truth.csv",
-            records=len(shop.records),
+            truth_path=work / label / "truth.csv",
+            records=min(len(shop.records), records or len(shop.records)),
             prepare_seconds=time.perf_counter() - started,
         )
     if name != "crm":
         raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
     if records is not None:
-        entities = math.ceil(records / _RECORDS_PER_ENTITY)
+        entities = math.ceil(records / _RECORDS_PER_ENTITY[name])
     data = crm_generator.generate_data(entities, seed)
     while records is not None and len(data.records) < records:  # rare: top up
         entities = math.ceil(entities * 1.05)
@@ -447,6 +477,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--scale", action="store_true", help="crmhub on growing CRM data")
     parser.add_argument(
+        "--generator",
+        choices=GENERATORS,
+        default="crm",
+        help="--scale: which CRM generator makes the data (webshop: seed + 2, as --dataset)",
+    )
+    parser.add_argument(
+        "--ceilings",
+        action="store_true",
+        help="Also measure crmhub's F1 under each data set's exact, fuzzy and candidate "
+        "ceilings (ceilings.py, in process: one more engine run per data set)",
+    )
+    parser.add_argument(
         "--sizes",
         default=",".join(str(s) for s in SCALE_SIZES),
         help="--scale record counts, comma-separated",
@@ -490,7 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         jobs: list[tuple[str, int | None]]
         if args.scale:
             sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-            jobs = [("crm", size) for size in sizes]
+            jobs = [(args.generator, size) for size in sizes]
         else:
             names = DATASETS if args.dataset == "all" else (args.dataset,)
             jobs = [(name, None) for name in names]
@@ -513,6 +555,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows.append(run_rules(dataset))
             if args.quality:
                 reports.append(run_quality(dataset, timeout=args.timeout))
+            if args.ceilings:
+                reports.append(run_ceilings(dataset, timeout=args.timeout))
+                print(reports[-1], flush=True)
             if splink:
                 rows += run_splink(
                     dataset,
