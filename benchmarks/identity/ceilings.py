@@ -1,17 +1,22 @@
-"""Ceilings of one data set: the best pairwise F1 a matcher could reach with what it can see.
+"""Ceilings of one data set: how well a matcher could do with what it can see, per size.
 
-All three are measured on crmhub's candidate pairs (its blocking), with the labels:
+Measured on crmhub's candidate pairs (its blocking), with the labels:
 
 * **candidate oracle** (`quality.oracle_ceiling`): every candidate pair's truth known — what
   blocking allows at all. It says nothing of how separable the pairs are.
 * **fuzzy-signal ceiling**: a pair is known only by its *cell* — every comparison's level and
-  the band of its weight, so the rarity of an agreed value too (`identity.active.cells`: the
-  most any model over these comparisons can know). A matcher that knew each cell's true match
-  share exactly scores each pair with it and clusters (`identity.cluster.cluster`, best of a
-  few merge thresholds). Pairs of one cell are indistinguishable to it: where a cell is mixed
-  (two strangers sharing a full name and nothing else), no model can do better.
+  the band of its weight, so the rarity of an agreed value too (`identity.active.cells`, the
+  most any model over these comparisons can tell apart). Each pair is scored with its cell's
+  *true* match share (a perfectly calibrated model of the cells) and clustered as the engine
+  clusters (`identity.cluster.cluster`, the best of a few merge thresholds). Where a cell is
+  mixed (two strangers sharing a full name and nothing else) no model of the cells does
+  better. It is not a strict bound on crmhub: its weights are finer than the 2-bit bands, and
+  its conflict cut is its own.
 * **exact-signal ceiling**: the same with cells of exact signals only — per comparison, agrees
   at its strongest level, does not, or cannot be compared; no fuzzy levels, no frequencies.
+* **name-only pairs**: candidate pairs agreeing exactly on every name comparison and on
+  nothing else known (every other comparison of the customer missing), and the share
+  of them that truly match — the cell the growth of a fixed name pool dilutes.
 
 When the data grows and a cell's true share falls (more strangers share each full name), the
 fuzzy and exact ceilings fall with it: that decay is the data's, not the engine's.
@@ -33,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.identity.evaluate import Scores, scores_from_labels
+from identity.levels import Comparison, Role
 
 __all__ = [
     "THRESHOLDS",
@@ -41,6 +47,7 @@ __all__ = [
     "cell_ceiling",
     "exact_cells",
     "fuzzy_cells",
+    "name_only",
 ]
 
 # the merge thresholds a cell ceiling tries (it keeps the best)
@@ -63,6 +70,8 @@ class Ceilings:
     exact: float
     exact_threshold: float
     exact_cells: int
+    name_only_pairs: int
+    name_only_true_share: float
     expected_over_true: float  # sum of probabilities / true matches among candidates
     share_true_at_95: float
     resolve_seconds: float
@@ -74,7 +83,9 @@ class Ceilings:
             f"records {self.records:,}  crmhub F1 {self.crmhub:.4f}  ceilings: exact "
             f"{self.exact:.4f} (@{self.exact_threshold:g}, {self.exact_cells:,} cells), fuzzy "
             f"{self.fuzzy:.4f} (@{self.fuzzy_threshold:g}, {self.fuzzy_cells:,} cells), "
-            f"candidate oracle {self.candidate_oracle:.4f}  ({self.candidate_pairs:,} candidate "
+            f"candidate oracle {self.candidate_oracle:.4f}; name-only pairs "
+            f"{self.name_only_pairs:,}, {self.name_only_true_share:.3f} true  "
+            f"({self.candidate_pairs:,} candidate "
             f"pairs, {self.true_pairs:,} true pairs; expected/true {self.expected_over_true:.3f}, "
             f"pairs >= 0.95 {self.share_true_at_95:.4f} true; resolve {self.resolve_seconds:.0f}s,"
             f" all {self.seconds:.0f}s)"
@@ -111,6 +122,19 @@ def exact_cells(levels: np.ndarray, strongest: Sequence[int]) -> tuple[np.ndarra
         for k, top in enumerate(strongest)
     ]
     return _combine(columns, levels.shape[0])
+
+
+def name_only(levels: np.ndarray, comparisons: Sequence[Comparison]) -> np.ndarray:
+    """Pairs agreeing at the strongest level on every name comparison and on nothing else
+    known about the customer (every other comparison, but the systems, missing)."""
+
+    mask = np.ones(levels.shape[0], dtype=bool)
+    for k, c in enumerate(comparisons):
+        if c.role is Role.NAME:
+            mask &= levels[:, k] == len(c.levels) - 1
+        elif c.role is not Role.PROVENANCE:
+            mask &= levels[:, k] < 0
+    return mask
 
 
 def cell_ceiling(
@@ -160,6 +184,7 @@ def ceilings(records: Sequence[Mapping[str, Any]], entity: Sequence[str]) -> Cei
     exact_cell, exact_count = exact_cells(s.levels, strongest)
     exact, exact_t = cell_ceiling(n, s.left, s.right, is_match, exact_cell, entity)
     top = s.probability >= 0.95
+    named = name_only(s.levels, result.model.comparisons)
     true_candidates = int(is_match.sum())
     return Ceilings(
         records=n,
@@ -173,6 +198,8 @@ def ceilings(records: Sequence[Mapping[str, Any]], entity: Sequence[str]) -> Cei
         exact=exact.f1,
         exact_threshold=exact_t,
         exact_cells=exact_count,
+        name_only_pairs=int(named.sum()),
+        name_only_true_share=float(is_match[named].mean()) if named.any() else 0.0,
         expected_over_true=float(s.probability.sum()) / max(true_candidates, 1),
         share_true_at_95=float(is_match[top].mean()) if top.any() else 1.0,
         resolve_seconds=resolve_seconds,
