@@ -286,16 +286,7 @@ def _write_stream(
         ],
         key=_RAW_KEY,
         update=_RAW_REWRITTEN,
-        constants={
-            "source": source,
-            "stream": stream,
-            "first_seen_at": stamp,
-            "last_seen_at": stamp,
-            "last_seen_run_id": run_id,
-            "changed_run_id": run_id,
-            "deleted": False,
-            "deleted_at": None,
-        },
+        constants=_raw_constants(source, stream, run_id, stamp),
     )
     if full_table:  # remember what is still there, for delete detection
         rewritten = {r.source_id for r in changed}
@@ -311,6 +302,20 @@ def _write_stream(
         unchanged=len(batch) - len(changed),
         echoed=len(echoed),
     )
+
+
+def _raw_constants(source: str, stream: str, run_id: int, stamp: Any) -> dict[str, Any]:
+    """The raw-record columns every row a run writes shares: new, seen and changed now."""
+    return {
+        "source": source,
+        "stream": stream,
+        "first_seen_at": stamp,
+        "last_seen_at": stamp,
+        "last_seen_run_id": run_id,
+        "changed_run_id": run_id,
+        "deleted": False,
+        "deleted_at": None,
+    }
 
 
 def _write_columns(
@@ -360,16 +365,7 @@ def _write_columns(
         },
         key=_RAW_KEY,
         update=_RAW_REWRITTEN,
-        constants={
-            "source": source,
-            "stream": stream,
-            "first_seen_at": stamp,
-            "last_seen_at": stamp,
-            "last_seen_run_id": run_id,
-            "changed_run_id": run_id,
-            "deleted": False,
-            "deleted_at": None,
-        },
+        constants=_raw_constants(source, stream, run_id, stamp),
     )
     if full_table:  # what is stored and unchanged: none of it rewritten
         _mark_seen(conn, [row.id for row in stored.values()], run_id, stamp)
