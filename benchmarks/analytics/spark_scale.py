@@ -128,6 +128,13 @@ def measure(path: Path, engine: str, master: str) -> dict[str, Any]:
                "--as-of", AS_OF.strftime("%Y-%m-%d"), "--out", str(out), "--json"]  # fmt: skip
     if engine == "spark":
         command += ["--engine", "spark", "--spark-master", master]
+    summary, figures = _measured(command, engine)
+    return {**figures, "left_out": summary["left_out"], "out": str(out)}
+
+
+def _measured(command: list[str], engine: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run one `crmhub analyse` command: its JSON summary, and time, CPU and peak memory of
+    its process tree with the machine's load before and after."""
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -137,7 +144,7 @@ def measure(path: Path, engine: str, master: str) -> dict[str, Any]:
     if proc.returncode:
         raise SystemExit(f"{engine}: crmhub analyse failed (exit {proc.returncode}):\n{stderr}")
     summary = json.loads(stdout)
-    return {
+    return summary, {
         "engine": engine,
         "seconds": round(seconds, 1),
         "cpu_seconds": round(sum(sampler.cpu.values()), 1),
@@ -145,8 +152,6 @@ def measure(path: Path, engine: str, master: str) -> dict[str, Any]:
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "interactions": summary["interactions"],
         "customers": summary["customers"],
-        "left_out": summary["left_out"],
-        "out": str(out),
     }
 
 
@@ -256,26 +261,8 @@ def measure_store(config: Path, engine: str, master: str) -> dict[str, Any]:
                "--as-of", AS_OF.strftime("%Y-%m-%d"), "--json", "--engine", engine]  # fmt: skip
     if engine == "spark":
         command += ["--spark-master", master]
-    load_before = os.getloadavg()[0]
-    started = time.monotonic()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with TreeSampler(proc.pid) as sampler:
-        stdout, stderr = proc.communicate()
-    seconds = time.monotonic() - started
-    if proc.returncode:
-        raise SystemExit(f"{engine}: crmhub analyse failed (exit {proc.returncode}):\n{stderr}")
-    summary = json.loads(stdout)
-    return {
-        "engine": engine,
-        "seconds": round(seconds, 1),
-        "cpu_seconds": round(sum(sampler.cpu.values()), 1),
-        "peak_rss_mb": {k: round(v) for k, v in sampler.peak.items()},
-        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "interactions": summary["interactions"],
-        "customers": summary["customers"],
-        "stage_changes": summary["stage_changes"],
-        "results": _results(config),
-    }
+    summary, figures = _measured(command, engine)
+    return {**figures, "stage_changes": summary["stage_changes"], "results": _results(config)}
 
 
 def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, bool]:
