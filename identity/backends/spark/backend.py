@@ -368,9 +368,20 @@ class SparkBackend:
         fetched by `cluster` for the clusters that hold both their records."""
         found = _kept(levels)
         spec = self._model_spec()
+        frame = self.scored_frame(model, table, levels)
+        if frame is None:
+            return score(model, table.frame, *(np.empty(0, np.int64),) * 2, _no_levels(found))
+        wanted = frame.where(F.col("probability") >= spec.thresholds.lower)
+        return collected_scored(wanted, found.comparisons, _spark(table).size)
+
+    def scored_frame(self, model: Model, table: Standardised, levels: Levels) -> DataFrame | None:
+        """Every candidate pair weighed in Spark and kept there (the "scored" checkpoint:
+        l, r, lv.., w.., total, probability, against); None when there are no pairs."""
+        found = _kept(levels)
+        spec = self._model_spec()
         if found.pairs == 0:
             self._scored = None
-            return score(model, table.frame, *(np.empty(0, np.int64),) * 2, _no_levels(found))
+            return None
 
         spark_table = _spark(table)
 
@@ -396,8 +407,7 @@ class SparkBackend:
 
         frame = self.checkpoints.frame(self.spark, "scored", weighed)
         self._scored = frame
-        wanted = frame.where(F.col("probability") >= spec.thresholds.lower)
-        return collected_scored(wanted, found.comparisons, spark_table.size)
+        return frame
 
     def cluster(
         self,

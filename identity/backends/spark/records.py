@@ -9,7 +9,8 @@ batch reader would have held it. Lines that are not a JSON object, lack a source
 source_id, or repeat an earlier record's (source, source_id) are left out, as the batch
 reader leaves them out; `rid` numbers the records kept, in file order.
 
-What the driver holds is the records' keys (two Arrow string columns). `SparkRecords` is a
+What the driver holds is the records' number (and their keys, two Arrow string columns,
+once something asks for them: `identity.resolve.run` does). `SparkRecords` is a
 `Sequence` of records for `identity.resolve.run`: iterating it (or indexing it in order, as
 survivorship does) reads the records back from Spark a block at a time; `SparkBackend`
 standardises its Spark table directly.
@@ -37,13 +38,25 @@ _BLOCK = 100_000  # records read back from Spark at a time
 
 
 class SparkRecords(Sequence[Mapping[str, Any]]):
-    """Records in Spark (`frame`: rid, json:<field>…), their keys on the driver."""
+    """Records in Spark (`frame`: rid, json:<field>…; `key_frame`: rid, source,
+    source_id), their number on the driver and, when first asked for, their keys."""
 
-    def __init__(self, frame: DataFrame, keys: pa.Table, fingerprint: str) -> None:
+    def __init__(self, frame: DataFrame, key_frame: DataFrame, size: int, fingerprint: str) -> None:
         self.frame = frame
-        self.keys = keys  # source, source_id per rid
+        self.key_frame = key_frame
+        self.size = size
         self.fingerprint = fingerprint  # of the file's bytes: what checkpoints are of
+        self._keys: pa.Table | None = None
         self._block: tuple[int, list[dict[str, Any]]] | None = None
+
+    @property
+    def keys(self) -> pa.Table:
+        """(source, source_id) per rid, collected to the driver on first use (two Arrow
+        columns: ~40 bytes a record; the Spark-native run never asks for them)."""
+        if self._keys is None:
+            keys = self.key_frame.toArrow().sort_by(ROW)
+            self._keys = keys.select(["source", "source_id"])
+        return self._keys
 
     @classmethod
     def read(cls, spark: SparkSession, path: Path, *, scratch: Path | None = None) -> SparkRecords:
@@ -75,12 +88,16 @@ class SparkRecords(Sequence[Mapping[str, Any]]):
             table = spark.read.parquet(str(target))
         else:
             table = table.persist()
-        keys = table.select(ROW, "source", "source_id").toArrow()
-        keys = keys.sort_by(ROW).select(["source", "source_id"])
-        return cls(table.select(ROW, *(_JSON + f for f in FIELDS)), keys, _file_digest(path))
+        key_frame = table.select(ROW, "source", "source_id")
+        return cls(
+            table.select(ROW, *(_JSON + f for f in FIELDS)),
+            key_frame,
+            int(key_frame.count()),
+            _file_digest(path),
+        )
 
     def __len__(self) -> int:
-        return int(self.keys.num_rows)
+        return self.size
 
     @overload
     def __getitem__(self, index: int) -> Mapping[str, Any]: ...
