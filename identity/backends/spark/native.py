@@ -63,7 +63,8 @@ class NativeResolution:
     `golden` (golden_id, line; None without golden records), `review` (left_source,
     left_source_id, right_source, right_source_id, l, r, lv.., w.., total,
     probability); on the driver the model, the blocking report, the counts and the links
-    the cut removed."""
+    the cut removed. The DataFrames are read from Parquet under `backend`'s run (or
+    scratch) directory: they stay readable as long as this object lives."""
 
     crosswalk: DataFrame
     labels: DataFrame
@@ -74,6 +75,7 @@ class NativeResolution:
     blocking: BlockingReport
     stats: dict[str, int]
     cut_edges: list[tuple[int, int, float]]
+    backend: SparkBackend  # holds the scratch directory the DataFrames are read from
     times: dict[str, float] = field(default_factory=dict)
 
 
@@ -211,6 +213,7 @@ def run_on_spark(
         blocking=pairs.report,
         stats=stats,
         cut_edges=clusters.cut_edges,
+        backend=backend,
         times=times,
     )
 
