@@ -22,14 +22,18 @@ from hub.resolve.run import provenance_json
 from hub.store.database import json_default
 from identity.model import ModelSpec, Settings
 from identity.resolve import Resolution, run
+from identity.survivorship import GoldenRecord
 
 __all__ = [
     "ENGINES",
     "BadLine",
+    "golden_line",
     "read_records",
     "resolve_records",
     "write_crosswalk",
+    "write_crosswalk_frame",
     "write_golden",
+    "write_golden_frame",
 ]
 
 
@@ -141,3 +145,51 @@ def write_golden(resolution: Resolution, path: Path) -> None:
                 "members": [list(m) for m in golden.members],
             }
             fh.write(orjson.dumps(doc, default=json_default) + b"\n")
+
+
+def _ordered_parts(frame: Any, order: str, directory: Path) -> list[Path]:
+    """`frame` sorted by `order` and written by Spark as Parquet under `directory`: its
+    part files, in the order of their partitions (a sort's range partitions)."""
+    frame.orderBy(order).write.mode("overwrite").parquet(str(directory))
+    return sorted(directory.glob("part-*.parquet"))
+
+
+def write_crosswalk_frame(crosswalk: Any, path: Path, scratch: Path) -> None:
+    """The native Spark run's crosswalk (rid, source, source_id, golden_id) as
+    `write_crosswalk` writes it — CSV, input order, byte for byte: Spark sorts and writes
+    the parts, the driver streams them into one file a batch at a time."""
+    import pyarrow.parquet as pq
+
+    parts = _ordered_parts(crosswalk, "rid", scratch / "crosswalk.parquet")
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["source", "source_id", "golden_id"])
+        for part in parts:
+            for batch in pq.ParquetFile(part).iter_batches(
+                batch_size=65_536, columns=["source", "source_id", "golden_id"]
+            ):
+                out.writerows(zip(*(c.to_pylist() for c in batch.columns), strict=True))
+
+
+def golden_line(golden_id: str, golden: GoldenRecord) -> bytes:
+    """One golden record as `write_golden` writes it (the line, without its newline)."""
+    doc = {
+        "golden_id": golden_id,
+        **golden.values,
+        "provenance": provenance_json(golden),
+        "members": [list(m) for m in golden.members],
+    }
+    return orjson.dumps(doc, default=json_default)
+
+
+def write_golden_frame(golden: Any, path: Path, scratch: Path) -> None:
+    """The native Spark run's golden lines (golden_id, line, rendered by `golden_line`)
+    as `write_golden` writes them: by golden id, streamed from Spark's sorted parts."""
+    import pyarrow.parquet as pq
+
+    parts = _ordered_parts(golden, "golden_id", scratch / "golden.parquet")
+    with path.open("wb") as fh:
+        for part in parts:
+            for batch in pq.ParquetFile(part).iter_batches(batch_size=8_192, columns=["line"]):
+                for line in batch.column(0).to_pylist():
+                    fh.write(line + b"\n")

@@ -14,7 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import DataFrame, SparkSession
 
-from hub.resolve.batch import read_records
+from hub.resolve.batch import (
+    golden_line,
+    read_records,
+    write_crosswalk,
+    write_crosswalk_frame,
+    write_golden,
+    write_golden_frame,
+)
 from identity.backends.spark import SparkBackend, SparkRecords
 from identity.backends.spark.golden import json_line
 from identity.backends.spark.ids import assign_ids_on_spark
@@ -215,3 +222,23 @@ def test_a_taken_first_id_is_resolved_on_the_driver(spark: SparkSession) -> None
     assert crosswalk[("crm", "0")] == golden_id_for([("crm", "0")], 1)
     assert found.collisions == 1
     assert _events(found.events) == _local_events(expected.events)
+
+
+def test_the_batch_files_are_the_embedded_ones_byte_for_byte(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = _file(tmp_path, febrl3_records())
+    local = run(read_records(path).records, ModelSpec())
+    found = run_on_spark(
+        SparkRecords.read(spark, path),
+        ModelSpec(),
+        backend=SparkBackend(spark, driver_records=0, partitions=3),
+        render=golden_line,
+    )
+    assert found.golden is not None
+    write_crosswalk(local, tmp_path / "local.csv")
+    write_golden(local, tmp_path / "local.jsonl")
+    write_crosswalk_frame(found.crosswalk, tmp_path / "spark.csv", tmp_path / "scratch")
+    write_golden_frame(found.golden, tmp_path / "spark.jsonl", tmp_path / "scratch")
+    assert (tmp_path / "spark.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    assert (tmp_path / "spark.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
