@@ -33,7 +33,6 @@ from hub.web import (
 from hub.web.connections import RecycleConnections
 from hub.web.headers import SecurityHeaders
 from hub.web.security import Hub, LoginRequired
-from hub.web.warmup import warm_until_stopped
 from schemas.config import HubConfig
 
 __all__ = ["WORKER_THREADS", "create_app"]
@@ -67,14 +66,13 @@ def create_app(config: HubConfig, store: Store, *, secure_cookies: bool = False)
 
     Starting the app (its lifespan) builds the customer search index, so no request pays
     for it, and sets the route threads to WORKER_THREADS; requests served without the
-    lifespan (e.g. a bare TestClient) build the index lazily. A stop signal during the
-    build ends the start-up at once (`hub.web.warmup`).
+    lifespan (e.g. a bare TestClient) build the index lazily.
     """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
-        await warm_until_stopped(lambda: warm_search_index(store.engine))
+        await anyio.to_thread.run_sync(warm_search_index, store.engine)
         yield
 
     app = FastAPI(
