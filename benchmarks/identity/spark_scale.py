@@ -3,6 +3,7 @@
     python -m benchmarks.identity.spark_scale --sizes 200000,1000000
     python -m benchmarks.identity.spark_scale --sizes 200000 --master 'local[2]' --out x.json
     python -m benchmarks.identity.spark_scale --sizes 200000,1000000 --baseline 163e824
+    python -m benchmarks.identity.spark_scale --sizes 1000000 --native --engines local,spark_native
 
 Per size: one generated file (`benchmarks.identity.run.prepare_dataset`, kept under
 --work), then `crmhub resolve`'s batch run on each engine in its own process (so one's
@@ -149,20 +150,22 @@ def measure_one(
     result: dict[str, Any] = {"engine": engine}
     with PeakRSS() as rss, tempfile.TemporaryDirectory() as events:
         records: Sequence[Mapping[str, Any]]
-        if engine == "spark_file":  # Spark reads the file: no list of records here
+        if engine in ("spark_file", "spark_native"):  # Spark reads the file: no list here
             with open_bytes(source) as fh:
                 size = sum(1 for line in fh if line.strip())
         else:
             records = read_records(source).records
             size = len(records)
         backend = None
-        if engine in ("spark", "spark_file"):
+        if engine in ("spark", "spark_file", "spark_native"):
             from identity.backends.spark import SparkBackend
 
             mark("spark session")
             options: dict[str, Any] = {} if salt_size is None else {"salt_size": salt_size}
             if driver_records is not None:
                 options["driver_records"] = driver_records
+            if engine == "spark_native":  # the whole run on the executors
+                options["driver_records"] = 0
             backend = SparkBackend(
                 master=master,
                 **options,
@@ -174,20 +177,39 @@ def measure_one(
                     "spark.sql.shuffle.partitions": str(max(8, size // 50_000)),
                 },
             )
-        if engine == "spark_file" and backend is not None:
+        if engine in ("spark_file", "spark_native") and backend is not None:
             from identity.backends.spark import SparkRecords
 
             mark("reading by spark")
             records = SparkRecords.read(backend.spark, source, scratch=backend.root)
-        resolution = run(
-            records,
-            ModelSpec.from_settings(Settings()),
-            backend=backend,
-            progress=lambda msg: mark(msg.split(" ")[0]),
-            build_golden=False,
-        )
-        mark("end")
-        write_crosswalk(resolution, crosswalk)
+        stats: dict[str, int]
+        if engine == "spark_native" and backend is not None:
+            from hub.resolve.batch import write_crosswalk_frame
+            from identity.backends.spark import run_on_spark
+
+            native = run_on_spark(
+                records,  # type: ignore[arg-type]  # SparkRecords, read above
+                ModelSpec.from_settings(Settings()),
+                backend=backend,
+                progress=lambda msg: mark(msg.split(" ")[0]),
+                build_golden=False,
+            )
+            mark("writing")
+            write_crosswalk_frame(native.crosswalk, crosswalk, backend.root)
+            mark("end")
+            stats = native.stats
+            result["native_step_seconds"] = native.times
+        else:
+            resolution = run(
+                records,
+                ModelSpec.from_settings(Settings()),
+                backend=backend,
+                progress=lambda msg: mark(msg.split(" ")[0]),
+                build_golden=False,
+            )
+            mark("end")
+            write_crosswalk(resolution, crosswalk)
+            stats = resolution.stats
         if backend is not None:
             result["spark_stage_seconds"] = backend.stage_times()
             backend.spark.stop()  # flushes the event log
@@ -201,7 +223,7 @@ def measure_one(
         name: round(cpu[i + 1] - cpu[i], 1) for i, (name, _) in enumerate(marks[:-1])
     }
     result["peak_rss_mb"] = {k: round(v) for k, v in rss.peak.items()}
-    result["stats"] = resolution.stats
+    result["stats"] = stats
     return result
 
 
@@ -239,11 +261,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also run Spark reading the file with driver_records=0 (spark_file_lean: the "
         "standardised table never collected to the driver), A/B against spark_file",
     )
+    parser.add_argument(
+        "--native",
+        action="store_true",
+        help="also run the whole run on Spark (spark_native: run_on_spark, records read "
+        "by Spark, labels, ids and crosswalk as DataFrames; the driver holds no per-record "
+        "structure)",
+    )
     parser.add_argument("--driver-records", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
         "--engines", help="only these runs, comma-separated (local, spark, spark_file, …)"
     )
-    parser.add_argument("--one", choices=("local", "spark", "spark_file"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--one", choices=("local", "spark", "spark_file", "spark_native"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--crosswalk", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -269,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         engines.append(("spark_file", "spark_file", None))
     if args.lean:
         engines.append(("spark_file_lean", "spark_file", None))
+    if args.native:
+        engines.append(("spark_native", "spark_native", None))
     if args.engines:
         engines = [e for e in engines if e[0] in args.engines.split(",")]
     for size in [int(s) for s in args.sizes.split(",")]:
