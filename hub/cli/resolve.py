@@ -3,45 +3,77 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hub.cli.common import ConfigOpt, console, err, open_hub, spinner
+from hub.core.errors import HubError
+
+if TYPE_CHECKING:
+    from hub.core.files import BadLine
 
 __all__ = ["register", "resolve"]
 
 
+def _warn(input_path: Path, bad: Sequence[BadLine], count: int) -> None:
+    for line in bad[:10]:
+        err.print(f"[yellow]warning:[/] {input_path}:{line.line}: {line.reason} — line skipped")
+    if count > 10:
+        err.print(f"[yellow]warning:[/] {input_path}: {count - 10:,} more unusable lines skipped")
+
+
 def _resolve_batch(
-    input_path: Path, crosswalk: Path, golden: Path | None, engine: dict[str, Any]
+    input_path: Path,
+    crosswalk: Path,
+    golden: Path | None,
+    engine: dict[str, Any],
+    driver_records: int | None,
 ) -> None:
     from hub.resolve.batch import read_records, resolve_records, write_crosswalk, write_golden
+    from hub.resolve.spark_file import DRIVER_RECORDS, more_lines_than, resolve_file_on_spark
 
     started = time.monotonic()
+    if driver_records is not None and engine["engine"] != "spark":
+        raise HubError("--driver-records is an option of --engine spark")
+    limit = DRIVER_RECORDS if driver_records is None else driver_records
     with spinner() as progress:
         task = progress.add_task(f"reading {input_path}", total=None)
-        read = read_records(input_path)
-        for bad in read.bad[:10]:
-            err.print(f"[yellow]warning:[/] {input_path}:{bad.line}: {bad.reason} — line skipped")
-        result = resolve_records(
-            read.records,
-            progress=lambda msg: progress.update(task, description=msg),
-            build_golden=golden is not None,
-            **engine,
-        )
-        progress.update(task, description=f"writing {crosswalk}")
-        write_crosswalk(result, crosswalk)
-        if golden is not None:
-            write_golden(result, golden)
-    s = result.stats
+
+        def step(msg: str) -> None:
+            progress.update(task, description=msg)
+
+        if engine["engine"] == "spark" and more_lines_than(input_path, limit):
+            on_spark = resolve_file_on_spark(
+                input_path,
+                crosswalk,
+                golden,
+                spark_master=engine["spark_master"],
+                run_dir=engine["run_dir"],
+                progress=step,
+            )
+            s, unusable = on_spark.stats, on_spark.bad_count
+            _warn(input_path, on_spark.bad, unusable)
+        else:
+            read = read_records(input_path)
+            _warn(input_path, read.bad, len(read.bad))
+            result = resolve_records(
+                read.records, progress=step, build_golden=golden is not None, **engine
+            )
+            step(f"writing {crosswalk}")
+            write_crosswalk(result, crosswalk)
+            if golden is not None:
+                write_golden(result, golden)
+            s, unusable = result.stats, len(read.bad)
     non_identifying = sum(v for k, v in s.items() if k.startswith("non_identifying_"))
     console.print(
         f"resolved {s['records']:,} records into {s['golden_records']:,} golden records "
         f"({s['merged_records']:,} merged, {s['review_pairs']:,} pairs for review, "
         f"{s['candidate_pairs']:,} pairs compared, {s['placeholder_values']:,} placeholder "
         f"and {non_identifying:,} non-identifying values ignored, "
-        f"{len(read.bad):,} unusable lines) in {time.monotonic() - started:.1f}s"
+        f"{unusable:,} unusable lines) in {time.monotonic() - started:.1f}s"
     )
 
 
@@ -86,6 +118,17 @@ def resolve(
             "mode: under DIR/store-resolve (default identity.spark.run_dir).",
         ),
     ] = None,
+    driver_records: Annotated[
+        int | None,
+        typer.Option(
+            "--driver-records",
+            min=0,
+            help="Batch mode with --engine spark: above this many input lines the whole run "
+            "stays on Spark (records read by Spark; clusters, ids, golden records and the "
+            "crosswalk as Spark tables), so the driver's memory does not grow with the "
+            "file. Default 1000000.",
+        ),
+    ] = None,
     full: Annotated[
         bool,
         typer.Option(
@@ -105,16 +148,16 @@ def resolve(
     of the last full run) and re-clustered — keeping golden ids stable. Full runs run on
     the engine hub.yaml's identity.engine names, or --engine.
     """
-    from hub.core.errors import HubError
-
     if input_path is not None or crosswalk is not None:
         if input_path is None or crosswalk is None:
             raise HubError("batch mode needs both --input FILE.jsonl and --crosswalk OUT.csv")
         if not input_path.is_file():
             raise HubError(f"{input_path}: no such file — give a CustomerRecord JSON Lines file")
         options = {"engine": engine or "local", "spark_master": spark_master, "run_dir": run_dir}
-        _resolve_batch(input_path, crosswalk, golden, options)
+        _resolve_batch(input_path, crosswalk, golden, options, driver_records)
         return
+    if driver_records is not None:
+        raise HubError("--driver-records is an option of batch mode (--input/--crosswalk)")
     if golden is not None:
         raise HubError("--golden is an option of batch mode (--input/--crosswalk)")
     from hub.resolve.engine import choose_engine

@@ -25,6 +25,7 @@ from typing import Any, overload
 
 import orjson
 import pyarrow as pa
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
@@ -34,6 +35,7 @@ from identity.backends.spark.standardise import _JSON, FIELDS, ROW, _records
 __all__ = ["SparkRecords"]
 
 _LINE = "line"
+_REASON = "_reason"  # why a line is left out (null: kept, or blank)
 _BLOCK = 100_000  # records read back from Spark at a time
 
 
@@ -41,11 +43,24 @@ class SparkRecords(Sequence[Mapping[str, Any]]):
     """Records in Spark (`frame`: rid, json:<field>…; `key_frame`: rid, source,
     source_id), their number on the driver and, when first asked for, their keys."""
 
-    def __init__(self, frame: DataFrame, key_frame: DataFrame, size: int, fingerprint: str) -> None:
+    def __init__(
+        self,
+        frame: DataFrame,
+        key_frame: DataFrame,
+        size: int,
+        fingerprint: str,
+        *,
+        bad_count: int = 0,
+        bad_sample: list[tuple[int, str]] | None = None,
+    ) -> None:
         self.frame = frame
         self.key_frame = key_frame
         self.size = size
         self.fingerprint = fingerprint  # of the file's bytes: what checkpoints are of
+        # the lines left out (blank lines aside): how many, and the first ten as
+        # (line number, reason) in the batch reader's words
+        self.bad_count = bad_count
+        self.bad_sample = bad_sample or []
         self._keys: pa.Table | None = None
         self._block: tuple[int, list[dict[str, Any]]] | None = None
 
@@ -70,12 +85,19 @@ class SparkRecords(Sequence[Mapping[str, Any]]):
             numbered = lines.rdd.zipWithIndex().map(lambda pair: (pair[1], pair[0][0]))
             raw = _parsed(spark.createDataFrame(numbered, f"{_LINE} long, value string"))
         first = Window.partitionBy("source", "source_id").orderBy(_LINE)
-        kept = (
-            raw.where(F.col("source").isNotNull() & F.col("source_id").isNotNull())
-            .withColumn("_n", F.row_number().over(first))
-            .where(F.col("_n") == 1)
-            .drop("_n")
+        # one parse and one shuffle for the records kept and the lines left out
+        marked = raw.withColumn("_n", F.row_number().over(first)).persist(StorageLevel.DISK_ONLY)
+        keyed = F.col("source").isNotNull() & F.col("source_id").isNotNull()
+        kept = marked.where(keyed & (F.col("_n") == 1)).drop("_n", _REASON)
+        bad = marked.where(F.col(_REASON).isNotNull() | (keyed & (F.col("_n") > 1))).select(
+            (F.col(_LINE) + 1).alias("line"),
+            F.coalesce(
+                F.col(_REASON),
+                F.concat(F.lit("duplicate record "), "source", F.lit("/"), "source_id"),
+            ).alias("reason"),
         )
+        bad_count = int(bad.count())
+        bad_sample = [(int(r.line), str(r.reason)) for r in bad.orderBy("line").limit(10).collect()]
         ordered = kept.orderBy(_LINE).rdd.zipWithIndex().map(lambda pair: (pair[1], *pair[0]))
         columns = [c for c in kept.columns]
         schema = ", ".join(
@@ -86,6 +108,7 @@ class SparkRecords(Sequence[Mapping[str, Any]]):
             target = scratch / "records.parquet"
             table.write.mode("overwrite").parquet(str(target))
             table = spark.read.parquet(str(target))
+            marked.unpersist()
         else:
             table = table.persist()
         key_frame = table.select(ROW, "source", "source_id")
@@ -94,6 +117,8 @@ class SparkRecords(Sequence[Mapping[str, Any]]):
             key_frame,
             int(key_frame.count()),
             _file_digest(path),
+            bad_count=bad_count,
+            bad_sample=bad_sample,
         )
 
     def __len__(self) -> int:
@@ -135,6 +160,7 @@ def _parsed(lines: DataFrame) -> DataFrame:
     schema = pa.schema(
         [(_LINE, pa.int64()), ("source", pa.string()), ("source_id", pa.string())]
         + [(n, pa.string()) for n in names]
+        + [(_REASON, pa.string())]
     )
 
     def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -143,9 +169,12 @@ def _parsed(lines: DataFrame) -> DataFrame:
             for number, text in zip(
                 batch.column(_LINE).to_pylist(), batch.column("value").to_pylist(), strict=True
             ):
-                record = _record(text)
+                record, reason = _record(text)
                 out[_LINE].append(number)
                 source, source_id = _key(record)
+                if reason is None and record is not None and source is None:
+                    reason = "missing source or source_id"
+                out[_REASON].append(reason)
                 out["source"].append(source)
                 out["source_id"].append(source_id)
                 for field, name in zip(FIELDS, names, strict=True):
@@ -173,14 +202,18 @@ def orjson_row(row: Any) -> str:
     return orjson.dumps(row.asDict(recursive=True), default=str).decode()
 
 
-def _record(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
+def _record(text: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """The line's record, or why it has none (None for a blank line: skipped, as the
+    batch reader skips it)."""
+    if text is None or not text.strip():
+        return None, None
     try:
         record = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None
-    return record if isinstance(record, dict) else None
+    except orjson.JSONDecodeError as exc:
+        return None, f"not valid JSON ({exc})"
+    if not isinstance(record, dict):
+        return None, "not a JSON object"
+    return record, None
 
 
 def _key(record: dict[str, Any] | None) -> tuple[str | None, str | None]:

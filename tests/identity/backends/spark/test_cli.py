@@ -47,6 +47,58 @@ def test_the_batch_contract_on_spark_writes_the_local_crosswalk(tmp_path: Path) 
     assert (tmp_path / "run" / "pairs.parquet" / "_SUCCESS").exists()
 
 
+def test_a_file_above_driver_records_runs_wholly_on_spark(tmp_path: Path) -> None:
+    """Above --driver-records lines the run stays on Spark (records read by Spark, ids and
+    golden records as Spark tables): the same files as the in-process run, and the same
+    unusable lines reported."""
+    source = tmp_path / "in.jsonl.gz"
+    records = crm_records()[:150]
+    with gzip.open(source, "wb") as fh:
+        for number, record in enumerate(records):
+            if number == 4:
+                fh.write(b"{broken\n")
+            if number == 9:
+                fh.write(orjson.dumps({"source": "erp"}) + b"\n")
+            fh.write(orjson.dumps(record) + b"\n")
+        fh.write(orjson.dumps(records[3]) + b"\n")  # a repeated key
+    local = crmhub(
+        "resolve",
+        "--input",
+        str(source),
+        "--crosswalk",
+        "local.csv",
+        "--golden",
+        "local.jsonl",
+        cwd=tmp_path,
+        inherit=True,
+    )
+    assert local.returncode == 0, local.stderr
+    spark = crmhub(
+        "resolve",
+        "--engine",
+        "spark",
+        "--driver-records",
+        "100",
+        "--input",
+        str(source),
+        "--crosswalk",
+        "spark.csv",
+        "--golden",
+        "spark.jsonl",
+        cwd=tmp_path,
+        inherit=True,
+        timeout=900,
+    )
+    assert spark.returncode == 0, spark.stderr
+    assert (tmp_path / "spark.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    assert (tmp_path / "spark.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    assert spark.stdout.split(") in ")[0] == local.stdout.split(") in ")[0]
+    assert "3 unusable lines" in spark.stdout
+    for where in (":5: not valid JSON", ":11: missing source or source_id", ":153: duplicate"):
+        assert where in spark.stderr
+        assert where in local.stderr
+
+
 def test_engine_mistakes_are_one_clear_line(tmp_path: Path) -> None:
     (tmp_path / "in.jsonl").write_text('{"source": "a", "source_id": "1"}\n')
     unknown = crmhub(
@@ -75,6 +127,19 @@ def test_engine_mistakes_are_one_clear_line(tmp_path: Path) -> None:
     )
     assert stray.returncode == 2
     assert "--spark-master and --run-dir are options of --engine spark" in stray.stderr
+    local = crmhub(
+        "resolve",
+        "--driver-records",
+        "10",
+        "--input",
+        "in.jsonl",
+        "--crosswalk",
+        "x.csv",
+        cwd=tmp_path,
+        inherit=True,
+    )
+    assert local.returncode == 2
+    assert "--driver-records is an option of --engine spark" in local.stderr
     store = crmhub("resolve", "--engine", "flink", cwd=tmp_path, inherit=True)
     assert store.returncode == 2  # store mode: hub.yaml is read first, and is missing here
     assert "hub.yaml: not found" in store.stderr

@@ -25,6 +25,7 @@ def _write(path: Path) -> Path:
     lines.insert(3, b"{not json")
     lines.insert(7, b"[1, 2]")
     lines.insert(11, orjson.dumps({"source": "erp", "given_name": "No Id"}))
+    lines.insert(13, b"   ")  # blank: skipped, not reported
     lines.append(orjson.dumps({**records[5], "given_name": "A Repeat"}, default=str))
     with gzip.open(path, "wb") as fh:
         fh.write(b"\n".join(lines) + b"\n")
@@ -41,6 +42,22 @@ def test_spark_reads_the_records_the_batch_reader_reads(
     assert list(found) == expected
     assert found[len(found) - 1] == expected[-1]
     assert found[2] == expected[2]  # out of order: another block read
+
+
+def test_spark_reports_the_lines_the_batch_reader_reports(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = _write(tmp_path / "records.jsonl.gz")
+    expected = [(bad.line, bad.reason) for bad in read_records(path).bad]
+    found = SparkRecords.read(spark, path, scratch=tmp_path)
+    assert [reason.split(" ")[0] for _line, reason in expected] == [
+        "not",
+        "not",
+        "missing",
+        "duplicate",
+    ]
+    assert found.bad_sample == expected
+    assert found.bad_count == len(expected)
 
 
 def test_a_file_read_by_spark_resolves_as_the_list_does(
