@@ -329,7 +329,10 @@ class SparkBackend:
         decisions: Decisions,
     ) -> Model:
         """EM on the pattern counts (`identity.score.estimate_from_patterns`): the model
-        `LocalBackend.estimate` fits on every pair, from a few thousand rows."""
+        `LocalBackend.estimate` fits on every pair, from a few thousand rows. The
+        stewards' decisions are labels of the fit: with any, this stage and the later ones
+        are checkpointed under names of their own."""
+        self.checkpoints.scope = _decisions_scope(decisions)
 
         def fitted() -> Model:
             found = self.checkpoints.value(
@@ -639,6 +642,17 @@ def _spark(table: Standardised) -> SparkTable:
 # the layout of the checkpoints: a run directory of another layout is refused as stale
 _LAYOUT = 3  # 2: "standardised" holds the table before shared values are blanked;
 # 3: "levels" holds (l, r, lv..) without an order column, "patterns" and "scored" are new
+
+
+def _decisions_scope(decisions: Decisions) -> str:
+    """The checkpoint names' prefix for a run with these decisions ("" with none)."""
+    previous = decisions.previous_group
+    parts: list[object] = [sorted(decisions.must_link), sorted(decisions.cannot_link)]
+    if previous is not None:
+        parts.append(hashlib.sha256(np.ascontiguousarray(previous).tobytes()).hexdigest())
+    if parts == [[], []]:
+        return ""
+    return "d" + hashlib.sha256(repr(parts).encode()).hexdigest()[:12] + "_"
 
 
 def _fingerprint(records: pa.Table, spec: ModelSpec) -> str:

@@ -43,6 +43,9 @@ class Checkpoints:
     def __init__(self, root: Path | None, fingerprint: str) -> None:
         self.root = root
         self.log: list[tuple[str, str, float]] = []  # (stage, computed|resumed, seconds)
+        # what the later stages are of besides the input and the model (the stewards'
+        # decisions the model learns from): prefixed to their names once set
+        self.scope = ""
         if root is None:
             return
         root.mkdir(parents=True, exist_ok=True)
@@ -62,6 +65,7 @@ class Checkpoints:
         Spark's jobs from here to the next stage carry the stage's name (their description
         in the event log and the UI)."""
         started = time.monotonic()
+        stage = self.scope + stage
         spark.sparkContext.setJobDescription(stage)
         if self.root is None:
             out = compute().persist()
@@ -82,6 +86,7 @@ class Checkpoints:
     def value(self, stage: str, compute: Callable[[], T]) -> T:
         """A small driver-side result (a model, a report): pickled, else computed."""
         started = time.monotonic()
+        stage = self.scope + stage
         if self.root is None:
             result = compute()
             self._note(stage, "computed", started)
@@ -99,6 +104,16 @@ class Checkpoints:
         partial.replace(path)  # whole or absent: a kill mid-write leaves no half file
         self._note(stage, "computed", started)
         return result
+
+    def done(self, stage: str) -> bool:
+        """Whether `stage` finished in an earlier run in this directory (so `frame` or
+        `value` will read it back)."""
+        if self.root is None:
+            return False
+        stage = self.scope + stage
+        return (self.root / f"{stage}.parquet" / "_SUCCESS").exists() or (
+            self.root / f"{stage}.pickle"
+        ).exists()
 
     def _note(self, stage: str, how: str, started: float) -> None:
         seconds = time.monotonic() - started

@@ -18,9 +18,11 @@ them.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from pyspark.sql import DataFrame
@@ -104,11 +106,18 @@ def run_on_spark(
         times[name] = round(now - started, 2)
         started = now
 
-    def save(stage: str, frame: DataFrame) -> DataFrame:
-        path = backend.root / "native" / f"{stage}.parquet"
-        spark.sparkContext.setJobDescription(stage)
-        frame.write.mode("overwrite").parquet(str(path))
-        return spark.read.parquet(str(path))
+    prefix = _history_prefix(history)
+
+    def stage(name: str, compute: Callable[[], DataFrame]) -> DataFrame:
+        """A stage after scoring, checkpointed as the earlier ones are: a run over the
+        same input, model and history in the same run directory reads it back."""
+        return backend.checkpoints.frame(spark, prefix + name, compute)
+
+    def save(name: str, frame: DataFrame) -> DataFrame:
+        return stage(name, lambda: frame)
+
+    def finished(*names: str) -> bool:
+        return all(backend.checkpoints.done(prefix + name) for name in names)
 
     keys = records.key_frame
     step("standardising")
@@ -139,33 +148,43 @@ def run_on_spark(
     lap("score")
     step("clustering")
     previous = None
-    if history.previous is not None:
-        previous = save(
+    if (before := history.previous) is not None:
+        previous = stage(
             "native_previous",
-            keys.join(history.previous, ["source", "source_id"]).select(
+            lambda: keys.join(before, ["source", "source_id"]).select(
                 ROW, F.col("golden_id").alias("previous")
             ),
         )
     links = Links(
         must_link=decisions.must_link, cannot_link=decisions.cannot_link, previous=previous
     )
-    clusters = cluster_frame(
-        spark, table.records, table.household, table.size, scored, model, spec, links, save
-    )
+    if finished("native_labels", "native_review", "native_cut"):  # resumed: read back
+        labels = stage("native_labels", _unreachable)
+        review_pairs = stage("native_review", _unreachable)
+        cut_edges = backend.checkpoints.value(prefix + "native_cut", _unreachable)
+    else:
+        clusters = cluster_frame(
+            spark, table.records, table.household, table.size, scored, model, spec, links, save
+        )
+        labels, review_pairs = clusters.labels, clusters.review
+        cut_edges = backend.checkpoints.value(prefix + "native_cut", lambda: clusters.cut_edges)
     lap("cluster")
     step("assigning golden ids")
-    ids = assign_ids_on_spark(
-        spark, keys.join(clusters.labels, ROW), history.previous, history.created
-    )
-    crosswalk = save("native_crosswalk", ids.crosswalk)
-    events = save("native_events", ids.events)
+    if finished("native_crosswalk", "native_events"):
+        crosswalk = stage("native_crosswalk", _unreachable)
+        events = stage("native_events", _unreachable)
+    else:
+        ids = assign_ids_on_spark(spark, keys.join(labels, ROW), history.previous, history.created)
+        crosswalk = save("native_crosswalk", ids.crosswalk)
+        events = save("native_events", ids.events)
     lap("ids")
     golden = None
     if build_golden:
         step("golden records")
-        golden = save(
-            "native_golden",
-            golden_frame(
+        how = f"{render.__module__}.{render.__qualname__}"  # part of what the stage is of
+        golden = stage(
+            "native_golden_" + hashlib.sha256(how.encode()).hexdigest()[:8],
+            lambda: golden_frame(
                 records.frame, crosswalk, spec, overrides=history.overrides, render=render
             ),
         )
@@ -180,15 +199,18 @@ def run_on_spark(
         F.col("source").alias("right_source"),
         F.col("source_id").alias("right_source_id"),
     )
-    review = clusters.review.join(left, "l").join(right, "r")
-    review = save(
+    review = stage(
         "native_review_keys",
-        review.select(
-            "left_source",
-            "left_source_id",
-            "right_source",
-            "right_source_id",
-            *clusters.review.columns,
+        lambda: (
+            review_pairs.join(left, "l")
+            .join(right, "r")
+            .select(
+                "left_source",
+                "left_source_id",
+                "right_source",
+                "right_source_id",
+                *review_pairs.columns,
+            )
         ),
     )
     n = table.size
@@ -200,22 +222,49 @@ def run_on_spark(
         golden_records=golden_ids,
         merged_records=int(n - golden_ids),
         review_pairs=int(review.count()),
-        split_links=len(clusters.cut_edges),
+        split_links=len(cut_edges),
     )
     lap("counts")
     return NativeResolution(
         crosswalk=crosswalk,
-        labels=clusters.labels,
+        labels=labels,
         events=events,
         golden=golden,
         review=review,
         model=model,
         blocking=pairs.report,
         stats=stats,
-        cut_edges=clusters.cut_edges,
+        cut_edges=cut_edges,
         backend=backend,
         times=times,
     )
+
+
+def _unreachable() -> Any:
+    raise AssertionError("a finished stage is read back, never computed")
+
+
+def _history_prefix(history: SparkHistory) -> str:
+    """What the stages after scoring are named by besides the input and the model: the
+    history they build on (empty: no prefix; else a digest of the links and overrides
+    and an order-free hash of the previous crosswalk and creation order, one pass each)."""
+    parts: list[object] = [
+        sorted(history.must_link),
+        sorted(history.cannot_link),
+        sorted((g, sorted(f.items())) for g, f in (history.overrides or {}).items()),
+    ]
+    for frame in (history.previous, history.created):
+        if frame is None:
+            parts.append(None)
+            continue
+        row = frame.select(
+            F.count(F.lit(1)).alias("n"),
+            F.sum(F.pmod(F.xxhash64(*frame.columns), F.lit(2**31))).alias("h"),
+        ).collect()[0]
+        parts.append((int(row["n"]), None if row["h"] is None else int(row["h"])))
+    if parts == [[], [], [], None, None]:
+        return ""
+    return "h" + hashlib.sha256(repr(parts).encode()).hexdigest()[:12] + "_"
 
 
 def _steward_index(backend: SparkBackend, keys: DataFrame, history: SparkHistory) -> dict[Key, int]:
