@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import orjson
@@ -30,6 +31,7 @@ __all__ = [
     "golden_line",
     "read_records",
     "resolve_records",
+    "spark_engine",
     "write_crosswalk",
     "write_crosswalk_frame",
     "write_golden",
@@ -112,15 +114,20 @@ def resolve_records(
         if spark_master is not None or run_dir is not None:
             raise HubError("--spark-master and --run-dir are options of --engine spark")
         return run(records, spec, progress=progress, build_golden=build_golden)
+    backend = spark_engine().SparkBackend(master=spark_master or "local[2]", run_dir=run_dir)
+    return run(records, spec, backend=backend, progress=progress, build_golden=build_golden)
+
+
+def spark_engine() -> ModuleType:
+    """`identity.backends.spark`, or an error saying how to install it."""
     try:
-        from identity.backends.spark import SparkBackend
+        import identity.backends.spark as engine
     except ImportError as exc:  # the extra is not installed
         raise HubError(
             f"--engine spark needs pyspark ({exc}) — pip install 'crm-hub[spark]' "
             "and a Java 17 runtime"
         ) from exc
-    backend = SparkBackend(master=spark_master or "local[2]", run_dir=run_dir)
-    return run(records, spec, backend=backend, progress=progress, build_golden=build_golden)
+    return engine
 
 
 def write_crosswalk(resolution: Resolution, path: Path) -> None:

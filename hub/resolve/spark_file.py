@@ -18,7 +18,7 @@ from pathlib import Path
 
 from hub.core.errors import HubError
 from hub.core.files import BadLine, open_bytes
-from hub.resolve.batch import write_crosswalk_frame, write_golden_frame
+from hub.resolve.batch import spark_engine, write_crosswalk_frame, write_golden_frame
 from identity.model import ModelSpec, Settings
 
 __all__ = ["DRIVER_RECORDS", "FileRun", "more_lines_than", "resolve_file_on_spark"]
@@ -59,20 +59,16 @@ def resolve_file_on_spark(
 ) -> FileRun:
     """Resolve the CustomerRecord JSON Lines `path` on Spark end to end and write the
     batch contract's crosswalk (and golden records when `golden` is given)."""
-    try:
-        from identity.backends.spark import SparkBackend, SparkRecords, run_on_spark
-    except ImportError as exc:  # the extra is not installed
-        raise HubError(
-            f"--engine spark needs pyspark ({exc}) — pip install 'crm-hub[spark]' "
-            "and a Java 17 runtime"
-        ) from exc
+    spark = spark_engine()
     step = progress or (lambda _msg: None)
-    backend = SparkBackend(master=spark_master or "local[2]", run_dir=run_dir, driver_records=0)
+    backend = spark.SparkBackend(
+        master=spark_master or "local[2]", run_dir=run_dir, driver_records=0
+    )
     step(f"reading {path} with Spark")
-    records = SparkRecords.read(backend.spark, path, scratch=backend.root)
+    records = spark.SparkRecords.read(backend.spark, path, scratch=backend.root)
     if len(records) == 0:
         raise HubError(f"{path}: no usable CustomerRecord line — nothing to resolve")
-    result = run_on_spark(
+    result = spark.run_on_spark(
         records,
         ModelSpec.from_settings(Settings()),
         backend=backend,

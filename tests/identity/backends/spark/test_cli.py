@@ -99,47 +99,28 @@ def test_a_file_above_driver_records_runs_wholly_on_spark(tmp_path: Path) -> Non
         assert where in local.stderr
 
 
+MISTAKES = [
+    (["--engine", "flink"], "--engine flink: unknown engine — use one of local, spark"),
+    (["--spark-master", "local[2]"], "--spark-master and --run-dir are options of --engine spark"),
+    (["--driver-records", "10"], "--driver-records is an option of --engine spark"),
+]
+
+
 def test_engine_mistakes_are_one_clear_line(tmp_path: Path) -> None:
     (tmp_path / "in.jsonl").write_text('{"source": "a", "source_id": "1"}\n')
-    unknown = crmhub(
-        "resolve",
-        "--engine",
-        "flink",
-        "--input",
-        "in.jsonl",
-        "--crosswalk",
-        "x.csv",
-        cwd=tmp_path,
-        inherit=True,
-    )
-    assert unknown.returncode == 2
-    assert "--engine flink: unknown engine — use one of local, spark" in unknown.stderr
-    stray = crmhub(
-        "resolve",
-        "--spark-master",
-        "local[2]",
-        "--input",
-        "in.jsonl",
-        "--crosswalk",
-        "x.csv",
-        cwd=tmp_path,
-        inherit=True,
-    )
-    assert stray.returncode == 2
-    assert "--spark-master and --run-dir are options of --engine spark" in stray.stderr
-    local = crmhub(
-        "resolve",
-        "--driver-records",
-        "10",
-        "--input",
-        "in.jsonl",
-        "--crosswalk",
-        "x.csv",
-        cwd=tmp_path,
-        inherit=True,
-    )
-    assert local.returncode == 2
-    assert "--driver-records is an option of --engine spark" in local.stderr
+    for options, message in MISTAKES:
+        found = crmhub(
+            "resolve",
+            *options,
+            "--input",
+            "in.jsonl",
+            "--crosswalk",
+            "x.csv",
+            cwd=tmp_path,
+            inherit=True,
+        )
+        assert found.returncode == 2, options
+        assert message in found.stderr
     store = crmhub("resolve", "--engine", "flink", cwd=tmp_path, inherit=True)
     assert store.returncode == 2  # store mode: hub.yaml is read first, and is missing here
     assert "hub.yaml: not found" in store.stderr
