@@ -82,7 +82,9 @@ def resolve(
     input_path: Annotated[
         Path | None,
         typer.Option(
-            "--input", help="Batch mode: CustomerRecord JSON Lines (.jsonl or .jsonl.gz)."
+            "--input",
+            help="Batch mode: CustomerRecord JSON Lines (.jsonl or .jsonl.gz), or a "
+            "Parquet export (.parquet, one record a row).",
         ),
     ] = None,
     crosswalk: Annotated[

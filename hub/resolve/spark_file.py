@@ -37,7 +37,12 @@ class FileRun:
 
 
 def more_lines_than(path: Path, limit: int) -> bool:
-    """Whether `path` has more than `limit` non-blank lines (reads at most limit + 1)."""
+    """Whether `path` has more than `limit` non-blank lines (reads at most limit + 1), or
+    a Parquet file more than `limit` rows (from its footer)."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return bool(pq.ParquetFile(path).metadata.num_rows > limit)
     seen = 0
     with open_bytes(path) as fh:
         for line in fh:
@@ -57,7 +62,7 @@ def resolve_file_on_spark(
     run_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> FileRun:
-    """Resolve the CustomerRecord JSON Lines `path` on Spark end to end and write the
+    """Resolve the CustomerRecord JSON Lines (or Parquet) `path` on Spark end to end and write the
     batch contract's crosswalk (and golden records when `golden` is given)."""
     spark = spark_engine()
     step = progress or (lambda _msg: None)

@@ -106,6 +106,49 @@ def test_batch_contract(tmp_path: Path) -> None:
     assert (tmp_path / "y.csv").read_text() == (tmp_path / "x.csv").read_text()  # same ids
 
 
+def test_a_parquet_export_resolves_as_its_json_lines(tmp_path: Path) -> None:
+    """A Parquet export (typed columns: a real date, nulls) is the batch contract's input
+    too: the same crosswalk and golden records as the JSON Lines of the same records, and
+    a row without its key reported by row number."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    fields = sorted({k for r in RECORDS for k in r})
+    rows = [{k: r.get(k) for k in fields} for r in RECORDS]
+    rows.insert(2, {**{k: None for k in fields}, "source": "web", "given_name": "No Key"})
+    typed = [
+        {**r, "birth_date": dt.date.fromisoformat(r["birth_date"])} if r["birth_date"] else r
+        for r in rows
+    ]
+    schema = pa.schema([(k, pa.date32() if k == "birth_date" else pa.string()) for k in fields])
+    pq.write_table(pa.Table.from_pylist(typed, schema=schema), tmp_path / "in.parquet")
+    with (tmp_path / "in.jsonl").open("w", encoding="utf-8") as fh:
+        for record in RECORDS:
+            fh.write(json.dumps(record) + "\n")
+    stderr = {}
+    for name in ("in.parquet", "in.jsonl"):
+        out = crmhub(
+            "resolve",
+            "--input",
+            name,
+            "--crosswalk",
+            f"{name}.csv",
+            "--golden",
+            f"{name}.golden",
+            cwd=tmp_path,
+        )
+        assert out.returncode == 0, out.stderr
+        assert "resolved 4 records into 3 golden records" in out.stdout
+        stderr[name] = out.stderr
+    assert "in.parquet:3: missing source or source_id — line skipped" in stderr["in.parquet"]
+    assert (tmp_path / "in.parquet.csv").read_text() == (tmp_path / "in.jsonl.csv").read_text()
+    assert (tmp_path / "in.parquet.golden").read_text() == (
+        tmp_path / "in.jsonl.golden"
+    ).read_text()
+
+
 def test_batch_mode_needs_both_paths(tmp_path: Path) -> None:
     out = crmhub("resolve", "--input", "missing.jsonl", "--crosswalk", "x.csv", cwd=tmp_path)
     assert out.returncode == 2 and "missing.jsonl: no such file" in out.stderr

@@ -35,6 +35,7 @@ from identity.backends.spark.standardise import _JSON, FIELDS, ROW, _records
 __all__ = ["SparkRecords"]
 
 _LINE = "line"
+_TABLE = "records.parquet"  # the parsed records, under `scratch`
 _REASON = "_reason"  # why a line is left out (null: kept, or blank)
 _BLOCK = 100_000  # records read back from Spark at a time
 
@@ -78,6 +79,11 @@ class SparkRecords(Sequence[Mapping[str, Any]]):
         """The records of `path` (JSON Lines, optionally gzipped, or Parquet), parsed by
         Spark; with `scratch`, the parsed table is written there as Parquet (and read
         back from it), else it is persisted in Spark."""
+        if scratch is not None and (scratch / _TABLE).resolve() == path.resolve():
+            raise ValueError(
+                f"{path}: the input is where the parsed records are kept — move it out of "
+                f"{scratch} or give another run directory"
+            )
         if path.suffix == ".parquet":
             raw = _from_parquet(spark.read.parquet(str(path)))
         else:
@@ -105,7 +111,7 @@ class SparkRecords(Sequence[Mapping[str, Any]]):
         )
         table = spark.createDataFrame(ordered, schema).drop(_LINE)
         if scratch is not None:
-            target = scratch / "records.parquet"
+            target = scratch / _TABLE
             table.write.mode("overwrite").parquet(str(target))
             table = spark.read.parquet(str(target))
             marked.unpersist()

@@ -60,6 +60,36 @@ def test_spark_reports_the_lines_the_batch_reader_reports(
     assert found.bad_count == len(expected)
 
 
+def test_spark_reads_a_parquet_export_as_the_batch_reader_does(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    records = [dict(r) for r in crm_records()]
+    fields = sorted({k for r in records for k in r})
+    rows: list[dict[str, object]] = [{k: r.get(k) for k in fields} for r in records]
+    for row in rows:
+        if row["birth_date"]:
+            row["birth_date"] = dt.date.fromisoformat(str(row["birth_date"]))
+    rows.insert(4, {**rows[0], "source_id": None})  # no key: left out, reported
+    schema = pa.schema([(k, pa.date32() if k == "birth_date" else pa.string()) for k in fields])
+    path = tmp_path / "records.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path, row_group_size=50)
+    with pytest.raises(ValueError, match="the input is where the parsed records are kept"):
+        SparkRecords.read(spark, path, scratch=tmp_path)  # would overwrite its own input
+    expected = read_records(path)
+    found = SparkRecords.read(spark, path, scratch=tmp_path / "run")
+    assert list(found) == expected.records
+    assert (
+        found.bad_sample
+        == [(bad.line, bad.reason) for bad in expected.bad]
+        == [(5, "missing source or source_id")]
+    )
+
+
 def test_a_file_read_by_spark_resolves_as_the_list_does(
     spark: SparkSession, tmp_path: Path
 ) -> None:
