@@ -685,6 +685,28 @@ def _full_name_tf(
     stands for that many pairs (`Patterns`).
     """
     parts = _name_parts(comparisons, frame)
+
+    def sizes(columns: list[str]) -> pd.Series:  # missing parts dropped
+        by_parts = frame.groupby(["kind", *columns], observed=True).size()
+        return by_parts[by_parts > 1]
+
+    return _full_name_strangers(
+        parts, sizes, frame["kind"].value_counts(), levels, comparisons, m, u, counts
+    )
+
+
+def _full_name_strangers(
+    parts: list[tuple[int, str]],
+    sizes: Callable[[list[str]], pd.Series],
+    kinds: pd.Series,
+    levels: np.ndarray,
+    comparisons: tuple[Comparison, ...],
+    m: list[np.ndarray],
+    u: list[np.ndarray],
+    counts: np.ndarray | None,
+) -> pd.Series | None:
+    """`_full_name_tf` on the counts however made: `sizes(columns)` the records per
+    (kind, *columns) held more than once, `kinds` the records per kind."""
     if not parts:
         return None
     ks = [k for k, _ in parts]
@@ -693,10 +715,8 @@ def _full_name_tf(
         exact &= levels[:, k] == len(comparisons[k].levels) - 1
     if not exact.any():
         return None
-    columns = [col for _, col in parts]
-    by_parts = frame.groupby(["kind", *columns], observed=True).size()  # missing parts dropped
-    by_parts = by_parts[by_parts > 1]
-    names = [_SEPARATOR.join(str(p) for p in parts) for parts in by_parts.index.droplevel("kind")]
+    by_parts = sizes([col for _, col in parts])
+    names = [_SEPARATOR.join(str(p) for p in key) for key in by_parts.index.droplevel("kind")]
     n_v = pd.Series(
         by_parts.to_numpy(),
         index=pd.MultiIndex.from_arrays(
@@ -715,7 +735,6 @@ def _full_name_tf(
     # (nearly all) candidates, blocking brings them together; most pairs sharing a common
     # name are never compared (oversized blocks) and are strangers
     duplicates = 2.0 * same * float(counts.sum()) / float(n_v.sum())
-    kinds = frame["kind"].value_counts()
     records = pd.Series(kinds.reindex(n_v.index.get_level_values("kind")).to_numpy(), n_v.index)
     others = (n_v - 1 - duplicates).clip(lower=0)
     # a count of a few is mostly chance (a second population from the same name lists holds

@@ -87,7 +87,7 @@ class _Pool:
 def _pools(seed: int) -> dict[str, _Pool]:
     from faker import Faker  # the bench extra
 
-    pools = {}
+    pools: dict[str, _Pool] = {}
     for country, (locale, *_rest) in _COUNTRIES.items():
         fake = Faker(locale)
         fake.seed_instance(seed * 31 + len(pools))
@@ -300,12 +300,12 @@ class Webshop:
         code = _COUNTRIES[country][1]
         roll = self.rng.random()
         if country == "US":
-            forms = (
+            us = (
                 f"({nsn[:3]}) {nsn[3:6]}-{nsn[6:]}",
                 f"+1 {nsn}",
                 f"1-{nsn[:3]}-{nsn[3:6]}-{nsn[6:]}",
             )
-            return forms[int(roll * 3)]
+            return us[int(roll * 3)]
         trunk = "" if country == "IT" else "0"
         forms = (f"+{code} {nsn[:3]} {nsn[3:]}", f"{trunk}{nsn}", f"00{code}{nsn}", f"+{code}{nsn}")
         return forms[int(roll * 4)]

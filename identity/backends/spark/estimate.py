@@ -25,12 +25,12 @@ from pyspark.sql import functions as F
 from identity.backends.spark.standardise import ROW
 from identity.levels import Comparison, Role
 from identity.score import (
-    _SEPARATOR,
     _U_PSEUDO,
     FULL_NAME,
     Model,
     Patterns,
     _distinct_counts,
+    _full_name_strangers,
     _global_prior,
     _name_parts,
     _prior_fixed_point,
@@ -211,35 +211,6 @@ def _full_name_tf(
 ) -> pd.Series | None:
     """`identity.score._full_name_tf` on counts made in Spark (see there for the model)."""
     parts = _name_parts(comparisons, pd.DataFrame(columns=records.columns))
-    if not parts:
-        return None
-    ks = [k for k, _ in parts]
-    exact = np.ones(levels.shape[0], dtype=bool)
-    for k in ks:
-        exact &= levels[:, k] == len(comparisons[k].levels) - 1
-    if not exact.any():
-        return None
-    columns = [col for _, col in parts]
-    by_parts = _sizes(records, columns)
-    names = [_SEPARATOR.join(str(p) for p in key) for key in by_parts.index.droplevel("kind")]
-    n_v = pd.Series(
-        by_parts.to_numpy(),
-        index=pd.MultiIndex.from_arrays(
-            [by_parts.index.get_level_values("kind"), names], names=["kind", "name"]
-        ),
+    return _full_name_strangers(
+        parts, lambda columns: _sizes(records, columns), kinds, levels, comparisons, m, u, counts
     )
-    sharing = float((n_v * (n_v - 1) / 2).sum())
-    if sharing <= 0:
-        return None
-    held = np.array(
-        [c.role in (Role.NAME, Role.NAME_IN_IDENTIFIER) for c in comparisons], dtype=bool
-    )
-    rows, weights = _distinct_counts(levels, exact, counts)
-    same = _same_share(rows, weights, held, m, u)
-    duplicates = 2.0 * same * float(weights.sum()) / float(n_v.sum())
-    records_of = pd.Series(kinds.reindex(n_v.index.get_level_values("kind")).to_numpy(), n_v.index)
-    others = (n_v - 1 - duplicates).clip(lower=0)
-    strangers = (others - np.sqrt(others)) / records_of
-    strangers = strangers[strangers > 0].droplevel("kind")
-    joint: pd.Series = strangers.groupby(level=0).max()
-    return joint
