@@ -36,13 +36,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyspark import Broadcast
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -58,7 +58,8 @@ from identity.backends.spark.block import candidate_pairs
 from identity.backends.spark.checkpoint import Checkpoints, stage_log
 from identity.backends.spark.cluster import cluster_on_spark
 from identity.backends.spark.compare import (
-    Packed,
+    FileTable,
+    SharedTable,
     compare,
     compare_broadcast,
     compared_columns,
@@ -175,7 +176,7 @@ class SparkBackend:
         self.broadcast_records = broadcast_records
         self.driver_records = driver_records
         self.checkpoints = Checkpoints(None, "")
-        self._broadcast: tuple[pd.DataFrame, Broadcast[Packed]] | None = None
+        self._broadcast: tuple[pd.DataFrame, SharedTable] | None = None
         self._spec: ModelSpec | None = None  # the model of the run under way
         self._scored: DataFrame | None = None  # its scored pairs, in Spark
 
@@ -433,9 +434,9 @@ class SparkBackend:
         return max(1, int(self.spark.sparkContext.defaultParallelism))
 
     def _broadcasting(self, table: Standardised) -> bool:
-        """Whether pairs are compared and scored on a broadcast of the driver's frame."""
-        spark_table = _spark(table)
-        return spark_table.collected and spark_table.size <= self.broadcast_records
+        """Whether pairs are compared and scored on the whole table in every worker (a
+        broadcast of the driver's frame, or of files Spark wrote: `_table_broadcast`)."""
+        return _spark(table).size <= self.broadcast_records
 
     def _scored_given(
         self,
@@ -482,14 +483,30 @@ class SparkBackend:
             probability=found.probability[at],
         )
 
-    def _table_broadcast(self, table: Standardised, spec: ModelSpec) -> Broadcast[Packed]:
-        """The table's compared columns, broadcast once per table."""
+    def _table_broadcast(self, table: Standardised, spec: ModelSpec) -> SharedTable:
+        """The table's compared columns in every worker, once per table: broadcast from
+        the driver's frame, or — a table the driver never held — written by Spark as the
+        "shared_table" checkpoint and read by each worker from there."""
         if self._broadcast is not None and self._broadcast[0] is table.frame:
             return self._broadcast[1]
-        if self._broadcast is not None:
+        if self._broadcast is not None and not isinstance(self._broadcast[1], FileTable):
             self._broadcast[1].unpersist()
-        columns = compared_columns(list(table.frame.columns), spec.comparisons)
-        shared = self.spark.sparkContext.broadcast(packed(table.frame, columns))
+        spark_table = _spark(table)
+        shared: SharedTable
+        if spark_table.collected:
+            columns = compared_columns(list(table.frame.columns), spec.comparisons)
+            shared = self.spark.sparkContext.broadcast(packed(table.frame, columns))
+        else:
+            columns = compared_columns(spark_table.records.columns, spec.comparisons)
+            written = self.checkpoints.frame(
+                self.spark,
+                "shared_table",
+                lambda: spark_table.records.select(ROW, *columns),
+            )
+            paths = tuple(sorted(_readable(uri) for uri in written.inputFiles()))
+            if not paths:
+                raise RuntimeError("shared_table: Spark wrote no files for the workers")
+            shared = FileTable(paths=paths, columns=tuple(columns))
         self._broadcast = (table.frame, shared)
         return shared
 
@@ -585,6 +602,13 @@ def _local_frame(table: DataFrame) -> pd.DataFrame:
         collected = collected.take(pa.array(np.argsort(rid, kind="stable")))
     frame: pd.DataFrame = collected.drop_columns([ROW]).to_pandas(split_blocks=True)
     return frame
+
+
+def _readable(uri: str) -> str:
+    """A file Spark names as a URI, as pyarrow opens it: a local path for `file:` URIs,
+    else the URI itself (hdfs://, s3://… on a cluster's shared storage)."""
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.scheme in ("", "file") else uri
 
 
 def _empty_frame(table: DataFrame) -> pd.DataFrame:

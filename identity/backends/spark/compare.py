@@ -16,12 +16,16 @@ million records take ~0.4 GB there), no record is shuffled at all: the columns t
 comparisons read go to every worker once, as a Spark broadcast (each column as codes and
 its distinct values), and each task compares its share of the pairs on the whole table
 with `compare_pairs` — exactly the call the embedded backend makes, household values
-included, so nothing needs a witness.
+included, so nothing needs a witness. A table the driver never held (`FileTable`) goes to
+the workers the same way without passing the driver: Spark writes its compared columns as
+Parquet under the run directory (shared storage on a cluster), and each worker reads them
+once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -35,6 +39,8 @@ from identity.levels import Comparison
 
 __all__ = [
     "COMPARED",
+    "FileTable",
+    "SharedTable",
     "compare",
     "compare_broadcast",
     "compared_columns",
@@ -73,6 +79,18 @@ COMPARED = (
 )
 
 Packed = dict[str, tuple[np.ndarray, np.ndarray]]  # column -> (codes, distinct values)
+
+
+@dataclass(frozen=True)
+class FileTable:
+    """The table's compared columns as Parquet files every worker can read (`rid` and
+    `columns`, in any order): a broadcast the driver never holds."""
+
+    paths: tuple[str, ...]
+    columns: tuple[str, ...]
+
+
+SharedTable = Broadcast[Packed] | FileTable  # the whole table, in every Python worker
 
 
 def level_columns(comparisons: Sequence[Comparison] | int) -> list[str]:
@@ -186,20 +204,46 @@ def unpacked(table: Packed) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-# in a Python worker: the broadcast it last unpacked, and the frame (once per worker)
-_WORKER_TABLE: list[tuple[Broadcast[Packed], pd.DataFrame]] = []
+# in a Python worker: the shared table it last unpacked, and the frame (once per worker)
+_WORKER_TABLE: list[tuple[SharedTable, pd.DataFrame]] = []
 
 
-def _worker_table(table: Broadcast[Packed]) -> pd.DataFrame:
-    if not _WORKER_TABLE or _WORKER_TABLE[0][0] is not table:
+def _worker_table(table: SharedTable) -> pd.DataFrame:
+    if not _WORKER_TABLE or not _same_table(_WORKER_TABLE[0][0], table):
         _WORKER_TABLE.clear()  # a later run's table replaces an earlier one's
-        _WORKER_TABLE.append((table, unpacked(table.value)))
+        _WORKER_TABLE.append((table, _unpacked_table(table)))
     return _WORKER_TABLE[0][1]
+
+
+def _same_table(held: SharedTable, table: SharedTable) -> bool:
+    if isinstance(table, FileTable):  # unpickled per task: equal, not the same object
+        return held == table
+    return held is table
+
+
+def _unpacked_table(table: SharedTable) -> pd.DataFrame:
+    """The frame of the shared table, as the driver's broadcast gives it: from the files,
+    in record order, through `packed` and `unpacked` (the same values, the same types)."""
+    if not isinstance(table, FileTable):
+        return unpacked(table.value)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parts = [pq.read_table(path, columns=[ROW, *table.columns]) for path in table.paths]
+    arrow = pa.concat_tables(parts)
+    rid = arrow.column(ROW).to_numpy()
+    if rid.size and not bool(np.all(rid[1:] > rid[:-1])):
+        arrow = arrow.take(pa.array(np.argsort(rid, kind="stable")))
+        rid = arrow.column(ROW).to_numpy()
+    if not np.array_equal(rid, np.arange(rid.size)):
+        raise ValueError(f"shared table {table.paths[:1]}…: record numbers are not 0..n-1")
+    frame = arrow.drop_columns([ROW]).to_pandas(split_blocks=True)
+    return unpacked(packed(frame, table.columns))
 
 
 def compare_broadcast(
     pairs: DataFrame,
-    table: Broadcast[Packed],
+    table: SharedTable,
     comparisons: tuple[Comparison, ...],
     *,
     batch_pairs: int = 500_000,

@@ -23,7 +23,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from identity.backends.local import conflicting
-from identity.backends.spark.compare import Packed, _frame, _worker_table, level_columns
+from identity.backends.spark.compare import SharedTable, _frame, _worker_table, level_columns
 from identity.backends.spark.standardise import ROW
 from identity.score import Model, Patterns, Scored, pattern_counts, score
 
@@ -75,7 +75,7 @@ def pattern_table(
 
 def scored_pairs(
     levels: DataFrame,
-    table: Broadcast[Packed],
+    table: SharedTable,
     model: Broadcast[Model],
     *,
     conflict_bits: float,

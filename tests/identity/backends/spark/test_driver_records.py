@@ -1,5 +1,6 @@
 """Above `driver_records` the driver never holds the record table, and nothing changes:
-the model's counts come from Spark, pairs are compared and scored by joins."""
+the model's counts come from Spark, pairs are compared and scored on the table Spark wrote
+for the workers (up to `broadcast_records`) or by joins."""
 
 from __future__ import annotations
 
@@ -75,13 +76,19 @@ def test_the_model_from_spark_counts_is_the_one_fitted_on_the_frame(
 FULL_NAME_OR_IDENTIFIER_TF = {"full name", "email", "phone", "tax_id"}
 
 
+# how the pairs meet their records when the driver holds no table: the table written by
+# Spark and read by every worker (up to broadcast_records), or joined to each pair
+SHARING = {"files": 5_000_000, "joins": 0}
+
+
+@pytest.mark.parametrize("sharing", sorted(SHARING))
 @pytest.mark.parametrize("dataset", sorted(DATASETS))
 def test_without_the_table_on_the_driver_the_answer_is_the_same(
-    spark: SparkSession, dataset: str
+    spark: SparkSession, dataset: str, sharing: str
 ) -> None:
     records = list(DATASETS[dataset]())
     collected = run(records, ModelSpec(), backend=SparkBackend(spark))
-    backend = SparkBackend(spark, driver_records=0)
+    backend = SparkBackend(spark, driver_records=0, broadcast_records=SHARING[sharing])
     left_on_spark = run(records, ModelSpec(), backend=backend)
     assert len(left_on_spark.frame) == 0  # nothing of the table was collected
     assert left_on_spark.crosswalk == collected.crosswalk
@@ -89,6 +96,7 @@ def test_without_the_table_on_the_driver_the_answer_is_the_same(
     assert_same_answer(collected, left_on_spark)
     stages = {stage for stage, _how in backend.stage_log()}
     assert {"household", "random_levels", "scored"} <= stages
+    assert ("shared_table" in stages) == (sharing == "files")
 
 
 def test_steward_links_are_honoured_without_the_table_on_the_driver(
