@@ -433,6 +433,11 @@ class SparkBackend:
     def _cores(self) -> int:
         return max(1, int(self.spark.sparkContext.defaultParallelism))
 
+    def worker_table(self, table: Standardised, spec: ModelSpec) -> SharedTable | None:
+        """The table's compared columns in every worker, if it is small enough to be
+        (`broadcast_records`); None: pairs meet their records by joins."""
+        return self._table_broadcast(table, spec) if self._broadcasting(table) else None
+
     def _broadcasting(self, table: Standardised) -> bool:
         """Whether pairs are compared and scored on the whole table in every worker (a
         broadcast of the driver's frame, or of files Spark wrote: `_table_broadcast`)."""

@@ -27,9 +27,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from identity.backends.local import collector_paused
-from identity.backends.spark.compare import compare, compared_columns
+from identity.backends.spark.compare import (
+    SharedTable,
+    compare,
+    compare_broadcast,
+    compared_columns,
+)
 from identity.backends.spark.components import component_labels
-from identity.backends.spark.score import scored_joined
+from identity.backends.spark.score import scored_joined, scored_pairs
 from identity.backends.spark.standardise import ROW
 from identity.cluster import cluster
 from identity.model import ModelSpec
@@ -38,6 +43,7 @@ from identity.score import Model
 __all__ = ["ClusterFrames", "Links", "cluster_frame"]
 
 _MAX_SIZE: int = inspect.signature(cluster).parameters["max_size"].default
+_TASK_PAIRS = 4_000_000  # pairs a compare or score call takes at most (as the backend's)
 
 Save = Callable[[str, DataFrame], DataFrame]
 """Materialises a stage's DataFrame (Parquet) and reads it back: a plan starts there."""
@@ -75,9 +81,12 @@ def cluster_frame(
     spec: ModelSpec,
     links: Links,
     save: Save,
+    shared: SharedTable | None = None,
 ) -> ClusterFrames:
     """The clusters of records 0..size-1 from the scored candidates (`scored`, in Spark),
-    equal to `cluster_on_spark`'s (so to the embedded backend's)."""
+    equal to `cluster_on_spark`'s (so to the embedded backend's). With `shared` (the
+    table in every worker) the pairs added inside small clusters are compared and scored
+    on it; without, by joins."""
     thresholds = spec.thresholds
     width = len(model.comparisons)
     if scored is None:
@@ -87,7 +96,9 @@ def cluster_frame(
     draft = _labels(
         save, "native_draft", strong.select(F.col("l").alias("u"), F.col("r").alias("v"))
     )
-    extra = _inside_small_clusters(spark, records, household, scored, draft, model, spec, save)
+    extra = _inside_small_clusters(
+        spark, records, household, scored, draft, model, spec, save, shared
+    )
     pairs = save("native_pairs", scored.unionByName(extra))
     pairs = _with_kept(pairs, links.previous)
     must = sorted({(min(a, b), max(a, b)) for a, b in links.must_link if a != b})
@@ -153,6 +164,7 @@ def _inside_small_clusters(
     model: Model,
     spec: ModelSpec,
     save: Save,
+    shared: SharedTable | None,
 ) -> DataFrame:
     """Every pair inside a draft cluster of 3..`complete_clusters_up_to` records that is
     not a candidate (`_complete_clusters`), compared and scored on Spark; `draft` holds
@@ -171,17 +183,19 @@ def _inside_small_clusters(
         .join(scored.select("l", "r"), ["l", "r"], "left_anti")
     )
     wanted = save("native_wanted", wanted)
-    levels = compare(
-        records, wanted.withColumn("i", F.lit(0).cast("long")), spec.comparisons, household
-    )
-    columns = compared_columns(records.columns, spec.comparisons)
-    weighed = scored_joined(
-        levels.drop("i"),
-        records,
-        columns,
-        spark.sparkContext.broadcast(model),
-        conflict_bits=spec.thresholds.conflict_bits,
-    )
+    held = spark.sparkContext.broadcast(model)
+    bits = spec.thresholds.conflict_bits
+    if shared is not None:
+        found = compare_broadcast(
+            wanted.select("l", "r"), shared, spec.comparisons, batch_pairs=_TASK_PAIRS
+        )
+        weighed = scored_pairs(found, shared, held, conflict_bits=bits, batch_pairs=_TASK_PAIRS)
+    else:
+        levels = compare(
+            records, wanted.withColumn("i", F.lit(0).cast("long")), spec.comparisons, household
+        )
+        columns = compared_columns(records.columns, spec.comparisons)
+        weighed = scored_joined(levels.drop("i"), records, columns, held, conflict_bits=bits)
     return weighed.join(wanted, ["l", "r"]).withColumn("extra", F.lit(True)).select(*scored.columns)
 
 

@@ -164,7 +164,16 @@ def run_on_spark(
         cut_edges = backend.checkpoints.value(prefix + "native_cut", _unreachable)
     else:
         clusters = cluster_frame(
-            spark, table.records, table.household, table.size, scored, model, spec, links, save
+            spark,
+            table.records,
+            table.household,
+            table.size,
+            scored,
+            model,
+            spec,
+            links,
+            save,
+            shared=backend.worker_table(table, spec),
         )
         labels, review_pairs = clusters.labels, clusters.review
         cut_edges = backend.checkpoints.value(prefix + "native_cut", lambda: clusters.cut_edges)

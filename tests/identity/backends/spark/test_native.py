@@ -86,15 +86,21 @@ def assert_same_run(local: Resolution, found: NativeResolution) -> None:
     assert _events(found.events) == _local_events(local.assignment.events)
 
 
+# the pairs meet their records on the table in every worker (up to broadcast_records),
+# or by joins: both give the embedded answer
+SHARING = {"files": 5_000_000, "joins": 0}
+
+
+@pytest.mark.parametrize("sharing", sorted(SHARING))
 @pytest.mark.parametrize("dataset", sorted(DATASETS))
 def test_the_native_run_gives_the_embedded_answer(
-    spark: SparkSession, tmp_path: Path, dataset: str
+    spark: SparkSession, tmp_path: Path, dataset: str, sharing: str
 ) -> None:
     path = _file(tmp_path, DATASETS[dataset]())
     local = run(read_records(path).records, ModelSpec())
-    found = run_on_spark(
-        SparkRecords.read(spark, path), ModelSpec(), backend=SparkBackend(spark, driver_records=0)
-    )
+    backend = SparkBackend(spark, driver_records=0, broadcast_records=SHARING[sharing])
+    found = run_on_spark(SparkRecords.read(spark, path), ModelSpec(), backend=backend)
+    assert ("shared_table" in {s for s, _ in backend.stage_log()}) == (sharing == "files")
     assert local.stats["merged_records"] > 0
     assert_same_run(local, found)
 
