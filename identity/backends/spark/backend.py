@@ -58,12 +58,14 @@ from identity.backends.spark.block import candidate_pairs
 from identity.backends.spark.checkpoint import Checkpoints, stage_log
 from identity.backends.spark.cluster import cluster_on_spark
 from identity.backends.spark.compare import (
+    TASK_PAIRS,
     FileTable,
     SharedTable,
     compare,
     compare_broadcast,
     compared_columns,
     household_values,
+    in_record_order,
     level_columns,
     packed,
 )
@@ -90,7 +92,6 @@ from identity.score import Model, Patterns, Scored, estimate_from_patterns, scor
 
 __all__ = ["SparkBackend", "SparkCandidates", "SparkLevels", "SparkTable"]
 
-_TASK_PAIRS = 4_000_000  # candidate pairs a compare task takes at most (~100 MB of arrays)
 _TASK_EDGES = 2_000_000  # edges a connected-components task starts from at most
 
 
@@ -285,16 +286,16 @@ class SparkBackend:
             if self._broadcasting(table):
                 # a task compares all its pairs in one call (the call's fixed cost, coding
                 # the table's columns, is seconds at 1M records): as few tasks as keep every
-                # core busy with at most `_TASK_PAIRS` pairs each
+                # core busy with at most `TASK_PAIRS` pairs each
                 cores = self._cores()
-                wanted = cores * -(-max(candidates.count(), 1) // (cores * _TASK_PAIRS))
+                wanted = cores * -(-max(candidates.count(), 1) // (cores * TASK_PAIRS))
                 found = frame.rdd.getNumPartitions()
                 if found < cores:
                     frame = frame.repartition(wanted)
                 elif found > wanted:
                     frame = frame.coalesce(wanted)
                 shared = self._table_broadcast(table, spec)
-                return compare_broadcast(frame, shared, spec.comparisons, batch_pairs=_TASK_PAIRS)
+                return compare_broadcast(frame, shared, spec.comparisons, batch_pairs=TASK_PAIRS)
             with_index = frame.withColumn("i", F.lit(0).cast("long"))
             partitions = max(2, candidates.count() // 200_000)
             found_levels = compare(
@@ -406,7 +407,7 @@ class SparkBackend:
                 shared,
                 held,
                 conflict_bits=spec.thresholds.conflict_bits,
-                batch_pairs=_TASK_PAIRS,
+                batch_pairs=TASK_PAIRS,
             )
 
         frame = self.checkpoints.frame(self.spark, "scored", weighed)
@@ -539,10 +540,10 @@ class SparkBackend:
             )
             if self._broadcasting(table):
                 cores = self._cores()
-                wanted = cores * -(-left.size // (cores * _TASK_PAIRS))
+                wanted = cores * -(-left.size // (cores * TASK_PAIRS))
                 pairs = self._parquet(f"{stage}_pairs", order).repartition(wanted)
                 shared = self._table_broadcast(table, spec)
-                return compare_broadcast(pairs, shared, spec.comparisons, batch_pairs=_TASK_PAIRS)
+                return compare_broadcast(pairs, shared, spec.comparisons, batch_pairs=TASK_PAIRS)
             partitions = max(2, left.size // 200_000)
             pairs = self._parquet(f"{stage}_pairs", order).repartition(partitions)
             return compare(spark_table.records, pairs, spec.comparisons, spark_table.household)
@@ -601,12 +602,7 @@ class SparkBackend:
 def _local_frame(table: DataFrame) -> pd.DataFrame:
     """The standardised table on the driver, in input order, as the embedded backend's
     frame (text columns of str or None): collected as Arrow, no per-value conversion."""
-    collected = table.toArrow()
-    rid = collected.column(ROW).to_numpy()
-    if rid.size and not bool(np.all(rid[1:] > rid[:-1])):
-        collected = collected.take(pa.array(np.argsort(rid, kind="stable")))
-    frame: pd.DataFrame = collected.drop_columns([ROW]).to_pandas(split_blocks=True)
-    return frame
+    return in_record_order(table.toArrow())
 
 
 def _readable(uri: str) -> str:

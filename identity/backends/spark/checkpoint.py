@@ -72,7 +72,7 @@ class Checkpoints:
             out.count()  # computed here, so that the stage's time is its own
             self._note(stage, "computed", started)
             return out
-        path = self.root / f"{stage}.parquet"
+        path = self._parquet(stage)
         if (path / "_SUCCESS").exists():
             out = spark.read.parquet(str(path))
             self._note(stage, "resumed", started)
@@ -91,7 +91,7 @@ class Checkpoints:
             result = compute()
             self._note(stage, "computed", started)
             return result
-        path = self.root / f"{stage}.pickle"
+        path = self._pickle(stage)
         if path.exists():
             with path.open("rb") as fh:
                 loaded: T = pickle.load(fh)  # noqa: S301 — written by `value` below
@@ -111,9 +111,15 @@ class Checkpoints:
         if self.root is None:
             return False
         stage = self.scope + stage
-        return (self.root / f"{stage}.parquet" / "_SUCCESS").exists() or (
-            self.root / f"{stage}.pickle"
-        ).exists()
+        return (self._parquet(stage) / "_SUCCESS").exists() or self._pickle(stage).exists()
+
+    def _parquet(self, stage: str) -> Path:
+        assert self.root is not None
+        return self.root / f"{stage}.parquet"
+
+    def _pickle(self, stage: str) -> Path:
+        assert self.root is not None
+        return self.root / f"{stage}.pickle"
 
     def _note(self, stage: str, how: str, started: float) -> None:
         seconds = time.monotonic() - started

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pyspark import Broadcast
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -39,12 +40,14 @@ from identity.levels import Comparison
 
 __all__ = [
     "COMPARED",
+    "TASK_PAIRS",
     "FileTable",
     "SharedTable",
     "compare",
     "compare_broadcast",
     "compared_columns",
     "household_values",
+    "in_record_order",
     "level_columns",
     "packed",
     "unpacked",
@@ -79,6 +82,8 @@ COMPARED = (
 )
 
 Packed = dict[str, tuple[np.ndarray, np.ndarray]]  # column -> (codes, distinct values)
+
+TASK_PAIRS = 4_000_000  # candidate pairs a compare or score call takes at most (~100 MB)
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,19 @@ def unpacked(table: Packed) -> pd.DataFrame:
 _WORKER_TABLE: list[tuple[SharedTable, pd.DataFrame]] = []
 
 
+def in_record_order(table: pa.Table) -> pd.DataFrame:
+    """A standardised table (`rid` 0..n-1 and columns, rows in any order) as the embedded
+    backend's frame: in record order, text columns of str or None, no per-value conversion."""
+    rid = table.column(ROW).to_numpy()
+    if rid.size and not bool(np.all(rid[1:] > rid[:-1])):
+        table = table.take(pa.array(np.argsort(rid, kind="stable")))
+        rid = table.column(ROW).to_numpy()
+    if not np.array_equal(rid, np.arange(rid.size)):
+        raise ValueError("a standardised table's record numbers are not 0..n-1")
+    frame: pd.DataFrame = table.drop_columns([ROW]).to_pandas(split_blocks=True)
+    return frame
+
+
 def _worker_table(table: SharedTable) -> pd.DataFrame:
     if not _WORKER_TABLE or not _same_table(_WORKER_TABLE[0][0], table):
         _WORKER_TABLE.clear()  # a later run's table replaces an earlier one's
@@ -226,18 +244,10 @@ def _unpacked_table(table: SharedTable) -> pd.DataFrame:
     in record order, through `packed` and `unpacked` (the same values, the same types)."""
     if not isinstance(table, FileTable):
         return unpacked(table.value)
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     parts = [pq.read_table(path, columns=[ROW, *table.columns]) for path in table.paths]
-    arrow = pa.concat_tables(parts)
-    rid = arrow.column(ROW).to_numpy()
-    if rid.size and not bool(np.all(rid[1:] > rid[:-1])):
-        arrow = arrow.take(pa.array(np.argsort(rid, kind="stable")))
-        rid = arrow.column(ROW).to_numpy()
-    if not np.array_equal(rid, np.arange(rid.size)):
-        raise ValueError(f"shared table {table.paths[:1]}…: record numbers are not 0..n-1")
-    frame = arrow.drop_columns([ROW]).to_pandas(split_blocks=True)
+    frame = in_record_order(pa.concat_tables(parts))
     return unpacked(packed(frame, table.columns))
 
 

@@ -28,6 +28,7 @@ from pyspark.sql import functions as F
 
 from identity.backends.local import collector_paused
 from identity.backends.spark.compare import (
+    TASK_PAIRS,
     SharedTable,
     compare,
     compare_broadcast,
@@ -43,7 +44,6 @@ from identity.score import Model
 __all__ = ["ClusterFrames", "Links", "cluster_frame"]
 
 _MAX_SIZE: int = inspect.signature(cluster).parameters["max_size"].default
-_TASK_PAIRS = 4_000_000  # pairs a compare or score call takes at most (as the backend's)
 
 Save = Callable[[str, DataFrame], DataFrame]
 """Materialises a stage's DataFrame (Parquet) and reads it back: a plan starts there."""
@@ -187,9 +187,9 @@ def _inside_small_clusters(
     bits = spec.thresholds.conflict_bits
     if shared is not None:
         found = compare_broadcast(
-            wanted.select("l", "r"), shared, spec.comparisons, batch_pairs=_TASK_PAIRS
+            wanted.select("l", "r"), shared, spec.comparisons, batch_pairs=TASK_PAIRS
         )
-        weighed = scored_pairs(found, shared, held, conflict_bits=bits, batch_pairs=_TASK_PAIRS)
+        weighed = scored_pairs(found, shared, held, conflict_bits=bits, batch_pairs=TASK_PAIRS)
     else:
         levels = compare(
             records, wanted.withColumn("i", F.lit(0).cast("long")), spec.comparisons, household

@@ -254,12 +254,11 @@ def _unreachable() -> Any:
 
 
 def _history_prefix(history: SparkHistory) -> str:
-    """What the stages after scoring are named by besides the input and the model: the
-    history they build on (empty: no prefix; else a digest of the links and overrides
-    and an order-free hash of the previous crosswalk and creation order, one pass each)."""
+    """What the stages after scoring are named by besides the input, the model and the
+    stewards' links (the backend's checkpoint scope, set when the model is fitted): the
+    rest of the history (empty: no prefix; else a digest of the overrides and an
+    order-free hash of the previous crosswalk and creation order, one pass each)."""
     parts: list[object] = [
-        sorted(history.must_link),
-        sorted(history.cannot_link),
         sorted((g, sorted(f.items())) for g, f in (history.overrides or {}).items()),
     ]
     for frame in (history.previous, history.created):
@@ -271,7 +270,7 @@ def _history_prefix(history: SparkHistory) -> str:
             F.sum(F.pmod(F.xxhash64(*frame.columns), F.lit(2**31))).alias("h"),
         ).collect()[0]
         parts.append((int(row["n"]), None if row["h"] is None else int(row["h"])))
-    if parts == [[], [], [], None, None]:
+    if parts == [[], None, None]:
         return ""
     return "h" + hashlib.sha256(repr(parts).encode()).hexdigest()[:12] + "_"
 
