@@ -1,6 +1,6 @@
 """Identity benchmark: `crmhub resolve` against Splink on FEBRL and generated CRM data.
 
-    python -m benchmarks.identity.run                          # febrl3, febrl4, crm, webshop
+    python -m benchmarks.identity.run                          # all: FEBRL, crm, webshop, registry
     python -m benchmarks.identity.run --dataset webshop --no-splink --quality
     python -m benchmarks.identity.run --dataset crm --entities 50000 --no-splink
     python -m benchmarks.identity.run --input DIR/records.jsonl.gz --truth DIR/truth.csv \
@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from benchmarks.identity import crm_generator, crm_webshop, febrl, read_truth
+from benchmarks.identity import crm_generator, crm_registry, crm_webshop, febrl, read_truth
 from benchmarks.identity.evaluate import EvaluationError, Scores, pairwise_scores
 
 __all__ = [
@@ -54,11 +54,11 @@ __all__ = [
     "run_splink",
 ]
 
-DATASETS: tuple[str, ...] = ("febrl3", "febrl4", "crm", "webshop")
+DATASETS: tuple[str, ...] = ("febrl3", "febrl4", "crm", "webshop", "registry")
 SCALE_SIZES: tuple[int, ...] = (100_000, 200_000, 500_000, 1_000_000)
-# Generated CRM data averages ~2.21 records per entity (the web shop ~3.23); ask for a few more
-# and cut to size.
-_RECORDS_PER_ENTITY = {"crm": 2.15, "webshop": 3.15}
+# Generated CRM data averages ~2.21 records per entity (the web shop ~3.23, the registry ~2.5);
+# ask for a few more and cut to size.
+_RECORDS_PER_ENTITY = {"crm": 2.15, "webshop": 3.15, "registry": 2.45}
 GENERATORS: tuple[str, ...] = tuple(_RECORDS_PER_ENTITY)
 
 
@@ -372,6 +372,22 @@ def prepare_dataset(
             records_path=records_path,
             truth_path=work / label / "truth.csv",
             records=min(len(shop.records), records or len(shop.records)),
+            prepare_seconds=time.perf_counter() - started,
+        )
+    if name == "registry":  # the third generator: census-like name frequencies
+        if records is not None:
+            entities = math.ceil(records / _RECORDS_PER_ENTITY[name])
+        registry = crm_registry.generate(entities, seed + 4)
+        while records is not None and len(registry.records) < records:  # rare: top up
+            entities = math.ceil(entities * 1.05)
+            registry = crm_registry.generate(entities, seed + 4)
+        label = f"registry-{records}" if records is not None else name
+        records_path = crm_registry.write(registry, work / label, limit=records)
+        return Dataset(
+            name=label,
+            records_path=records_path,
+            truth_path=work / label / "truth.csv",
+            records=min(len(registry.records), records or len(registry.records)),
             prepare_seconds=time.perf_counter() - started,
         )
     if name != "crm":
