@@ -155,6 +155,12 @@ def _hungarian(text: str, first: str, country: str | None) -> bool:
     return not _HUNGARIAN_LETTERS.isdisjoint(text) or first in _hungarian_family_names()
 
 
+# two or three capitals with no vowel: initials ("RC", "JMK"), not a name — but for the few
+# family names written without a vowel
+_INITIALS = re.compile(r"[B-DF-HJ-NP-TV-XZ]{2,3}")
+_VOWELLESS_NAMES = frozenset({"ng"})
+
+
 def _parse_full(full: str, country: str | None) -> PersonName:
     if "," in full:  # "Kovács, Anna" - unless what follows the comma is only a title
         before, after = full.split(",", 1)
@@ -165,9 +171,16 @@ def _parse_full(full: str, country: str | None) -> PersonName:
     if not tokens:
         return EMPTY
     if len(tokens) == 1:
-        return _one_token(tokens[0])
+        if _INITIALS.fullmatch(full) and tokens[0] not in _VOWELLESS_NAMES:
+            tokens = tuple(tokens[0])  # "RC", a display name of initials: as "R. C."
+        else:
+            return _one_token(tokens[0])
     first, last = tokens[0], tokens[-1]
     if len(last) == 1 and len(first) > 1 and not is_family_name(first):
+        if len(tokens) > 2 and family_first_evidence(first, tokens[-2]) > 0:
+            # "CHADRIDGE ROBERT A", as a bank writes the account holder: family name first,
+            # then the given name and a middle initial
+            return _family_first(tokens)
         # "John S." (a display name: the family name's initial), not "Kovács A."
         return _split_given(tokens[0], list(tokens[1:-1]), [])
     evidence = family_first_evidence(tokens[0], tokens[-1])

@@ -57,6 +57,18 @@ def _name(given: str | None, middle: str | None, family: str | None) -> PersonNa
             None, None, "Mr. John Smith Jr.", None, _name("john", None, "smith"), id="title-mr-jr"
         ),
         pytest.param(None, None, "Kovács, Anna", None, _name("anna", None, "kovacs"), id="comma"),
+        # a bank's account holder: family name first, then the given name and an initial
+        pytest.param(
+            None, None, "CHADRIDGE ROBERT A", None, _name("robert", "a", "chadridge"), id="bank"
+        ),
+        pytest.param(
+            None, None, "John Michael S.", None, _name("john", "michael", None), id="display-3"
+        ),
+        # a help-desk display name of initials, not a family name "RC"
+        pytest.param(None, None, "RC", None, _name("r", None, "c"), id="initials-caps"),
+        pytest.param(None, None, "JMK", None, _name("j", "m", "k"), id="initials-three"),
+        pytest.param(None, None, "NG", None, _name(None, None, "ng"), id="vowelless-name"),
+        pytest.param(None, None, "Rc", None, _name(None, None, "rc"), id="not-capitals"),
         pytest.param(None, None, "Smith, Jr.", None, _name(None, None, "smith"), id="comma-suffix"),
         pytest.param(
             None, None, "Ludwig van der Berg", None, _name("ludwig", None, "van der berg"), id="van"
