@@ -7,6 +7,8 @@ comparison's docstring is the explanation a steward sees.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
@@ -331,6 +333,41 @@ def _one_address(out: np.ndarray, comparisons: tuple[Comparison, ...]) -> None:
 _SHARED_COLUMNS = {"email": "email", "phone": "phone"}  # comparison -> the column it reads
 
 
+def two_people(holders: Iterable[tuple[str, str | None]]) -> bool:
+    """Whether the (given initial, family initial or None) of a value's holders are two
+    people's: different given initials, but not one name written in the other order
+    ("Fiett Prao" for Prao Fiett, "Prao" beside "Fiett Prao")."""
+    seen = list(dict.fromkeys(holders))
+    for k, (g1, f1) in enumerate(seen):
+        for g2, f2 in seen[k + 1 :]:
+            if g1 == g2 or (f1 is not None and f2 is not None and {g1, f1} == {g2, f2}):
+                continue
+            if (f1 is None and g1 == f2) or (f2 is None and g2 == f1):
+                continue
+            return True
+    return False
+
+
+def household_values(frame: pd.DataFrame, column: str) -> pd.Index:
+    """The values of `column` that two people hold (`two_people`): a typo, a nickname, an
+    initial or the other order of the same name does not make a second holder."""
+    named = frame[[column, "given_initial"]].dropna()
+    initials = named.groupby(column, sort=False)["given_initial"].nunique()
+    maybe = initials.index[initials > 1]
+    if len(maybe) == 0:
+        return maybe
+    held = frame.loc[frame[column].isin(maybe) & frame["given_initial"].notna()]
+    family = held["family"].str[:1] if "family" in held else pd.Series(None, index=held.index)
+    holders = pd.DataFrame({"value": held[column], "g": held["given_initial"], "f": family})
+    holders = holders.drop_duplicates().astype(object).where(holders.notna(), None)
+    two = [
+        value
+        for value, group in holders.groupby("value", sort=False)
+        if two_people(zip(group["g"], group["f"], strict=True))
+    ]
+    return pd.Index(two, dtype=object)
+
+
 def _shared_by_household(
     frame: pd.DataFrame,
     left: np.ndarray,
@@ -351,10 +388,7 @@ def _shared_by_household(
         rows = np.flatnonzero((out[:, k] == top) & (nameless[left] | nameless[right]))
         if rows.size == 0:
             continue
-        # different initials: a typo, a nickname or an initial for the same name do not count
-        named = frame[[column, "given_initial"]].dropna()
-        given_names = named.groupby(column, sort=False)["given_initial"].nunique()
-        shared = given_names.index[given_names > 1]
+        shared = household_values(frame, column)
         if len(shared) == 0:
             continue
         held = frame[column].isin(shared).to_numpy()

@@ -6,7 +6,7 @@ becomes a small frame (the batch's left records, then its right records) on whic
 comparison added or changed in `identity/` runs here as it runs in process.
 
 One comparison step reads the whole table: an e-mail or phone held by records of different
-given initials is a household's (`identity.compare._shared_by_household`). Spark finds
+given initials is a household's (`identity.compare.household_values`). Spark finds
 those values once; each batch that holds one gets two witness rows (the value under two
 initials, nothing else) that no pair points at, so the batch's frame tells the truth about
 the whole table.
@@ -33,9 +33,10 @@ import pyarrow as pa
 from pyspark import Broadcast
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType
 
 from identity.backends.spark.standardise import ROW
-from identity.compare import _SHARED_COLUMNS, compare_pairs
+from identity.compare import _SHARED_COLUMNS, compare_pairs, two_people
 from identity.levels import Comparison
 
 __all__ = [
@@ -106,16 +107,24 @@ def level_columns(comparisons: Sequence[Comparison] | int) -> list[str]:
 
 def household_values(records: DataFrame) -> DataFrame:
     """Per record, for each shared-by-household column, whether its value is one (rid,
-    flags): values that records of more than one given initial hold."""
+    flags): values that two people hold (`identity.compare.two_people` of the holders'
+    given and family initials, as `identity.compare.household_values` finds them)."""
     flagged = records.select(ROW)
+    family = F.substring("family", 1, 1) if "family" in records.columns else F.lit(None)
+    two = F.udf(lambda holders: two_people((h[0], h[1]) for h in holders), BooleanType())
     for column in _SHARED_COLUMNS.values():
         if column not in records.columns:
             continue
         named = records.where(F.col(column).isNotNull() & F.col("given_initial").isNotNull())
         shared = (
             named.groupBy(column)
-            .agg(F.countDistinct("given_initial").alias("initials"))
-            .where(F.col("initials") > 1)
+            .agg(
+                F.countDistinct("given_initial").alias("initials"),
+                F.collect_set(F.struct(F.col("given_initial"), family.cast("string"))).alias(
+                    "holders"
+                ),
+            )
+            .where((F.col("initials") > 1) & two(F.col("holders")))
             .select(column, F.lit(True).alias(_HELD + column))
         )
         held = records.select(ROW, column).join(shared, column, "left").drop(column)
