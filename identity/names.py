@@ -133,9 +133,9 @@ def _split_given(given: str, middle: list[str], family: list[str]) -> PersonName
     return PersonName(first, " ".join(middle_parts) or None, " ".join(family) or None)
 
 
-def _family_first(tokens: tuple[str, ...]) -> PersonName:
+def _family_first(tokens: tuple[str, ...], initials: tuple[str, ...] = ()) -> PersonName:
     at = next((i for i in range(1, len(tokens)) if _is_given(tokens[i])), 1)
-    return _split_given(tokens[at], list(tokens[at + 1 :]), list(tokens[:at]))
+    return _split_given(tokens[at], [*tokens[at + 1 :], *initials], list(tokens[:at]))
 
 
 def _given_first(tokens: tuple[str, ...]) -> PersonName:
@@ -177,10 +177,11 @@ def _parse_full(full: str, country: str | None) -> PersonName:
             return _one_token(tokens[0])
     first, last = tokens[0], tokens[-1]
     if len(last) == 1 and len(first) > 1 and not is_family_name(first):
-        if len(tokens) > 2 and family_first_evidence(first, tokens[-2]) > 0:
+        evidence = family_first_evidence(first, tokens[-2])
+        if len(tokens) > 2 and (evidence > 0 or (full.isupper() and not _is_given(first))):
             # "CHADRIDGE ROBERT A", as a bank writes the account holder: family name first,
-            # then the given name and a middle initial
-            return _family_first(tokens)
+            # then the given name and a middle initial (in capitals, a display name is not)
+            return _family_first(tokens[:-1], tokens[-1:])
         # "John S." (a display name: the family name's initial), not "Kovács A."
         return _split_given(tokens[0], list(tokens[1:-1]), [])
     evidence = family_first_evidence(tokens[0], tokens[-1])

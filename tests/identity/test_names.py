@@ -64,6 +64,17 @@ def _name(given: str | None, middle: str | None, family: str | None) -> PersonNa
         pytest.param(
             None, None, "John Michael S.", None, _name("john", "michael", None), id="display-3"
         ),
+        pytest.param(
+            None,
+            None,
+            "THAIAWOOD BRIANA E",
+            None,
+            _name("briana", "e", "thaiawood"),
+            id="bank-caps",
+        ),
+        pytest.param(
+            None, None, "JOHN MICHAEL S", None, _name("john", "michael", None), id="display-caps"
+        ),
         # a help-desk display name of initials, not a family name "RC"
         pytest.param(None, None, "RC", None, _name("r", None, "c"), id="initials-caps"),
         pytest.param(None, None, "JMK", None, _name("j", "m", "k"), id="initials-three"),
