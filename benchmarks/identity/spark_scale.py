@@ -133,6 +133,7 @@ def measure_one(
     master: str,
     salt_size: int | None = None,
     driver_records: int | None = None,
+    broadcast_records: int | None = None,
 ) -> dict[str, Any]:
     """One batch run on `engine` in this process; its figures."""
     from hub.core.files import open_bytes
@@ -164,6 +165,8 @@ def measure_one(
             options: dict[str, Any] = {} if salt_size is None else {"salt_size": salt_size}
             if driver_records is not None:
                 options["driver_records"] = driver_records
+            if broadcast_records is not None:
+                options["broadcast_records"] = broadcast_records
             if engine == "spark_native":  # the whole run on the executors
                 options["driver_records"] = 0
             backend = SparkBackend(
@@ -273,6 +276,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--engines", help="only these runs, comma-separated (local, spark, spark_file, …)"
     )
     parser.add_argument(
+        "--broadcast-records",
+        type=int,
+        help="SparkBackend's broadcast_records: up to this many records the table goes to "
+        "every Python worker, above it pairs meet their records by joins",
+    )
+    parser.add_argument(
         "--one", choices=("local", "spark", "spark_file", "spark_native"), help=argparse.SUPPRESS
     )
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
@@ -286,6 +295,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             args.master,
             args.salt_size,
             args.driver_records,
+            args.broadcast_records,
         )
         print(json.dumps(figures))
         return
@@ -325,6 +335,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "--master",
                     args.master,
                     *([] if args.salt_size is None else ["--salt-size", str(args.salt_size)]),
+                    *(
+                        []
+                        if args.broadcast_records is None
+                        else ["--broadcast-records", str(args.broadcast_records)]
+                    ),
                     *(["--driver-records", "0"] if name.endswith("_lean") else []),
                 ],
                 capture_output=True,

@@ -186,8 +186,14 @@ def _inside_small_clusters(
     held = spark.sparkContext.broadcast(model)
     bits = spec.thresholds.conflict_bits
     if shared is not None:
-        found = compare_broadcast(
-            wanted.select("l", "r"), shared, spec.comparisons, batch_pairs=TASK_PAIRS
+        # compared, then saved before scoring: chained in one stage, the two Python steps
+        # run in two workers per task, each holding the whole table (at 5M records on
+        # local[2], four workers of 5 GB); apart, the idle workers and their table serve both
+        found = save(
+            "native_wanted_levels",
+            compare_broadcast(
+                wanted.select("l", "r"), shared, spec.comparisons, batch_pairs=TASK_PAIRS
+            ),
         )
         weighed = scored_pairs(found, shared, held, conflict_bits=bits, batch_pairs=TASK_PAIRS)
     else:
