@@ -34,6 +34,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from types import ModuleType
 from typing import TextIO
 
 from benchmarks.identity import crm_generator, crm_registry, crm_webshop, febrl, read_truth
@@ -60,6 +61,12 @@ SCALE_SIZES: tuple[int, ...] = (100_000, 200_000, 500_000, 1_000_000)
 # ask for a few more and cut to size.
 _RECORDS_PER_ENTITY = {"crm": 2.15, "webshop": 3.15, "registry": 2.45}
 GENERATORS: tuple[str, ...] = tuple(_RECORDS_PER_ENTITY)
+# the CRM generators written apart from `crm_generator`: module, seed offset (webshop:
+# the web shop's customers, seed + 2; registry: census-like name frequencies, seed + 4)
+_WRITTEN_APART: dict[str, tuple[ModuleType, int]] = {
+    "webshop": (crm_webshop, 2),
+    "registry": (crm_registry, 4),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -358,36 +365,21 @@ def prepare_dataset(
             records=n,
             prepare_seconds=time.perf_counter() - started,
         )
-    if name == "webshop":  # the second generator, written apart from the first
+    if name in _WRITTEN_APART:  # generators written apart from the first
+        module, offset = _WRITTEN_APART[name]
         if records is not None:
             entities = math.ceil(records / _RECORDS_PER_ENTITY[name])
-        shop = crm_webshop.generate(entities, seed + 2)
-        while records is not None and len(shop.records) < records:  # rare: top up
+        data = module.generate(entities, seed + offset)
+        while records is not None and len(data.records) < records:  # rare: top up
             entities = math.ceil(entities * 1.05)
-            shop = crm_webshop.generate(entities, seed + 2)
-        label = f"webshop-{records}" if records is not None else name
-        records_path = crm_webshop.write(shop, work / label, limit=records)
+            data = module.generate(entities, seed + offset)
+        label = f"{name}-{records}" if records is not None else name
+        records_path = module.write(data, work / label, limit=records)
         return Dataset(
             name=label,
             records_path=records_path,
             truth_path=work / label / "truth.csv",
-            records=min(len(shop.records), records or len(shop.records)),
-            prepare_seconds=time.perf_counter() - started,
-        )
-    if name == "registry":  # the third generator: census-like name frequencies
-        if records is not None:
-            entities = math.ceil(records / _RECORDS_PER_ENTITY[name])
-        registry = crm_registry.generate(entities, seed + 4)
-        while records is not None and len(registry.records) < records:  # rare: top up
-            entities = math.ceil(entities * 1.05)
-            registry = crm_registry.generate(entities, seed + 4)
-        label = f"registry-{records}" if records is not None else name
-        records_path = crm_registry.write(registry, work / label, limit=records)
-        return Dataset(
-            name=label,
-            records_path=records_path,
-            truth_path=work / label / "truth.csv",
-            records=min(len(registry.records), records or len(registry.records)),
+            records=min(len(data.records), records or len(data.records)),
             prepare_seconds=time.perf_counter() - started,
         )
     if name != "crm":

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ from benchmarks.identity.crm_generator import (
 )
 from identity.contact import normalise_email
 from schemas import CUSTOMER_FIELDS, CustomerRecord
+from tests.benchmarks.helpers import digests_in_subprocesses
 
 # --- FEBRL -----------------------------------------------------------------------------------
 
@@ -101,29 +99,15 @@ def test_generator_is_deterministic_for_a_seed() -> None:
     assert generate(300, seed=7) != generate(300, seed=8)
 
 
-def _digests_in_subprocesses(*hash_seeds: str) -> set[str]:
-    """The generator's output digest, computed in interpreters with different string hashing."""
-    code = (
-        "import hashlib, orjson; from benchmarks.identity.crm_generator import generate; "
-        "records, truth = generate(200, 11); "
-        "print(hashlib.sha256(orjson.dumps([records, [list(t) for t in truth]])).hexdigest())"
-    )
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", code],
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for seed in hash_seeds
-    ]
-    outputs = [p.communicate(timeout=120)[0].strip() for p in procs]
-    assert all(p.returncode == 0 for p in procs)
-    return set(outputs)
+_DIGEST = (
+    "import hashlib, orjson; from benchmarks.identity.crm_generator import generate; "
+    "records, truth = generate(200, 11); "
+    "print(hashlib.sha256(orjson.dumps([records, [list(t) for t in truth]])).hexdigest())"
+)
 
 
 def test_generator_does_not_depend_on_string_hashing() -> None:
-    assert len(_digests_in_subprocesses("1", "2")) == 1
+    assert len(digests_in_subprocesses(_DIGEST, "1", "2")) == 1
 
 
 def test_records_are_valid_and_complete(crm: crm_generator.GeneratedData) -> None:

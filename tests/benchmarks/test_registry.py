@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +14,7 @@ from benchmarks.identity import read_truth
 from benchmarks.identity.crm_registry import Registry, generate, mailbox_key, main, shares, write
 from identity.contact import normalise_email
 from schemas import CUSTOMER_FIELDS, CustomerRecord
+from tests.benchmarks.helpers import digests_in_subprocesses
 
 
 @pytest.fixture(scope="module")
@@ -36,17 +34,7 @@ def test_generator_does_not_depend_on_string_hashing() -> None:
         "d = generate(300, 11); "
         "print(hashlib.sha256(orjson.dumps([d.records, [list(t) for t in d.truth]])).hexdigest())"
     )
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", code],
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for seed in ("1", "2")
-    ]
-    digests = {p.communicate(timeout=120)[0].strip() for p in procs}
-    assert all(p.returncode == 0 for p in procs) and len(digests) == 1
+    assert len(digests_in_subprocesses(code, "1", "2")) == 1
 
 
 def test_every_record_is_a_valid_customer_record(registry: Registry) -> None:
