@@ -143,10 +143,10 @@ class SparkBackend:
 
     Tables of up to `broadcast_records` records are compared on a copy of their compared
     columns in each Python worker (a Spark broadcast, ~0.4 GB per worker per million
-    records; read from files, ~1 to 2 GB per worker per million with the columns' codes);
-    larger ones by joining both records' columns to every pair. The default, 2M, is the
-    largest measured to fit: at 5M on `local[2]` with 24 GB, Python workers of 5.3 GB
-    each, more than two of them at once in the cluster stage, ran out of memory.
+    records; read from files, up to ~1.2 GB per worker per million records while it is
+    coded); larger ones by joining both records' columns to every pair. Measured at the
+    default, 5M records on `local[2]`: the two Python workers peaked at 11.9 GB together, the
+    JVM at 4.4 GB; on executors with less memory for Python, lower it.
 
     Tables of up to `driver_records` records are also collected to the driver (~1.4 GB
     per million records): the value frequencies come from that frame and the broadcast is
@@ -166,7 +166,7 @@ class SparkBackend:
         partitions: int | None = None,
         salt_size: int = 0,
         conf: Mapping[str, str] | None = None,
-        broadcast_records: int = 2_000_000,
+        broadcast_records: int = 5_000_000,
         driver_records: int = 1_000_000,
     ) -> None:
         self.spark = spark or spark_session(master, conf=conf)
