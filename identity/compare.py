@@ -8,6 +8,7 @@ comparison's docstring is the explanation a steward sees.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -19,17 +20,27 @@ from identity.compare_email import email, email_birth_year, email_name, names_a_
 from identity.levels import (
     NULL,
     Comparison,
+    Memo,
     Role,
     coded,
     exact_or,
     graded,
     present,
+    remembered,
     same,
     same_values,
     values,
 )
 
-__all__ = ["COMPARISONS", "COMPARISON_LEVELS", "Comparison", "Role", "compare_pairs"]
+__all__ = [
+    "COMPARISONS",
+    "COMPARISON_LEVELS",
+    "Comparison",
+    "Role",
+    "compare_pairs",
+    "household_values",
+    "two_people",
+]
 
 
 def given_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -305,10 +316,13 @@ def compare_pairs(
     left: np.ndarray,
     right: np.ndarray,
     comparisons: tuple[Comparison, ...] = COMPARISONS,
+    *,
+    memo: Memo | None = None,
 ) -> np.ndarray:
-    """The (pairs x comparisons) int8 matrix of agreement levels."""
+    """The (pairs x comparisons) int8 matrix of agreement levels (`memo`: what is computed
+    on the whole frame, kept across calls on the same frame; see `identity.levels.coded`)."""
     out = np.empty((left.size, len(comparisons)), dtype=np.int8)
-    with coded(frame):
+    with coded(frame, memo):
         for k, comparison in enumerate(comparisons):
             out[:, k] = comparison.compute(frame, left, right)
         _household(frame, left, right, out, comparisons)
@@ -388,7 +402,7 @@ def _shared_by_household(
         rows = np.flatnonzero((out[:, k] == top) & (nameless[left] | nameless[right]))
         if rows.size == 0:
             continue
-        shared = household_values(frame, column)
+        shared = remembered(frame, ("household", column), partial(household_values, frame, column))
         if len(shared) == 0:
             continue
         held = frame[column].isin(shared).to_numpy()

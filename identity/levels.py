@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,12 +24,14 @@ from rapidfuzz.process import cpdist
 __all__ = [
     "NULL",
     "Comparison",
+    "Memo",
     "Role",
     "coded",
     "codes",
     "exact_or",
     "graded",
     "present",
+    "remembered",
     "same",
     "same_values",
     "similarity",
@@ -81,24 +84,38 @@ def values(frame: pd.DataFrame, column: str, idx: np.ndarray) -> np.ndarray:
     return picked
 
 
-# While `coded(frame)` is active (compare_pairs): its frame and the columns' codes computed
-# so far (many comparisons read the same column; each column is coded once per call).
-_ACTIVE: ContextVar[tuple[pd.DataFrame, dict[str, np.ndarray]] | None] = ContextVar(
-    "_ACTIVE", default=None
-)
+Memo = dict[object, Any]  # what `remembered` keeps for one frame: column codes and the like
+
+# While `coded(frame)` is active (compare_pairs): its frame and what was computed on the whole
+# frame so far (many comparisons read the same column; each column is coded once per call,
+# or once per frame with a `Memo` that outlives the call).
+_ACTIVE: ContextVar[tuple[pd.DataFrame, Memo] | None] = ContextVar("_ACTIVE", default=None)
+
+_T = TypeVar("_T")
+
+
+def remembered(frame: pd.DataFrame, key: object, compute: Callable[[], _T]) -> _T:
+    """`compute()`, a result about the whole `frame`, computed once while `coded(frame)` is
+    active (once per frame with its memo); computed afresh outside it."""
+    active = _ACTIVE.get()
+    if active is None or active[0] is not frame:
+        return compute()
+    memo = active[1]
+    if key not in memo:
+        memo[key] = compute()
+    found: _T = memo[key]
+    return found
 
 
 def codes(frame: pd.DataFrame, column: str) -> np.ndarray:
     """Per record an integer code of its value in `column` (equal values, equal codes), -1
     when missing: pairs are then told equal or missing by integers, not by Python objects."""
-    active = _ACTIVE.get()
-    cache = active[1] if active is not None and active[0] is frame else None
-    if cache is not None and column in cache:
-        return cache[column]
-    coded_column: np.ndarray = pd.factorize(frame[column].to_numpy(dtype=object))[0]
-    if cache is not None:
-        cache[column] = coded_column
-    return coded_column
+
+    def factorized() -> np.ndarray:
+        coded_column: np.ndarray = pd.factorize(frame[column].to_numpy(dtype=object))[0]
+        return coded_column
+
+    return remembered(frame, column, factorized)
 
 
 def present(frame: pd.DataFrame, column: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -178,9 +195,10 @@ def exact_or(
 
 
 @contextmanager
-def coded(frame: pd.DataFrame) -> Iterator[None]:
-    """While active, each column of `frame` is coded once, however many comparisons read it."""
-    token = _ACTIVE.set((frame, {}))
+def coded(frame: pd.DataFrame, memo: Memo | None = None) -> Iterator[None]:
+    """While active, each column of `frame` is coded once, however many comparisons read it
+    (with `memo`, once for every call given the same memo: a Spark worker's whole table)."""
+    token = _ACTIVE.set((frame, {} if memo is None else memo))
     try:
         yield
     finally:

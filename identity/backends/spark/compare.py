@@ -37,7 +37,7 @@ from pyspark.sql.types import BooleanType
 
 from identity.backends.spark.standardise import ROW
 from identity.compare import _SHARED_COLUMNS, compare_pairs, two_people
-from identity.levels import Comparison
+from identity.levels import Comparison, Memo
 
 __all__ = [
     "COMPARED",
@@ -218,8 +218,10 @@ def unpacked(table: Packed) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-# in a Python worker: the shared table it last unpacked, and the frame (once per worker)
-_WORKER_TABLE: list[tuple[SharedTable, pd.DataFrame]] = []
+# in a Python worker: the shared table it last unpacked, its frame (once per worker) and what
+# compare_pairs computes on the whole frame (column codes, household values: once per worker,
+# not once per call — at 5M records that was half the compare stage)
+_WORKER_TABLE: list[tuple[SharedTable, pd.DataFrame, Memo]] = []
 
 
 def in_record_order(table: pa.Table) -> pd.DataFrame:
@@ -236,10 +238,19 @@ def in_record_order(table: pa.Table) -> pd.DataFrame:
 
 
 def _worker_table(table: SharedTable) -> pd.DataFrame:
+    return _held(table)[1]
+
+
+def _worker_memo(table: SharedTable) -> Memo:
+    """What `compare_pairs` keeps about the worker's table across calls."""
+    return _held(table)[2]
+
+
+def _held(table: SharedTable) -> tuple[SharedTable, pd.DataFrame, Memo]:
     if not _WORKER_TABLE or not _same_table(_WORKER_TABLE[0][0], table):
         _WORKER_TABLE.clear()  # a later run's table replaces an earlier one's
-        _WORKER_TABLE.append((table, _unpacked_table(table)))
-    return _WORKER_TABLE[0][1]
+        _WORKER_TABLE.append((table, _unpacked_table(table), {}))
+    return _WORKER_TABLE[0]
 
 
 def _same_table(held: SharedTable, table: SharedTable) -> bool:
@@ -278,7 +289,7 @@ def compare_broadcast(
         batch = pd.concat(held, ignore_index=True) if len(held) > 1 else held[0]
         frame = _worker_table(table)
         left, right = batch["l"].to_numpy(np.int64), batch["r"].to_numpy(np.int64)
-        found = compare_pairs(frame, left, right, comparisons)
+        found = compare_pairs(frame, left, right, comparisons, memo=_worker_memo(table))
         out = pd.DataFrame(found, columns=names)
         for position, column in enumerate(carried):
             out.insert(position, column, batch[column].to_numpy(np.int64))
