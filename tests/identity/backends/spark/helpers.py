@@ -8,7 +8,7 @@ from itertools import combinations
 from typing import Any
 
 from benchmarks.identity.crm_generator import generate
-from benchmarks.identity.febrl import febrl3
+from benchmarks.identity.febrl import febrl3, febrl4
 
 Key = tuple[str, str]
 
@@ -24,6 +24,19 @@ def crm_records() -> tuple[dict[str, Any], ...]:
 def febrl3_records() -> tuple[dict[str, Any], ...]:
     """The first 700 records of FEBRL3 (one source, duplicates with typos)."""
     return tuple(febrl3().records[:700])
+
+
+@cache
+def febrl4_records() -> tuple[dict[str, Any], ...]:
+    """FEBRL4 as a link of two sources: the first 350 records of A and their duplicates in B
+    (rec-N-org with rec-N-dup-0), plus 50 of B's records whose original is left out."""
+    data = febrl4()
+    a = [r for r in data.records if r["source"] == "A"][:350]
+    wanted = {r["source_id"].removesuffix("-org") for r in a}
+    b = [r for r in data.records if r["source"] == "B"]
+    paired = [r for r in b if r["source_id"].rsplit("-dup-", 1)[0] in wanted]
+    unpaired = [r for r in b if r["source_id"].rsplit("-dup-", 1)[0] not in wanted][:50]
+    return tuple(a + paired + unpaired)
 
 
 def same_cluster_pairs(crosswalk: Mapping[Key, str]) -> set[tuple[Key, Key]]:

@@ -20,12 +20,14 @@ from tests.identity.backends.spark.helpers import (
     clusters,
     crm_records,
     febrl3_records,
+    febrl4_records,
     pairwise_f1,
 )
 
 DATASETS: dict[str, Callable[[], tuple[dict[str, Any], ...]]] = {
     "crm": crm_records,
     "febrl3": febrl3_records,
+    "febrl4": febrl4_records,
 }
 
 

@@ -29,12 +29,13 @@ from identity.backends.spark.native import NativeResolution, SparkHistory, run_o
 from identity.ids import IdEvent, assign_ids, golden_id_for
 from identity.model import ModelSpec
 from identity.resolve import History, Resolution, run
-from tests.identity.backends.spark.helpers import crm_records, febrl3_records
+from tests.identity.backends.spark.helpers import crm_records, febrl3_records, febrl4_records
 
 Key = tuple[str, str]
 DATASETS: dict[str, Callable[[], tuple[dict[str, Any], ...]]] = {
     "crm": crm_records,
     "febrl3": febrl3_records,
+    "febrl4": febrl4_records,
 }
 
 
