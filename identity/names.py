@@ -177,8 +177,10 @@ def _parse_full(full: str, country: str | None) -> PersonName:
             return _one_token(tokens[0])
     first, last = tokens[0], tokens[-1]
     if len(last) == 1 and len(first) > 1 and not is_family_name(first):
-        evidence = family_first_evidence(first, tokens[-2])
-        if len(tokens) > 2 and (evidence > 0 or (full.isupper() and not _is_given(first))):
+        if len(tokens) > 2 and (
+            family_first_evidence(first, tokens[-2]) > 0
+            or (full.isupper() and not _is_given(first))
+        ):
             # "CHADRIDGE ROBERT A", as a bank writes the account holder: family name first,
             # then the given name and a middle initial (in capitals, a display name is not)
             return _family_first(tokens[:-1], tokens[-1:])
