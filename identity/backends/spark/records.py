@@ -9,6 +9,11 @@ batch reader would have held it. Lines that are not a JSON object, lack a source
 source_id, or repeat an earlier record's (source, source_id) are left out, as the batch
 reader leaves them out; `rid` numbers the records kept, in file order.
 
+Lines and records are numbered in the JVM (`numbered`: a count per partition, then each
+row's place in its partition), never through a Python RDD. A gzip file cannot be split, so
+with a `scratch` directory it is first decompressed there (streamed) and every core parses
+its share of the lines; the plain copy is removed once the records are parsed.
+
 What the driver holds is the records' number (and their keys, two Arrow string columns,
 once something asks for them: `identity.resolve.run` does). `SparkRecords` is a
 `Sequence` of records for `identity.resolve.run`: iterating it (or indexing it in order, as
@@ -18,7 +23,9 @@ standardises its Spark table directly.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, overload
@@ -36,6 +43,7 @@ __all__ = ["SparkRecords"]
 
 _LINE = "line"
 _TABLE = "records.parquet"  # the parsed records, under `scratch`
+_PLAIN = "records.jsonl"  # a gzip input decompressed, under `scratch` while it is read
 _REASON = "_reason"  # why a line is left out (null: kept, or blank)
 _BLOCK = 100_000  # records read back from Spark at a time
 
@@ -84,12 +92,15 @@ class SparkRecords(Sequence[Mapping[str, Any]]):
                 f"{path}: the input is where the parsed records are kept — move it out of "
                 f"{scratch} or give another run directory"
             )
+        plain: Path | None = None
         if path.suffix == ".parquet":
             raw = _from_parquet(spark.read.parquet(str(path)))
         else:
-            lines = spark.read.text(str(path))
-            numbered = lines.rdd.zipWithIndex().map(lambda pair: (pair[1], pair[0][0]))
-            raw = _parsed(spark.createDataFrame(numbered, f"{_LINE} long, value string"))
+            if scratch is not None and path.suffix == ".gz":
+                # a gzip file is one Spark partition: one core would parse every line
+                plain = _gunzipped(path, scratch / _PLAIN)
+            lines = spark.read.text(str(plain or path))
+            raw = _parsed(numbered(lines, _LINE).select(_LINE, "value"))
         first = Window.partitionBy("source", "source_id").orderBy(_LINE)
         # one parse and one shuffle for the records kept and the lines left out
         marked = raw.withColumn("_n", F.row_number().over(first)).persist(StorageLevel.DISK_ONLY)
@@ -104,17 +115,17 @@ class SparkRecords(Sequence[Mapping[str, Any]]):
         )
         bad_count = int(bad.count())
         bad_sample = [(int(r.line), str(r.reason)) for r in bad.orderBy("line").limit(10).collect()]
-        ordered = kept.orderBy(_LINE).rdd.zipWithIndex().map(lambda pair: (pair[1], *pair[0]))
-        columns = [c for c in kept.columns]
-        schema = ", ".join(
-            [f"{ROW} long", *(f"`{c}` {'long' if c == _LINE else 'string'}" for c in columns)]
-        )
-        table = spark.createDataFrame(ordered, schema).drop(_LINE)
+        ordered = kept.orderBy(_LINE).persist(StorageLevel.DISK_ONLY)
+        table = numbered(ordered, ROW).drop(_LINE)
+        table = table.select(ROW, *(c for c in table.columns if c != ROW))
         if scratch is not None:
             target = scratch / _TABLE
             table.write.mode("overwrite").parquet(str(target))
             table = spark.read.parquet(str(target))
+            ordered.unpersist()
             marked.unpersist()
+            if plain is not None:
+                plain.unlink(missing_ok=True)
         else:
             table = table.persist()
         key_frame = table.select(ROW, "source", "source_id")
@@ -157,6 +168,43 @@ class SparkRecords(Sequence[Mapping[str, Any]]):
         part = self.frame.where((F.col(ROW) >= start) & (F.col(ROW) < stop)).toArrow()
         part = part.sort_by(ROW)
         return [{k: v for k, v in r.items() if v is not None} for r in _records(part)]
+
+
+def numbered(frame: DataFrame, column: str) -> DataFrame:
+    """`frame` with `column` numbering its rows 0, 1, … in the frame's order (partition by
+    partition), all in the JVM: a count per partition gives each its first number.
+
+    The frame must give the same partitions each time it is computed (a file scan, or a
+    persisted frame), as `monotonically_increasing_id` assumes."""
+    part, at = "_numbered_part", "_numbered_at"
+    marked = frame.withColumn(part, F.spark_partition_id()).withColumn(
+        at, F.monotonically_increasing_id()
+    )
+    counts = sorted(
+        (int(row[part]), int(row["count"])) for row in marked.groupBy(part).count().collect()
+    )
+    firsts: list[tuple[int, int]] = []
+    total = 0
+    for index, count in counts:
+        firsts.append((index, total))
+        total += count
+    starts = frame.sparkSession.createDataFrame(firsts or [(0, 0)], f"{part} int, _first long")
+    # monotonically_increasing_id puts the partition in the upper 31 bits, the row below
+    within = F.col(at) - F.shiftleft(F.col(part).cast("long"), 33)
+    return (
+        marked.join(F.broadcast(starts), part)
+        .withColumn(column, F.col("_first") + within)
+        .drop(part, at, "_first")
+    )
+
+
+def _gunzipped(path: Path, target: Path) -> Path:
+    """`path` decompressed to `target` (streamed: the driver holds one chunk), so Spark
+    splits it across its cores."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "rb") as source, target.open("wb") as out:
+        shutil.copyfileobj(source, out, length=1 << 24)
+    return target
 
 
 def _parsed(lines: DataFrame) -> DataFrame:

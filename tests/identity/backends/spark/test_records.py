@@ -12,6 +12,7 @@ from pyspark.sql import SparkSession
 
 from hub.resolve.batch import read_records
 from identity.backends.spark import SparkBackend, SparkRecords
+from identity.backends.spark.records import numbered
 from identity.model import ModelSpec
 from identity.resolve import run
 from tests.identity.backends.spark.helpers import crm_records
@@ -107,3 +108,32 @@ def test_an_index_out_of_range_is_an_error(spark: SparkSession, tmp_path: Path) 
     found = SparkRecords.read(spark, _write(tmp_path / "records.jsonl.gz"))
     with pytest.raises(IndexError):
         found[len(found)]
+
+
+def test_a_gzip_file_is_read_by_every_core_as_the_batch_reader_reads_it(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """A gzip input is decompressed into the run directory so that Spark splits it: here
+    into many small partitions, whose line numbers and record order stay the file's."""
+    path = _write(tmp_path / "records.jsonl.gz")
+    expected = read_records(path)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "4096")
+    try:
+        assert spark.read.text(str(path)).rdd.getNumPartitions() == 1
+        found = SparkRecords.read(spark, path, scratch=tmp_path / "run")
+        assert found.frame.rdd.getNumPartitions() > 1
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert list(found) == expected.records
+    assert found.bad_sample == [(bad.line, bad.reason) for bad in expected.bad]
+    assert not (tmp_path / "run" / "records.jsonl").exists()  # removed once parsed
+
+
+@pytest.mark.parametrize("partitions", [1, 3, 7])
+def test_rows_are_numbered_in_order_across_partitions(spark: SparkSession, partitions: int) -> None:
+    frame = spark.range(0, 1000, numPartitions=partitions).where("id % 3 != 1")
+    rows = numbered(frame, "n").orderBy("id").collect()
+    assert [r.n for r in rows] == list(range(len(rows)))
+    assert [r.id for r in rows] == [i for i in range(1000) if i % 3 != 1]
+    empty = numbered(spark.range(0, 0, numPartitions=2), "n")
+    assert empty.count() == 0
