@@ -29,10 +29,17 @@ def _resolve_batch(
     input_path: Path,
     crosswalk: Path,
     golden: Path | None,
+    review: Path | None,
     engine: dict[str, Any],
     driver_records: int | None,
 ) -> None:
-    from hub.resolve.batch import read_records, resolve_records, write_crosswalk, write_golden
+    from hub.resolve.batch import (
+        read_records,
+        resolve_records,
+        write_crosswalk,
+        write_golden,
+        write_review,
+    )
     from hub.resolve.spark_file import DRIVER_RECORDS, more_lines_than, resolve_file_on_spark
 
     started = time.monotonic()
@@ -50,6 +57,7 @@ def _resolve_batch(
                 input_path,
                 crosswalk,
                 golden,
+                review=review,
                 spark_master=engine["spark_master"],
                 run_dir=engine["run_dir"],
                 progress=step,
@@ -66,6 +74,8 @@ def _resolve_batch(
             write_crosswalk(result, crosswalk)
             if golden is not None:
                 write_golden(result, golden)
+            if review is not None:
+                write_review(result, review)
             s, unusable = result.stats, len(read.bad)
     non_identifying = sum(v for k, v in s.items() if k.startswith("non_identifying_"))
     console.print(
@@ -93,6 +103,14 @@ def resolve(
     ] = None,
     golden: Annotated[
         Path | None, typer.Option("--golden", help="Batch mode: also write golden records (JSONL).")
+    ] = None,
+    review: Annotated[
+        Path | None,
+        typer.Option(
+            "--review",
+            help="Batch mode: also write the pairs a steward should look at (CSV: both keys, "
+            "the match probability, and the level each comparison reached), sorted by key.",
+        ),
     ] = None,
     engine: Annotated[
         str | None,
@@ -156,12 +174,17 @@ def resolve(
         if not input_path.is_file():
             raise HubError(f"{input_path}: no such file — give a CustomerRecord JSON Lines file")
         options = {"engine": engine or "local", "spark_master": spark_master, "run_dir": run_dir}
-        _resolve_batch(input_path, crosswalk, golden, options, driver_records)
+        _resolve_batch(input_path, crosswalk, golden, review, options, driver_records)
         return
     if driver_records is not None:
         raise HubError("--driver-records is an option of batch mode (--input/--crosswalk)")
     if golden is not None:
         raise HubError("--golden is an option of batch mode (--input/--crosswalk)")
+    if review is not None:
+        raise HubError(
+            "--review is an option of batch mode (--input/--crosswalk); in store mode the "
+            "pairs for review are in the review queue (crmhub review list)"
+        )
     from hub.resolve.engine import choose_engine
     from hub.resolve.run import resolve_store
 

@@ -2,7 +2,9 @@
 
 Reads CustomerRecord JSON Lines (a missing key is null, extra keys are kept), resolves them
 with unsupervised settings, and writes `source,source_id,golden_id` — one row per input
-record — plus, optionally, the golden records as JSON Lines. No hub.yaml, no store.
+record — plus, optionally, the golden records as JSON Lines and the pairs a steward should
+look at (`--review`: CSV, one row per uncertain pair with its match probability and the
+level each comparison reached). No hub.yaml, no store.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from hub.core.files import BadLine, open_bytes
 from hub.resolve.run import provenance_json
 from hub.store.database import json_default
 from identity.model import ModelSpec, Settings
-from identity.resolve import Resolution, run
+from identity.resolve import Key, Resolution, run
+from identity.score import Model
 from identity.survivorship import GoldenRecord
 
 __all__ = [
@@ -36,6 +39,8 @@ __all__ = [
     "write_crosswalk_frame",
     "write_golden",
     "write_golden_frame",
+    "write_review",
+    "write_review_frame",
 ]
 
 
@@ -166,11 +171,86 @@ def write_golden(resolution: Resolution, path: Path) -> None:
             fh.write(orjson.dumps(doc, default=json_default) + b"\n")
 
 
-def _ordered_parts(frame: Any, order: str, directory: Path) -> list[Path]:
+def _ordered_parts(frame: Any, order: str | Sequence[str], directory: Path) -> list[Path]:
     """`frame` sorted by `order` and written by Spark as Parquet under `directory`: its
     part files, in the order of their partitions (a sort's range partitions)."""
-    frame.orderBy(order).write.mode("overwrite").parquet(str(directory))
+    columns = [order] if isinstance(order, str) else list(order)
+    frame.orderBy(*columns).write.mode("overwrite").parquet(str(directory))
     return sorted(directory.glob("part-*.parquet"))
+
+
+_PAIR = ("left_source", "left_source_id", "right_source", "right_source_id")
+
+
+def review_header(model: Model) -> list[str]:
+    """The review file's columns: the pair's keys, its probability, then one column per
+    comparison with the level it reached (empty where a side has no value)."""
+    return [*_PAIR, "probability", *(c.name for c in model.comparisons)]
+
+
+def _review_row(
+    left: Key, right: Key, probability: float, levels: Sequence[int], model: Model
+) -> list[str]:
+    """One review row, the lower key on the left (the same row whichever side scored it)."""
+    a, b = sorted([left, right])
+    labels = [
+        c.levels[int(lv)] if lv >= 0 else ""
+        for c, lv in zip(model.comparisons, levels, strict=True)
+    ]
+    return [a[0], a[1], b[0], b[1], f"{probability:.4f}", *labels]
+
+
+def write_review(resolution: Resolution, path: Path) -> None:
+    """CSV of the pairs left for review (`review_header`), sorted by their keys."""
+    scored, keys = resolution.scored, resolution.keys
+    rows = [
+        _review_row(
+            keys[int(scored.left[i])],
+            keys[int(scored.right[i])],
+            float(scored.probability[i]),
+            [int(lv) for lv in scored.levels[i]],
+            resolution.model,
+        )
+        for i in resolution.clustering.review
+    ]
+    rows.sort(key=lambda row: row[:4])
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(review_header(resolution.model))
+        out.writerows(rows)
+
+
+def write_review_frame(review: Any, model: Model, path: Path, scratch: Path) -> None:
+    """The native Spark run's review pairs (left_source, left_source_id, right_source,
+    right_source_id, lv0…, probability) as `write_review` writes them, byte for byte: Spark
+    puts the lower key on the left, sorts and writes the parts, the driver streams them."""
+    import pyarrow.parquet as pq
+    from pyspark.sql import functions as F
+
+    levels = [f"lv{k}" for k in range(len(model.comparisons))]
+    swap = F.struct("left_source", "left_source_id") > F.struct("right_source", "right_source_id")
+    sides = {
+        name: F.when(swap, F.col(other)).otherwise(F.col(name))
+        for name, other in zip(_PAIR, (*_PAIR[2:], *_PAIR[:2]), strict=True)
+    }
+    frame = review.select(*(sides[n].alias(n) for n in _PAIR), "probability", *levels)
+    parts = _ordered_parts(frame, _PAIR, scratch / "review.parquet")
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(review_header(model))
+        for part in parts:
+            for batch in pq.ParquetFile(part).iter_batches(batch_size=65_536):
+                row = batch.to_pydict()
+                for i in range(batch.num_rows):
+                    out.writerow(
+                        _review_row(
+                            (row["left_source"][i], row["left_source_id"][i]),
+                            (row["right_source"][i], row["right_source_id"][i]),
+                            float(row["probability"][i]),
+                            [int(row[lv][i]) for lv in levels],
+                            model,
+                        )
+                    )
 
 
 def write_crosswalk_frame(crosswalk: Any, path: Path, scratch: Path) -> None:

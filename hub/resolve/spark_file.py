@@ -18,7 +18,12 @@ from pathlib import Path
 
 from hub.core.errors import HubError
 from hub.core.files import BadLine, open_bytes
-from hub.resolve.batch import spark_engine, write_crosswalk_frame, write_golden_frame
+from hub.resolve.batch import (
+    spark_engine,
+    write_crosswalk_frame,
+    write_golden_frame,
+    write_review_frame,
+)
 from identity.model import ModelSpec, Settings
 
 __all__ = ["DRIVER_RECORDS", "FileRun", "more_lines_than", "resolve_file_on_spark"]
@@ -58,12 +63,14 @@ def resolve_file_on_spark(
     crosswalk: Path,
     golden: Path | None,
     *,
+    review: Path | None = None,
     spark_master: str | None = None,
     run_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> FileRun:
     """Resolve the CustomerRecord JSON Lines (or Parquet) `path` on Spark end to end and write the
-    batch contract's crosswalk (and golden records when `golden` is given)."""
+    batch contract's crosswalk (golden records when `golden` is given, the pairs for review
+    when `review` is)."""
     spark = spark_engine()
     step = progress or (lambda _msg: None)
     backend = spark.SparkBackend(
@@ -85,6 +92,9 @@ def resolve_file_on_spark(
     if golden is not None and result.golden is not None:
         step(f"writing {golden}")
         write_golden_frame(result.golden, golden, backend.root / "out")
+    if review is not None:
+        step(f"writing {review}")
+        write_review_frame(result.review, result.model, review, backend.root / "out")
     return FileRun(
         stats=result.stats,
         bad_count=records.bad_count,

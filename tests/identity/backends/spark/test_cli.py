@@ -69,6 +69,8 @@ def test_a_file_above_driver_records_runs_wholly_on_spark(tmp_path: Path) -> Non
         "local.csv",
         "--golden",
         "local.jsonl",
+        "--review",
+        "local-review.csv",
         cwd=tmp_path,
         inherit=True,
     )
@@ -85,6 +87,8 @@ def test_a_file_above_driver_records_runs_wholly_on_spark(tmp_path: Path) -> Non
         "spark.csv",
         "--golden",
         "spark.jsonl",
+        "--review",
+        "spark-review.csv",
         cwd=tmp_path,
         inherit=True,
         timeout=900,
@@ -93,6 +97,10 @@ def test_a_file_above_driver_records_runs_wholly_on_spark(tmp_path: Path) -> Non
     assert (tmp_path / "spark.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
     assert (tmp_path / "spark.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
     assert spark.stdout.split(") in ")[0] == local.stdout.split(") in ")[0]
+    review = (tmp_path / "local-review.csv").read_bytes()
+    assert (tmp_path / "spark-review.csv").read_bytes() == review
+    assert review.startswith(b"left_source,left_source_id,right_source,right_source_id,")
+    assert review.count(b"\n") > 1  # pairs were left for review, and written alike
     assert "3 unusable lines" in spark.stdout
     for where in (":5: not valid JSON", ":11: missing source or source_id", ":153: duplicate"):
         assert where in spark.stderr

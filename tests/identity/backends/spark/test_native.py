@@ -21,6 +21,8 @@ from hub.resolve.batch import (
     write_crosswalk_frame,
     write_golden,
     write_golden_frame,
+    write_review,
+    write_review_frame,
 )
 from identity.backends.spark import SparkBackend, SparkRecords
 from identity.backends.spark.golden import json_line
@@ -249,3 +251,8 @@ def test_the_batch_files_are_the_embedded_ones_byte_for_byte(
     write_golden_frame(found.golden, tmp_path / "spark.jsonl", tmp_path / "scratch")
     assert (tmp_path / "spark.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
     assert (tmp_path / "spark.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    write_review(local, tmp_path / "local-review.csv")
+    write_review_frame(found.review, found.model, tmp_path / "spark-review.csv", tmp_path / "x")
+    review = (tmp_path / "local-review.csv").read_bytes()
+    assert review.count(b"\n") == 1 + found.stats["review_pairs"]  # FEBRL3's: none here
+    assert (tmp_path / "spark-review.csv").read_bytes() == review
