@@ -194,6 +194,12 @@ def _given(sex: int) -> Callable[[random.Random], str]:
     return lambda rng: (_syllable(rng, 8) + rng.choice(_GIVEN_ENDS[sex])).capitalize()
 
 
+# Draws of a new tail name before it gets a second part (a third after twice as many…). The given names' space (~26,000 a
+# sex) fills up in the millions of people; before, the draw then never ended. At 100, no
+# draw of a data set up to 1M records reaches it, so those data sets are unchanged.
+_TRIES = 100
+
+
 class _Names:
     """A census head (a weighted list) plus a Zipf tail of synthetic names made on first use."""
 
@@ -231,9 +237,11 @@ class _Names:
         rank = int(self.first * (1.0 - rng.random()) ** self.exponent)
         name = self.tail.get(rank)
         if name is None:
-            made = self.make(rng)
+            made, tries = self.make(rng), 1
             while made in self.taken:
-                made = self.make(rng)
+                made, tries = self.make(rng), tries + 1
+                for _ in range(tries // _TRIES):  # the short names are nearly all taken
+                    made += self.make(rng).lower()  # a longer one, longer the more tries
             self.taken.add(made)
             self.tail[rank] = name = made
         return name

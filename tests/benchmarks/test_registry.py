@@ -115,3 +115,21 @@ def test_cli_prints_stats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert "top 1,000" in out and "personal 0," in out
     assert len(read_truth(tmp_path / "truth.csv")) > 300
+
+
+def test_a_full_name_space_makes_longer_names_instead_of_hanging() -> None:
+    """Millions of people draw more tail names than short ones exist: a draw that keeps
+    meeting taken names gets a second part (it never ended before)."""
+    import random
+
+    from benchmarks.identity.crm_registry import _Names
+
+    rng = random.Random(3)
+    names = _Names({"Ann": 5.0, "Bea": 1.0}, 0.5, lambda r: r.choice(["Cy", "Di", "Ed"]), rng)
+    drawn = {names.draw(rng) for _ in range(3000)}
+    tail = set(names.tail.values())
+    assert len(tail) > 3  # more tail ranks than the three short names
+    assert len(tail) == len(names.tail)  # each rank its own name
+    assert {"Cy", "Di", "Ed"} <= tail
+    assert all(name[:2] in {"Cy", "Di", "Ed"} for name in tail)
+    assert drawn <= tail | {"Ann", "Bea"}
