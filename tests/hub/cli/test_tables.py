@@ -50,7 +50,9 @@ TABLES = [
 ]
 
 
-@pytest.mark.parametrize(("args", "headers", "keys"), TABLES, ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("args", "headers", "keys"), TABLES, ids=lambda v: str(sorted(v) if isinstance(v, set) else v)
+)
 def test_table_fits_80_columns_and_json_has_its_keys(
     sqlite_hub: ResolvedHub, args: list[str], headers: list[str], keys: set[str]
 ) -> None:
