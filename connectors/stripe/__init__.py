@@ -2,7 +2,9 @@
 
 Streams (all incremental by ``created``, epoch seconds; cursor pagination with
 ``starting_after``/``has_more``): ``customers`` (email, name, phone, address, metadata),
-``invoices``, ``charges`` and ``payment_intents``. Money streams keep Stripe's integer
+``invoices``, ``charges`` and ``payment_intents``. A customer has no modification stamp, so
+changed and deleted customers come from Stripe's ``customer.updated``/``customer.deleted``
+events (:mod:`connectors.stripe.customers`). Money streams keep Stripe's integer
 amounts in the smallest currency unit and add ``amount_major`` (12.5 for 1250 EUR cents;
 zero- and three-decimal currencies handled), because a hub mapping does not do arithmetic.
 A 401/403 is a :class:`~connectors.errors.ConnectorFatalError` saying to check the key;

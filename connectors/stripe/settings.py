@@ -51,6 +51,12 @@ class StripeSettings(BaseModel):
         "and records older than the bookmark are skipped locally.",
     )
     timeout: float = Field(30.0, gt=0, description="Seconds per HTTP request.")
+    updates_from_events: bool = Field(
+        True,
+        description="On incremental runs, read changed and deleted customers from Stripe's "
+        "customer.updated / customer.deleted events (kept 30 days). Set false for a key "
+        "without read access to events: only new customers are then read.",
+    )
 
     @field_validator("api_base")
     @classmethod
@@ -124,8 +130,8 @@ def describe(exc: stripe.StripeError, api_base: str) -> str:
     if isinstance(exc, stripe.PermissionError):
         return (
             f"stripe: {status or 403} from {api_base}: the API key may not do this ({said}) — "
-            "give the restricted key read access to customers, invoices, charges and "
-            "payment intents (write access to customers for push-back)"
+            "give the restricted key read access to customers, events, invoices, charges "
+            "and payment intents (write access to customers for push-back)"
         )
     if isinstance(exc, stripe.APIConnectionError):
         return f"stripe: cannot reach {api_base} ({_network_cause(exc)}) — is it up?"

@@ -29,17 +29,19 @@ from connectors.errors import (
 from connectors.stripe.settings import StripeSettings, describe, is_retriable, major_units
 
 __all__ = [
+    "CREATED",
+    "ID",
+    "METADATA",
     "ChargesStream",
-    "CustomersStream",
     "InvoicesStream",
     "PaymentIntentsStream",
     "StripeStream",
     "to_record",
 ]
 
-_ID = th.Property("id", th.StringType, required=True)
-_CREATED = th.Property("created", th.IntegerType, description="Epoch seconds.")
-_METADATA = th.Property("metadata", th.ObjectType(additional_properties=th.StringType))
+ID = th.Property("id", th.StringType, required=True)
+CREATED = th.Property("created", th.IntegerType, description="Epoch seconds.")
+METADATA = th.Property("metadata", th.ObjectType(additional_properties=th.StringType))
 _CUSTOMER_REF = th.Property("customer", th.StringType, description="Customer id (cus_...).")
 _AMOUNT_MAJOR = th.Property(
     "amount_major", th.NumberType, description="Main amount in major units (12.5 EUR)."
@@ -64,7 +66,11 @@ def to_record(
     created = obj.get("created")
     if not isinstance(created, int) or isinstance(created, bool):
         return None
-    record = {name: obj.get(name) for name in properties if name != ERROR_PROPERTY}
+    record = {  # not the quarantine's property, nor Singer's own (`_sdc_deleted_at`)
+        name: obj.get(name)
+        for name in properties
+        if name != ERROR_PROPERTY and not name.startswith("_sdc_")
+    }
     for name in refs & record.keys():
         record[name] = _ref(record[name])
     if amount_field is not None:
@@ -104,7 +110,12 @@ class StripeStream(Stream):
         params: dict[str, Any] = {"limit": self._settings.page_size}
         if since is not None and self._settings.filter_on_server:
             params["created"] = {"gt": since - 1}  # = gte for whole seconds
-        service = getattr(self._client.v1, self.resource)
+        yield from self.list_pages(self.resource, params)
+
+    def list_pages(self, resource: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """The pages of `client.v1.<resource>.list(params)` as lists of plain dicts."""
+        params = dict(params)
+        service = getattr(self._client.v1, resource)
         while True:
             try:
                 page = service.list(params=params)
@@ -124,7 +135,10 @@ class StripeStream(Stream):
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
         """Every object created at or after `since`, in the server's order."""
-        since = self.since(context)
+        return self.created_since(self.since(context))
+
+    def created_since(self, since: int | None) -> Iterator[Record]:
+        """The objects created at or after `since` (None: all), quarantined where unreadable."""
         names = list(self.schema["properties"])
         for number, objects in enumerate(self.pages(since), start=1):
             for obj in objects:
@@ -145,33 +159,6 @@ class StripeStream(Stream):
         )
 
 
-class CustomersStream(StripeStream):
-    """Customers: contact data and metadata (where the hub's golden id is written back)."""
-
-    resource = "customers"
-    properties = th.PropertiesList(
-        _ID,
-        _CREATED,
-        th.Property("email", th.StringType),
-        th.Property("name", th.StringType),
-        th.Property("phone", th.StringType),
-        th.Property("description", th.StringType),
-        th.Property(
-            "address",
-            th.ObjectType(
-                *(
-                    th.Property(part, th.StringType)
-                    for part in ("line1", "line2", "postal_code", "city", "state", "country")
-                )
-            ),
-        ),
-        th.Property("currency", th.StringType),
-        th.Property("delinquent", th.BooleanType),
-        th.Property("livemode", th.BooleanType),
-        _METADATA,
-    )
-
-
 class InvoicesStream(StripeStream):
     """Invoices; `amount_major` is the invoice total."""
 
@@ -179,8 +166,8 @@ class InvoicesStream(StripeStream):
     refs = frozenset({"customer", "subscription", "charge", "payment_intent"})
     amount_field = "total"
     properties = th.PropertiesList(
-        _ID,
-        _CREATED,
+        ID,
+        CREATED,
         _CUSTOMER_REF,
         th.Property("customer_email", th.StringType),
         th.Property("number", th.StringType),
@@ -196,7 +183,7 @@ class InvoicesStream(StripeStream):
         th.Property("charge", th.StringType),
         th.Property("payment_intent", th.StringType),
         th.Property("livemode", th.BooleanType),
-        _METADATA,
+        METADATA,
     )
 
 
@@ -207,8 +194,8 @@ class ChargesStream(StripeStream):
     refs = frozenset({"customer", "invoice", "payment_intent", "payment_method"})
     amount_field = "amount"
     properties = th.PropertiesList(
-        _ID,
-        _CREATED,
+        ID,
+        CREATED,
         _CUSTOMER_REF,
         th.Property("amount", th.IntegerType, description="Smallest currency unit."),
         th.Property("amount_refunded", th.IntegerType),
@@ -226,7 +213,7 @@ class ChargesStream(StripeStream):
         th.Property("payment_intent", th.StringType),
         th.Property("payment_method", th.StringType),
         th.Property("livemode", th.BooleanType),
-        _METADATA,
+        METADATA,
     )
 
 
@@ -237,8 +224,8 @@ class PaymentIntentsStream(StripeStream):
     refs = frozenset({"customer", "invoice", "payment_method", "latest_charge"})
     amount_field = "amount"
     properties = th.PropertiesList(
-        _ID,
-        _CREATED,
+        ID,
+        CREATED,
         _CUSTOMER_REF,
         th.Property("amount", th.IntegerType, description="Smallest currency unit."),
         _AMOUNT_MAJOR,
@@ -250,5 +237,5 @@ class PaymentIntentsStream(StripeStream):
         th.Property("payment_method", th.StringType),
         th.Property("latest_charge", th.StringType),
         th.Property("livemode", th.BooleanType),
-        _METADATA,
+        METADATA,
     )

@@ -1,4 +1,5 @@
-"""TapStripe: customers, invoices, charges and payment intents from the Stripe API."""
+"""TapStripe: customers (new, changed and deleted), invoices, charges and payment intents
+from the Stripe API."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import stripe
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
+from connectors.stripe.customers import CustomersStream
 from connectors.stripe.settings import (
     DEFAULT_API_BASE,
     STREAM_NAMES,
@@ -17,7 +19,6 @@ from connectors.stripe.settings import (
 )
 from connectors.stripe.streams import (
     ChargesStream,
-    CustomersStream,
     InvoicesStream,
     PaymentIntentsStream,
     StripeStream,
@@ -66,6 +67,13 @@ class TapStripe(Tap):
             "(localstripe), which reads every page and filters locally.",
         ),
         th.Property("timeout", th.NumberType, default=30.0, description="Seconds per request."),
+        th.Property(
+            "updates_from_events",
+            th.BooleanType,
+            default=True,
+            description="Read changed and deleted customers from Stripe's events on "
+            "incremental runs (kept 30 days); false for a key without access to events.",
+        ),
     ).to_dict()
 
     @cached_property

@@ -12,8 +12,8 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from connectors.errors import ERROR_PROPERTY, ConnectorFatalError, ConnectorRetriableError
 from connectors.stripe import StripeSettings, TapStripe
+from connectors.stripe.customers import CustomersStream
 from connectors.stripe.settings import describe, major_units, retry_after
-from connectors.stripe.streams import CustomersStream
 from tests.systems.servers import free_port
 from tests.systems.stripe.conftest import CapturingWriter, LocalStripe, Seeder, next_second, run_tap
 
