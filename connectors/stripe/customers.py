@@ -103,9 +103,9 @@ class CustomersStream(StripeStream):
                 else "the last run is older than the 30 days Stripe keeps events",
             )
             since, incremental = self._settings.start_epoch, False
-        listed: set[str] = set()
+        listed: set[str] = set()  # on an incremental run: sent already, not again
         for record in self.created_since(since):
-            if isinstance(record.get("id"), str):
+            if incremental and isinstance(record.get("id"), str):
                 listed.add(record["id"])
             yield record
         if events and incremental:
