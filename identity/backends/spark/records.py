@@ -10,7 +10,9 @@ source_id, or repeat an earlier record's (source, source_id) are left out, as th
 reader leaves them out; `rid` numbers the records kept, in file order.
 
 Lines and records are numbered in the JVM (`numbered`: a count per partition, then each
-row's place in its partition), never through a Python RDD. A gzip file cannot be split, so
+row's place in its partition), never through a Python RDD. Repeated keys are found on the
+keys alone and leave by a broadcast anti-join, so the parsed lines are neither shuffled nor
+sorted (`_first_of_each_key`). A gzip file cannot be split, so
 with a `scratch` directory it is first decompressed there (streamed) and every core parses
 its share of the lines; the plain copy is removed once the records are parsed.
 
@@ -35,7 +37,6 @@ import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.window import Window
 
 from identity.backends.spark.standardise import _JSON, FIELDS, ROW, _records
 
@@ -46,6 +47,7 @@ _TABLE = "records.parquet"  # the parsed records, under `scratch`
 _PLAIN = "records.jsonl"  # a gzip input decompressed, under `scratch` while it is read
 _REASON = "_reason"  # why a line is left out (null: kept, or blank)
 _BLOCK = 100_000  # records read back from Spark at a time
+_BROADCAST_LINES = 2_000_000  # repeated lines dropped by a broadcast anti-join (see below)
 
 
 class SparkRecords(Sequence[Mapping[str, Any]]):
@@ -101,29 +103,31 @@ class SparkRecords(Sequence[Mapping[str, Any]]):
                 plain = _gunzipped(path, scratch / _PLAIN)
             lines = spark.read.text(str(plain or path))
             raw = _parsed(numbered(lines, _LINE).select(_LINE, "value"))
-        first = Window.partitionBy("source", "source_id").orderBy(_LINE)
-        # one parse and one shuffle for the records kept and the lines left out
-        marked = raw.withColumn("_n", F.row_number().over(first)).persist(StorageLevel.DISK_ONLY)
-        keyed = F.col("source").isNotNull() & F.col("source_id").isNotNull()
-        kept = marked.where(keyed & (F.col("_n") == 1)).drop("_n", _REASON)
-        bad = marked.where(F.col(_REASON).isNotNull() | (keyed & (F.col("_n") > 1))).select(
-            (F.col(_LINE) + 1).alias("line"),
-            F.coalesce(
-                F.col(_REASON),
-                F.concat(F.lit("duplicate record "), "source", F.lit("/"), "source_id"),
-            ).alias("reason"),
+        raw = raw.persist(StorageLevel.DISK_ONLY)  # parsed once: kept, counted, reported
+        kept, repeats = _first_of_each_key(raw)
+        bad = (
+            raw.where(F.col(_REASON).isNotNull())
+            .select((F.col(_LINE) + 1).alias("line"), F.col(_REASON).alias("reason"))
+            .unionByName(
+                repeats.select(
+                    (F.col(_LINE) + 1).alias("line"),
+                    F.concat(F.lit("duplicate record "), "source", F.lit("/"), "source_id").alias(
+                        "reason"
+                    ),
+                )
+            )
         )
         bad_count = int(bad.count())
         bad_sample = [(int(r.line), str(r.reason)) for r in bad.orderBy("line").limit(10).collect()]
-        ordered = kept.orderBy(_LINE).persist(StorageLevel.DISK_ONLY)
+        ordered = kept.drop(_REASON)
         table = numbered(ordered, ROW).drop(_LINE)
         table = table.select(ROW, *(c for c in table.columns if c != ROW))
         if scratch is not None:
             target = scratch / _TABLE
             table.write.mode("overwrite").parquet(str(target))
             table = spark.read.parquet(str(target))
-            ordered.unpersist()
-            marked.unpersist()
+            repeats.unpersist()
+            raw.unpersist()
             if plain is not None:
                 plain.unlink(missing_ok=True)
         else:
@@ -196,6 +200,35 @@ def numbered(frame: DataFrame, column: str) -> DataFrame:
         .withColumn(column, F.col("_first") + within)
         .drop(part, at, "_first")
     )
+
+
+def _first_of_each_key(raw: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """The parsed lines kept (the first line of each (source, source_id), in line order)
+    and the repeats (every later line of a key: line, source, source_id; persisted).
+
+    Repeats are found on the keys alone (a narrow aggregate), and as a rule are few: they
+    leave the kept lines by a broadcast anti-join, which keeps each partition's rows where
+    they are — the lines stay in file order and need no sort. Past `_BROADCAST_LINES`
+    repeats the anti-join shuffles, and a sort restores the order."""
+    keyed = raw.where(F.col("source").isNotNull() & F.col("source_id").isNotNull())
+    lines = keyed.select("source", "source_id", _LINE)
+    firsts = (
+        lines.groupBy("source", "source_id")
+        .agg(F.min(_LINE).alias("_first"), F.count(F.lit(1)).alias("_n"))
+        .where(F.col("_n") > 1)
+        .drop("_n")
+    )
+    repeats = (
+        lines.join(firsts, ["source", "source_id"])
+        .where(F.col(_LINE) > F.col("_first"))
+        .select(_LINE, "source", "source_id")
+        .persist(StorageLevel.DISK_ONLY)
+    )
+    dropped = repeats.select(_LINE)
+    if int(repeats.count()) <= _BROADCAST_LINES:
+        return keyed.join(F.broadcast(dropped), _LINE, "left_anti"), repeats
+    ordered = keyed.join(dropped, _LINE, "left_anti").orderBy(_LINE)
+    return ordered.persist(StorageLevel.DISK_ONLY), repeats
 
 
 def _gunzipped(path: Path, target: Path) -> Path:

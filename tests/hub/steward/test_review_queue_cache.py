@@ -116,7 +116,10 @@ def test_the_queue_is_computed_once_per_marker_and_pages_are_copies(
     with hub.store.transaction() as conn:
         conn.execute(
             match_candidates.update()
-            .where(match_candidates.c.id == sa.select(sa.func.min(match_candidates.c.id)))
+            .where(
+                match_candidates.c.id
+                == sa.select(sa.func.min(match_candidates.c.id)).scalar_subquery()
+            )
             .values(score=match_candidates.c.score / 2)
         )
     with hub.store.engine.connect() as conn:

@@ -12,6 +12,7 @@ from pyspark.sql import SparkSession
 
 from hub.resolve.batch import read_records
 from identity.backends.spark import SparkBackend, SparkRecords
+from identity.backends.spark import records as records_module
 from identity.backends.spark.records import numbered
 from identity.model import ModelSpec
 from identity.resolve import run
@@ -127,6 +128,36 @@ def test_a_gzip_file_is_read_by_every_core_as_the_batch_reader_reads_it(
     assert list(found) == expected.records
     assert found.bad_sample == [(bad.line, bad.reason) for bad in expected.bad]
     assert not (tmp_path / "run" / "records.jsonl").exists()  # removed once parsed
+
+
+@pytest.mark.parametrize("broadcast", [True, False], ids=["repeats broadcast", "repeats shuffled"])
+def test_repeated_keys_keep_their_first_line_in_file_order_across_partitions(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broadcast: bool
+) -> None:
+    """Repeats leave without a sort of the kept lines (a broadcast anti-join), or, past
+    `_BROADCAST_LINES`, by a shuffle and a sort: either way the batch reader's records,
+    line numbers and reasons."""
+    records = list(crm_records())
+    lines = [orjson.dumps(r, default=str) for r in records]
+    lines.insert(6, orjson.dumps({**records[0], "given_name": "Close Repeat"}, default=str))
+    for copy in ("Second", "Third"):  # every 7th record twice more, far from the first
+        lines += [
+            orjson.dumps({**r, "given_name": f"{copy} Copy"}, default=str) for r in records[::7]
+        ]
+    path = tmp_path / "records.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    expected = read_records(path)
+    if not broadcast:
+        monkeypatch.setattr(records_module, "_BROADCAST_LINES", 0)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "4096")
+    try:
+        found = SparkRecords.read(spark, path, scratch=tmp_path / "run")
+        assert found.frame.rdd.getNumPartitions() > 3
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert list(found) == expected.records
+    assert found.bad_count == len(expected.bad) == 1 + 2 * len(records[::7])
+    assert found.bad_sample == [(bad.line, bad.reason) for bad in expected.bad][:10]
 
 
 @pytest.mark.parametrize("partitions", [1, 3, 7])
