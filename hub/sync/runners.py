@@ -6,6 +6,7 @@ Both feed the same `Ingestor`, so both get the same checkpointing, validation an
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -214,6 +215,21 @@ def install_plugin(connector: ConnectorConfig, plugin_dir: Path) -> Path:
     wanted = connector.pip_url or ""
     if exe.exists() and (not wanted or _read(stamp) == wanted):
         return exe
+    plugin_dir.mkdir(parents=True, exist_ok=True)
+    # one installer at a time per plugin (two syncs, or test workers, may ask at once);
+    # the one that waited finds it installed
+    with (plugin_dir / f".{connector.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if exe.exists() and (not wanted or _read(stamp) == wanted):
+            return exe
+        return _install(connector, venv, exe, stamp, plugin_dir)
+
+
+def _install(
+    connector: ConnectorConfig, venv: Path, exe: Path, stamp: Path, plugin_dir: Path
+) -> Path:
+    """`install_plugin`'s work, under its lock."""
+    wanted = connector.pip_url or ""
     log.info("installing %s (%s) into %s", connector.name, connector.pip_url, venv)
     if not (venv / "bin" / "python").exists():
         python = sys.executable

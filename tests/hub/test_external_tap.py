@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import stat
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -231,3 +234,25 @@ def test_a_python_that_is_not_installed_is_named(tmp_path: Path) -> None:
         "tap-old: python: 'python2.6-nowhere' is not installed here — install it or drop "
         "`python:` to use the hub's own"
     )
+
+
+def test_an_install_waits_for_the_one_under_way_and_uses_its_result(tmp_path: Path) -> None:
+    """Two syncs (or test workers) asking for one plugin at once: the second waits on the
+    plugin's lock and finds the first one's install, instead of installing over it."""
+    conn = ConnectorConfig(
+        name="tap-shared", type="singer", pip_url="tap-jsonl==0.1.0", executable="tap-jsonl"
+    )
+    found: list[Path] = []
+    with (tmp_path / ".tap-shared.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # an install under way
+        waiting = threading.Thread(target=lambda: found.append(install_plugin(conn, tmp_path)))
+        waiting.start()
+        time.sleep(0.5)
+        assert waiting.is_alive() and not found  # it waits for the lock
+        exe = tmp_path / "tap-shared" / "bin" / "tap-jsonl"  # what that install leaves
+        exe.parent.mkdir(parents=True)
+        exe.write_text("#!/bin/sh\n")
+        (tmp_path / "tap-shared" / ".crmhub-pip-url").write_text("tap-jsonl==0.1.0")
+    waiting.join(timeout=30)
+    assert found == [exe]
+    assert not (tmp_path / "tap-shared" / "bin" / "python").exists()  # nothing installed again
