@@ -131,7 +131,8 @@ def describe(exc: stripe.StripeError, api_base: str) -> str:
         return (
             f"stripe: {status or 403} from {api_base}: the API key may not do this ({said}) — "
             "give the restricted key read access to customers, events, invoices, charges "
-            "and payment intents (write access to customers for push-back)"
+            "and payment intents (write access to customers for push-back), or set "
+            "updates_from_events: false if the key may not read events"
         )
     if isinstance(exc, stripe.APIConnectionError):
         return f"stripe: cannot reach {api_base} ({_network_cause(exc)}) — is it up?"

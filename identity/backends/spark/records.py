@@ -126,6 +126,7 @@ class SparkRecords(Sequence[Mapping[str, Any]]):
             target = scratch / _TABLE
             table.write.mode("overwrite").parquet(str(target))
             table = spark.read.parquet(str(target))
+            kept.unpersist()  # the fallback path's sorted copy (else a no-op)
             repeats.unpersist()
             raw.unpersist()
             if plain is not None:

@@ -147,6 +147,14 @@ def test_bad_api_key_is_fatal_with_what_to_do(localstripe: LocalStripe, seeder: 
     assert not [m for m in writer.messages if m["type"] in ("RECORD", "STATE")]
 
 
+def test_a_key_without_access_names_what_it_needs_and_the_events_switch() -> None:
+    refused = stripe.PermissionError("The provided key does not have access", http_status=403)
+    message = describe(refused, "http://127.0.0.1:8420")
+    assert message.startswith("stripe: 403 from http://127.0.0.1:8420: the API key may not do this")
+    assert "read access to customers, events" in message
+    assert "updates_from_events: false" in message
+
+
 def test_settings_schema_and_model_name_the_same_keys() -> None:
     builtin: dict[str, Any] = {"type": "object", "properties": {}}
     TapStripe.append_builtin_config(builtin)  # what singer-sdk adds (stream maps, ...)
