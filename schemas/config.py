@@ -306,6 +306,15 @@ class SparkConfig(_Frozen):
         description="Extra Spark settings, e.g. {spark.driver.memory: 4g}; secrets as "
         "${ENV_VAR} references.",
     )
+    driver_records: int = Field(
+        default=1_000_000,
+        ge=0,
+        description="identity: a full resolve over more live records than this keeps them "
+        "off the driver — Spark reads a streamed export of the store, and the crosswalk, "
+        "golden records and review pairs go back from Spark's output a batch at a time. At "
+        "or below it the records pass through the driver (faster while they fit). "
+        "(analytics: unused; an analysis always streams its interactions.)",
+    )
 
     @field_validator("master")
     @classmethod

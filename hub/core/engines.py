@@ -30,6 +30,7 @@ class EngineChoice:
     master: str = "local[2]"
     run_dir: Path = Path(".crmhub/spark")
     conf: Mapping[str, str] = field(default_factory=dict)
+    driver_records: int = 1_000_000  # identity: records above which a full run stays in Spark
 
     def describe(self) -> str:
         return f"Spark, {self.master}" if self.name == "spark" else "in process"
@@ -77,4 +78,5 @@ def chosen_engine(
         master=master,
         run_dir=folder if folder.is_absolute() else Path(config.base_dir) / folder,
         conf=conf,
+        driver_records=spark.driver_records,
     )

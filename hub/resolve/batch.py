@@ -32,6 +32,7 @@ __all__ = [
     "ENGINES",
     "BadLine",
     "golden_line",
+    "ordered_parts",
     "read_records",
     "resolve_records",
     "spark_engine",
@@ -171,7 +172,7 @@ def write_golden(resolution: Resolution, path: Path) -> None:
             fh.write(orjson.dumps(doc, default=json_default) + b"\n")
 
 
-def _ordered_parts(frame: Any, order: str | Sequence[str], directory: Path) -> list[Path]:
+def ordered_parts(frame: Any, order: str | Sequence[str], directory: Path) -> list[Path]:
     """`frame` sorted by `order` and written by Spark as Parquet under `directory`: its
     part files, in the order of their partitions (a sort's range partitions)."""
     columns = [order] if isinstance(order, str) else list(order)
@@ -234,7 +235,7 @@ def write_review_frame(review: Any, model: Model, path: Path, scratch: Path) -> 
         for name, other in zip(_PAIR, (*_PAIR[2:], *_PAIR[:2]), strict=True)
     }
     frame = review.select(*(sides[n].alias(n) for n in _PAIR), "probability", *levels)
-    parts = _ordered_parts(frame, _PAIR, scratch / "review.parquet")
+    parts = ordered_parts(frame, _PAIR, scratch / "review.parquet")
     with path.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(review_header(model))
@@ -259,7 +260,7 @@ def write_crosswalk_frame(crosswalk: Any, path: Path, scratch: Path) -> None:
     the parts, the driver streams them into one file a batch at a time."""
     import pyarrow.parquet as pq
 
-    parts = _ordered_parts(crosswalk, "rid", scratch / "crosswalk.parquet")
+    parts = ordered_parts(crosswalk, "rid", scratch / "crosswalk.parquet")
     with path.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(["source", "source_id", "golden_id"])
@@ -286,7 +287,7 @@ def write_golden_frame(golden: Any, path: Path, scratch: Path) -> None:
     as `write_golden` writes them: by golden id, streamed from Spark's sorted parts."""
     import pyarrow.parquet as pq
 
-    parts = _ordered_parts(golden, "golden_id", scratch / "golden.parquet")
+    parts = ordered_parts(golden, "golden_id", scratch / "golden.parquet")
     with path.open("wb") as fh:
         for part in parts:
             for batch in pq.ParquetFile(part).iter_batches(batch_size=8_192, columns=["line"]):

@@ -19,7 +19,7 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -31,7 +31,10 @@ from identity.model_io import fingerprint
 from identity.resolve import History, Resolution, run
 from schemas.config import HubConfig
 
-__all__ = ["ENGINES", "STORE_RUN", "Engine", "choose_engine"]
+if TYPE_CHECKING:
+    from identity.backends.spark import SparkBackend
+
+__all__ = ["ENGINES", "STORE_RUN", "Engine", "choose_engine", "no_pyspark"]
 
 STORE_RUN = "store-resolve"  # the store resolve's checkpoints, under the run directory
 _MARK = "store-run.json"  # what those checkpoints are of
@@ -60,40 +63,45 @@ class Engine(EngineChoice):
         try:
             return run(records, spec, history=history, backend=backend, progress=progress)
         except stale:  # checkpoints of other records that the mark did not tell apart
-            self._clear()
+            self.clear_checkpoints()
             backend, _ = self._spark_backend(records, spec, history)
             return run(records, spec, history=history, backend=backend, progress=progress)
 
     def finished(self) -> None:
         """The run's results are in the store: its checkpoints are of no further use."""
         if self.name == "spark":
-            self._clear()
+            self.clear_checkpoints()
 
     def _spark_backend(
         self, records: Sequence[Mapping[str, Any]], spec: ModelSpec, history: History
     ) -> tuple[Backend, type[Exception]]:
+        # the key index is built from the frame: always collected
+        return self.spark_backend(_mark(records, spec, history), driver_records=len(records))
+
+    def spark_backend(
+        self, mark: str, *, driver_records: int
+    ) -> tuple[SparkBackend, type[Exception]]:
+        """A Spark backend checkpointing under `checkpoints`, which are cleared first when
+        they are of other inputs than `mark` names; and the error a run raises on
+        checkpoints the mark did not tell apart."""
         try:
             from identity.backends.spark import SparkBackend, StaleRunError
         except ImportError as exc:  # the extra is not installed
-            raise HubError(
-                f"identity engine spark needs pyspark ({exc}) — pip install 'crm-hub[spark]' "
-                "(and a Java 17 runtime), or run with --engine local"
-            ) from exc
-        mark = _mark(records, spec, history)
+            raise no_pyspark(exc) from exc
         path = self.checkpoints / _MARK
         if not path.exists() or path.read_text(encoding="utf-8") != mark:
-            self._clear()
+            self.clear_checkpoints()
             self.checkpoints.mkdir(parents=True, exist_ok=True)
             path.write_text(mark, encoding="utf-8")
-        backend = SparkBackend(  # the key index is built from the frame: always collected
+        backend = SparkBackend(
             master=self.master,
             run_dir=self.checkpoints,
             conf=self.conf,
-            driver_records=len(records),
+            driver_records=driver_records,
         )
         return backend, StaleRunError
 
-    def _clear(self) -> None:
+    def clear_checkpoints(self) -> None:
         """Everything under the checkpoint folder but its `stages.log`."""
         if not self.checkpoints.is_dir():
             return
@@ -104,6 +112,14 @@ class Engine(EngineChoice):
                 shutil.rmtree(entry)
             else:
                 entry.unlink()
+
+
+def no_pyspark(exc: ImportError) -> HubError:
+    """The error of a Spark run without the `spark` extra, saying what to do."""
+    return HubError(
+        f"identity engine spark needs pyspark ({exc}) — pip install 'crm-hub[spark]' "
+        "(and a Java 17 runtime), or run with --engine local"
+    )
 
 
 def choose_engine(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,17 @@ from identity.ids import IdEvent
 from identity.resolve import Key
 from identity.survivorship import GoldenRecord
 
-__all__ = ["Outcome", "persist", "provenance_json"]
+__all__ = [
+    "Outcome",
+    "existing_golden",
+    "golden_row",
+    "persist",
+    "provenance_json",
+    "stored_values",
+    "write_candidates",
+    "write_events",
+    "write_golden",
+]
 
 _CHUNK = 500
 
@@ -63,20 +73,27 @@ def provenance_json(golden: GoldenRecord) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _golden_row(gid: str, golden: GoldenRecord, stamp: Any) -> dict[str, Any]:
-    values = json.loads(dumps(golden.values))  # as stored, so unchanged records compare equal
+def golden_row(gid: str, values: Mapping[str, Any], provenance: Any, stamp: Any) -> dict[str, Any]:
+    """The golden_records row of a golden record (`values` and `provenance` as stored)."""
     return {
         "golden_id": gid,
         "kind": values.get("kind"),
         "record": values,
-        "provenance": provenance_json(golden),
+        "provenance": provenance,
         "status": GoldenStatus.ACTIVE,
         "merged_into": None,
         "updated_at": stamp,
     }
 
 
-def _existing(conn: Connection, golden_ids: Sequence[str] | None) -> dict[str, Any]:
+def stored_values(golden: GoldenRecord) -> dict[str, Any]:
+    """A golden record's values as the store holds them (so unchanged records compare equal)."""
+    values: dict[str, Any] = json.loads(dumps(golden.values))
+    return values
+
+
+def existing_golden(conn: Connection, golden_ids: Sequence[str] | None) -> dict[str, Any]:
+    """The stored golden records (all, or those with these ids): id, record, provenance, status."""
     g = golden_records.c
     query = sa.select(g.golden_id, g.record, g.provenance, g.status)
     if golden_ids is None:
@@ -93,28 +110,48 @@ def _existing(conn: Connection, golden_ids: Sequence[str] | None) -> dict[str, A
 def persist(conn: Connection, outcome: Outcome, actor: str) -> int:
     """Write `outcome`; returns how many golden records were created or changed."""
     stamp = now()
-    g = golden_records.c
     scoped = outcome.scope is not None
-    existing = _existing(conn, sorted(outcome.golden) if scoped else None)
-    rows = []
-    for gid, golden in outcome.golden.items():
-        row = _golden_row(gid, golden, stamp)
-        old = existing.get(gid)
+    existing = existing_golden(conn, sorted(outcome.golden) if scoped else None)
+    rows = [
+        golden_row(gid, stored_values(golden), provenance_json(golden), stamp)
+        for gid, golden in outcome.golden.items()
+    ]
+    changed = write_golden(conn, rows, existing, stamp)
+    write_events(conn, outcome.events, actor, stamp)
+    _persist_crosswalk(conn, outcome, stamp)
+    write_candidates(conn, outcome.review, outcome.hashes, outcome.scope, stamp)
+    return changed
+
+
+def write_golden(
+    conn: Connection, rows: Sequence[Mapping[str, Any]], existing: Mapping[str, Any], stamp: Any
+) -> int:
+    """Upsert the `rows` (`golden_row`) that differ from the `existing` ones; returns how many."""
+    g = golden_records.c
+    changed = []
+    for row in rows:
+        old = existing.get(row["golden_id"])
         if old is None or (old.record, old.provenance, old.status) != (
             row["record"],
             row["provenance"],
             GoldenStatus.ACTIVE,
         ):
-            rows.append({**row, "version": 1, "created_at": stamp})
+            changed.append({**row, "version": 1, "created_at": stamp})
     upsert(  # a changed golden record gets the next version; created_at stays
         conn,
         golden_records,
-        rows,
+        changed,
         key=("golden_id",),
         update=("kind", "record", "provenance", "status", "merged_into", "updated_at"),
         on_update={"version": g.version + 1},
     )
-    for event in outcome.events:
+    return len(changed)
+
+
+def write_events(conn: Connection, events: Iterable[IdEvent], actor: str, stamp: Any) -> None:
+    """Retire the ids merged away, and audit every merge, split and retirement."""
+    g = golden_records.c
+    for event in events:
         if event.kind == "retired":
             target = event.related[0] if event.related else None
             conn.execute(
@@ -137,9 +174,6 @@ def persist(conn: Connection, outcome: Outcome, actor: str) -> int:
                     },
                 )
             )
-    _persist_crosswalk(conn, outcome, stamp)
-    _persist_candidates(conn, outcome, stamp)
-    return len(rows)
 
 
 def _persist_crosswalk(conn: Connection, outcome: Outcome, stamp: Any) -> None:
@@ -166,12 +200,19 @@ def _persist_crosswalk(conn: Connection, outcome: Outcome, stamp: Any) -> None:
         conn.execute(crosswalk.delete().where(x.source == source, x.source_id == source_id))
 
 
-def _persist_candidates(conn: Connection, outcome: Outcome, stamp: Any) -> None:
+def write_candidates(
+    conn: Connection,
+    review: Iterable[Mapping[str, Any]],
+    current: Mapping[Key, str],
+    scope: frozenset[Key] | None,
+    stamp: Any,
+) -> None:
     """Upsert the review queue: new pairs open, known open pairs refreshed, decided pairs
-    re-opened only when either record's identifying data changed since the decision; open
-    pairs no longer in doubt removed (in an incremental run: those of its records only)."""
+    re-opened only when either record's identifying data changed since the decision
+    (`current`: `identifying_hash` of the live records, at least of those decided pairs
+    name); open pairs no longer in doubt removed (in an incremental run: those of the
+    records in its `scope` only)."""
     m, d = match_candidates.c, steward_decisions.c
-    current, scope = outcome.hashes, outcome.scope
     known = {
         (r.left_source, r.left_source_id, r.right_source, r.right_source_id): r
         for r in conn.execute(sa.select(match_candidates))
@@ -185,7 +226,7 @@ def _persist_candidates(conn: Connection, outcome: Outcome, stamp: Any) -> None:
     ):
         hashes[tuple(r[:4])] = (r.left_hash, r.right_hash)  # type: ignore[index]
     wanted = set()
-    for pair in outcome.review:
+    for pair in review:
         (ls, lid), (rs, rid) = sorted([pair["left"], pair["right"]])
         key = (ls, lid, rs, rid)
         wanted.add(key)

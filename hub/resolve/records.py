@@ -4,7 +4,7 @@ and field overrides, and a digest of each record's identifying data."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ __all__ = [
     "load_customer_records",
     "load_overrides",
     "records_by_id",
+    "stream_customer_records",
 ]
 
 CONSTRAINING = (Decision.MATCH, Decision.NO_MATCH, Decision.RESET)
@@ -67,6 +68,26 @@ def load_customer_records(
     # stage and its checkpoints' fingerprint) refuses str subclasses as keys
     names = [str(name) for name in rows.keys()]  # noqa: SIM118 — a Result, not a dict
     return [_as_record(dict(zip(names, row, strict=True))) for row in rows]
+
+
+def stream_customer_records(
+    conn: Connection, batch_rows: int = 50_000
+) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+    """The live records of `load_customer_records`, in its order, as batches of
+    (customer_records.id, record): at most `batch_rows` records are held at a time."""
+    c = customer_records.c
+    columns = [c[name] for name in CUSTOMER_FIELDS]
+    query = sa.select(c.id, *columns, c.extra).where(c.deleted.is_(False))
+    result = conn.execute(
+        query.order_by(c.source, c.source_id).execution_options(yield_per=batch_rows)
+    )
+    names = [str(name) for name in result.keys()]  # noqa: SIM118 — a Result, not a dict
+    for rows in result.partitions():
+        batch = []
+        for row in rows:
+            values = dict(zip(names, row, strict=True))
+            batch.append((int(values.pop("id")), _as_record(values)))
+        yield batch
 
 
 def records_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, Any]]:

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from hub.core.clock import now
 from hub.core.states import GoldenStatus
 from hub.resolve.changes import find_changes, held_back
-from hub.resolve.engine import Engine, choose_engine
+from hub.resolve.engine import Engine, choose_engine, no_pyspark
 from hub.resolve.incremental import DRIFT_SHARE, FullRunNeeded, resolve_incremental
 from hub.resolve.persist import Outcome, persist, provenance_json
 from hub.resolve.records import (
@@ -207,6 +207,8 @@ def _full(
     engine: Engine,
     progress: Callable[[str], None] | None,
 ) -> ResolveSummary:
+    if engine.name == "spark" and _live(store) > engine.driver_records:
+        return _full_on_spark(store, spec, actor, reason, engine, progress)
     with store.engine.connect() as conn:
         read_from = now()
         marks = current_marks(conn)  # before reading: what loads meanwhile is seen next time
@@ -283,6 +285,42 @@ def _full(
         reason="" if reason in ("first run", "asked for") else reason,
         engine=engine.name,
         master=engine.master if engine.name == "spark" else "",
+    )
+
+
+def _live(store: Store) -> int:
+    with store.engine.connect() as conn:
+        query = sa.select(sa.func.count()).where(customer_records.c.deleted.is_(False))
+        return int(conn.execute(query).scalar_one())
+
+
+def _full_on_spark(
+    store: Store,
+    spec: ModelSpec,
+    actor: str,
+    reason: str,
+    engine: Engine,
+    progress: Callable[[str], None] | None,
+) -> ResolveSummary:
+    """A full run that keeps the records in Spark (`hub.resolve.spark_store`)."""
+    try:
+        from hub.resolve.spark_store import full_on_spark
+    except ImportError as exc:  # the spark extra is not installed
+        raise no_pyspark(exc) from exc
+    done = full_on_spark(store, spec, actor, engine, progress)
+    return ResolveSummary(
+        records=done.records,
+        golden=done.golden,
+        new=done.new,
+        merged=done.merged,
+        split=done.split,
+        changed_golden=done.changed_golden,
+        review=done.review,
+        non_identifying=done.non_identifying,
+        mode="full",
+        reason="" if reason in ("first run", "asked for") else reason,
+        engine=engine.name,
+        master=engine.master,
     )
 
 

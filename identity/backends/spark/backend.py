@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -101,12 +101,15 @@ class SparkTable(Standardised):
     driver when the backend collects it (`collected`; above `driver_records` the frame is
     an empty one with the table's columns and every stage reads the table in Spark).
     `household`: per record its household flags, for comparing by joins (None when the
-    table is broadcast instead)."""
+    table is broadcast instead). `plain`: the table before the `shared` identifying
+    values (few, by column) were blanked."""
 
     records: DataFrame
     household: DataFrame | None
     size: int
     collected: bool = True
+    plain: DataFrame | None = None
+    shared: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,6 +244,8 @@ class SparkBackend:
             household=household,
             size=n,
             collected=collected,
+            plain=plain,
+            shared=shared,
         )
 
     def block(self, table: Standardised, spec: ModelSpec) -> Candidates:

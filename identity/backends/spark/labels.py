@@ -62,11 +62,14 @@ class Links:
 @dataclass(frozen=True, kw_only=True)
 class ClusterFrames:
     """`labels`: (rid, label) for every record 0..n-1; `review`: the uncertain pairs
-    (l, r, lv.., w.., total, probability); `cut_edges`: the links `cluster` cut (global
-    record indexes); `cut_records`: the records of the components it was given."""
+    (l, r, lv.., w.., total, probability); `pairs`: every pair weighed (the scored
+    candidates and those added inside small clusters: l, r, .., probability);
+    `cut_edges`: the links `cluster` cut (global record indexes); `cut_records`: the
+    records of the components it was given."""
 
     labels: DataFrame
     review: DataFrame
+    pairs: DataFrame
     cut_edges: list[tuple[int, int, float]]
     cut_records: int
 
@@ -99,8 +102,8 @@ def cluster_frame(
     extra = _inside_small_clusters(
         spark, records, household, scored, draft, model, spec, save, shared
     )
-    pairs = save("native_pairs", scored.unionByName(extra))
-    pairs = _with_kept(pairs, links.previous)
+    weighed = save("native_pairs", scored.unionByName(extra))
+    pairs = _with_kept(weighed, links.previous)
     must = sorted({(min(a, b), max(a, b)) for a, b in links.must_link if a != b})
     cannot = sorted({(min(a, b), max(a, b)) for a, b in links.cannot_link if a != b})
     link = (F.col("probability") >= thresholds.upper) | (
@@ -144,6 +147,7 @@ def cluster_frame(
     return ClusterFrames(
         labels=labels,
         review=save("native_review", review),
+        pairs=weighed,
         cut_edges=cut_edges,
         cut_records=int(members.size),
     )

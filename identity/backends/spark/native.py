@@ -64,7 +64,8 @@ class NativeResolution:
     golden_id), `labels` (rid, label), `events` (kind, golden_id, related, members),
     `golden` (golden_id, line; None without golden records), `review` (left_source,
     left_source_id, right_source, right_source_id, l, r, lv.., w.., total,
-    probability); on the driver the model, the blocking report, the counts and the links
+    probability), `pairs` (every pair weighed: l, r, .., probability) and the standardised
+    `table`; on the driver the model, the blocking report, the counts and the links
     the cut removed. The DataFrames are read from Parquet under `backend`'s run (or
     scratch) directory: they stay readable as long as this object lives."""
 
@@ -73,6 +74,8 @@ class NativeResolution:
     events: DataFrame
     golden: DataFrame | None
     review: DataFrame
+    pairs: DataFrame
+    table: SparkTable
     model: Model
     blocking: BlockingReport
     stats: dict[str, int]
@@ -158,9 +161,12 @@ def run_on_spark(
     links = Links(
         must_link=decisions.must_link, cannot_link=decisions.cannot_link, previous=previous
     )
-    if finished("native_labels", "native_review", "native_cut"):  # resumed: read back
+    if finished(
+        "native_labels", "native_review", "native_pairs", "native_cut"
+    ):  # resumed: read back
         labels = stage("native_labels", _unreachable)
         review_pairs = stage("native_review", _unreachable)
+        weighed = stage("native_pairs", _unreachable)
         cut_edges = backend.checkpoints.value(prefix + "native_cut", _unreachable)
     else:
         clusters = cluster_frame(
@@ -175,7 +181,7 @@ def run_on_spark(
             save,
             shared=backend.worker_table(table, spec),
         )
-        labels, review_pairs = clusters.labels, clusters.review
+        labels, review_pairs, weighed = clusters.labels, clusters.review, clusters.pairs
         cut_edges = backend.checkpoints.value(prefix + "native_cut", lambda: clusters.cut_edges)
     lap("cluster")
     step("assigning golden ids")
@@ -240,6 +246,8 @@ def run_on_spark(
         events=events,
         golden=golden,
         review=review,
+        pairs=weighed,
+        table=table,
         model=model,
         blocking=pairs.report,
         stats=stats,
