@@ -49,7 +49,7 @@ def _config(tmp_path: Path, identity: str) -> Path:
         (
             "  spark: {mastr: 'local[2]'}\n",
             "identity.spark.mastr: unknown key 'mastr' — remove it or check its spelling "
-            "(allowed here: conf, master, run_dir)",
+            "(allowed here: conf, driver_records, master, run_dir)",
         ),
         (
             "  spark: {conf: {spark.authenticate.secret: hunter2}}\n",

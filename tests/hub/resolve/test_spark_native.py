@@ -21,6 +21,7 @@ from pyspark.sql import SparkSession
 
 import hub.resolve.spark_store as spark_store
 from hub.core.clock import now
+from hub.resolve.persist_frames import persist_frames
 from hub.resolve.records import load_customer_records
 from hub.resolve.run import ResolveSummary, resolve_store
 from hub.resolve.state import load_state
@@ -217,7 +218,7 @@ def test_a_native_run_that_fails_writing_leaves_the_store_and_resumes(
 ) -> None:
     config, store = _project(tmp_path / "native", True, "sqlite", request)
     put(store, population(40, 3))
-    real = spark_store.persist_frames
+    real = persist_frames
 
     def failing(*args: Any, **kwargs: Any) -> int:
         real(*args, **kwargs)  # everything written in the transaction, then lost with it
