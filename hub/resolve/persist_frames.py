@@ -3,8 +3,9 @@
 The same writes as `hub.resolve.persist` makes for a full run — golden records created or
 changed, ids merged away retired, merges, splits and retirements audited, crosswalk rows
 that changed, the review queue — from a `NativeResolution`'s frames: Spark sorts each
-frame and writes it as Parquet parts under a scratch folder, and the driver streams the
-parts into the caller's transaction. What differs from the previous crosswalk is found by
+frame and writes it as Parquet parts under a scratch folder (`prepare`, before the
+store's transaction opens), and the driver streams the parts into that transaction
+(`write_parts`). What differs from the previous crosswalk is found by
 a join in Spark; golden records are compared with the stored ones a batch of ids at a
 time. The driver holds a batch, the review queue's known pairs (as `persist` does) and
 nothing per record.
@@ -13,6 +14,7 @@ nothing per record.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +44,11 @@ from identity.resolve import Key
 from identity.score import Model
 from identity.survivorship import GoldenRecord
 
-__all__ = ["BATCH", "persist_frames", "store_line"]
+__all__ = ["BATCH", "Parts", "prepare", "store_line", "write_parts"]
 
 BATCH = 2_000  # rows written (and golden records compared) at a time
 _KEYS = ["source", "source_id"]
+_PAIR = ("left_source", "left_source_id", "right_source", "right_source_id")
 
 
 def store_line(golden_id: str, golden: GoldenRecord) -> bytes:
@@ -54,68 +57,28 @@ def store_line(golden_id: str, golden: GoldenRecord) -> bytes:
     return orjson.dumps({"record": stored_values(golden), "provenance": provenance_json(golden)})
 
 
-def persist_frames(
-    conn: Connection,
-    result: NativeResolution,
-    previous: DataFrame | None,
-    current: Mapping[Key, str],
-    actor: str,
-    scratch: Path,
-) -> int:
-    """Write `result` (its golden records rendered by `store_line`) over the store's
-    `previous` crosswalk (source, source_id, golden_id; None: none) in `conn`'s
-    transaction; `current` holds the `identifying_hash` of the records that the stewards'
-    decided pairs name. Returns how many golden records were created or changed."""
+@dataclass(frozen=True)
+class Parts:
+    """A run's outcome as sorted Parquet parts under a scratch folder, ready to write."""
+
+    golden: list[Path]
+    events: list[Path]
+    crosswalk: list[Path]
+    gone: list[Path]
+    review: list[Path]
+    model: Model
+
+
+def prepare(result: NativeResolution, previous: DataFrame | None, scratch: Path) -> Parts:
+    """Let Spark sort and write everything `write_parts` writes (before the store's
+    transaction opens, so that it is held only while rows are written): `result`'s golden
+    records (rendered by `store_line`), its merges, splits and retirements, the crosswalk
+    rows that differ from the store's `previous` crosswalk (source, source_id, golden_id;
+    None: none), the rows of records gone since, and the review pairs."""
     if result.golden is None:
-        raise ValueError("persist_frames needs the run's golden records (build_golden)")
-    stamp = now()
-    changed = 0
-    for batch in _batches(result.golden, ["golden_id"], scratch / "golden", ["golden_id", "line"]):
-        ids = batch["golden_id"]
-        docs = [orjson.loads(line) for line in batch["line"]]
-        rows = [
-            golden_row(gid, doc["record"], doc["provenance"], stamp)
-            for gid, doc in zip(ids, docs, strict=True)
-        ]
-        changed += write_golden(conn, rows, existing_golden(conn, ids), stamp)
-    write_events(conn, _events(result.events, scratch / "events"), actor, stamp)
-    _write_crosswalk(conn, result.crosswalk, previous, scratch, stamp)
-    write_candidates(conn, _review(result.review, result.model, scratch), current, None, stamp)
-    return changed
-
-
-def _batches(
-    frame: DataFrame, order: Sequence[str], folder: Path, columns: Sequence[str]
-) -> Iterator[dict[str, list[Any]]]:
-    """`frame`'s `columns` sorted by `order`, `BATCH` rows at a time, as Python lists."""
-    for part in ordered_parts(frame.select(*columns), list(order), folder):
-        for batch in pq.ParquetFile(part).iter_batches(batch_size=BATCH, columns=list(columns)):
-            yield {name: batch.column(name).to_pylist() for name in columns}
-
-
-def _events(events: DataFrame, folder: Path) -> Iterator[IdEvent]:
-    """The merges, splits and retirements, in `assign_ids`' order."""
-    wanted = events.where(F.col("kind").isin("merge", "split", "retired"))
-    folder.mkdir(parents=True, exist_ok=True)
-    events_in_order(wanted).write.mode("overwrite").parquet(str(folder))
-    for part in sorted(folder.glob("part-*.parquet")):
-        for batch in pq.ParquetFile(part).iter_batches(batch_size=BATCH):
-            for row in batch.to_pylist():
-                yield IdEvent(
-                    kind=row["kind"],
-                    golden_id=row["golden_id"],
-                    related=tuple(row["related"] or ()),
-                    members=tuple((m["source"], m["source_id"]) for m in row["members"] or ()),
-                )
-
-
-def _write_crosswalk(
-    conn: Connection, frame: DataFrame, previous: DataFrame | None, scratch: Path, stamp: Any
-) -> None:
-    """Upsert the crosswalk rows whose golden id changed (or that are new); delete the
-    rows of records deleted since the previous run."""
-    new = frame.select(*_KEYS, "golden_id")
-    changed = new
+        raise ValueError("prepare needs the run's golden records (build_golden)")
+    new = result.crosswalk.select(*_KEYS, "golden_id")
+    changed, gone = new, None
     if previous is not None:
         before = previous.select(*_KEYS, F.col("golden_id").alias("_before"))
         changed = (
@@ -123,8 +86,40 @@ def _write_crosswalk(
             .where(F.col("_before").isNull() | (F.col("_before") != F.col("golden_id")))
             .select(*_KEYS, "golden_id")
         )
-    columns = [*_KEYS, "golden_id"]
-    for batch in _batches(changed, _KEYS, scratch / "crosswalk", columns):
+        gone = previous.select(*_KEYS).join(new.select(*_KEYS), _KEYS, "left_anti")
+    events = result.events.where(F.col("kind").isin("merge", "split", "retired"))
+    width = len(result.model.comparisons)
+    review = result.review.select(
+        *_PAIR, "probability", *(f"lv{k}" for k in range(width)), *(f"w{k}" for k in range(width))
+    )
+    return Parts(
+        golden=ordered_parts(
+            result.golden.select("golden_id", "line"), "golden_id", scratch / "golden"
+        ),
+        events=_parts(events_in_order(events), scratch / "events"),
+        crosswalk=ordered_parts(changed, _KEYS, scratch / "crosswalk"),
+        gone=[] if gone is None else ordered_parts(gone, _KEYS, scratch / "gone"),
+        review=ordered_parts(review, list(_PAIR), scratch / "review"),
+        model=result.model,
+    )
+
+
+def write_parts(conn: Connection, parts: Parts, current: Mapping[Key, str], actor: str) -> int:
+    """Write the prepared outcome in `conn`'s transaction; `current` holds the
+    `identifying_hash` of the records that the stewards' decided pairs name. Returns how
+    many golden records were created or changed."""
+    stamp = now()
+    changed = 0
+    for batch in _batches(parts.golden):
+        ids = batch["golden_id"]
+        docs = [orjson.loads(line) for line in batch["line"]]
+        rows = [
+            golden_row(gid, doc["record"], doc["provenance"], stamp)
+            for gid, doc in zip(ids, docs, strict=True)
+        ]
+        changed += write_golden(conn, rows, existing_golden(conn, ids), stamp)
+    write_events(conn, _events(parts.events), actor, stamp)
+    for batch in _batches(parts.crosswalk):
         rows = [
             {
                 "source": source,
@@ -133,30 +128,53 @@ def _write_crosswalk(
                 "assigned_by": "engine",
                 "assigned_at": stamp,
             }
-            for source, source_id, gid in zip(*(batch[c] for c in columns), strict=True)
+            for source, source_id, gid in zip(
+                batch["source"], batch["source_id"], batch["golden_id"], strict=True
+            )
         ]
         upsert(conn, crosswalk, rows, key=("source", "source_id"))
-    if previous is None:
-        return
     x = crosswalk.c
-    gone = previous.select(*_KEYS).join(new.select(*_KEYS), _KEYS, "left_anti")
-    for batch in _batches(gone, _KEYS, scratch / "gone", _KEYS):
+    for batch in _batches(parts.gone):  # records deleted since: no longer mapped
         for source, source_id in zip(batch["source"], batch["source_id"], strict=True):
             conn.execute(crosswalk.delete().where(x.source == source, x.source_id == source_id))
+    write_candidates(conn, _review(parts.review, parts.model), current, None, stamp)
+    return changed
 
 
-def _review(review: DataFrame, model: Model, scratch: Path) -> Iterator[dict[str, Any]]:
+def _parts(frame: DataFrame, folder: Path) -> list[Path]:
+    """An already ordered `frame` written as Parquet: its parts, in order."""
+    frame.write.mode("overwrite").parquet(str(folder))
+    return sorted(folder.glob("part-*.parquet"))
+
+
+def _batches(parts: Sequence[Path]) -> Iterator[dict[str, list[Any]]]:
+    """The parts' rows, `BATCH` at a time, as Python lists by column."""
+    for part in parts:
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=BATCH):
+            yield {name: batch.column(name).to_pylist() for name in batch.schema.names}
+
+
+def _events(parts: Sequence[Path]) -> Iterator[IdEvent]:
+    """The merges, splits and retirements, in `assign_ids`' order."""
+    for batch in _batches(parts):
+        for kind, gid, related, members in zip(
+            batch["kind"], batch["golden_id"], batch["related"], batch["members"], strict=True
+        ):
+            yield IdEvent(
+                kind=kind,
+                golden_id=gid,
+                related=tuple(related or ()),
+                members=tuple((m["source"], m["source_id"]) for m in members or ()),
+            )
+
+
+def _review(parts: Sequence[Path], model: Model) -> Iterator[dict[str, Any]]:
     """The review pairs as `Resolution.review_pairs` gives them, by their keys."""
-    width = len(model.comparisons)
-    levels = [f"lv{k}" for k in range(width)]
-    weights = [f"w{k}" for k in range(width)]
-    keys = ["left_source", "left_source_id", "right_source", "right_source_id"]
-    columns = [*keys, "probability", *levels, *weights]
-    for batch in _batches(review, keys, scratch / "review", columns):
+    for batch in _batches(parts):
         for i in range(len(batch["probability"])):
             reached = [
-                (c, int(batch[lv][i]), batch[w][i])
-                for c, lv, w in zip(model.comparisons, levels, weights, strict=True)
+                (c, int(batch[f"lv{k}"][i]), batch[f"w{k}"][i])
+                for k, c in enumerate(model.comparisons)
             ]
             yield {
                 "left": (batch["left_source"][i], batch["left_source_id"][i]),

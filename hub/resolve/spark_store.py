@@ -35,7 +35,7 @@ from hub.core.errors import HubError
 from hub.resolve.changes import held_back
 from hub.resolve.engine import Engine
 from hub.resolve.export import StoreExport, export_store
-from hub.resolve.persist_frames import persist_frames, store_line
+from hub.resolve.persist_frames import prepare, store_line, write_parts
 from hub.resolve.records import (
     Pair,
     identifying_hash,
@@ -121,9 +121,10 @@ def full_on_spark(
     index = _key_index(result, ids, spec)
     bridges = _bridges(result, ids, spec.thresholds.lower)
     kinds = {r["kind"]: int(r["count"]) for r in result.events.groupBy("kind").count().collect()}
+    parts = prepare(result, previous, folder / "out")
     step("writing golden records, crosswalk and review queue")
     with store.transaction() as conn:
-        changed = persist_frames(conn, result, previous, current, actor, folder / "out")
+        changed = write_parts(conn, parts, current, actor)
         stamp = conn.execute(sa.select(sa.func.max(crosswalk.c.assigned_at))).scalar()
         save_state(
             conn,

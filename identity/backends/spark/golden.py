@@ -1,20 +1,21 @@
 """Survivorship on the executors: one golden record per golden id, built where its
 members are.
 
-`golden_frame` groups the records (as `SparkRecords` holds them: rid, json:<field>…) by
-their golden id (`applyInPandas`) and calls `identity.survivorship.survive` unchanged on
-each group — the same source priority, rules and steward overrides as the embedded run
-(`identity.resolve._golden`). Each golden record leaves its task as one line of bytes,
-made by `render(golden_id, golden_record)` (the batch contract's JSON line, by default a
-JSON object of its values, provenance and members), so the driver never holds them.
+`golden_frame` gathers the records (as `SparkRecords` holds them: rid, json:<field>…) of
+each golden id in one partition, sorted, and calls `identity.survivorship.survive`
+unchanged on each golden id's members in a `mapInArrow` pass — the same source priority,
+rules and steward overrides as the embedded run (`identity.resolve._golden`). Each golden
+record leaves its task as one line of bytes, made by `render(golden_id, golden_record)`
+(the batch contract's JSON line, by default a JSON object of its values, provenance and
+members), so the driver never holds them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import orjson
-import pandas as pd
 import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -52,24 +53,51 @@ def golden_frame(
     render: Render = json_line,
 ) -> DataFrame:
     """(golden_id, line): per golden id of `crosswalk` (rid, golden_id) its golden record
-    from the `records` (rid, json:<field>…) it holds, rendered."""
+    from the `records` (rid, json:<field>…) it holds, rendered.
+
+    The members of a golden id meet in one partition, sorted by golden id and rid, and a
+    `mapInArrow` pass walks them in order: one conversion per Arrow batch, not a pandas
+    frame per golden id (which cost ~3 ms a golden record: 74 s for 23,500 of them)."""
     rules = spec.survivorship
     priority = tuple(rules.source_priority)
     chains = dict(rules.rules) or None
     steward = {gid: dict(fields) for gid, fields in (overrides or {}).items()}
     joined = records.join(crosswalk.select(ROW, "golden_id"), ROW)
     names = [c for c in joined.columns if c != "golden_id"]
+    ordered = joined.repartition("golden_id").sortWithinPartitions("golden_id", ROW)
+    schema = pa.schema([("golden_id", pa.string()), ("line", pa.binary())])
 
-    def survived(group: pd.DataFrame) -> pd.DataFrame:
-        gid = str(group["golden_id"].iloc[0])
-        table = pa.Table.from_pandas(group[names].sort_values(ROW), preserve_index=False)
-        members = [{k: v for k, v in r.items() if v is not None} for r in _records(table)]
+    def line(gid: str, members: list[dict[str, Any]]) -> bytes:
         golden = survive(
             members, source_priority=priority, rules=chains, overrides=steward.get(gid)
         )
-        return pd.DataFrame({"golden_id": [gid], "line": [render(gid, golden)]})
+        return render(gid, golden)
 
-    return joined.groupBy("golden_id").applyInPandas(survived, "golden_id string, line binary")
+    def survived(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        held: str | None = None  # the golden id whose members are being gathered
+        members: list[dict[str, Any]] = []
+        for batch in batches:
+            part = pa.Table.from_batches([batch])
+            ids, lines = [], []
+            for gid, record in zip(
+                part.column("golden_id").to_pylist(), _records(part.select(names)), strict=True
+            ):
+                if gid != held and members:
+                    assert held is not None
+                    ids.append(held)
+                    lines.append(line(held, members))
+                    members = []
+                held = gid
+                members.append({k: v for k, v in record.items() if v is not None})
+            if ids:
+                yield pa.RecordBatch.from_arrays([pa.array(ids), pa.array(lines)], schema=schema)
+        if members:  # the partition's last golden id
+            assert held is not None
+            yield pa.RecordBatch.from_arrays(
+                [pa.array([held]), pa.array([line(held, members)], pa.binary())], schema=schema
+            )
+
+    return ordered.mapInArrow(survived, "golden_id string, line binary")
 
 
 def lines_in_order(frame: DataFrame) -> DataFrame:

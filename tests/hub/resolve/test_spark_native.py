@@ -21,7 +21,7 @@ from pyspark.sql import SparkSession
 
 import hub.resolve.spark_store as spark_store
 from hub.core.clock import now
-from hub.resolve.persist_frames import persist_frames
+from hub.resolve.persist_frames import write_parts
 from hub.resolve.records import load_customer_records
 from hub.resolve.run import ResolveSummary, resolve_store
 from hub.resolve.state import load_state
@@ -218,13 +218,13 @@ def test_a_native_run_that_fails_writing_leaves_the_store_and_resumes(
 ) -> None:
     config, store = _project(tmp_path / "native", True, "sqlite", request)
     put(store, population(40, 3))
-    real = persist_frames
+    real = write_parts
 
     def failing(*args: Any, **kwargs: Any) -> int:
         real(*args, **kwargs)  # everything written in the transaction, then lost with it
         raise OSError("disk full (injected)")
 
-    monkeypatch.setattr(spark_store, "persist_frames", failing)
+    monkeypatch.setattr(spark_store, "write_parts", failing)
     with pytest.raises(OSError, match="injected"):
         resolve_store(config, store, actor="test")
     assert mapping(store) == {}
@@ -232,7 +232,7 @@ def test_a_native_run_that_fails_writing_leaves_the_store_and_resumes(
     with store.engine.connect() as conn:
         assert load_state(conn) is None
 
-    monkeypatch.setattr(spark_store, "persist_frames", real)
+    monkeypatch.setattr(spark_store, "write_parts", real)
     summary = resolve_store(config, store, actor="test")
     assert summary.mode == "full" and summary.golden > 0
     assert len(mapping(store)) == summary.records
