@@ -19,7 +19,8 @@ in process. Either way the outcome is persisted the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -38,7 +39,7 @@ from hub.resolve.records import (
     load_customer_records,
     load_overrides,
 )
-from hub.resolve.state import ResolveState, current_marks, load_state, save_state
+from hub.resolve.state import Marks, ResolveState, current_marks, load_state, save_state
 from hub.store.database import Store
 from hub.store.locks import hub_lock
 from hub.store.tables import crosswalk, customer_records, golden_records
@@ -53,11 +54,13 @@ __all__ = [
     "CONSTRAINING",
     "DRIFT_SHARE",
     "ResolveSummary",
+    "full_summary",
     "identifying_hash",
     "load_customer_records",
     "load_overrides",
     "provenance_json",
     "resolve_store",
+    "save_full_state",
     "settings_of",
 ]
 
@@ -255,32 +258,72 @@ def _full(
     )
     with store.transaction() as conn:
         changed = persist(conn, outcome, actor)
-        stamp = conn.execute(sa.select(sa.func.max(crosswalk.c.assigned_at))).scalar()
-        save_state(
-            conn,
-            ResolveState(
-                fingerprint=fingerprint(spec),
-                records=len(records),
-                records_at_full=len(records),
-                changed_since_full=0,
-                full_at=now(),
-                marks=replace(marks, crosswalk=stamp),
-                model=model_to_bytes(result.model),
-                index=index,
-                bridges=bridges,
-            ),
+        save_full_state(
+            conn, spec, len(records), marks, model_to_bytes(result.model), index, bridges
         )
     engine.finished()
-    kinds = [e.kind for e in result.assignment.events]
-    return ResolveSummary(
+    kinds = Counter(str(e.kind) for e in result.assignment.events)
+    return full_summary(
         records=len(records),
         golden=len(result.golden),
-        new=kinds.count("new"),
-        merged=kinds.count("merge"),
-        split=kinds.count("split"),
-        changed_golden=changed,
+        kinds=kinds,
+        changed=changed,
         review=int(result.clustering.review.size),
-        non_identifying=sum(v for k, v in result.stats.items() if k.startswith("non_identifying")),
+        stats=result.stats,
+        reason=reason,
+        engine=engine,
+    )
+
+
+def save_full_state(
+    conn: sa.Connection,
+    spec: ModelSpec,
+    records: int,
+    marks: Marks,
+    model: bytes,
+    index: KeyIndex,
+    bridges: np.ndarray,
+) -> None:
+    """Save what the next incremental run builds on, in a full run's transaction (after
+    its crosswalk is written: its newest stamp is the crosswalk mark)."""
+    stamp = conn.execute(sa.select(sa.func.max(crosswalk.c.assigned_at))).scalar()
+    save_state(
+        conn,
+        ResolveState(
+            fingerprint=fingerprint(spec),
+            records=records,
+            records_at_full=records,
+            changed_since_full=0,
+            full_at=now(),
+            marks=replace(marks, crosswalk=stamp),
+            model=model,
+            index=index,
+            bridges=bridges,
+        ),
+    )
+
+
+def full_summary(
+    *,
+    records: int,
+    golden: int,
+    kinds: Mapping[str, int],
+    changed: int,
+    review: int,
+    stats: Mapping[str, int],
+    reason: str,
+    engine: Engine,
+) -> ResolveSummary:
+    """A full run's summary: its counts, `kinds` the id events by kind."""
+    return ResolveSummary(
+        records=records,
+        golden=golden,
+        new=kinds.get("new", 0),
+        merged=kinds.get("merge", 0),
+        split=kinds.get("split", 0),
+        changed_golden=changed,
+        review=review,
+        non_identifying=sum(v for k, v in stats.items() if k.startswith("non_identifying")),
         mode="full",
         reason="" if reason in ("first run", "asked for") else reason,
         engine=engine.name,
@@ -307,21 +350,7 @@ def _full_on_spark(
         from hub.resolve.spark_store import full_on_spark
     except ImportError as exc:  # the spark extra is not installed
         raise no_pyspark(exc) from exc
-    done = full_on_spark(store, spec, actor, engine, progress)
-    return ResolveSummary(
-        records=done.records,
-        golden=done.golden,
-        new=done.new,
-        merged=done.merged,
-        split=done.split,
-        changed_golden=done.changed_golden,
-        review=done.review,
-        non_identifying=done.non_identifying,
-        mode="full",
-        reason="" if reason in ("first run", "asked for") else reason,
-        engine=engine.name,
-        master=engine.master,
-    )
+    return full_on_spark(store, spec, actor, reason, engine, progress)
 
 
 def _index(

@@ -22,11 +22,10 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import orjson
-import sqlalchemy as sa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -43,9 +42,9 @@ from hub.resolve.records import (
     load_customer_records,
     load_overrides,
 )
-from hub.resolve.state import ResolveState, current_marks, save_state
+from hub.resolve.run import ResolveSummary, full_summary, save_full_state
+from hub.resolve.state import current_marks
 from hub.store.database import Store
-from hub.store.tables import crosswalk
 from identity.backends.spark import (
     NativeResolution,
     SparkBackend,
@@ -60,32 +59,19 @@ from identity.model import ModelSpec
 from identity.model_io import fingerprint, model_to_bytes
 from identity.survivorship import Override
 
-__all__ = ["EXPORT", "SparkRun", "full_on_spark"]
+__all__ = ["EXPORT", "full_on_spark"]
 
 EXPORT = "store-export"  # the exported inputs, under the run directory while a run needs them
-
-
-@dataclass(frozen=True)
-class SparkRun:
-    """What a full run on Spark did, in counts."""
-
-    records: int
-    golden: int
-    new: int
-    merged: int
-    split: int
-    changed_golden: int
-    review: int
-    non_identifying: int
 
 
 def full_on_spark(
     store: Store,
     spec: ModelSpec,
     actor: str,
+    reason: str,
     engine: Engine,
     progress: Callable[[str], None] | None = None,
-) -> SparkRun:
+) -> ResolveSummary:
     """Resolve the store's live records with `spec` wholly on `engine` (Spark) and write
     the outcome and the incremental state back (see the module's docstring)."""
     step = progress or (lambda _msg: None)
@@ -125,33 +111,20 @@ def full_on_spark(
     step("writing golden records, crosswalk and review queue")
     with store.transaction() as conn:
         changed = write_parts(conn, parts, current, actor)
-        stamp = conn.execute(sa.select(sa.func.max(crosswalk.c.assigned_at))).scalar()
-        save_state(
-            conn,
-            ResolveState(
-                fingerprint=fingerprint(spec),
-                records=exported.count,
-                records_at_full=exported.count,
-                changed_since_full=0,
-                full_at=now(),
-                marks=replace(marks, crosswalk=stamp),
-                model=model_to_bytes(result.model),
-                index=index,
-                bridges=bridges,
-            ),
+        save_full_state(
+            conn, spec, exported.count, marks, model_to_bytes(result.model), index, bridges
         )
-    stats = result.stats
     engine.finished()
     shutil.rmtree(folder, ignore_errors=True)
-    return SparkRun(
+    return full_summary(
         records=exported.count,
-        golden=int(stats["golden_records"]),
-        new=kinds.get("new", 0),
-        merged=kinds.get("merge", 0),
-        split=kinds.get("split", 0),
-        changed_golden=changed,
-        review=int(stats["review_pairs"]),
-        non_identifying=sum(v for k, v in stats.items() if k.startswith("non_identifying")),
+        golden=int(result.stats["golden_records"]),
+        kinds=kinds,
+        changed=changed,
+        review=int(result.stats["review_pairs"]),
+        stats=result.stats,
+        reason=reason,
+        engine=engine,
     )
 
 

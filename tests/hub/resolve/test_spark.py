@@ -6,7 +6,6 @@ spark` overriding hub.yaml."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,9 @@ from hub.resolve.records import load_customer_records
 from hub.resolve.run import resolve_store
 from hub.store.database import Store
 from hub.store.tables import golden_records, match_candidates
-from identity.backends.spark import spark_session
-from schemas.config import HubConfig, load_config
 from tests.cli import crmhub
 from tests.hub.resolve.population import delete, mapping, population, put, random_changes
+from tests.hub.resolve.projects import project
 from tests.hub.test_sync import demo_project
 
 # small data: two shuffle partitions, as tests/identity/backends/spark uses
@@ -31,36 +29,6 @@ SPARK_YAML = """\
     master: local[2]
     conf: {spark.sql.shuffle.partitions: 2, spark.default.parallelism: 2}
 """
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    """One JVM for the module (the engine's own `getOrCreate` finds it)."""
-    session = spark_session(
-        "local[2]",
-        app_name="crm-hub tests",
-        conf={"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"},
-    )
-    yield session
-    session.stop()
-
-
-def _project(
-    folder: Path, engine: str, backend: str, request: pytest.FixtureRequest
-) -> tuple[HubConfig, Store]:
-    folder.mkdir()
-    if backend == "sqlite":
-        url = f"sqlite:///{folder / 'hub.db'}"
-    else:
-        url = request.getfixturevalue("pg_server").create_database()
-    config, store = demo_project(folder, url)
-    if engine == "spark":
-        path = folder / "hub.yaml"
-        text = path.read_text()
-        path.write_text(text.replace("identity:\n", "identity:\n" + SPARK_YAML, 1))
-        config = load_config(path)
-        assert config.identity.engine == "spark"
-    return config, store
 
 
 def _golden(store: Store) -> list[tuple[Any, ...]]:
@@ -81,8 +49,9 @@ def test_a_spark_store_resolve_leaves_the_store_as_the_local_one(
     tmp_path: Path, spark: SparkSession, backend: str, request: pytest.FixtureRequest
 ) -> None:
     records = population(60, 7)
-    local_cfg, local = _project(tmp_path / "local", "local", backend, request)
-    spark_cfg, on_spark = _project(tmp_path / "spark", "spark", backend, request)
+    local_cfg, local = project(tmp_path / "local", backend, request)
+    spark_cfg, on_spark = project(tmp_path / "spark", backend, request, SPARK_YAML)
+    assert spark_cfg.identity.engine == "spark"
     for store in (local, on_spark):
         put(store, records)
     steps: list[str] = []

@@ -10,7 +10,6 @@ failure, injected where the outcome is written.)"""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,10 @@ from hub.resolve.run import ResolveSummary, resolve_store
 from hub.resolve.state import load_state
 from hub.store.database import Store
 from hub.store.tables import audit_log, golden_overrides, golden_records, match_candidates
-from identity.backends.spark import spark_session
 from identity.backends.spark.checkpoint import stage_log
-from schemas.config import HubConfig, load_config
 from tests.hub.resolve.population import delete, mapping, population, put, random_changes
+from tests.hub.resolve.projects import project
 from tests.hub.resolve.test_incremental import _decide
-from tests.hub.test_sync import demo_project
 
 NATIVE_YAML = """\
   engine: spark
@@ -41,35 +38,6 @@ NATIVE_YAML = """\
     driver_records: 0
     conf: {spark.sql.shuffle.partitions: 2, spark.default.parallelism: 2}
 """
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    """One JVM for the module (the engine's own `getOrCreate` finds it)."""
-    session = spark_session(
-        "local[2]",
-        app_name="crm-hub tests",
-        conf={"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"},
-    )
-    yield session
-    session.stop()
-
-
-def _project(
-    folder: Path, native: bool, backend: str, request: pytest.FixtureRequest
-) -> tuple[HubConfig, Store]:
-    folder.mkdir()
-    if backend == "sqlite":
-        url = f"sqlite:///{folder / 'hub.db'}"
-    else:
-        url = request.getfixturevalue("pg_server").create_database()
-    config, store = demo_project(folder, url)
-    if native:
-        path = folder / "hub.yaml"
-        path.write_text(path.read_text().replace("identity:\n", "identity:\n" + NATIVE_YAML, 1))
-        config = load_config(path)
-        assert (config.identity.engine, config.identity.spark.driver_records) == ("spark", 0)
-    return config, store
 
 
 def _table(store: Store, table: sa.Table, skip: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
@@ -142,8 +110,9 @@ def test_a_native_spark_resolve_leaves_the_store_as_the_local_one(
     tmp_path: Path, spark: SparkSession, backend: str, request: pytest.FixtureRequest
 ) -> None:
     records = population(60, 7)
-    local_cfg, local = _project(tmp_path / "local", False, backend, request)
-    native_cfg, native = _project(tmp_path / "native", True, backend, request)
+    local_cfg, local = project(tmp_path / "local", backend, request)
+    native_cfg, native = project(tmp_path / "native", backend, request, NATIVE_YAML)
+    assert (native_cfg.identity.engine, native_cfg.identity.spark.driver_records) == ("spark", 0)
     for store in (local, native):
         put(store, records)
     steps: list[str] = []
@@ -216,7 +185,7 @@ def test_a_native_run_that_fails_writing_leaves_the_store_and_resumes(
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
 ) -> None:
-    config, store = _project(tmp_path / "native", True, "sqlite", request)
+    config, store = project(tmp_path / "native", "sqlite", request, NATIVE_YAML)
     put(store, population(40, 3))
     real = write_parts
 
