@@ -177,7 +177,9 @@ class _Column:
     """One hash column sorted once: who holds a value, and how many, by binary search."""
 
     def __init__(self, values: np.ndarray) -> None:
-        self.order = np.argsort(values, kind="stable")
+        # every user takes the holders of a value as a set (np.unique after), so the order
+        # among equal values does not matter: quicksort, ~4x a stable sort's speed here
+        self.order = np.argsort(values)
         self.sorted = values[self.order]
 
     def ranges(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,6 +220,7 @@ class KeyIndex:
         self._raw: dict[int, _Column] = {}  # an `across` rule's keys with their side
         self._ident: dict[int, _Column] = {}
         self._estimates: dict[int, np.ndarray] = {}
+        self._across_rules: dict[int, bool] = {}
 
     @classmethod
     def build(cls, ids: np.ndarray, keys: np.ndarray, ident: np.ndarray) -> KeyIndex:
@@ -234,7 +237,9 @@ class KeyIndex:
         return self._keys[r]
 
     def _across(self, r: int) -> bool:
-        return bool((self.keys[:, r] & _ACROSS).any())
+        if r not in self._across_rules:
+            self._across_rules[r] = bool((self.keys[:, r] & _ACROSS).any())
+        return self._across_rules[r]
 
     def ident_column(self, k: int) -> _Column:
         if k not in self._ident:
