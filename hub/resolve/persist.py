@@ -151,29 +151,38 @@ def write_golden(
 def write_events(conn: Connection, events: Iterable[IdEvent], actor: str, stamp: Any) -> None:
     """Retire the ids merged away, and audit every merge, split and retirement."""
     g = golden_records.c
+    retired: list[dict[str, Any]] = []
+    audits: list[dict[str, Any]] = []
     for event in events:
         if event.kind == "retired":
             target = event.related[0] if event.related else None
-            conn.execute(
-                golden_records.update()
-                .where(g.golden_id == event.golden_id)
-                .values(status=GoldenStatus.MERGED, merged_into=target, updated_at=stamp)
-            )
+            retired.append({"retired_id": event.golden_id, "target": target})
         if event.kind in ("merge", "split", "retired"):
-            conn.execute(
-                audit_log.insert().values(
-                    at=stamp,
-                    actor="engine",
-                    action=f"golden.{event.kind}",
-                    target_type="golden",
-                    target_id=event.golden_id,
-                    detail={
+            audits.append(
+                {
+                    "at": stamp,
+                    "actor": "engine",
+                    "action": f"golden.{event.kind}",
+                    "target_type": "golden",
+                    "target_id": event.golden_id,
+                    "detail": {
                         "run_by": actor,
                         "related": list(event.related),
                         "members": [list(m) for m in event.members],
                     },
-                )
+                }
             )
+    if retired:  # one statement, executed for every retired id
+        conn.execute(
+            golden_records.update()
+            .where(g.golden_id == sa.bindparam("retired_id"))
+            .values(
+                status=GoldenStatus.MERGED, merged_into=sa.bindparam("target"), updated_at=stamp
+            ),
+            retired,
+        )
+    if audits:
+        conn.execute(audit_log.insert(), audits)
 
 
 def _persist_crosswalk(conn: Connection, outcome: Outcome, stamp: Any) -> None:
@@ -196,8 +205,13 @@ def _persist_crosswalk(conn: Connection, outcome: Outcome, stamp: Any) -> None:
         key=("source", "source_id"),
     )
     gone = set(previous) - set(outcome.crosswalk)
-    for source, source_id in sorted(gone):  # source records deleted since: no longer mapped
-        conn.execute(crosswalk.delete().where(x.source == source, x.source_id == source_id))
+    if gone:  # source records deleted since: no longer mapped
+        conn.execute(
+            crosswalk.delete().where(
+                x.source == sa.bindparam("gone_source"), x.source_id == sa.bindparam("gone_id")
+            ),
+            [{"gone_source": s, "gone_id": i} for s, i in sorted(gone)],
+        )
 
 
 def write_candidates(
@@ -226,6 +240,9 @@ def write_candidates(
     ):
         hashes[tuple(r[:4])] = (r.left_hash, r.right_hash)  # type: ignore[index]
     wanted = set()
+    new: list[dict[str, Any]] = []
+    refreshed: list[dict[str, Any]] = []
+    reopened: list[dict[str, Any]] = []
     for pair in review:
         (ls, lid), (rs, rid) = sorted([pair["left"], pair["right"]])
         key = (ls, lid, rs, rid)
@@ -237,26 +254,36 @@ def write_candidates(
         values = {"score": pair["probability"], "weights": weights}
         row = known.get(key)
         if row is None:
-            conn.execute(
-                match_candidates.insert().values(
-                    left_source=ls,
-                    left_source_id=lid,
-                    right_source=rs,
-                    right_source_id=rid,
-                    status=CandidateStatus.OPEN,
-                    created_at=stamp,
+            new.append(
+                {
+                    "left_source": ls,
+                    "left_source_id": lid,
+                    "right_source": rs,
+                    "right_source_id": rid,
+                    "status": CandidateStatus.OPEN,
+                    "created_at": stamp,
                     **values,
-                )
+                }
             )
         elif row.status in CandidateStatus.undecided():
             if (row.score, row.weights) != (values["score"], weights):
-                conn.execute(match_candidates.update().where(m.id == row.id).values(**values))
+                refreshed.append(
+                    {"cid": row.id, "new_score": values["score"], "new_weights": weights}
+                )
         elif key in hashes and hashes[key] != (current.get((ls, lid)), current.get((rs, rid))):
-            conn.execute(  # identifying data changed since the decision: ask again
-                match_candidates.update()
-                .where(m.id == row.id)
-                .values(status=CandidateStatus.OPEN, **values)
-            )
+            # identifying data changed since the decision: ask again
+            reopened.append({"cid": row.id, "new_score": values["score"], "new_weights": weights})
+    if new:
+        conn.execute(match_candidates.insert(), new)
+    refresh = match_candidates.update().where(m.id == sa.bindparam("cid"))
+    scored: dict[str, Any] = {
+        "score": sa.bindparam("new_score"),
+        "weights": sa.bindparam("new_weights"),
+    }
+    if refreshed:
+        conn.execute(refresh.values(**scored), refreshed)
+    if reopened:
+        conn.execute(refresh.values(status=CandidateStatus.OPEN, **scored), reopened)
     stale = [
         r.id
         for k, r in known.items()
