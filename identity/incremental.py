@@ -277,20 +277,6 @@ class KeyIndex:
         out._ident = self._ident
         return out
 
-    def changes_from(self, base: KeyIndex) -> tuple[np.ndarray, KeyIndex]:
-        """What turns `base` into this index: the ids to drop, and the rows (new or with
-        other keys or identifying values) to set — `base.replaced(gone, rows.ids, rows.keys,
-        rows.ident)` equals this index."""
-        gone = base.ids[self.rows(base.ids) < 0]
-        at = base.rows(self.ids)
-        held = at >= 0
-        differs = ~held
-        rows = at[held]
-        differs[held] = (self.keys[held] != base.keys[rows]).any(axis=1) | (
-            self.ident[held] != base.ident[rows]
-        ).any(axis=1)
-        return gone, KeyIndex(self.ids[differs], self.keys[differs], self.ident[differs])
-
     def block_sizes(self, keys: np.ndarray) -> np.ndarray:
         """(m x rules): how many indexed records hold each of these keys."""
         out = np.zeros(keys.shape, dtype=np.int64)

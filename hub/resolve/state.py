@@ -1,11 +1,10 @@
 """What an incremental resolve builds on, kept in `resolve_state` (migration 0011).
 
 One row: the fitted model of the last full run, the key index of the live records
-(`identity.incremental.KeyIndex`: as the last full run left it, and the rows changed since —
-migration 0014 — so an incremental run does not rewrite the whole index) and the watermarks
-of the last successful run — the newest `customer_records.loaded_at`, steward decision,
-field override and crosswalk assignment it had seen. Anything newer is what the next run
-has to look at."""
+(`identity.incremental.KeyIndex`) and the watermarks of the last successful run — the
+newest `customer_records.loaded_at`, steward decision, field override and crosswalk
+assignment it had seen. Anything newer is what the next run has to look at.
+"""
 
 from __future__ import annotations
 
@@ -30,8 +29,6 @@ from identity.incremental import KeyIndex
 __all__ = [
     "Marks",
     "ResolveState",
-    "changes_from_bytes",
-    "changes_to_bytes",
     "current_marks",
     "index_from_bytes",
     "index_to_bytes",
@@ -63,9 +60,6 @@ class ResolveState:
     model: bytes = b""
     index: KeyIndex | None = None
     bridges: np.ndarray | None = None  # (m x 2) record ids: `identity.incremental.bridges_of`
-    base: KeyIndex | None = None
-    """The index as the last full run stored it (`index` is it with the changes since);
-    None for a state a full run is about to save, which stores its index whole."""
 
 
 def current_marks(conn: Connection) -> Marks:
@@ -82,21 +76,6 @@ def index_to_bytes(index: KeyIndex, bridges: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, ids=index.ids, keys=index.keys, ident=index.ident, bridges=bridges)
     return buffer.getvalue()
-
-
-def changes_to_bytes(index: KeyIndex, base: KeyIndex, bridges: np.ndarray) -> bytes:
-    """What turns `base` into `index` (`KeyIndex.changes_from`) and the bridges, as .npz."""
-    gone, rows = index.changes_from(base)
-    buffer = io.BytesIO()
-    np.savez(buffer, gone=gone, ids=rows.ids, keys=rows.keys, ident=rows.ident, bridges=bridges)
-    return buffer.getvalue()
-
-
-def changes_from_bytes(base: KeyIndex, data: bytes) -> tuple[KeyIndex, np.ndarray]:
-    """`base` with the stored changes applied, and the bridges stored with them."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-        index = base.replaced(arrays["gone"], arrays["ids"], arrays["keys"], arrays["ident"])
-        return index, arrays["bridges"].reshape(-1, 2)
 
 
 def index_from_bytes(data: bytes) -> tuple[KeyIndex, np.ndarray | None]:
@@ -123,7 +102,7 @@ def load_state(conn: Connection, *, blobs: bool = True) -> ResolveState | None:
         s.crosswalk_mark,
     ]
     if blobs:
-        columns += [s.model, s.record_index, s.index_changes]
+        columns += [s.model, s.record_index]
     row = conn.execute(sa.select(*columns).where(s.id == _ROW)).first()
     if row is None:
         return None
@@ -139,22 +118,18 @@ def load_state(conn: Connection, *, blobs: bool = True) -> ResolveState | None:
         marks=marks,
     )
     if blobs:
-        base, bridges = index_from_bytes(bytes(row.record_index))
-        index = base
-        if row.index_changes is not None:
-            index, bridges = changes_from_bytes(base, bytes(row.index_changes))
-        state = replace(state, model=bytes(row.model), index=index, bridges=bridges, base=base)
+        index, bridges = index_from_bytes(bytes(row.record_index))
+        state = replace(state, model=bytes(row.model), index=index, bridges=bridges)
     return state
 
 
 def save_state(conn: Connection, state: ResolveState) -> None:
-    """Store the state (in the caller's transaction, with the run's writes). Without a
-    `base` (a full run) the index is written whole; with one (an incremental run) only
-    the rows that differ from it are, beside it: the whole index is not rewritten."""
+    """Replace the stored state (in the caller's transaction, with the run's writes)."""
     assert state.index is not None and state.bridges is not None and state.model
     values = {
         "fingerprint": state.fingerprint,
         "model": state.model,
+        "record_index": index_to_bytes(state.index, state.bridges),
         "records": state.records,
         "records_at_full": state.records_at_full,
         "changed_since_full": state.changed_since_full,
@@ -165,20 +140,5 @@ def save_state(conn: Connection, state: ResolveState) -> None:
         "crosswalk_mark": state.marks.crosswalk,
         "updated_at": now(),
     }
-    s = resolve_state.c
-    if state.base is not None:
-        changes = changes_to_bytes(state.index, state.base, state.bridges)
-        updated = conn.execute(
-            resolve_state.update().where(s.id == _ROW).values(index_changes=changes, **values)
-        )
-        if updated.rowcount == 1:
-            return
-    conn.execute(resolve_state.delete().where(s.id == _ROW))
-    conn.execute(
-        resolve_state.insert().values(
-            id=_ROW,
-            record_index=index_to_bytes(state.index, state.bridges),
-            index_changes=None,
-            **values,
-        )
-    )
+    conn.execute(resolve_state.delete().where(resolve_state.c.id == _ROW))
+    conn.execute(resolve_state.insert().values(id=_ROW, **values))

@@ -656,7 +656,6 @@ resolve_state = sa.Table(  # 0011: one row (id 1), what an incremental resolve b
     sa.Column("fingerprint", sa.String(64), nullable=False),  # settings + comparisons digest
     sa.Column("model", sa.LargeBinary, nullable=False),  # the last full run's fitted model
     sa.Column("record_index", sa.LargeBinary, nullable=False),  # blocking-key hashes per record
-    sa.Column("index_changes", sa.LargeBinary),  # 0014: rows changed since record_index
     sa.Column("records", sa.Integer, nullable=False),  # live records after the last run
     sa.Column("records_at_full", sa.Integer, nullable=False),
     sa.Column("changed_since_full", sa.Integer, nullable=False),
