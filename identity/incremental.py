@@ -346,14 +346,18 @@ class KeyIndex:
         return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
 
     def blocks_crossed(
-        self, before: np.ndarray, after: np.ndarray, max_block: int
+        self,
+        before: np.ndarray,
+        after: np.ndarray,
+        max_block: int,
+        estimates_before: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Row numbers in a block that grew past, or shrank back to, `max_block` records;
         and per rule whether it was used before the change (`before`/`after`: key rows
-        that left and came)."""
+        that left and came). With `estimates_before` (the predecessor's `pair_estimates`)
+        this index's own are found from the touched blocks alone, not from every block."""
         found = []
-        used_before = np.ones(self.keys.shape[1], dtype=bool)
-        estimates = self.pair_estimates(max_block)
+        change = np.zeros(self.keys.shape[1], dtype=np.int64)  # pairs now - pairs before
         for r in range(self.keys.shape[1]):
             column = self.key_column(r)
             was, came = _block(before[:, r]), _block(after[:, r])
@@ -367,20 +371,27 @@ class KeyIndex:
                 then_keys = _without(
                     np.concatenate([self.keys[touched, r], before[:, r]]), after[:, r]
                 )
-                then_pairs = (
-                    estimates[r]
-                    - int(_across_pairs(now_keys, max_block)[1].sum())
-                    + int(_across_pairs(then_keys, max_block)[1].sum())
+                change[r] = int(_across_pairs(now_keys, max_block)[1].sum()) - int(
+                    _across_pairs(then_keys, max_block)[1].sum()
                 )
             else:
-                then_pairs = (
-                    estimates[r]
-                    - int(_pairs_in(now, max_block).sum())
-                    + int(_pairs_in(then, max_block).sum())
+                change[r] = int(_pairs_in(now, max_block).sum()) - int(
+                    _pairs_in(then, max_block).sum()
                 )
-            used_before[r] = then_pairs <= _MAX_PAIRS_PER_RULE
+        if estimates_before is not None and max_block not in self._estimates:
+            self._estimates[max_block] = np.asarray(estimates_before, dtype=np.int64) + change
+        used_before: np.ndarray = self.pair_estimates(max_block) - change <= _MAX_PAIRS_PER_RULE
         rows = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
         return rows, used_before
+
+    def known_estimates(self) -> dict[int, np.ndarray]:
+        """The `pair_estimates` computed so far, by `max_block` (to keep with the index)."""
+        return dict(self._estimates)
+
+    def with_estimates(self, estimates: Mapping[int, np.ndarray]) -> KeyIndex:
+        """This index, told its `pair_estimates` (as `known_estimates` gave them)."""
+        self._estimates.update({int(k): np.asarray(v, np.int64) for k, v in estimates.items()})
+        return self
 
     def neighbours(self, keys: np.ndarray, max_block: int) -> np.ndarray:
         """Ids of the indexed records sharing a usable block with any of these key rows."""

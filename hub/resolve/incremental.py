@@ -42,7 +42,7 @@ from hub.resolve.records import (
     load_overrides,
     records_by_id,
 )
-from hub.resolve.state import ResolveState, save_state
+from hub.resolve.state import IndexDelta, ResolveState, save_state
 from hub.store.database import Store
 from hub.store.tables import crosswalk, golden_records
 from identity.blocking import BlockingReport
@@ -138,10 +138,11 @@ def _keys(index: KeyIndex, ids: np.ndarray) -> np.ndarray:
 
 def _changed_index(
     conn: Connection, index: KeyIndex, changes: Changes, spec: ModelSpec
-) -> tuple[KeyIndex, set[int], set[int]]:
-    """The index with the changes applied; the ids to treat as changed (loaded since, or
-    whose identifying value crossed `max_shared`: its blanking changes) and those in a
-    block that crossed `max_block` (their own keys unchanged, their pairs not)."""
+) -> tuple[KeyIndex, IndexDelta, set[int], set[int]]:
+    """The index with the changes applied, and the changes as a delta; the ids to treat as
+    changed (loaded since, or whose identifying value crossed `max_shared`: its blanking
+    changes) and those in a block that crossed `max_block` (their own keys unchanged, their
+    pairs not)."""
     blocking = spec.blocking
     gone = np.array(sorted(set(changes.deleted)), dtype=np.int64)
     records = records_by_id(conn, changes.loaded)
@@ -168,11 +169,17 @@ def _changed_index(
         updated = middle.with_keys(ids, keys)
     else:
         keys, updated = placeholder, middle
-    regrouped_rows, used_before = updated.blocks_crossed(index.keys[left], keys, blocking.max_block)
+    regrouped_rows, used_before = updated.blocks_crossed(
+        index.keys[left],
+        keys,
+        blocking.max_block,
+        estimates_before=index.known_estimates().get(blocking.max_block),
+    )
     if not np.array_equal(used_before, updated.rules_used(blocking.max_block)):
         raise FullRunNeeded("a blocking rule crossed the pair limit")
     regrouped = set(updated.ids[regrouped_rows].tolist()) - set(changed)
-    return updated, set(changed), regrouped
+    delta = IndexDelta.of(updated, ids, gone[updated.rows(gone) < 0])
+    return updated, delta, set(changed), regrouped
 
 
 def _closure(
@@ -257,7 +264,7 @@ def resolve_incremental(
                 f"{drift:,} of {state.records_at_full:,} records changed since the last full run "
                 f"(more than {DRIFT_SHARE:.0%})"
             )
-        updated, changed, regrouped = _changed_index(conn, index, changes, spec)
+        updated, delta, changed, regrouped = _changed_index(conn, index, changes, spec)
         shared = updated.shared(spec.blocking.max_shared)
         decisions = latest_decisions(conn)
         must: dict[Key, list[Key]] = {}
@@ -297,6 +304,7 @@ def resolve_incremental(
             replace(
                 state,
                 index=updated,
+                delta=state.delta.then(delta) if state.delta is not None else None,
                 bridges=bridges,
                 records=len(updated),
                 changed_since_full=state.changed_since_full + len(changed) + len(departed),

@@ -56,6 +56,7 @@ __all__ = [
     "ResolveSummary",
     "full_summary",
     "identifying_hash",
+    "key_index",
     "load_customer_records",
     "load_overrides",
     "provenance_json",
@@ -245,7 +246,7 @@ def _full(
         overrides=overrides,
     )
     result = engine.run(records, spec, history, progress)
-    index = _index(result, records, ids, spec)
+    index = key_index(result, records, ids, spec)
     record_ids = np.array([ids[k] for k in result.keys], dtype=np.int64)
     bridges = bridges_of(record_ids, result.scored, result.labels, spec.thresholds.lower)
     outcome = Outcome(
@@ -287,6 +288,7 @@ def save_full_state(
     """Save what the next incremental run builds on, in a full run's transaction (after
     its crosswalk is written: its newest stamp is the crosswalk mark)."""
     stamp = conn.execute(sa.select(sa.func.max(crosswalk.c.assigned_at))).scalar()
+    index.pair_estimates(spec.blocking.max_block)  # kept with it: incremental runs update them
     save_state(
         conn,
         ResolveState(
@@ -353,7 +355,7 @@ def _full_on_spark(
     return full_on_spark(store, spec, actor, reason, engine, progress)
 
 
-def _index(
+def key_index(
     result: Resolution, records: list[dict[str, object]], ids: dict[Key, int], spec: ModelSpec
 ) -> KeyIndex:
     """The key index of a full run's records: keys from its standardised frame, identifying

@@ -1,9 +1,14 @@
 """What an incremental resolve builds on, kept in `resolve_state` (migration 0011).
 
-One row: the fitted model of the last full run, the key index of the live records
-(`identity.incremental.KeyIndex`) and the watermarks of the last successful run — the
-newest `customer_records.loaded_at`, steward decision, field override and crosswalk
-assignment it had seen. Anything newer is what the next run has to look at.
+One row: the fitted model of the last full run and the watermarks of the last successful
+run — the newest `customer_records.loaded_at`, steward decision, field override and
+crosswalk assignment it had seen. Anything newer is what the next run has to look at.
+
+The key index of the live records (`identity.incremental.KeyIndex`, ~180 bytes a record)
+is kept beside it in `resolve_index` (migration 0014) as a `base`, written by a full run,
+and a `delta` (`IndexDelta`: the rows set and the ids gone since, with the links between
+golden records and the index's pair estimates), which an incremental run rewrites — a few
+MB after a sync instead of the whole index.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from hub.store.tables import (
     crosswalk,
     customer_records,
     golden_overrides,
+    resolve_index,
     resolve_state,
     steward_decisions,
 )
 from identity.incremental import KeyIndex
 
 __all__ = [
+    "IndexDelta",
     "Marks",
     "ResolveState",
     "current_marks",
@@ -60,6 +67,49 @@ class ResolveState:
     model: bytes = b""
     index: KeyIndex | None = None
     bridges: np.ndarray | None = None  # (m x 2) record ids: `identity.incremental.bridges_of`
+    # the index's changes since the stored base: None to store `index` as the new base
+    delta: IndexDelta | None = None
+
+
+@dataclass(frozen=True)
+class IndexDelta:
+    """Index rows set (added or overwritten: `ids` with their `keys` and `ident`) and ids
+    `gone`, on top of a base index."""
+
+    ids: np.ndarray
+    keys: np.ndarray
+    ident: np.ndarray
+    gone: np.ndarray
+
+    @classmethod
+    def empty(cls, index: KeyIndex) -> IndexDelta:
+        return cls.of(index, np.empty(0, np.int64), np.empty(0, np.int64))
+
+    @classmethod
+    def of(cls, index: KeyIndex, ids: np.ndarray, gone: np.ndarray) -> IndexDelta:
+        """The rows of `ids` as `index` holds them (all held), and `gone` (held by none)."""
+        rows = index.rows(ids)
+        assert (rows >= 0).all() and (index.rows(gone) < 0).all()
+        return cls(
+            np.asarray(ids, np.int64),
+            index.keys[rows],
+            index.ident[rows],
+            np.asarray(gone, np.int64),
+        )
+
+    def then(self, later: IndexDelta) -> IndexDelta:
+        """This delta followed by `later`, as one."""
+        replaced = np.isin(self.ids, np.concatenate([later.ids, later.gone]))
+        gone = np.union1d(self.gone, later.gone)
+        return IndexDelta(
+            np.concatenate([self.ids[~replaced], later.ids]),
+            np.concatenate([self.keys[~replaced], later.keys]),
+            np.concatenate([self.ident[~replaced], later.ident]),
+            gone[~np.isin(gone, later.ids)],
+        )
+
+    def applied(self, base: KeyIndex) -> KeyIndex:
+        return base.replaced(self.gone, self.ids, self.keys, self.ident)
 
 
 def current_marks(conn: Connection) -> Marks:
@@ -73,9 +123,7 @@ def current_marks(conn: Connection) -> Marks:
 
 def index_to_bytes(index: KeyIndex, bridges: np.ndarray) -> bytes:
     """The index and the bridges as an .npz archive (plain arrays: nothing is pickled)."""
-    buffer = io.BytesIO()
-    np.savez(buffer, ids=index.ids, keys=index.keys, ident=index.ident, bridges=bridges)
-    return buffer.getvalue()
+    return _npz(ids=index.ids, keys=index.keys, ident=index.ident, bridges=bridges)
 
 
 def index_from_bytes(data: bytes) -> tuple[KeyIndex, np.ndarray | None]:
@@ -84,6 +132,36 @@ def index_from_bytes(data: bytes) -> tuple[KeyIndex, np.ndarray | None]:
         if "bridges" not in arrays.files:  # written before bridges were kept: a full run
             return index, None
         return index, arrays["bridges"].reshape(-1, 2)
+
+
+def _npz(**arrays: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
+    return buffer.getvalue()
+
+
+def _delta_to_bytes(delta: IndexDelta, bridges: np.ndarray, index: KeyIndex) -> bytes:
+    known = index.known_estimates()
+    blocks = np.array(sorted(known), dtype=np.int64)
+    rules = index.keys.shape[1]
+    estimates = np.array([known[b] for b in blocks.tolist()], dtype=np.int64).reshape(-1, rules)
+    return _npz(
+        ids=delta.ids,
+        keys=delta.keys,
+        ident=delta.ident,
+        gone=delta.gone,
+        bridges=bridges,
+        max_blocks=blocks,
+        estimates=estimates,
+    )
+
+
+def _with_delta(base: KeyIndex, data: bytes) -> tuple[KeyIndex, IndexDelta, np.ndarray]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as a:
+        delta = IndexDelta(a["ids"], a["keys"], a["ident"], a["gone"])
+        index = delta.applied(base) if delta.ids.size or delta.gone.size else base
+        estimates = dict(zip(a["max_blocks"].tolist(), a["estimates"], strict=True))
+        return index.with_estimates(estimates), delta, a["bridges"].reshape(-1, 2)
 
 
 def load_state(conn: Connection, *, blobs: bool = True) -> ResolveState | None:
@@ -102,7 +180,7 @@ def load_state(conn: Connection, *, blobs: bool = True) -> ResolveState | None:
         s.crosswalk_mark,
     ]
     if blobs:
-        columns += [s.model, s.record_index]
+        columns.append(s.model)
     row = conn.execute(sa.select(*columns).where(s.id == _ROW)).first()
     if row is None:
         return None
@@ -118,18 +196,37 @@ def load_state(conn: Connection, *, blobs: bool = True) -> ResolveState | None:
         marks=marks,
     )
     if blobs:
-        index, bridges = index_from_bytes(bytes(row.record_index))
-        state = replace(state, model=bytes(row.model), index=index, bridges=bridges)
+        parts = dict(conn.execute(sa.select(resolve_index.c.part, resolve_index.c.arrays)).all())
+        if "base" not in parts:  # lost (never in one transaction with the state row): start over
+            return None
+        index, bridges = index_from_bytes(bytes(parts["base"]))
+        delta = IndexDelta.empty(index)
+        if "delta" in parts:
+            index, delta, bridges = _with_delta(index, bytes(parts["delta"]))
+        state = replace(state, model=bytes(row.model), index=index, bridges=bridges, delta=delta)
     return state
 
 
 def save_state(conn: Connection, state: ResolveState) -> None:
-    """Replace the stored state (in the caller's transaction, with the run's writes)."""
+    """Replace the stored state (in the caller's transaction, with the run's writes): the
+    index as a new base when `state.delta` is None, else only the delta on the stored base."""
     assert state.index is not None and state.bridges is not None and state.model
+    stamp = now()
+    parts = {
+        "delta": _delta_to_bytes(
+            state.delta or IndexDelta.empty(state.index), state.bridges, state.index
+        )
+    }
+    if state.delta is None:
+        parts["base"] = index_to_bytes(state.index, state.bridges)
+    conn.execute(resolve_index.delete().where(resolve_index.c.part.in_(sorted(parts))))
+    conn.execute(
+        resolve_index.insert(),
+        [{"part": p, "arrays": data, "updated_at": stamp} for p, data in parts.items()],
+    )
     values = {
         "fingerprint": state.fingerprint,
         "model": state.model,
-        "record_index": index_to_bytes(state.index, state.bridges),
         "records": state.records,
         "records_at_full": state.records_at_full,
         "changed_since_full": state.changed_since_full,
@@ -138,7 +235,7 @@ def save_state(conn: Connection, state: ResolveState) -> None:
         "decision_mark": state.marks.decision,
         "override_mark": state.marks.override,
         "crosswalk_mark": state.marks.crosswalk,
-        "updated_at": now(),
+        "updated_at": stamp,
     }
     conn.execute(resolve_state.delete().where(resolve_state.c.id == _ROW))
     conn.execute(resolve_state.insert().values(id=_ROW, **values))

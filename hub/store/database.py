@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,6 +83,15 @@ def dumps(value: object) -> str:
     return _orjson(value, orjson.OPT_NON_STR_KEYS).decode()
 
 
+def _loads(text: str | bytes) -> Any:
+    """A stored JSON value: orjson (a fifth of the standard library's time per row), and the
+    standard library for what orjson refuses (integers past 64 bits, NaN)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def canonical_json(value: object) -> bytes:
     """Key-sorted compact JSON: the bytes a content hash is computed over.
 
@@ -126,7 +136,9 @@ class Store:
             # as large as the web server's concurrency stops connections being opened (and
             # their pragmas run) and closed per request under load
             pool = {"pool_pre_ping": False, "pool_size": 20, "max_overflow": 20}
-        self.engine: Engine = sa.create_engine(parsed, json_serializer=dumps, future=True, **pool)
+        self.engine: Engine = sa.create_engine(
+            parsed, json_serializer=dumps, json_deserializer=_loads, future=True, **pool
+        )
         if parsed.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
 

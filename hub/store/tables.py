@@ -39,6 +39,7 @@ __all__ = [
     "push_state",
     "quarantine",
     "raw_records",
+    "resolve_index",
     "resolve_state",
     "segment_members",
     "segment_values",
@@ -655,7 +656,6 @@ resolve_state = sa.Table(  # 0011: one row (id 1), what an incremental resolve b
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("fingerprint", sa.String(64), nullable=False),  # settings + comparisons digest
     sa.Column("model", sa.LargeBinary, nullable=False),  # the last full run's fitted model
-    sa.Column("record_index", sa.LargeBinary, nullable=False),  # blocking-key hashes per record
     sa.Column("records", sa.Integer, nullable=False),  # live records after the last run
     sa.Column("records_at_full", sa.Integer, nullable=False),
     sa.Column("changed_since_full", sa.Integer, nullable=False),
@@ -664,5 +664,13 @@ resolve_state = sa.Table(  # 0011: one row (id 1), what an incremental resolve b
     sa.Column("decision_mark", sa.Integer, nullable=False),  # newest steward_decisions.id
     sa.Column("override_mark", sa.Integer, nullable=False),  # newest golden_overrides.id
     sa.Column("crosswalk_mark", _TS),  # newest crosswalk.assigned_at after the run
+    sa.Column("updated_at", _TS, nullable=False),
+)
+
+resolve_index = sa.Table(  # 0014: the key index of the live records (`hub.resolve.state`)
+    "resolve_index",
+    metadata,
+    sa.Column("part", sa.String(8), primary_key=True),  # "base" (a full run's), "delta"
+    sa.Column("arrays", sa.LargeBinary, nullable=False),  # an .npz archive, nothing pickled
     sa.Column("updated_at", _TS, nullable=False),
 )

@@ -9,4 +9,4 @@ from __future__ import annotations
 
 __all__ = ["HEAD"]
 
-HEAD = "0013"
+HEAD = "0014"

@@ -11,12 +11,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
 from hub.core.states import CandidateStatus, GoldenStatus, RunStatus
 from hub.resolve.records import load_customer_records
-from hub.resolve.run import ResolveSummary, resolve_store
+from hub.resolve.run import ResolveSummary, key_index, resolve_store, settings_of
+from hub.resolve.state import load_state
 from hub.store.database import Store, now
 from hub.store.tables import (
     audit_log,
@@ -28,6 +30,7 @@ from hub.store.tables import (
     resolve_state,
     steward_decisions,
 )
+from identity.model import ModelSpec
 from schemas.config import HubConfig
 from tests.hub.resolve.population import (
     delete,
@@ -97,8 +100,24 @@ def _decide(store: Store, a: tuple[str, str], b: tuple[str, str], decision: str)
 
 def _check_same_as_full(config: HubConfig, store: Store, before: Any) -> None:
     """The store after an incremental run is a full run's result on the same data with the
-    same model: every record's golden id, every golden record, every open review pair."""
+    same model: every record's golden id, every golden record, every open review pair — and
+    the stored key index (base and delta) with its pair estimates is the full run's."""
     full = full_resolution(config, store, before, stored_model=True)
+    c = customer_records.c
+    with store.engine.connect() as conn:
+        state = load_state(conn)
+        live = sa.select(c.id, c.source, c.source_id).where(c.deleted.is_(False))
+        ids = {(r.source, r.source_id): int(r.id) for r in conn.execute(live)}
+        records = load_customer_records(conn)
+    spec = ModelSpec.from_settings(settings_of(config))
+    expected = key_index(full, records, ids, spec)
+    assert state is not None and state.index is not None
+    assert np.array_equal(state.index.ids, expected.ids)
+    assert np.array_equal(state.index.keys, expected.keys)
+    assert np.array_equal(state.index.ident, expected.ident)
+    max_block = spec.blocking.max_block
+    stored = state.index.known_estimates()[max_block]
+    assert np.array_equal(stored, expected.pair_estimates(max_block))
     assert mapping(store) == full.crosswalk  # the same clusters *and* the same ids
     golden = _golden(store)
     assert golden.keys() == full.golden.keys()
