@@ -44,6 +44,9 @@ __all__ = [
 ]
 
 _ROW = 1
+_PIECE = 64 << 20
+"""Bytes per `resolve_index` row: a part is split in pieces of this size (SQLite and
+PostgreSQL both refuse a single value past 1 GB: the base index of ~5.5M records)."""
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,7 @@ def load_state(conn: Connection, *, blobs: bool = True) -> ResolveState | None:
         marks=marks,
     )
     if blobs:
-        parts = dict(conn.execute(sa.select(resolve_index.c.part, resolve_index.c.arrays)).all())
+        parts = _read_parts(conn)
         if "base" not in parts:  # lost (never in one transaction with the state row): start over
             return None
         index, bridges = index_from_bytes(bytes(parts["base"]))
@@ -219,11 +222,7 @@ def save_state(conn: Connection, state: ResolveState) -> None:
     }
     if state.delta is None:
         parts["base"] = index_to_bytes(state.index, state.bridges)
-    conn.execute(resolve_index.delete().where(resolve_index.c.part.in_(sorted(parts))))
-    conn.execute(
-        resolve_index.insert(),
-        [{"part": p, "arrays": data, "updated_at": stamp} for p, data in parts.items()],
-    )
+    _write_parts(conn, parts, stamp)
     values = {
         "fingerprint": state.fingerprint,
         "model": state.model,
@@ -239,3 +238,25 @@ def save_state(conn: Connection, state: ResolveState) -> None:
     }
     conn.execute(resolve_state.delete().where(resolve_state.c.id == _ROW))
     conn.execute(resolve_state.insert().values(id=_ROW, **values))
+
+
+def _read_parts(conn: Connection) -> dict[str, bytes]:
+    """The stored index parts, each joined from its pieces."""
+    x = resolve_index.c
+    pieces: dict[str, list[bytes]] = {}
+    for row in conn.execute(sa.select(x.part, x.arrays).order_by(x.part, x.piece)):
+        pieces.setdefault(row.part, []).append(bytes(row.arrays))
+    return {part: b"".join(chunks) for part, chunks in pieces.items()}
+
+
+def _write_parts(conn: Connection, parts: dict[str, bytes], stamp: dt.datetime) -> None:
+    """Replace these index parts, each in pieces of at most `_PIECE` bytes."""
+    x = resolve_index.c
+    conn.execute(resolve_index.delete().where(x.part.in_(sorted(parts))))
+    for part, data in parts.items():
+        for number, at in enumerate(range(0, max(len(data), 1), _PIECE)):
+            conn.execute(
+                resolve_index.insert().values(
+                    part=part, piece=number, arrays=data[at : at + _PIECE], updated_at=stamp
+                )
+            )

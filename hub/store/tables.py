@@ -671,6 +671,7 @@ resolve_index = sa.Table(  # 0014: the key index of the live records (`hub.resol
     "resolve_index",
     metadata,
     sa.Column("part", sa.String(8), primary_key=True),  # "base" (a full run's), "delta"
-    sa.Column("arrays", sa.LargeBinary, nullable=False),  # an .npz archive, nothing pickled
+    sa.Column("piece", sa.Integer, primary_key=True, autoincrement=False),  # 64 MB each
+    sa.Column("arrays", sa.LargeBinary, nullable=False),  # the pieces joined: an .npz archive
     sa.Column("updated_at", _TS, nullable=False),
 )

@@ -9,8 +9,9 @@ record: ~180 MB at a million records) and was written again by every incremental
 though a run after a sync changes a few thousand rows of it — 2 to 3 s of a 25 s run at 1M
 records. Now `resolve_index` holds it in two rows: `base`, written by a full run, and
 `delta`, the rows set and the records gone since (with the links between golden records),
-rewritten by an incremental run. The state row is left small. The existing index is
-moved over as the base.
+rewritten by an incremental run; each an .npz archive in pieces of at most 64 MB, so the
+index of more than ~5.5M records does not pass the 1 GB SQLite and PostgreSQL allow a
+value. The state row is left small. The existing index is moved over as the base.
 
 Downgrading drops the index and the stored state with it: the next resolve is a full run.
 """
@@ -32,9 +33,10 @@ def upgrade() -> None:
     index = op.create_table(
         "resolve_index",
         sa.Column("part", sa.String(length=8), nullable=False),
+        sa.Column("piece", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("arrays", sa.LargeBinary(), nullable=False),
         sa.Column("updated_at", _TS, nullable=False),
-        sa.PrimaryKeyConstraint("part", name=op.f("pk_resolve_index")),
+        sa.PrimaryKeyConstraint("part", "piece", name=op.f("pk_resolve_index")),
     )
     state = sa.table(
         "resolve_state",
@@ -45,7 +47,15 @@ def upgrade() -> None:
     row = conn.execute(sa.select(state.c.record_index, state.c.updated_at)).first()
     if row is not None:
         op.bulk_insert(
-            index, [{"part": "base", "arrays": row.record_index, "updated_at": row.updated_at}]
+            index,
+            [
+                {
+                    "part": "base",
+                    "piece": 0,
+                    "arrays": row.record_index,
+                    "updated_at": row.updated_at,
+                }
+            ],
         )
     with op.batch_alter_table("resolve_state") as batch:
         batch.drop_column("record_index")
