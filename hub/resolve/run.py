@@ -42,7 +42,7 @@ from hub.resolve.records import (
 from hub.resolve.state import Marks, ResolveState, current_marks, load_state, save_state
 from hub.store.database import Store
 from hub.store.locks import hub_lock
-from hub.store.tables import crosswalk, customer_records, golden_records
+from hub.store.tables import crosswalk, customer_records, golden_records, match_candidates
 from identity.incremental import KeyIndex, bridges_of, identifying_hashes, key_hashes
 from identity.model import ModelSpec
 from identity.model_io import fingerprint, model_to_bytes
@@ -53,6 +53,7 @@ from schemas.config import HubConfig
 __all__ = [
     "CONSTRAINING",
     "DRIFT_SHARE",
+    "FULL_RUN_TABLES",
     "ResolveSummary",
     "full_summary",
     "identifying_hash",
@@ -262,6 +263,7 @@ def _full(
         save_full_state(
             conn, spec, len(records), marks, model_to_bytes(result.model), index, bridges
         )
+    store.analyze(*FULL_RUN_TABLES)
     engine.finished()
     kinds = Counter(str(e.kind) for e in result.assignment.events)
     return full_summary(
@@ -274,6 +276,10 @@ def _full(
         reason=reason,
         engine=engine,
     )
+
+
+FULL_RUN_TABLES = (crosswalk, golden_records, match_candidates)
+"""The tables a full run rewrites: their planner statistics refreshed after it."""
 
 
 def save_full_state(

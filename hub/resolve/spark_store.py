@@ -42,7 +42,7 @@ from hub.resolve.records import (
     load_customer_records,
     load_overrides,
 )
-from hub.resolve.run import ResolveSummary, full_summary, save_full_state
+from hub.resolve.run import FULL_RUN_TABLES, ResolveSummary, full_summary, save_full_state
 from hub.resolve.state import current_marks
 from hub.store.database import Store
 from identity.backends.spark import (
@@ -114,6 +114,7 @@ def full_on_spark(
         save_full_state(
             conn, spec, exported.count, marks, model_to_bytes(result.model), index, bridges
         )
+    store.analyze(*FULL_RUN_TABLES)
     engine.finished()
     shutil.rmtree(folder, ignore_errors=True)
     return full_summary(

@@ -74,6 +74,13 @@ def test_a_full_run_stores_model_index_and_marks(tmp_path: Path, store_url: str)
     assert len(state.index) == state.records == state.records_at_full == live == summary.records
     assert state.changed_since_full == 0 and state.marks.loaded is not None
     assert state.model[:1] == b"x"  # zlib-compressed JSON
+    if store.dialect == "postgresql":  # the rewritten tables' planner statistics are fresh
+        with store.engine.connect() as conn:
+            analysed = conn.execute(
+                sa.text("SELECT DISTINCT tablename FROM pg_stats WHERE tablename = ANY(:names)"),
+                {"names": ["crosswalk", "golden_records", "match_candidates"]},
+            )
+            assert set(analysed.scalars()) == {"crosswalk", "golden_records", "match_candidates"}
     store.dispose()
 
 
