@@ -84,8 +84,9 @@ def dumps(value: object) -> str:
 
 
 def _loads(text: str | bytes) -> Any:
-    """A stored JSON value: orjson (a fifth of the standard library's time per row), and the
-    standard library for what orjson refuses (integers past 64 bits, NaN)."""
+    """A stored JSON value: orjson (under half the standard library's time per row, measured
+    on 200k customer rows), and the standard library for what orjson refuses (integers past
+    64 bits, NaN)."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
