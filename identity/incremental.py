@@ -389,9 +389,11 @@ class KeyIndex:
         return dict(self._estimates)
 
     def with_estimates(self, estimates: Mapping[int, np.ndarray]) -> KeyIndex:
-        """This index, told its `pair_estimates` (as `known_estimates` gave them)."""
-        self._estimates.update({int(k): np.asarray(v, np.int64) for k, v in estimates.items()})
-        return self
+        """This index (its arrays shared) told its `pair_estimates`, as `known_estimates`
+        gave them."""
+        out = KeyIndex(self.ids, self.keys, self.ident)
+        out._estimates = {int(k): np.asarray(v, np.int64) for k, v in estimates.items()}
+        return out
 
     def neighbours(self, keys: np.ndarray, max_block: int) -> np.ndarray:
         """Ids of the indexed records sharing a usable block with any of these key rows."""
