@@ -200,7 +200,7 @@ def load_state(conn: Connection, *, blobs: bool = True) -> ResolveState | None:
     )
     if blobs:
         parts = _read_parts(conn)
-        if "base" not in parts:  # lost (never in one transaction with the state row): start over
+        if "base" not in parts:  # both are written in one transaction: only a hand edit; a full run
             return None
         index, bridges = index_from_bytes(bytes(parts["base"]))
         delta = IndexDelta.empty(index)
