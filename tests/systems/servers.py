@@ -8,6 +8,7 @@ what the servers need on first use, without touching the hub's own environment.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["REPO", "free_port", "running", "system_venv", "wait_until"]
+__all__ = ["REPO", "built_once", "free_port", "running", "system_venv", "wait_until"]
 
 REPO = Path(__file__).resolve().parents[2]
 SYSTEMS_DIR = REPO / ".venv" / "systems"
@@ -31,11 +32,29 @@ def _uv() -> str:
     return str(found) if found.exists() else (shutil.which("uv") or "uv")
 
 
+@contextmanager
+def built_once(name: str) -> Iterator[None]:
+    """Hold `name`'s build lock in .venv/systems/: the pytest workers of a fresh clone import
+    a system's test modules at the same time, and only one of them may build what they
+    share (the other waits, then finds it built)."""
+    SYSTEMS_DIR.mkdir(parents=True, exist_ok=True)
+    with (SYSTEMS_DIR / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def system_venv(name: str, requirements: Sequence[str], python: str = "3.11") -> Path:
     """The bin/ folder of a virtualenv holding `requirements` (created on first use)."""
     venv = SYSTEMS_DIR / name
     stamp = venv / (".installed-" + hashlib.sha1("\n".join(requirements).encode()).hexdigest()[:12])
-    if not stamp.exists():
+    if stamp.exists():
+        return venv / "bin"
+    with built_once(f"venv-{name}"):
+        if stamp.exists():  # another worker built it meanwhile
+            return venv / "bin"
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run(
             [_uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.systems.servers import SYSTEMS_DIR, free_port, running, system_venv
+from tests.systems.servers import SYSTEMS_DIR, built_once, free_port, running, system_venv
 
 __all__ = ["MODULES", "REQUIREMENTS", "TrytonServer", "start_tryton"]
 
@@ -85,6 +85,13 @@ def _template(bin_dir: Path) -> Path:
     template = SYSTEMS_DIR / f"tryton-{key}.sqlite"
     if template.exists():
         return template
+    with built_once("tryton-template"):
+        if not template.exists():  # another worker may have built it meanwhile
+            _build_template(bin_dir, template)
+    return template
+
+
+def _build_template(bin_dir: Path, template: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="tryton-init-") as tmp:
         folder = Path(tmp)
         (folder / "db").mkdir()
@@ -99,7 +106,6 @@ def _template(bin_dir: Path) -> Path:
         partial = template.with_suffix(".partial")
         shutil.copyfile(folder / "db" / f"{DATABASE}.sqlite", partial)
         partial.replace(template)  # atomic: a half-built template is never used
-    return template
 
 
 def _answers(url: str) -> bool:
