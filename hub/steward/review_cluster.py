@@ -167,7 +167,9 @@ class _Group:
 
 def _group(conn: Connection, edit: Edit, row: Any) -> _Group | None:
     """The pairs, in `row`'s status, between the two golden records `row` joins (None when
-    its records already share one golden record)."""
+    its records already share one golden record). Conflict when none is left in that status:
+    on PostgreSQL, where stewards write concurrently, another steward's decision on the group
+    can commit between reading `row` and this query."""
     left: Key = (row.left_source, row.left_source_id)
     right: Key = (row.right_source, row.right_source_id)
     gl, gr = edit.golden_of(left), edit.golden_of(right)
@@ -189,6 +191,8 @@ def _group(conn: Connection, edit: Edit, row: Any) -> _Group | None:
         a, b = owner[(r.left_source, r.left_source_id)], owner[(r.right_source, r.right_source_id)]
         if a != b:
             rows.append(r)
+    if not rows:
+        raise Conflict(f"review item {row.id} was decided meanwhile; reload the queue")
     first = rows[0]
     sizes = {gl: sum(1 for g in owner.values() if g == gl)}
     sizes[gr] = len(owner) - sizes[gl]

@@ -26,6 +26,7 @@ from hub.steward import (
     decide_many,
     list_groups,
     list_queue,
+    review_cluster,
     review_group,
     undo_action,
 )
@@ -345,6 +346,25 @@ def test_two_stewards_deciding_one_group_at_once(hub: ResolvedHub) -> None:
     rows = decision_rows(hub)
     assert len(rows) == 3 and {r.decided_by for r in rows} == {winner}
     assert all(together(hub, W6, m) for m in MEMBERS) is (winner == "sam")
+
+
+@pytest.mark.parametrize("decision", ["match", "no_match"])
+def test_a_group_decided_between_reading_its_item_and_deciding_it_is_a_conflict(
+    hub: ResolvedHub, decision: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race of the test above, made deterministic: on PostgreSQL the second steward's
+    transaction can read the review item while it is open and look for the group's pairs
+    after the first steward's decision committed (a match joins the two golden records, a
+    "not a match" moves every pair out of the open status): Conflict, nothing written."""
+    stale = {}
+    with hub.store.engine.connect() as conn:
+        stale[1] = review_cluster.open_row(conn, 1, decision)
+    decide_the_group(hub, decision, actor="sam")
+    before = decision_rows(hub)
+    monkeypatch.setattr(review_cluster, "open_row", lambda _conn, item, _d: stale[item])
+    with pytest.raises(Conflict, match=r"review item 1 was (already )?decided.*reload"):
+        decide_the_group(hub, "no_match" if decision == "match" else "match", actor="alice")
+    assert decision_rows(hub) == before
 
 
 def test_bulk_decides_each_group_once(hub: ResolvedHub) -> None:
