@@ -125,8 +125,21 @@ def birth_date(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.n
 
 
 def phone(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Phone numbers (E.164): the same, the same last 7 digits, or different."""
-    return exact_or(frame, left, right, "phone", "phone_tail")
+    """Phone numbers: the same (one written without a country code counts as the same as one
+    ending in its digits), the same last 7 digits, or different."""
+    levels = exact_or(frame, left, right, "phone", "phone_tail")
+    close = np.flatnonzero(levels == 1)
+    if close.size:
+        a, b = values(frame, "phone", left[close]), values(frame, "phone", right[close])
+        levels[close[[_same_number(x, y) for x, y in zip(a, b, strict=True)]]] = 2
+    return levels
+
+
+def _same_number(a: str, b: str) -> bool:
+    """One of two numbers has no country code ("6448439419") and the other ends in it."""
+    if a[0] == "+":
+        return b[0] != "+" and a.endswith(b)
+    return b[0] == "+" and b.endswith(a)
 
 
 def tax_id(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:

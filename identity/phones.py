@@ -21,10 +21,11 @@ from phonenumbers import PhoneMetadata, PhoneNumberDesc
 
 from identity.folding import text_or_none
 
-__all__ = ["normalise_phone", "parse_phone", "parse_phone_slow"]
+__all__ = ["normalise_phone", "parse_phone", "parse_phone_slow", "phone_key"]
 
 _PHONE_SHAPE = re.compile(r"\+?[0-9 \t\-./()]+")
 _NOT_DIGIT = re.compile(r"\D")
+_UNVERIFIED_DIGITS = range(8, 16)  # a number too short to carry an area code is not compared
 _TYPE_DESCS = (
     "premium_rate",
     "toll_free",
@@ -260,3 +261,43 @@ def normalise_phone(phone: object, country: str | None = None) -> str | None:
         return None
     parsed = parse_phone(text, country or None)
     return parsed[0] if parsed else None
+
+
+def phone_key(phone: str, country: str | None = None) -> str | None:
+    """The number records are compared by: its E.164 form when it is valid. Otherwise, for
+    text shaped like a phone number with 8 to 15 digits, the same form without the validity
+    check ("+1 644 843 9419" -> "+16448439419": an area code not in the metadata, as test
+    data and typed-in numbers often have), and a national form with no country to read it
+    in as its digits alone, without a trunk prefix's 0 ("644-843-9419" -> "6448439419",
+    "06 30 123 4567" -> "6301234567"; `identity.compare` finds it at the end of the E.164
+    form of the same number). Two records holding one number is evidence whether or not the
+    number plan knows it; how identifying a value is, is the model's business (its
+    frequency), not the parser's."""
+    parsed = parse_phone(phone, country)
+    return parsed[0] if parsed else _unverified(phone, country)
+
+
+def _unverified(phone: str, country: str | None) -> str | None:
+    text = phone.strip().lower()
+    if text.startswith("tel:"):
+        text = text[4:].lstrip()
+    if text.startswith("(+"):
+        text = text[1:]
+    if not text.isascii() or _PHONE_SHAPE.fullmatch(text) is None:
+        return None
+    digits = _NOT_DIGIT.sub("", text.replace("(0)", ""))
+    if len(digits) not in _UNVERIFIED_DIGITS:
+        return None
+    if text.startswith("+"):
+        return "+" + digits
+    home = _region(country.upper()) if country else None
+    if home is None:
+        international = _international_form(text)
+        if international[0] == "+":
+            return "+" + _NOT_DIGIT.sub("", international)
+        national = digits.lstrip("0")  # a trunk prefix ("06 30 …", "020 …") is not the number
+        return national if len(national) in _UNVERIFIED_DIGITS else None
+    idd = home.idd.match(digits) if home.idd else None
+    if idd is not None and idd.end() < len(digits) and digits[idd.end()] != "0":
+        return "+" + digits[idd.end() :]
+    return f"+{home.calling_code}{home.strip_national_prefix(digits)}"

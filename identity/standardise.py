@@ -44,7 +44,7 @@ from identity.frame import COLUMNS
 from identity.names import PersonName, parse_clean_name, parse_person_name
 from identity.nicknames import canonical_given, nickname_canons
 from identity.organisations import has_legal_form, strip_legal_form
-from identity.phones import normalise_phone, parse_phone
+from identity.phones import normalise_phone, parse_phone, phone_key
 from identity.placeholders import (
     PLACEHOLDER_FIELDS,
     is_placeholder,
@@ -210,7 +210,9 @@ def _phone_cell(raw: object, country: str | None) -> tuple[str | None, str | Non
     if placeholder_text("phone", text):
         return None, None, True
     parsed = parse_phone(text, country)
-    return (parsed[0], parsed[1] or None, False) if parsed else (None, None, False)
+    if parsed:
+        return parsed[0], parsed[1] or None, False
+    return phone_key(text, country), None, False  # not a valid number: compared as written
 
 
 def _street_cell(

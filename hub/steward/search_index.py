@@ -40,7 +40,7 @@ from hub.steward.search_bound import MAX_WORDS, SpellingCounts, query_words, wra
 from hub.store.tables import crosswalk, customer_records, golden_records
 from identity.contact import normalise_email
 from identity.folding import fold_words
-from identity.phones import normalise_phone
+from identity.phones import phone_key
 
 __all__ = [
     "FUZZY_GATE",
@@ -208,12 +208,14 @@ class SearchIndex:
                 self._email_buckets.setdefault(key, []).append(email)
         if email:
             _put(self.emails, email, gid)
-        phone = normalise_phone(record.get("phone"), record.get("country"))
+        written = record.get("phone")
+        # as the identity engine compares it: E.164, or as written when the number plan does
+        # not know the number (an unassigned area code; a national form with no country)
+        phone = phone_key(str(written), record.get("country")) if written else None
         if phone:
-            digits = _DIGITS.sub("", phone)
-            if digits not in self.phones:
-                self._phone_tails.setdefault(digits[-6:], []).append(digits)
-            _put(self.phones, digits, gid)
+            if phone not in self.phones:
+                self._phone_tails.setdefault(phone[-6:], []).append(phone)
+            _put(self.phones, phone, gid)
         if source_id:
             _put(self.ids, source_id.casefold(), gid)
 
@@ -290,9 +292,9 @@ class SearchIndex:
 
     def _phone(self, text: str, hit: Callable[[str, float, str], None]) -> None:
         for country in _COUNTRIES:
-            phone = normalise_phone(text, country)
+            phone = phone_key(text, country)
             if phone:
-                for gid in _owners(self.phones.get(_DIGITS.sub("", phone))):
+                for gid in _owners(self.phones.get(phone)):
                     hit(gid, 100.0, f"phone: {phone}")
         digits = _DIGITS.sub("", text)
         if len(digits) >= 7:  # a national number typed without prefix: match the tail
@@ -303,7 +305,7 @@ class SearchIndex:
             for number in stored:
                 if number.endswith(tail):
                     for gid in _owners(self.phones[number]):
-                        hit(gid, 90.0, f"phone: +{number}")
+                        hit(gid, 90.0, f"phone: {number}")
 
     def _vocabulary_for(self, word: str) -> tuple[str, ...]:
         """Index words a query word may stand for: itself, near spellings, continuations

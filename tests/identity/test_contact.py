@@ -24,7 +24,30 @@ from identity.contact import (
     normalise_phone,
     normalise_tax_id,
 )
-from identity.phones import parse_phone, parse_phone_slow
+from identity.phones import parse_phone, parse_phone_slow, phone_key
+
+
+@pytest.mark.parametrize(
+    ("phone", "country", "expected"),
+    [
+        pytest.param("(212) 555-0123", "US", "+12125550123", id="valid-is-e164"),
+        pytest.param("(644) 843-9419", "US", "+16448439419", id="unassigned-area-code"),
+        pytest.param("+1 644 843 9419", None, "+16448439419", id="unassigned-international"),
+        pytest.param("1-644-843-9419", None, "+16448439419", id="unassigned-nanp-trunk"),
+        pytest.param("644.843.9419", None, "6448439419", id="national-without-country"),
+        pytest.param("06 30 123 4567", None, "6301234567", id="trunk-zero-dropped"),
+        pytest.param("0049 30 1234", None, "+49301234", id="idd-without-country"),
+        pytest.param("011 44 7999 123456", "US", "+447999123456", id="us-idd"),
+        pytest.param("06 99 123 4567", "HU", "+36991234567", id="hu-trunk-unverified"),
+        pytest.param("555-1234", "US", None, id="seven-digits-too-short"),
+        pytest.param("0000 1234", None, None, id="zeros"),
+        pytest.param("+1 234 567 890 123 456", None, None, id="sixteen-digits"),
+        pytest.param("call me", None, None, id="words"),
+        pytest.param("06 30 123 4567 ext. 12", "HU", "+36301234567", id="extension-valid"),
+    ],
+)
+def test_phone_key(phone: str, country: str | None, expected: str | None) -> None:
+    assert phone_key(phone, country) == expected
 
 
 @pytest.mark.parametrize(
@@ -167,6 +190,16 @@ def _written_numbers(draw: st.DrawFn) -> tuple[str, str | None]:
 def test_fast_phone_path_agrees_with_phonenumbers(written: tuple[str, str | None]) -> None:
     text, country = written
     assert parse_phone(text, country) == parse_phone_slow(text, country)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_written_numbers())
+def test_phone_key_of_a_valid_number_is_its_e164(written: tuple[str, str | None]) -> None:
+    """Keys change nothing for the numbers the number plan knows."""
+    text, country = written
+    parsed = parse_phone(text, country)
+    if parsed is not None:
+        assert phone_key(text, country) == parsed[0]
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,8 @@ LABELLED = [
     ("E.164 phone", "+36 30 123 4567", ("erp", "1001")),
     ("national phone", "06 30 123 4567", ("erp", "1001")),
     ("international prefix 00", "0036 30 123 4567", ("erp", "1001")),
-    ("phone tail", "1234567", ("erp", "1001")),
+    # (1234567 ends Anna's, Katarzyna's and Avraham's numbers alike: the tie goes by golden id)
+    ("phone tail", "5551212", ("erp", "1002")),
     ("Polish number without prefix", "601 234 567", ("erp", "1004")),
 ]
 
@@ -141,6 +142,29 @@ def test_a_resolve_of_new_records_is_seen_by_the_next_search(sqlite_hub: Resolve
         conn.execute(customer_records.insert().values(**row))
     resolve_store(sqlite_hub.config, sqlite_hub.store, actor="test")
     assert best(sqlite_hub, "Quentin Zebulon") == sqlite_hub.crosswalk()[("erp", "1999")]
+
+
+@pytest.mark.parametrize("query", ["(644) 843-9419", "+1 644 843 9419", "644.843.9419"])
+def test_a_number_the_number_plan_does_not_know_is_found_as_written(
+    sqlite_hub: ResolvedHub, query: str
+) -> None:
+    """644 is no assigned area code, and the record has no country: the identity engine
+    compares such numbers as written, and the search finds the customer by them too."""
+    with sqlite_hub.store.transaction() as conn:
+        row: dict[str, Any] = dict(
+            conn.execute(sa.select(customer_records).where(customer_records.c.source_id == "1009"))
+            .one()
+            ._mapping
+        )
+        row.pop("id", None)
+        row.update(source_id="1998", given_name="Quirin", family_name="Yarrow", email=None)
+        row.update(full_name=None, phone="644-843-9419", tax_id=None, country=None)
+        conn.execute(customer_records.insert().values(**row))
+    resolve_store(sqlite_hub.config, sqlite_hub.store, actor="test")
+    with sqlite_hub.store.engine.connect() as conn:
+        hits = search_customers(conn, query)
+    assert hits and hits[0].golden_id == sqlite_hub.crosswalk()[("erp", "1998")]
+    assert hits[0].matched == "phone: 6448439419"
 
 
 def test_searches_reuse_the_index_and_query_no_full_tables(
