@@ -128,19 +128,23 @@ def test_an_override_is_seen_by_the_next_search(hub: ResolvedHub) -> None:
     assert best(hub, "zq@example.org") == anna
 
 
-def test_a_resolve_of_new_records_is_seen_by_the_next_search(sqlite_hub: ResolvedHub) -> None:
-    warm_search_index(sqlite_hub.store.engine)
-    with sqlite_hub.store.transaction() as conn:
+def _add_and_resolve(hub: ResolvedHub, **changes: Any) -> None:
+    """A new ERP record (erp/1009's row with `changes`) in the store, then a resolve."""
+    with hub.store.transaction() as conn:
         row: dict[str, Any] = dict(
             conn.execute(sa.select(customer_records).where(customer_records.c.source_id == "1009"))
             .one()
             ._mapping
         )
         row.pop("id", None)
-        row.update(source_id="1999", given_name="Quentin", family_name="Zebulon", email=None)
-        row.update(full_name=None, phone=None, tax_id=None)
+        row.update({"email": None, "full_name": None, "phone": None, "tax_id": None, **changes})
         conn.execute(customer_records.insert().values(**row))
-    resolve_store(sqlite_hub.config, sqlite_hub.store, actor="test")
+    resolve_store(hub.config, hub.store, actor="test")
+
+
+def test_a_resolve_of_new_records_is_seen_by_the_next_search(sqlite_hub: ResolvedHub) -> None:
+    warm_search_index(sqlite_hub.store.engine)
+    _add_and_resolve(sqlite_hub, source_id="1999", given_name="Quentin", family_name="Zebulon")
     assert best(sqlite_hub, "Quentin Zebulon") == sqlite_hub.crosswalk()[("erp", "1999")]
 
 
@@ -150,17 +154,14 @@ def test_a_number_the_number_plan_does_not_know_is_found_as_written(
 ) -> None:
     """644 is no assigned area code, and the record has no country: the identity engine
     compares such numbers as written, and the search finds the customer by them too."""
-    with sqlite_hub.store.transaction() as conn:
-        row: dict[str, Any] = dict(
-            conn.execute(sa.select(customer_records).where(customer_records.c.source_id == "1009"))
-            .one()
-            ._mapping
-        )
-        row.pop("id", None)
-        row.update(source_id="1998", given_name="Quirin", family_name="Yarrow", email=None)
-        row.update(full_name=None, phone="644-843-9419", tax_id=None, country=None)
-        conn.execute(customer_records.insert().values(**row))
-    resolve_store(sqlite_hub.config, sqlite_hub.store, actor="test")
+    _add_and_resolve(
+        sqlite_hub,
+        source_id="1998",
+        given_name="Quirin",
+        family_name="Yarrow",
+        phone="644-843-9419",
+        country=None,
+    )
     with sqlite_hub.store.engine.connect() as conn:
         hits = search_customers(conn, query)
     assert hits and hits[0].golden_id == sqlite_hub.crosswalk()[("erp", "1998")]
