@@ -38,9 +38,9 @@ from sqlalchemy.engine import Connection
 from hub.core.states import GoldenStatus
 from hub.steward.search_bound import MAX_WORDS, SpellingCounts, query_words, wratio_scores
 from hub.store.tables import crosswalk, customer_records, golden_records
-from identity.contact import normalise_email
+from identity.contact import country_of_email, normalise_email
 from identity.folding import fold_words
-from identity.phones import phone_key
+from identity.phones import normalise_phone, phone_key
 
 __all__ = [
     "FUZZY_GATE",
@@ -209,9 +209,11 @@ class SearchIndex:
         if email:
             _put(self.emails, email, gid)
         written = record.get("phone")
-        # as the identity engine compares it: E.164, or as written when the number plan does
-        # not know the number (an unassigned area code; a national form with no country)
-        phone = phone_key(str(written), record.get("country")) if written else None
+        # as the identity engine compares it: E.164 read in the record's country, else its
+        # e-mail's (t-online.hu), or as written when the number plan does not know the number
+        # (an unassigned area code; a national form with no country to read it in)
+        country = record.get("country") or country_of_email(email)
+        phone = phone_key(str(written), country) if written else None
         if phone:
             if phone not in self.phones:
                 self._phone_tails.setdefault(phone[-6:], []).append(phone)
@@ -291,11 +293,14 @@ class SearchIndex:
         return near
 
     def _phone(self, text: str, hit: Callable[[str, float, str], None]) -> None:
-        for country in _COUNTRIES:
-            phone = phone_key(text, country)
-            if phone:
-                for gid in _owners(self.phones.get(phone)):
-                    hit(gid, 100.0, f"phone: {phone}")
+        # the valid numbers the text can be read as; only when there is none, the forms of a
+        # number the number plan does not know
+        forms = [p for c in _COUNTRIES if (p := normalise_phone(text, c))] or [
+            p for c in _COUNTRIES if (p := phone_key(text, c))
+        ]
+        for phone in dict.fromkeys(forms):
+            for gid in _owners(self.phones.get(phone)):
+                hit(gid, 100.0, f"phone: {phone}")
         digits = _DIGITS.sub("", text)
         if len(digits) >= 7:  # a national number typed without prefix: match the tail
             tail = digits.lstrip("0")[-9:]
