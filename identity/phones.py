@@ -21,7 +21,7 @@ from phonenumbers import PhoneMetadata, PhoneNumberDesc
 
 from identity.folding import text_or_none
 
-__all__ = ["normalise_phone", "parse_phone", "parse_phone_slow", "phone_key"]
+__all__ = ["normalise_phone", "parse_phone", "parse_phone_slow", "phone_key", "unverified_phone"]
 
 _PHONE_SHAPE = re.compile(r"\+?[0-9 \t\-./()]+")
 _NOT_DIGIT = re.compile(r"\D")
@@ -274,10 +274,11 @@ def phone_key(phone: str, country: str | None = None) -> str | None:
     number plan knows it; how identifying a value is, is the model's business (its
     frequency), not the parser's."""
     parsed = parse_phone(phone, country)
-    return parsed[0] if parsed else _unverified(phone, country)
+    return parsed[0] if parsed else unverified_phone(phone, country)
 
 
-def _unverified(phone: str, country: str | None) -> str | None:
+def unverified_phone(phone: str, country: str | None) -> str | None:
+    """`phone_key` of a number `parse_phone` found invalid (for callers that parsed it)."""
     text = phone.strip().lower()
     if text.startswith("tel:"):
         text = text[4:].lstrip()

@@ -44,7 +44,7 @@ from identity.frame import COLUMNS
 from identity.names import PersonName, parse_clean_name, parse_person_name
 from identity.nicknames import canonical_given, nickname_canons
 from identity.organisations import has_legal_form, strip_legal_form
-from identity.phones import normalise_phone, parse_phone, phone_key
+from identity.phones import normalise_phone, parse_phone, unverified_phone
 from identity.placeholders import (
     PLACEHOLDER_FIELDS,
     is_placeholder,
@@ -212,7 +212,7 @@ def _phone_cell(raw: object, country: str | None) -> tuple[str | None, str | Non
     parsed = parse_phone(text, country)
     if parsed:
         return parsed[0], parsed[1] or None, False
-    return phone_key(text, country), None, False  # not a valid number: compared as written
+    return unverified_phone(text, country), None, False  # not valid: compared as written
 
 
 def _street_cell(

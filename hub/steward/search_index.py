@@ -212,8 +212,11 @@ class SearchIndex:
         # as the identity engine compares it: E.164 read in the record's country, else its
         # e-mail's (t-online.hu), or as written when the number plan does not know the number
         # (an unassigned area code; a national form with no country to read it in)
-        country = record.get("country") or country_of_email(email)
-        phone = phone_key(str(written), country) if written else None
+        phone = (
+            phone_key(str(written), record.get("country") or country_of_email(email))
+            if written
+            else None
+        )
         if phone:
             if phone not in self.phones:
                 self._phone_tails.setdefault(phone[-6:], []).append(phone)
