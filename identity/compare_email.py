@@ -103,6 +103,9 @@ def email_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.n
     for k in np.flatnonzero(look).tolist():
         a, b = int(left[k]), int(right[k])
         best = NULL
+        # with a given name on both records the given-name comparison already weighs it:
+        # the mailbox then tells only the family name
+        givens_compared = first[a] is not None and first[b] is not None
         for mail, fam, giv, fst in (
             (letters[a], family[b], given[b], first[b]),
             (letters[b], family[a], given[a], first[a]),
@@ -110,7 +113,9 @@ def email_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.n
             if mail is None or fam is None or len(fam) < 3:
                 continue
             fam_in = fam.replace(" ", "") in mail
-            giv_in = any(g is not None and len(g) >= 3 and g in mail for g in (giv, fst))
+            giv_in = not givens_compared and any(
+                g is not None and len(g) >= 3 and g in mail for g in (giv, fst)
+            )
             best = max(best, 2 if fam_in and giv_in else 1 if fam_in else 0)
         out[k] = best
     return out

@@ -139,3 +139,58 @@ def test_a_mailbox_spelling_a_rare_name_outweighs_one_spelling_a_common_name() -
     common, p_common = _spelt(result, ("payments", "p0"), ("web", "w2"))
     assert rare > common + 2.0
     assert p_rare > p_common
+
+
+def test_a_nameless_mailbox_spelling_the_one_holder_of_a_name_links_to_them() -> None:
+    """A stranger's mailbox spells Zsofia Orban only when the stranger is a Zsofia Orban: u of
+    the level comes from the names' own u, not from random pairs (where nearly every pair
+    at the level is one person's two records), so the one holder of a rare name and a web
+    sign-up spelling it are a match; a mailbox spelling one of many Anna Kisses is not."""
+    records = _people(900)
+    records.append(
+        {"source": "payments", "source_id": "zo", "full_name": "Zsofia Orban", "country": "GB"}
+    )
+    records += [
+        {"source": "web", "source_id": "w1", "email": "zsofia.orban@mail.example"},
+        {"source": "web", "source_id": "w2", "email": "anna.kiss@mail.example"},
+    ]
+    result = resolve(records, build_golden=False)
+    _, p_rare = _spelt(result, ("payments", "zo"), ("web", "w1"))
+    _, p_common = _spelt(result, ("payments", "p0"), ("web", "w2"))
+    assert p_rare > 0.8  # 0.58 with the sampled u
+    assert p_common < 0.1
+    model = result.model
+    u_full = model.u[K_GIVEN][-1] * model.u[K_FAMILY][-1] * model.m[K_SPELT][2]
+    assert model.u[K_SPELT][2] == pytest.approx(u_full)
+    assert model.u[K_SPELT].sum() == pytest.approx(1.0)
+
+
+def _levels(result: Resolution, a: tuple[str, str], b: tuple[str, str]) -> dict[str, int]:
+    index = {k: i for i, k in enumerate(result.keys)}
+    i, j = sorted((index[a], index[b]))
+    s = result.scored
+    at = np.flatnonzero((s.left == i) & (s.right == j))
+    assert at.size == 1, "the pair is a candidate"
+    return dict(zip(NAMES, (int(x) for x in s.levels[at[0]]), strict=True))
+
+
+# case: (web record, email_name level against payments' Zsofia Orban; 2 full, 1 family)
+LEVEL_CASES = {
+    "no name on the mailbox's record: the mailbox tells the full name": (
+        {"email": "zsofia.orban@mail.example"}, 2),
+    "a given name on both records: the given-name comparison weighs it, the mailbox the family": (
+        {"email": "zsofia.orban@mail.example", "given_name": "Zsofia"}, 1),
+    "an initial and the family name in the mailbox": ({"email": "zorban@mail.example"}, 1),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(LEVEL_CASES))
+def test_what_a_mailbox_spells_counts_once(case: str) -> None:
+    extra, level = LEVEL_CASES[case]
+    records = _people(60)
+    records.append(
+        {"source": "payments", "source_id": "zo", "full_name": "Zsofia Orban", "country": "GB"}
+    )
+    records.append({"source": "web", "source_id": "w", **extra})
+    found = _levels(resolve(records, build_golden=False), ("payments", "zo"), ("web", "w"))
+    assert found["email_name"] == level

@@ -35,6 +35,7 @@ from identity.score import (
     _name_parts,
     _prior_fixed_point,
     _same_share,
+    _spelt_name_u,
     learn_m_from_patterns,
 )
 from identity.training import EPS, U_EPS, Session, level_counts, level_prior
@@ -77,6 +78,7 @@ def estimate_on_spark(
     kind_counts = _kind_counts(records)
     tf = _value_shares(records, comparisons)
     all_pairs = float((kind_counts * (kind_counts - 1) / 2).sum()) or 1.0
+    _spelt_name_u(comparisons, m, u)
     rows, counts = found.rows, found.counts
 
     def prior() -> tuple[float, float]:
