@@ -18,7 +18,7 @@ import pandas as pd
 
 from identity.compare import COMPARISONS, Comparison, compare_pairs
 from identity.levels import Role
-from identity.spelt_name import spelt_name_bits
+from identity.spelt_name import spelt_name_bits, spelt_name_u
 from identity.training import (
     EPS,
     MIN_SESSION,
@@ -149,7 +149,7 @@ def estimate(
         levels, comparisons, sessions, m=m, u=u, fixed=fixed, max_iterations=max_iterations
     )
     tf, all_pairs = _value_frequencies(frame, comparisons)
-    _spelt_name_u(comparisons, m, u)
+    spelt_name_u(comparisons, m, u)
     global_prior, expected = _global_prior(levels, m, u, fixed, all_pairs)
     for k, c in enumerate(comparisons):
         if c.role is Role.IDENTIFIER:
@@ -337,7 +337,7 @@ def estimate_from_patterns(
         found, comparisons, sessions, m=m, u=u, max_iterations=max_iterations
     )
     tf, all_pairs = _value_frequencies(frame, comparisons)
-    _spelt_name_u(comparisons, m, u)
+    spelt_name_u(comparisons, m, u)
     rows, counts = found.rows, found.counts
 
     def prior() -> tuple[float, float]:
@@ -414,39 +414,6 @@ def _identifier_u(
     term = (by_value - 1) / per_pair * u_exact
     term = term.groupby(level=0).max()  # a value held in two kinds: the commoner
     return u_k, term
-
-
-def _spelt_name_u(
-    comparisons: tuple[Comparison, ...], m: list[np.ndarray], u: list[np.ndarray]
-) -> None:
-    """u of a name spelt in an e-mail from the names' own u, in place: a stranger's mailbox
-    spells this record's full name when the stranger bears that name (u of exact given x
-    exact family name) and spells it as people's mailboxes spell their own (this level's
-    m); it spells the family name alone when the stranger bears the family name (m of
-    either level: a namesake's mailbox holds the family name whatever else it holds).
-
-    Random pairs almost never show a stranger's mailbox spelling one's name; the few that
-    do are mostly one person's two records, so sampling overstated u hundreds of times
-    (registry: 6.4e-4 for the full name against ~2e-6 for a shared full name), and a
-    nameless e-mail record beside the customer its mailbox spells stayed below 0.05 though
-    97 % of such pairs match. The sampled u stays where it is lower. Per name,
-    `identity.spelt_name` then weighs the spelt name by its own frequency, around these.
-    """
-    names = {c.tf_column: k for k, c in enumerate(comparisons) if c.role is Role.NAME}
-    k_given, k_family = names.get("given_canon"), names.get("family")
-    if k_family is None:
-        return
-    u_family = float(u[k_family][-1])
-    u_given = float(u[k_given][-1]) if k_given is not None else 1.0
-    for k, c in enumerate(comparisons):
-        if c.role is not Role.NAME_IN_IDENTIFIER or len(c.levels) != 3:
-            continue
-        spells_family, spells_full = float(m[k][1]), float(m[k][2])
-        found = u[k].copy()
-        found[2] = min(found[2], u_given * u_family * spells_full)
-        found[1] = min(found[1], u_family * (spells_family + spells_full))
-        found[0] = 1.0 - found[1] - found[2]
-        u[k] = found
 
 
 def _global_prior(

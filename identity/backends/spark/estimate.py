@@ -35,9 +35,9 @@ from identity.score import (
     _name_parts,
     _prior_fixed_point,
     _same_share,
-    _spelt_name_u,
     learn_m_from_patterns,
 )
+from identity.spelt_name import spelt_name_u
 from identity.training import EPS, U_EPS, Session, level_counts, level_prior
 
 __all__ = ["estimate_on_spark", "record_kinds"]
@@ -78,7 +78,7 @@ def estimate_on_spark(
     kind_counts = _kind_counts(records)
     tf = _value_shares(records, comparisons)
     all_pairs = float((kind_counts * (kind_counts - 1) / 2).sum()) or 1.0
-    _spelt_name_u(comparisons, m, u)
+    spelt_name_u(comparisons, m, u)
     rows, counts = found.rows, found.counts
 
     def prior() -> tuple[float, float]:
