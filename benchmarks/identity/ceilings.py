@@ -183,9 +183,10 @@ def ceilings(records: Sequence[Mapping[str, Any]], entity: Sequence[str]) -> Cei
     del fuzzy_cell
     exact_cell, exact_count = exact_cells(s.levels, strongest)
     exact, exact_t = cell_ceiling(n, s.left, s.right, is_match, exact_cell, entity)
-    top = s.probability >= 0.95
+    blocked = result.stats["candidate_pairs"]  # calibration over blocking's pairs (quality.py)
+    top = s.probability[:blocked] >= 0.95
     named = name_only(s.levels, result.model.comparisons)
-    true_candidates = int(is_match.sum())
+    true_candidates = int(is_match[:blocked].sum())
     return Ceilings(
         records=n,
         candidate_pairs=len(s.left),
@@ -200,8 +201,8 @@ def ceilings(records: Sequence[Mapping[str, Any]], entity: Sequence[str]) -> Cei
         exact_cells=exact_count,
         name_only_pairs=int(named.sum()),
         name_only_true_share=float(is_match[named].mean()) if named.any() else 0.0,
-        expected_over_true=float(s.probability.sum()) / max(true_candidates, 1),
-        share_true_at_95=float(is_match[top].mean()) if top.any() else 1.0,
+        expected_over_true=float(s.probability[:blocked].sum()) / max(true_candidates, 1),
+        share_true_at_95=float(is_match[:blocked][top].mean()) if top.any() else 1.0,
         resolve_seconds=resolve_seconds,
         seconds=time.perf_counter() - started,
     )

@@ -8,7 +8,11 @@ the default settings the batch contract uses) and reports:
   could reach (every truly matching candidate pair linked, no other) — what blocking allows;
 * a **calibration table**: per band of predicted match probability, how many candidate pairs
   fall in it and what share of them truly match; and the expected number of matches (the sum
-  of the probabilities over the candidates) against the true matches among them;
+  of the probabilities over the candidates) against the true matches among them. Candidates
+  are the pairs blocking proposed. The pairs clustering adds inside its draft clusters (to
+  look for evidence against a merge) are reported apart: they were chosen *because* other
+  pairs joined them, so their true share says how good the clusters are, not whether a
+  pair's probability is calibrated (most carry no comparable field and score the prior);
 * the **review queue**: pairs sent to stewards per 1,000 records.
 
     python -m benchmarks.identity.quality --input records.jsonl.gz --truth truth.csv
@@ -58,6 +62,9 @@ class Quality:
     expected_matches: float
     true_candidate_matches: int
     true_pairs: int
+    cluster_pairs: int  # scored pairs clustering added inside its draft clusters
+    cluster_pairs_true: int
+    cluster_pairs_expected: float
     review_per_1000: float
     seconds: float
 
@@ -81,7 +88,9 @@ class Quality:
             f"  expected matches {self.expected_matches:,.0f} vs {self.true_candidate_matches:,}"
             f" true among candidates ({self.true_pairs:,} true pairs in all); "
             f"pairs >= 0.95: {self.share_true_at_95:.4f} true",
-            "  calibration: band -> pairs, mean probability, share truly matching",
+            f"  pairs added inside clusters (not candidates): {self.cluster_pairs:,}, "
+            f"{self.cluster_pairs_true:,} true, expected {self.cluster_pairs_expected:,.0f}",
+            "  calibration (candidates): band -> pairs, mean probability, share truly matching",
         ]
         for b in self.bands:
             out.append(
@@ -135,15 +144,19 @@ def quality(records: Sequence[Mapping[str, Any]], entity: Sequence[str]) -> Qual
     s = result.scored
     is_match = codes[s.left] == codes[s.right]
     sizes = np.bincount(codes)
+    blocked = result.stats["candidate_pairs"]  # scored keeps blocking's pairs first
     return Quality(
         records=n,
         crmhub=scores_from_labels(result.labels, list(entity)),
         rules=rule_scores(records, entity),
         oracle=oracle_ceiling(n, s.left, s.right, is_match, entity),
-        bands=calibration(s.probability, is_match),
-        expected_matches=float(s.probability.sum()),
-        true_candidate_matches=int(is_match.sum()),
+        bands=calibration(s.probability[:blocked], is_match[:blocked]),
+        expected_matches=float(s.probability[:blocked].sum()),
+        true_candidate_matches=int(is_match[:blocked].sum()),
         true_pairs=int((sizes * (sizes - 1) // 2).sum()),
+        cluster_pairs=len(s.left) - blocked,
+        cluster_pairs_true=int(is_match[blocked:].sum()),
+        cluster_pairs_expected=float(s.probability[blocked:].sum()),
         review_per_1000=1000.0 * result.clustering.review.size / max(n, 1),
         seconds=seconds,
     )

@@ -33,3 +33,20 @@ def test_missed_and_false_pairs_add_up_to_the_pairwise_scores() -> None:
     }
     text = "\n".join(report.lines(top=3))
     assert "missed true pairs by cause:" in text and "comparisons: 0:given_name" in text
+
+
+def test_calibration_counts_blocking_candidates_and_reports_cluster_pairs_apart() -> None:
+    shop = crm_webshop.generate(300, 5)
+    records = shop.records
+    truth = {(t.source, t.source_id): t.entity_id for t in shop.truth}
+    entity = [truth[(str(r["source"]), str(r["source_id"]))] for r in records]
+    report = quality(records, entity)
+    candidates = sum(b.pairs for b in report.bands)
+    assert report.cluster_pairs > 0  # web records without a comparable field join clusters
+    # the pairs clustering adds were chosen because other pairs joined them: mostly true
+    # matches at the prior, which says nothing of the candidates' calibration
+    assert report.cluster_pairs_true > report.cluster_pairs_expected
+    assert report.true_candidate_matches + report.cluster_pairs_true <= report.true_pairs
+    assert candidates > report.cluster_pairs
+    assert 0.8 < report.expected_matches / report.true_candidate_matches < 1.2
+    assert "pairs added inside clusters (not candidates)" in "\n".join(report.lines())
