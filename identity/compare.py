@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ __all__ = [
     "Comparison",
     "Role",
     "compare_pairs",
+    "holder_words",
     "household_values",
     "two_people",
 ]
@@ -360,16 +362,35 @@ def _one_address(out: np.ndarray, comparisons: tuple[Comparison, ...]) -> None:
 _SHARED_COLUMNS = {"email": "email", "phone": "phone"}  # comparison -> the column it reads
 
 
-def two_people(holders: Iterable[tuple[str, str | None]]) -> bool:
-    """Whether the (given initial, family initial or None) of a value's holders are two
-    people's: different given initials, but not one name written in the other order
-    ("Fiett Prao" for Prao Fiett, "Prao" beside "Fiett Prao")."""
-    seen = list(dict.fromkeys(holders))
-    for k, (g1, f1) in enumerate(seen):
-        for g2, f2 in seen[k + 1 :]:
-            if g1 == g2 or (f1 is not None and f2 is not None and {g1, f1} == {g2, f2}):
-                continue
-            if (f1 is None and g1 == f2) or (f2 is None and g2 == f1):
+def holder_words(given: str | None, middle: str | None, family: str | None) -> tuple[str, ...]:
+    """The words of a holder's name, given name first."""
+    return tuple(w for part in (given, middle, family) if part for w in part.split())
+
+
+def _within(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """Each word of `short` stands for its own word of `long`: the word itself or, for a
+    one-letter word, any word with that initial."""
+    free = list(long)
+    for word in sorted(short, key=len, reverse=True):  # whole words first, initials last
+        at = next(
+            (k for k, x in enumerate(free) if x == word or (len(word) == 1 and x[0] == word)),
+            None,
+        )
+        if at is None:
+            return False
+        del free[at]
+    return True
+
+
+def two_people(holders: Iterable[tuple[str, ...]]) -> bool:
+    """Whether a value's holders (each the words of a name, given name first, `holder_words`)
+    are two people's: different given initials, and neither name written within the other —
+    not one name in the other order ("Fiett Prao" for Prao Fiett), with a word left out
+    ("Renee" beside "Dunham Renee") or shortened to its initial ("R Dunham")."""
+    seen = [h for h in dict.fromkeys(holders) if h]
+    for k, a in enumerate(seen):
+        for b in seen[k + 1 :]:
+            if a[0][0] == b[0][0] or _within(a, b) or _within(b, a):
                 continue
             return True
     return False
@@ -384,14 +405,14 @@ def household_values(frame: pd.DataFrame, column: str) -> pd.Index:
     if len(maybe) == 0:
         return maybe
     held = frame.loc[frame[column].isin(maybe) & frame["given_initial"].notna()]
-    family = held["family"].str[:1] if "family" in held else pd.Series(None, index=held.index)
-    holders = pd.DataFrame({"value": held[column], "g": held["given_initial"], "f": family})
-    holders = holders.drop_duplicates().astype(object).where(holders.notna(), None)
-    two = [
-        value
-        for value, group in holders.groupby("value", sort=False)
-        if two_people(zip(group["g"], group["f"], strict=True))
+    parts = [
+        held[c].to_numpy(dtype=object) if c in held else np.full(len(held), None, dtype=object)
+        for c in ("given", "middle", "family")
     ]
+    holders: dict[Any, set[tuple[str, ...]]] = {}
+    for value, *name in zip(held[column].tolist(), *parts, strict=True):
+        holders.setdefault(value, set()).add(holder_words(*name))
+    two = [value for value, names in holders.items() if two_people(names)]
     return pd.Index(two, dtype=object)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from identity.compare import compare_pairs, household_values, two_people
+from identity.compare import compare_pairs, holder_words, household_values, two_people
 from identity.model import Settings
 from identity.resolve import standardised
 from identity.standardise import standardise
@@ -17,19 +17,35 @@ from identity.standardise import standardise
 @pytest.mark.parametrize(
     ("holders", "expected"),
     [
-        pytest.param([("p", "f"), ("f", "p")], False, id="one-name-both-orders"),
-        pytest.param([("p", None), ("f", "p")], False, id="given-only-beside-swapped"),
-        pytest.param([("f", None), ("p", "f")], False, id="family-as-given-beside-name"),
-        pytest.param([("j", "y"), ("j", "t")], False, id="same-initial"),
-        pytest.param([("m", "y"), ("j", "y")], True, id="couple"),
-        pytest.param([("m", None), ("j", None)], True, id="two-given-names"),
-        pytest.param([("j", "y"), ("t", "j"), ("j", "t")], True, id="one-swapped-one-not"),
-        pytest.param([("a", "b")], False, id="one-holder"),
+        pytest.param([("prao", "fiett"), ("fiett", "prao")], False, id="one-name-both-orders"),
+        pytest.param([("prao",), ("fiett", "prao")], False, id="given-only-beside-swapped"),
+        pytest.param([("fiett",), ("prao", "fiett")], False, id="family-as-given-beside-name"),
+        pytest.param([("renee",), ("dunham", "renee")], False, id="given-beside-reversed-name"),
+        pytest.param([("r", "dunham"), ("dunham", "renee")], False, id="initial-beside-reversed"),
+        pytest.param(
+            [("c", "murphy", "derrick"), ("derrick", "murphy")], False, id="extra-initial"
+        ),
+        pytest.param([("john", "young"), ("jane", "young")], False, id="same-initial"),
+        pytest.param([("mary", "young"), ("john", "young")], True, id="couple"),
+        pytest.param([("mary", "smith"), ("smith",)], False, id="family-name-alone"),
+        pytest.param([("sarah", "smith"), ("john", "smith")], True, id="couple-family-initial"),
+        pytest.param([("mary",), ("john",)], True, id="two-given-names"),
+        pytest.param([("john", "smith"), ("sam", "jones")], True, id="swapped-initials-only"),
+        pytest.param([("r", "thomas"), ("thomas", "stanes")], True, id="initial-not-in-other"),
+        pytest.param(
+            [("jo", "young"), ("tom", "jo"), ("jo", "tom")], True, id="one-swapped-one-not"
+        ),
+        pytest.param([("anna", "bell")], False, id="one-holder"),
         pytest.param([], False, id="none"),
     ],
 )
-def test_two_people(holders: list[tuple[str, str | None]], expected: bool) -> None:
+def test_two_people(holders: list[tuple[str, ...]], expected: bool) -> None:
     assert two_people(holders) is expected
+
+
+def test_holder_words_split_every_part_given_first() -> None:
+    assert holder_words("anna maria", None, "van dijk") == ("anna", "maria", "van", "dijk")
+    assert holder_words(None, "b", "c") == ("b", "c")
 
 
 def _rec(i: int, **fields: Any) -> Mapping[str, Any]:
@@ -50,6 +66,21 @@ def test_a_mailbox_under_one_name_in_two_orders_is_one_persons() -> None:
         ]
     )
     assert household_values(frame, "email").tolist() == ["youngs@gmail.com"]
+
+
+def test_a_card_name_family_first_beside_a_given_name_alone_is_one_person() -> None:
+    """'Dunham Renee D' on a card, 'Renee' in the help desk, 'R. Dunham' in billing: one
+    person's mailbox, though the given names' initials differ."""
+    frame = standardise(
+        [
+            _rec(1, given_name="Renee", email="renee.dunham@outlook.com"),
+            _rec(2, full_name="Dunham Renee D", email="renee.dunham@outlook.com"),
+            _rec(3, full_name="R. DUNHAM", email="renee.dunham@outlook.com"),
+            _rec(4, email="renee.dunham@outlook.com"),
+        ]
+    )
+    assert frame["given_initial"].nunique() > 1
+    assert household_values(frame, "email").tolist() == []
 
 
 def test_a_memo_keeps_the_whole_frames_work_across_calls() -> None:

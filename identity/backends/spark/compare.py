@@ -36,7 +36,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType
 
 from identity.backends.spark.standardise import ROW
-from identity.compare import _SHARED_COLUMNS, compare_pairs, two_people
+from identity.compare import _SHARED_COLUMNS, compare_pairs, holder_words, two_people
 from identity.levels import Comparison, Memo
 
 __all__ = [
@@ -108,10 +108,18 @@ def level_columns(comparisons: Sequence[Comparison] | int) -> list[str]:
 def household_values(records: DataFrame) -> DataFrame:
     """Per record, for each shared-by-household column, whether its value is one (rid,
     flags): values that two people hold (`identity.compare.two_people` of the holders'
-    given and family initials, as `identity.compare.household_values` finds them)."""
+    names, as `identity.compare.household_values` finds them)."""
     flagged = records.select(ROW)
-    family = F.substring("family", 1, 1) if "family" in records.columns else F.lit(None)
-    two = F.udf(lambda holders: two_people((h[0], h[1]) for h in holders), BooleanType())
+    name = F.struct(
+        *(
+            (F.col(c) if c in records.columns else F.lit(None)).cast("string").alias(c)
+            for c in ("given", "middle", "family")
+        )
+    )
+    two = F.udf(
+        lambda holders: two_people(holder_words(h[0], h[1], h[2]) for h in holders),
+        BooleanType(),
+    )
     for column in _SHARED_COLUMNS.values():
         if column not in records.columns:
             continue
@@ -120,9 +128,7 @@ def household_values(records: DataFrame) -> DataFrame:
             named.groupBy(column)
             .agg(
                 F.countDistinct("given_initial").alias("initials"),
-                F.collect_set(F.struct(F.col("given_initial"), family.cast("string"))).alias(
-                    "holders"
-                ),
+                F.collect_set(name).alias("holders"),
             )
             .where((F.col("initials") > 1) & two(F.col("holders")))
             .select(column, F.lit(True).alias(_HELD + column))
