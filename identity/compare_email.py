@@ -106,6 +106,10 @@ def email_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.n
         # with a given name on both records the given-name comparison already weighs it:
         # the mailbox then tells only the family name
         givens_compared = first[a] is not None and first[b] is not None
+        # with a family name on both records the family-name comparison weighs it: the
+        # mailbox spelling it tells nothing more (spelling the full name, it tells the given
+        # name, which `identity.spelt_name` weighs without the family part)
+        families_compared = family[a] is not None and family[b] is not None
         for mail, fam, giv, fst in (
             (letters[a], family[b], given[b], first[b]),
             (letters[b], family[a], given[a], first[a]),
@@ -117,7 +121,7 @@ def email_name(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.n
                 g is not None and len(g) >= 3 and g in mail for g in (giv, fst)
             )
             best = max(best, 2 if fam_in and giv_in else 1 if fam_in else 0)
-        out[k] = best
+        out[k] = NULL if families_compared and best == 1 else best
     return out
 
 

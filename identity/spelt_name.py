@@ -120,19 +120,23 @@ def spelt_name_bits(
         if rows.size == 0:
             continue
         full = levels[rows, k] == _FULL
+        # both records carry a family name, which the family-name comparison weighs: the
+        # full name spelt then tells the given name only (`email_name` already drops the
+        # family level there), so its family part and that name's frequency come off
+        compared = full & (levels[rows, k_family] >= 0)
         best = np.full(rows.size, np.inf)
         for side in (left[rows], right[rows]):
             fam = family[side]
             giv = given[side]
             has = np.array([f is not None for f in fam], dtype=bool)
             has &= ~full | np.array([g is not None for g in giv], dtype=bool)
-            gain = _name_bits(fam, family_tf, float(u[k_family][-1]))
+            gain = np.where(compared, 0.0, _name_bits(fam, family_tf, float(u[k_family][-1])))
             if k_given is not None and full.any():
                 gain_given = _name_bits(giv, given_tf, float(u[k_given][-1]))
                 gain = gain + np.where(full, gain_given, 0.0)
                 if full_name_share is not None:
                     joint_f = np.full(rows.size, np.nan)
-                    joint_f[full] = full_name_share(side[full])
+                    joint_f[full & ~compared] = full_name_share(side[full & ~compared])
                     parts = np.exp2(-gain) * np.clip(
                         float(u[k_family][-1]) * float(u[k_given][-1]), U_EPS, 1
                     )
@@ -140,6 +144,8 @@ def spelt_name_bits(
                     gain = gain + np.where(full, np.nan_to_num(less, nan=0.0), 0.0)
             best = np.where(has, np.minimum(best, gain), best)
         known = np.isfinite(best)
-        bits = np.clip(best[known], -MAX_SPELT_BITS, MAX_SPELT_BITS).astype(np.float32)
-        out.append((k, rows[known], bits))
+        bits = np.clip(best[known], -MAX_SPELT_BITS, MAX_SPELT_BITS)
+        family_part = np.log2(np.clip(float(u[k_family][-1]), U_EPS, 1))  # < 0
+        bits = bits + np.where(compared[known], family_part, 0.0)
+        out.append((k, rows[known], bits.astype(np.float32)))
     return out

@@ -78,6 +78,19 @@ def test_a_full_name_spelt_counts_both_parts() -> None:
     assert out[0, K_SPELT] == pytest.approx(min(expected, MAX_SPELT_BITS), abs=1e-4)
 
 
+def test_a_full_name_spelt_beside_compared_family_names_counts_the_given_name_only() -> None:
+    """'Hays' on the mailbox's record too: the family-name comparison weighs the family name,
+    so the spelt full name adds the given name's bits and loses the family part of its u."""
+    levels = np.full((1, len(COMPARISONS)), -1, dtype=np.int8)
+    levels[0, K_SPELT] = 2
+    alone = spelt_name_adjust(FRAME, np.array([0]), np.array([1]), levels, COMPARISONS, U, TF)
+    levels[0, K_FAMILY] = 3  # the family names compared (here: the same)
+    both = spelt_name_adjust(FRAME, np.array([4]), np.array([1]), levels, COMPARISONS, U, TF)
+    given_bits = np.log2(0.004 / 0.0005)  # Sean's frequency against the average given name
+    assert both[0, K_SPELT] == pytest.approx(given_bits + np.log2(0.001), abs=1e-4)
+    assert alone[0, K_SPELT] - both[0, K_SPELT] > 9.0  # the family's ~10 bits, counted once
+
+
 def test_a_full_name_strangers_share_weighs_as_its_own_count_says() -> None:
     """Where the full name's own count (`FULL_NAME`) says strangers share it more often than
     its parts predict, a mailbox spelling it weighs that much less."""
@@ -160,13 +173,18 @@ def _levels(result: Resolution, a: tuple[str, str], b: tuple[str, str]) -> dict[
     return dict(zip(NAMES, (int(x) for x in levels), strict=True))
 
 
-# case: (web record, email_name level against payments' Zsofia Orban; 2 full, 1 family)
+# case: (web record, email_name level against payments' Zsofia Orban; 2 full, 1 family,
+# -1 not compared)
 LEVEL_CASES = {
     "no name on the mailbox's record: the mailbox tells the full name": (
         {"email": "zsofia.orban@mail.example"}, 2),
     "a given name on both records: the given-name comparison weighs it, the mailbox the family": (
         {"email": "zsofia.orban@mail.example", "given_name": "Zsofia"}, 1),
     "an initial and the family name in the mailbox": ({"email": "zorban@mail.example"}, 1),
+    "a family name on both records: the mailbox spelling it tells nothing more": (
+        {"email": "zorban@mail.example", "family_name": "Orban"}, -1),
+    "a family name on both records, no given name on one: the mailbox tells the full name": (
+        {"email": "zsofia.orban@mail.example", "family_name": "Orban"}, 2),
 }  # fmt: skip
 
 
