@@ -483,8 +483,13 @@ def score(
     for k in range(len(model.comparisons)):
         present = levels[:, k] >= 0
         weights[present, k] = model.weights(k)[levels[present, k]]
-    if model.tf:
-        weights += tf_adjust(frame, left, right, levels, model.comparisons, model.u, model.tf)
+    if model.tf:  # in slices of pairs: each slice's adjustments are a pairs x comparisons
+        # float32 array of their own (600 MB for the 11.6M candidate pairs of 1M records)
+        for at in range(0, levels.shape[0], _SCORE_SLICE):
+            part = slice(at, at + _SCORE_SLICE)
+            weights[part] += tf_adjust(
+                frame, left[part], right[part], levels[part], model.comparisons, model.u, model.tf
+            )
     total = weights.sum(axis=1, dtype=np.float64) + model.prior_bits
     probability = 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
     return Scored(left, right, levels, weights, total, probability)
@@ -592,6 +597,7 @@ def _joint_share(
 
 FULL_NAME = "full name"  # the key of the full name's term frequencies in `Model.tf`
 _SLICE = 200_000  # pairs whose full names are joined at once
+_SCORE_SLICE = 1_000_000  # pairs whose term-frequency adjustments are computed at once
 _SEPARATOR = "\x1f"  # between the parts of a full name in `FULL_NAME`'s index
 
 

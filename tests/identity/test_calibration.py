@@ -204,3 +204,23 @@ def test_a_full_name_many_strangers_share_weighs_less_than_its_parts_say() -> No
     at = np.flatnonzero((s.left == i) & (s.right == j))
     assert at.size == 0 or s.probability[at[0]] < 0.5
     assert result.crosswalk[("crm", "c0")] == result.crosswalk[("billing", "b0")]
+
+
+def test_scoring_in_slices_of_pairs_gives_the_same_weights(monkeypatch: Any) -> None:
+    """`score` adjusts by term frequency a slice of pairs at a time (memory at 1M records):
+    per pair the weights are exactly those of one pass over all pairs."""
+    import identity.score as scoring
+
+    result = resolve(_people(300, 3), build_golden=False)
+    s = result.scored
+    assert s.left.size > 50
+    whole = scoring.score(result.model, result.frame, s.left, s.right, s.levels)
+    monkeypatch.setattr(scoring, "_SCORE_SLICE", 7)
+    sliced = scoring.score(result.model, result.frame, s.left, s.right, s.levels)
+    assert np.array_equal(whole.weights, sliced.weights)
+    assert np.array_equal(whole.probability, sliced.probability)
+    base = np.zeros_like(whole.weights)  # the weights without term frequencies
+    for k in range(len(result.model.comparisons)):
+        present = s.levels[:, k] >= 0
+        base[present, k] = result.model.weights(k)[s.levels[present, k]]
+    assert np.count_nonzero(whole.weights != base) > 0  # term frequencies did move weights
