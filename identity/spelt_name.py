@@ -113,6 +113,8 @@ def spelt_name_bits(
     )
     family_tf = tf.get(comparisons[k_family].name)
     given_tf = tf.get(comparisons[k_given].name) if k_given is not None else None
+    u_family = float(u[k_family][-1])
+    u_given = float(u[k_given][-1]) if k_given is not None else 1.0
     for k in spelt:
         if len(comparisons[k].levels) <= _FULL:
             continue
@@ -130,22 +132,20 @@ def spelt_name_bits(
             giv = given[side]
             has = np.array([f is not None for f in fam], dtype=bool)
             has &= ~full | np.array([g is not None for g in giv], dtype=bool)
-            gain = np.where(compared, 0.0, _name_bits(fam, family_tf, float(u[k_family][-1])))
+            gain = np.where(compared, 0.0, _name_bits(fam, family_tf, u_family))
             if k_given is not None and full.any():
-                gain_given = _name_bits(giv, given_tf, float(u[k_given][-1]))
+                gain_given = _name_bits(giv, given_tf, u_given)
                 gain = gain + np.where(full, gain_given, 0.0)
                 if full_name_share is not None:
                     joint_f = np.full(rows.size, np.nan)
                     joint_f[full & ~compared] = full_name_share(side[full & ~compared])
-                    parts = np.exp2(-gain) * np.clip(
-                        float(u[k_family][-1]) * float(u[k_given][-1]), U_EPS, 1
-                    )
+                    parts = np.exp2(-gain) * np.clip(u_family * u_given, U_EPS, 1)
                     less = np.minimum(np.log2(parts / np.clip(joint_f, U_EPS, 1)), 0.0)
                     gain = gain + np.where(full, np.nan_to_num(less, nan=0.0), 0.0)
             best = np.where(has, np.minimum(best, gain), best)
         known = np.isfinite(best)
         bits = np.clip(best[known], -MAX_SPELT_BITS, MAX_SPELT_BITS)
-        family_part = np.log2(np.clip(float(u[k_family][-1]), U_EPS, 1))  # < 0
+        family_part = np.log2(np.clip(u_family, U_EPS, 1))  # < 0
         bits = bits + np.where(compared[known], family_part, 0.0)
         out.append((k, rows[known], bits.astype(np.float32)))
     return out
